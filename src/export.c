@@ -1,0 +1,419 @@
+/*
+ * export.c: streaming CSV and JSON Lines writers, and the atomic file
+ * output that `export` and `sync` share. See export.h for the formats.
+ */
+#include "export.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+const char *const export_columns[EXPORT_NCOLUMNS] = {
+	"customer_id",   "customer_name", "status",   "session_id",
+	"connect_url",   "connection_id", "expires_at", "attempts",
+	"http_status",   "finch_code",    "error",    "updated_at",
+};
+
+int export_format_parse(const char *s, enum export_format *out)
+{
+	if (!strcmp(s, "csv")) {
+		*out = EXPORT_CSV;
+		return 0;
+	}
+	if (!strcmp(s, "jsonl") || !strcmp(s, "json-lines") || !strcmp(s, "ndjson")) {
+		*out = EXPORT_JSONL;
+		return 0;
+	}
+	return -1;
+}
+
+int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms)
+{
+	int64_t d;
+
+	if (!parse_iso8601_ms(arg, since_ms))
+		return 0;
+	if (!parse_duration_ms(arg, &d) && d >= 0 && d <= now_ms) {
+		*since_ms = now_ms - d;
+		return 0;
+	}
+	return error("--since: '%s' is neither an ISO 8601 time (2026-11-28T02:00:00Z) "
+		     "nor a duration (24h)",
+		     arg);
+}
+
+void export_writer_init(struct export_writer *w, FILE *out, const char *name,
+			enum export_format format, int raw)
+{
+	w->out = out;
+	w->name = name;
+	w->format = format;
+	w->raw = raw;
+	w->rows = 0;
+	strbuf_init(&w->line, 512);
+}
+
+void export_writer_release(struct export_writer *w)
+{
+	strbuf_release(&w->line);
+}
+
+/* The characters a spreadsheet reads as the start of a formula. */
+static int needs_neutralising(const char *s)
+{
+	return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
+void export_csv_field(struct strbuf *sb, const char *s, int raw)
+{
+	int neutralise;
+
+	if (!s)
+		return;
+	neutralise = !raw && needs_neutralising(s);
+	if (!strpbrk(s, ",\"\r\n")) {
+		if (neutralise)
+			strbuf_addch(sb, '\'');
+		strbuf_addstr(sb, s);
+		return;
+	}
+	strbuf_addch(sb, '"');
+	if (neutralise)
+		strbuf_addch(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '"')
+			strbuf_addch(sb, '"');
+		strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '"');
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there
+ * are not one (overlong forms, surrogates, code points above U+10FFFF).
+ */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void export_json_string(struct strbuf *sb, const char *s, int raw)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s) {
+		strbuf_addstr(sb, "null");
+		return;
+	}
+	strbuf_addch(sb, '"');
+	if (!raw && needs_neutralising(s))
+		strbuf_addch(sb, '\'');
+	while (*p) {
+		size_t n;
+
+		switch (*p) {
+		case '"':
+			strbuf_addstr(sb, "\\\"");
+			break;
+		case '\\':
+			strbuf_addstr(sb, "\\\\");
+			break;
+		case '\n':
+			strbuf_addstr(sb, "\\n");
+			break;
+		case '\r':
+			strbuf_addstr(sb, "\\r");
+			break;
+		case '\t':
+			strbuf_addstr(sb, "\\t");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				strbuf_addf(sb, "\\u%04x", *p);
+				break;
+			}
+			n = utf8_seq_len(p);
+			if (!n) {
+				/* Not UTF-8: one replacement character per bad byte. */
+				strbuf_addstr(sb, "\xef\xbf\xbd");
+				break;
+			}
+			strbuf_add(sb, p, n);
+			p += n;
+			continue;
+		}
+		p++;
+	}
+	strbuf_addch(sb, '"');
+}
+
+static void add_time_csv(struct strbuf *sb, int64_t ms)
+{
+	char buf[32];
+
+	if (ms)
+		strbuf_addstr(sb, format_iso8601_ms(ms, buf, sizeof(buf)));
+}
+
+static void add_time_json(struct strbuf *sb, int64_t ms)
+{
+	char buf[32];
+
+	if (!ms) {
+		strbuf_addstr(sb, "null");
+		return;
+	}
+	/* A time never needs escaping nor neutralising. */
+	strbuf_addf(sb, "\"%s\"", format_iso8601_ms(ms, buf, sizeof(buf)));
+}
+
+static void build_csv_row(struct export_writer *w, const struct export_row *r)
+{
+	struct strbuf *sb = &w->line;
+
+	export_csv_field(sb, r->customer_id, w->raw);
+	strbuf_addch(sb, ',');
+	export_csv_field(sb, r->customer_name, w->raw);
+	strbuf_addch(sb, ',');
+	strbuf_addstr(sb, state_name(r->state));
+	strbuf_addch(sb, ',');
+	export_csv_field(sb, r->session_id, w->raw);
+	strbuf_addch(sb, ',');
+	export_csv_field(sb, r->connect_url, w->raw);
+	strbuf_addch(sb, ',');
+	export_csv_field(sb, r->connection_id, w->raw);
+	strbuf_addch(sb, ',');
+	add_time_csv(sb, r->expires_at_ms);
+	strbuf_addf(sb, ",%" PRId64 ",", r->attempts);
+	if (r->http_status)
+		strbuf_addf(sb, "%ld", r->http_status);
+	strbuf_addch(sb, ',');
+	export_csv_field(sb, r->finch_code, w->raw);
+	strbuf_addch(sb, ',');
+	export_csv_field(sb, r->error, w->raw);
+	strbuf_addch(sb, ',');
+	add_time_csv(sb, r->updated_at_ms);
+	strbuf_addstr(sb, "\r\n");
+}
+
+static void build_json_row(struct export_writer *w, const struct export_row *r)
+{
+	struct strbuf *sb = &w->line;
+
+	strbuf_addstr(sb, "{\"customer_id\":");
+	export_json_string(sb, r->customer_id, w->raw);
+	strbuf_addstr(sb, ",\"customer_name\":");
+	export_json_string(sb, r->customer_name, w->raw);
+	strbuf_addf(sb, ",\"status\":\"%s\"", state_name(r->state));
+	strbuf_addstr(sb, ",\"session_id\":");
+	export_json_string(sb, r->session_id, w->raw);
+	strbuf_addstr(sb, ",\"connect_url\":");
+	export_json_string(sb, r->connect_url, w->raw);
+	strbuf_addstr(sb, ",\"connection_id\":");
+	export_json_string(sb, r->connection_id, w->raw);
+	strbuf_addstr(sb, ",\"expires_at\":");
+	add_time_json(sb, r->expires_at_ms);
+	strbuf_addf(sb, ",\"attempts\":%" PRId64, r->attempts);
+	if (r->http_status)
+		strbuf_addf(sb, ",\"http_status\":%ld", r->http_status);
+	else
+		strbuf_addstr(sb, ",\"http_status\":null");
+	strbuf_addstr(sb, ",\"finch_code\":");
+	export_json_string(sb, r->finch_code, w->raw);
+	strbuf_addstr(sb, ",\"error\":");
+	export_json_string(sb, r->error, w->raw);
+	strbuf_addstr(sb, ",\"updated_at\":");
+	add_time_json(sb, r->updated_at_ms);
+	strbuf_addstr(sb, "}\n");
+}
+
+static int write_line(struct export_writer *w)
+{
+	if (fwrite(w->line.buf, 1, w->line.len, w->out) != w->line.len)
+		return error_errno("cannot write '%s'", w->name);
+	return 0;
+}
+
+int export_writer_begin(struct export_writer *w)
+{
+	size_t i;
+
+	if (w->format != EXPORT_CSV)
+		return 0;
+	strbuf_reset(&w->line);
+	for (i = 0; i < EXPORT_NCOLUMNS; i++) {
+		if (i)
+			strbuf_addch(&w->line, ',');
+		strbuf_addstr(&w->line, export_columns[i]);
+	}
+	strbuf_addstr(&w->line, "\r\n");
+	return write_line(w);
+}
+
+int export_writer_row(struct export_writer *w, const struct export_row *row)
+{
+	strbuf_reset(&w->line);
+	if (w->format == EXPORT_CSV)
+		build_csv_row(w, row);
+	else
+		build_json_row(w, row);
+	if (write_line(w) < 0)
+		return -1;
+	w->rows++;
+	return 0;
+}
+
+int export_writer_finish(struct export_writer *w)
+{
+	if (fflush(w->out) == EOF || ferror(w->out))
+		return error_errno("cannot write '%s'", w->name);
+	return 0;
+}
+
+struct stream_ctx {
+	struct export_writer *w;
+	int failed; /* a write failed and was reported */
+};
+
+static int row_cb(const struct export_row *row, void *data)
+{
+	struct stream_ctx *ctx = data;
+
+	if (export_writer_row(ctx->w, row) < 0) {
+		ctx->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Streams the rows into an open stream; the caller owns out. */
+static int export_stream(struct store *st, const struct export_options *o, FILE *out,
+			 const char *name, int64_t *rows)
+{
+	struct export_writer w;
+	struct stream_ctx ctx = {&w, 0};
+	int ret = -1;
+
+	export_writer_init(&w, out, name, o->format, o->raw);
+	if (export_writer_begin(&w) < 0)
+		goto out;
+	/* A write error stops the walk; it was reported where it happened. */
+	if (store_each_export(st, &o->filter, row_cb, &ctx) < 0 || ctx.failed)
+		goto out;
+	if (export_writer_finish(&w) < 0)
+		goto out;
+	if (rows)
+		*rows = w.rows;
+	ret = 0;
+out:
+	export_writer_release(&w);
+	return ret;
+}
+
+/* Makes the rename durable: fsync the folder that holds path. */
+static int fsync_parent(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return error_errno("cannot open folder '%s'", dir);
+	/* Some file systems cannot fsync a folder (EINVAL); the rename stands. */
+	if (fsync(fd) < 0 && errno != EINVAL)
+		ret = error_errno("cannot fsync folder '%s'", dir);
+	close(fd);
+	return ret;
+}
+
+int export_to_path(struct store *st, const struct export_options *o, int64_t *rows)
+{
+	const char *path = o->out_path;
+	const char *slash = strrchr(path, '/');
+	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT;
+	FILE *f = NULL;
+	int fd = -1, ret = -1;
+
+	if (!strcmp(path, "-"))
+		return export_stream(st, o, stdout, "standard output", rows);
+
+	if (!*path || (slash && !slash[1]))
+		return error("output '%s' is not a file name", path);
+	if (slash)
+		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
+	else
+		strbuf_addch(&dir, '.');
+	/* A hidden name in the same folder, so rename() stays on one file system. */
+	strbuf_addf(&tmp, "%s/.%s.XXXXXX", dir.buf, slash ? slash + 1 : path);
+
+	fd = mkstemp(tmp.buf);
+	if (fd < 0) {
+		error_errno("cannot create a temporary file in '%s'", dir.buf);
+		goto out;
+	}
+	if (fchmod(fd, 0600) < 0) {
+		error_errno("cannot set the mode of '%s'", tmp.buf);
+		goto out_unlink;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		error_errno("cannot open '%s'", tmp.buf);
+		goto out_unlink;
+	}
+	fd = -1;
+	if (export_stream(st, o, f, path, rows) < 0)
+		goto out_unlink;
+	if (fsync(fileno(f)) < 0) {
+		error_errno("cannot fsync '%s'", tmp.buf);
+		goto out_unlink;
+	}
+	if (fclose(f) == EOF) {
+		f = NULL;
+		error_errno("cannot write '%s'", path);
+		goto out_unlink;
+	}
+	f = NULL;
+	if (rename(tmp.buf, path) < 0) {
+		error_errno("cannot rename '%s' to '%s'", tmp.buf, path);
+		goto out_unlink;
+	}
+	ret = fsync_parent(dir.buf);
+	goto out;
+
+out_unlink:
+	if (f)
+		fclose(f);
+	f = NULL;
+	unlink(tmp.buf);
+out:
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&dir);
+	strbuf_release(&tmp);
+	return ret;
+}

@@ -1,0 +1,103 @@
+/*
+ * export.h: the results of a batch as CSV or JSON Lines, for the people who
+ * send the connect links.
+ *
+ * Both formats have the same columns, in this order (EXPORT_COLUMNS):
+ *
+ *	customer_id, customer_name, status, session_id, connect_url,
+ *	connection_id, expires_at, attempts, http_status, finch_code, error,
+ *	updated_at
+ *
+ * CSV follows RFC 4180: a header line, CRLF line ends, and a field is quoted
+ * (with inner quotes doubled) when it holds a comma, a quote, a CR or a LF.
+ * An absent value is an empty field. Times are ISO 8601 UTC with
+ * milliseconds ("2026-11-28T16:20:00.000Z").
+ *
+ * JSON Lines has one object per row, keys in the column order, numbers for
+ * attempts and http_status, null for an absent value, and the same ISO 8601
+ * strings for times. Bytes that are not valid UTF-8 become U+FFFD, so every
+ * line parses.
+ *
+ * Unless raw is set, a text cell that starts with '=', '+', '-', '@', a tab
+ * or a CR is neutralised against spreadsheet formula injection by a leading
+ * "'". This applies to both formats: a JSON Lines file is often turned into
+ * a spreadsheet too, and one rule for both keeps the two exports identical.
+ *
+ * Rows are streamed from store_each_export(): memory does not grow with the
+ * number of rows.
+ */
+#ifndef FINCH_EXPORT_H
+#define FINCH_EXPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store.h"
+#include "strbuf.h"
+
+enum export_format { EXPORT_CSV, EXPORT_JSONL };
+
+/* The column names, in order, as the CSV header and the JSON keys. */
+#define EXPORT_NCOLUMNS 12
+extern const char *const export_columns[EXPORT_NCOLUMNS];
+
+/* "csv" or "jsonl" (also "json-lines", "ndjson"). Returns 0, or -1 without printing. */
+int export_format_parse(const char *s, enum export_format *out);
+
+/*
+ * Parses the --since option: an ISO 8601 time, or a duration meaning that
+ * long before now_ms ("24h", "90m"). Returns 0, or -1 after printing an
+ * error that names the option.
+ */
+int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms);
+
+/* One output stream being written. */
+struct export_writer {
+	FILE *out;
+	const char *name;          /* for messages: the path, or "standard output" */
+	enum export_format format;
+	int raw;                   /* 1: cells as stored, no formula neutralising */
+	int64_t rows;              /* data rows written so far */
+	struct strbuf line;        /* the line being built, reused for every row */
+};
+
+/* Sets up w to write to out; name is used in error messages only. Writes nothing. */
+void export_writer_init(struct export_writer *w, FILE *out, const char *name,
+			enum export_format format, int raw);
+void export_writer_release(struct export_writer *w);
+
+/* Writes the CSV header line (nothing for JSON Lines). */
+int export_writer_begin(struct export_writer *w);
+/* Writes one row. */
+int export_writer_row(struct export_writer *w, const struct export_row *row);
+/* Flushes the stream and reports any write error that happened on it. */
+int export_writer_finish(struct export_writer *w);
+
+/*
+ * Appends one CSV field for s (NULL: empty) to sb: neutralised unless raw,
+ * then quoted if needed. Exposed for the tests.
+ */
+void export_csv_field(struct strbuf *sb, const char *s, int raw);
+/* Appends s as a JSON string (NULL: null), neutralised unless raw. */
+void export_json_string(struct strbuf *sb, const char *s, int raw);
+
+struct export_options {
+	enum export_format format;
+	const char *out_path;       /* a file, or "-" for standard output */
+	struct export_filter filter;
+	int raw;
+};
+
+/*
+ * Writes every row of st that matches o->filter to o->out_path.
+ *
+ * A file is written atomically: a temporary file in the same folder
+ * (mode 0600, since connect URLs are credentials for the employer) is
+ * written, flushed and fsync'ed, then renamed over the target, and the
+ * folder is fsync'ed. On any error the temporary file is removed and an
+ * existing target is left untouched. "-" writes to standard output.
+ * *rows (may be NULL) tells how many rows were written.
+ */
+int export_to_path(struct store *st, const struct export_options *o, int64_t *rows);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * main.c: finch-onboard's entry point. It only picks the subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"import", cmd_import, "validate a CSV of employers and load it into the database"},
+	{"run", cmd_run, "create connect sessions for every pending row"},
+	{"status", cmd_status, "show counts per state, failures and the last import and run"},
+	{"export", cmd_export, "write results as CSV or JSON Lines"},
+	{"retry", cmd_retry, "re-queue failed rows for the next run"},
+	{"sync", cmd_sync, "import, run and export in one go: the nightly job"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: finch-onboard <command> [options]\n"
+		     "       finch-onboard --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'finch-onboard <command> --help' describes a command's options.\n"
+		     "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET.\n");
+}
+
+int main(int argc, char **argv)
+{
+	util_set_progname("finch-onboard");
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("finch-onboard %s\n", FINCH_ONBOARD_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	error("'%s' is not a command; see 'finch-onboard --help'", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,58 @@
+/*
+ * retry.h: when to try a request again, and after how long. Pure policy:
+ * every input, including the clock and the random number, is a parameter,
+ * so a table of cases pins the behaviour exactly.
+ */
+#ifndef FINCH_RETRY_H
+#define FINCH_RETRY_H
+
+#include <stdint.h>
+
+struct retry_policy {
+	int64_t max_attempts;       /* attempts per row before it fails (>= 1) */
+	int64_t base_ms;            /* backoff base */
+	int64_t cap_ms;             /* backoff ceiling */
+	int64_t max_retry_after_ms; /* longer hints defer the row to a later run */
+};
+
+#define RETRY_POLICY_INIT {5, 500, 60000, 600000}
+
+/*
+ * Full jitter: random(0, min(cap, base * 2^attempt)), where attempt is the
+ * number of attempts already made (1 after the first failure) and rnd is a
+ * uniform number in [0, 1). Never overflows, for any attempt.
+ */
+int64_t retry_backoff_ms(const struct retry_policy *p, int64_t attempt, double rnd);
+
+/*
+ * The server's hint, in ms from now_ms: retry-after-ms (a number of
+ * milliseconds, possibly fractional) wins over Retry-After, which is either
+ * delta-seconds or an HTTP date (IMF-fixdate, RFC 850 or asctime). A date in
+ * the past gives 0. Headers are the raw values or NULL. Returns -1 when
+ * there is no usable hint.
+ */
+int64_t retry_hint_ms(const char *retry_after_ms, const char *retry_after, int64_t now_ms);
+
+/* Parses an HTTP date into ms since the epoch. Returns 0, or -1 if invalid. */
+int retry_parse_http_date(const char *s, int64_t *out_ms);
+
+enum retry_action {
+	RETRY_GIVE_UP, /* the budget is spent: the row fails with the last reason */
+	RETRY_WAIT,    /* retry in delay_ms, within this run */
+	RETRY_DEFER,   /* the hint exceeds max_retry_after: leave it to a later run */
+};
+
+struct retry_decision {
+	enum retry_action action;
+	int64_t delay_ms; /* until the next attempt (RETRY_WAIT and RETRY_DEFER) */
+	int hinted;       /* 1 when delay_ms comes from the server's hint */
+};
+
+/*
+ * Decides what follows a transient failure. attempts_made counts the
+ * attempt that just failed; hint_ms is retry_hint_ms()'s answer (-1: none).
+ */
+struct retry_decision retry_decide(const struct retry_policy *p, int64_t attempts_made,
+				   int64_t hint_ms, double rnd);
+
+#endif

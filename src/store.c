@@ -1,0 +1,1085 @@
+/*
+ * store.c: every SQL statement of finch-onboard; see store.h.
+ *
+ * The statements are a table, prepared once in store_open(). Each call
+ * binds, steps and resets one of them; nothing here formats SQL.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "util.h"
+
+extern const char *const store_migrations[];
+extern const size_t store_migration_count;
+
+static const char *const state_names[STATE_COUNT] = {
+	"pending", "in_flight", "retry_wait", "created", "exists", "failed", "invalid",
+};
+
+/* The columns a run needs to build a request, in the order read_job() reads them. */
+#define JOB_COLUMNS                                                                       \
+	"id, request_kind, customer_id, customer_name, customer_email, products, "        \
+	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "        \
+	"integration_auth_method, connection_id, attempts, attempt_total"
+
+/* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
+#define STATE_BIT_SQL                                                                     \
+	"(1 << (CASE state WHEN 'pending' THEN 0 WHEN 'in_flight' THEN 1 "                \
+	"WHEN 'retry_wait' THEN 2 WHEN 'created' THEN 3 WHEN 'exists' THEN 4 "            \
+	"WHEN 'failed' THEN 5 ELSE 6 END))"
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_IMPORT_START,
+	S_IMPORT_FINISH,
+	S_LAST_IMPORT,
+	S_UPSERT,
+	S_INVALID_KEYED,
+	S_INVALID_KEYLESS,
+	S_FORGET_KEYLESS,
+	S_COUNT_STATES,
+	S_COUNT_EXPIRY,
+	S_FAILURE_GROUPS,
+	S_LAST_RUN,
+	S_RUN_ATTEMPTS,
+	S_RUN_LATENCY_AT,
+	S_RUN_START,
+	S_RUN_FINISH,
+	S_IN_FLIGHT_ROWS,
+	S_RECOVER_ROW,
+	S_CLAIM,
+	S_EACH_DUE,
+	S_NEXT_RETRY,
+	S_ATTEMPT_INSERT,
+	S_SET_CREATED,
+	S_SET_EXISTS,
+	S_SET_FAILED,
+	S_SET_RETRY,
+	S_SET_UNSENT,
+	S_EXPORT,
+	S_REQUEUE,
+	S_QUEUE_EXPIRED,
+	S_QUEUE_REAUTH,
+	S_STMT_COUNT
+};
+
+static const char *const stmt_sql[S_STMT_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_IMPORT_START] = "INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
+	[S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
+			    "unchanged = ?5, updated = ?6, ended_at = ?7 WHERE id = ?1",
+	[S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
+			  "updated, started_at, coalesce(ended_at, 0) FROM imports "
+			  "ORDER BY id DESC LIMIT 1",
+	/*
+	 * One statement decides new / updated / unchanged: the DO UPDATE only
+	 * fires when a request field differs or the row was invalid, and
+	 * RETURNING tells an insert (first_import is this import) from an update.
+	 */
+	[S_UPSERT] =
+		"INSERT INTO customers(customer_id, customer_name, customer_email, products, "
+		"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "
+		"integration_auth_method, source, source_line, first_import, created_at, "
+		"updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) "
+		"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
+		"customer_name = excluded.customer_name, customer_email = excluded.customer_email, "
+		"products = excluded.products, redirect_uri = excluded.redirect_uri, "
+		"minutes_to_expire = excluded.minutes_to_expire, sandbox = excluded.sandbox, "
+		"manual = excluded.manual, integration_provider = excluded.integration_provider, "
+		"integration_auth_method = excluded.integration_auth_method, "
+		"source = excluded.source, source_line = excluded.source_line, state = 'pending', "
+		"request_kind = 'create', attempts = 0, next_attempt_at = NULL, error = NULL, "
+		"updated_at = excluded.updated_at "
+		"WHERE customers.state = 'invalid' "
+		"OR customers.customer_name IS NOT excluded.customer_name "
+		"OR customers.customer_email IS NOT excluded.customer_email "
+		"OR customers.products IS NOT excluded.products "
+		"OR customers.redirect_uri IS NOT excluded.redirect_uri "
+		"OR customers.minutes_to_expire IS NOT excluded.minutes_to_expire "
+		"OR customers.sandbox IS NOT excluded.sandbox "
+		"OR customers.manual IS NOT excluded.manual "
+		"OR customers.integration_provider IS NOT excluded.integration_provider "
+		"OR customers.integration_auth_method IS NOT excluded.integration_auth_method "
+		"RETURNING first_import IS ?13",
+	[S_INVALID_KEYED] =
+		"INSERT INTO customers(customer_id, customer_name, state, error, source, "
+		"source_line, first_import, created_at, updated_at) "
+		"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7) "
+		"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET state = 'invalid', "
+		"error = excluded.error, source = excluded.source, "
+		"source_line = excluded.source_line, next_attempt_at = NULL, "
+		"updated_at = excluded.updated_at "
+		"WHERE customers.state IS NOT 'invalid' OR customers.error IS NOT excluded.error",
+	[S_INVALID_KEYLESS] =
+		"INSERT INTO customers(customer_id, keyless, customer_name, state, error, source, "
+		"source_line, first_import, created_at, updated_at) "
+		"VALUES (?1, 1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7)",
+	[S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
+	[S_COUNT_STATES] = "SELECT state, count(*), "
+			   "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END) "
+			   "FROM customers GROUP BY state",
+	[S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
+			   "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
+			   "FROM customers WHERE state = 'created'",
+	[S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
+			     "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+	[S_LAST_RUN] = "SELECT id, started_at, coalesce(ended_at, 0), coalesce(exit_reason, ''), "
+		       "(SELECT count(*) FROM attempts WHERE run_id = runs.id), "
+		       "(SELECT count(*) FROM attempts WHERE run_id = runs.id "
+		       "AND http_status IS NOT NULL) "
+		       "FROM runs ORDER BY id DESC LIMIT 1",
+	[S_RUN_ATTEMPTS] = "SELECT count(*) FROM attempts WHERE run_id = ?1",
+	[S_RUN_LATENCY_AT] = "SELECT elapsed_ms FROM attempts WHERE run_id = ?1 "
+			     "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
+	[S_RUN_START] = "INSERT INTO runs(started_at) VALUES (?1)",
+	[S_RUN_FINISH] = "UPDATE runs SET ended_at = ?2, exit_reason = ?3 WHERE id = ?1",
+	[S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
+			     "WHERE state = 'in_flight'",
+	[S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
+			  "attempt_total = attempt_total + 1, error = ?2, updated_at = ?3 "
+			  "WHERE id = ?1",
+	[S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
+		    "SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
+		    "UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
+		    "RETURNING " JOB_COLUMNS,
+	[S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
+		       "state = 'retry_wait' AND next_attempt_at <= ?1 "
+		       "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
+	[S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
+			 "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
+	[S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
+			     "elapsed_ms, http_status, transport_error, finch_code, request_id, "
+			     "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[S_SET_CREATED] = "UPDATE customers SET state = 'created', session_id = ?2, "
+			  "connect_url = ?3, expires_at = ?4, http_status = ?5, finch_code = NULL, "
+			  "error = NULL, attempts = attempts + 1, attempt_total = attempt_total + 1, "
+			  "next_attempt_at = NULL, updated_at = ?6 WHERE id = ?1",
+	[S_SET_EXISTS] = "UPDATE customers SET state = 'exists', connection_id = ?2, "
+			 "http_status = ?3, finch_code = ?4, error = NULL, attempts = attempts + 1, "
+			 "attempt_total = attempt_total + 1, next_attempt_at = NULL, updated_at = ?5 "
+			 "WHERE id = ?1",
+	[S_SET_FAILED] = "UPDATE customers SET state = 'failed', http_status = ?2, finch_code = ?3, "
+			 "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "
+			 "next_attempt_at = NULL, updated_at = ?5 WHERE id = ?1",
+	[S_SET_RETRY] = "UPDATE customers SET state = 'retry_wait', http_status = ?2, "
+			"finch_code = ?3, error = ?4, attempts = attempts + 1, "
+			"attempt_total = attempt_total + 1, next_attempt_at = ?6, updated_at = ?5 "
+			"WHERE id = ?1",
+	[S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
+			 "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
+	[S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "
+		     "connection_id, coalesce(expires_at, 0), attempt_total, "
+		     "coalesce(http_status, 0), finch_code, error, updated_at FROM customers "
+		     "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
+		     "ORDER BY id",
+	[S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
+		      "updated_at = ?5 WHERE keyless = 0 "
+		      "AND state NOT IN ('invalid', 'in_flight', 'pending') "
+		      "AND (?1 & " STATE_BIT_SQL ") != 0 "
+		      "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
+		      "AND (?4 IS NULL OR customer_id = ?4)",
+	[S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
+			    "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
+			    "WHERE state = 'created' AND expires_at < ?1",
+	[S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
+			   "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
+			   "WHERE state = 'exists' AND connection_id IS NOT NULL",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[S_STMT_COUNT];
+	int in_txn;           /* inside store_begin() .. store_commit() */
+	int64_t import_id;    /* the import in progress, for first_import */
+};
+
+const char *state_name(enum row_state s)
+{
+	return (unsigned)s < STATE_COUNT ? state_names[s] : "unknown";
+}
+
+int state_from_name(const char *name, enum row_state *out)
+{
+	for (int i = 0; i < STATE_COUNT; i++) {
+		if (!strcmp(name, state_names[i])) {
+			*out = (enum row_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int state_mask_parse(const char *list, unsigned *mask)
+{
+	struct strbuf word = STRBUF_INIT;
+	const char *p = list;
+	int ret = 0;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		enum row_state s;
+
+		strbuf_reset(&word);
+		strbuf_add(&word, p, n);
+		strbuf_trim(&word);
+		if (state_from_name(word.buf, &s) < 0) {
+			ret = error("'%s' is not a state (pending, in_flight, retry_wait, created, "
+				    "exists, failed, invalid)",
+				    word.buf);
+			goto out;
+		}
+		*mask |= STATE_MASK(s);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+out:
+	strbuf_release(&word);
+	return ret;
+}
+
+/* Reports the connection's last error for what, and returns -1. */
+static int db_error(struct store *st, const char *what)
+{
+	return error("%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+/* Steps a statement expected to return no row, then resets it. */
+static int exec_stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_error(st, stmt_sql[id]);
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return 0;
+}
+
+/* Binds a string, or NULL when s is NULL. SQLITE_TRANSIENT: callers' buffers are reused. */
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Binds an integer, or NULL when v equals null_value. */
+static void bind_int_or_null(sqlite3_stmt *s, int i, int64_t v, int64_t null_value)
+{
+	if (v == null_value)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+static char *column_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static const char *column_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static int exec_script(struct store *st, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		error("%s: %s: %s", st->path, what, msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_user_version(struct store *st, int64_t *version)
+{
+	sqlite3_stmt *s;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return db_error(st, "cannot read the schema version");
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*version = sqlite3_column_int64(s, 0);
+		ret = 0;
+	} else {
+		db_error(st, "cannot read the schema version");
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/*
+ * Applies the migrations the database lacks, all in one transaction. Each
+ * migration sets PRAGMA user_version itself, so the version always moves
+ * with the schema.
+ */
+static int migrate(struct store *st)
+{
+	int64_t version;
+
+	if (exec_script(st, "BEGIN IMMEDIATE", "cannot start the schema migration") < 0)
+		return -1;
+	if (read_user_version(st, &version) < 0)
+		goto fail;
+	if (version > (int64_t)store_migration_count) {
+		error("database '%s' has schema version %lld, newer than this finch-onboard knows "
+		      "(%zu); use a newer finch-onboard",
+		      st->path, (long long)version, store_migration_count);
+		goto fail;
+	}
+	for (size_t i = (size_t)version; i < store_migration_count; i++) {
+		char what[64];
+		int64_t now_version;
+
+		snprintf(what, sizeof(what), "schema migration %03zu failed", i + 1);
+		if (exec_script(st, store_migrations[i], what) < 0 ||
+		    read_user_version(st, &now_version) < 0)
+			goto fail;
+		if (now_version != (int64_t)i + 1) {
+			error("%s: schema migration %03zu did not set user_version", st->path, i + 1);
+			goto fail;
+		}
+	}
+	if (exec_script(st, "COMMIT", "cannot commit the schema migration") < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int store_schema_version(void)
+{
+	return (int)store_migration_count;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+
+	st->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		error("cannot open database '%s': %s", path,
+		      st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	/*
+	 * A newer schema must be refused before anything writes: journal_mode
+	 * would already change the file, so check the version first.
+	 */
+	int64_t version;
+
+	if (read_user_version(st, &version) < 0)
+		goto fail;
+	if (version > (int64_t)store_migration_count) {
+		error("database '%s' has schema version %lld, newer than this finch-onboard knows "
+		      "(%zu); use a newer finch-onboard",
+		      path, (long long)version, store_migration_count);
+		goto fail;
+	}
+	/*
+	 * WAL lets status and export read while a run writes. synchronous=FULL
+	 * makes every commit durable against power loss too, not only crashes:
+	 * the dispatcher group-commits, so it pays for few fsyncs.
+	 */
+	if (exec_script(st,
+			"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+			"cannot configure the database") < 0)
+		goto fail;
+	if (migrate(st) < 0)
+		goto fail;
+	for (int i = 0; i < S_STMT_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &st->stmt[i], NULL) != SQLITE_OK) {
+			error("%s: cannot prepare statement: %s (%s)", path,
+			      sqlite3_errmsg(st->db), stmt_sql[i]);
+			goto fail;
+		}
+	}
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return -1;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < S_STMT_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+		warning("cannot close database '%s' cleanly: %s", st->path,
+			sqlite3_errmsg(st->db));
+	free(st->path);
+	free(st);
+}
+
+int store_begin(struct store *st)
+{
+	if (st->in_txn)
+		return error("%s: transaction already open", st->path);
+	if (exec_stmt(st, S_BEGIN) < 0)
+		return -1;
+	st->in_txn = 1;
+	return 0;
+}
+
+int store_commit(struct store *st)
+{
+	if (!st->in_txn)
+		return error("%s: no transaction to commit", st->path);
+	if (exec_stmt(st, S_COMMIT) < 0)
+		return -1;
+	st->in_txn = 0;
+	return 0;
+}
+
+void store_rollback(struct store *st)
+{
+	if (!st->in_txn)
+		return;
+	sqlite3_step(st->stmt[S_ROLLBACK]);
+	sqlite3_reset(st->stmt[S_ROLLBACK]);
+	st->in_txn = 0;
+}
+
+int store_in_transaction(const struct store *st)
+{
+	return st->in_txn;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+int store_import_start(struct store *st, const char *path, int64_t size, const char *sha256_hex,
+		       int64_t started_ms, int64_t *import_id)
+{
+	sqlite3_stmt *s = st->stmt[S_IMPORT_START];
+
+	bind_text(s, 1, path);
+	sqlite3_bind_int64(s, 2, size);
+	bind_text(s, 3, sha256_hex);
+	sqlite3_bind_int64(s, 4, started_ms);
+	if (exec_stmt(st, S_IMPORT_START) < 0)
+		return -1;
+	st->import_id = *import_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int store_import_finish(struct store *st, int64_t import_id, const struct import_stats *stats,
+			int64_t ended_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_IMPORT_FINISH];
+
+	sqlite3_bind_int64(s, 1, import_id);
+	sqlite3_bind_int64(s, 2, stats->rows_read);
+	sqlite3_bind_int64(s, 3, stats->accepted);
+	sqlite3_bind_int64(s, 4, stats->invalid);
+	sqlite3_bind_int64(s, 5, stats->unchanged);
+	sqlite3_bind_int64(s, 6, stats->updated);
+	sqlite3_bind_int64(s, 7, ended_ms);
+	return exec_stmt(st, S_IMPORT_FINISH);
+}
+
+int store_last_import(struct store *st, struct import_record *out)
+{
+	sqlite3_stmt *s = st->stmt[S_LAST_IMPORT];
+	int rc = sqlite3_step(s), ret = 0;
+
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(s, 0);
+		snprintf(out->path, sizeof(out->path), "%s", column_str(s, 1));
+		out->size = sqlite3_column_int64(s, 2);
+		snprintf(out->sha256, sizeof(out->sha256), "%s", column_str(s, 3));
+		out->stats.rows_read = sqlite3_column_int64(s, 4);
+		out->stats.accepted = sqlite3_column_int64(s, 5);
+		out->stats.invalid = sqlite3_column_int64(s, 6);
+		out->stats.unchanged = sqlite3_column_int64(s, 7);
+		out->stats.updated = sqlite3_column_int64(s, 8);
+		out->started_ms = sqlite3_column_int64(s, 9);
+		out->ended_ms = sqlite3_column_int64(s, 10);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(st, "cannot read the last import");
+	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
+			  int64_t line, int64_t now_ms, enum upsert_result *res)
+{
+	sqlite3_stmt *s = st->stmt[S_UPSERT];
+	char products[160];
+	size_t used = 0;
+	int rc;
+
+	products[0] = '\0';
+	for (unsigned bit = 1; bit < (1u << PRODUCT_COUNT); bit <<= 1) {
+		if (r->products & bit) {
+			const char *name = product_name(bit);
+			int n = snprintf(products + used, sizeof(products) - used, "%s%s",
+					 used ? " " : "", name);
+
+			used += (size_t)n;
+		}
+	}
+	bind_text(s, 1, r->customer_id);
+	bind_text(s, 2, r->customer_name);
+	bind_text(s, 3, r->customer_email);
+	bind_text(s, 4, products);
+	bind_text(s, 5, r->redirect_uri);
+	bind_int_or_null(s, 6, r->minutes_to_expire, 0);
+	bind_text(s, 7, r->sandbox);
+	bind_int_or_null(s, 8, r->manual, -1);
+	bind_text(s, 9, r->integration_provider);
+	bind_text(s, 10, r->integration_auth_method);
+	bind_text(s, 11, source);
+	sqlite3_bind_int64(s, 12, line);
+	bind_int_or_null(s, 13, st->import_id, 0);
+	sqlite3_bind_int64(s, 14, now_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*res = sqlite3_column_int(s, 0) ? UPSERT_NEW : UPSERT_UPDATED;
+	else if (rc == SQLITE_DONE)
+		*res = UPSERT_UNCHANGED;
+	else
+		db_error(st, "cannot store customer");
+	/* RETURNING rows are all computed on the first step; reset finishes it. */
+	if (sqlite3_reset(s) != SQLITE_OK && (rc == SQLITE_ROW || rc == SQLITE_DONE))
+		rc = db_error(st, "cannot store customer");
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_mark_invalid(struct store *st, const char *customer_id, const char *display_id,
+		       const char *display_name, const char *reason, const char *source,
+		       int64_t line, int64_t now_ms)
+{
+	enum stmt_id id = customer_id ? S_INVALID_KEYED : S_INVALID_KEYLESS;
+	sqlite3_stmt *s = st->stmt[id];
+
+	bind_text(s, 1, customer_id ? customer_id : display_id ? display_id : "");
+	bind_text(s, 2, display_name ? display_name : "");
+	bind_text(s, 3, reason);
+	bind_text(s, 4, source);
+	sqlite3_bind_int64(s, 5, line);
+	bind_int_or_null(s, 6, st->import_id, 0);
+	sqlite3_bind_int64(s, 7, now_ms);
+	return exec_stmt(st, id);
+}
+
+int store_forget_keyless(struct store *st, const char *source)
+{
+	bind_text(st->stmt[S_FORGET_KEYLESS], 1, source);
+	return exec_stmt(st, S_FORGET_KEYLESS);
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+#define DAY_MS (24 * 3600 * 1000LL)
+
+int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out)
+{
+	sqlite3_stmt *s = st->stmt[S_COUNT_STATES];
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		enum row_state state;
+
+		if (state_from_name(column_str(s, 0), &state) == 0)
+			out->by_state[state] = sqlite3_column_int64(s, 1);
+		out->total += sqlite3_column_int64(s, 1);
+		out->retries += sqlite3_column_int64(s, 2);
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, "cannot count rows");
+	sqlite3_reset(s);
+	if (ret)
+		return ret;
+
+	s = st->stmt[S_COUNT_EXPIRY];
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int64(s, 2, now_ms + 7 * DAY_MS);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->expired = sqlite3_column_int64(s, 0);
+		out->expiring_soon = sqlite3_column_int64(s, 1);
+	} else {
+		ret = db_error(st, "cannot count expiring sessions");
+	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_each_failure_group(struct store *st,
+			     int (*fn)(const char *finch_code, long http_status, int64_t count,
+				       void *data),
+			     void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_FAILURE_GROUPS];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(column_str(s, 0), (long)sqlite3_column_int64(s, 1),
+		       sqlite3_column_int64(s, 2), data))
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "cannot group failures");
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* The elapsed_ms at percentile p (nearest rank) of the n answered attempts of run. */
+static int run_percentile(struct store *st, int64_t run, int64_t n, double p, double *out)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_LATENCY_AT];
+	int64_t rank = (int64_t)(p * (double)n + 0.999999999);
+	int ret = 0;
+
+	if (rank < 1)
+		rank = 1;
+	sqlite3_bind_int64(s, 1, run);
+	sqlite3_bind_int64(s, 2, rank - 1);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*out = (double)sqlite3_column_int64(s, 0);
+	else
+		ret = db_error(st, "cannot compute latency");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_last_run(struct store *st, struct run_record *out)
+{
+	sqlite3_stmt *s = st->stmt[S_LAST_RUN];
+	int64_t answered = 0;
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->started_ms = sqlite3_column_int64(s, 1);
+		out->ended_ms = sqlite3_column_int64(s, 2);
+		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", column_str(s, 3));
+		out->attempts = sqlite3_column_int64(s, 4);
+		answered = sqlite3_column_int64(s, 5);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(st, "cannot read the last run");
+	}
+	sqlite3_reset(s);
+	if (ret == 1 && answered > 0) {
+		if (run_percentile(st, out->id, answered, 0.50, &out->p50_ms) < 0 ||
+		    run_percentile(st, out->id, answered, 0.95, &out->p95_ms) < 0 ||
+		    run_percentile(st, out->id, answered, 0.99, &out->p99_ms) < 0)
+			return -1;
+	}
+	return ret;
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+static int insert_attempt(struct store *st, const struct attempt_record *a)
+{
+	sqlite3_stmt *s = st->stmt[S_ATTEMPT_INSERT];
+
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_int_or_null(s, 2, a->run_id, 0);
+	sqlite3_bind_int64(s, 3, a->attempt_no);
+	bind_text(s, 4, a->kind == REQUEST_REAUTH ? "reauth" : "create");
+	sqlite3_bind_int64(s, 5, a->started_ms);
+	sqlite3_bind_int64(s, 6, a->elapsed_ms);
+	bind_int_or_null(s, 7, a->http_status, 0);
+	bind_text(s, 8, a->transport_error);
+	bind_text(s, 9, a->finch_code);
+	bind_text(s, 10, a->request_id);
+	bind_text(s, 11, a->message);
+	return exec_stmt(st, S_ATTEMPT_INSERT);
+}
+
+int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
+{
+	static const char lost[] = "outcome unknown: the run stopped before the answer was recorded";
+	sqlite3_stmt *s = st->stmt[S_IN_FLIGHT_ROWS];
+	struct attempt_record a = {0};
+	int64_t *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = -1;
+
+	*count = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	/* Read first, write after: updating rows under a live SELECT of them is fragile. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n + 3 > alloc) {
+			alloc = alloc ? alloc * 2 : 48;
+			rows = xrealloc(rows, alloc * sizeof(*rows));
+		}
+		rows[n++] = sqlite3_column_int64(s, 0);
+		rows[n++] = sqlite3_column_int64(s, 1);
+		rows[n++] = !strcmp(column_str(s, 2), "reauth") ? REQUEST_REAUTH : REQUEST_CREATE;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		db_error(st, "cannot find rows left in flight");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i += 3) {
+		sqlite3_stmt *u = st->stmt[S_RECOVER_ROW];
+
+		a.customer_row = rows[i];
+		a.attempt_no = rows[i + 1] + 1;
+		a.kind = (enum request_kind)rows[i + 2];
+		a.started_ms = now_ms;
+		a.transport_error = "outcome unknown";
+		a.message = lost;
+		if (insert_attempt(st, &a) < 0)
+			goto out;
+		sqlite3_bind_int64(u, 1, rows[i]);
+		bind_text(u, 2, lost);
+		sqlite3_bind_int64(u, 3, now_ms);
+		if (exec_stmt(st, S_RECOVER_ROW) < 0)
+			goto out;
+	}
+	if (store_commit(st) < 0)
+		goto out;
+	*count = (int64_t)(n / 3);
+	ret = 0;
+out:
+	if (ret)
+		store_rollback(st);
+	free(rows);
+	return ret;
+}
+
+int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id)
+{
+	sqlite3_bind_int64(st->stmt[S_RUN_START], 1, now_ms);
+	if (exec_stmt(st, S_RUN_START) < 0)
+		return -1;
+	*run_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const char *exit_reason)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_FINISH];
+
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	bind_text(s, 3, exit_reason);
+	return exec_stmt(st, S_RUN_FINISH);
+}
+
+void store_job_release(struct store_job *job)
+{
+	connect_request_release(&job->req);
+	free(job->connection_id);
+	memset(job, 0, sizeof(*job));
+}
+
+/* Fills job from a row of JOB_COLUMNS. */
+static void read_job(sqlite3_stmt *s, struct store_job *job)
+{
+	const char *products = column_str(s, 5);
+
+	memset(job, 0, sizeof(*job));
+	connect_request_init(&job->req);
+	job->id = sqlite3_column_int64(s, 0);
+	job->kind = !strcmp(column_str(s, 1), "reauth") ? REQUEST_REAUTH : REQUEST_CREATE;
+	job->req.customer_id = column_dup(s, 2);
+	job->req.customer_name = column_dup(s, 3);
+	job->req.customer_email = column_dup(s, 4);
+	if (products) {
+		char why[VALIDATE_WHY_MAX];
+
+		/* Stored lists are canonical; a hand-edited bad one just sends fewer products. */
+		if (parse_products(products, &job->req.products, why, sizeof(why)) < 0)
+			job->req.products = 0;
+	}
+	job->req.redirect_uri = column_dup(s, 6);
+	job->req.minutes_to_expire =
+		sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 7);
+	job->req.sandbox = column_dup(s, 8);
+	job->req.manual = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
+	job->req.integration_provider = column_dup(s, 10);
+	job->req.integration_auth_method = column_dup(s, 11);
+	job->connection_id = column_dup(s, 12);
+	job->attempts = sqlite3_column_int64(s, 13);
+	job->attempt_total = sqlite3_column_int64(s, 14);
+}
+
+int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs,
+		    size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[S_CLAIM];
+	int own_txn = !st->in_txn, rc, ret = -1;
+
+	*n = 0;
+	if (!max)
+		return 0;
+	if (own_txn && store_begin(st) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_job(s, &jobs[(*n)++]);
+	if (*n < max && rc != SQLITE_DONE) {
+		db_error(st, "cannot claim rows");
+		goto out;
+	}
+	if (sqlite3_reset(s) != SQLITE_OK) {
+		db_error(st, "cannot claim rows");
+		goto out;
+	}
+	if (own_txn && store_commit(st) < 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_clear_bindings(s);
+	if (ret) {
+		sqlite3_reset(s);
+		for (size_t i = 0; i < *n; i++)
+			store_job_release(&jobs[i]);
+		*n = 0;
+		if (own_txn)
+			store_rollback(st);
+	}
+	return ret;
+}
+
+int store_each_due(struct store *st, int64_t now_ms,
+		   int (*fn)(const struct store_job *job, void *data), void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_EACH_DUE];
+	struct store_job job;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int stop;
+
+		read_job(s, &job);
+		stop = fn(&job, data);
+		store_job_release(&job);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "cannot list due rows");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_NEXT_RETRY];
+	int ret = 0;
+
+	sqlite3_bind_int64(s, 1, horizon_ms);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+			*when_ms = sqlite3_column_int64(s, 0);
+			ret = 1;
+		}
+	} else {
+		ret = db_error(st, "cannot find the next retry");
+	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+static int64_t attempt_end(const struct attempt_record *a)
+{
+	return a->started_ms + a->elapsed_ms;
+}
+
+int store_record_created(struct store *st, const struct attempt_record *a,
+			 const char *session_id, const char *connect_url, int64_t expires_at_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_CREATED];
+
+	if (insert_attempt(st, a) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_text(s, 2, session_id);
+	bind_text(s, 3, connect_url);
+	sqlite3_bind_int64(s, 4, expires_at_ms);
+	bind_int_or_null(s, 5, a->http_status, 0);
+	sqlite3_bind_int64(s, 6, attempt_end(a));
+	return exec_stmt(st, S_SET_CREATED);
+}
+
+int store_record_exists(struct store *st, const struct attempt_record *a,
+			const char *connection_id)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_EXISTS];
+
+	if (insert_attempt(st, a) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_text(s, 2, connection_id);
+	bind_int_or_null(s, 3, a->http_status, 0);
+	bind_text(s, 4, a->finch_code);
+	sqlite3_bind_int64(s, 5, attempt_end(a));
+	return exec_stmt(st, S_SET_EXISTS);
+}
+
+/* failed and retry_wait share their first five parameters. */
+static int record_problem(struct store *st, enum stmt_id id, const struct attempt_record *a)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (insert_attempt(st, a) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_int_or_null(s, 2, a->http_status, 0);
+	bind_text(s, 3, a->finch_code);
+	bind_text(s, 4, a->message ? a->message : a->transport_error);
+	sqlite3_bind_int64(s, 5, attempt_end(a));
+	return 0;
+}
+
+int store_record_failed(struct store *st, const struct attempt_record *a)
+{
+	if (record_problem(st, S_SET_FAILED, a) < 0)
+		return -1;
+	return exec_stmt(st, S_SET_FAILED);
+}
+
+int store_record_retry(struct store *st, const struct attempt_record *a, int64_t next_attempt_ms)
+{
+	if (record_problem(st, S_SET_RETRY, a) < 0)
+		return -1;
+	sqlite3_bind_int64(st->stmt[S_SET_RETRY], 6, next_attempt_ms);
+	return exec_stmt(st, S_SET_RETRY);
+}
+
+int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_UNSENT];
+
+	if (a && insert_attempt(st, a) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_row);
+	sqlite3_bind_int64(s, 2, a ? 1 : 0);
+	sqlite3_bind_int64(s, 3, a ? attempt_end(a) : clock_now_ms());
+	return exec_stmt(st, S_SET_UNSENT);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+int store_each_export(struct store *st, const struct export_filter *f,
+		      int (*fn)(const struct export_row *row, void *data), void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_EXPORT];
+	struct export_row row;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, f->state_mask);
+	sqlite3_bind_int64(s, 2, f->since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		enum row_state state = STATE_INVALID;
+
+		state_from_name(column_str(s, 2), &state);
+		row.customer_id = column_str(s, 0);
+		row.customer_name = column_str(s, 1);
+		row.state = state;
+		row.session_id = column_str(s, 3);
+		row.connect_url = column_str(s, 4);
+		row.connection_id = column_str(s, 5);
+		row.expires_at_ms = sqlite3_column_int64(s, 6);
+		row.attempts = sqlite3_column_int64(s, 7);
+		row.http_status = (long)sqlite3_column_int64(s, 8);
+		row.finch_code = column_str(s, 9);
+		row.error = column_str(s, 10);
+		row.updated_at_ms = sqlite3_column_int64(s, 11);
+		if ((ret = fn(&row, data)) != 0)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "cannot read rows to export");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms,
+		  int64_t *count)
+{
+	sqlite3_stmt *s = st->stmt[S_REQUEUE];
+	size_t rounds = f->customers ? f->ncustomers : 1;
+
+	*count = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	for (size_t i = 0; i < rounds; i++) {
+		sqlite3_bind_int64(s, 1, f->state_mask ? f->state_mask : STATE_MASK(STATE_FAILED));
+		bind_text(s, 2, f->finch_code);
+		sqlite3_bind_int64(s, 3, f->http_status);
+		bind_text(s, 4, f->customers ? f->customers[i] : NULL);
+		sqlite3_bind_int64(s, 5, now_ms);
+		if (exec_stmt(st, S_REQUEUE) < 0) {
+			store_rollback(st);
+			return -1;
+		}
+		*count += sqlite3_changes(st->db);
+	}
+	if (store_commit(st) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int queue_rows(struct store *st, enum stmt_id id, int64_t now_ms, int64_t *count)
+{
+	*count = 0;
+	sqlite3_bind_int64(st->stmt[id], 1, now_ms);
+	if (exec_stmt(st, id) < 0)
+		return -1;
+	*count = sqlite3_changes(st->db);
+	return 0;
+}
+
+int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_QUEUE_EXPIRED, now_ms, count);
+}
+
+int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_QUEUE_REAUTH, now_ms, count);
+}

@@ -1,0 +1,286 @@
+/*
+ * store.h: the durable state of a batch, in one SQLite database.
+ *
+ * Every SQL statement of the program lives in store.c (and the migrations
+ * in schema/). Statements are prepared once, when the store opens, and
+ * always bound, never formatted. The database runs in WAL mode with foreign
+ * keys and a busy timeout. Times are milliseconds since the Unix epoch.
+ *
+ * Writers call store_begin()/store_commit() around batches; a function
+ * documented as "commits" manages its own transaction and must be called
+ * outside one. Every function returns 0 on success or -1 after reporting
+ * the error with error(), unless its comment says otherwise.
+ */
+#ifndef FINCH_STORE_H
+#define FINCH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "validate.h"
+
+/* The states of a row; the allowed transitions are in schema/001_init.sql. */
+enum row_state {
+	STATE_PENDING,
+	STATE_IN_FLIGHT,
+	STATE_RETRY_WAIT,
+	STATE_CREATED,
+	STATE_EXISTS,
+	STATE_FAILED,
+	STATE_INVALID,
+	STATE_COUNT
+};
+#define STATE_MASK(s) (1u << (s))
+
+/* "pending", "in_flight", ...; the names stored in the database. */
+const char *state_name(enum row_state s);
+/* Returns 0 and stores the state, or -1 (without printing) if unknown. */
+int state_from_name(const char *name, enum row_state *out);
+/*
+ * Parses a comma-separated list of state names ("failed,created") into a
+ * mask. Returns -1 and prints an error naming the bad word otherwise.
+ */
+int state_mask_parse(const char *list, unsigned *mask);
+
+/* What a queued row asks the API for. */
+enum request_kind {
+	REQUEST_CREATE, /* POST /connect/sessions */
+	REQUEST_REAUTH, /* POST /connect/sessions/reauthenticate with connection_id */
+};
+
+struct store;
+
+/*
+ * Opens (creating if needed) the database at path and brings its schema to
+ * the newest migration this binary has, in one transaction. A database whose
+ * user_version is newer than the binary's is refused, untouched.
+ */
+int store_open(const char *path, struct store **out);
+/* Finalizes every statement and closes the connection. NULL is fine. */
+void store_close(struct store *st);
+/* The schema version the binary carries (the number of migrations). */
+int store_schema_version(void);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+/* Never fails loudly: used on error paths. */
+void store_rollback(struct store *st);
+/* 1 inside a transaction begun by store_begin(), else 0. */
+int store_in_transaction(const struct store *st);
+
+/* ---- import ------------------------------------------------------------ */
+
+struct import_stats {
+	int64_t rows_read; /* data rows, not counting the header and blank lines */
+	int64_t accepted;  /* valid rows that were new */
+	int64_t invalid;
+	int64_t unchanged; /* valid rows identical to what the store had */
+	int64_t updated;   /* valid rows whose request fields changed */
+};
+
+/* Records the start of an import; *import_id identifies it. Inside a transaction. */
+int store_import_start(struct store *st, const char *path, int64_t size, const char *sha256_hex,
+		       int64_t started_ms, int64_t *import_id);
+int store_import_finish(struct store *st, int64_t import_id, const struct import_stats *stats,
+			int64_t ended_ms);
+
+enum upsert_result { UPSERT_NEW, UPSERT_UNCHANGED, UPSERT_UPDATED };
+
+/*
+ * Inserts or updates the customer r->customer_id with a valid request.
+ * Identical request fields leave the row alone (UPSERT_UNCHANGED). Changed
+ * fields, or a row that was invalid, go back to pending with a fresh
+ * attempt budget; session_id, connect_url, connection_id and the attempt
+ * history are kept. source names FILE and line the CSV line, for messages.
+ */
+int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
+			  int64_t line, int64_t now_ms, enum upsert_result *res);
+
+/*
+ * Stores a row that broke a rule, with reason "FILE:LINE: column: why".
+ * If customer_id is a usable key (valid, and not a duplicate within this
+ * file) the customer's row becomes invalid and keeps its history and its
+ * last good request fields. Otherwise (customer_id NULL) the line is kept as
+ * a keyless invalid row named by display_id (the raw id, made printable),
+ * which the next import of the same source replaces.
+ */
+int store_mark_invalid(struct store *st, const char *customer_id, const char *display_id,
+		       const char *display_name, const char *reason, const char *source,
+		       int64_t line, int64_t now_ms);
+
+/* Deletes the keyless invalid rows left by earlier imports of source. */
+int store_forget_keyless(struct store *st, const char *source);
+
+struct import_record {
+	int64_t id;
+	char path[4096];
+	int64_t size;
+	char sha256[65];
+	struct import_stats stats;
+	int64_t started_ms, ended_ms; /* ended_ms 0: never finished */
+};
+
+/* Returns 1 and fills *out with the newest import, 0 if there is none, -1 on error. */
+int store_last_import(struct store *st, struct import_record *out);
+
+/* ---- status ------------------------------------------------------------ */
+
+struct state_counts {
+	int64_t by_state[STATE_COUNT];
+	int64_t total;
+	int64_t expired;       /* created rows whose expires_at is in the past */
+	int64_t expiring_soon; /* created rows expiring within the next 7 days */
+	int64_t retries;       /* attempts beyond each row's first, over all runs */
+};
+
+int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
+
+/* Calls fn once per (finch_code, http_status) of failed rows, most common first. */
+int store_each_failure_group(struct store *st,
+			     int (*fn)(const char *finch_code, long http_status, int64_t count,
+				       void *data),
+			     void *data);
+
+struct run_record {
+	int64_t id;
+	int64_t started_ms, ended_ms; /* ended_ms 0: still running, or crashed */
+	int64_t attempts;             /* attempts made by this run */
+	double p50_ms, p95_ms, p99_ms; /* latency of this run's answered attempts */
+	char exit_reason[32];          /* "done", "interrupted", "auth", "crashed" ... */
+};
+
+/* Returns 1 and fills *out with the newest run, 0 if none, -1 on error. */
+int store_last_run(struct store *st, struct run_record *out);
+
+/* ---- run --------------------------------------------------------------- */
+
+/*
+ * Puts every in_flight row (a run that crashed or was killed) back to
+ * pending and records its lost attempt as "outcome unknown". Commits.
+ * *count tells how many rows were recovered.
+ */
+int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count);
+
+/* Records a run's start (commits) and end (commits). */
+int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id);
+int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const char *exit_reason);
+
+/* One row handed to the dispatcher. Strings are owned; store_job_release() frees. */
+struct store_job {
+	int64_t id;                  /* the customers row id */
+	enum request_kind kind;
+	struct connect_request req;
+	char *connection_id;         /* REQUEST_REAUTH: the connection to renew */
+	int64_t attempts;            /* attempts already made in this budget */
+	int64_t attempt_total;       /* attempts ever made for this customer */
+};
+
+void store_job_release(struct store_job *job);
+
+/*
+ * Claims up to max rows that are due: retry_wait rows whose
+ * next_attempt_at <= now_ms first, then pending rows in import order. They
+ * become in_flight. Called outside a transaction, it commits before it
+ * returns; called inside one (to share a group commit with recorded
+ * outcomes), the caller must commit before sending any claimed request, so
+ * a crash can never lose a row. Fills jobs[0..*n).
+ */
+int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs,
+		    size_t *n);
+
+/*
+ * Like store_claim_due() but changes nothing, visiting every row a run
+ * would send now (pending, and due retry_wait); for --dry-run.
+ */
+int store_each_due(struct store *st, int64_t now_ms,
+		   int (*fn)(const struct store_job *job, void *data), void *data);
+
+/*
+ * Earliest next_attempt_at among retry_wait rows no later than horizon_ms.
+ * Returns 1 and stores it, 0 if there is none, -1 on error.
+ */
+int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms);
+
+/* One HTTP attempt, for the attempts table. */
+struct attempt_record {
+	int64_t customer_row;   /* customers.id */
+	int64_t run_id;
+	int64_t attempt_no;     /* 1-based over the customer's whole history */
+	enum request_kind kind;
+	int64_t started_ms;
+	int64_t elapsed_ms;
+	long http_status;       /* 0: no answer */
+	const char *transport_error; /* NULL unless no answer arrived */
+	const char *finch_code;
+	const char *request_id; /* Finch-Request-Id */
+	const char *message;
+};
+
+/*
+ * The outcome writers. Each records the attempt and moves the row, within
+ * the caller's transaction (the dispatcher group-commits them).
+ */
+int store_record_created(struct store *st, const struct attempt_record *a,
+			 const char *session_id, const char *connect_url, int64_t expires_at_ms);
+int store_record_exists(struct store *st, const struct attempt_record *a,
+			const char *connection_id);
+int store_record_failed(struct store *st, const struct attempt_record *a);
+int store_record_retry(struct store *st, const struct attempt_record *a, int64_t next_attempt_ms);
+/*
+ * The attempt was cut short with no answer that counts (401 elsewhere in the
+ * run, or a forced stop): the row goes back to pending, its budget untouched.
+ * a may be NULL when the request never went out.
+ */
+int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a);
+
+/* ---- results ------------------------------------------------------------ */
+
+/* One line of an export. Pointers are valid only during the callback. */
+struct export_row {
+	const char *customer_id;
+	const char *customer_name;
+	enum row_state state;
+	const char *session_id;    /* NULL when absent, and likewise below */
+	const char *connect_url;
+	const char *connection_id;
+	int64_t expires_at_ms;     /* 0: none */
+	int64_t attempts;          /* attempts ever made for the customer */
+	long http_status;          /* last HTTP status; 0: none */
+	const char *finch_code;
+	const char *error;
+	int64_t updated_at_ms;
+};
+
+struct export_filter {
+	unsigned state_mask; /* 0: every state */
+	int64_t since_ms;    /* rows updated strictly after; 0: all */
+};
+
+/*
+ * Streams the matching rows in import order (constant memory) to fn; stops
+ * and returns fn's value if fn returns nonzero.
+ */
+int store_each_export(struct store *st, const struct export_filter *f,
+		      int (*fn)(const struct export_row *row, void *data), void *data);
+
+struct requeue_filter {
+	unsigned state_mask;        /* 0 means failed only */
+	const char *finch_code;     /* NULL: any */
+	long http_status;           /* 0: any */
+	const char *const *customers; /* NULL or ncustomers ids: only those rows */
+	size_t ncustomers;
+};
+
+/*
+ * Re-queues matching rows to pending with a fresh attempt budget, keeping
+ * their history. Commits. *count tells how many rows moved.
+ */
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms,
+		  int64_t *count);
+
+/* created rows whose expires_at < now_ms go back to pending for a new session. Commits. */
+int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);
+/* exists rows are queued as REQUEST_REAUTH. Commits. */
+int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * util.h: the few things every module needs: one out-of-memory policy, one
+ * way to report errors, and one clock that tests can move.
+ *
+ * Errors are reported once, where they happen, then propagated as -1:
+ *
+ *	if (!f)
+ *		return error_errno("cannot open '%s'", path);
+ *
+ * Messages are lowercase, quote their subject, and have no full stop.
+ */
+#ifndef FINCH_UTIL_H
+#define FINCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocators that never return NULL: they print a message and abort. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/*
+ * The name printed before every message ("finch-onboard", "finch-mock").
+ * Set once from main(); defaults to "finch-onboard".
+ */
+void util_set_progname(const char *name);
+const char *util_progname(void);
+
+/* Print "PROG: error: MSG" to stderr and return -1. */
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like error(), with ": strerror(errno)" appended. errno is preserved. */
+int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "PROG: warning: MSG" to stderr. */
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "PROG: fatal: MSG" and exit(2). For impossible states only. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Wall clock in milliseconds since the Unix epoch. If the environment variable
+ * FINCH_ONBOARD_NOW is set (Unix seconds, or "YYYY-MM-DDTHH:MM:SSZ"), the clock
+ * starts at that instant and then advances with the monotonic clock, so tests
+ * can put a run in the future without sleeping.
+ */
+int64_t clock_now_ms(void);
+/* Monotonic milliseconds, for measuring durations and event-loop deadlines. */
+int64_t clock_mono_ms(void);
+
+/*
+ * Formats ms-since-epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least 25
+ * bytes). Returns buf.
+ */
+char *format_iso8601_ms(int64_t ms, char *buf, size_t size);
+/* Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]]Z" or "+00:00". -1 on error. */
+int parse_iso8601_ms(const char *s, int64_t *out_ms);
+
+/*
+ * Strict number parsing for options and CSV cells: the whole string must be
+ * a base-10 integer in [min, max]. Returns 0, or -1 without printing.
+ */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Parses a duration such as "250ms", "10s", "5m", "2h" or a bare number of
+ * seconds ("1.5"). Returns 0 and stores milliseconds, or -1.
+ */
+int parse_duration_ms(const char *s, int64_t *out_ms);
+
+/* Fills buf with n cryptographically random bytes (getrandom). -1 on error. */
+int random_bytes(void *buf, size_t n);
+
+#endif

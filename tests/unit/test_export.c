@@ -1,0 +1,570 @@
+/*
+ * test_export.c: the CSV and JSON Lines writers, cell by cell and row by
+ * row, against memory streams; and the atomic file output against a real
+ * store in a temporary folder.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "store.h"
+#include "strbuf.h"
+#include "util.h"
+#include "validate.h"
+
+/* ---- cells ------------------------------------------------------------- */
+
+struct cell_case {
+	const char *in;
+	int raw;
+	const char *want;
+};
+
+static void test_export__csv_field(void **state)
+{
+	static const struct cell_case cases[] = {
+		{NULL, 0, ""},
+		{"", 0, ""},
+		{"Acme", 0, "Acme"},
+		{"Acme, Inc.", 0, "\"Acme, Inc.\""},
+		{"The \"Best\" Co", 0, "\"The \"\"Best\"\" Co\""},
+		{"\"", 0, "\"\"\"\""},
+		{"two\nlines", 0, "\"two\nlines\""},
+		{"cr\rhere", 0, "\"cr\rhere\""},
+		{"crlf\r\nend", 0, "\"crlf\r\nend\""},
+		{" spaced ", 0, " spaced "},
+		{"Caf\xc3\xa9 Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x80", 0,
+		 "Caf\xc3\xa9 Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x80"},
+		{"Caf\xc3\xa9, S.A.", 0, "\"Caf\xc3\xa9, S.A.\""},
+		/* formula cells */
+		{"=1+2", 0, "'=1+2"},
+		{"+33 1 23", 0, "'+33 1 23"},
+		{"-5", 0, "'-5"},
+		{"@SUM(A1:A9)", 0, "'@SUM(A1:A9)"},
+		{"\tindent", 0, "'\tindent"},
+		{"\rx", 0, "\"'\rx\""},
+		{"=HYPERLINK(\"http://x\",\"y\")", 0, "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+		{"a=b", 0, "a=b"},
+		{"'quoted", 0, "'quoted"},
+		/* --raw keeps formulas as they are */
+		{"=1+2", 1, "=1+2"},
+		{"-5", 1, "-5"},
+		{"\rx", 1, "\"\rx\""},
+		{"=HYPERLINK(\"http://x\")", 1, "\"=HYPERLINK(\"\"http://x\"\")\""},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		export_csv_field(&sb, cases[i].in, cases[i].raw);
+		if (strcmp(sb.buf, cases[i].want))
+			fail_msg("case %zu: got [%s], want [%s]", i, sb.buf, cases[i].want);
+		strbuf_release(&sb);
+	}
+}
+
+static void test_export__json_string(void **state)
+{
+	static const struct cell_case cases[] = {
+		{NULL, 0, "null"},
+		{"", 0, "\"\""},
+		{"Acme, Inc.", 0, "\"Acme, Inc.\""},
+		{"say \"hi\"", 0, "\"say \\\"hi\\\"\""},
+		{"back\\slash", 0, "\"back\\\\slash\""},
+		{"a\nb\rc\td", 0, "\"a\\nb\\rc\\td\""},
+		{"bell\x07", 0, "\"bell\\u0007\""},
+		{"del\x7f", 0, "\"del\\u007f\""},
+		{"Caf\xc3\xa9 \xf0\x9f\x9a\x80", 0, "\"Caf\xc3\xa9 \xf0\x9f\x9a\x80\""},
+		/* not UTF-8: a stray continuation, a truncated sequence, a surrogate */
+		{"a\x80z", 0, "\"a\xef\xbf\xbdz\""},
+		{"a\xc3", 0, "\"a\xef\xbf\xbd\""},
+		{"\xed\xa0\x80", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+		{"\xc0\xaf", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\""},
+		/* neutralised by default, as in CSV */
+		{"=1+2", 0, "\"'=1+2\""},
+		{"\tx", 0, "\"'\\tx\""},
+		{"@x", 0, "\"'@x\""},
+		{"=1+2", 1, "\"=1+2\""},
+		{"\tx", 1, "\"\\tx\""},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		export_json_string(&sb, cases[i].in, cases[i].raw);
+		if (strcmp(sb.buf, cases[i].want))
+			fail_msg("case %zu: got [%s], want [%s]", i, sb.buf, cases[i].want);
+		strbuf_release(&sb);
+	}
+}
+
+static void test_export__format_parse(void **state)
+{
+	enum export_format f;
+
+	(void)state;
+	assert_int_equal(export_format_parse("csv", &f), 0);
+	assert_int_equal(f, EXPORT_CSV);
+	assert_int_equal(export_format_parse("jsonl", &f), 0);
+	assert_int_equal(f, EXPORT_JSONL);
+	assert_int_equal(export_format_parse("ndjson", &f), 0);
+	assert_int_equal(f, EXPORT_JSONL);
+	assert_int_equal(export_format_parse("xlsx", &f), -1);
+	assert_int_equal(export_format_parse("CSV ", &f), -1);
+}
+
+/* 2026-11-28T16:00:00.000Z and 2027-02-26T16:00:00.000Z */
+#define T_UPDATED 1795881600000LL
+#define T_EXPIRES 1803657600000LL
+
+static void test_export__parse_since(void **state)
+{
+	int64_t ms = 0;
+
+	(void)state;
+	assert_int_equal(export_parse_since("2026-11-28T16:00:00Z", T_EXPIRES, &ms), 0);
+	assert_int_equal(ms, T_UPDATED);
+	assert_int_equal(export_parse_since("2026-11-28", T_EXPIRES, &ms), 0);
+	assert_int_equal(ms, T_UPDATED - 16 * 3600 * 1000LL);
+	assert_int_equal(export_parse_since("24h", T_UPDATED, &ms), 0);
+	assert_int_equal(ms, T_UPDATED - 24 * 3600 * 1000LL);
+	assert_int_equal(export_parse_since("90m", T_UPDATED, &ms), 0);
+	assert_int_equal(ms, T_UPDATED - 90 * 60 * 1000LL);
+	assert_int_equal(export_parse_since("yesterday", T_UPDATED, &ms), -1);
+	assert_int_equal(export_parse_since("", T_UPDATED, &ms), -1);
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+static const struct export_row created_row = {
+	.customer_id = "acme-1",
+	.customer_name = "Acme, \"Widgets\"\nInc.",
+	.state = STATE_CREATED,
+	.session_id = "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f",
+	.connect_url = "https://connect.tryfinch.com/authorize?session=3f1c7a52",
+	.connection_id = NULL,
+	.expires_at_ms = T_EXPIRES,
+	.attempts = 2,
+	.http_status = 201,
+	.finch_code = NULL,
+	.error = NULL,
+	.updated_at_ms = T_UPDATED,
+};
+
+static const struct export_row failed_row = {
+	.customer_id = "=cmd|' /C calc'!A0",
+	.customer_name = "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac",
+	.state = STATE_FAILED,
+	.attempts = 5,
+	.http_status = 400,
+	.finch_code = "invalid_request",
+	.error = "-products: unknown product 'foo'",
+	.updated_at_ms = T_UPDATED + 1,
+};
+
+static const struct export_row invalid_row = {
+	.customer_id = "bad",
+	.customer_name = "Bad",
+	.state = STATE_INVALID,
+	.attempts = 0,
+	.error = "customers.csv:7: customer_email: is not an email address",
+	.updated_at_ms = T_UPDATED,
+};
+
+/* Writes rows through a writer into a malloc'd string; the caller frees. */
+static char *write_rows(enum export_format fmt, int raw, const struct export_row *rows,
+			size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+	struct export_writer w;
+
+	assert_non_null(f);
+	export_writer_init(&w, f, "memory", fmt, raw);
+	assert_int_equal(export_writer_begin(&w), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(export_writer_row(&w, &rows[i]), 0);
+	assert_int_equal(export_writer_finish(&w), 0);
+	assert_int_equal(w.rows, (int64_t)n);
+	export_writer_release(&w);
+	fclose(f);
+	return buf;
+}
+
+static void test_export__csv_rows(void **state)
+{
+	const struct export_row rows[] = {created_row, failed_row, invalid_row};
+	char *got = write_rows(EXPORT_CSV, 0, rows, ARRAY_SIZE(rows));
+	const char *want =
+		"customer_id,customer_name,status,session_id,connect_url,connection_id,"
+		"expires_at,attempts,http_status,finch_code,error,updated_at\r\n"
+		"acme-1,\"Acme, \"\"Widgets\"\"\nInc.\",created,"
+		"3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f,"
+		"https://connect.tryfinch.com/authorize?session=3f1c7a52,,"
+		"2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z\r\n"
+		"'=cmd|' /C calc'!A0,Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac,failed,,,,,5,400,"
+		"invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z\r\n"
+		"bad,Bad,invalid,,,,,0,,,customers.csv:7: customer_email: is not an email "
+		"address,2026-11-28T16:00:00.000Z\r\n";
+
+	(void)state;
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_export__csv_raw(void **state)
+{
+	const struct export_row rows[] = {failed_row};
+	char *got = write_rows(EXPORT_CSV, 1, rows, ARRAY_SIZE(rows));
+
+	(void)state;
+	assert_non_null(strstr(got, "\r\n=cmd|' /C calc'!A0,"));
+	assert_non_null(strstr(got, ",-products: unknown product 'foo',"));
+	assert_null(strstr(got, "'="));
+	free(got);
+}
+
+static void test_export__csv_header_only(void **state)
+{
+	char *got = write_rows(EXPORT_CSV, 0, NULL, 0);
+
+	(void)state;
+	assert_string_equal(got, "customer_id,customer_name,status,session_id,connect_url,"
+				 "connection_id,expires_at,attempts,http_status,finch_code,"
+				 "error,updated_at\r\n");
+	free(got);
+}
+
+/* Parses one JSON line and checks the keys come in the column order. */
+static cJSON *parse_line(const char *line, size_t len)
+{
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const cJSON *it;
+	size_t i = 0;
+
+	if (!o)
+		fail_msg("line does not parse: %.*s", (int)len, line);
+	assert_true(cJSON_IsObject(o));
+	cJSON_ArrayForEach(it, o)
+	{
+		assert_true(i < EXPORT_NCOLUMNS);
+		assert_string_equal(it->string, export_columns[i]);
+		i++;
+	}
+	assert_int_equal(i, EXPORT_NCOLUMNS);
+	return o;
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	assert_true(cJSON_IsString(v));
+	return v->valuestring;
+}
+
+static void test_export__jsonl_parses(void **state)
+{
+	const struct export_row rows[] = {created_row, failed_row, invalid_row};
+	char *got = write_rows(EXPORT_JSONL, 0, rows, ARRAY_SIZE(rows));
+	cJSON *o[3];
+	const char *p = got, *nl;
+	size_t n = 0;
+
+	(void)state;
+	while ((nl = strchr(p, '\n'))) {
+		assert_true(n < ARRAY_SIZE(o));
+		o[n++] = parse_line(p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+	assert_string_equal(p, "");
+	assert_int_equal(n, 3);
+
+	assert_string_equal(str_of(o[0], "customer_name"), "Acme, \"Widgets\"\nInc.");
+	assert_string_equal(str_of(o[0], "status"), "created");
+	assert_string_equal(str_of(o[0], "expires_at"), "2027-02-26T16:00:00.000Z");
+	assert_string_equal(str_of(o[0], "updated_at"), "2026-11-28T16:00:00.000Z");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[0], "connection_id")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[0], "error")));
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o[0], "attempts")));
+	assert_int_equal(cJSON_GetObjectItem(o[0], "attempts")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(o[0], "http_status")->valueint, 201);
+
+	assert_string_equal(str_of(o[1], "customer_id"), "'=cmd|' /C calc'!A0");
+	assert_string_equal(str_of(o[1], "customer_name"), "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac");
+	assert_string_equal(str_of(o[1], "finch_code"), "invalid_request");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[1], "expires_at")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[1], "session_id")));
+
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[2], "http_status")));
+	assert_int_equal(cJSON_GetObjectItem(o[2], "attempts")->valueint, 0);
+	assert_string_equal(str_of(o[2], "status"), "invalid");
+
+	for (n = 0; n < ARRAY_SIZE(o); n++)
+		cJSON_Delete(o[n]);
+	free(got);
+}
+
+static void test_export__jsonl_raw(void **state)
+{
+	const struct export_row rows[] = {failed_row};
+	char *got = write_rows(EXPORT_JSONL, 1, rows, ARRAY_SIZE(rows));
+	cJSON *o = parse_line(got, strlen(got) - 1);
+
+	(void)state;
+	assert_string_equal(str_of(o, "customer_id"), "=cmd|' /C calc'!A0");
+	assert_string_equal(str_of(o, "error"), "-products: unknown product 'foo'");
+	cJSON_Delete(o);
+	free(got);
+}
+
+/* A full stream reports the failure instead of pretending it wrote the row. */
+static void test_export__write_error(void **state)
+{
+	char buf[64];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	struct export_writer w;
+	int ret = 0, i;
+
+	(void)state;
+	assert_non_null(f);
+	setvbuf(f, NULL, _IONBF, 0);
+	export_writer_init(&w, f, "memory", EXPORT_CSV, 0);
+	for (i = 0; i < 10 && !ret; i++)
+		ret = export_writer_row(&w, &created_row);
+	if (!ret)
+		ret = export_writer_finish(&w);
+	assert_int_equal(ret, -1);
+	export_writer_release(&w);
+	fclose(f);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	struct store *st;
+};
+
+static void add_customer(struct store *st, const char *id, const char *name)
+{
+	struct connect_request r;
+	enum upsert_result res;
+
+	connect_request_init(&r);
+	r.customer_id = xstrdup(id);
+	r.customer_name = xstrdup(name);
+	r.products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
+	assert_int_equal(store_upsert_customer(st, &r, "test.csv", 2, T_UPDATED, &res), 0);
+	connect_request_release(&r);
+}
+
+static int setup_store(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof(*fx));
+	int i;
+
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_export.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->db, sizeof(fx->db), "%s/onboard.db", fx->dir);
+	assert_int_equal(store_open(fx->db, &fx->st), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	add_customer(fx->st, "acme-1", "Acme, Inc.");
+	add_customer(fx->st, "beta-2", "=Beta");
+	for (i = 0; i < 200; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "bulk-%03d", i);
+		add_customer(fx->st, id, "Bulk \"employer\" with a fairly long name");
+	}
+	assert_int_equal(store_commit(fx->st), 0);
+	*state = fx;
+	return 0;
+}
+
+static int teardown_store(void **state)
+{
+	struct fixture *fx = *state;
+	DIR *d;
+	struct dirent *de;
+	char path[512];
+
+	store_close(fx->st);
+	d = opendir(fx->dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", fx->dir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = xmalloc((size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Names in dir other than the database's own files and the given name. */
+static int stray_files(const char *dir, const char *keep)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strncmp(de->d_name, "onboard.db", 10) || !strcmp(de->d_name, keep))
+			continue;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_export__file_atomic_0600(void **state)
+{
+	struct fixture *fx = *state;
+	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0};
+	char out[256];
+	struct stat sb;
+	int64_t rows = -1;
+	char *text;
+	mode_t old = umask(0);
+
+	snprintf(out, sizeof(out), "%s/results.csv", fx->dir);
+	o.out_path = out;
+	assert_int_equal(export_to_path(fx->st, &o, &rows), 0);
+	umask(old);
+	assert_int_equal(rows, 202);
+	assert_int_equal(stat(out, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	text = slurp(out);
+	assert_non_null(strstr(text, "\r\nacme-1,\"Acme, Inc.\",pending,"));
+	assert_non_null(strstr(text, "\r\nbeta-2,'=Beta,pending,"));
+	free(text);
+	assert_int_equal(stray_files(fx->dir, "results.csv"), 0);
+
+	/* A state filter that matches nothing leaves just the header. */
+	o.filter.state_mask = STATE_MASK(STATE_FAILED);
+	assert_int_equal(export_to_path(fx->st, &o, &rows), 0);
+	assert_int_equal(rows, 0);
+	text = slurp(out);
+	assert_string_equal(text, "customer_id,customer_name,status,session_id,connect_url,"
+				  "connection_id,expires_at,attempts,http_status,finch_code,"
+				  "error,updated_at\r\n");
+	free(text);
+}
+
+/* A write that fails half way leaves the old file as it was, and no temp file. */
+static void test_export__file_error_keeps_old(void **state)
+{
+	struct fixture *fx = *state;
+	struct export_options o = {EXPORT_JSONL, NULL, {0, 0}, 0};
+	char out[256];
+	struct rlimit old, small;
+	void (*old_xfsz)(int);
+	FILE *f;
+	char *text;
+	int ret;
+
+	snprintf(out, sizeof(out), "%s/results.jsonl", fx->dir);
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs("previous export\n", f);
+	fclose(f);
+
+	/* The file size limit makes write() fail with EFBIG after 4 KiB. */
+	old_xfsz = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small.rlim_cur = 4096;
+	small.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	o.out_path = out;
+	ret = export_to_path(fx->st, &o, NULL);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_xfsz);
+
+	assert_int_equal(ret, -1);
+	text = slurp(out);
+	assert_string_equal(text, "previous export\n");
+	free(text);
+	assert_int_equal(stray_files(fx->dir, "results.jsonl"), 0);
+}
+
+static void test_export__file_bad_folder(void **state)
+{
+	struct fixture *fx = *state;
+	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0};
+	char out[256];
+
+	snprintf(out, sizeof(out), "%s/no/such/folder/results.csv", fx->dir);
+	o.out_path = out;
+	assert_int_equal(export_to_path(fx->st, &o, NULL), -1);
+	snprintf(out, sizeof(out), "%s/", fx->dir);
+	assert_int_equal(export_to_path(fx->st, &o, NULL), -1);
+	/* A folder as the target: the rename fails and the temp file goes. */
+	o.out_path = fx->dir;
+	assert_int_equal(export_to_path(fx->st, &o, NULL), -1);
+	assert_int_equal(stray_files(fx->dir, ""), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_export__csv_field),
+		cmocka_unit_test(test_export__json_string),
+		cmocka_unit_test(test_export__format_parse),
+		cmocka_unit_test(test_export__parse_since),
+		cmocka_unit_test(test_export__csv_rows),
+		cmocka_unit_test(test_export__csv_raw),
+		cmocka_unit_test(test_export__csv_header_only),
+		cmocka_unit_test(test_export__jsonl_parses),
+		cmocka_unit_test(test_export__jsonl_raw),
+		cmocka_unit_test(test_export__write_error),
+		cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store,
+						teardown_store),
+		cmocka_unit_test_setup_teardown(test_export__file_error_keeps_old, setup_store,
+						teardown_store),
+		cmocka_unit_test_setup_teardown(test_export__file_bad_folder, setup_store,
+						teardown_store),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,395 @@
+/*
+ * test_store.c: the store against a real SQLite file in a temp directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "util.h"
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	store_close(f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Runs one SQL query on a second connection and returns its first column as an integer. */
+static int64_t query_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -12345;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void query_text(const char *path, const char *sql, char *buf, size_t size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	buf[0] = '\0';
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static void make_request(struct connect_request *r, const char *id, const char *email)
+{
+	connect_request_init(r);
+	r->customer_id = xstrdup(id);
+	r->customer_name = xstrdup("Acme Inc");
+	r->customer_email = email ? xstrdup(email) : NULL;
+	r->products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
+}
+
+static enum upsert_result upsert(struct store *st, const char *id, const char *email)
+{
+	struct connect_request r;
+	enum upsert_result res;
+
+	make_request(&r, id, email);
+	assert_int_equal(store_upsert_customer(st, &r, "in.csv", 2, 1000, &res), 0);
+	connect_request_release(&r);
+	return res;
+}
+
+static void test_store__opens_with_current_schema(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(query_int(f->path, "PRAGMA user_version"), store_schema_version());
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	assert_int_equal(query_int(f->path, "PRAGMA journal_mode = WAL"), 0);
+}
+
+static void test_store__refuses_newer_schema_untouched(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	sqlite3 *db;
+	struct store *st = NULL;
+
+	snprintf(path, sizeof(path), "%s/new.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE x(a); PRAGMA user_version = 99;", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(path, &st), -1);
+	assert_null(st);
+	assert_int_equal(query_int(path, "PRAGMA user_version"), 99);
+	/* still in rollback-journal mode: opening did not switch it to WAL */
+	char mode[16];
+
+	query_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
+	assert_string_equal(mode, "delete");
+	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='customers'"),
+			 0);
+}
+
+static void test_store__upsert_new_unchanged_updated(void **state)
+{
+	struct fixture *f = *state;
+	int64_t import_id;
+	struct import_stats stats = {0};
+
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 5, &import_id), 0);
+	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_NEW);
+	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_UNCHANGED);
+	assert_int_equal(store_import_finish(f->st, import_id, &stats, 6), 0);
+	assert_int_equal(store_commit(f->st), 0);
+
+	/* a finished row whose fields change goes back to pending, keeping its session */
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"), 1);
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created', "
+					    "session_id='s1' RETURNING 1"),
+			 1);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 7, &import_id), 0);
+	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_UNCHANGED);
+	assert_int_equal(upsert(f->st, "c1", "new@b.co"), UPSERT_UPDATED);
+	assert_int_equal(store_commit(f->st), 0);
+	char buf[64];
+
+	query_text(f->path, "SELECT state || ',' || session_id || ',' || products FROM customers",
+		   buf, sizeof(buf));
+	assert_string_equal(buf, "pending,s1,company directory");
+}
+
+static void test_store__invalid_rows(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(upsert(f->st, "c1", NULL), UPSERT_NEW);
+	assert_int_equal(store_mark_invalid(f->st, "c1", "c1", "Acme", "in.csv:3: customer_email: bad",
+					    "in.csv", 3, 2000),
+			 0);
+	assert_int_equal(store_mark_invalid(f->st, NULL, "", "Nameless", "in.csv:4: customer_id: is empty",
+					    "in.csv", 4, 2000),
+			 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid'"), 2);
+	/* the keyed row kept its request fields */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE customer_id='c1' "
+					    "AND products='company directory'"),
+			 1);
+	assert_int_equal(store_forget_keyless(f->st, "other.csv"), 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 2);
+	assert_int_equal(store_forget_keyless(f->st, "in.csv"), 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+	/* fixed again: back to pending, counted as updated */
+	assert_int_equal(upsert(f->st, "c1", NULL), UPSERT_UPDATED);
+	assert_int_equal(query_int(f->path, "SELECT state='pending' AND error IS NULL FROM customers"), 1);
+}
+
+static void test_store__illegal_transition_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(upsert(f->st, "c1", NULL), UPSERT_NEW);
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created' RETURNING 1"),
+			 -12345);
+	assert_int_equal(query_int(f->path, "SELECT state='pending' FROM customers"), 1);
+}
+
+static struct attempt_record attempt(const struct store_job *job, long status, int64_t at)
+{
+	struct attempt_record a = {
+		.customer_row = job->id,
+		.attempt_no = job->attempt_total + 1,
+		.kind = job->kind,
+		.started_ms = at,
+		.elapsed_ms = 10,
+		.http_status = status,
+		.request_id = "req-1",
+	};
+	return a;
+}
+
+static void test_store__claim_record_and_count(void **state)
+{
+	struct fixture *f = *state;
+	struct store_job jobs[8];
+	size_t n;
+	struct state_counts c;
+	int64_t when, run;
+
+	for (int i = 0; i < 4; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "c%d", i);
+		upsert(f->st, id, NULL);
+	}
+	assert_int_equal(store_run_start(f->st, 100, &run), 0);
+	assert_int_equal(store_claim_due(f->st, 100, 3, jobs, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(jobs[0].req.customer_id, "c0");
+	assert_int_equal(jobs[0].req.products, PRODUCT_COMPANY | PRODUCT_DIRECTORY);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='in_flight'"), 3);
+
+	struct attempt_record a0 = attempt(&jobs[0], 201, 200);
+	struct attempt_record a1 = attempt(&jobs[1], 503, 200);
+	struct attempt_record a2 = attempt(&jobs[2], 400, 200);
+
+	a0.run_id = a1.run_id = a2.run_id = run;
+	a1.message = "HTTP 503";
+	a2.finch_code = "connection_already_exists";
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_record_created(f->st, &a0, "s0", "https://x/s0", 9000), 0);
+	assert_int_equal(store_record_retry(f->st, &a1, 5000), 0);
+	assert_int_equal(store_record_exists(f->st, &a2, "conn-2"), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	for (size_t i = 0; i < n; i++)
+		store_job_release(&jobs[i]);
+
+	assert_int_equal(store_next_retry_at(f->st, 4999, &when), 0);
+	assert_int_equal(store_next_retry_at(f->st, 6000, &when), 1);
+	assert_int_equal(when, 5000);
+	/* before its time only the pending row is claimed; after it, the retry too */
+	assert_int_equal(store_claim_due(f->st, 4000, 8, jobs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(jobs[0].req.customer_id, "c3");
+	assert_int_equal(store_record_unsent(f->st, jobs[0].id, NULL), 0);
+	store_job_release(&jobs[0]);
+	assert_int_equal(store_claim_due(f->st, 5000, 8, jobs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(jobs[0].req.customer_id, "c1");
+	assert_int_equal(jobs[0].attempts, 1);
+	struct attempt_record a3 = attempt(&jobs[0], 400, 5000);
+
+	a3.message = "customer_email: bad";
+	a3.finch_code = "invalid_request";
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_record_failed(f->st, &a3), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	store_job_release(&jobs[0]);
+	store_job_release(&jobs[1]);
+
+	/* c3 is still in flight: a crash; recovery puts it back with an "outcome unknown" */
+	int64_t recovered;
+
+	assert_int_equal(store_recover_in_flight(f->st, 6000, &recovered), 0);
+	assert_int_equal(recovered, 1);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM attempts WHERE "
+					    "transport_error='outcome unknown'"),
+			 1);
+	assert_int_equal(store_count_states(f->st, 8000, &c), 0);
+	assert_int_equal(c.total, 4);
+	assert_int_equal(c.by_state[STATE_CREATED], 1);
+	assert_int_equal(c.by_state[STATE_EXISTS], 1);
+	assert_int_equal(c.by_state[STATE_FAILED], 1);
+	assert_int_equal(c.by_state[STATE_PENDING], 1);
+	assert_int_equal(c.retries, 1);
+	assert_int_equal(c.expired, 0);
+	assert_int_equal(c.expiring_soon, 1);
+	assert_int_equal(store_count_states(f->st, 9001, &c), 0);
+	assert_int_equal(c.expired, 1);
+
+	struct run_record rr;
+
+	assert_int_equal(store_run_finish(f->st, run, 7000, "done"), 0);
+	assert_int_equal(store_last_run(f->st, &rr), 1);
+	assert_int_equal(rr.attempts, 4);
+	assert_true(rr.p50_ms == 10.0 && rr.p99_ms == 10.0);
+	assert_string_equal(rr.exit_reason, "done");
+}
+
+static int count_row(const struct export_row *row, void *data)
+{
+	(void)row;
+	++*(int *)data;
+	return 0;
+}
+
+static void test_store__requeue_export_and_queues(void **state)
+{
+	struct fixture *f = *state;
+	struct requeue_filter rf = {0};
+	struct export_filter ef = {0};
+	int64_t count;
+	int rows = 0;
+
+	upsert(f->st, "a", NULL);
+	upsert(f->st, "b", NULL);
+	upsert(f->st, "c", NULL);
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"), 1);
+	assert_int_equal(query_int(f->path,
+				   "UPDATE customers SET state='failed', http_status=400, "
+				   "finch_code='invalid_request' WHERE customer_id='a' RETURNING 1"),
+			 1);
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='failed', http_status=503 "
+					    "WHERE customer_id='b' RETURNING 1"),
+			 1);
+	assert_int_equal(query_int(f->path,
+				   "UPDATE customers SET state='created', expires_at=100, "
+				   "connection_id=NULL WHERE customer_id='c' RETURNING 1"),
+			 1);
+
+	rf.finch_code = "invalid_request";
+	assert_int_equal(store_requeue(f->st, &rf, 50, &count), 0);
+	assert_int_equal(count, 1);
+	rf.finch_code = NULL;
+	rf.http_status = 404;
+	assert_int_equal(store_requeue(f->st, &rf, 50, &count), 0);
+	assert_int_equal(count, 0);
+	const char *only[] = {"b", "zzz"};
+
+	rf.http_status = 0;
+	rf.customers = only;
+	rf.ncustomers = 2;
+	assert_int_equal(store_requeue(f->st, &rf, 60, &count), 0);
+	assert_int_equal(count, 1);
+
+	ef.state_mask = STATE_MASK(STATE_PENDING);
+	assert_int_equal(store_each_export(f->st, &ef, count_row, &rows), 0);
+	assert_int_equal(rows, 2);
+	ef.state_mask = 0;
+	ef.since_ms = 55;
+	rows = 0;
+	assert_int_equal(store_each_export(f->st, &ef, count_row, &rows), 0);
+	assert_int_equal(rows, 1);
+
+	assert_int_equal(store_queue_expired(f->st, 99, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_queue_expired(f->st, 101, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_queue_reauth(f->st, 101, &count), 0);
+	assert_int_equal(count, 0);
+}
+
+static void test_store__state_mask_parse(void **state)
+{
+	unsigned mask;
+
+	(void)state;
+	assert_int_equal(state_mask_parse("failed", &mask), 0);
+	assert_int_equal(mask, STATE_MASK(STATE_FAILED));
+	assert_int_equal(state_mask_parse("created, exists", &mask), 0);
+	assert_int_equal(mask, STATE_MASK(STATE_CREATED) | STATE_MASK(STATE_EXISTS));
+	assert_int_equal(state_mask_parse("failed,bogus", &mask), -1);
+	assert_int_equal(state_mask_parse("", &mask), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_store__opens_with_current_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store__refuses_newer_schema_untouched, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store__upsert_new_unchanged_updated, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store__invalid_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store__illegal_transition_is_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store__claim_record_and_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store__requeue_export_and_queues, setup,
+						teardown),
+		cmocka_unit_test(test_store__state_mask_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
