@@ -67,6 +67,8 @@ enum stmt_id {
 	S_REQUEUE,
 	S_QUEUE_EXPIRED,
 	S_QUEUE_REAUTH,
+	S_CUSTOMER_STATE,
+	S_SNAPSHOT,
 	S_STMT_COUNT
 };
 
@@ -193,6 +195,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	[S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
 			   "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 			   "WHERE state = 'exists' AND connection_id IS NOT NULL",
+	[S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+	[S_SNAPSHOT] = "VACUUM INTO ?1",
 };
 
 struct store {
@@ -1082,4 +1086,28 @@ int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count)
 int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count)
 {
 	return queue_rows(st, S_QUEUE_REAUTH, now_ms, count);
+}
+
+int store_customer_state(struct store *st, const char *customer_id, enum row_state *state)
+{
+	sqlite3_stmt *s = st->stmt[S_CUSTOMER_STATE];
+	int rc, ret = 0;
+
+	bind_text(s, 1, customer_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = state_from_name(column_str(s, 0), state) == 0 ? 1 : 0;
+	else if (rc != SQLITE_DONE)
+		ret = db_error(st, "cannot look up customer");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_snapshot(struct store *st, const char *path)
+{
+	if (st->in_txn)
+		return error("%s: cannot snapshot inside a transaction", st->path);
+	bind_text(st->stmt[S_SNAPSHOT], 1, path);
+	return exec_stmt(st, S_SNAPSHOT);
 }

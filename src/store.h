@@ -92,6 +92,8 @@ enum upsert_result { UPSERT_NEW, UPSERT_UNCHANGED, UPSERT_UPDATED };
  * fields, or a row that was invalid, go back to pending with a fresh
  * attempt budget; session_id, connect_url, connection_id and the attempt
  * history are kept. source names FILE and line the CSV line, for messages.
+ * Call it between store_import_start() and store_import_finish(): the
+ * import's id is what tells a new row from an updated one.
  */
 int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
 			  int64_t line, int64_t now_ms, enum upsert_result *res);
@@ -282,5 +284,15 @@ int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);
 /* exists rows are queued as REQUEST_REAUTH. Commits. */
 int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count);
+
+/* Returns 1 and stores the state of customer_id, 0 if there is no such customer, -1 on error. */
+int store_customer_state(struct store *st, const char *customer_id, enum row_state *state);
+
+/*
+ * Writes a consistent copy of the whole database to path, which must not
+ * exist (VACUUM INTO). Outside a transaction. For dry runs that must change
+ * nothing: they work on the copy.
+ */
+int store_snapshot(struct store *st, const char *path);
 
 #endif
