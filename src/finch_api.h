@@ -11,10 +11,10 @@
 
 #include "validate.h"
 
-#define FINCH_API_VERSION     "2020-09-17"
+#define FINCH_API_VERSION      "2020-09-17"
 #define FINCH_DEFAULT_BASE_URL "https://api.tryfinch.com"
-#define FINCH_PATH_SESSIONS   "/connect/sessions"
-#define FINCH_PATH_REAUTH     "/connect/sessions/reauthenticate"
+#define FINCH_PATH_SESSIONS    "/connect/sessions"
+#define FINCH_PATH_REAUTH      "/connect/sessions/reauthenticate"
 
 /*
  * The JSON body of POST /connect/sessions for r: only the fields r has,
@@ -33,8 +33,13 @@ char *finch_api_reauth_body(const char *connection_id, const struct connect_requ
 /*
  * The emulator's side: parses and checks a POST /connect/sessions body.
  * Rejects non-JSON, a non-object, wrong JSON types, and anything
- * validate_request() rejects. On failure, *field names the offending field
- * (or "body") and why holds the reason; returns -1.
+ * validate_request() rejects. JSON null is accepted for the nullable fields
+ * and means absent; unknown members are ignored. out is (re)initialized
+ * first, so it may be uninitialized memory; on success the caller releases
+ * it with connect_request_release(). On failure, out is left empty, *field
+ * names the offending field ("products", "integration.auth_method", or
+ * "body" when the body is not a JSON object) and why holds the reason;
+ * returns -1.
  */
 int finch_api_parse_session_body(const char *json, size_t len, struct connect_request *out,
 				 const char **field, char *why, size_t size);
@@ -47,11 +52,11 @@ int finch_api_parse_reauth_body(const char *json, size_t len, char **connection_
 				size_t size);
 
 enum finch_result {
-	FINCH_CREATED,     /* 201 with session_id and connect_url */
-	FINCH_EXISTS,      /* 400 connection_already_exists, with connection_id */
-	FINCH_REJECTED,    /* a permanent 4xx: the row fails with a reason */
-	FINCH_AUTH,        /* 401: the whole run must stop */
-	FINCH_TRANSIENT,   /* 408, 409, 429, 5xx, transport error, bad 2xx body */
+	FINCH_CREATED,	 /* 201 with session_id and connect_url */
+	FINCH_EXISTS,	 /* 400 connection_already_exists, with connection_id */
+	FINCH_REJECTED,	 /* a permanent 4xx: the row fails with a reason */
+	FINCH_AUTH,	 /* 401: the whole run must stop */
+	FINCH_TRANSIENT, /* 408, 409, 429, 5xx, transport error, bad 2xx body */
 };
 
 /*
@@ -60,12 +65,12 @@ enum finch_result {
  */
 struct finch_outcome {
 	enum finch_result result;
-	long http_status;     /* 0 when no response arrived */
-	char *session_id;     /* FINCH_CREATED */
-	char *connect_url;    /* FINCH_CREATED */
-	char *connection_id;  /* FINCH_EXISTS */
-	char *finch_code;     /* from an error body, when present */
-	char *message;        /* a one-line human reason, always set unless CREATED */
+	long http_status;    /* 0 when no response arrived */
+	char *session_id;    /* FINCH_CREATED */
+	char *connect_url;   /* FINCH_CREATED */
+	char *connection_id; /* FINCH_EXISTS */
+	char *finch_code;    /* from an error body, when present */
+	char *message;	     /* a one-line human reason, always set unless CREATED */
 };
 
 void finch_outcome_release(struct finch_outcome *o);

@@ -9,13 +9,16 @@
 #include <stdint.h>
 
 struct retry_policy {
-	int64_t max_attempts;       /* attempts per row before it fails (>= 1) */
-	int64_t base_ms;            /* backoff base */
-	int64_t cap_ms;             /* backoff ceiling */
+	int64_t max_attempts;	    /* attempts per row before it fails (>= 1) */
+	int64_t base_ms;	    /* backoff base */
+	int64_t cap_ms;		    /* backoff ceiling */
 	int64_t max_retry_after_ms; /* longer hints defer the row to a later run */
 };
 
-#define RETRY_POLICY_INIT {5, 500, 60000, 600000}
+#define RETRY_POLICY_INIT                                                                          \
+	{                                                                                          \
+		5, 500, 60000, 600000                                                              \
+	}
 
 /*
  * Full jitter: random(0, min(cap, base * 2^attempt)), where attempt is the
@@ -30,10 +33,25 @@ int64_t retry_backoff_ms(const struct retry_policy *p, int64_t attempt, double r
  * delta-seconds or an HTTP date (IMF-fixdate, RFC 850 or asctime). A date in
  * the past gives 0. Headers are the raw values or NULL. Returns -1 when
  * there is no usable hint.
+ *
+ * Details: surrounding blanks are ignored; retry-after-ms may be fractional
+ * ("1500.5") and is rounded up, so a retry never comes before the hint; a
+ * negative or unparsable retry-after-ms is ignored in favour of Retry-After;
+ * delta-seconds may also be fractional; every hint is clamped at
+ * RETRY_HINT_MAX_MS (one year), so huge values never overflow.
  */
 int64_t retry_hint_ms(const char *retry_after_ms, const char *retry_after, int64_t now_ms);
 
-/* Parses an HTTP date into ms since the epoch. Returns 0, or -1 if invalid. */
+#define RETRY_HINT_MAX_MS (366 * 86400 * (int64_t)1000)
+
+/*
+ * Parses an HTTP date into ms since the epoch. Returns 0, or -1 if invalid.
+ * The three forms of RFC 9110 are accepted exactly (month and day names in
+ * any case): IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850
+ * "Sunday, 06-Nov-94 08:49:37 GMT" (years 00..69 are 2000..2069) and asctime
+ * "Sun Nov  6 08:49:37 1994". The day name is not checked against the date.
+ * No time zone or locale is involved.
+ */
 int retry_parse_http_date(const char *s, int64_t *out_ms);
 
 enum retry_action {
@@ -45,7 +63,7 @@ enum retry_action {
 struct retry_decision {
 	enum retry_action action;
 	int64_t delay_ms; /* until the next attempt (RETRY_WAIT and RETRY_DEFER) */
-	int hinted;       /* 1 when delay_ms comes from the server's hint */
+	int hinted;	  /* 1 when delay_ms comes from the server's hint */
 };
 
 /*

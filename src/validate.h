@@ -16,12 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VALIDATE_WHY_MAX         160
-#define CUSTOMER_FIELD_MAX_CHARS 255
-#define MINUTES_TO_EXPIRE_MIN    1
-#define MINUTES_TO_EXPIRE_MAX    129600
+#define VALIDATE_WHY_MAX	  160
+#define CUSTOMER_FIELD_MAX_CHARS  255
+#define MINUTES_TO_EXPIRE_MIN	  1
+#define MINUTES_TO_EXPIRE_MAX	  129600
 #define MINUTES_TO_EXPIRE_DEFAULT 129600
-#define REAUTH_MINUTES_DEFAULT   43200
+#define REAUTH_MINUTES_DEFAULT	  43200
 
 /* Products as bits; the order is the enum's order in the contract. */
 enum product {
@@ -46,12 +46,12 @@ enum product {
 struct connect_request {
 	char *customer_id;
 	char *customer_name;
-	char *customer_email;          /* NULL: absent */
-	unsigned products;             /* mask of enum product; 0: none given */
-	char *redirect_uri;            /* NULL: absent */
+	char *customer_email;	       /* NULL: absent */
+	unsigned products;	       /* mask of enum product; 0: none given */
+	char *redirect_uri;	       /* NULL: absent */
 	int64_t minutes_to_expire;     /* 0: absent (the server's default applies) */
-	char *sandbox;                 /* NULL, "finch" or "provider" */
-	int manual;                    /* -1: absent, 0: false, 1: true */
+	char *sandbox;		       /* NULL, "finch" or "provider" */
+	int manual;		       /* -1: absent, 0: false, 1: true */
 	char *integration_provider;    /* NULL: no integration object */
 	char *integration_auth_method; /* NULL, or one of the four methods */
 };
@@ -97,7 +97,6 @@ int validate_auth_method(const char *s, char *why, size_t size);
  * contract name ("customer_email", "integration.auth_method", ...) in
  * *field and returns -1.
  */
-int validate_request(const struct connect_request *r, const char **field, char *why,
-		     size_t size);
+int validate_request(const struct connect_request *r, const char **field, char *why, size_t size);
 
 #endif

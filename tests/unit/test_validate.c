@@ -1,6 +1,618 @@
+/*
+ * test_validate.c: every rule of the Connect session contract, both sides of
+ * every bound, as tables of exact expectations.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-static void not_written(void **state) { (void)state; fail_msg("test_validate is not written yet"); }
-int main(void) { const struct CMUnitTest t[] = {cmocka_unit_test(not_written)}; return cmocka_run_group_tests(t, NULL, NULL); }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "validate.h"
+
+/* A malloc'd string of n copies of unit. */
+static char *repeat(const char *unit, size_t n)
+{
+	size_t len = strlen(unit);
+	char *s = xmalloc(len * n + 1);
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + i * len, unit, len);
+	s[len * n] = '\0';
+	return s;
+}
+
+static void test_validate__utf8_count(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		long want;
+	} cases[] = {
+	    {"", 0, 0},
+	    {"abc", 3, 3},
+	    {"\xc3\xa9", 2, 1},		/* é */
+	    {"\xe2\x82\xac", 3, 1},	/* € */
+	    {"\xf0\x9f\x90\xa6", 4, 1}, /* 🐦 */
+	    {"a\xc3\xa9z", 4, 3},
+	    {"\xf4\x8f\xbf\xbf", 4, 1},	 /* U+10FFFF, the last code point */
+	    {"\xed\x9f\xbf", 3, 1},	 /* U+D7FF, just below the surrogates */
+	    {"\xee\x80\x80", 3, 1},	 /* U+E000, just above them */
+	    {"a\0b", 3, 3},		 /* NUL is a character here */
+	    {"\xc3", 1, -1},		 /* truncated */
+	    {"\xe2\x82", 2, -1},	 /* truncated */
+	    {"\xc3\xa9\xc3", 3, -1},	 /* truncated at the end */
+	    {"\x80", 1, -1},		 /* lone continuation */
+	    {"\xc0\xaf", 2, -1},	 /* overlong '/' */
+	    {"\xc1\xbf", 2, -1},	 /* overlong */
+	    {"\xe0\x80\xaf", 3, -1},	 /* overlong, 3 bytes */
+	    {"\xf0\x80\x80\xaf", 4, -1}, /* overlong, 4 bytes */
+	    {"\xed\xa0\x80", 3, -1},	 /* U+D800, a surrogate */
+	    {"\xed\xbf\xbf", 3, -1},	 /* U+DFFF */
+	    {"\xf4\x90\x80\x80", 4, -1}, /* U+110000 */
+	    {"\xf5\x80\x80\x80", 4, -1}, /* lead byte above F4 */
+	    {"\xff", 1, -1},
+	    {"\xc3\x28", 2, -1}, /* bad continuation */
+	    {"\xe2\x28\xa1", 3, -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		long got = utf8_count(cases[i].s, cases[i].len);
+		if (got != cases[i].want)
+			fail_msg("case %zu: utf8_count = %ld, want %ld", i, got, cases[i].want);
+	}
+}
+
+static void test_validate__customer_field_bounds(void **state)
+{
+	static const struct {
+		const char *unit;
+		size_t n;
+		int ok;
+		const char *why;
+	} cases[] = {
+	    {"a", 1, 0, NULL},
+	    {"a", 255, 0, NULL},
+	    {"a", 256, -1, "is longer than 255 characters (256)"},
+	    {"\xc3\xa9", 255, 0, NULL}, /* 510 bytes, 255 characters */
+	    {"\xc3\xa9", 256, -1, "is longer than 255 characters (256)"},
+	    {"\xf0\x9f\x90\xa6", 255, 0, NULL}, /* 1020 bytes */
+	    {"\xf0\x9f\x90\xa6", 256, -1, "is longer than 255 characters (256)"},
+	    {"\xe2\x82\xac", 254, 0, NULL},
+	    {"a", 0, -1, "is empty"},
+	    {"\xed\xa0\x80", 1, -1, "is not valid UTF-8"},
+	    {"\xc0\xaf", 1, -1, "is not valid UTF-8"},
+	    {"\xff", 1, -1, "is not valid UTF-8"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *s = repeat(cases[i].unit, cases[i].n);
+		char why[VALIDATE_WHY_MAX] = "";
+		int got = validate_customer_field(s, strlen(s), why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("case %zu: got %d, want %d (%s)", i, got, cases[i].ok, why);
+		if (cases[i].why && strcmp(why, cases[i].why))
+			fail_msg("case %zu: why '%s', want '%s'", i, why, cases[i].why);
+		free(s);
+	}
+}
+
+static void test_validate__customer_field_rejects_nul(void **state)
+{
+	char why[VALIDATE_WHY_MAX];
+
+	(void)state;
+	assert_int_equal(validate_customer_field("a\0b", 3, why, sizeof(why)), -1);
+	assert_string_equal(why, "contains a NUL byte");
+}
+
+struct string_case {
+	const char *in;
+	int ok;
+	const char *why; /* exact reason when !ok */
+};
+
+static void run_string_cases(const char *name, int (*fn)(const char *, char *, size_t),
+			     const struct string_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char why[VALIDATE_WHY_MAX] = "";
+		int got = fn(cases[i].in, why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("%s case %zu '%s': got %d, want %d (%s)", name, i,
+				 cases[i].in ? cases[i].in : "(null)", got, cases[i].ok, why);
+		if (cases[i].ok && strcmp(why, cases[i].why))
+			fail_msg("%s case %zu '%s': why '%s', want '%s'", name, i,
+				 cases[i].in ? cases[i].in : "(null)", why, cases[i].why);
+	}
+}
+
+#define NOT_EMAIL "is not an email address"
+
+static void test_validate__email(void **state)
+{
+	char *local64 = repeat("a", 64);
+	char *d185 = repeat("d", 185);
+	char *long_ok, *long_bad;
+	struct string_case cases[] = {
+	    {"a@b.co", 0, NULL},
+	    {"first.last+tag@example.com", 0, NULL},
+	    {"payroll@sub.domain.example", 0, NULL},
+	    {"o'brien@example.ie", 0, NULL},
+	    {"j\xc3\xb6rg@b\xc3\xbc"
+	     "cher.de",
+	     0, NULL},
+	    {"", -1, "is empty"},
+	    {NULL, -1, "is empty"},
+	    {"plainaddress", -1, NOT_EMAIL " (needs exactly one '@')"},
+	    {"a@b@c.com", -1, NOT_EMAIL " (needs exactly one '@')"},
+	    {"@example.com", -1, NOT_EMAIL " (empty local part)"},
+	    {"a@", -1, NOT_EMAIL " (empty domain)"},
+	    {"a@localhost", -1, NOT_EMAIL " (no dot in the domain)"},
+	    {"a@.example.com", -1, NOT_EMAIL " (empty label in the domain)"},
+	    {"a@example.com.", -1, NOT_EMAIL " (empty label in the domain)"},
+	    {"a@example..com", -1, NOT_EMAIL " (empty label in the domain)"},
+	    {"a b@example.com", -1, "contains whitespace or a control character"},
+	    {" a@example.com", -1, "contains whitespace or a control character"},
+	    {"a@example.com\t", -1, "contains whitespace or a control character"},
+	    {"a@exa\nmple.com", -1, "contains whitespace or a control character"},
+	    {"a@exa\x7fmple.com", -1, "contains whitespace or a control character"},
+	    {"a\xff@example.com", -1, "is not valid UTF-8"},
+	    {NULL, 0, NULL}, /* 254 bytes, filled below */
+	    {NULL, -1, "is longer than 254 bytes"},
+	};
+	size_t n = ARRAY_SIZE(cases);
+
+	(void)state;
+	/* 64 + 1 + 189 = 254 bytes, then 255. */
+	long_ok = xmalloc(300);
+	long_bad = xmalloc(300);
+	snprintf(long_ok, 300, "%s@%s.com", local64, d185);
+	snprintf(long_bad, 300, "%s@d%s.com", local64, d185);
+	assert_int_equal(strlen(long_ok), 254);
+	assert_int_equal(strlen(long_bad), 255);
+	cases[n - 2].in = long_ok;
+	cases[n - 1].in = long_bad;
+	run_string_cases("email", validate_email, cases, n);
+	free(local64);
+	free(d185);
+	free(long_ok);
+	free(long_bad);
+}
+
+static void test_validate__parse_products(void **state)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		unsigned mask;
+		const char *why;
+	} cases[] = {
+	    {"benefits", 0, PRODUCT_BENEFITS, NULL},
+	    {"company directory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company,directory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company;directory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company|directory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {" company , ;| directory ", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"COMPANY Directory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"ssn ssn SSN", 0, PRODUCT_SSN, NULL},
+	    {"pay_statement", 0, PRODUCT_PAY_STATEMENT, NULL},
+	    {"benefits company deduction directory documents employment individual payment "
+	     "pay_statement ssn",
+	     0, (1u << PRODUCT_COUNT) - 1, NULL}, /* list rules are validate_products' */
+	    {"", 0, 0, NULL},
+	    {" ,;| ", 0, 0, NULL},
+	    {"company foo", -1, 0, "unknown product 'foo'"},
+	    {"pay statement", -1, 0, "unknown product 'pay'"},
+	    {"pay-statement", -1, 0, "unknown product 'pay-statement'"},
+	    {"company/directory", -1, 0, "unknown product 'company/directory'"},
+	    {"benefit", -1, 0, "unknown product 'benefit'"},
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -1, 0,
+	     "unknown product 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char why[VALIDATE_WHY_MAX] = "";
+		unsigned mask = 12345;
+		int got = parse_products(cases[i].in, &mask, why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("case %zu '%s': got %d (%s)", i, cases[i].in, got, why);
+		if (!got && mask != cases[i].mask)
+			fail_msg("case %zu '%s': mask %#x, want %#x", i, cases[i].in, mask,
+				 cases[i].mask);
+		if (got && strcmp(why, cases[i].why))
+			fail_msg("case %zu '%s': why '%s', want '%s'", i, cases[i].in, why,
+				 cases[i].why);
+	}
+}
+
+static void test_validate__product_names_are_exact(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} cases[] = {
+	    {"benefits", PRODUCT_BENEFITS},
+	    {"company", PRODUCT_COMPANY},
+	    {"deduction", PRODUCT_DEDUCTION},
+	    {"directory", PRODUCT_DIRECTORY},
+	    {"documents", PRODUCT_DOCUMENTS},
+	    {"employment", PRODUCT_EMPLOYMENT},
+	    {"individual", PRODUCT_INDIVIDUAL},
+	    {"payment", PRODUCT_PAYMENT},
+	    {"pay_statement", PRODUCT_PAY_STATEMENT},
+	    {"ssn", PRODUCT_SSN},
+	    {"SSN", 0},
+	    {"Benefits", 0},
+	    {"", 0},
+	    {"ss", 0},
+	    {"ssnx", 0},
+	    {"pay", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned got = product_from_name(cases[i].name, strlen(cases[i].name));
+
+		if (got != cases[i].bit)
+			fail_msg("'%s': %#x, want %#x", cases[i].name, got, cases[i].bit);
+		if (cases[i].bit)
+			assert_string_equal(product_name(cases[i].bit), cases[i].name);
+	}
+	/* A prefix of a longer buffer, as a JSON parser or CSV cell hands it over. */
+	assert_int_equal(product_from_name("ssn,company", 3), PRODUCT_SSN);
+	assert_null(product_name(0));
+	assert_null(product_name(PRODUCT_SSN | PRODUCT_COMPANY));
+	assert_null(product_name(1u << PRODUCT_COUNT));
+}
+
+static void test_validate__products_list_rules(void **state)
+{
+	static const struct {
+		unsigned mask;
+		int ok;
+		const char *why;
+	} cases[] = {
+	    {PRODUCT_BENEFITS, 0, NULL},
+	    {PRODUCT_DEDUCTION, 0, NULL},
+	    {PRODUCT_DEDUCTION | PRODUCT_COMPANY, 0, NULL},
+	    {PRODUCT_BENEFITS | PRODUCT_COMPANY, 0, NULL},
+	    {PRODUCT_DEDUCTION | PRODUCT_BENEFITS, -1,
+	     "cannot combine 'deduction' with 'benefits'"},
+	    {PRODUCT_DEDUCTION | PRODUCT_BENEFITS | PRODUCT_SSN, -1,
+	     "cannot combine 'deduction' with 'benefits'"},
+	    {0, -1, "is empty"},
+	    {1u << PRODUCT_COUNT, -1, "holds an unknown product"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char why[VALIDATE_WHY_MAX] = "";
+		int got = validate_products(cases[i].mask, why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("case %zu: got %d (%s)", i, got, why);
+		if (got)
+			assert_string_equal(why, cases[i].why);
+	}
+}
+
+static void test_validate__minutes_to_expire(void **state)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		int64_t value;
+		const char *why;
+	} cases[] = {
+	    {"1", 0, 1, NULL},
+	    {"60", 0, 60, NULL},
+	    {"129600", 0, 129600, NULL},
+	    {"0060", 0, 60, NULL},
+	    {"0", -1, 0, "must be between 1 and 129600"},
+	    {"129601", -1, 0, "must be between 1 and 129600"},
+	    {"-1", -1, 0, "must be between 1 and 129600"},
+	    {"-0", -1, 0, "must be between 1 and 129600"},
+	    {"99999999999999999999999", -1, 0, "must be between 1 and 129600"},
+	    {"12a", -1, 0, "'12a' is not an integer"},
+	    {"1.5", -1, 0, "'1.5' is not an integer"},
+	    {"60.0", -1, 0, "'60.0' is not an integer"},
+	    {"1e3", -1, 0, "'1e3' is not an integer"},
+	    {" 5", -1, 0, "' 5' is not an integer"}, /* the importer trims first */
+	    {"5 ", -1, 0, "'5 ' is not an integer"},
+	    {"+5", -1, 0, "'+5' is not an integer"},
+	    {"-", -1, 0, "'-' is not an integer"},
+	    {"0x10", -1, 0, "'0x10' is not an integer"},
+	    {"", -1, 0, "is empty"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char why[VALIDATE_WHY_MAX] = "";
+		int64_t v = -42;
+		int got = parse_minutes_to_expire(cases[i].in, &v, why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("case '%s': got %d (%s)", cases[i].in, got, why);
+		if (!got && v != cases[i].value)
+			fail_msg("case '%s': value %lld", cases[i].in, (long long)v);
+		if (got && strcmp(why, cases[i].why))
+			fail_msg("case '%s': why '%s', want '%s'", cases[i].in, why, cases[i].why);
+		if (got)
+			assert_int_equal(v, -42); /* untouched on failure */
+	}
+	for (int64_t v = -1; v <= 2; v++)
+		assert_int_equal(validate_minutes_to_expire(v, NULL, 0), v >= 1 ? 0 : -1);
+	assert_int_equal(validate_minutes_to_expire(129600, NULL, 0), 0);
+	assert_int_equal(validate_minutes_to_expire(129601, NULL, 0), -1);
+	assert_int_equal(validate_minutes_to_expire(INT64_MIN, NULL, 0), -1);
+	assert_int_equal(validate_minutes_to_expire(INT64_MAX, NULL, 0), -1);
+}
+
+static void test_validate__sandbox(void **state)
+{
+	static const struct string_case cases[] = {
+	    {"finch", 0, NULL},
+	    {"provider", 0, NULL},
+	    {"Finch", -1, "must be 'finch' or 'provider'"},
+	    {"", -1, "must be 'finch' or 'provider'"},
+	    {"sandbox", -1, "must be 'finch' or 'provider'"},
+	    {NULL, -1, "must be 'finch' or 'provider'"},
+	};
+
+	(void)state;
+	run_string_cases("sandbox", validate_sandbox, cases, ARRAY_SIZE(cases));
+}
+
+static void test_validate__bool_spellings(void **state)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		int value;
+	} cases[] = {
+	    {"true", 0, 1},  {"TRUE", 0, 1}, {"True", 0, 1},   {"false", 0, 0}, {"FALSE", 0, 0},
+	    {"fAlSe", 0, 0}, {"1", 0, 1},    {"0", 0, 0},      {"yes", 0, 1},	{"YES", 0, 1},
+	    {"Yes", 0, 1},   {"no", 0, 0},   {"NO", 0, 0},     {"No", 0, 0},	{"", -1, 0},
+	    {"y", -1, 0},    {"n", -1, 0},   {"t", -1, 0},     {"2", -1, 0},	{"on", -1, 0},
+	    {"off", -1, 0},  {"01", -1, 0},  {"true ", -1, 0}, {"yess", -1, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char why[VALIDATE_WHY_MAX] = "";
+		int v = -7;
+		int got = parse_bool(cases[i].in, &v, why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("'%s': got %d", cases[i].in, got);
+		if (!got && v != cases[i].value)
+			fail_msg("'%s': value %d, want %d", cases[i].in, v, cases[i].value);
+		if (got) {
+			assert_string_equal(why, "must be true, false, 1, 0, yes or no");
+			assert_int_equal(v, -7);
+		}
+	}
+}
+
+static void test_validate__auth_method(void **state)
+{
+	static const char bad[] = "must be assisted, credential, oauth or api_token";
+	static const struct string_case cases[] = {
+	    {"assisted", 0, NULL},  {"credential", 0, NULL}, {"oauth", 0, NULL},
+	    {"api_token", 0, NULL}, {"OAuth", -1, bad},	     {"api-token", -1, bad},
+	    {"", -1, bad},	    {"password", -1, bad},   {NULL, -1, bad},
+	};
+
+	(void)state;
+	run_string_cases("auth_method", validate_auth_method, cases, ARRAY_SIZE(cases));
+}
+
+/* One field of a good request replaced, and what validate_request says. */
+struct request_case {
+	const char *name;
+	void (*mutate)(struct connect_request *r);
+	const char *field; /* NULL: valid */
+	const char *why;
+};
+
+static void set(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? xstrdup(v) : NULL;
+}
+
+static void good_request(struct connect_request *r)
+{
+	connect_request_init(r);
+	set(&r->customer_id, "acme-1");
+	set(&r->customer_name, "Acme Inc.");
+	r->products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
+}
+
+static void m_nothing(struct connect_request *r)
+{
+	(void)r;
+}
+static void m_all_optional(struct connect_request *r)
+{
+	set(&r->customer_email, "hr@acme.com");
+	set(&r->redirect_uri, "https://example.com/cb");
+	r->minutes_to_expire = 129600;
+	set(&r->sandbox, "provider");
+	r->manual = 1;
+	set(&r->integration_provider, "gusto");
+	set(&r->integration_auth_method, "oauth");
+}
+static void m_manual_false(struct connect_request *r)
+{
+	r->manual = 0;
+}
+static void m_provider_only(struct connect_request *r)
+{
+	set(&r->integration_provider, "adp_run");
+}
+static void m_no_id(struct connect_request *r)
+{
+	set(&r->customer_id, NULL);
+}
+static void m_empty_id(struct connect_request *r)
+{
+	set(&r->customer_id, "");
+}
+static void m_long_name(struct connect_request *r)
+{
+	char *s = repeat("\xc3\xa9", 256);
+
+	set(&r->customer_name, s);
+	free(s);
+}
+static void m_no_name(struct connect_request *r)
+{
+	set(&r->customer_name, NULL);
+}
+static void m_bad_utf8_name(struct connect_request *r)
+{
+	set(&r->customer_name, "Acme \xed\xa0\x80");
+}
+static void m_bad_email(struct connect_request *r)
+{
+	set(&r->customer_email, "hr@acme");
+}
+static void m_no_products(struct connect_request *r)
+{
+	r->products = 0;
+}
+static void m_deduction_benefits(struct connect_request *r)
+{
+	r->products = PRODUCT_DEDUCTION | PRODUCT_BENEFITS;
+}
+static void m_minutes_high(struct connect_request *r)
+{
+	r->minutes_to_expire = 129601;
+}
+static void m_minutes_negative(struct connect_request *r)
+{
+	r->minutes_to_expire = -1;
+}
+static void m_bad_sandbox(struct connect_request *r)
+{
+	set(&r->sandbox, "true");
+}
+static void m_bad_manual(struct connect_request *r)
+{
+	r->manual = 2;
+}
+static void m_auth_without_provider(struct connect_request *r)
+{
+	set(&r->integration_auth_method, "credential");
+}
+static void m_bad_auth(struct connect_request *r)
+{
+	set(&r->integration_provider, "gusto");
+	set(&r->integration_auth_method, "magic");
+}
+static void m_empty_provider(struct connect_request *r)
+{
+	set(&r->integration_provider, "");
+}
+static void m_bad_utf8_redirect(struct connect_request *r)
+{
+	set(&r->redirect_uri, "https://x/\xc0\xaf");
+}
+
+static void test_validate__request_rules(void **state)
+{
+	static const struct request_case cases[] = {
+	    {"minimal", m_nothing, NULL, NULL},
+	    {"every optional field", m_all_optional, NULL, NULL},
+	    {"manual false", m_manual_false, NULL, NULL},
+	    {"provider without auth_method", m_provider_only, NULL, NULL},
+	    {"no customer_id", m_no_id, "customer_id", "is required"},
+	    {"empty customer_id", m_empty_id, "customer_id", "is empty"},
+	    {"no customer_name", m_no_name, "customer_name", "is required"},
+	    {"256 x e-acute", m_long_name, "customer_name", "is longer than 255 characters (256)"},
+	    {"surrogate in name", m_bad_utf8_name, "customer_name", "is not valid UTF-8"},
+	    {"email", m_bad_email, "customer_email",
+	     "is not an email address (no dot in the domain)"},
+	    {"no products", m_no_products, "products", "is empty"},
+	    {"deduction with benefits", m_deduction_benefits, "products",
+	     "cannot combine 'deduction' with 'benefits'"},
+	    {"minutes 129601", m_minutes_high, "minutes_to_expire", "must be between 1 and 129600"},
+	    {"minutes -1", m_minutes_negative, "minutes_to_expire", "must be between 1 and 129600"},
+	    {"sandbox", m_bad_sandbox, "sandbox", "must be 'finch' or 'provider'"},
+	    {"manual 2", m_bad_manual, "manual", "must be true or false"},
+	    {"auth_method without provider", m_auth_without_provider, "integration.auth_method",
+	     "requires an integration provider"},
+	    {"unknown auth_method", m_bad_auth, "integration.auth_method",
+	     "must be assisted, credential, oauth or api_token"},
+	    {"empty provider", m_empty_provider, "integration.provider", "is empty"},
+	    {"redirect_uri not UTF-8", m_bad_utf8_redirect, "redirect_uri", "is not valid UTF-8"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct connect_request r;
+		char why[VALIDATE_WHY_MAX] = "";
+		const char *field = "unset";
+		int got;
+
+		good_request(&r);
+		cases[i].mutate(&r);
+		got = validate_request(&r, &field, why, sizeof(why));
+		if (!cases[i].field && got)
+			fail_msg("%s: rejected: %s: %s", cases[i].name, field, why);
+		if (cases[i].field) {
+			if (!got)
+				fail_msg("%s: accepted", cases[i].name);
+			if (strcmp(field, cases[i].field) || strcmp(why, cases[i].why))
+				fail_msg("%s: '%s: %s', want '%s: %s'", cases[i].name, field, why,
+					 cases[i].field, cases[i].why);
+		}
+		connect_request_release(&r);
+		assert_null(r.customer_id);
+		assert_int_equal(r.manual, -1);
+	}
+}
+
+static void test_validate__why_fits_small_buffers(void **state)
+{
+	char why[8];
+	unsigned mask;
+
+	(void)state;
+	assert_int_equal(parse_products("nonexistent_product", &mask, why, sizeof(why)), -1);
+	assert_string_equal(why, "unknown");
+	assert_int_equal(validate_sandbox("x", NULL, 0), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_validate__utf8_count),
+	    cmocka_unit_test(test_validate__customer_field_bounds),
+	    cmocka_unit_test(test_validate__customer_field_rejects_nul),
+	    cmocka_unit_test(test_validate__email),
+	    cmocka_unit_test(test_validate__parse_products),
+	    cmocka_unit_test(test_validate__product_names_are_exact),
+	    cmocka_unit_test(test_validate__products_list_rules),
+	    cmocka_unit_test(test_validate__minutes_to_expire),
+	    cmocka_unit_test(test_validate__sandbox),
+	    cmocka_unit_test(test_validate__bool_spellings),
+	    cmocka_unit_test(test_validate__auth_method),
+	    cmocka_unit_test(test_validate__request_rules),
+	    cmocka_unit_test(test_validate__why_fits_small_buffers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
