@@ -67,6 +67,8 @@ CREATE TABLE customers (
 	source                  TEXT,       -- the CSV file that last set this row
 	source_line             INTEGER,    -- and the line its record starts on
 	first_import            INTEGER REFERENCES imports(id),
+	last_import             INTEGER,    -- the last import that had this customer:
+	                                    -- how a duplicate within one file is found
 
 	state                   TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
 	                        ('pending', 'in_flight', 'retry_wait', 'created', 'exists',

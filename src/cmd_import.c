@@ -1,1 +1,103 @@
-/* placeholder: being written */
+/*
+ * cmd_import.c: `finch-onboard import`, a CSV of employers into the database.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "csv_import.h"
+#include "lockfile.h"
+#include "cli.h"
+#include "store.h"
+#include "util.h"
+
+static const char import_usage_head[] =
+	"usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
+	"                            [--minutes-to-expire N] [--sandbox finch|provider] [--quiet]\n"
+	"\n"
+	"Validates every row of CSV against the Connect session contract and loads it\n"
+	"into the database. Invalid rows are kept with their reason; a file that cannot\n"
+	"be read as CSV imports nothing (exit 2).\n"
+	"\n"
+	"  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
+static const char import_usage_tail[] =
+	"  --quiet                   no warnings for unknown columns, no list of invalid rows\n"
+	"  -h, --help                show this help\n";
+
+#define MAX_REASONS 20
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option own[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct option *longopts = cli_options_merge(own, import_long_options, NULL);
+	struct import_options o = {.max_reasons = MAX_REASONS};
+	struct lockfile lk = LOCKFILE_INIT;
+	struct import_stats stats;
+	struct store *st = NULL;
+	const char *db = DEFAULT_DB_PATH;
+	int c, ret = EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		int r = import_option_apply(&o, c, optarg);
+
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'q':
+			o.quiet = 1;
+			o.max_reasons = 0;
+			break;
+		case 'h':
+			fputs(import_usage_head, stdout);
+			fputs(import_options_help, stdout);
+			fputs(import_usage_tail, stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			cli_bad_option(c, argv);
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		error(optind == argc ? "import needs a CSV file; see 'finch-onboard import --help'"
+				     : "import takes one CSV file; see 'finch-onboard import --help'");
+		goto out;
+	}
+	switch (lockfile_acquire(&lk, db, "import")) {
+	case -2:
+		ret = EXIT_LOCKED;
+		goto out;
+	case -1:
+		goto out;
+	}
+	if (store_open(db, &st) < 0 || csv_import_file(st, argv[optind], &o, &stats) < 0)
+		goto out;
+	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
+		fprintf(stderr,
+			"%s: ... and %lld more invalid rows (see 'finch-onboard export --state "
+			"invalid')\n",
+			util_progname(), (long long)(stats.invalid - (int64_t)o.max_reasons));
+	printf("imported %s: %lld rows read, %lld accepted, %lld invalid, %lld unchanged, "
+	       "%lld updated\n",
+	       argv[optind], (long long)stats.rows_read, (long long)stats.accepted,
+	       (long long)stats.invalid, (long long)stats.unchanged, (long long)stats.updated);
+	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
+out:
+	store_close(st);
+	lockfile_release(&lk);
+	free(longopts);
+	return ret;
+}

@@ -1,1 +1,218 @@
-/* placeholder: being written */
+/*
+ * cmd_status.c: `finch-onboard status`, where a batch stands.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "store.h"
+#include "util.h"
+
+static const char status_usage[] =
+	"usage: finch-onboard status [--db PATH] [--json]\n"
+	"\n"
+	"Shows the rows per state, failures by finch_code and HTTP status, expired\n"
+	"links and links expiring within 7 days, and the last import and run.\n"
+	"\n"
+	"  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
+	"  --json      print exactly one JSON object\n"
+	"  -h, --help  show this help\n";
+
+struct report {
+	struct state_counts counts;
+	struct import_record imp;
+	int have_import;
+	struct run_record run;
+	int have_run;
+};
+
+static char *iso(int64_t ms, char *buf, size_t size)
+{
+	return ms ? format_iso8601_ms(ms, buf, size) : NULL;
+}
+
+static int print_failure(const char *code, long status, int64_t count, void *data)
+{
+	if (data) {
+		cJSON *item = cJSON_CreateObject();
+
+		if (code)
+			cJSON_AddStringToObject(item, "finch_code", code);
+		else
+			cJSON_AddNullToObject(item, "finch_code");
+		if (status)
+			cJSON_AddNumberToObject(item, "http_status", (double)status);
+		else
+			cJSON_AddNullToObject(item, "http_status");
+		cJSON_AddNumberToObject(item, "count", (double)count);
+		cJSON_AddItemToArray(data, item);
+	} else {
+		char st[16] = "-";
+
+		if (status)
+			snprintf(st, sizeof(st), "%ld", status);
+		printf("  %-36s %-6s %lld\n", code ? code : "(none)", st, (long long)count);
+	}
+	return 0;
+}
+
+static void add_time(cJSON *obj, const char *key, int64_t ms)
+{
+	char buf[32];
+
+	if (ms)
+		cJSON_AddStringToObject(obj, key, iso(ms, buf, sizeof(buf)));
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+static int print_json(struct store *st, const struct report *r)
+{
+	cJSON *root = cJSON_CreateObject(), *by = cJSON_CreateObject(), *fail;
+	char *text;
+	int ret = 0;
+
+	cJSON_AddNumberToObject(root, "total", (double)r->counts.total);
+	for (int s = 0; s < STATE_COUNT; s++)
+		cJSON_AddNumberToObject(by, state_name(s), (double)r->counts.by_state[s]);
+	cJSON_AddItemToObject(root, "by_state", by);
+	cJSON_AddNumberToObject(root, "expired", (double)r->counts.expired);
+	cJSON_AddNumberToObject(root, "expiring_7d", (double)r->counts.expiring_soon);
+	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
+	fail = cJSON_AddArrayToObject(root, "failures");
+	if (store_each_failure_group(st, print_failure, fail) < 0)
+		ret = -1;
+	if (r->have_import) {
+		cJSON *imp = cJSON_AddObjectToObject(root, "last_import");
+
+		cJSON_AddStringToObject(imp, "path", r->imp.path);
+		cJSON_AddNumberToObject(imp, "size", (double)r->imp.size);
+		cJSON_AddStringToObject(imp, "sha256", r->imp.sha256);
+		cJSON_AddNumberToObject(imp, "rows_read", (double)r->imp.stats.rows_read);
+		cJSON_AddNumberToObject(imp, "accepted", (double)r->imp.stats.accepted);
+		cJSON_AddNumberToObject(imp, "invalid", (double)r->imp.stats.invalid);
+		cJSON_AddNumberToObject(imp, "unchanged", (double)r->imp.stats.unchanged);
+		cJSON_AddNumberToObject(imp, "updated", (double)r->imp.stats.updated);
+		add_time(imp, "started_at", r->imp.started_ms);
+		add_time(imp, "ended_at", r->imp.ended_ms);
+	} else {
+		cJSON_AddNullToObject(root, "last_import");
+	}
+	if (r->have_run) {
+		cJSON *run = cJSON_AddObjectToObject(root, "last_run");
+
+		add_time(run, "started_at", r->run.started_ms);
+		add_time(run, "ended_at", r->run.ended_ms);
+		if (r->run.exit_reason[0])
+			cJSON_AddStringToObject(run, "exit_reason", r->run.exit_reason);
+		else
+			cJSON_AddNullToObject(run, "exit_reason");
+		cJSON_AddNumberToObject(run, "attempts", (double)r->run.attempts);
+		cJSON_AddNumberToObject(run, "p50_ms", r->run.p50_ms);
+		cJSON_AddNumberToObject(run, "p95_ms", r->run.p95_ms);
+		cJSON_AddNumberToObject(run, "p99_ms", r->run.p99_ms);
+	} else {
+		cJSON_AddNullToObject(root, "last_run");
+	}
+	text = cJSON_PrintUnformatted(root);
+	if (!text)
+		die("out of memory printing JSON");
+	puts(text);
+	free(text);
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int print_text(struct store *st, const struct report *r)
+{
+	char a[32], b[32];
+
+	printf("%lld rows\n", (long long)r->counts.total);
+	for (int s = 0; s < STATE_COUNT; s++)
+		printf("  %-11s %lld\n", state_name(s), (long long)r->counts.by_state[s]);
+	printf("links expired: %lld, expiring within 7 days: %lld\n", (long long)r->counts.expired,
+	       (long long)r->counts.expiring_soon);
+	if (r->counts.by_state[STATE_FAILED]) {
+		printf("failures by finch_code and HTTP status:\n");
+		if (store_each_failure_group(st, print_failure, NULL) < 0)
+			return -1;
+	}
+	if (r->have_import)
+		printf("last import: %s at %s: %lld rows read, %lld accepted, %lld invalid, "
+		       "%lld unchanged, %lld updated\n",
+		       r->imp.path, format_iso8601_ms(r->imp.started_ms, a, sizeof(a)),
+		       (long long)r->imp.stats.rows_read, (long long)r->imp.stats.accepted,
+		       (long long)r->imp.stats.invalid, (long long)r->imp.stats.unchanged,
+		       (long long)r->imp.stats.updated);
+	else
+		printf("last import: none\n");
+	if (r->have_run)
+		printf("last run: %s .. %s (%s): %lld attempts, latency p50 %.0f ms, p95 %.0f ms, "
+		       "p99 %.0f ms\n",
+		       format_iso8601_ms(r->run.started_ms, a, sizeof(a)),
+		       r->run.ended_ms ? format_iso8601_ms(r->run.ended_ms, b, sizeof(b)) : "?",
+		       r->run.exit_reason[0] ? r->run.exit_reason : "did not finish",
+		       (long long)r->run.attempts, r->run.p50_ms, r->run.p95_ms, r->run.p99_ms);
+	else
+		printf("last run: none\n");
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = DEFAULT_DB_PATH;
+	struct store *st = NULL;
+	struct report r;
+	int c, json = 0, ret = EXIT_USAGE, got;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			fputs(status_usage, stdout);
+			return EXIT_OK;
+		default:
+			cli_bad_option(c, argv);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		error("status takes no arguments; see 'finch-onboard status --help'");
+		return EXIT_USAGE;
+	}
+	/* status only reads: never create a database by looking at one */
+	if (access(db, F_OK) != 0) {
+		error_errno("cannot open database '%s'", db);
+		return EXIT_USAGE;
+	}
+	if (store_open(db, &st) < 0 || store_count_states(st, clock_now_ms(), &r.counts) < 0)
+		goto out;
+	if ((got = store_last_import(st, &r.imp)) < 0)
+		goto out;
+	r.have_import = got;
+	if ((got = store_last_run(st, &r.run)) < 0)
+		goto out;
+	r.have_run = got;
+	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
+		goto out;
+	ret = EXIT_OK;
+out:
+	store_close(st);
+	return ret;
+}

@@ -1,1 +1,521 @@
-/* placeholder: being written */
+/*
+ * csv_import.c: see csv_import.h.
+ *
+ * libcsv reports fields and row ends but not line numbers, so the input is
+ * fed to it one physical line at a time: whenever a line has been fed and
+ * the parser is between records, the next record starts on the next line.
+ */
+#include "csv_import.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "sha256.h"
+#include "strbuf.h"
+#include "util.h"
+#include "validate.h"
+
+enum column {
+	COL_CUSTOMER_ID,
+	COL_CUSTOMER_NAME,
+	COL_CUSTOMER_EMAIL,
+	COL_PRODUCTS,
+	COL_REDIRECT_URI,
+	COL_MINUTES_TO_EXPIRE,
+	COL_SANDBOX,
+	COL_MANUAL,
+	COL_INTEGRATION_PROVIDER,
+	COL_INTEGRATION_AUTH_METHOD,
+	COL_COUNT
+};
+
+static const char *const column_names[COL_COUNT] = {
+	"customer_id",	 "customer_name", "customer_email", "products",
+	"redirect_uri",	 "minutes_to_expire", "sandbox",    "manual",
+	"integration_provider", "integration_auth_method",
+};
+
+const struct option import_long_options[] = {
+	{"products", required_argument, NULL, IMPORT_OPT_PRODUCTS},
+	{"redirect-uri", required_argument, NULL, IMPORT_OPT_REDIRECT_URI},
+	{"minutes-to-expire", required_argument, NULL, IMPORT_OPT_MINUTES_TO_EXPIRE},
+	{"sandbox", required_argument, NULL, IMPORT_OPT_SANDBOX},
+	{NULL, 0, NULL, 0},
+};
+
+const char import_options_help[] =
+	"  --products LIST           products for rows whose products cell is empty\n"
+	"  --redirect-uri URI        redirect_uri for rows that have none\n"
+	"  --minutes-to-expire N     minutes_to_expire (1..129600) for rows that have none\n"
+	"  --sandbox finch|provider  sandbox for rows that have none\n";
+
+int import_option_apply(struct import_options *o, int c, const char *arg)
+{
+	struct import_defaults *d = &o->defaults;
+	char why[VALIDATE_WHY_MAX];
+
+	switch (c) {
+	case IMPORT_OPT_PRODUCTS:
+		if (parse_products(arg, &d->products, why, sizeof(why)) < 0 ||
+		    validate_products(d->products, why, sizeof(why)) < 0)
+			return error("--products '%s': %s", arg, why);
+		return 1;
+	case IMPORT_OPT_REDIRECT_URI:
+		if (!*arg)
+			return error("--redirect-uri is empty");
+		d->redirect_uri = arg;
+		return 1;
+	case IMPORT_OPT_MINUTES_TO_EXPIRE:
+		if (parse_minutes_to_expire(arg, &d->minutes_to_expire, why, sizeof(why)) < 0)
+			return error("--minutes-to-expire '%s': %s", arg, why);
+		return 1;
+	case IMPORT_OPT_SANDBOX:
+		if (validate_sandbox(arg, why, sizeof(why)) < 0)
+			return error("--sandbox '%s': %s", arg, why);
+		d->sandbox = arg;
+		return 1;
+	}
+	return 0;
+}
+
+#define READ_SIZE   65536
+#define PSTATE_IDLE 0 /* libcsv's ROW_NOT_BEGUN */
+
+struct importer {
+	struct store *st;
+	const char *path;
+	const struct import_options *o;
+	struct import_stats *stats;
+	int64_t now_ms;
+
+	int64_t line;     /* the physical line being fed, 1-based */
+	int64_t rec_line; /* the line the current record started on */
+	int in_header;    /* the next record is the header */
+	int failed;       /* a fatal error was reported: stop */
+
+	/* the current record: cell i is cells.buf[off[i]], NUL-terminated */
+	struct strbuf cells;
+	size_t *off;
+	size_t ncells, alloc_cells;
+
+	size_t nheader;      /* cells in the header */
+	int *header_col;     /* header cell -> enum column, or -1 */
+	int col_cell[COL_COUNT]; /* column -> header cell, or -1 */
+
+	struct strbuf reason; /* reused for every invalid row */
+	struct strbuf display;
+};
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+	struct importer *im = ctx;
+
+	if (im->ncells == im->alloc_cells) {
+		im->alloc_cells = im->alloc_cells ? im->alloc_cells * 2 : 16;
+		im->off = xrealloc(im->off, im->alloc_cells * sizeof(*im->off));
+	}
+	im->off[im->ncells++] = im->cells.len;
+	if (len)
+		strbuf_add(&im->cells, data, len);
+	strbuf_addch(&im->cells, '\0');
+}
+
+static const char *cell(const struct importer *im, size_t i)
+{
+	return i < im->ncells ? im->cells.buf + im->off[i] : "";
+}
+
+static size_t cell_len(const struct importer *im, size_t i)
+{
+	size_t end = i + 1 < im->ncells ? im->off[i + 1] : im->cells.len;
+
+	return i < im->ncells ? end - im->off[i] - 1 : 0;
+}
+
+/* The cell of column c in the current row ("" when absent or short). */
+static const char *col(const struct importer *im, enum column c)
+{
+	return im->col_cell[c] < 0 ? "" : cell(im, (size_t)im->col_cell[c]);
+}
+
+static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (line)
+		error("%s:%lld: %s; nothing was imported", im->path, (long long)line, sb.buf);
+	else
+		error("%s: %s; nothing was imported", im->path, sb.buf);
+	strbuf_release(&sb);
+	im->failed = 1;
+	return -1;
+}
+
+static void read_header(struct importer *im)
+{
+	im->nheader = im->ncells;
+	im->header_col = xmalloc((im->nheader ? im->nheader : 1) * sizeof(*im->header_col));
+	for (int c = 0; c < COL_COUNT; c++)
+		im->col_cell[c] = -1;
+	for (size_t i = 0; i < im->nheader; i++) {
+		struct strbuf name = STRBUF_INIT;
+
+		im->header_col[i] = -1;
+		if (utf8_count(cell(im, i), cell_len(im, i)) < 0) {
+			fatal(im, im->rec_line, "the header is not valid UTF-8 (column %zu)", i + 1);
+			return;
+		}
+		strbuf_addstr(&name, cell(im, i));
+		strbuf_trim(&name);
+		for (int c = 0; c < COL_COUNT; c++) {
+			if (strcasecmp(name.buf, column_names[c]))
+				continue;
+			if (im->col_cell[c] >= 0) {
+				fatal(im, im->rec_line, "column '%s' appears twice (columns %d and %zu)",
+				      column_names[c], im->col_cell[c] + 1, i + 1);
+				strbuf_release(&name);
+				return;
+			}
+			im->col_cell[c] = (int)i;
+			im->header_col[i] = c;
+		}
+		if (im->header_col[i] < 0 && !im->o->quiet)
+			warning("%s:%lld: unknown column '%s' is ignored", im->path,
+				(long long)im->rec_line, name.buf);
+		strbuf_release(&name);
+	}
+	if (im->col_cell[COL_CUSTOMER_ID] < 0)
+		fatal(im, im->rec_line, "the header has no 'customer_id' column");
+	else if (im->col_cell[COL_CUSTOMER_NAME] < 0)
+		fatal(im, im->rec_line, "the header has no 'customer_name' column");
+	else if (im->col_cell[COL_PRODUCTS] < 0 && !im->o->defaults.products)
+		fatal(im, im->rec_line, "the header has no 'products' column (or give --products)");
+}
+
+/* Copies s into im->display with bytes that are not valid UTF-8 shown as '?'. */
+static const char *printable(struct importer *im, const char *s)
+{
+	size_t len = strlen(s);
+
+	strbuf_reset(&im->display);
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+
+		while (n < 4 && i + n < len && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+			n++;
+		/* take the longest prefix that is one valid character */
+		while (n > 1 && utf8_count(s + i, n) != 1)
+			n--;
+		if (utf8_count(s + i, n) == 1 && (unsigned char)s[i] >= 0x20)
+			strbuf_add(&im->display, s + i, n);
+		else
+			strbuf_addch(&im->display, '?');
+		i += n;
+	}
+	return im->display.buf;
+}
+
+/*
+ * Stores the current row as invalid. key is the customer_id when it can
+ * name a customer, NULL when the line can only be kept as a report.
+ */
+static int reject(struct importer *im, const char *key, const char *column, const char *why)
+{
+	const char *id = col(im, COL_CUSTOMER_ID);
+	char *display_id;
+	int ret;
+
+	strbuf_reset(&im->reason);
+	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)im->rec_line, column, why);
+	im->stats->invalid++;
+	if (im->stats->invalid <= (int64_t)im->o->max_reasons)
+		fprintf(stderr, "%s: invalid: %s\n", util_progname(), im->reason.buf);
+	display_id = xstrdup(printable(im, id));
+	ret = store_mark_invalid(im->st, key, display_id, printable(im, col(im, COL_CUSTOMER_NAME)),
+				 im->reason.buf, im->path, im->rec_line, im->now_ms);
+	free(display_id);
+	return ret;
+}
+
+/* Builds r from the row, pointing into the row's cells (r owns nothing). */
+static int build_request(struct importer *im, struct connect_request *r, const char **column,
+			 char *why, size_t size)
+{
+	const struct import_defaults *d = &im->o->defaults;
+	const char *v;
+
+	connect_request_init(r);
+	r->customer_id = (char *)col(im, COL_CUSTOMER_ID);
+	r->customer_name = (char *)col(im, COL_CUSTOMER_NAME);
+	v = col(im, COL_CUSTOMER_EMAIL);
+	r->customer_email = *v ? (char *)v : NULL;
+
+	v = col(im, COL_PRODUCTS);
+	*column = column_names[COL_PRODUCTS];
+	if (*v) {
+		if (parse_products(v, &r->products, why, size) < 0)
+			return -1;
+	} else {
+		r->products = d->products;
+	}
+	v = col(im, COL_REDIRECT_URI);
+	r->redirect_uri = *v ? (char *)v : (char *)d->redirect_uri;
+	v = col(im, COL_MINUTES_TO_EXPIRE);
+	*column = column_names[COL_MINUTES_TO_EXPIRE];
+	if (*v) {
+		if (parse_minutes_to_expire(v, &r->minutes_to_expire, why, size) < 0)
+			return -1;
+	} else {
+		r->minutes_to_expire = d->minutes_to_expire;
+	}
+	v = col(im, COL_SANDBOX);
+	r->sandbox = *v ? (char *)v : (char *)d->sandbox;
+	v = col(im, COL_MANUAL);
+	*column = column_names[COL_MANUAL];
+	if (*v && parse_bool(v, &r->manual, why, size) < 0)
+		return -1;
+	v = col(im, COL_INTEGRATION_PROVIDER);
+	r->integration_provider = *v ? (char *)v : NULL;
+	v = col(im, COL_INTEGRATION_AUTH_METHOD);
+	r->integration_auth_method = *v ? (char *)v : NULL;
+
+	if (validate_request(r, column, why, size) < 0) {
+		/* the contract's names of the nested fields are the CSV's flat ones */
+		if (!strcmp(*column, "integration.provider"))
+			*column = column_names[COL_INTEGRATION_PROVIDER];
+		else if (!strcmp(*column, "integration.auth_method"))
+			*column = column_names[COL_INTEGRATION_AUTH_METHOD];
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The row's customer_id if it can name a customer's row: valid, and not
+ * stored already by an earlier line of this import (that row must not be
+ * overwritten by a later, broken one). NULL otherwise.
+ */
+static const char *id_usable(struct importer *im)
+{
+	const char *id = col(im, COL_CUSTOMER_ID);
+	char why[VALIDATE_WHY_MAX];
+	int64_t line;
+
+	if (validate_customer_field(id, strlen(id), why, sizeof(why)) < 0)
+		return NULL;
+	return store_seen_in_import(im->st, id, &line) == 0 ? id : NULL;
+}
+
+static int import_row(struct importer *im)
+{
+	const char *id = col(im, COL_CUSTOMER_ID);
+	struct connect_request r;
+	const char *column = NULL;
+	char why[VALIDATE_WHY_MAX + 32];
+	enum upsert_result res;
+	int64_t first_line;
+	size_t i;
+
+	for (i = 0; i < im->ncells && !cell_len(im, i); i++)
+		;
+	if (i == im->ncells)
+		return 0; /* ",,," is a blank line a spreadsheet wrote */
+	im->stats->rows_read++;
+
+	for (i = 0; i < im->ncells; i++) {
+		if (utf8_count(cell(im, i), cell_len(im, i)) < 0) {
+			int c = i < im->nheader ? im->header_col[i] : -1;
+			const char *name = c >= 0 ? column_names[c] : "row";
+
+			return reject(im, c == COL_CUSTOMER_ID ? NULL : id_usable(im), name,
+				      "is not valid UTF-8");
+		}
+	}
+	if (validate_customer_field(id, strlen(id), why, sizeof(why)) < 0)
+		return reject(im, NULL, column_names[COL_CUSTOMER_ID], why);
+	if (im->ncells > im->nheader) {
+		snprintf(why, sizeof(why), "%zu cells, but the header has %zu", im->ncells,
+			 im->nheader);
+		return reject(im, id_usable(im), "row", why);
+	}
+	if (build_request(im, &r, &column, why, sizeof(why)) < 0)
+		return reject(im, id_usable(im), column, why);
+	if (store_upsert_customer(im->st, &r, im->path, im->rec_line, im->now_ms, &res,
+				  &first_line) < 0)
+		return -1;
+	switch (res) {
+	case UPSERT_NEW:
+		im->stats->accepted++;
+		break;
+	case UPSERT_UNCHANGED:
+		im->stats->unchanged++;
+		break;
+	case UPSERT_UPDATED:
+		im->stats->updated++;
+		break;
+	case UPSERT_DUPLICATE:
+		snprintf(why, sizeof(why), "duplicate of line %lld", (long long)first_line);
+		return reject(im, NULL, column_names[COL_CUSTOMER_ID], why);
+	}
+	return 0;
+}
+
+static void on_record(int term, void *ctx)
+{
+	struct importer *im = ctx;
+
+	(void)term;
+	if (im->failed)
+		return;
+	if (im->in_header) {
+		im->in_header = 0;
+		read_header(im);
+	} else if (import_row(im) < 0) {
+		im->failed = 1;
+	}
+	strbuf_reset(&im->cells);
+	im->ncells = 0;
+}
+
+/* Feeds buf[0..len) to the parser one physical line at a time. */
+static int feed(struct importer *im, struct csv_parser *p, const char *buf, size_t len)
+{
+	const char *nul = memchr(buf, '\0', len);
+
+	if (nul) {
+		int64_t line = im->line;
+
+		for (const char *q = buf; q < nul; q++)
+			line += *q == '\n';
+		return fatal(im, line, "contains a NUL byte");
+	}
+	while (len && !im->failed) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+
+		if (csv_parse(p, buf, n, on_field, on_record, im) != n) {
+			if (im->failed)
+				return -1;
+			return fatal(im, im->line, "malformed quoted field (%s)",
+				     csv_strerror(csv_error(p)));
+		}
+		if (nl) {
+			im->line++;
+			if (p->pstate == PSTATE_IDLE)
+				im->rec_line = im->line;
+		}
+		buf += n;
+		len -= n;
+	}
+	return im->failed ? -1 : 0;
+}
+
+/* Streams the file through the parser; computes its size and sha256 on the way. */
+static int parse_file(struct importer *im, FILE *f, char sha256_hex[65])
+{
+	struct csv_parser p;
+	struct sha256 hash;
+	char *buf = xmalloc(READ_SIZE);
+	int first = 1, ret = -1;
+	size_t n;
+
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+		die("cannot initialise the CSV parser");
+	sha256_init(&hash);
+	while ((n = fread(buf, 1, READ_SIZE, f)) > 0) {
+		const char *data = buf;
+
+		sha256_update(&hash, buf, n);
+		if (first && n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) {
+			data += 3; /* the UTF-8 BOM Excel writes */
+			n -= 3;
+		}
+		first = 0;
+		if (feed(im, &p, data, n) < 0)
+			goto out;
+	}
+	if (ferror(f)) {
+		error_errno("cannot read '%s'", im->path);
+		goto out;
+	}
+	if (csv_fini(&p, on_field, on_record, im) != 0) {
+		fatal(im, im->rec_line, "unterminated quoted field");
+		goto out;
+	}
+	if (im->failed)
+		goto out;
+	if (im->in_header) {
+		fatal(im, 0, "is empty: no header line");
+		goto out;
+	}
+	sha256_final_hex(&hash, sha256_hex);
+	ret = 0;
+out:
+	csv_free(&p);
+	free(buf);
+	return ret;
+}
+
+int csv_import_file(struct store *st, const char *path, const struct import_options *o,
+		    struct import_stats *stats)
+{
+	struct importer im = {0};
+	char sha256_hex[65];
+	int64_t import_id;
+	struct stat sb;
+	FILE *f;
+	int ret = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	f = fopen(path, "rb");
+	if (!f)
+		return error_errno("cannot open '%s'", path);
+	if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		fclose(f);
+		return error("'%s' is not a regular file", path);
+	}
+	im.st = st;
+	im.path = path;
+	im.o = o;
+	im.stats = stats;
+	im.now_ms = clock_now_ms();
+	im.line = im.rec_line = 1;
+	im.in_header = 1;
+	strbuf_init(&im.cells, 4096);
+
+	if (store_begin(st) < 0)
+		goto out;
+	if (store_forget_keyless(st, path) < 0 ||
+	    store_import_start(st, path, (int64_t)sb.st_size, "", im.now_ms, &import_id) < 0 ||
+	    parse_file(&im, f, sha256_hex) < 0)
+		goto out;
+	/* the hash is known only at the end: record it with the figures */
+	if (store_import_finish(st, import_id, stats, clock_now_ms()) < 0 ||
+	    store_import_hash(st, import_id, sha256_hex) < 0 || store_commit(st) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret)
+		store_rollback(st);
+	fclose(f);
+	strbuf_release(&im.cells);
+	strbuf_release(&im.reason);
+	strbuf_release(&im.display);
+	free(im.off);
+	free(im.header_col);
+	return ret;
+}

@@ -39,8 +39,11 @@ enum stmt_id {
 	S_ROLLBACK,
 	S_IMPORT_START,
 	S_IMPORT_FINISH,
+	S_IMPORT_HASH,
 	S_LAST_IMPORT,
 	S_UPSERT,
+	S_MARK_SEEN,
+	S_SEEN_LINE,
 	S_INVALID_KEYED,
 	S_INVALID_KEYLESS,
 	S_FORGET_KEYLESS,
@@ -79,6 +82,7 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	[S_IMPORT_START] = "INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
 	[S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
 			    "unchanged = ?5, updated = ?6, ended_at = ?7 WHERE id = ?1",
+	[S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2 WHERE id = ?1",
 	[S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
 			  "updated, started_at, coalesce(ended_at, 0) FROM imports "
 			  "ORDER BY id DESC LIMIT 1",
@@ -90,8 +94,9 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	[S_UPSERT] =
 		"INSERT INTO customers(customer_id, customer_name, customer_email, products, "
 		"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "
-		"integration_auth_method, source, source_line, first_import, created_at, "
-		"updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) "
+		"integration_auth_method, source, source_line, first_import, last_import, "
+		"created_at, updated_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?14) "
 		"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
 		"customer_name = excluded.customer_name, customer_email = excluded.customer_email, "
 		"products = excluded.products, redirect_uri = excluded.redirect_uri, "
@@ -100,8 +105,9 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 		"integration_auth_method = excluded.integration_auth_method, "
 		"source = excluded.source, source_line = excluded.source_line, state = 'pending', "
 		"request_kind = 'create', attempts = 0, next_attempt_at = NULL, error = NULL, "
-		"updated_at = excluded.updated_at "
-		"WHERE customers.state = 'invalid' "
+		"last_import = excluded.last_import, updated_at = excluded.updated_at "
+		"WHERE customers.last_import IS NOT excluded.last_import AND ("
+		"customers.state = 'invalid' "
 		"OR customers.customer_name IS NOT excluded.customer_name "
 		"OR customers.customer_email IS NOT excluded.customer_email "
 		"OR customers.products IS NOT excluded.products "
@@ -110,17 +116,24 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 		"OR customers.sandbox IS NOT excluded.sandbox "
 		"OR customers.manual IS NOT excluded.manual "
 		"OR customers.integration_provider IS NOT excluded.integration_provider "
-		"OR customers.integration_auth_method IS NOT excluded.integration_auth_method "
+		"OR customers.integration_auth_method IS NOT excluded.integration_auth_method) "
 		"RETURNING first_import IS ?13",
+	/* Marks an unchanged row as seen; no change means this import saw it already. */
+	[S_MARK_SEEN] = "UPDATE customers SET last_import = ?2 WHERE customer_id = ?1 "
+			"AND keyless = 0 AND last_import IS NOT ?2",
+	[S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
+			"AND last_import IS ?2",
 	[S_INVALID_KEYED] =
 		"INSERT INTO customers(customer_id, customer_name, state, error, source, "
-		"source_line, first_import, created_at, updated_at) "
-		"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7) "
+		"source_line, first_import, last_import, created_at, updated_at) "
+		"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?6, ?7, ?7) "
 		"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET state = 'invalid', "
 		"error = excluded.error, source = excluded.source, "
 		"source_line = excluded.source_line, next_attempt_at = NULL, "
-		"updated_at = excluded.updated_at "
-		"WHERE customers.state IS NOT 'invalid' OR customers.error IS NOT excluded.error",
+		"last_import = excluded.last_import, "
+		"updated_at = CASE WHEN customers.state IS NOT 'invalid' "
+		"OR customers.error IS NOT excluded.error THEN excluded.updated_at "
+		"ELSE customers.updated_at END",
 	[S_INVALID_KEYLESS] =
 		"INSERT INTO customers(customer_id, keyless, customer_name, state, error, source, "
 		"source_line, first_import, created_at, updated_at) "
@@ -513,6 +526,13 @@ int store_import_finish(struct store *st, int64_t import_id, const struct import
 	return exec_stmt(st, S_IMPORT_FINISH);
 }
 
+int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex)
+{
+	sqlite3_bind_int64(st->stmt[S_IMPORT_HASH], 1, import_id);
+	bind_text(st->stmt[S_IMPORT_HASH], 2, sha256_hex);
+	return exec_stmt(st, S_IMPORT_HASH);
+}
+
 int store_last_import(struct store *st, struct import_record *out)
 {
 	sqlite3_stmt *s = st->stmt[S_LAST_IMPORT];
@@ -540,7 +560,7 @@ int store_last_import(struct store *st, struct import_record *out)
 }
 
 int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
-			  int64_t line, int64_t now_ms, enum upsert_result *res)
+			  int64_t line, int64_t now_ms, enum upsert_result *res, int64_t *dup_line)
 {
 	sqlite3_stmt *s = st->stmt[S_UPSERT];
 	char products[160];
@@ -574,15 +594,46 @@ int store_upsert_customer(struct store *st, const struct connect_request *r, con
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*res = sqlite3_column_int(s, 0) ? UPSERT_NEW : UPSERT_UPDATED;
-	else if (rc == SQLITE_DONE)
-		*res = UPSERT_UNCHANGED;
-	else
+	else if (rc != SQLITE_DONE)
 		db_error(st, "cannot store customer");
 	/* RETURNING rows are all computed on the first step; reset finishes it. */
 	if (sqlite3_reset(s) != SQLITE_OK && (rc == SQLITE_ROW || rc == SQLITE_DONE))
 		rc = db_error(st, "cannot store customer");
 	sqlite3_clear_bindings(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_DONE)
+		return rc == SQLITE_ROW ? 0 : -1;
+
+	/* Nothing changed: either the row is as it was, or this import saw it already. */
+	s = st->stmt[S_MARK_SEEN];
+	bind_text(s, 1, r->customer_id);
+	bind_int_or_null(s, 2, st->import_id, 0);
+	if (exec_stmt(st, S_MARK_SEEN) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 1) {
+		*res = UPSERT_UNCHANGED;
+		return 0;
+	}
+	*res = UPSERT_DUPLICATE;
+	return store_seen_in_import(st, r->customer_id, dup_line) < 0 ? -1 : 0;
+}
+
+int store_seen_in_import(struct store *st, const char *customer_id, int64_t *line)
+{
+	sqlite3_stmt *s = st->stmt[S_SEEN_LINE];
+	int rc, ret = 0;
+
+	bind_text(s, 1, customer_id);
+	bind_int_or_null(s, 2, st->import_id, 0);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*line = sqlite3_column_int64(s, 0);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(st, "cannot look up customer");
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
 }
 
 int store_mark_invalid(struct store *st, const char *customer_id, const char *display_id,

@@ -83,8 +83,15 @@ int store_import_start(struct store *st, const char *path, int64_t size, const c
 		       int64_t started_ms, int64_t *import_id);
 int store_import_finish(struct store *st, int64_t import_id, const struct import_stats *stats,
 			int64_t ended_ms);
+/* Records the file's SHA-256, known only once the whole file has been read. */
+int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex);
 
-enum upsert_result { UPSERT_NEW, UPSERT_UNCHANGED, UPSERT_UPDATED };
+enum upsert_result {
+	UPSERT_NEW,
+	UPSERT_UNCHANGED,
+	UPSERT_UPDATED,
+	UPSERT_DUPLICATE, /* this import stored the customer already: nothing changed */
+};
 
 /*
  * Inserts or updates the customer r->customer_id with a valid request.
@@ -93,10 +100,19 @@ enum upsert_result { UPSERT_NEW, UPSERT_UNCHANGED, UPSERT_UPDATED };
  * attempt budget; session_id, connect_url, connection_id and the attempt
  * history are kept. source names FILE and line the CSV line, for messages.
  * Call it between store_import_start() and store_import_finish(): the
- * import's id is what tells a new row from an updated one.
+ * import's id is what tells a new row from an updated one, and a customer
+ * this import stored already from an earlier line (UPSERT_DUPLICATE, with
+ * that line in *dup_line) from an unchanged one. The database does that
+ * bookkeeping, so an import's memory does not grow with the file.
  */
 int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
-			  int64_t line, int64_t now_ms, enum upsert_result *res);
+			  int64_t line, int64_t now_ms, enum upsert_result *res, int64_t *dup_line);
+
+/*
+ * Returns 1 and the line in *line if the current import already stored
+ * customer_id (valid or invalid), 0 if not, -1 on error.
+ */
+int store_seen_in_import(struct store *st, const char *customer_id, int64_t *line);
 
 /*
  * Stores a row that broke a rule, with reason "FILE:LINE: column: why".

@@ -1,1 +1,312 @@
-int main(void){return 0;}
+/*
+ * mock_main.c: finch-mock's entry point: options, start, wait for a signal, stop.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mock_server.h"
+#include "ratelimit.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: finch-mock [options]\n"
+	"\n"
+	"A local Finch: POST /connect/sessions and /connect/sessions/reauthenticate\n"
+	"as the contract says, GET /stats, and faults on demand. The first line on\n"
+	"stdout is 'listening on http://ADDR:PORT'. SIGINT/SIGTERM stop it cleanly.\n"
+	"\n"
+	"  --port N               port to listen on; 0 picks a free one (default 0)\n"
+	"  --bind ADDR            IPv4 address to listen on (default 127.0.0.1)\n"
+	"  --client-id ID         accepted client id (default $FINCH_CLIENT_ID, else test-client)\n"
+	"                         the secret comes from $FINCH_CLIENT_SECRET (else test-secret)\n"
+	"  --connect-base URL     base of connect_url (default the server's own URL)\n"
+	"  --existing FILE        customers already connected: 'customer_id[,connection_id]' lines\n"
+	"  --existing-every K     customers whose id ends in a multiple of K are connected\n"
+	"  --log FILE             one JSON line per request\n"
+	"  --threads N            worker threads (default 2)\n"
+	"  --seed N               seed of every random fault decision (default 0)\n"
+	"\n"
+	"faults (P is a probability from 0 to 1):\n"
+	"  --rate-limit-fault P   429 finch_application_rl\n"
+	"  --retry-after X        the 429 hint: a duration (default 1s), or a mode:\n"
+	"                         seconds, date, ms, none or mix\n"
+	"  --retry-after-mode M   seconds, date, ms, none or mix (default seconds)\n"
+	"  --error-rate P         a server error (status from --error-status)\n"
+	"  --error-status S       500, 502, 503, or mix (default mix)\n"
+	"  --html-errors          server errors have an HTML body, not JSON\n"
+	"  --latency D            answer after D (e.g. 200ms)\n"
+	"  --jitter D             plus or minus up to D\n"
+	"  --hang-rate P          answer only after --hang-for (default 120s)\n"
+	"  --hang-for D\n"
+	"  --reset-rate P         close the connection without answering\n"
+	"  --malformed-rate P     201 with a body that is not JSON\n"
+	"  --revoke-after N       401 for every request after the Nth\n"
+	"  --fail-first K         503 for each customer's first K attempts\n"
+	"  --rate-limit N/WINDOW  server-side limit (e.g. 1000/300s); once crossed,\n"
+	"                         429 finch_api_ip_rl for --penalty (default 60m)\n"
+	"  --penalty D\n"
+	"  -h, --help, --version\n";
+
+enum {
+	OPT_PORT = 0x100,
+	OPT_BIND,
+	OPT_CLIENT_ID,
+	OPT_CONNECT_BASE,
+	OPT_EXISTING,
+	OPT_EXISTING_EVERY,
+	OPT_LOG,
+	OPT_THREADS,
+	OPT_SEED,
+	OPT_P429,
+	OPT_RETRY_AFTER,
+	OPT_RETRY_AFTER_MODE,
+	OPT_ERROR_RATE,
+	OPT_ERROR_STATUS,
+	OPT_HTML_ERRORS,
+	OPT_LATENCY,
+	OPT_JITTER,
+	OPT_HANG_RATE,
+	OPT_HANG_FOR,
+	OPT_RESET_RATE,
+	OPT_MALFORMED_RATE,
+	OPT_REVOKE_AFTER,
+	OPT_FAIL_FIRST,
+	OPT_RATE_LIMIT,
+	OPT_PENALTY,
+	OPT_VERSION,
+};
+
+static const struct option longopts[] = {
+	{"port", required_argument, NULL, OPT_PORT},
+	{"bind", required_argument, NULL, OPT_BIND},
+	{"client-id", required_argument, NULL, OPT_CLIENT_ID},
+	{"connect-base", required_argument, NULL, OPT_CONNECT_BASE},
+	{"existing", required_argument, NULL, OPT_EXISTING},
+	{"existing-every", required_argument, NULL, OPT_EXISTING_EVERY},
+	{"log", required_argument, NULL, OPT_LOG},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"rate-limit-fault", required_argument, NULL, OPT_P429},
+	{"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+	{"retry-after-mode", required_argument, NULL, OPT_RETRY_AFTER_MODE},
+	{"error-rate", required_argument, NULL, OPT_ERROR_RATE},
+	{"error-status", required_argument, NULL, OPT_ERROR_STATUS},
+	{"html-errors", no_argument, NULL, OPT_HTML_ERRORS},
+	{"latency", required_argument, NULL, OPT_LATENCY},
+	{"jitter", required_argument, NULL, OPT_JITTER},
+	{"hang-rate", required_argument, NULL, OPT_HANG_RATE},
+	{"hang-for", required_argument, NULL, OPT_HANG_FOR},
+	{"reset-rate", required_argument, NULL, OPT_RESET_RATE},
+	{"malformed-rate", required_argument, NULL, OPT_MALFORMED_RATE},
+	{"revoke-after", required_argument, NULL, OPT_REVOKE_AFTER},
+	{"fail-first", required_argument, NULL, OPT_FAIL_FIRST},
+	{"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+	{"penalty", required_argument, NULL, OPT_PENALTY},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static int parse_probability(const char *opt, const char *arg, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v >= 0 && v <= 1))
+		return error("--%s: '%s' is not a probability from 0 to 1", opt, arg);
+	*out = v;
+	return 0;
+}
+
+static int parse_ms(const char *opt, const char *arg, int64_t *out)
+{
+	if (parse_duration_ms(arg, out) < 0)
+		return error("--%s: '%s' is not a duration (e.g. 250ms, 2s, 5m)", opt, arg);
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *arg, int64_t min, int64_t *out)
+{
+	if (parse_int64(arg, min, INT64_MAX / 2, out) < 0)
+		return error("--%s: '%s' is not a whole number >= %lld", opt, arg, (long long)min);
+	return 0;
+}
+
+static int parse_mode(const char *arg, enum retry_after_mode *out)
+{
+	static const char *const names[] = {"seconds", "date", "ms", "none", "mix"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			*out = (enum retry_after_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The server-side limit "N/WINDOW", e.g. 1000/300s or 1000/5m. */
+static int parse_window(const char *arg, struct mock_faults *f)
+{
+	const char *slash = strchr(arg, '/');
+	char count[32];
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(count))
+		return error("--rate-limit: '%s' is not N/WINDOW (e.g. 1000/300s)", arg);
+	memcpy(count, arg, (size_t)(slash - arg));
+	count[slash - arg] = '\0';
+	if (parse_int64(count, 1, INT64_MAX / 2, &f->rl_limit) < 0 ||
+	    parse_duration_ms(slash + 1, &f->rl_window_ms) < 0 || f->rl_window_ms <= 0)
+		return error("--rate-limit: '%s' is not N/WINDOW (e.g. 1000/300s)", arg);
+	return 0;
+}
+
+static int apply(struct mock_config *c, int opt, const char *arg)
+{
+	struct mock_faults *f = &c->faults;
+	int64_t v;
+
+	switch (opt) {
+	case OPT_PORT:
+		if (parse_count("port", arg, 0, &v) < 0 || v > 65535)
+			return error("--port: '%s' is not a port number", arg);
+		c->port = (int)v;
+		return 0;
+	case OPT_BIND:
+		c->bind = arg;
+		return 0;
+	case OPT_CLIENT_ID:
+		c->client_id = arg;
+		return 0;
+	case OPT_CONNECT_BASE:
+		c->connect_base = arg;
+		return 0;
+	case OPT_EXISTING:
+		c->existing_file = arg;
+		return 0;
+	case OPT_EXISTING_EVERY:
+		return parse_count("existing-every", arg, 1, &c->existing_every);
+	case OPT_LOG:
+		c->log_path = arg;
+		return 0;
+	case OPT_THREADS:
+		if (parse_count("threads", arg, 1, &v) < 0 || v > 64)
+			return error("--threads: '%s' is not from 1 to 64", arg);
+		c->threads = (unsigned)v;
+		return 0;
+	case OPT_SEED:
+		if (parse_count("seed", arg, 0, &v) < 0)
+			return -1;
+		f->seed = (uint64_t)v;
+		return 0;
+	case OPT_P429:
+		return parse_probability("rate-limit-fault", arg, &f->p_429);
+	case OPT_RETRY_AFTER:
+		if (parse_mode(arg, &f->ra_mode) == 0)
+			return 0;
+		f->ra_mode = RA_SECONDS;
+		return parse_ms("retry-after", arg, &f->retry_after_ms);
+	case OPT_RETRY_AFTER_MODE:
+		if (parse_mode(arg, &f->ra_mode) < 0)
+			return error("--retry-after-mode: '%s' is not seconds, date, ms, none or mix",
+				     arg);
+		return 0;
+	case OPT_ERROR_RATE:
+		return parse_probability("error-rate", arg, &f->p_error);
+	case OPT_ERROR_STATUS:
+		if (!strcmp(arg, "mix")) {
+			f->error_status = 0;
+			return 0;
+		}
+		if (parse_int64(arg, 500, 599, &v) < 0)
+			return error("--error-status: '%s' is not 500..599 or mix", arg);
+		f->error_status = (int)v;
+		return 0;
+	case OPT_HTML_ERRORS:
+		f->html_errors = 1;
+		return 0;
+	case OPT_LATENCY:
+		return parse_ms("latency", arg, &f->latency_ms);
+	case OPT_JITTER:
+		return parse_ms("jitter", arg, &f->jitter_ms);
+	case OPT_HANG_RATE:
+		return parse_probability("hang-rate", arg, &f->p_hang);
+	case OPT_HANG_FOR:
+		return parse_ms("hang-for", arg, &f->hang_ms);
+	case OPT_RESET_RATE:
+		return parse_probability("reset-rate", arg, &f->p_reset);
+	case OPT_MALFORMED_RATE:
+		return parse_probability("malformed-rate", arg, &f->p_malformed);
+	case OPT_REVOKE_AFTER:
+		return parse_count("revoke-after", arg, 0, &f->revoke_after);
+	case OPT_FAIL_FIRST:
+		return parse_count("fail-first", arg, 0, &f->fail_first);
+	case OPT_RATE_LIMIT:
+		return parse_window(arg, f);
+	case OPT_PENALTY:
+		return parse_ms("penalty", arg, &f->rl_penalty_ms);
+	}
+	return error("unhandled option");
+}
+
+int main(int argc, char **argv)
+{
+	struct mock_config c;
+	struct mock_server *s;
+	sigset_t set;
+	int opt, sig;
+	double sum;
+
+	util_set_progname("finch-mock");
+	mock_config_init(&c);
+	c.client_id = getenv("FINCH_CLIENT_ID");
+	c.client_secret = getenv("FINCH_CLIENT_SECRET");
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (opt == OPT_VERSION) {
+			printf("finch-mock %s\n", FINCH_ONBOARD_VERSION);
+			return 0;
+		}
+		if (opt == ':' || opt == '?') {
+			cli_bad_option(opt, argv);
+			return 2;
+		}
+		if (apply(&c, opt, optarg) < 0)
+			return 2;
+	}
+	if (optind != argc) {
+		error("unexpected argument '%s'; see 'finch-mock --help'", argv[optind]);
+		return 2;
+	}
+	sum = c.faults.p_reset + c.faults.p_hang + c.faults.p_429 + c.faults.p_error +
+	      c.faults.p_malformed;
+	if (sum > 1.0 + 1e-9) {
+		error("the fault probabilities add up to %.3f, more than 1", sum);
+		return 2;
+	}
+	if (!c.client_id || !*c.client_id)
+		c.client_id = "test-client";
+	if (!c.client_secret || !*c.client_secret)
+		c.client_secret = "test-secret";
+
+	/* signals are taken synchronously by this thread; workers never see them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (mock_server_start(&c, &s) < 0)
+		return 2;
+	printf("listening on http://%s:%d\n", c.bind, mock_server_port(s));
+	fflush(stdout);
+	sigwait(&set, &sig);
+	mock_server_stop(s, 5000);
+	return 0;
+}

@@ -1,1 +1,901 @@
-/* placeholder: being written */
+/*
+ * mock_server.c: see mock_server.h.
+ */
+#include "mock_server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "finch_api.h"
+#include "strbuf.h"
+#include "util.h"
+
+#define MAX_BODY (1 << 20)
+
+/* A string -> value map with open addressing, for attempts and existing connections. */
+struct map_entry {
+	char *key;
+	char *value;   /* existing: the connection_id */
+	int64_t count; /* attempts: requests seen */
+};
+
+struct map {
+	struct map_entry *slots;
+	size_t cap, used;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct map_entry *map_find(struct map *m, const char *key, int create)
+{
+	if (create && (m->used + 1) * 4 >= m->cap * 3) {
+		struct map old = *m;
+
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->slots = xcalloc(m->cap, sizeof(*m->slots));
+		m->used = 0;
+		for (size_t i = 0; i < old.cap; i++) {
+			if (old.slots[i].key) {
+				struct map_entry *e = map_find(m, old.slots[i].key, 1);
+
+				*e = old.slots[i];
+			}
+		}
+		free(old.slots);
+	}
+	if (!m->cap)
+		return NULL;
+	for (size_t i = hash_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct map_entry *e = &m->slots[i];
+
+		if (!e->key) {
+			if (!create)
+				return NULL;
+			m->used++;
+			return e; /* the caller sets key */
+		}
+		if (!strcmp(e->key, key))
+			return e;
+	}
+}
+
+static void map_release(struct map *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->slots[i].key);
+		free(m->slots[i].value);
+	}
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+/* One request, from its first byte to its completion. */
+struct request {
+	struct mock_server *srv;
+	struct MHD_Connection *conn;
+	struct strbuf body;
+	int too_big;
+	int decided;               /* the answer below is ready */
+	int reset;                 /* close without answering */
+	int status;
+	struct MHD_Response *response;
+};
+
+/* Suspended connections waiting for their answer time. */
+struct timer {
+	int64_t due_ms; /* monotonic */
+	struct request *req;
+};
+
+struct mock_server {
+	struct mock_config cfg;
+	struct MHD_Daemon *daemon;
+	int port;
+	char self_url[64];
+	char *expected_auth; /* "Basic base64(id:secret)" */
+
+	pthread_mutex_t lock; /* everything below */
+	struct map attempts;
+	struct map existing;
+	struct mock_window window;
+	int64_t requests;
+	int64_t by_status[600];
+	int64_t by_fault[FAULT_COUNT];
+	int64_t sessions;
+	int64_t active; /* requests not yet completed */
+	FILE *log;
+
+	pthread_mutex_t tlock; /* timers */
+	pthread_cond_t tcond;
+	pthread_t timer_thread;
+	struct timer *timers;
+	size_t ntimers, atimers;
+	int stopping;
+};
+
+void mock_config_init(struct mock_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->bind = "127.0.0.1";
+	c->threads = 2;
+	mock_faults_init(&c->faults);
+}
+
+static void base64(const char *in, struct strbuf *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(in);
+	const unsigned char *p = (const unsigned char *)in;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0) |
+			     (i + 2 < len ? p[i + 2] : 0);
+
+		strbuf_addch(out, tab[v >> 18 & 63]);
+		strbuf_addch(out, tab[v >> 12 & 63]);
+		strbuf_addch(out, i + 1 < len ? tab[v >> 6 & 63] : '=');
+		strbuf_addch(out, i + 2 < len ? tab[v & 63] : '=');
+	}
+}
+
+static void uuid_from_bytes(const unsigned char b[16], char out[37])
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], (b[6] & 0x0f) | 0x40, b[7], (b[8] & 0x3f) | 0x80, b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static void random_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (random_bytes(b, sizeof(b)) < 0)
+		die("no randomness for a UUID");
+	uuid_from_bytes(b, out);
+}
+
+/* A connection_id that is the same for a customer in every run. */
+static void stable_uuid(const char *customer_id, char out[37])
+{
+	unsigned char b[16];
+	uint64_t h1 = hash_str(customer_id), h2 = hash_str(customer_id) * 0x9e3779b97f4a7c15ULL;
+
+	h2 ^= h2 >> 29;
+	for (int i = 0; i < 8; i++) {
+		b[i] = (unsigned char)(h1 >> (8 * i));
+		b[8 + i] = (unsigned char)(h2 >> (8 * i));
+	}
+	uuid_from_bytes(b, out);
+}
+
+/* --existing-every K: the number the id ends with is a multiple of K. */
+static int ends_in_multiple(const char *id, int64_t k)
+{
+	size_t len = strlen(id), i = len;
+	int64_t v = 0, scale = 1;
+
+	while (i > 0 && isdigit((unsigned char)id[i - 1]) && len - i < 18)
+		i--;
+	if (i == len)
+		return 0;
+	for (size_t j = len; j > i; j--, scale *= 10)
+		v += (id[j - 1] - '0') * scale;
+	return v % k == 0;
+}
+
+/* The connection_id of an existing customer into out, or 0 if it has none. Under lock. */
+static int existing_connection(struct mock_server *s, const char *customer_id, char out[128])
+{
+	struct map_entry *e = map_find(&s->existing, customer_id, 0);
+
+	if (e) {
+		snprintf(out, 128, "%s", e->value);
+		return 1;
+	}
+	if (s->cfg.existing_every > 0 && ends_in_multiple(customer_id, s->cfg.existing_every)) {
+		stable_uuid(customer_id, out);
+		return 1;
+	}
+	return 0;
+}
+
+static int load_existing(struct mock_server *s, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t alloc = 0;
+	ssize_t n;
+	long lineno = 0;
+
+	if (!f)
+		return error_errno("--existing: cannot open '%s'", path);
+	while ((n = getline(&line, &alloc, f)) >= 0) {
+		char *comma, conn[128];
+		struct map_entry *e;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		comma = strchr(line, ',');
+		if (comma)
+			*comma++ = '\0';
+		if (!*line) {
+			warning("%s:%ld: no customer_id; line ignored", path, lineno);
+			continue;
+		}
+		if (comma && *comma)
+			snprintf(conn, sizeof(conn), "%s", comma);
+		else
+			stable_uuid(line, conn);
+		e = map_find(&s->existing, line, 1);
+		if (!e->key)
+			e->key = xstrdup(line);
+		free(e->value);
+		e->value = xstrdup(conn);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static struct MHD_Response *make_response(struct mock_server *s, const char *body,
+					  const char *content_type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+								  MHD_RESPMEM_MUST_COPY);
+	char request_id[37];
+
+	(void)s;
+	random_uuid(request_id);
+	MHD_add_response_header(r, "Content-Type", content_type);
+	MHD_add_response_header(r, "Finch-Request-Id", request_id);
+	return r;
+}
+
+/* Sends a JSON object built with cJSON; consumes obj. */
+static struct MHD_Response *json_response(struct mock_server *s, cJSON *obj)
+{
+	char *text = cJSON_PrintUnformatted(obj);
+	struct MHD_Response *r;
+
+	if (!text)
+		die("out of memory printing JSON");
+	r = make_response(s, text, "application/json");
+	free(text);
+	cJSON_Delete(obj);
+	return r;
+}
+
+/* Finch's documented error shape: code, name, finch_code, message (+ context). */
+static cJSON *error_body(int status, const char *name, const char *finch_code, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "code", status);
+	cJSON_AddStringToObject(o, "name", name);
+	if (finch_code)
+		cJSON_AddStringToObject(o, "finch_code", finch_code);
+	cJSON_AddStringToObject(o, "message", message);
+	return o;
+}
+
+static struct MHD_Response *error_response(struct mock_server *s, int status, const char *name,
+					   const char *finch_code, const char *message)
+{
+	return json_response(s, error_body(status, name, finch_code, message));
+}
+
+static struct MHD_Response *html_error(struct mock_server *s, int status)
+{
+	char body[160];
+
+	snprintf(body, sizeof(body),
+		 "<html><head><title>%d</title></head><body><h1>%d Server Error</h1>"
+		 "<p>upstream unavailable</p></body></html>",
+		 status, status);
+	return make_response(s, body, "text/html");
+}
+
+/* ---- the log and the counters ------------------------------------------- */
+
+struct log_fields {
+	const char *path;
+	const char *customer_id;
+	int64_t attempt;
+	int status;
+	enum fault fault;
+	int64_t retry_after_ms; /* -1: none */
+	const char *session_id;
+	const char *connection_id;
+};
+
+static void json_string(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* Counts the request and writes its log line. Under lock. */
+static void account(struct mock_server *s, const struct log_fields *l)
+{
+	if (l->status >= 0 && l->status < 600)
+		s->by_status[l->status]++;
+	s->by_fault[l->fault]++;
+	if (l->session_id)
+		s->sessions++;
+	if (!s->log)
+		return;
+	fprintf(s->log, "{\"t_ms\":%lld,\"path\":", (long long)clock_now_ms());
+	json_string(s->log, l->path);
+	fputs(",\"customer_id\":", s->log);
+	json_string(s->log, l->customer_id);
+	if (l->attempt)
+		fprintf(s->log, ",\"attempt\":%lld", (long long)l->attempt);
+	else
+		fputs(",\"attempt\":null", s->log);
+	fprintf(s->log, ",\"status\":%d,\"fault\":\"%s\",\"retry_after_ms\":", l->status,
+		mock_fault_name(l->fault));
+	if (l->retry_after_ms >= 0)
+		fprintf(s->log, "%lld", (long long)l->retry_after_ms);
+	else
+		fputs("null", s->log);
+	fputs(",\"session_id\":", s->log);
+	json_string(s->log, l->session_id);
+	fputs(",\"connection_id\":", s->log);
+	json_string(s->log, l->connection_id);
+	fputs("}\n", s->log);
+	fflush(s->log); /* tests read the log while the server runs */
+}
+
+static struct MHD_Response *stats_response(struct mock_server *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct MHD_Response *r;
+	int first = 1;
+
+	pthread_mutex_lock(&s->lock);
+	strbuf_addf(&sb, "{\"requests\":%lld,\"sessions_created\":%lld,\"by_status\":{",
+		    (long long)s->requests, (long long)s->sessions);
+	for (int i = 0; i < 600; i++) {
+		if (s->by_status[i]) {
+			strbuf_addf(&sb, "%s\"%d\":%lld", first ? "" : ",", i,
+				    (long long)s->by_status[i]);
+			first = 0;
+		}
+	}
+	strbuf_addstr(&sb, "},\"by_fault\":{");
+	for (int i = 0; i < FAULT_COUNT; i++)
+		strbuf_addf(&sb, "%s\"%s\":%lld", i ? "," : "", mock_fault_name(i),
+			    (long long)s->by_fault[i]);
+	strbuf_addstr(&sb, "}}");
+	pthread_mutex_unlock(&s->lock);
+	r = make_response(s, sb.buf, "application/json");
+	strbuf_release(&sb);
+	return r;
+}
+
+/* ---- deciding the answer ------------------------------------------------- */
+
+static int version_ok(const char *v)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (!v || strlen(v) != sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)v[i]) : v[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Sets the Retry-After of a 429 as mode says; returns the hint in ms. */
+static int64_t add_retry_after(struct MHD_Response *r, enum retry_after_mode mode, int64_t ms)
+{
+	char buf[64];
+
+	switch (mode) {
+	case RA_SECONDS: {
+		int64_t secs = (ms + 999) / 1000;
+
+		snprintf(buf, sizeof(buf), "%lld", (long long)secs);
+		MHD_add_response_header(r, "Retry-After", buf);
+		return secs * 1000;
+	}
+	case RA_DATE: {
+		int64_t now = clock_now_ms(), at = (now + ms + 999) / 1000 + 1;
+		time_t t = (time_t)at;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		MHD_add_response_header(r, "Retry-After", buf);
+		return at * 1000 - now;
+	}
+	case RA_MS:
+		snprintf(buf, sizeof(buf), "%lld", (long long)ms);
+		MHD_add_response_header(r, "retry-after-ms", buf);
+		return ms;
+	case RA_NONE:
+	case RA_MIX:
+		break;
+	}
+	return -1;
+}
+
+/* What the request will get; the fault decides, then the contract. */
+static void answer_fault(struct request *q, const struct fault_decision *d, int64_t penalty_left,
+			 struct log_fields *l)
+{
+	struct mock_server *s = q->srv;
+
+	switch (d->fault) {
+	case FAULT_REVOKED:
+		q->response = error_response(s, 401, "unauthorized", "invalid_client",
+					     "Invalid client: Unable to validate credentials");
+		break;
+	case FAULT_RATE_LIMIT:
+		q->response = error_response(s, 429, "rate_limit_exceeded_error", "finch_api_ip_rl",
+					     "Too many requests from this IP address");
+		l->retry_after_ms = add_retry_after(q->response, RA_SECONDS,
+						    penalty_left > 0 ? penalty_left : 1000);
+		break;
+	case FAULT_FAIL_FIRST:
+	case FAULT_ERROR:
+		q->response = s->cfg.faults.html_errors
+				      ? html_error(s, d->status)
+				      : error_response(s, d->status, "server_error",
+						       d->status == 502 ? "upstream_provider_error" : NULL,
+						       "The server could not complete the request");
+		break;
+	case FAULT_429:
+		q->response = error_response(s, 429, "rate_limit_exceeded_error",
+					     "finch_application_rl", "Rate limit exceeded");
+		l->retry_after_ms =
+			add_retry_after(q->response, d->ra, s->cfg.faults.retry_after_ms);
+		break;
+	case FAULT_RESET:
+		q->reset = 1;
+		break;
+	case FAULT_MALFORMED:
+		q->response = make_response(s, "{\"session_id\": \"5f1c", "application/json");
+		break;
+	case FAULT_HANG:
+	case FAULT_NONE:
+	case FAULT_COUNT:
+		break;
+	}
+}
+
+static void answer_created(struct request *q, struct log_fields *l, char session[37])
+{
+	struct mock_server *s = q->srv;
+	struct strbuf url = STRBUF_INIT;
+	cJSON *o = cJSON_CreateObject();
+
+	random_uuid(session);
+	strbuf_addf(&url, "%s/authorize?session=%s",
+		    s->cfg.connect_base ? s->cfg.connect_base : s->self_url, session);
+	cJSON_AddStringToObject(o, "session_id", session);
+	cJSON_AddStringToObject(o, "connect_url", url.buf);
+	q->status = 201;
+	q->response = json_response(s, o);
+	l->session_id = session;
+	strbuf_release(&url);
+}
+
+static void answer_exists(struct request *q, const char *customer_id, const char *conn)
+{
+	struct strbuf msg = STRBUF_INIT;
+	cJSON *o, *ctx;
+
+	strbuf_addf(&msg,
+		    "There's an existing connection for the customer_id: %s. Please use the "
+		    "/connect/sessions/reauthenticate endpoint instead.",
+		    customer_id);
+	o = error_body(400, "bad_request", "connection_already_exists", msg.buf);
+	ctx = cJSON_AddObjectToObject(o, "context");
+	cJSON_AddStringToObject(ctx, "customer_id", customer_id);
+	cJSON_AddStringToObject(ctx, "connection_id", conn);
+	q->status = 400;
+	q->response = json_response(q->srv, o);
+	strbuf_release(&msg);
+}
+
+/*
+ * Decides the answer to a POST on one of the two session endpoints and
+ * logs it. Returns how long to hold the answer back (latency, hang).
+ */
+static int64_t decide_session(struct request *q, const char *url, int reauth)
+{
+	struct mock_server *s = q->srv;
+	struct connect_request cr;
+	struct log_fields l = {.path = url, .retry_after_ms = -1};
+	struct fault_decision d = {FAULT_NONE, 0, RA_NONE, 0};
+	const char *auth, *field = "body";
+	char why[VALIDATE_WHY_MAX] = "", msg[VALIDATE_WHY_MAX + 64], conn[128], session[37];
+	char *connection_id = NULL;
+	int64_t request_no, penalty_left = 0;
+	int rate_limited, exists = 0, rc;
+
+	connect_request_init(&cr);
+	pthread_mutex_lock(&s->lock);
+	request_no = ++s->requests;
+	pthread_mutex_unlock(&s->lock);
+
+	auth = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Authorization");
+	if (!auth || strcmp(auth, s->expected_auth)) {
+		q->status = 401;
+		q->response = error_response(s, 401, "unauthorized", "invalid_client",
+					     "Invalid client: Unable to validate credentials");
+		goto out;
+	}
+	if (!version_ok(MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+						    "Finch-API-Version"))) {
+		q->status = 400;
+		q->response = error_response(
+			s, 400, "bad_request", "invalid_request",
+			"Finch-API-Version: the header must be a date YYYY-MM-DD (2020-09-17)");
+		goto out;
+	}
+	if (q->too_big) {
+		snprintf(why, sizeof(why), "is larger than 1 MiB");
+		rc = -1;
+	} else if (reauth) {
+		rc = finch_api_parse_reauth_body(q->body.buf, q->body.len, &connection_id, &cr,
+						 &field, why, sizeof(why));
+	} else {
+		rc = finch_api_parse_session_body(q->body.buf, q->body.len, &cr, &field, why,
+						  sizeof(why));
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", field ? field : "body", why);
+		q->status = 400;
+		q->response = error_response(s, 400, "bad_request", "invalid_request", msg);
+		goto out;
+	}
+	l.customer_id = reauth ? NULL : cr.customer_id;
+	l.connection_id = connection_id;
+
+	pthread_mutex_lock(&s->lock);
+	{
+		const char *key = reauth ? connection_id : cr.customer_id;
+		struct map_entry *e = map_find(&s->attempts, key, 1);
+
+		if (!e->key)
+			e->key = xstrdup(key);
+		l.attempt = ++e->count;
+	}
+	rate_limited = mock_window_hit(&s->window, &s->cfg.faults, clock_mono_ms());
+	penalty_left = s->window.penalty_until_ms - clock_mono_ms();
+	exists = !reauth && existing_connection(s, cr.customer_id, conn);
+	pthread_mutex_unlock(&s->lock);
+
+	d = mock_faults_decide(&s->cfg.faults, request_no, reauth ? connection_id : cr.customer_id,
+			       l.attempt, rate_limited);
+	l.fault = d.fault;
+	q->status = d.status;
+	answer_fault(q, &d, penalty_left, &l);
+	if (!q->response && !q->reset) {
+		if (exists) {
+			answer_exists(q, cr.customer_id, conn);
+			l.connection_id = conn;
+		} else {
+			answer_created(q, &l, session);
+		}
+	}
+out:
+	l.status = q->reset ? 0 : q->status;
+	pthread_mutex_lock(&s->lock);
+	account(s, &l);
+	pthread_mutex_unlock(&s->lock);
+	free(connection_id);
+	connect_request_release(&cr);
+	return d.delay_ms;
+}
+
+/* ---- timers: suspended connections waiting for their answer -------------- */
+
+static void timer_add(struct mock_server *s, struct request *q, int64_t due_ms)
+{
+	pthread_mutex_lock(&s->tlock);
+	if (s->ntimers == s->atimers) {
+		s->atimers = s->atimers ? s->atimers * 2 : 256;
+		s->timers = xrealloc(s->timers, s->atimers * sizeof(*s->timers));
+	}
+	/* a binary heap on due_ms */
+	size_t i = s->ntimers++;
+
+	while (i > 0 && s->timers[(i - 1) / 2].due_ms > due_ms) {
+		s->timers[i] = s->timers[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->timers[i].due_ms = due_ms;
+	s->timers[i].req = q;
+	pthread_cond_signal(&s->tcond);
+	pthread_mutex_unlock(&s->tlock);
+}
+
+/* Removes the earliest timer. Under tlock, with ntimers > 0. */
+static struct request *timer_pop(struct mock_server *s)
+{
+	struct request *q = s->timers[0].req;
+	struct timer last = s->timers[--s->ntimers];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= s->ntimers)
+			break;
+		if (c + 1 < s->ntimers && s->timers[c + 1].due_ms < s->timers[c].due_ms)
+			c++;
+		if (s->timers[c].due_ms >= last.due_ms)
+			break;
+		s->timers[i] = s->timers[c];
+		i = c;
+	}
+	if (s->ntimers)
+		s->timers[i] = last;
+	return q;
+}
+
+static void *timer_main(void *arg)
+{
+	struct mock_server *s = arg;
+
+	pthread_mutex_lock(&s->tlock);
+	for (;;) {
+		int64_t now = clock_mono_ms();
+
+		if (s->ntimers && (s->stopping || s->timers[0].due_ms <= now)) {
+			struct request *q = timer_pop(s);
+
+			MHD_resume_connection(q->conn);
+			continue;
+		}
+		if (s->stopping)
+			break;
+		if (!s->ntimers) {
+			pthread_cond_wait(&s->tcond, &s->tlock);
+		} else {
+			int64_t due = s->timers[0].due_ms - now;
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += due / 1000;
+			ts.tv_nsec += (due % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->tcond, &s->tlock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->tlock);
+	return NULL;
+}
+
+/* ---- libmicrohttpd callbacks --------------------------------------------- */
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_size, void **con_cls)
+{
+	struct mock_server *s = cls;
+	struct request *q = *con_cls;
+	enum MHD_Result ret;
+
+	(void)version;
+	if (!q) {
+		q = xcalloc(1, sizeof(*q));
+		q->srv = s;
+		q->conn = conn;
+		strbuf_init(&q->body, 0);
+		*con_cls = q;
+		pthread_mutex_lock(&s->lock);
+		s->active++;
+		pthread_mutex_unlock(&s->lock);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (q->body.len + *upload_size > MAX_BODY)
+			q->too_big = 1;
+		else
+			strbuf_add(&q->body, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!q->decided) {
+		int64_t delay = 0;
+		int sessions = !strcmp(url, FINCH_PATH_SESSIONS),
+		    reauth = !strcmp(url, FINCH_PATH_REAUTH);
+
+		q->decided = 1;
+		if ((sessions || reauth) && !strcmp(method, "POST")) {
+			delay = decide_session(q, url, reauth);
+		} else if (!strcmp(url, "/stats") && !strcmp(method, "GET")) {
+			q->status = 200;
+			q->response = stats_response(s);
+		} else if (sessions || reauth || !strcmp(url, "/stats")) {
+			q->status = 405;
+			q->response = error_response(s, 405, "method_not_allowed", NULL,
+						     "method not allowed on this path");
+		} else {
+			q->status = 404;
+			q->response = error_response(s, 404, "not_found", NULL, "no such path");
+		}
+		if (delay > 0) {
+			MHD_suspend_connection(conn);
+			timer_add(s, q, clock_mono_ms() + delay);
+			return MHD_YES;
+		}
+	}
+	if (q->reset)
+		return MHD_NO; /* libmicrohttpd closes the connection without a response */
+	ret = MHD_queue_response(conn, (unsigned)q->status, q->response);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct mock_server *s = cls;
+	struct request *q = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!q)
+		return;
+	if (q->response)
+		MHD_destroy_response(q->response);
+	strbuf_release(&q->body);
+	free(q);
+	*con_cls = NULL;
+	pthread_mutex_lock(&s->lock);
+	s->active--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+int mock_server_start(const struct mock_config *c, struct mock_server **out)
+{
+	struct mock_server *s = xcalloc(1, sizeof(*s));
+	struct sockaddr_in addr = {0};
+	const union MHD_DaemonInfo *info;
+	struct strbuf cred = STRBUF_INIT, hdr = STRBUF_INIT;
+
+	s->cfg = *c;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->tlock, NULL);
+	pthread_cond_init(&s->tcond, NULL);
+	strbuf_addf(&cred, "%s:%s", c->client_id, c->client_secret);
+	strbuf_addstr(&hdr, "Basic ");
+	base64(cred.buf, &hdr);
+	s->expected_auth = strbuf_detach(&hdr, NULL);
+	strbuf_release(&cred);
+
+	if (c->existing_file && load_existing(s, c->existing_file) < 0)
+		goto fail;
+	if (c->log_path) {
+		s->log = fopen(c->log_path, "a");
+		if (!s->log) {
+			error_errno("--log: cannot open '%s'", c->log_path);
+			goto fail;
+		}
+	}
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)c->port);
+	if (inet_pton(AF_INET, c->bind, &addr.sin_addr) != 1) {
+		error("--bind: '%s' is not an IPv4 address", c->bind);
+		goto fail;
+	}
+	s->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			MHD_USE_ERROR_LOG,
+		(uint16_t)c->port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
+		MHD_OPTION_THREAD_POOL_SIZE, c->threads ? c->threads : 2,
+		MHD_OPTION_CONNECTION_LIMIT, 20000, MHD_OPTION_CONNECTION_TIMEOUT, 600,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+	if (!s->daemon) {
+		error("cannot listen on %s:%d", c->bind, c->port);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : c->port;
+	snprintf(s->self_url, sizeof(s->self_url), "http://%s:%d", c->bind, s->port);
+	if (pthread_create(&s->timer_thread, NULL, timer_main, s) != 0) {
+		MHD_stop_daemon(s->daemon);
+		s->daemon = NULL;
+		error("cannot start the timer thread");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->log)
+		fclose(s->log);
+	map_release(&s->existing);
+	free(s->expected_auth);
+	free(s);
+	return -1;
+}
+
+int mock_server_port(const struct mock_server *s)
+{
+	return s->port;
+}
+
+static int64_t active_requests(struct mock_server *s)
+{
+	int64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->active;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void mock_server_stop(struct mock_server *s, int64_t grace_ms)
+{
+	int64_t deadline = clock_mono_ms() + grace_ms;
+	struct timespec tick = {0, 10 * 1000000};
+
+	MHD_quiesce_daemon(s->daemon);
+	/* answer every held-back request now, then let the answers go out */
+	pthread_mutex_lock(&s->tlock);
+	s->stopping = 1;
+	pthread_cond_signal(&s->tcond);
+	pthread_mutex_unlock(&s->tlock);
+	pthread_join(s->timer_thread, NULL);
+	while (active_requests(s) > 0 && clock_mono_ms() < deadline)
+		nanosleep(&tick, NULL);
+	MHD_stop_daemon(s->daemon);
+	if (s->log && fclose(s->log) != 0)
+		error_errno("cannot write the log");
+	map_release(&s->attempts);
+	map_release(&s->existing);
+	free(s->timers);
+	free(s->expected_auth);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->tlock);
+	pthread_cond_destroy(&s->tcond);
+	free(s);
+}

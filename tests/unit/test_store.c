@@ -89,9 +89,10 @@ static enum upsert_result upsert(struct store *st, const char *id, const char *e
 {
 	struct connect_request r;
 	enum upsert_result res;
+	int64_t dup_line = 0;
 
 	make_request(&r, id, email);
-	assert_int_equal(store_upsert_customer(st, &r, "in.csv", 2, 1000, &res), 0);
+	assert_int_equal(store_upsert_customer(st, &r, "in.csv", 2, 1000, &res, &dup_line), 0);
 	connect_request_release(&r);
 	return res;
 }
@@ -141,7 +142,9 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(store_begin(f->st), 0);
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 5, &import_id), 0);
 	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_NEW);
-	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_UNCHANGED);
+	/* the same customer twice in one import: the later one changes nothing */
+	assert_int_equal(upsert(f->st, "c1", "other@b.co"), UPSERT_DUPLICATE);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 0); /* uncommitted */
 	assert_int_equal(store_import_finish(f->st, import_id, &stats, 6), 0);
 	assert_int_equal(store_commit(f->st), 0);
 
@@ -153,6 +156,7 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(store_begin(f->st), 0);
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 7, &import_id), 0);
 	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_UNCHANGED);
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 8, &import_id), 0);
 	assert_int_equal(upsert(f->st, "c1", "new@b.co"), UPSERT_UPDATED);
 	assert_int_equal(store_commit(f->st), 0);
 	char buf[64];

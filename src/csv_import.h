@@ -1,0 +1,64 @@
+/*
+ * csv_import.h: a CSV of employers into the store, validated row by row.
+ *
+ * The file is streamed through libcsv in 64 KiB reads, so memory stays the
+ * same at any size; the whole import is one transaction, so a file that
+ * cannot be read as CSV imports nothing. Columns are found by header name
+ * (trimmed, case-insensitive, any order). A row that breaks a rule is stored
+ * as invalid with the reason "FILE:LINE: column: why" and the import goes
+ * on; LINE is the physical line the record starts on.
+ */
+#ifndef FINCH_CSV_IMPORT_H
+#define FINCH_CSV_IMPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#include <getopt.h>
+
+/* Values that fill empty cells; zero/NULL members fill nothing. */
+struct import_defaults {
+	unsigned products;         /* --products */
+	const char *redirect_uri;  /* --redirect-uri */
+	int64_t minutes_to_expire; /* --minutes-to-expire */
+	const char *sandbox;       /* --sandbox */
+};
+
+struct import_options {
+	struct import_defaults defaults;
+	size_t max_reasons; /* invalid rows whose reason is printed to stderr */
+	int quiet;          /* 1: no warnings for unknown columns */
+};
+
+/*
+ * The options that fill empty cells, as a getopt_long() fragment shared by
+ * `import` and `sync` (same pattern as run_long_options in options.h):
+ * values start at IMPORT_OPT_FIRST, import_option_apply() returns 1 when it
+ * took the option, 0 when the option is not one of its own, -1 after
+ * reporting a bad value (naming the option).
+ */
+enum {
+	IMPORT_OPT_FIRST = 0x2000,
+	IMPORT_OPT_PRODUCTS = IMPORT_OPT_FIRST,
+	IMPORT_OPT_REDIRECT_URI,
+	IMPORT_OPT_MINUTES_TO_EXPIRE,
+	IMPORT_OPT_SANDBOX,
+};
+
+extern const struct option import_long_options[]; /* ends with a zero entry */
+extern const char import_options_help[];
+
+int import_option_apply(struct import_options *o, int c, const char *arg);
+
+/*
+ * Imports path into st (which must not be inside a transaction). Fills
+ * *stats. Returns 0 when the file was read (some rows may be invalid: see
+ * stats->invalid), or -1 after reporting why the file was refused; then
+ * nothing was imported.
+ */
+int csv_import_file(struct store *st, const char *path, const struct import_options *o,
+		    struct import_stats *stats);
+
+#endif
