@@ -7,53 +7,37 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cmd.h"
 #include "export.h"
 #include "store.h"
 #include "util.h"
 
 static const char export_usage[] =
-	"usage: finch-onboard export [--db PATH] [--format csv|jsonl] [--out FILE|-]\n"
-	"                            [--state LIST] [--since TIME] [--raw]\n"
-	"\n"
-	"Writes one line per customer: customer_id, customer_name, status, session_id,\n"
-	"connect_url, connection_id, expires_at, attempts, http_status, finch_code,\n"
-	"error, updated_at.\n"
-	"\n"
-	"  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
-	"  --format FORMAT    csv (RFC 4180, the default) or jsonl (one JSON object a line)\n"
-	"  --out FILE         write FILE atomically with mode 0600; '-' (the default)\n"
-	"                     writes to standard output\n"
-	"  --state LIST       only rows in these states, e.g. created,exists\n"
-	"  --since TIME       only rows updated after TIME: an ISO 8601 time\n"
-	"                     (2026-11-28T02:00:00Z) or a duration before now (24h)\n"
-	"  --raw              do not neutralise cells that start with = + - @ TAB CR\n"
-	"  -h, --help         show this help\n";
-
-/* Reports a getopt_long() failure (':' missing value, '?' unknown) by name. */
-static void bad_option(int c, char **argv)
-{
-	const char *opt = argv[optind - 1];
-
-	if (c == ':')
-		error("option '%s' needs a value", opt);
-	else if (optopt && strncmp(opt, "--", 2))
-		error("unknown option '-%c'", optopt);
-	else
-		error("unknown option '%s'", opt);
-}
+    "usage: finch-onboard export [--db PATH] [--format csv|jsonl] [--out FILE|-]\n"
+    "                            [--state LIST] [--since TIME] [--raw]\n"
+    "\n"
+    "Writes one line per customer: customer_id, customer_name, status, session_id,\n"
+    "connect_url, connection_id, expires_at, attempts, http_status, finch_code,\n"
+    "error, updated_at.\n"
+    "\n"
+    "  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
+    "  --format FORMAT    csv (RFC 4180, the default) or jsonl (one JSON object a line)\n"
+    "  --out FILE         write FILE atomically with mode 0600; '-' (the default)\n"
+    "                     writes to standard output\n"
+    "  --state LIST       only rows in these states, e.g. created,exists\n"
+    "  --since TIME       only rows updated after TIME: an ISO 8601 time\n"
+    "                     (2026-11-28T02:00:00Z) or a duration before now (24h)\n"
+    "  --raw              do not neutralise cells that start with = + - @ TAB CR\n"
+    "  -h, --help         show this help\n";
 
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'f'},
-		{"out", required_argument, NULL, 'o'},
-		{"state", required_argument, NULL, 's'},
-		{"since", required_argument, NULL, 'S'},
-		{"raw", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},    {"format", required_argument, NULL, 'f'},
+	    {"out", required_argument, NULL, 'o'},   {"state", required_argument, NULL, 's'},
+	    {"since", required_argument, NULL, 'S'}, {"raw", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
 	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0};
 	const char *db = DEFAULT_DB_PATH;
@@ -96,7 +80,7 @@ int cmd_export(int argc, char **argv)
 			fputs(export_usage, stdout);
 			return EXIT_OK;
 		default:
-			bad_option(c, argv);
+			cli_bad_option(c, argv);
 			fputs(export_usage, stderr);
 			return EXIT_USAGE;
 		}

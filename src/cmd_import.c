@@ -45,7 +45,7 @@ int cmd_import(int argc, char **argv)
 	int c, ret = EXIT_USAGE;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		int r = import_option_apply(&o, c, optarg);
 
 		if (r < 0)

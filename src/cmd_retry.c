@@ -8,39 +8,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cmd.h"
 #include "lockfile.h"
 #include "store.h"
 #include "util.h"
 
 static const char retry_usage[] =
-	"usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
-	"                           [--http-status N] [--customer ID]...\n"
-	"\n"
-	"Re-queues matching rows to pending with a fresh attempt budget, keeping\n"
-	"their history; the next run sends those rows. By default every failed row.\n"
-	"\n"
-	"  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
-	"  --state LIST       rows in these states (default failed); any of pending,\n"
-	"                     retry_wait, created, exists, failed\n"
-	"  --finch-code CODE  only rows whose last finch_code is CODE\n"
-	"  --http-status N    only rows whose last HTTP status is N\n"
-	"  --customer ID      only this customer; repeat for more. An unknown ID is\n"
-	"                     an error and nothing is re-queued\n"
-	"  -h, --help         show this help\n";
-
-/* Reports a getopt_long() failure (':' missing value, '?' unknown) by name. */
-static void bad_option(int c, char **argv)
-{
-	const char *opt = argv[optind - 1];
-
-	if (c == ':')
-		error("option '%s' needs a value", opt);
-	else if (optopt && strncmp(opt, "--", 2))
-		error("unknown option '-%c'", optopt);
-	else
-		error("unknown option '%s'", opt);
-}
+    "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
+    "                           [--http-status N] [--customer ID]...\n"
+    "\n"
+    "Re-queues matching rows to pending with a fresh attempt budget, keeping\n"
+    "their history; the next run sends those rows. By default every failed row.\n"
+    "\n"
+    "  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
+    "  --state LIST       rows in these states (default failed); any of failed,\n"
+    "                     retry_wait, created, exists\n"
+    "  --finch-code CODE  only rows whose last finch_code is CODE\n"
+    "  --http-status N    only rows whose last HTTP status is N\n"
+    "  --customer ID      only this customer; repeat for more. An unknown ID is\n"
+    "                     an error and nothing is re-queued\n"
+    "  -h, --help         show this help\n";
 
 /* The --customer ids, sorted for lookup, with what the store says of each. */
 struct wanted {
@@ -120,8 +108,8 @@ static int check_customers(struct store *st, const char *db, const char *const *
 		if (!lk.w[i].found)
 			ret = error("--customer: no customer '%s' in '%s'", lk.w[i].id, db);
 		else if (!(mask & STATE_MASK(lk.w[i].state)))
-			warning("customer '%s' is %s, not %s: left alone (see --state)",
-				lk.w[i].id, state_name(lk.w[i].state), states);
+			warning("customer '%s' is %s, not %s: left alone (see --state)", lk.w[i].id,
+				state_name(lk.w[i].state), states);
 	}
 out:
 	free(lk.w);
@@ -131,13 +119,13 @@ out:
 int cmd_retry(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"state", required_argument, NULL, 's'},
-		{"finch-code", required_argument, NULL, 'f'},
-		{"http-status", required_argument, NULL, 'H'},
-		{"customer", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"state", required_argument, NULL, 's'},
+	    {"finch-code", required_argument, NULL, 'f'},
+	    {"http-status", required_argument, NULL, 'H'},
+	    {"customer", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
 	struct lockfile lk = LOCKFILE_INIT;
@@ -167,6 +155,10 @@ int cmd_retry(int argc, char **argv)
 				      "recovers them");
 				goto out;
 			}
+			if (f.state_mask & STATE_MASK(STATE_PENDING)) {
+				error("--state: pending rows are queued already");
+				goto out;
+			}
 			break;
 		case 'f':
 			if (!*optarg) {
@@ -177,7 +169,8 @@ int cmd_retry(int argc, char **argv)
 			break;
 		case 'H':
 			if (parse_int64(optarg, 100, 599, &v) < 0) {
-				error("--http-status: '%s' is not an HTTP status (100..599)", optarg);
+				error("--http-status: '%s' is not an HTTP status (100..599)",
+				      optarg);
 				goto out;
 			}
 			f.http_status = (long)v;
@@ -195,7 +188,7 @@ int cmd_retry(int argc, char **argv)
 			ret = EXIT_OK;
 			goto out;
 		default:
-			bad_option(c, argv);
+			cli_bad_option(c, argv);
 			fputs(retry_usage, stderr);
 			goto out;
 		}

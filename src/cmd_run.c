@@ -1,1 +1,126 @@
-/* placeholder: being written */
+/*
+ * cmd_run.c: `finch-onboard run`, which sends every pending and due
+ * retry_wait row of the database and records each outcome (dispatch.h).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "dispatch.h"
+#include "lockfile.h"
+#include "options.h"
+#include "store.h"
+#include "util.h"
+
+static const char run_usage_head[] =
+    "usage: finch-onboard run [--db PATH] [--base-url URL] [--concurrency N]\n"
+    "                         [--rate R] [--max-attempts N] [--timeout SECONDS]\n"
+    "                         [--grace SECONDS] [--dry-run] [more options below]\n"
+    "\n"
+    "Creates a Finch Connect session for every pending row, and retries rows\n"
+    "whose last attempt failed for a transient reason once they are due.\n"
+    "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET (or\n"
+    "--client-secret-file). Exit: 0 every row created or exists, 1 some rows\n"
+    "failed, invalid or still waiting, 3 credentials rejected, 4 database in\n"
+    "use, 5 interrupted.\n"
+    "\n"
+    "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n";
+
+static const char run_usage_tail[] = "  -h, --help            show this help\n";
+
+static void usage(FILE *f)
+{
+	fputs(run_usage_head, f);
+	fputs(run_options_help, f);
+	fputs(run_usage_tail, f);
+}
+
+/* Reports a getopt_long() failure (':' missing value, '?' unknown) by name. */
+static void bad_option(int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		error("option '%s' needs a value", opt);
+	else if (optopt && strncmp(opt, "--", 2))
+		error("unknown option '-%c'", optopt);
+	else
+		error("unknown option '%s'", opt);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option own[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct option *longopts = run_options_merge(own);
+	struct lockfile lk = LOCKFILE_INIT;
+	struct run_config cfg;
+	struct run_summary sum;
+	const char *db = DEFAULT_DB_PATH;
+	struct store *st = NULL;
+	int c, r, ret = EXIT_USAGE;
+
+	run_config_init(&cfg);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		r = run_option_apply(&cfg, c, optarg);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			bad_option(c, argv);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		error("unexpected argument '%s'; see 'finch-onboard run --help'", argv[optind]);
+		goto out;
+	}
+	if (run_config_finish(&cfg) < 0)
+		goto out;
+
+	r = lockfile_acquire(&lk, db, "run");
+	if (r == -2) {
+		ret = EXIT_LOCKED;
+		goto out;
+	}
+	if (r < 0 || store_open(db, &st) < 0)
+		goto out;
+
+	if (cfg.dry_run) {
+		int64_t count = 0;
+
+		if (dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+			goto out;
+		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent\n",
+		       count, count == 1 ? "" : "s", cfg.base_url);
+		ret = EXIT_OK;
+		goto out;
+	}
+
+	ret = dispatch_run(st, &cfg, &sum);
+	if (!cfg.quiet && sum.run_id)
+		run_summary_print(stdout, &sum);
+out:
+	store_close(st);
+	lockfile_release(&lk);
+	run_config_release(&cfg);
+	free(longopts);
+	return ret;
+}

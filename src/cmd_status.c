@@ -176,7 +176,7 @@ int cmd_status(int argc, char **argv)
 	int c, json = 0, ret = EXIT_USAGE, got;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			db = optarg;

@@ -1,1 +1,379 @@
-/* placeholder: being written */
+/*
+ * cmd_sync.c: `finch-onboard sync`, the nightly job: import, then run, then
+ * export, in one command and under one lock.
+ *
+ * The export is written whenever the import succeeded, even after a run
+ * that was interrupted or whose credentials were rejected, so the file always
+ * shows where the batch stands; the exit code tells what happened. A file
+ * that cannot be read as CSV stops everything before a request is sent.
+ *
+ * --dry-run works on a throw-away copy of the database: the import and the
+ * queueing of --renew-expired/--reauthenticate happen there, the requests a
+ * run would send are printed, and the real database and export are left as
+ * they were.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "csv_import.h"
+#include "dispatch.h"
+#include "export.h"
+#include "lockfile.h"
+#include "options.h"
+#include "store.h"
+#include "strbuf.h"
+#include "util.h"
+
+static const char sync_usage_head[] =
+    "usage: finch-onboard sync CSV --out FILE [--db PATH] [--format csv|jsonl] [--raw]\n"
+    "                          [--renew-expired] [--reauthenticate] [--dry-run]\n"
+    "                          [import options] [run options]\n"
+    "\n"
+    "The nightly job: imports CSV, sends every new, changed or due row, then\n"
+    "exports every row to FILE (atomically, mode 0600). Rows that are done are\n"
+    "left alone, so a second sync in a row sends nothing. The export is written\n"
+    "even when the run is interrupted (exit 5) or its credentials are rejected\n"
+    "(exit 3). Exit 1: some rows are invalid, failed or still waiting.\n"
+    "\n"
+    "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n"
+    "  --out FILE            the export (required); '-' for standard output\n"
+    "  --format FORMAT       csv (default) or jsonl\n"
+    "  --raw                 do not neutralise cells that start with = + - @ TAB CR\n"
+    "  --renew-expired       first queue created rows whose link has expired: each\n"
+    "                        gets a new session, or becomes exists if connected\n"
+    "  --reauthenticate      first queue every exists row for a fresh link from\n"
+    "                        /connect/sessions/reauthenticate (with its connection_id)\n"
+    "\n"
+    "import options (fill empty cells):\n";
+
+static const char sync_usage_tail[] = "  -h, --help            show this help\n";
+
+static void usage(FILE *f)
+{
+	fputs(sync_usage_head, f);
+	fputs(import_options_help, f);
+	fputs("\nrun options:\n", f);
+	fputs(run_options_help, f);
+	fputs(sync_usage_tail, f);
+}
+
+/*
+ * Copies the file src to dst (created with mode 0600; it must not exist).
+ * Returns 0, 1 if src does not exist, or -1 after printing the error.
+ */
+static int copy_file(const char *src, const char *dst)
+{
+	char buf[1 << 16];
+	int in, out = -1, ret = -1;
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return error_errno("cannot open '%s'", src);
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		error_errno("cannot create '%s'", dst);
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		char *p = buf;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error_errno("cannot read '%s'", src);
+			goto out;
+		}
+		while (n > 0) {
+			ssize_t w = write(out, p, (size_t)n);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				error_errno("cannot write '%s'", dst);
+				goto out;
+			}
+			p += w;
+			n -= w;
+		}
+	}
+	ret = 0;
+out:
+	close(in);
+	if (out >= 0 && close(out) < 0 && !ret)
+		ret = error_errno("cannot write '%s'", dst);
+	return ret;
+}
+
+/* A throw-away copy of a database, for --dry-run. */
+struct scratch_db {
+	char dir[64]; /* "" when not created */
+	struct strbuf path;
+};
+
+/*
+ * Opens a copy of db (or an empty database if db does not exist) in a new
+ * temporary folder. The real database is opened while its files are copied,
+ * so no checkpoint by another connection can fold the WAL away half way;
+ * we hold the lock, so nobody writes to it.
+ */
+static int scratch_open(struct scratch_db *sc, const char *db, struct store **out)
+{
+	struct strbuf src = STRBUF_INIT, dst = STRBUF_INIT;
+	struct store *real = NULL;
+	const char *tmp = getenv("TMPDIR");
+	int ret = -1;
+
+	snprintf(sc->dir, sizeof(sc->dir), "%s/finch-dry-run.XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (!mkdtemp(sc->dir)) {
+		error_errno("cannot create a folder for the dry run in '%s'", sc->dir);
+		sc->dir[0] = '\0';
+		goto out;
+	}
+	strbuf_addf(&sc->path, "%s/dry-run.db", sc->dir);
+	if (access(db, F_OK) == 0) {
+		if (store_open(db, &real) < 0)
+			goto out;
+		if (copy_file(db, sc->path.buf) != 0)
+			goto out;
+		strbuf_addf(&src, "%s-wal", db);
+		strbuf_addf(&dst, "%s-wal", sc->path.buf);
+		if (copy_file(src.buf, dst.buf) < 0)
+			goto out;
+	}
+	ret = store_open(sc->path.buf, out);
+out:
+	store_close(real);
+	strbuf_release(&src);
+	strbuf_release(&dst);
+	return ret;
+}
+
+/* Removes the copy and its folder. */
+static void scratch_remove(struct scratch_db *sc)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (sc->dir[0]) {
+		for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+			strbuf_reset(&sb);
+			strbuf_addf(&sb, "%s%s", sc->path.buf, suffixes[i]);
+			unlink(sb.buf);
+		}
+		rmdir(sc->dir);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&sc->path);
+}
+
+/* Queues expired links and connected employers, as asked. */
+static int queue_renewals(struct store *st, int renew_expired, int reauthenticate, FILE *info)
+{
+	int64_t now = clock_now_ms(), n;
+
+	if (renew_expired) {
+		if (store_queue_expired(st, now, &n) < 0)
+			return -1;
+		if (info)
+			fprintf(info,
+				"renew: %" PRId64 " expired link%s queued for a new session\n", n,
+				n == 1 ? "" : "s");
+	}
+	if (reauthenticate) {
+		if (store_queue_reauth(st, now, &n) < 0)
+			return -1;
+		if (info)
+			fprintf(info, "reauthenticate: %" PRId64 " connected employer%s queued\n",
+				n, n == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+/* The exit code of a dry run: 1 if the store has invalid or failed rows. */
+static int dry_run_exit_code(struct store *st)
+{
+	struct state_counts c;
+
+	if (store_count_states(st, clock_now_ms(), &c) < 0)
+		return EXIT_USAGE;
+	return c.by_state[STATE_INVALID] || c.by_state[STATE_FAILED] ? EXIT_ROWS : EXIT_OK;
+}
+
+/* Below RUN_OPT_FIRST and IMPORT_OPT_FIRST, the fragments' ranges. */
+enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_RAW };
+
+/* Reasons of invalid rows printed to stderr, as `import` does. */
+#define SYNC_MAX_REASONS 20
+
+/* Prints what the import did, in `import`'s words. */
+static void print_import(FILE *f, const char *csv, const struct import_stats *s)
+{
+	if (s->invalid > SYNC_MAX_REASONS)
+		fprintf(stderr,
+			"%s: ... and %" PRId64 " more invalid rows (see 'finch-onboard export "
+			"--state invalid')\n",
+			util_progname(), s->invalid - SYNC_MAX_REASONS);
+	fprintf(f,
+		"imported %s: %" PRId64 " rows read, %" PRId64 " accepted, %" PRId64
+		" invalid, %" PRId64 " unchanged, %" PRId64 " updated\n",
+		csv, s->rows_read, s->accepted, s->invalid, s->unchanged, s->updated);
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	static const struct option own[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"raw", no_argument, NULL, SYNC_OPT_RAW},
+	    {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
+	    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct option *longopts =
+	    cli_options_merge(own, import_long_options, run_long_options, NULL);
+	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0};
+	struct scratch_db scratch = {"", STRBUF_INIT};
+	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
+	struct import_stats stats;
+	struct lockfile lk = LOCKFILE_INIT;
+	struct run_config cfg;
+	struct run_summary sum;
+	const char *db = DEFAULT_DB_PATH, *csv;
+	int renew_expired = 0, reauthenticate = 0;
+	struct store *st = NULL;
+	FILE *info = stdout;
+	int64_t rows = 0;
+	int c, r, ret = EXIT_USAGE;
+
+	run_config_init(&cfg);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		r = run_option_apply(&cfg, c, optarg);
+		if (!r)
+			r = import_option_apply(&io, c, optarg);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'o':
+			if (!*optarg) {
+				error("--out: empty file name");
+				goto out;
+			}
+			eo.out_path = optarg;
+			break;
+		case 'f':
+			if (export_format_parse(optarg, &eo.format) < 0) {
+				error("--format: unknown format '%s' (csv or jsonl)", optarg);
+				goto out;
+			}
+			break;
+		case SYNC_OPT_RAW:
+			eo.raw = 1;
+			break;
+		case SYNC_OPT_RENEW:
+			renew_expired = 1;
+			break;
+		case SYNC_OPT_REAUTH:
+			reauthenticate = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			cli_bad_option(c, argv);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		error("missing the CSV file; see 'finch-onboard sync --help'");
+		goto out;
+	}
+	csv = argv[optind++];
+	if (optind < argc) {
+		error("unexpected argument '%s'; see 'finch-onboard sync --help'", argv[optind]);
+		goto out;
+	}
+	if (!eo.out_path) {
+		error("--out FILE is required (the export of every row; '-' for standard output)");
+		goto out;
+	}
+	/* With the export on stdout, the reports go to stderr. */
+	info = strcmp(eo.out_path, "-") ? stdout : stderr;
+	if (run_config_finish(&cfg) < 0)
+		goto out;
+
+	r = lockfile_acquire(&lk, db, "sync");
+	if (r == -2) {
+		ret = EXIT_LOCKED;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (cfg.dry_run ? scratch_open(&scratch, db, &st) < 0 : store_open(db, &st) < 0)
+		goto out;
+
+	/* An unreadable file stops everything: nothing is sent, nothing exported. */
+	memset(&stats, 0, sizeof(stats));
+	if (csv_import_file(st, csv, &io, &stats) < 0)
+		goto out;
+	if (!cfg.quiet)
+		print_import(info, csv, &stats);
+	if (queue_renewals(st, renew_expired, reauthenticate, cfg.quiet ? NULL : info) < 0)
+		goto out;
+
+	if (cfg.dry_run) {
+		int64_t count = 0;
+
+		if (dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+			goto out;
+		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent, "
+		       "'%s' and '%s' are unchanged\n",
+		       count, count == 1 ? "" : "s", cfg.base_url, db, eo.out_path);
+		ret = dry_run_exit_code(st);
+		goto out;
+	}
+
+	memset(&sum, 0, sizeof(sum));
+	ret = dispatch_run(st, &cfg, &sum);
+	if (!cfg.quiet && sum.run_id)
+		run_summary_print(info, &sum);
+	/* Whatever the run's end, the file shows where the batch stands. */
+	if (export_to_path(st, &eo, &rows) < 0) {
+		if (ret == EXIT_OK || ret == EXIT_ROWS)
+			ret = EXIT_USAGE;
+		goto out;
+	}
+	if (!cfg.quiet && strcmp(eo.out_path, "-"))
+		fprintf(info, "exported %" PRId64 " row%s to '%s'\n", rows, rows == 1 ? "" : "s",
+			eo.out_path);
+out:
+	store_close(st);
+	scratch_remove(&scratch);
+	lockfile_release(&lk);
+	run_config_release(&cfg);
+	free(longopts);
+	return ret;
+}

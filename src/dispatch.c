@@ -1,1 +1,1073 @@
-/* placeholder: being written */
+/*
+ * dispatch.c: the multi loop of a run; see dispatch.h.
+ *
+ * Shape (curl's tool_operate.c parallel mode, with the retry queue in the
+ * store): a fixed pool of easy handles, one per slot; a loop that records
+ * finished transfers, claims due rows for the free slots as far as the rate
+ * limit allows, commits, starts them, and polls until the next deadline.
+ */
+#include "dispatch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "finch_api.h"
+#include "log.h"
+#include "progress.h"
+#include "ratelimit.h"
+#include "retry.h"
+#include "strbuf.h"
+#include "util.h"
+
+/* A response body larger than this is cut off: no documented answer comes close. */
+#define MAX_BODY_BYTES (256 * 1024)
+/* Without any deadline, the loop still looks around this often. */
+#define MAX_POLL_MS 1000
+
+enum run_mode {
+	MODE_RUNNING, /* claiming and sending */
+	MODE_DRAIN,   /* first signal: no new requests, wait for answers up to --grace */
+	MODE_AUTH,    /* a 401: stop at once */
+	MODE_TLS,     /* the server's certificate cannot be trusted: stop at once */
+	MODE_ABORT,   /* second signal, grace over, or a fatal error */
+};
+
+/* One slot: an easy handle and the row it carries. */
+struct transfer {
+	CURL *easy;
+	int busy;
+	struct store_job job;
+	char *body;	      /* the request body, malloc'd while busy */
+	struct strbuf resp;   /* the response body */
+	char *request_id;     /* Finch-Request-Id, malloc'd or NULL */
+	char *retry_after;    /* Retry-After */
+	char *retry_after_ms; /* retry-after-ms */
+	char *should_retry;   /* x-should-retry */
+	int64_t started_ms;   /* wall clock, for the attempts table */
+	int64_t started_mono;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct dispatcher {
+	struct store *st;
+	const struct run_config *cfg;
+	struct run_summary *sum;
+	CURLM *multi;
+	struct curl_slist *headers;
+	char *url_sessions;
+	char *url_reauth;
+	struct transfer *xfers;
+	size_t nxfers;
+	size_t inflight;
+	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
+	struct ratelimit rl;
+	uint64_t rng;
+	enum run_mode mode;
+	int fatal;
+	int in_txn; /* outcomes written but not committed */
+	int64_t commit_due_mono;
+	int queue_empty; /* the last claim found fewer rows than asked */
+	int have_next_due;
+	int64_t next_due_ms; /* wall: the earliest retry_wait row within the horizon */
+	int64_t grace_end_mono;
+	int64_t consecutive_429;
+	struct progress progress;
+	int64_t waiting; /* retry_wait rows, for the progress line */
+	int64_t waiting_checked_mono;
+};
+
+/* ---- signals ------------------------------------------------------------ */
+
+static volatile sig_atomic_t signals_received;
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	signals_received = signals_received + 1;
+	if (signal_pipe[1] >= 0) {
+		ssize_t w = write(signal_pipe[1], "s", 1);
+
+		(void)w;
+	}
+	errno = saved;
+}
+
+struct saved_signals {
+	struct sigaction old_int, old_term, old_pipe;
+};
+
+static int signals_install(struct saved_signals *saved)
+{
+	struct sigaction sa;
+
+	if (pipe(signal_pipe) < 0)
+		return error_errno("cannot create the signal pipe");
+	for (int i = 0; i < 2; i++) {
+		fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
+		fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+	}
+	signals_received = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, &saved->old_int);
+	sigaction(SIGTERM, &sa, &saved->old_term);
+	/* CURLOPT_NOSIGNAL leaves SIGPIPE to us: a peer closing a TLS connection must not kill the
+	 * run. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &saved->old_pipe);
+	return 0;
+}
+
+static void signals_restore(struct saved_signals *saved)
+{
+	sigaction(SIGINT, &saved->old_int, NULL);
+	sigaction(SIGTERM, &saved->old_term, NULL);
+	sigaction(SIGPIPE, &saved->old_pipe, NULL);
+	for (int i = 0; i < 2; i++) {
+		if (signal_pipe[i] >= 0)
+			close(signal_pipe[i]);
+		signal_pipe[i] = -1;
+	}
+}
+
+static void signal_pipe_drain(void)
+{
+	char buf[64];
+
+	while (read(signal_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+double dispatch_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void set_capture(char **dst, const char *v, size_t len)
+{
+	free(*dst);
+	*dst = xstrndup(v, len);
+}
+
+static void clear_captures(struct transfer *t)
+{
+	free(t->request_id);
+	free(t->retry_after);
+	free(t->retry_after_ms);
+	free(t->should_retry);
+	t->request_id = t->retry_after = t->retry_after_ms = t->should_retry = NULL;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t len = size * n;
+
+	if (t->resp.len + len > MAX_BODY_BYTES)
+		return 0; /* CURLE_WRITE_ERROR: a transient "no usable answer" */
+	strbuf_add(&t->resp, data, len);
+	return len;
+}
+
+/* Captures the few response headers the outcome depends on; names are case-insensitive. */
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} wanted[] = {
+	    {"finch-request-id", offsetof(struct transfer, request_id)},
+	    {"retry-after", offsetof(struct transfer, retry_after)},
+	    {"retry-after-ms", offsetof(struct transfer, retry_after_ms)},
+	    {"x-should-retry", offsetof(struct transfer, should_retry)},
+	};
+	struct transfer *t = userdata;
+	size_t len = size * n, name_len;
+	const char *colon, *v, *end;
+
+	/* A new status line (after a 100 Continue, say) starts a new set of headers. */
+	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
+		clear_captures(t);
+		return len;
+	}
+	colon = memchr(data, ':', len);
+	if (!colon)
+		return len;
+	name_len = (size_t)(colon - data);
+	v = colon + 1;
+	end = data + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
+		if (strlen(wanted[i].name) == name_len &&
+		    !strncasecmp(data, wanted[i].name, name_len)) {
+			set_capture((char **)((char *)t + wanted[i].off), v, (size_t)(end - v));
+			break;
+		}
+	}
+	return len;
+}
+
+/* --verbose: curl's trace with the Authorization header redacted. */
+static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
+{
+	struct dispatcher *d = userdata;
+	const char *prefix, *p = data, *end = data + size;
+
+	(void)easy;
+	switch (type) {
+	case CURLINFO_TEXT:
+		prefix = "* ";
+		break;
+	case CURLINFO_HEADER_OUT:
+		prefix = "> ";
+		break;
+	case CURLINFO_HEADER_IN:
+		prefix = "< ";
+		break;
+	default:
+		return 0;
+	}
+	progress_clear(&d->progress);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (len && p[len - 1] == '\r')
+			len--;
+		if (len >= 14 && !strncasecmp(p, "authorization:", 14))
+			fprintf(stderr, "%sAuthorization: Basic [redacted]\n", prefix);
+		else if (len)
+			fprintf(stderr, "%s%.*s\n", prefix, (int)len, p);
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static void before_log(void *data)
+{
+	progress_clear(data);
+}
+
+/* ---- the store side ----------------------------------------------------- */
+
+static int ensure_txn(struct dispatcher *d)
+{
+	if (d->in_txn)
+		return 0;
+	if (store_begin(d->st) < 0)
+		return -1;
+	d->in_txn = 1;
+	d->commit_due_mono = clock_mono_ms() + DISPATCH_COMMIT_MS;
+	return 0;
+}
+
+static int commit(struct dispatcher *d)
+{
+	if (!d->in_txn)
+		return 0;
+	d->in_txn = 0;
+	if (store_commit(d->st) < 0) {
+		store_rollback(d->st);
+		return -1;
+	}
+	return 0;
+}
+
+static void fail_fatal(struct dispatcher *d)
+{
+	d->fatal = 1;
+	d->mode = MODE_ABORT;
+}
+
+/* Re-reads when the next retry_wait row within the horizon is due. */
+static int refresh_next_due(struct dispatcher *d, int64_t now_ms)
+{
+	int r =
+	    store_next_retry_at(d->st, now_ms + d->cfg->retry.max_retry_after_ms, &d->next_due_ms);
+
+	if (r < 0)
+		return -1;
+	d->have_next_due = r;
+	return 0;
+}
+
+static void note_retry_due(struct dispatcher *d, int64_t when_ms, int64_t now_ms)
+{
+	if (when_ms > now_ms + d->cfg->retry.max_retry_after_ms)
+		return;
+	if (!d->have_next_due || when_ms < d->next_due_ms)
+		d->next_due_ms = when_ms;
+	d->have_next_due = 1;
+}
+
+/* ---- transfers ---------------------------------------------------------- */
+
+static int64_t default_minutes(const struct store_job *job)
+{
+	if (job->req.minutes_to_expire > 0)
+		return job->req.minutes_to_expire;
+	return job->kind == REQUEST_REAUTH ? REAUTH_MINUTES_DEFAULT : MINUTES_TO_EXPIRE_DEFAULT;
+}
+
+static void transfer_done(struct dispatcher *d, struct transfer *t)
+{
+	curl_multi_remove_handle(d->multi, t->easy);
+	free(t->body);
+	t->body = NULL;
+	store_job_release(&t->job);
+	strbuf_reset(&t->resp);
+	clear_captures(t);
+	t->busy = 0;
+	d->inflight--;
+}
+
+static int start_transfer(struct dispatcher *d, struct store_job *job)
+{
+	struct transfer *t = NULL;
+	CURLMcode mc;
+
+	for (size_t i = 0; i < d->nxfers; i++)
+		if (!d->xfers[i].busy) {
+			t = &d->xfers[i];
+			break;
+		}
+	if (!t)
+		die("no free transfer slot for a claimed row");
+	t->job = *job;
+	memset(job, 0, sizeof(*job));
+	if (t->job.kind == REQUEST_REAUTH)
+		t->body = finch_api_reauth_body(t->job.connection_id ? t->job.connection_id : "",
+						&t->job.req);
+	else
+		t->body = finch_api_session_body(&t->job.req);
+	strbuf_reset(&t->resp);
+	clear_captures(t);
+	t->errbuf[0] = '\0';
+	curl_easy_setopt(t->easy, CURLOPT_URL,
+			 t->job.kind == REQUEST_REAUTH ? d->url_reauth : d->url_sessions);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
+	t->started_ms = clock_now_ms();
+	t->started_mono = clock_mono_ms();
+	t->busy = 1;
+	d->inflight++;
+	mc = curl_multi_add_handle(d->multi, t->easy);
+	if (mc != CURLM_OK) {
+		error("cannot start a transfer: %s", curl_multi_strerror(mc));
+		return -1;
+	}
+	d->sum->sent++;
+	return 0;
+}
+
+static void fill_attempt(struct dispatcher *d, struct transfer *t, struct attempt_record *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->customer_row = t->job.id;
+	a->run_id = d->sum->run_id;
+	a->attempt_no = t->job.attempt_total + 1;
+	a->kind = t->job.kind;
+	a->started_ms = t->started_ms;
+	a->elapsed_ms = clock_mono_ms() - t->started_mono;
+	a->request_id = t->request_id;
+}
+
+/* The pause of the whole run after a 429 that gave no hint: doubling, capped. */
+static int64_t unhinted_pause_ms(const struct dispatcher *d)
+{
+	const struct retry_policy *p = &d->cfg->retry;
+	int64_t pause = p->base_ms;
+
+	for (int64_t i = 1; i < d->consecutive_429 && pause < p->cap_ms; i++)
+		pause *= 2;
+	return min64(pause, p->cap_ms);
+}
+
+static int record_throttle(struct dispatcher *d, struct transfer *t, int64_t now_ms)
+{
+	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
+	int64_t now_mono = clock_mono_ms(), pause;
+	int was_paused = ratelimit_paused(&d->rl, now_mono);
+
+	d->sum->throttled++;
+	d->consecutive_429++;
+	pause = hint >= 0 ? min64(hint, d->cfg->retry.max_retry_after_ms) : unhinted_pause_ms(d);
+	ratelimit_throttled(&d->rl, now_mono, pause);
+	if (!was_paused)
+		log_event(LOG_INFO, "paused", "paused new requests after a 429",
+			  LOG_I("pause_ms", pause), LOG_S("hinted", hint >= 0 ? "yes" : "no"),
+			  LOG_D("rate_per_s", d->rl.rate_per_s),
+			  LOG_S("customer_id", t->job.req.customer_id), LOG_END);
+	return 0;
+}
+
+/* A transient failure: another attempt later, or the row fails for good. */
+static int record_transient(struct dispatcher *d, struct transfer *t, struct attempt_record *a,
+			    const struct finch_outcome *o, int64_t now_ms)
+{
+	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
+	struct retry_decision dec;
+
+	if (o->http_status == 429)
+		record_throttle(d, t, now_ms);
+	dec = retry_decide(&d->cfg->retry, t->job.attempts + 1, hint, dispatch_random(&d->rng));
+	if (dec.action == RETRY_GIVE_UP) {
+		d->sum->failed++;
+		log_event(LOG_WARN, "row_failed", "row failed after its last attempt",
+			  LOG_S("customer_id", t->job.req.customer_id),
+			  LOG_I("attempts", t->job.attempts + 1),
+			  LOG_I("http_status", o->http_status), LOG_S("finch_code", o->finch_code),
+			  LOG_S("reason", o->message), LOG_END);
+		return store_record_failed(d->st, a);
+	}
+	d->sum->retries++;
+	if (dec.action == RETRY_DEFER) {
+		d->sum->deferred++;
+		log_event(LOG_INFO, "deferred",
+			  "the server asked for a wait longer than --max-retry-after; the row is "
+			  "left for a later run",
+			  LOG_S("customer_id", t->job.req.customer_id),
+			  LOG_I("retry_after_ms", dec.delay_ms), LOG_END);
+	}
+	note_retry_due(d, now_ms + dec.delay_ms, now_ms);
+	return store_record_retry(d->st, a, now_ms + dec.delay_ms);
+}
+
+/* Transport errors that no retry can fix: the server's identity cannot be verified. */
+static int is_tls_trust_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Records the answer (or the failure) of a finished transfer. */
+static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
+{
+	struct finch_outcome o;
+	struct attempt_record a;
+	int64_t now_ms = clock_now_ms();
+	int ret = 0;
+
+	memset(&o, 0, sizeof(o));
+	if (is_tls_trust_error(rc)) {
+		/* Every row would fail the same way: a setup problem, not a row's. */
+		if (d->mode != MODE_TLS)
+			error("cannot trust the server at '%s': %s%s%s; for a private CA use "
+			      "--cacert FILE",
+			      d->cfg->base_url, curl_easy_strerror(rc), t->errbuf[0] ? ": " : "",
+			      t->errbuf);
+		d->mode = MODE_TLS;
+		fill_attempt(d, t, &a);
+		a.transport_error = curl_easy_strerror(rc);
+		a.message = t->errbuf[0] ? t->errbuf : a.transport_error;
+		d->sum->unsent++;
+		return ensure_txn(d) < 0 ? -1 : store_record_unsent(d->st, t->job.id, &a);
+	}
+	if (rc == CURLE_OK) {
+		long status = 0;
+
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+		finch_api_classify(status, t->resp.buf, t->resp.len, t->should_retry, &o);
+	} else {
+		struct strbuf what = STRBUF_INIT;
+
+		strbuf_addstr(&what, curl_easy_strerror(rc));
+		if (t->errbuf[0])
+			strbuf_addf(&what, ": %s", t->errbuf);
+		finch_api_transport_error(what.buf, &o);
+		strbuf_release(&what);
+	}
+	fill_attempt(d, t, &a);
+	a.http_status = o.http_status;
+	a.transport_error = rc == CURLE_OK ? NULL : o.message;
+	a.finch_code = o.finch_code;
+	a.message = o.message;
+	if (ensure_txn(d) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (o.result != FINCH_TRANSIENT || o.http_status != 429)
+		d->consecutive_429 = 0;
+	switch (o.result) {
+	case FINCH_CREATED:
+		d->sum->created++;
+		ratelimit_succeeded(&d->rl);
+		ret = store_record_created(d->st, &a, o.session_id, o.connect_url,
+					   now_ms + default_minutes(&t->job) * 60000);
+		break;
+	case FINCH_EXISTS:
+		d->sum->exists++;
+		ratelimit_succeeded(&d->rl);
+		ret = store_record_exists(d->st, &a, o.connection_id);
+		break;
+	case FINCH_REJECTED:
+		d->sum->failed++;
+		log_event(LOG_WARN, "row_failed", "row failed: the API rejected it",
+			  LOG_S("customer_id", t->job.req.customer_id),
+			  LOG_I("http_status", o.http_status), LOG_S("finch_code", o.finch_code),
+			  LOG_S("reason", o.message), LOG_END);
+		ret = store_record_failed(d->st, &a);
+		break;
+	case FINCH_AUTH:
+		if (d->mode != MODE_AUTH)
+			log_event(LOG_ERROR, "auth_failed",
+				  "credentials rejected (401): stopping the run, no new requests",
+				  LOG_S("customer_id", t->job.req.customer_id),
+				  LOG_S("finch_code", o.finch_code), LOG_S("reason", o.message),
+				  LOG_END);
+		d->mode = MODE_AUTH;
+		d->sum->unsent++;
+		ret = store_record_unsent(d->st, t->job.id, &a);
+		break;
+	case FINCH_TRANSIENT:
+		ret = record_transient(d, t, &a, &o, now_ms);
+		break;
+	}
+out:
+	finch_outcome_release(&o);
+	return ret;
+}
+
+/* Stops every transfer in flight; their rows go back to pending, the attempts cut short. */
+static int abort_in_flight(struct dispatcher *d, const char *why)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < d->nxfers; i++) {
+		struct transfer *t = &d->xfers[i];
+		struct attempt_record a;
+
+		if (!t->busy)
+			continue;
+		if (!d->fatal) {
+			fill_attempt(d, t, &a);
+			a.transport_error = "cut short";
+			a.message = why;
+			if (ensure_txn(d) < 0 || store_record_unsent(d->st, t->job.id, &a) < 0) {
+				fail_fatal(d);
+				ret = -1;
+			}
+			d->sum->unsent++;
+		}
+		transfer_done(d, t);
+	}
+	return ret;
+}
+
+/* Moves finished transfers to the store. */
+static void collect(struct dispatcher *d)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(d->multi, &left))) {
+		struct transfer *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		if (!t || !t->busy)
+			continue;
+		if (!d->fatal && record_outcome(d, t, msg->data.result) < 0)
+			fail_fatal(d);
+		transfer_done(d, t);
+	}
+}
+
+/* Claims as many due rows as free slots and tokens allow, commits, and sends them. */
+static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
+{
+	size_t free_slots = d->nxfers - d->inflight, want = 0, n = 0;
+
+	if (d->mode != MODE_RUNNING || !free_slots)
+		return 0;
+	if (d->queue_empty && (!d->have_next_due || d->next_due_ms > now_ms))
+		return 0;
+	while (want < free_slots && ratelimit_take(&d->rl, now_mono))
+		want++;
+	if (!want)
+		return 0;
+	/* Shares the transaction of the outcomes just recorded: one commit for both. */
+	if (store_claim_due(d->st, now_ms, want, d->claimed, &n) < 0)
+		return -1;
+	d->queue_empty = n < want;
+	if (d->queue_empty && refresh_next_due(d, now_ms) < 0)
+		goto fail;
+	/* Committed in_flight before any request goes out: a crash never loses a row. */
+	if (commit(d) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (start_transfer(d, &d->claimed[i]) < 0)
+			goto fail;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		store_job_release(&d->claimed[i]);
+	return -1;
+}
+
+/* How long the loop may wait for network activity before something is due. */
+static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
+{
+	int64_t t = MAX_POLL_MS;
+
+	if (d->in_txn)
+		t = min64(t, d->commit_due_mono - now_mono);
+	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers) {
+		if (!d->queue_empty)
+			t = min64(t, ratelimit_wait_ms(&d->rl, now_mono));
+		else if (d->have_next_due)
+			t = min64(t, d->next_due_ms - now_ms > ratelimit_wait_ms(&d->rl, now_mono)
+					 ? d->next_due_ms - now_ms
+					 : ratelimit_wait_ms(&d->rl, now_mono));
+	}
+	if (d->mode == MODE_DRAIN)
+		t = min64(t, d->grace_end_mono - now_mono);
+	if (d->progress.enabled)
+		t = min64(t, PROGRESS_REFRESH_MS);
+	return t < 0 ? 0 : (long)t;
+}
+
+static void update_progress(struct dispatcher *d, int64_t now_ms, int64_t now_mono, int final)
+{
+	int64_t done = d->sum->created + d->sum->exists + d->sum->failed;
+
+	if (!d->progress.enabled)
+		return;
+	/* The waiting count is a query: once a second is plenty. */
+	if (final || now_mono - d->waiting_checked_mono >= 1000) {
+		struct state_counts c;
+
+		if (store_count_states(d->st, now_ms, &c) == 0)
+			d->waiting = c.by_state[STATE_RETRY_WAIT];
+		d->waiting_checked_mono = now_mono;
+	}
+	if (final)
+		progress_finish(&d->progress, done, d->waiting, now_mono);
+	else
+		progress_update(&d->progress, done, d->waiting, ratelimit_paused(&d->rl, now_mono),
+				now_mono);
+}
+
+/* Reacts to SIGINT/SIGTERM: the first drains, the second stops at once. */
+static void check_signals(struct dispatcher *d, int64_t now_mono)
+{
+	sig_atomic_t n = signals_received;
+
+	if (!n)
+		return;
+	if (n >= 2 && d->mode != MODE_ABORT && d->mode != MODE_AUTH && d->mode != MODE_TLS) {
+		if (d->mode == MODE_DRAIN)
+			log_event(LOG_WARN, "interrupted",
+				  "second signal: stopping now; rows in flight go back to pending",
+				  LOG_I("in_flight", d->inflight), LOG_END);
+		d->mode = MODE_ABORT;
+	} else if (d->mode == MODE_RUNNING) {
+		log_event(LOG_WARN, "interrupted",
+			  "signal received: no new requests; waiting for the answers in flight "
+			  "(a second signal stops at once)",
+			  LOG_I("in_flight", d->inflight), LOG_I("grace_ms", d->cfg->grace_ms),
+			  LOG_END);
+		d->mode = MODE_DRAIN;
+		d->grace_end_mono = now_mono + d->cfg->grace_ms;
+	}
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static char *join_url(const char *base, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, base);
+	strbuf_addstr(&sb, path);
+	return strbuf_detach(&sb, NULL);
+}
+
+static struct curl_slist *request_headers(void)
+{
+	struct curl_slist *h = NULL;
+
+	h = curl_slist_append(h, "Finch-API-Version: " FINCH_API_VERSION);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Accept: application/json");
+	/* No "Expect: 100-continue" round trip for our small bodies. */
+	h = curl_slist_append(h, "Expect:");
+	if (!h)
+		die("out of memory building request headers");
+	return h;
+}
+
+static int setup_easy(struct dispatcher *d, struct transfer *t)
+{
+	const struct run_config *cfg = d->cfg;
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return error("cannot create a curl handle");
+	t->easy = e;
+	strbuf_init(&t->resp, 0);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "finch-onboard/" FINCH_ONBOARD_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(e, CURLOPT_USERNAME, cfg->client_id ? cfg->client_id : "");
+	curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->client_secret ? cfg->client_secret : "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (!strncasecmp(cfg->base_url, "https://", 8))
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (cfg->cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, cfg->cacert);
+	if (cfg->verbose) {
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(e, CURLOPT_DEBUGDATA, d);
+	}
+	return 0;
+}
+
+static int dispatcher_init(struct dispatcher *d, struct store *st, const struct run_config *cfg,
+			   struct run_summary *sum)
+{
+	memset(d, 0, sizeof(*d));
+	d->st = st;
+	d->cfg = cfg;
+	d->sum = sum;
+	d->nxfers = (size_t)cfg->concurrency;
+	d->headers = request_headers();
+	d->url_sessions = join_url(cfg->base_url, FINCH_PATH_SESSIONS);
+	d->url_reauth = join_url(cfg->base_url, FINCH_PATH_REAUTH);
+	d->xfers = xcalloc(d->nxfers, sizeof(*d->xfers));
+	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
+	d->multi = curl_multi_init();
+	if (!d->multi)
+		return error("cannot create a curl multi handle");
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->concurrency);
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)cfg->concurrency);
+	curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	for (size_t i = 0; i < d->nxfers; i++)
+		if (setup_easy(d, &d->xfers[i]) < 0)
+			return -1;
+	ratelimit_init(&d->rl, cfg->rate_per_s, 1.0, clock_mono_ms());
+	if (cfg->seed_given)
+		d->rng = cfg->seed;
+	else if (random_bytes(&d->rng, sizeof(d->rng)) < 0)
+		d->rng = (uint64_t)clock_now_ms() ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
+static void dispatcher_release(struct dispatcher *d)
+{
+	for (size_t i = 0; d->xfers && i < d->nxfers; i++) {
+		struct transfer *t = &d->xfers[i];
+
+		if (t->busy)
+			transfer_done(d, t);
+		if (t->easy)
+			curl_easy_cleanup(t->easy);
+		strbuf_release(&t->resp);
+	}
+	if (d->multi)
+		curl_multi_cleanup(d->multi);
+	curl_slist_free_all(d->headers);
+	free(d->xfers);
+	free(d->claimed);
+	free(d->url_sessions);
+	free(d->url_reauth);
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+int run_exit_code_for_counts(const struct state_counts *c)
+{
+	if (c->by_state[STATE_FAILED] || c->by_state[STATE_INVALID] ||
+	    c->by_state[STATE_RETRY_WAIT] || c->by_state[STATE_PENDING] ||
+	    c->by_state[STATE_IN_FLIGHT])
+		return EXIT_ROWS;
+	return EXIT_OK;
+}
+
+/* The message of an attempt a stop cut short. */
+static const char *stop_reason(enum run_mode mode)
+{
+	switch (mode) {
+	case MODE_AUTH:
+		return "cut short: the API rejected the credentials";
+	case MODE_TLS:
+		return "cut short: the server's certificate was not trusted";
+	default:
+		return "cut short: the run was interrupted";
+	}
+}
+
+static void loop(struct dispatcher *d)
+{
+	struct curl_waitfd extra = {signal_pipe[0], CURL_WAIT_POLLIN, 0};
+
+	for (;;) {
+		int64_t now_ms = clock_now_ms(), now_mono = clock_mono_ms();
+		int running;
+		CURLMcode mc;
+
+		check_signals(d, now_mono);
+		if (d->mode == MODE_DRAIN && now_mono >= d->grace_end_mono) {
+			log_event(LOG_WARN, "interrupted",
+				  "grace period over: rows still in flight go back to pending",
+				  LOG_I("in_flight", d->inflight), LOG_END);
+			d->mode = MODE_ABORT;
+		}
+		if (d->mode == MODE_ABORT || d->mode == MODE_AUTH || d->mode == MODE_TLS) {
+			abort_in_flight(d, stop_reason(d->mode));
+			break;
+		}
+		if (fill(d, now_ms, now_mono) < 0) {
+			fail_fatal(d);
+			continue;
+		}
+		if (d->in_txn && now_mono >= d->commit_due_mono && commit(d) < 0) {
+			fail_fatal(d);
+			continue;
+		}
+		if (!d->inflight) {
+			if (d->mode == MODE_DRAIN)
+				break;
+			if (d->queue_empty && !d->have_next_due)
+				break;
+		}
+		update_progress(d, now_ms, now_mono, 0);
+		extra.revents = 0;
+		mc = curl_multi_poll(d->multi, &extra, 1, (int)poll_timeout_ms(d, now_ms, now_mono),
+				     NULL);
+		if (mc != CURLM_OK) {
+			error("curl_multi_poll: %s", curl_multi_strerror(mc));
+			fail_fatal(d);
+			continue;
+		}
+		if (extra.revents)
+			signal_pipe_drain();
+		mc = curl_multi_perform(d->multi, &running);
+		if (mc != CURLM_OK) {
+			error("curl_multi_perform: %s", curl_multi_strerror(mc));
+			fail_fatal(d);
+			continue;
+		}
+		collect(d);
+	}
+}
+
+int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summary *out)
+{
+	struct run_summary local;
+	struct run_summary *sum = out ? out : &local;
+	struct dispatcher d;
+	struct saved_signals saved;
+	struct state_counts start;
+	int64_t started_mono = clock_mono_ms();
+	int code = EXIT_USAGE, signals_set = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	sum->exit_reason = "error";
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		error("cannot initialise libcurl");
+		return EXIT_USAGE;
+	}
+	if (dispatcher_init(&d, st, cfg, sum) < 0)
+		goto out;
+	if (store_recover_in_flight(st, clock_now_ms(), &sum->recovered) < 0)
+		goto out;
+	if (sum->recovered)
+		log_event(LOG_WARN, "recovered",
+			  "put back rows a crashed run left in flight; their last attempts are "
+			  "recorded as outcome unknown",
+			  LOG_I("rows", sum->recovered), LOG_END);
+	if (store_count_states(st, clock_now_ms(), &start) < 0)
+		goto out;
+	sum->to_send = start.by_state[STATE_PENDING] + start.by_state[STATE_RETRY_WAIT];
+	if (store_run_start(st, clock_now_ms(), &sum->run_id) < 0)
+		goto out;
+	log_event(LOG_INFO, "run_start", "run started", LOG_I("run_id", sum->run_id),
+		  LOG_I("to_send", sum->to_send), LOG_I("pending", start.by_state[STATE_PENDING]),
+		  LOG_I("retry_wait", start.by_state[STATE_RETRY_WAIT]),
+		  LOG_I("concurrency", cfg->concurrency), LOG_S("rate", cfg->rate),
+		  LOG_S("base_url", cfg->base_url), LOG_END);
+	if (signals_install(&saved) < 0)
+		goto out;
+	signals_set = 1;
+	progress_init(&d.progress, !cfg->quiet, sum->to_send, clock_mono_ms());
+	d.waiting = start.by_state[STATE_RETRY_WAIT];
+	d.waiting_checked_mono = clock_mono_ms();
+	log_set_before_write(before_log, &d.progress);
+
+	loop(&d);
+
+	if (!d.fatal && commit(&d) < 0)
+		d.fatal = 1;
+	if (d.fatal && d.in_txn) {
+		store_rollback(st);
+		d.in_txn = 0;
+	}
+	update_progress(&d, clock_now_ms(), clock_mono_ms(), 1);
+	log_set_before_write(NULL, NULL);
+	sum->elapsed_ms = clock_mono_ms() - started_mono;
+	if (store_count_states(st, clock_now_ms(), &sum->counts) < 0)
+		d.fatal = 1;
+	if (d.fatal) {
+		sum->exit_reason = "error";
+		code = EXIT_USAGE;
+	} else if (d.mode == MODE_TLS) {
+		sum->exit_reason = "tls";
+		code = EXIT_USAGE;
+	} else if (d.mode == MODE_AUTH) {
+		error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID and "
+		      "FINCH_CLIENT_SECRET (or --client-secret-file)");
+		sum->exit_reason = "auth";
+		code = EXIT_AUTH;
+	} else if (d.mode != MODE_RUNNING) {
+		sum->exit_reason = "interrupted";
+		code = EXIT_INTERRUPTED;
+	} else {
+		code = run_exit_code_for_counts(&sum->counts);
+		sum->exit_reason = code == EXIT_OK ? "done" : "failed_rows";
+	}
+	if (store_run_finish(st, sum->run_id, clock_now_ms(), sum->exit_reason) < 0 && !d.fatal) {
+		sum->exit_reason = "error";
+		code = EXIT_USAGE;
+	}
+	log_event(LOG_INFO, "run_end", "run finished", LOG_S("exit_reason", sum->exit_reason),
+		  LOG_I("exit_code", code), LOG_I("elapsed_ms", sum->elapsed_ms),
+		  LOG_I("sent", sum->sent), LOG_I("created", sum->created),
+		  LOG_I("exists", sum->exists), LOG_I("failed", sum->failed),
+		  LOG_I("retries", sum->retries), LOG_I("throttled", sum->throttled),
+		  LOG_I("pending", sum->counts.by_state[STATE_PENDING]),
+		  LOG_I("retry_wait", sum->counts.by_state[STATE_RETRY_WAIT]),
+		  LOG_I("created_total", sum->counts.by_state[STATE_CREATED]),
+		  LOG_I("exists_total", sum->counts.by_state[STATE_EXISTS]),
+		  LOG_I("failed_total", sum->counts.by_state[STATE_FAILED]),
+		  LOG_I("invalid_total", sum->counts.by_state[STATE_INVALID]), LOG_END);
+out:
+	if (signals_set)
+		signals_restore(&saved);
+	dispatcher_release(&d);
+	curl_global_cleanup();
+	return code;
+}
+
+/* ---- dry run and summary -------------------------------------------------- */
+
+struct dry_run {
+	const struct run_config *cfg;
+	FILE *f;
+	int64_t count;
+};
+
+static int print_request(const struct store_job *job, void *data)
+{
+	struct dry_run *dr = data;
+	char *body;
+
+	if (job->kind == REQUEST_REAUTH)
+		body =
+		    finch_api_reauth_body(job->connection_id ? job->connection_id : "", &job->req);
+	else
+		body = finch_api_session_body(&job->req);
+	fprintf(dr->f,
+		"POST %s%s\n"
+		"Authorization: Basic [redacted]\n"
+		"Finch-API-Version: " FINCH_API_VERSION "\n"
+		"Content-Type: application/json\n"
+		"Accept: application/json\n"
+		"User-Agent: finch-onboard/" FINCH_ONBOARD_VERSION "\n"
+		"\n%s\n\n",
+		dr->cfg->base_url,
+		job->kind == REQUEST_REAUTH ? FINCH_PATH_REAUTH : FINCH_PATH_SESSIONS, body);
+	free(body);
+	dr->count++;
+	return 0;
+}
+
+int dispatch_dry_run(struct store *st, const struct run_config *cfg, FILE *f, int64_t *count)
+{
+	struct dry_run dr = {cfg, f, 0};
+	int ret = store_each_due(st, clock_now_ms(), print_request, &dr);
+
+	*count = dr.count;
+	return ret;
+}
+
+void run_summary_print(FILE *f, const struct run_summary *s)
+{
+	const struct state_counts *c = &s->counts;
+
+	fprintf(f,
+		"run %s in %.1f s: %" PRId64 " requests, %" PRId64 " created, %" PRId64
+		" exists, %" PRId64 " failed, %" PRId64 " retries",
+		s->exit_reason, (double)s->elapsed_ms / 1000.0, s->sent, s->created, s->exists,
+		s->failed, s->retries);
+	if (s->throttled)
+		fprintf(f, ", %" PRId64 " throttled (429)", s->throttled);
+	if (s->recovered)
+		fprintf(f, ", %" PRId64 " recovered after a crash", s->recovered);
+	if (s->unsent)
+		fprintf(f, ", %" PRId64 " put back to pending", s->unsent);
+	fputc('\n', f);
+	fputs("rows:", f);
+	for (int i = 0; i < STATE_COUNT; i++)
+		fprintf(f, " %s %" PRId64 "%s", state_name((enum row_state)i), c->by_state[i],
+			i + 1 < STATE_COUNT ? "," : "");
+	fprintf(f, " (total %" PRId64 ")\n", c->total);
+}

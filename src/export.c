@@ -15,9 +15,8 @@
 #include "util.h"
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
-	"customer_id",   "customer_name", "status",   "session_id",
-	"connect_url",   "connection_id", "expires_at", "attempts",
-	"http_status",   "finch_code",    "error",    "updated_at",
+    "customer_id", "customer_name", "status",	   "session_id", "connect_url", "connection_id",
+    "expires_at",  "attempts",	    "http_status", "finch_code", "error",	"updated_at",
 };
 
 int export_format_parse(const char *s, enum export_format *out)
@@ -253,10 +252,19 @@ static void build_json_row(struct export_writer *w, const struct export_row *r)
 	strbuf_addstr(sb, "}\n");
 }
 
+/* Reports a failed write, with the reason when the C library gave one. */
+static int write_error(const struct export_writer *w)
+{
+	if (errno)
+		return error_errno("cannot write '%s'", w->name);
+	return error("cannot write '%s'", w->name);
+}
+
 static int write_line(struct export_writer *w)
 {
+	errno = 0;
 	if (fwrite(w->line.buf, 1, w->line.len, w->out) != w->line.len)
-		return error_errno("cannot write '%s'", w->name);
+		return write_error(w);
 	return 0;
 }
 
@@ -291,8 +299,9 @@ int export_writer_row(struct export_writer *w, const struct export_row *row)
 
 int export_writer_finish(struct export_writer *w)
 {
+	errno = 0;
 	if (fflush(w->out) == EOF || ferror(w->out))
-		return error_errno("cannot write '%s'", w->name);
+		return write_error(w);
 	return 0;
 }
 

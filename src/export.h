@@ -54,11 +54,11 @@ int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms);
 /* One output stream being written. */
 struct export_writer {
 	FILE *out;
-	const char *name;          /* for messages: the path, or "standard output" */
+	const char *name; /* for messages: the path, or "standard output" */
 	enum export_format format;
-	int raw;                   /* 1: cells as stored, no formula neutralising */
-	int64_t rows;              /* data rows written so far */
-	struct strbuf line;        /* the line being built, reused for every row */
+	int raw;	    /* 1: cells as stored, no formula neutralising */
+	int64_t rows;	    /* data rows written so far */
+	struct strbuf line; /* the line being built, reused for every row */
 };
 
 /* Sets up w to write to out; name is used in error messages only. Writes nothing. */
@@ -83,7 +83,7 @@ void export_json_string(struct strbuf *sb, const char *s, int raw);
 
 struct export_options {
 	enum export_format format;
-	const char *out_path;       /* a file, or "-" for standard output */
+	const char *out_path; /* a file, or "-" for standard output */
 	struct export_filter filter;
 	int raw;
 };

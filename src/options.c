@@ -1,1 +1,402 @@
-/* placeholder: being written */
+/*
+ * options.c: the options shared by `run` and `sync`; see options.h.
+ */
+#include "options.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "finch_api.h"
+#include "ratelimit.h"
+#include "strbuf.h"
+#include "util.h"
+
+/* Refused with a pointer to the safe ways; listed so getopt does not guess a prefix. */
+#define RUN_OPT_SECRET_ON_ARGV (RUN_OPT_LAST + 1)
+
+const struct option run_long_options[] = {
+    {"base-url", required_argument, NULL, RUN_OPT_BASE_URL},
+    {"concurrency", required_argument, NULL, RUN_OPT_CONCURRENCY},
+    {"rate", required_argument, NULL, RUN_OPT_RATE},
+    {"max-attempts", required_argument, NULL, RUN_OPT_MAX_ATTEMPTS},
+    {"timeout", required_argument, NULL, RUN_OPT_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, RUN_OPT_CONNECT_TIMEOUT},
+    {"grace", required_argument, NULL, RUN_OPT_GRACE},
+    {"max-retry-after", required_argument, NULL, RUN_OPT_MAX_RETRY_AFTER},
+    {"cacert", required_argument, NULL, RUN_OPT_CACERT},
+    {"client-secret-file", required_argument, NULL, RUN_OPT_SECRET_FILE},
+    {"client-secret", optional_argument, NULL, RUN_OPT_SECRET_ON_ARGV},
+    {"dry-run", no_argument, NULL, RUN_OPT_DRY_RUN},
+    {"quiet", no_argument, NULL, RUN_OPT_QUIET},
+    {"verbose", no_argument, NULL, RUN_OPT_VERBOSE},
+    {"log-format", required_argument, NULL, RUN_OPT_LOG_FORMAT},
+    {"seed", required_argument, NULL, RUN_OPT_SEED},
+    {0, 0, 0, 0},
+};
+
+const char run_options_help[] =
+    "  --base-url URL        the API (default $FINCH_BASE_URL, else " FINCH_DEFAULT_BASE_URL ");\n"
+    "                        http:// only to a loopback host\n"
+    "  --concurrency N       requests in flight at most, 1..1024 (default 16)\n"
+    "  --rate R              requests per time: 3/s, 150/min, 1000/5m, or 0 for no\n"
+    "                        limit (default " RATELIMIT_DEFAULT
+    ", under Finch's 1000 per 5 minutes per IP)\n"
+    "  --max-attempts N      attempts per row before it fails (default 5)\n"
+    "  --timeout SECONDS     per attempt (default 60); also 500ms, 2m\n"
+    "  --connect-timeout SECONDS\n"
+    "                        to establish a connection (default 10)\n"
+    "  --grace SECONDS       after SIGINT/SIGTERM, wait this long for answers in\n"
+    "                        flight (default 10); a second signal stops at once\n"
+    "  --max-retry-after DURATION\n"
+    "                        a server's Retry-After longer than this leaves the row\n"
+    "                        for a later run (default 10m)\n"
+    "  --cacert FILE         trust the CA certificates in FILE (TLS is always verified)\n"
+    "  --client-secret-file FILE\n"
+    "                        read the client secret from FILE instead of\n"
+    "                        $FINCH_CLIENT_SECRET (never from the command line)\n"
+    "  --dry-run             print the requests that would be sent, secrets\n"
+    "                        redacted, and send nothing\n"
+    "  --quiet               no progress line and no summary\n"
+    "  --verbose             print each request's and response's headers\n"
+    "                        (Authorization redacted)\n"
+    "  --log-format FORMAT   text (default) or json: one JSON object per line on stderr\n"
+    "  --seed N              seed the retry jitter, for reproducible tests\n";
+
+void run_config_init(struct run_config *c)
+{
+	char why[128];
+
+	memset(c, 0, sizeof(*c));
+	c->concurrency = RUN_CONCURRENCY_DEFAULT;
+	c->rate = xstrdup(RATELIMIT_DEFAULT);
+	if (ratelimit_parse(RATELIMIT_DEFAULT, &c->rate_per_s, why, sizeof(why)) < 0)
+		c->rate_per_s = 3.0;
+	c->retry = (struct retry_policy)RETRY_POLICY_INIT;
+	c->timeout_ms = RUN_TIMEOUT_MS_DEFAULT;
+	c->connect_timeout_ms = RUN_CONNECT_TIMEOUT_MS_DEFAULT;
+	c->grace_ms = RUN_GRACE_MS_DEFAULT;
+	c->log_format = LOG_FORMAT_TEXT;
+	c->need_credentials = 1;
+}
+
+static void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	/* The secret should not outlive its use in freed heap memory. */
+	for (volatile char *p = s; *p; p++)
+		*p = 0;
+	free(s);
+}
+
+void run_config_release(struct run_config *c)
+{
+	free(c->base_url);
+	free(c->client_id);
+	wipe_free(c->client_secret);
+	free(c->secret_file);
+	free(c->cacert);
+	free(c->rate);
+	memset(c, 0, sizeof(*c));
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* A duration option: more than zero (or zero when allowed) and no more than a day. */
+static int apply_duration(const char *name, const char *arg, int allow_zero, int64_t *out)
+{
+	int64_t ms;
+
+	if (parse_duration_ms(arg, &ms) < 0 || ms < 0 || (!allow_zero && ms == 0) ||
+	    ms > 24 * 3600 * 1000LL)
+		return error("option '--%s' expects a duration such as 10, 1.5, 500ms or 2m, "
+			     "not '%s'",
+			     name, arg);
+	*out = ms;
+	return 1;
+}
+
+int run_option_apply(struct run_config *c, int opt, const char *arg)
+{
+	int64_t v;
+	char why[128];
+
+	switch (opt) {
+	case RUN_OPT_BASE_URL:
+		set_str(&c->base_url, arg);
+		return 1;
+	case RUN_OPT_CONCURRENCY:
+		if (parse_int64(arg, 1, RUN_CONCURRENCY_MAX, &v) < 0)
+			return error(
+			    "option '--concurrency' expects a number from 1 to %d, not '%s'",
+			    RUN_CONCURRENCY_MAX, arg);
+		c->concurrency = v;
+		return 1;
+	case RUN_OPT_RATE:
+		if (ratelimit_parse(arg, &c->rate_per_s, why, sizeof(why)) < 0)
+			return error("option '--rate': %s", why);
+		set_str(&c->rate, arg);
+		return 1;
+	case RUN_OPT_MAX_ATTEMPTS:
+		if (parse_int64(arg, 1, 100, &v) < 0)
+			return error(
+			    "option '--max-attempts' expects a number from 1 to 100, not '%s'",
+			    arg);
+		c->retry.max_attempts = v;
+		return 1;
+	case RUN_OPT_TIMEOUT:
+		return apply_duration("timeout", arg, 0, &c->timeout_ms);
+	case RUN_OPT_CONNECT_TIMEOUT:
+		return apply_duration("connect-timeout", arg, 0, &c->connect_timeout_ms);
+	case RUN_OPT_GRACE:
+		return apply_duration("grace", arg, 1, &c->grace_ms);
+	case RUN_OPT_MAX_RETRY_AFTER:
+		return apply_duration("max-retry-after", arg, 1, &c->retry.max_retry_after_ms);
+	case RUN_OPT_CACERT:
+		set_str(&c->cacert, arg);
+		return 1;
+	case RUN_OPT_SECRET_FILE:
+		set_str(&c->secret_file, arg);
+		return 1;
+	case RUN_OPT_SECRET_ON_ARGV:
+		return error("the client secret is never taken on the command line (other users "
+			     "can read it there); set FINCH_CLIENT_SECRET or use "
+			     "--client-secret-file FILE");
+	case RUN_OPT_DRY_RUN:
+		c->dry_run = 1;
+		return 1;
+	case RUN_OPT_QUIET:
+		c->quiet = 1;
+		return 1;
+	case RUN_OPT_VERBOSE:
+		c->verbose = 1;
+		return 1;
+	case RUN_OPT_LOG_FORMAT:
+		if (!strcmp(arg, "text"))
+			c->log_format = LOG_FORMAT_TEXT;
+		else if (!strcmp(arg, "json"))
+			c->log_format = LOG_FORMAT_JSON;
+		else
+			return error("option '--log-format' expects 'text' or 'json', not '%s'",
+				     arg);
+		return 1;
+	case RUN_OPT_SEED:
+		if (parse_int64(arg, 0, INT64_MAX, &v) < 0)
+			return error("option '--seed' expects a non-negative number, not '%s'",
+				     arg);
+		c->seed = (uint64_t)v;
+		c->seed_given = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+struct option *run_options_merge(const struct option *own)
+{
+	size_t n_own = 0, n_run = 0;
+	struct option *all;
+
+	while (own[n_own].name)
+		n_own++;
+	while (run_long_options[n_run].name)
+		n_run++;
+	all = xcalloc(n_own + n_run + 1, sizeof(*all));
+	memcpy(all, own, n_own * sizeof(*all));
+	memcpy(all + n_own, run_long_options, n_run * sizeof(*all));
+	return all;
+}
+
+/*
+ * Finds the host of an absolute URL: *host points into url, *len is its
+ * length (brackets of an IPv6 literal included). -1 if there is no host.
+ */
+static int url_host(const char *url, const char **host, size_t *len)
+{
+	const char *p = strstr(url, "://"), *end, *at;
+
+	if (!p)
+		return -1;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', (size_t)(end - p));
+
+		if (!close)
+			return -1;
+		end = close + 1;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+
+		if (colon)
+			end = colon;
+	}
+	if (end == p)
+		return -1;
+	*host = p;
+	*len = (size_t)(end - p);
+	return 0;
+}
+
+int url_is_loopback(const char *url)
+{
+	const char *host;
+	size_t len;
+	char buf[64];
+	struct in_addr a4;
+
+	if (url_host(url, &host, &len) < 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (!strcasecmp(buf, "localhost") || !strcasecmp(buf, "localhost.") ||
+	    !strcmp(buf, "[::1]"))
+		return 1;
+	if (inet_pton(AF_INET, buf, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return 0;
+}
+
+static int check_base_url(struct run_config *c)
+{
+	const char *url = c->base_url, *host;
+	size_t len;
+
+	if (!strncasecmp(url, "https://", 8)) {
+		/* nothing to add: TLS is verified */
+	} else if (!strncasecmp(url, "http://", 7)) {
+		if (!url_is_loopback(url))
+			return error("option '--base-url': '%s' is plain http to a host that is "
+				     "not loopback; use https:// (http:// is only for 127.0.0.1, "
+				     "localhost or [::1])",
+				     url);
+	} else {
+		return error("option '--base-url': '%s' is not an http:// or https:// URL", url);
+	}
+	if (url_host(url, &host, &len) < 0)
+		return error("option '--base-url': '%s' has no host", url);
+	if (memchr(url, '@', (size_t)(host - url)))
+		return error("option '--base-url' must not carry credentials; set "
+			     "FINCH_CLIENT_ID and FINCH_CLIENT_SECRET");
+	if (strpbrk(url, "?#"))
+		return error("option '--base-url': '%s' must not have a query or fragment", url);
+	len = strlen(url);
+	while (len && url[len - 1] == '/')
+		c->base_url[--len] = '\0';
+	return 0;
+}
+
+/* Reads the secret file into a malloc'd string, a trailing newline trimmed. */
+static int read_secret_file(const char *path, char **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct stat stt;
+	char buf[1024];
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno("option '--client-secret-file': cannot open '%s'", path);
+	if (fstat(fd, &stt) < 0) {
+		error_errno("option '--client-secret-file': cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(stt.st_mode)) {
+		error("option '--client-secret-file': '%s' is not a regular file", path);
+		goto out;
+	}
+	if (stt.st_mode & (S_IRGRP | S_IROTH))
+		warning("'%s' holds the client secret but others can read it; "
+			"run 'chmod 600 %s'",
+			path, path);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error_errno("option '--client-secret-file': cannot read '%s'", path);
+			goto out;
+		}
+		strbuf_add(&sb, buf, (size_t)n);
+		if (sb.len > 64 * 1024) {
+			error("option '--client-secret-file': '%s' is too large for a secret",
+			      path);
+			goto out;
+		}
+	}
+	if (sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	if (sb.len && sb.buf[sb.len - 1] == '\r')
+		sb.buf[--sb.len] = '\0';
+	if (!sb.len) {
+		error("option '--client-secret-file': '%s' is empty", path);
+		goto out;
+	}
+	if (memchr(sb.buf, '\n', sb.len) || memchr(sb.buf, '\0', sb.len)) {
+		error("option '--client-secret-file': '%s' must hold the secret on one line", path);
+		goto out;
+	}
+	*out = strbuf_detach(&sb, NULL);
+	ret = 0;
+out:
+	memset(buf, 0, sizeof(buf));
+	if (sb.alloc)
+		memset(sb.buf, 0, sb.alloc);
+	strbuf_release(&sb);
+	close(fd);
+	return ret;
+}
+
+int run_config_finish(struct run_config *c)
+{
+	const char *env;
+	int need = c->need_credentials && !c->dry_run;
+
+	log_setup(c->log_format,
+		  c->quiet && c->log_format == LOG_FORMAT_TEXT ? LOG_WARN : LOG_INFO);
+
+	if (!c->base_url) {
+		env = getenv("FINCH_BASE_URL");
+		c->base_url = xstrdup(env && *env ? env : FINCH_DEFAULT_BASE_URL);
+	}
+	if (check_base_url(c) < 0)
+		return -1;
+	if (c->cacert && access(c->cacert, R_OK) < 0)
+		return error_errno("option '--cacert': cannot read '%s'", c->cacert);
+
+	env = getenv("FINCH_CLIENT_ID");
+	if (env && *env) {
+		set_str(&c->client_id, env);
+	} else if (need) {
+		return error("FINCH_CLIENT_ID is not set; export FINCH_CLIENT_ID and "
+			     "FINCH_CLIENT_SECRET (or use --client-secret-file)");
+	}
+	wipe_free(c->client_secret);
+	c->client_secret = NULL;
+	if (c->secret_file) {
+		if (read_secret_file(c->secret_file, &c->client_secret) < 0)
+			return -1;
+	} else {
+		env = getenv("FINCH_CLIENT_SECRET");
+		if (env && *env)
+			c->client_secret = xstrdup(env);
+		else if (need)
+			return error("FINCH_CLIENT_SECRET is not set (or is empty); export it or "
+				     "use --client-secret-file FILE");
+	}
+	return 0;
+}

@@ -1,2 +1,355 @@
 #!/usr/bin/env bash
-echo "e2e run not written yet"; exit 1
+# tests/e2e/run.sh: `finch-onboard run` end to end, against finch-mock.
+#
+# Each outcome (created, exists, failed, retried transient faults), retries
+# proven from the emulator's log (no retry before its Retry-After, never more
+# than --max-attempts requests per customer), the observed rate within 5% of
+# --rate, a 429 storm pausing the whole run, a 401 mid-run, kill -9 then
+# resume, SIGTERM (grace) and a second signal, two concurrent runs, --dry-run
+# sending nothing, JSON logs, no progress line off a terminal, and the secret
+# found nowhere.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-run.XXXXXX")
+bg_pid=
+cleanup() {
+	if [ -n "$bg_pid" ]; then
+		kill -9 "$bg_pid" 2>/dev/null || true
+		wait "$bg_pid" 2>/dev/null || true
+	fi
+	stop_mock
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+export FINCH_CLIENT_ID=e2e-run-client
+FINCH_CLIENT_SECRET=e2e-run-secret-$RANDOM$RANDOM-do-not-leak
+export FINCH_CLIENT_SECRET
+secret_b64=$(printf '%s:%s' "$FINCH_CLIENT_ID" "$FINCH_CLIENT_SECRET" | base64 -w0)
+unset FINCH_ONBOARD_NOW FINCH_BASE_URL
+
+fo() { "$FINCH_ONBOARD" "$@"; }
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+# expect_exit WANT CMD...: runs CMD with stdout in out.txt and stderr in err.txt.
+expect_exit() {
+	local want=$1 rc=0
+	shift
+	"$@" >out.txt 2>err.txt || rc=$?
+	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(tail -n 5 err.txt)"
+	cat err.txt >>all-stderr.log
+	cat out.txt >>all-stdout.log
+}
+# make_csv FILE N PREFIX: N valid rows PREFIX-001...
+make_csv() {
+	awk -v n="$2" -v p="$3" 'BEGIN {
+		print "customer_id,customer_name,customer_email,products"
+		for (i = 1; i <= n; i++)
+			printf "%s-%03d,Employer %d,hr%d@example.com,company directory\n", p, i, i, i
+	}' >"$1"
+}
+# new_db DB N PREFIX: a fresh database of N pending rows.
+new_db() {
+	rm -f "$1" "$1-wal" "$1-shm"
+	make_csv "$1.csv" "$2" "$3"
+	fo import --db "$1" "$1.csv" >/dev/null 2>>all-stderr.log || fail "import of $1.csv failed"
+}
+count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
+# wait_for DESC CMD...: polls CMD until it succeeds, for at most 10 s.
+wait_for() {
+	local desc=$1 i
+	shift
+	for i in $(seq 200); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for $desc"
+}
+requests() { if [ -s "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+run_opts=(--rate 0 --quiet --seed 7)
+
+# ---- usage and refusals ----------------------------------------------------------
+expect_exit 0 fo run --help
+grep -q -- "--concurrency" out.txt || fail "run --help does not list --concurrency"
+new_db u.db 1 u
+expect_exit 2 fo run --db u.db --client-secret "$FINCH_CLIENT_SECRET"
+grep -q "never taken on the command line" err.txt || fail "--client-secret not refused clearly"
+expect_exit 2 fo run --db u.db --base-url http://api.example.com
+grep -q -- "--base-url" err.txt || fail "plain http refusal does not name --base-url"
+expect_exit 2 fo run --db u.db --concurrency 0
+expect_exit 2 fo run --db u.db --rate fast
+(unset FINCH_CLIENT_SECRET; expect_exit 2 fo run --db u.db --base-url http://127.0.0.1:9)
+grep -q "FINCH_CLIENT_SECRET" err.txt || fail "a missing secret is not named"
+pass "usage errors exit 2: secret on argv, plain http to a remote host, bad values, no secret"
+
+# ---- each outcome ----------------------------------------------------------------
+start_mock --existing-every 5 --log "$work/m-outcomes.log"
+new_db o.db 10 o
+# A row the contract rejects (the importer would have refused it: edit the database).
+q o.db "UPDATE customers SET customer_email = 'not-an-email' WHERE customer_id = 'o-003'"
+q o.db "UPDATE customers SET minutes_to_expire = 60 WHERE customer_id = 'o-002'"
+before=$(date +%s%3N)
+expect_exit 1 fo run --db o.db --base-url "$MOCK_URL" "${run_opts[@]}"
+after=$(date +%s%3N)
+[ "$(count_state o.db created)" = 7 ] || fail "want 7 created: $(q o.db 'SELECT customer_id, state FROM customers')"
+[ "$(count_state o.db exists)" = 2 ] || fail "want 2 exists (o-005, o-010)"
+[ "$(count_state o.db failed)" = 1 ] || fail "want 1 failed (o-003)"
+q o.db "SELECT session_id FROM customers WHERE state = 'created'" |
+	grep -vqE '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' &&
+	fail "a session_id is not a UUIDv4"
+[ "$(q o.db "SELECT count(*) FROM customers WHERE state = 'created' AND connect_url LIKE 'http%'")" = 7 ] ||
+	fail "created rows lack a connect_url"
+# expires_at = answer time + minutes_to_expire (default 129600 minutes).
+q o.db "SELECT customer_id, expires_at FROM customers WHERE state = 'created'" | while IFS='|' read -r id exp; do
+	min=$([ "$id" = o-002 ] && echo 60 || echo 129600)
+	[ "$exp" -ge $((before + min * 60000)) ] && [ "$exp" -le $((after + min * 60000)) ] ||
+		fail "$id: expires_at $exp is not now + $min minutes"
+done
+conn=$(jq -r 'select(.customer_id == "o-005") | .connection_id' m-outcomes.log | head -n 1)
+[ -n "$conn" ] && [ "$conn" != null ] || fail "the emulator logged no connection_id for o-005"
+[ "$(q o.db "SELECT connection_id FROM customers WHERE customer_id = 'o-005'")" = "$conn" ] ||
+	fail "exists row does not carry the emulator's connection_id"
+[ "$(q o.db "SELECT http_status || ' ' || finch_code FROM customers WHERE customer_id = 'o-003'")" = "400 invalid_request" ] ||
+	fail "the rejected row lacks 400 invalid_request"
+q o.db "SELECT error FROM customers WHERE customer_id = 'o-003'" | grep -q "customer_email" ||
+	fail "the rejected row's error does not name the field"
+[ "$(q o.db "SELECT count(*) FROM attempts WHERE request_id IS NULL OR elapsed_ms IS NULL")" = 0 ] ||
+	fail "an attempt lacks its Finch-Request-Id or elapsed time"
+[ "$(q o.db "SELECT count(*) FROM attempts")" = 10 ] || fail "want one attempt per row"
+grep -q "row failed" all-stderr.log || true
+stop_mock
+pass "201 -> created (UUID, connect_url, expires_at), 400 exists -> exists with connection_id, 400 invalid_request -> failed"
+
+# ---- transient faults are retried, then fail with the last reason ------------------
+# fault_case NAME MOCK-ARGS...: every request faulted; 2 attempts; the row fails.
+fault_case() {
+	local name=$1
+	shift
+	start_mock "$@" --log "$work/m-$name.log"
+	new_db "f-$name.db" 2 "f$name"
+	expect_exit 1 fo run --db "f-$name.db" --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
+		"${run_opts[@]}"
+	[ "$(count_state "f-$name.db" failed)" = 2 ] || fail "$name: rows did not fail after 2 attempts"
+	[ "$(requests "m-$name.log")" -le 4 ] || fail "$name: more than 2 attempts per row"
+	[ "$(q "f-$name.db" "SELECT count(*) FROM attempts")" = 4 ] || fail "$name: want 4 attempts recorded"
+	stop_mock
+}
+fault_case e503 --error-rate 1 --error-status 503
+q f-e503.db "SELECT DISTINCT http_status FROM customers" | grep -qx 503 || fail "503 not recorded"
+fault_case malformed --malformed-rate 1
+q f-malformed.db "SELECT error FROM customers" | grep -qi "malformed" || fail "malformed 201 reason missing"
+fault_case hang --hang-rate 1
+q f-hang.db "SELECT transport_error FROM attempts" | grep -qi "timeout\|timed out" || fail "timeout not recorded"
+fault_case reset --reset-rate 1
+[ "$(q f-reset.db "SELECT count(*) FROM attempts WHERE http_status IS NULL AND transport_error IS NOT NULL")" = 4 ] ||
+	fail "connection resets not recorded as transport errors"
+# fail-first: the first attempt fails, the retry succeeds.
+start_mock --fail-first 1 --log "$work/m-ff.log"
+new_db ff.db 5 ff
+expect_exit 0 fo run --db ff.db --base-url "$MOCK_URL" "${run_opts[@]}"
+[ "$(count_state ff.db created)" = 5 ] || fail "--fail-first 1: rows not created on retry"
+[ "$(q ff.db "SELECT count(*) FROM attempts")" = 10 ] || fail "--fail-first 1: want 2 attempts a row"
+stop_mock
+pass "503, malformed 201, timeout and connection reset are retried, then fail with the last reason"
+
+# ---- retries end to end: Retry-After honoured, --max-attempts never exceeded --------
+start_mock --seed 11 --error-rate 0.3 --rate-limit-fault 0.3 --retry-after-mode mix --log "$work/m-retry.log"
+new_db r.db 40 r
+rc=0
+fo run --db r.db --base-url "$MOCK_URL" --max-attempts 4 --concurrency 8 "${run_opts[@]}" \
+	>out.txt 2>err.txt || rc=$?
+[ "$rc" -le 1 ] || fail "retry run exited $rc: $(tail -n 3 err.txt)"
+[ "$(count_state r.db in_flight)" = 0 ] && [ "$(count_state r.db pending)" = 0 ] &&
+	[ "$(count_state r.db retry_wait)" = 0 ] || fail "retry run left rows unfinished"
+jq -s '[.[] | select(.customer_id != null)] | group_by(.customer_id)[] | sort_by(.t_ms)
+	| . as $r | range(1; length) | {id: $r[.].customer_id,
+	  gap: ($r[.].t_ms - $r[. - 1].t_ms), hint: ($r[. - 1].retry_after_ms // 0)}
+	| select(.gap < .hint)' m-retry.log >early.json
+[ ! -s early.json ] || fail "retries came before their Retry-After: $(head -c 300 early.json)"
+over=$(jq -s '[.[] | select(.customer_id != null)] | group_by(.customer_id)[] | select(length > 4) | .[0].customer_id' m-retry.log)
+[ -z "$over" ] || fail "customers got more than --max-attempts requests: $over"
+[ "$(jq -s '[.[] | select(.retry_after_ms != null and .retry_after_ms > 0)] | length' m-retry.log)" -gt 0 ] ||
+	fail "the emulator sent no Retry-After: the check proves nothing"
+[ "$(q r.db "SELECT count(*) FROM attempts")" = "$(requests m-retry.log)" ] ||
+	fail "attempts recorded differ from requests the emulator saw"
+stop_mock
+pass "no retry before its Retry-After, at most --max-attempts requests per customer (emulator log)"
+
+# ---- the observed rate is within 5% of --rate ------------------------------------
+start_mock --log "$work/m-rate.log"
+new_db rate.db 121 rt
+expect_exit 0 fo run --db rate.db --base-url "$MOCK_URL" --rate 40/s --quiet
+rate=$(jq -s 'map(.t_ms) | sort | ((length - 1) * 1000 / (.[-1] - .[0]))' m-rate.log)
+awk -v r="$rate" 'BEGIN { exit !(r >= 38 && r <= 42) }' || fail "observed rate $rate/s, want 40/s +- 5%"
+stop_mock
+pass "emulator-observed rate $(printf '%.2f' "$rate")/s for --rate 40/s"
+
+# ---- a 429 storm pauses the whole run --------------------------------------------
+start_mock --rate-limit 15/1s --penalty 1s --log "$work/m-storm.log"
+new_db s.db 40 s
+rc=0
+fo run --db s.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --max-attempts 10 --seed 3 \
+	>out.txt 2>err.txt || rc=$?
+[ "$rc" = 0 ] || fail "429 storm run exited $rc: $(tail -n 3 err.txt)"
+grep -q "paused new requests after a 429" err.txt || fail "no pause logged"
+# After the first 429 (at t0, hint h), only requests already in flight may arrive before t0 + h.
+jq -s -r 'sort_by(.t_ms) | (map(select(.status == 429)) | .[0]) as $f
+	| [.[] | select(.t_ms > $f.t_ms + 100 and .t_ms < $f.t_ms + ($f.retry_after_ms // 1000) - 10)] | length' \
+	m-storm.log >storm.txt
+[ "$(cat storm.txt)" = 0 ] || fail "$(cat storm.txt) requests arrived during the 429 pause"
+[ "$(count_state s.db created)" = 40 ] || fail "not every row was created after the storm"
+stop_mock
+pass "a 429 storm pauses every new request for the hinted time, then the run completes"
+
+# ---- a Retry-After longer than --max-retry-after does not hold the run -----------
+start_mock --rate-limit-fault 1 --retry-after 30s --log "$work/m-defer.log"
+new_db d.db 2 d
+t0=$(date +%s%3N)
+expect_exit 1 fo run --db d.db --base-url "$MOCK_URL" --max-retry-after 1s "${run_opts[@]}"
+t1=$(date +%s%3N)
+[ $((t1 - t0)) -lt 5000 ] || fail "the run waited for a long Retry-After"
+[ "$(count_state d.db retry_wait)" = 2 ] || fail "deferred rows are not in retry_wait"
+[ "$(q d.db "SELECT count(*) FROM customers WHERE next_attempt_at >= $t0 + 29000")" = 2 ] ||
+	fail "deferred rows are not scheduled after the hint"
+stop_mock
+pass "a hint longer than --max-retry-after leaves the row in retry_wait for a later run"
+
+# ---- 401 mid-run ------------------------------------------------------------------
+start_mock --revoke-after 10 --log "$work/m-401.log"
+new_db a.db 30 a
+expect_exit 3 fo run --db a.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --seed 7
+grep -q "FINCH_CLIENT_ID" err.txt && grep -q "FINCH_CLIENT_SECRET" err.txt ||
+	fail "the 401 message does not point at the credentials"
+[ "$(count_state a.db failed)" = 0 ] || fail "a 401 marked rows failed"
+[ "$(count_state a.db in_flight)" = 0 ] || fail "a 401 left rows in flight"
+created=$(count_state a.db created)
+[ "$created" -ge 9 ] && [ "$created" -le 10 ] || fail "want 9-10 created before the revocation, got $created"
+[ "$(requests m-401.log)" -le 12 ] || fail "requests kept going after the 401: $(requests m-401.log)"
+stop_mock
+start_mock --log "$work/m-401b.log"
+expect_exit 0 fo run --db a.db --base-url "$MOCK_URL" "${run_opts[@]}"
+[ "$(count_state a.db created)" = 30 ] || fail "the rerun after a 401 did not finish the batch"
+[ "$(requests m-401b.log)" = $((30 - created)) ] || fail "the rerun resent rows that were done"
+stop_mock
+pass "a 401 mid-run stops at once (exit 3), no row failed, the rest stays pending for the next run"
+
+# ---- kill -9 mid-run, then resume ---------------------------------------------------
+start_mock --latency 100ms --log "$work/m-kill.log"
+new_db k.db 200 k
+"$FINCH_ONBOARD" run --db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16 --quiet \
+	>kill.out 2>kill.err &
+bg_pid=$!
+created_some() { [ "$(count_state k.db created)" -ge 40 ]; }
+wait_for "40 sessions before the kill" created_some
+kill -9 "$bg_pid"
+wait "$bg_pid" 2>/dev/null || true
+bg_pid=
+lost=$(count_state k.db in_flight)
+[ "$lost" -gt 0 ] || fail "no row was in flight at the kill: the test proves nothing"
+expect_exit 0 fo run --db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16
+grep -q "crashed run" err.txt || fail "the recovery was not logged"
+[ "$(q k.db "SELECT count(*) FROM customers WHERE state NOT IN ('created', 'exists', 'failed')")" = 0 ] ||
+	fail "rows left unfinished after the resume"
+[ "$(q k.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'")" = "$lost" ] ||
+	fail "the $lost lost attempts are not recorded as outcome unknown"
+q k.db "SELECT customer_id || ' ' || session_id FROM customers WHERE state = 'created' ORDER BY 1" >db-sessions.txt
+jq -r 'select(.session_id != null) | .customer_id + " " + .session_id' m-kill.log | sort >mock-sessions.txt
+unknown=$(sort db-sessions.txt | comm -23 - mock-sessions.txt)
+[ -z "$unknown" ] || fail "session_ids the emulator never issued to that customer: $unknown"
+[ "$(q k.db 'PRAGMA integrity_check')" = ok ] || fail "integrity_check failed after kill -9"
+stop_mock
+pass "kill -9 mid-run: the next run recovers $lost in-flight rows, finishes, every session_id is the emulator's"
+
+# ---- two runs at once; SIGTERM drains within --grace ---------------------------------
+start_mock --latency 300ms --log "$work/m-lock.log"
+new_db l.db 40 l
+"$FINCH_ONBOARD" run --db l.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet \
+	>lock.out 2>lock.err &
+bg_pid=$!
+in_flight() { [ "$(count_state l.db in_flight)" -gt 0 ]; }
+wait_for "the first run to send" in_flight
+expect_exit 4 fo run --db l.db --base-url "$MOCK_URL" "${run_opts[@]}"
+grep -q "pid $bg_pid (finch-onboard run)" err.txt || fail "the refusal does not name the other run: $(cat err.txt)"
+expect_exit 4 fo import --db l.db l.db.csv
+kill -TERM "$bg_pid"
+rc=0
+wait "$bg_pid" || rc=$?
+bg_pid=
+[ "$rc" = 5 ] || fail "SIGTERM: run exited $rc, want 5"
+[ "$(count_state l.db in_flight)" = 0 ] || fail "SIGTERM left rows in flight"
+[ "$(q l.db "SELECT count(*) FROM attempts WHERE transport_error = 'cut short'")" = 0 ] ||
+	fail "within --grace, answers in flight should have been recorded, not cut short"
+[ "$(count_state l.db pending)" -gt 0 ] || fail "SIGTERM did not stop dispatching"
+[ "$(requests m-lock.log)" = "$(q l.db 'SELECT count(*) FROM attempts')" ] ||
+	fail "an answered request was not recorded"
+stop_mock
+pass "a second run or import on the same database exits 4 naming the first; SIGTERM drains and exits 5"
+
+start_mock --latency 5s --log "$work/m-sig2.log"
+new_db g.db 10 g
+"$FINCH_ONBOARD" run --db g.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --quiet \
+	>sig.out 2>sig.err &
+bg_pid=$!
+g_in_flight() { [ "$(count_state g.db in_flight)" = 4 ]; }
+wait_for "four rows in flight" g_in_flight
+t0=$(date +%s%3N)
+kill -TERM "$bg_pid"
+sleep 0.2
+kill -TERM "$bg_pid"
+rc=0
+wait "$bg_pid" || rc=$?
+bg_pid=
+[ "$rc" = 5 ] || fail "two signals: run exited $rc, want 5"
+[ $(($(date +%s%3N) - t0)) -lt 3000 ] || fail "a second signal did not stop the run at once"
+[ "$(count_state g.db in_flight)" = 0 ] && [ "$(count_state g.db pending)" = 10 ] ||
+	fail "a second signal left rows in flight or changed their state"
+[ "$(q g.db "SELECT count(*) FROM attempts WHERE transport_error = 'cut short'")" = 4 ] ||
+	fail "the cut-short attempts are not recorded"
+[ "$(q g.db 'PRAGMA integrity_check')" = ok ] || fail "integrity_check failed after two signals"
+stop_mock
+pass "a second signal stops at once: rows in flight back to pending, attempts recorded as cut short"
+
+# ---- dry run, logs, progress, secrets --------------------------------------------------
+start_mock --log "$work/m-dry.log"
+new_db y.db 3 y
+expect_exit 0 fo run --db y.db --base-url "$MOCK_URL" --dry-run
+grep -q "^POST $MOCK_URL/connect/sessions$" out.txt || fail "dry run does not show the request line"
+grep -q "^Authorization: Basic \[redacted\]$" out.txt || fail "dry run does not redact Authorization"
+[ "$(grep -c '^{"customer_id":"y-00[123]"' out.txt)" = 3 ] || fail "dry run does not show the 3 bodies"
+[ "$(requests m-dry.log)" = 0 ] || fail "dry run sent requests"
+[ "$(count_state y.db pending)" = 3 ] || fail "dry run changed the database"
+(unset FINCH_CLIENT_SECRET; expect_exit 0 fo run --db y.db --base-url "$MOCK_URL" --dry-run)
+pass "--dry-run prints the requests with Authorization redacted and sends nothing"
+
+expect_exit 0 fo run --db y.db --base-url "$MOCK_URL" --rate 0 --log-format json --verbose
+jq -e . err.txt >/dev/null 2>&1 || true
+grep -v '^[*<>]' err.txt >json.txt
+jq -se 'map(.event) | index("run_start") != null and index("run_end") != null' json.txt >/dev/null ||
+	fail "JSON logs lack run_start/run_end: $(head -c 300 json.txt)"
+grep -q '^> Authorization: Basic \[redacted\]' err.txt || fail "--verbose does not redact Authorization"
+! grep -q $'\r' err.txt || fail "progress output written to a non-terminal stderr"
+! grep -q "sessions/s" err.txt || fail "progress output written to a non-terminal stderr"
+stop_mock
+pass "--log-format json gives one JSON event per line; --verbose redacts; no progress line off a terminal"
+
+if command -v script >/dev/null; then
+	start_mock --latency 50ms
+	new_db p.db 20 p
+	script -qec "'$FINCH_ONBOARD' run --db p.db --base-url '$MOCK_URL' --rate 0 --concurrency 2" \
+		/dev/null >tty.txt 2>&1 || fail "run under a terminal failed: $(tail -n 3 tty.txt)"
+	grep -q "sessions/s" tty.txt || fail "no progress line on a terminal"
+	script -qec "'$FINCH_ONBOARD' run --db p.db --base-url '$MOCK_URL' --quiet" /dev/null >tty2.txt 2>&1 ||
+		fail "quiet run under a terminal failed"
+	! grep -q "sessions/s" tty2.txt || fail "--quiet still shows the progress line"
+	stop_mock
+	pass "a terminal gets the progress line, --quiet turns it off"
+fi
+
+for d in ./*.db; do fo export --db "$d" --out "$d.export.csv" >/dev/null 2>&1 || true; done
+if grep -rlaF -e "$FINCH_CLIENT_SECRET" -e "$secret_b64" . >leaks.txt 2>/dev/null; then
+	fail "the secret leaked into: $(tr '\n' ' ' <leaks.txt)"
+fi
+pass "the secret (plain or base64) is in no database, WAL, log, output or export"
+
+finish

@@ -35,34 +35,34 @@ struct cell_case {
 static void test_export__csv_field(void **state)
 {
 	static const struct cell_case cases[] = {
-		{NULL, 0, ""},
-		{"", 0, ""},
-		{"Acme", 0, "Acme"},
-		{"Acme, Inc.", 0, "\"Acme, Inc.\""},
-		{"The \"Best\" Co", 0, "\"The \"\"Best\"\" Co\""},
-		{"\"", 0, "\"\"\"\""},
-		{"two\nlines", 0, "\"two\nlines\""},
-		{"cr\rhere", 0, "\"cr\rhere\""},
-		{"crlf\r\nend", 0, "\"crlf\r\nend\""},
-		{" spaced ", 0, " spaced "},
-		{"Caf\xc3\xa9 Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x80", 0,
-		 "Caf\xc3\xa9 Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x80"},
-		{"Caf\xc3\xa9, S.A.", 0, "\"Caf\xc3\xa9, S.A.\""},
-		/* formula cells */
-		{"=1+2", 0, "'=1+2"},
-		{"+33 1 23", 0, "'+33 1 23"},
-		{"-5", 0, "'-5"},
-		{"@SUM(A1:A9)", 0, "'@SUM(A1:A9)"},
-		{"\tindent", 0, "'\tindent"},
-		{"\rx", 0, "\"'\rx\""},
-		{"=HYPERLINK(\"http://x\",\"y\")", 0, "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
-		{"a=b", 0, "a=b"},
-		{"'quoted", 0, "'quoted"},
-		/* --raw keeps formulas as they are */
-		{"=1+2", 1, "=1+2"},
-		{"-5", 1, "-5"},
-		{"\rx", 1, "\"\rx\""},
-		{"=HYPERLINK(\"http://x\")", 1, "\"=HYPERLINK(\"\"http://x\"\")\""},
+	    {NULL, 0, ""},
+	    {"", 0, ""},
+	    {"Acme", 0, "Acme"},
+	    {"Acme, Inc.", 0, "\"Acme, Inc.\""},
+	    {"The \"Best\" Co", 0, "\"The \"\"Best\"\" Co\""},
+	    {"\"", 0, "\"\"\"\""},
+	    {"two\nlines", 0, "\"two\nlines\""},
+	    {"cr\rhere", 0, "\"cr\rhere\""},
+	    {"crlf\r\nend", 0, "\"crlf\r\nend\""},
+	    {" spaced ", 0, " spaced "},
+	    {"Caf\xc3\xa9 Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x80", 0,
+	     "Caf\xc3\xa9 Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x9a\x80"},
+	    {"Caf\xc3\xa9, S.A.", 0, "\"Caf\xc3\xa9, S.A.\""},
+	    /* formula cells */
+	    {"=1+2", 0, "'=1+2"},
+	    {"+33 1 23", 0, "'+33 1 23"},
+	    {"-5", 0, "'-5"},
+	    {"@SUM(A1:A9)", 0, "'@SUM(A1:A9)"},
+	    {"\tindent", 0, "'\tindent"},
+	    {"\rx", 0, "\"'\rx\""},
+	    {"=HYPERLINK(\"http://x\",\"y\")", 0, "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+	    {"a=b", 0, "a=b"},
+	    {"'quoted", 0, "'quoted"},
+	    /* --raw keeps formulas as they are */
+	    {"=1+2", 1, "=1+2"},
+	    {"-5", 1, "-5"},
+	    {"\rx", 1, "\"\rx\""},
+	    {"=HYPERLINK(\"http://x\")", 1, "\"=HYPERLINK(\"\"http://x\"\")\""},
 	};
 	size_t i;
 
@@ -80,26 +80,26 @@ static void test_export__csv_field(void **state)
 static void test_export__json_string(void **state)
 {
 	static const struct cell_case cases[] = {
-		{NULL, 0, "null"},
-		{"", 0, "\"\""},
-		{"Acme, Inc.", 0, "\"Acme, Inc.\""},
-		{"say \"hi\"", 0, "\"say \\\"hi\\\"\""},
-		{"back\\slash", 0, "\"back\\\\slash\""},
-		{"a\nb\rc\td", 0, "\"a\\nb\\rc\\td\""},
-		{"bell\x07", 0, "\"bell\\u0007\""},
-		{"del\x7f", 0, "\"del\\u007f\""},
-		{"Caf\xc3\xa9 \xf0\x9f\x9a\x80", 0, "\"Caf\xc3\xa9 \xf0\x9f\x9a\x80\""},
-		/* not UTF-8: a stray continuation, a truncated sequence, a surrogate */
-		{"a\x80z", 0, "\"a\xef\xbf\xbdz\""},
-		{"a\xc3", 0, "\"a\xef\xbf\xbd\""},
-		{"\xed\xa0\x80", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
-		{"\xc0\xaf", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\""},
-		/* neutralised by default, as in CSV */
-		{"=1+2", 0, "\"'=1+2\""},
-		{"\tx", 0, "\"'\\tx\""},
-		{"@x", 0, "\"'@x\""},
-		{"=1+2", 1, "\"=1+2\""},
-		{"\tx", 1, "\"\\tx\""},
+	    {NULL, 0, "null"},
+	    {"", 0, "\"\""},
+	    {"Acme, Inc.", 0, "\"Acme, Inc.\""},
+	    {"say \"hi\"", 0, "\"say \\\"hi\\\"\""},
+	    {"back\\slash", 0, "\"back\\\\slash\""},
+	    {"a\nb\rc\td", 0, "\"a\\nb\\rc\\td\""},
+	    {"bell\x07", 0, "\"bell\\u0007\""},
+	    {"del\x7f", 0, "\"del\\u007f\""},
+	    {"Caf\xc3\xa9 \xf0\x9f\x9a\x80", 0, "\"Caf\xc3\xa9 \xf0\x9f\x9a\x80\""},
+	    /* not UTF-8: a stray continuation, a truncated sequence, a surrogate */
+	    {"a\x80z", 0, "\"a\xef\xbf\xbdz\""},
+	    {"a\xc3", 0, "\"a\xef\xbf\xbd\""},
+	    {"\xed\xa0\x80", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+	    {"\xc0\xaf", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\""},
+	    /* neutralised by default, as in CSV */
+	    {"=1+2", 0, "\"'=1+2\""},
+	    {"\tx", 0, "\"'\\tx\""},
+	    {"@x", 0, "\"'@x\""},
+	    {"=1+2", 1, "\"=1+2\""},
+	    {"\tx", 1, "\"\\tx\""},
 	};
 	size_t i;
 
@@ -153,43 +153,42 @@ static void test_export__parse_since(void **state)
 /* ---- rows -------------------------------------------------------------- */
 
 static const struct export_row created_row = {
-	.customer_id = "acme-1",
-	.customer_name = "Acme, \"Widgets\"\nInc.",
-	.state = STATE_CREATED,
-	.session_id = "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f",
-	.connect_url = "https://connect.tryfinch.com/authorize?session=3f1c7a52",
-	.connection_id = NULL,
-	.expires_at_ms = T_EXPIRES,
-	.attempts = 2,
-	.http_status = 201,
-	.finch_code = NULL,
-	.error = NULL,
-	.updated_at_ms = T_UPDATED,
+    .customer_id = "acme-1",
+    .customer_name = "Acme, \"Widgets\"\nInc.",
+    .state = STATE_CREATED,
+    .session_id = "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f",
+    .connect_url = "https://connect.tryfinch.com/authorize?session=3f1c7a52",
+    .connection_id = NULL,
+    .expires_at_ms = T_EXPIRES,
+    .attempts = 2,
+    .http_status = 201,
+    .finch_code = NULL,
+    .error = NULL,
+    .updated_at_ms = T_UPDATED,
 };
 
 static const struct export_row failed_row = {
-	.customer_id = "=cmd|' /C calc'!A0",
-	.customer_name = "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac",
-	.state = STATE_FAILED,
-	.attempts = 5,
-	.http_status = 400,
-	.finch_code = "invalid_request",
-	.error = "-products: unknown product 'foo'",
-	.updated_at_ms = T_UPDATED + 1,
+    .customer_id = "=cmd|' /C calc'!A0",
+    .customer_name = "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac",
+    .state = STATE_FAILED,
+    .attempts = 5,
+    .http_status = 400,
+    .finch_code = "invalid_request",
+    .error = "-products: unknown product 'foo'",
+    .updated_at_ms = T_UPDATED + 1,
 };
 
 static const struct export_row invalid_row = {
-	.customer_id = "bad",
-	.customer_name = "Bad",
-	.state = STATE_INVALID,
-	.attempts = 0,
-	.error = "customers.csv:7: customer_email: is not an email address",
-	.updated_at_ms = T_UPDATED,
+    .customer_id = "bad",
+    .customer_name = "Bad",
+    .state = STATE_INVALID,
+    .attempts = 0,
+    .error = "customers.csv:7: customer_email: is not an email address",
+    .updated_at_ms = T_UPDATED,
 };
 
 /* Writes rows through a writer into a malloc'd string; the caller frees. */
-static char *write_rows(enum export_format fmt, int raw, const struct export_row *rows,
-			size_t n)
+static char *write_rows(enum export_format fmt, int raw, const struct export_row *rows, size_t n)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
@@ -213,16 +212,16 @@ static void test_export__csv_rows(void **state)
 	const struct export_row rows[] = {created_row, failed_row, invalid_row};
 	char *got = write_rows(EXPORT_CSV, 0, rows, ARRAY_SIZE(rows));
 	const char *want =
-		"customer_id,customer_name,status,session_id,connect_url,connection_id,"
-		"expires_at,attempts,http_status,finch_code,error,updated_at\r\n"
-		"acme-1,\"Acme, \"\"Widgets\"\"\nInc.\",created,"
-		"3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f,"
-		"https://connect.tryfinch.com/authorize?session=3f1c7a52,,"
-		"2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z\r\n"
-		"'=cmd|' /C calc'!A0,Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac,failed,,,,,5,400,"
-		"invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z\r\n"
-		"bad,Bad,invalid,,,,,0,,,customers.csv:7: customer_email: is not an email "
-		"address,2026-11-28T16:00:00.000Z\r\n";
+	    "customer_id,customer_name,status,session_id,connect_url,connection_id,"
+	    "expires_at,attempts,http_status,finch_code,error,updated_at\r\n"
+	    "acme-1,\"Acme, \"\"Widgets\"\"\nInc.\",created,"
+	    "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f,"
+	    "https://connect.tryfinch.com/authorize?session=3f1c7a52,,"
+	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z\r\n"
+	    "'=cmd|' /C calc'!A0,Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac,failed,,,,,5,400,"
+	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z\r\n"
+	    "bad,Bad,invalid,,,,,0,,,customers.csv:7: customer_email: is not an email "
+	    "address,2026-11-28T16:00:00.000Z\r\n";
 
 	(void)state;
 	assert_string_equal(got, want);
@@ -308,7 +307,8 @@ static void test_export__jsonl_parses(void **state)
 	assert_int_equal(cJSON_GetObjectItem(o[0], "http_status")->valueint, 201);
 
 	assert_string_equal(str_of(o[1], "customer_id"), "'=cmd|' /C calc'!A0");
-	assert_string_equal(str_of(o[1], "customer_name"), "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac");
+	assert_string_equal(str_of(o[1], "customer_name"),
+			    "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac");
 	assert_string_equal(str_of(o[1], "finch_code"), "invalid_request");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[1], "expires_at")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o[1], "session_id")));
@@ -368,18 +368,22 @@ static void add_customer(struct store *st, const char *id, const char *name)
 {
 	struct connect_request r;
 	enum upsert_result res;
+	int64_t dup_line = 0;
 
 	connect_request_init(&r);
 	r.customer_id = xstrdup(id);
 	r.customer_name = xstrdup(name);
 	r.products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
-	assert_int_equal(store_upsert_customer(st, &r, "test.csv", 2, T_UPDATED, &res), 0);
+	assert_int_equal(store_upsert_customer(st, &r, "test.csv", 2, T_UPDATED, &res, &dup_line),
+			 0);
 	connect_request_release(&r);
 }
 
 static int setup_store(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
+	struct import_stats stats = {0, 0, 0, 0, 0};
+	int64_t import_id;
 	int i;
 
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_export.XXXXXX");
@@ -387,6 +391,11 @@ static int setup_store(void **state)
 	snprintf(fx->db, sizeof(fx->db), "%s/onboard.db", fx->dir);
 	assert_int_equal(store_open(fx->db, &fx->st), 0);
 	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(
+	    store_import_start(fx->st, "test.csv", 0,
+			       "0000000000000000000000000000000000000000000000000000000000000000",
+			       T_UPDATED, &import_id),
+	    0);
 	add_customer(fx->st, "acme-1", "Acme, Inc.");
 	add_customer(fx->st, "beta-2", "=Beta");
 	for (i = 0; i < 200; i++) {
@@ -395,6 +404,7 @@ static int setup_store(void **state)
 		snprintf(id, sizeof(id), "bulk-%03d", i);
 		add_customer(fx->st, id, "Bulk \"employer\" with a fairly long name");
 	}
+	assert_int_equal(store_import_finish(fx->st, import_id, &stats, T_UPDATED), 0);
 	assert_int_equal(store_commit(fx->st), 0);
 	*state = fx;
 	return 0;
@@ -548,22 +558,22 @@ static void test_export__file_bad_folder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_export__csv_field),
-		cmocka_unit_test(test_export__json_string),
-		cmocka_unit_test(test_export__format_parse),
-		cmocka_unit_test(test_export__parse_since),
-		cmocka_unit_test(test_export__csv_rows),
-		cmocka_unit_test(test_export__csv_raw),
-		cmocka_unit_test(test_export__csv_header_only),
-		cmocka_unit_test(test_export__jsonl_parses),
-		cmocka_unit_test(test_export__jsonl_raw),
-		cmocka_unit_test(test_export__write_error),
-		cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store,
-						teardown_store),
-		cmocka_unit_test_setup_teardown(test_export__file_error_keeps_old, setup_store,
-						teardown_store),
-		cmocka_unit_test_setup_teardown(test_export__file_bad_folder, setup_store,
-						teardown_store),
+	    cmocka_unit_test(test_export__csv_field),
+	    cmocka_unit_test(test_export__json_string),
+	    cmocka_unit_test(test_export__format_parse),
+	    cmocka_unit_test(test_export__parse_since),
+	    cmocka_unit_test(test_export__csv_rows),
+	    cmocka_unit_test(test_export__csv_raw),
+	    cmocka_unit_test(test_export__csv_header_only),
+	    cmocka_unit_test(test_export__jsonl_parses),
+	    cmocka_unit_test(test_export__jsonl_raw),
+	    cmocka_unit_test(test_export__write_error),
+	    cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store,
+					    teardown_store),
+	    cmocka_unit_test_setup_teardown(test_export__file_error_keeps_old, setup_store,
+					    teardown_store),
+	    cmocka_unit_test_setup_teardown(test_export__file_bad_folder, setup_store,
+					    teardown_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

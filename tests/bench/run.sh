@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh: how fast `finch-onboard run` goes against finch-mock
+# (no faults, --rate 0), next to curl's own CLI sending the same requests.
+#
+#   case 1: 20,000 rows at concurrency 64: finch-onboard run (every result
+#           committed to SQLite) vs `curl --parallel --parallel-max 64` with
+#           the same 20,000 bodies; sessions/s, CPU seconds, and the ratio.
+#           Goal: finch-onboard at least as fast as curl.
+#   case 2: 200 ms of emulator latency at concurrency 256: the ideal is
+#           256 / 0.2 s = 1,280 sessions/s. Goal: at least 90% of it.
+#
+# Usage: tests/bench/run.sh [BUILD_DIR]   (default: build)
+# Environment: FINCH_ONBOARD, FINCH_MOCK (binaries), BENCH_RUNS (default 3;
+# medians are printed), BENCH_ROWS (20000), BENCH_LATENCY_ROWS (10000).
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$src/build}
+FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
+FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
+runs=${BENCH_RUNS:-3}
+rows=${BENCH_ROWS:-20000}
+latency_rows=${BENCH_LATENCY_ROWS:-10000}
+
+for bin in "$FINCH_ONBOARD" "$FINCH_MOCK"; do
+	[ -x "$bin" ] || { echo "bench: '$bin' is not built" >&2; exit 2; }
+done
+command -v curl >/dev/null || { echo "bench: curl is not installed" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-run.XXXXXX")
+mock_pid=
+cleanup() {
+	[ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+umask 077
+
+export FINCH_CLIENT_ID=bench-client
+FINCH_CLIENT_SECRET=bench-secret-$RANDOM$RANDOM
+export FINCH_CLIENT_SECRET
+
+# start_bench_mock ARGS...: a fresh emulator on a free port; sets mock_url.
+start_bench_mock() {
+	stop_bench_mock
+	"$FINCH_MOCK" --port 0 "$@" >mock.out 2>mock.err &
+	mock_pid=$!
+	for _ in $(seq 100); do
+		mock_url=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' mock.out | head -n 1)
+		[ -n "$mock_url" ] && return 0
+		sleep 0.05
+	done
+	echo "bench: finch-mock did not start: $(cat mock.err)" >&2
+	exit 2
+}
+stop_bench_mock() {
+	if [ -n "$mock_pid" ]; then
+		kill "$mock_pid" 2>/dev/null || true
+		wait "$mock_pid" 2>/dev/null || true
+		mock_pid=
+	fi
+}
+
+# make_db N FILE: a database of N pending rows, imported from a generated CSV.
+make_db() {
+	local n=$1 db=$2
+	if [ -x "$src/samples/gen_customers" ]; then
+		"$src/samples/gen_customers" "$n" >"customers-$n.csv"
+	else
+		awk -v n="$n" 'BEGIN {
+			print "customer_id,customer_name,customer_email,products"
+			for (i = 1; i <= n; i++)
+				printf "bench-%06d,Bench Employer %d,hr%d@example.com,company directory\n", i, i, i
+		}' >"customers-$n.csv"
+	fi
+	"$FINCH_ONBOARD" import "customers-$n.csv" --db "$db" >/dev/null
+}
+
+# fresh_db PRISTINE COPY: a copy of a closed database (no WAL left behind).
+fresh_db() {
+	rm -f "$2" "$2-wal" "$2-shm" "$2-lock"
+	cp "$1" "$2"
+}
+
+# timed OUTFILE CMD...: runs CMD under /usr/bin/time; OUTFILE gets "elapsed user sys".
+timed() {
+	local out=$1
+	shift
+	/usr/bin/time -f "%e %U %S" -o "$out" "$@"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# The curl config for the same requests: one block per body, credentials in the
+# file (mode 0600), never on argv.
+make_curl_config() {
+	local db=$1 cfg=$2
+	fresh_db "$db" dry.db
+	"$FINCH_ONBOARD" run --db dry.db --base-url "$mock_url" --dry-run >dry.txt
+	grep '^{' dry.txt | sed 's/\\/\\\\/g; s/"/\\"/g' |
+		awk -v url="$mock_url/connect/sessions" -v user="$FINCH_CLIENT_ID:$FINCH_CLIENT_SECRET" '{
+			printf "url = \"%s\"\ndata = \"%s\"\n", url, $0
+			print "header = \"Finch-API-Version: 2020-09-17\""
+			print "header = \"Content-Type: application/json\""
+			print "header = \"Accept: application/json\""
+			printf "user = \"%s\"\n", user
+			print "output = \"/dev/null\""
+			print "write-out = \"%{http_code}\\n\""
+			print "next"
+		}' >"$cfg"
+	[ "$(grep -c '^url' "$cfg")" -eq "$(grep -c '^{' dry.txt)" ]
+}
+
+# bench_onboard DB N CONC LABEL: one run; appends "elapsed cpu" to LABEL.txt.
+bench_onboard() {
+	local db=$1 n=$2 conc=$3 label=$4 created
+	fresh_db "$db" run.db
+	timed t.txt "$FINCH_ONBOARD" run --db run.db --base-url "$mock_url" --rate 0 \
+		--concurrency "$conc" --quiet
+	created=$(sqlite3 run.db "SELECT count(*) FROM customers WHERE state = 'created'")
+	if [ "$created" -ne "$n" ]; then
+		echo "bench: finch-onboard created $created of $n sessions" >&2
+		exit 1
+	fi
+	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' t.txt >>"$label.txt"
+}
+
+bench_curl() {
+	local cfg=$1 n=$2 conc=$3 label=$4 ok
+	timed t.txt curl -s --parallel --parallel-max "$conc" -K "$cfg" >codes.txt
+	ok=$(grep -c '^201$' codes.txt || true)
+	if [ "$ok" -ne "$n" ]; then
+		echo "bench: curl got $ok 201s of $n" >&2
+		exit 1
+	fi
+	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' t.txt >>"$label.txt"
+}
+
+# report LABEL N: "elapsed s, sessions/s, CPU s" medians of LABEL.txt; sets rate_LABEL.
+report() {
+	local label=$1 n=$2 el cpu rate
+	el=$(cut -d' ' -f1 "$label.txt" | median)
+	cpu=$(cut -d' ' -f2 "$label.txt" | median)
+	rate=$(awk -v n="$n" -v e="$el" 'BEGIN { printf "%.0f", e > 0 ? n / e : 0 }')
+	printf "  %-22s %7.2f s  %7s sessions/s  %6.2f CPU s   (median of %d)\n" \
+		"$3" "$el" "$rate" "$cpu" "$(wc -l <"$label.txt")"
+	eval "rate_$label=$rate"
+}
+
+echo "finch-onboard run benchmark: $(nproc) cores, $(curl --version | head -n 1 | cut -d' ' -f1-2)"
+
+# ---- case 1 -------------------------------------------------------------------
+make_db "$rows" pristine.db
+start_bench_mock
+make_curl_config pristine.db curl.cfg
+for _ in $(seq "$runs"); do
+	bench_onboard pristine.db "$rows" 64 onboard
+	bench_curl curl.cfg "$rows" 64 curl
+done
+echo "case 1: $rows rows, concurrency 64, no emulator latency, --rate 0"
+report onboard "$rows" "finch-onboard run"
+report curl "$rows" "curl --parallel"
+awk -v a="$rate_onboard" -v b="$rate_curl" 'BEGIN {
+	printf "  ratio finch-onboard / curl: %.2f (goal >= 1.00: %s)\n", a / b, a >= b ? "met" : "NOT met"
+}'
+
+# ---- case 2 -------------------------------------------------------------------
+make_db "$latency_rows" pristine2.db
+start_bench_mock --latency 200ms
+for _ in $(seq "$runs"); do
+	bench_onboard pristine2.db "$latency_rows" 256 latency
+done
+echo "case 2: $latency_rows rows, concurrency 256, 200 ms emulator latency, --rate 0"
+report latency "$latency_rows" "finch-onboard run"
+awk -v a="$rate_latency" 'BEGIN {
+	printf "  %.1f%% of the ideal 1280 sessions/s (goal >= 90%%: %s)\n", a * 100 / 1280, a >= 1152 ? "met" : "NOT met"
+}'
+stop_bench_mock
