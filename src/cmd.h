@@ -7,10 +7,10 @@
 
 /* Exit codes; the README documents them. */
 enum exit_code {
-	EXIT_OK = 0,          /* all good */
-	EXIT_ROWS = 1,        /* finished, but some rows are invalid or failed */
-	EXIT_USAGE = 2,       /* usage or input error */
-	EXIT_AUTH = 3,        /* authentication rejected */
+	EXIT_OK = 0,	      /* all good */
+	EXIT_ROWS = 1,	      /* finished, but some rows are invalid or failed */
+	EXIT_USAGE = 2,	      /* usage or input error */
+	EXIT_AUTH = 3,	      /* authentication rejected */
 	EXIT_LOCKED = 4,      /* the database is in use by another run */
 	EXIT_INTERRUPTED = 5, /* interrupted by a signal */
 };

@@ -14,27 +14,27 @@
 #include "util.h"
 
 static const char import_usage_head[] =
-	"usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
-	"                            [--minutes-to-expire N] [--sandbox finch|provider] [--quiet]\n"
-	"\n"
-	"Validates every row of CSV against the Connect session contract and loads it\n"
-	"into the database. Invalid rows are kept with their reason; a file that cannot\n"
-	"be read as CSV imports nothing (exit 2).\n"
-	"\n"
-	"  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
+    "usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
+    "                            [--minutes-to-expire N] [--sandbox finch|provider] [--quiet]\n"
+    "\n"
+    "Validates every row of CSV against the Connect session contract and loads it\n"
+    "into the database. Invalid rows are kept with their reason; a file that cannot\n"
+    "be read as CSV imports nothing (exit 2).\n"
+    "\n"
+    "  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
 static const char import_usage_tail[] =
-	"  --quiet                   no warnings for unknown columns, no list of invalid rows\n"
-	"  -h, --help                show this help\n";
+    "  --quiet                   no warnings for unknown columns, no list of invalid rows\n"
+    "  -h, --help                show this help\n";
 
 #define MAX_REASONS 20
 
 int cmd_import(int argc, char **argv)
 {
 	static const struct option own[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct option *longopts = cli_options_merge(own, import_long_options, NULL);
 	struct import_options o = {.max_reasons = MAX_REASONS};
@@ -72,8 +72,9 @@ int cmd_import(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		error(optind == argc ? "import needs a CSV file; see 'finch-onboard import --help'"
-				     : "import takes one CSV file; see 'finch-onboard import --help'");
+		error(optind == argc
+			  ? "import needs a CSV file; see 'finch-onboard import --help'"
+			  : "import takes one CSV file; see 'finch-onboard import --help'");
 		goto out;
 	}
 	switch (lockfile_acquire(&lk, db, "import")) {

@@ -13,14 +13,14 @@
 #include "util.h"
 
 static const char status_usage[] =
-	"usage: finch-onboard status [--db PATH] [--json]\n"
-	"\n"
-	"Shows the rows per state, failures by finch_code and HTTP status, expired\n"
-	"links and links expiring within 7 days, and the last import and run.\n"
-	"\n"
-	"  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
-	"  --json      print exactly one JSON object\n"
-	"  -h, --help  show this help\n";
+    "usage: finch-onboard status [--db PATH] [--json]\n"
+    "\n"
+    "Shows the rows per state, failures by finch_code and HTTP status, expired\n"
+    "links and links expiring within 7 days, and the last import and run.\n"
+    "\n"
+    "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
+    "  --json      print exactly one JSON object\n"
+    "  -h, --help  show this help\n";
 
 struct report {
 	struct state_counts counts;
@@ -165,10 +165,10 @@ static int print_text(struct store *st, const struct report *r)
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;

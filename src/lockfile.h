@@ -9,11 +9,14 @@
 #define FINCH_LOCKFILE_H
 
 struct lockfile {
-	int fd;     /* -1 when not held */
+	int fd;	    /* -1 when not held */
 	char *path; /* malloc'd "DB-lock" */
 };
 
-#define LOCKFILE_INIT {-1, 0}
+#define LOCKFILE_INIT                                                                              \
+	{                                                                                          \
+		-1, 0                                                                              \
+	}
 
 /*
  * Takes the lock for db_path on behalf of the subcommand what ("run").

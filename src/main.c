@@ -12,12 +12,12 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"import", cmd_import, "validate a CSV of employers and load it into the database"},
-	{"run", cmd_run, "create connect sessions for every pending row"},
-	{"status", cmd_status, "show counts per state, failures and the last import and run"},
-	{"export", cmd_export, "write results as CSV or JSON Lines"},
-	{"retry", cmd_retry, "re-queue failed rows for the next run"},
-	{"sync", cmd_sync, "import, run and export in one go: the nightly job"},
+    {"import", cmd_import, "validate a CSV of employers and load it into the database"},
+    {"run", cmd_run, "create connect sessions for every pending row"},
+    {"status", cmd_status, "show counts per state, failures and the last import and run"},
+    {"export", cmd_export, "write results as CSV or JSON Lines"},
+    {"retry", cmd_retry, "re-queue failed rows for the next run"},
+    {"sync", cmd_sync, "import, run and export in one go: the nightly job"},
 };
 
 static void usage(FILE *out)

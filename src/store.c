@@ -18,19 +18,19 @@ extern const char *const store_migrations[];
 extern const size_t store_migration_count;
 
 static const char *const state_names[STATE_COUNT] = {
-	"pending", "in_flight", "retry_wait", "created", "exists", "failed", "invalid",
+    "pending", "in_flight", "retry_wait", "created", "exists", "failed", "invalid",
 };
 
 /* The columns a run needs to build a request, in the order read_job() reads them. */
-#define JOB_COLUMNS                                                                       \
-	"id, request_kind, customer_id, customer_name, customer_email, products, "        \
-	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "        \
+#define JOB_COLUMNS                                                                                \
+	"id, request_kind, customer_id, customer_name, customer_email, products, "                 \
+	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
 	"integration_auth_method, connection_id, attempts, attempt_total"
 
 /* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
-#define STATE_BIT_SQL                                                                     \
-	"(1 << (CASE state WHEN 'pending' THEN 0 WHEN 'in_flight' THEN 1 "                \
-	"WHEN 'retry_wait' THEN 2 WHEN 'created' THEN 3 WHEN 'exists' THEN 4 "            \
+#define STATE_BIT_SQL                                                                              \
+	"(1 << (CASE state WHEN 'pending' THEN 0 WHEN 'in_flight' THEN 1 "                         \
+	"WHEN 'retry_wait' THEN 2 WHEN 'created' THEN 3 WHEN 'exists' THEN 4 "                     \
 	"WHEN 'failed' THEN 5 ELSE 6 END))"
 
 enum stmt_id {
@@ -76,148 +76,149 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[S_STMT_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_IMPORT_START] = "INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
-	[S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
-			    "unchanged = ?5, updated = ?6, ended_at = ?7 WHERE id = ?1",
-	[S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2 WHERE id = ?1",
-	[S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
-			  "updated, started_at, coalesce(ended_at, 0) FROM imports "
-			  "ORDER BY id DESC LIMIT 1",
-	/*
-	 * One statement decides new / updated / unchanged: the DO UPDATE only
-	 * fires when a request field differs or the row was invalid, and
-	 * RETURNING tells an insert (first_import is this import) from an update.
-	 */
-	[S_UPSERT] =
-		"INSERT INTO customers(customer_id, customer_name, customer_email, products, "
-		"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "
-		"integration_auth_method, source, source_line, first_import, last_import, "
-		"created_at, updated_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?14) "
-		"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
-		"customer_name = excluded.customer_name, customer_email = excluded.customer_email, "
-		"products = excluded.products, redirect_uri = excluded.redirect_uri, "
-		"minutes_to_expire = excluded.minutes_to_expire, sandbox = excluded.sandbox, "
-		"manual = excluded.manual, integration_provider = excluded.integration_provider, "
-		"integration_auth_method = excluded.integration_auth_method, "
-		"source = excluded.source, source_line = excluded.source_line, state = 'pending', "
-		"request_kind = 'create', attempts = 0, next_attempt_at = NULL, error = NULL, "
-		"last_import = excluded.last_import, updated_at = excluded.updated_at "
-		"WHERE customers.last_import IS NOT excluded.last_import AND ("
-		"customers.state = 'invalid' "
-		"OR customers.customer_name IS NOT excluded.customer_name "
-		"OR customers.customer_email IS NOT excluded.customer_email "
-		"OR customers.products IS NOT excluded.products "
-		"OR customers.redirect_uri IS NOT excluded.redirect_uri "
-		"OR customers.minutes_to_expire IS NOT excluded.minutes_to_expire "
-		"OR customers.sandbox IS NOT excluded.sandbox "
-		"OR customers.manual IS NOT excluded.manual "
-		"OR customers.integration_provider IS NOT excluded.integration_provider "
-		"OR customers.integration_auth_method IS NOT excluded.integration_auth_method) "
-		"RETURNING first_import IS ?13",
-	/* Marks an unchanged row as seen; no change means this import saw it already. */
-	[S_MARK_SEEN] = "UPDATE customers SET last_import = ?2 WHERE customer_id = ?1 "
-			"AND keyless = 0 AND last_import IS NOT ?2",
-	[S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
-			"AND last_import IS ?2",
-	[S_INVALID_KEYED] =
-		"INSERT INTO customers(customer_id, customer_name, state, error, source, "
-		"source_line, first_import, last_import, created_at, updated_at) "
-		"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?6, ?7, ?7) "
-		"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET state = 'invalid', "
-		"error = excluded.error, source = excluded.source, "
-		"source_line = excluded.source_line, next_attempt_at = NULL, "
-		"last_import = excluded.last_import, "
-		"updated_at = CASE WHEN customers.state IS NOT 'invalid' "
-		"OR customers.error IS NOT excluded.error THEN excluded.updated_at "
-		"ELSE customers.updated_at END",
-	[S_INVALID_KEYLESS] =
-		"INSERT INTO customers(customer_id, keyless, customer_name, state, error, source, "
-		"source_line, first_import, created_at, updated_at) "
-		"VALUES (?1, 1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7)",
-	[S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
-	[S_COUNT_STATES] = "SELECT state, count(*), "
-			   "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END) "
-			   "FROM customers GROUP BY state",
-	[S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
-			   "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
-			   "FROM customers WHERE state = 'created'",
-	[S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
-			     "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
-	[S_LAST_RUN] = "SELECT id, started_at, coalesce(ended_at, 0), coalesce(exit_reason, ''), "
-		       "(SELECT count(*) FROM attempts WHERE run_id = runs.id), "
-		       "(SELECT count(*) FROM attempts WHERE run_id = runs.id "
-		       "AND http_status IS NOT NULL) "
-		       "FROM runs ORDER BY id DESC LIMIT 1",
-	[S_RUN_ATTEMPTS] = "SELECT count(*) FROM attempts WHERE run_id = ?1",
-	[S_RUN_LATENCY_AT] = "SELECT elapsed_ms FROM attempts WHERE run_id = ?1 "
-			     "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
-	[S_RUN_START] = "INSERT INTO runs(started_at) VALUES (?1)",
-	[S_RUN_FINISH] = "UPDATE runs SET ended_at = ?2, exit_reason = ?3 WHERE id = ?1",
-	[S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
-			     "WHERE state = 'in_flight'",
-	[S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
-			  "attempt_total = attempt_total + 1, error = ?2, updated_at = ?3 "
-			  "WHERE id = ?1",
-	[S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
-		    "SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
-		    "UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
-		    "RETURNING " JOB_COLUMNS,
-	[S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
-		       "state = 'retry_wait' AND next_attempt_at <= ?1 "
-		       "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
-	[S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
-			 "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
-	[S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
-			     "elapsed_ms, http_status, transport_error, finch_code, request_id, "
-			     "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[S_SET_CREATED] = "UPDATE customers SET state = 'created', session_id = ?2, "
-			  "connect_url = ?3, expires_at = ?4, http_status = ?5, finch_code = NULL, "
-			  "error = NULL, attempts = attempts + 1, attempt_total = attempt_total + 1, "
-			  "next_attempt_at = NULL, updated_at = ?6 WHERE id = ?1",
-	[S_SET_EXISTS] = "UPDATE customers SET state = 'exists', connection_id = ?2, "
-			 "http_status = ?3, finch_code = ?4, error = NULL, attempts = attempts + 1, "
-			 "attempt_total = attempt_total + 1, next_attempt_at = NULL, updated_at = ?5 "
-			 "WHERE id = ?1",
-	[S_SET_FAILED] = "UPDATE customers SET state = 'failed', http_status = ?2, finch_code = ?3, "
-			 "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "
-			 "next_attempt_at = NULL, updated_at = ?5 WHERE id = ?1",
-	[S_SET_RETRY] = "UPDATE customers SET state = 'retry_wait', http_status = ?2, "
-			"finch_code = ?3, error = ?4, attempts = attempts + 1, "
-			"attempt_total = attempt_total + 1, next_attempt_at = ?6, updated_at = ?5 "
-			"WHERE id = ?1",
-	[S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
-			 "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
-	[S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "
-		     "connection_id, coalesce(expires_at, 0), attempt_total, "
-		     "coalesce(http_status, 0), finch_code, error, updated_at FROM customers "
-		     "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
-		     "ORDER BY id",
-	[S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
-		      "updated_at = ?5 WHERE keyless = 0 "
-		      "AND state NOT IN ('invalid', 'in_flight', 'pending') "
-		      "AND (?1 & " STATE_BIT_SQL ") != 0 "
-		      "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
-		      "AND (?4 IS NULL OR customer_id = ?4)",
-	[S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
-			    "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
-			    "WHERE state = 'created' AND expires_at < ?1",
-	[S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
-			   "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
-			   "WHERE state = 'exists' AND connection_id IS NOT NULL",
-	[S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
-	[S_SNAPSHOT] = "VACUUM INTO ?1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_IMPORT_START] =
+	"INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
+    [S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
+			"unchanged = ?5, updated = ?6, ended_at = ?7 WHERE id = ?1",
+    [S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2 WHERE id = ?1",
+    [S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
+		      "updated, started_at, coalesce(ended_at, 0) FROM imports "
+		      "ORDER BY id DESC LIMIT 1",
+    /*
+     * One statement decides new / updated / unchanged: the DO UPDATE only
+     * fires when a request field differs or the row was invalid, and
+     * RETURNING tells an insert (first_import is this import) from an update.
+     */
+    [S_UPSERT] =
+	"INSERT INTO customers(customer_id, customer_name, customer_email, products, "
+	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "
+	"integration_auth_method, source, source_line, first_import, last_import, "
+	"created_at, updated_at) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?14) "
+	"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
+	"customer_name = excluded.customer_name, customer_email = excluded.customer_email, "
+	"products = excluded.products, redirect_uri = excluded.redirect_uri, "
+	"minutes_to_expire = excluded.minutes_to_expire, sandbox = excluded.sandbox, "
+	"manual = excluded.manual, integration_provider = excluded.integration_provider, "
+	"integration_auth_method = excluded.integration_auth_method, "
+	"source = excluded.source, source_line = excluded.source_line, state = 'pending', "
+	"request_kind = 'create', attempts = 0, next_attempt_at = NULL, error = NULL, "
+	"last_import = excluded.last_import, updated_at = excluded.updated_at "
+	"WHERE customers.last_import IS NOT excluded.last_import AND ("
+	"customers.state = 'invalid' "
+	"OR customers.customer_name IS NOT excluded.customer_name "
+	"OR customers.customer_email IS NOT excluded.customer_email "
+	"OR customers.products IS NOT excluded.products "
+	"OR customers.redirect_uri IS NOT excluded.redirect_uri "
+	"OR customers.minutes_to_expire IS NOT excluded.minutes_to_expire "
+	"OR customers.sandbox IS NOT excluded.sandbox "
+	"OR customers.manual IS NOT excluded.manual "
+	"OR customers.integration_provider IS NOT excluded.integration_provider "
+	"OR customers.integration_auth_method IS NOT excluded.integration_auth_method) "
+	"RETURNING first_import IS ?13",
+    /* Marks an unchanged row as seen; no change means this import saw it already. */
+    [S_MARK_SEEN] = "UPDATE customers SET last_import = ?2 WHERE customer_id = ?1 "
+		    "AND keyless = 0 AND last_import IS NOT ?2",
+    [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
+		    "AND last_import IS ?2",
+    [S_INVALID_KEYED] =
+	"INSERT INTO customers(customer_id, customer_name, state, error, source, "
+	"source_line, first_import, last_import, created_at, updated_at) "
+	"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?6, ?7, ?7) "
+	"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET state = 'invalid', "
+	"error = excluded.error, source = excluded.source, "
+	"source_line = excluded.source_line, next_attempt_at = NULL, "
+	"last_import = excluded.last_import, "
+	"updated_at = CASE WHEN customers.state IS NOT 'invalid' "
+	"OR customers.error IS NOT excluded.error THEN excluded.updated_at "
+	"ELSE customers.updated_at END",
+    [S_INVALID_KEYLESS] =
+	"INSERT INTO customers(customer_id, keyless, customer_name, state, error, source, "
+	"source_line, first_import, created_at, updated_at) "
+	"VALUES (?1, 1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7)",
+    [S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
+    [S_COUNT_STATES] = "SELECT state, count(*), "
+		       "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END) "
+		       "FROM customers GROUP BY state",
+    [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
+		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
+		       "FROM customers WHERE state = 'created'",
+    [S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
+			 "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+    [S_LAST_RUN] = "SELECT id, started_at, coalesce(ended_at, 0), coalesce(exit_reason, ''), "
+		   "(SELECT count(*) FROM attempts WHERE run_id = runs.id), "
+		   "(SELECT count(*) FROM attempts WHERE run_id = runs.id "
+		   "AND http_status IS NOT NULL) "
+		   "FROM runs ORDER BY id DESC LIMIT 1",
+    [S_RUN_ATTEMPTS] = "SELECT count(*) FROM attempts WHERE run_id = ?1",
+    [S_RUN_LATENCY_AT] = "SELECT elapsed_ms FROM attempts WHERE run_id = ?1 "
+			 "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
+    [S_RUN_START] = "INSERT INTO runs(started_at) VALUES (?1)",
+    [S_RUN_FINISH] = "UPDATE runs SET ended_at = ?2, exit_reason = ?3 WHERE id = ?1",
+    [S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
+			 "WHERE state = 'in_flight'",
+    [S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
+		      "attempt_total = attempt_total + 1, error = ?2, updated_at = ?3 "
+		      "WHERE id = ?1",
+    [S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
+		"SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
+		"UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
+		"RETURNING " JOB_COLUMNS,
+    [S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
+		   "state = 'retry_wait' AND next_attempt_at <= ?1 "
+		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
+    [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
+		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
+    [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
+			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
+			 "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [S_SET_CREATED] = "UPDATE customers SET state = 'created', session_id = ?2, "
+		      "connect_url = ?3, expires_at = ?4, http_status = ?5, finch_code = NULL, "
+		      "error = NULL, attempts = attempts + 1, attempt_total = attempt_total + 1, "
+		      "next_attempt_at = NULL, updated_at = ?6 WHERE id = ?1",
+    [S_SET_EXISTS] = "UPDATE customers SET state = 'exists', connection_id = ?2, "
+		     "http_status = ?3, finch_code = ?4, error = NULL, attempts = attempts + 1, "
+		     "attempt_total = attempt_total + 1, next_attempt_at = NULL, updated_at = ?5 "
+		     "WHERE id = ?1",
+    [S_SET_FAILED] = "UPDATE customers SET state = 'failed', http_status = ?2, finch_code = ?3, "
+		     "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "
+		     "next_attempt_at = NULL, updated_at = ?5 WHERE id = ?1",
+    [S_SET_RETRY] = "UPDATE customers SET state = 'retry_wait', http_status = ?2, "
+		    "finch_code = ?3, error = ?4, attempts = attempts + 1, "
+		    "attempt_total = attempt_total + 1, next_attempt_at = ?6, updated_at = ?5 "
+		    "WHERE id = ?1",
+    [S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
+		     "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
+    [S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "
+		 "connection_id, coalesce(expires_at, 0), attempt_total, "
+		 "coalesce(http_status, 0), finch_code, error, updated_at FROM customers "
+		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
+		 "ORDER BY id",
+    [S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
+		  "updated_at = ?5 WHERE keyless = 0 "
+		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
+		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
+		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
+		  "AND (?4 IS NULL OR customer_id = ?4)",
+    [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
+			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
+			"WHERE state = 'created' AND expires_at < ?1",
+    [S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
+		       "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
+		       "WHERE state = 'exists' AND connection_id IS NOT NULL",
+    [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+    [S_SNAPSHOT] = "VACUUM INTO ?1",
 };
 
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[S_STMT_COUNT];
-	int in_txn;           /* inside store_begin() .. store_commit() */
-	int64_t import_id;    /* the import in progress, for first_import */
+	int in_txn;	   /* inside store_begin() .. store_commit() */
+	int64_t import_id; /* the import in progress, for first_import */
 };
 
 const char *state_name(enum row_state s)
@@ -289,11 +290,15 @@ static int exec_stmt(struct store *st, enum stmt_id id)
 	return 0;
 }
 
-/* Binds a string, or NULL when s is NULL. SQLITE_TRANSIENT: callers' buffers are reused. */
+/*
+ * Binds a string, or NULL when v is NULL. SQLITE_STATIC: every caller steps
+ * and resets the statement before its strings can change, so SQLite need
+ * not copy them (a malloc and a memcpy per cell on the import path).
+ */
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i);
 }
@@ -376,7 +381,8 @@ static int migrate(struct store *st)
 		    read_user_version(st, &now_version) < 0)
 			goto fail;
 		if (now_version != (int64_t)i + 1) {
-			error("%s: schema migration %03zu did not set user_version", st->path, i + 1);
+			error("%s: schema migration %03zu did not set user_version", st->path,
+			      i + 1);
 			goto fail;
 		}
 	}
@@ -398,8 +404,9 @@ int store_open(const char *path, struct store **out)
 	struct store *st = xcalloc(1, sizeof(*st));
 
 	st->path = xstrdup(path);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		error("cannot open database '%s': %s", path,
 		      st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
@@ -435,8 +442,8 @@ int store_open(const char *path, struct store **out)
 	for (int i = 0; i < S_STMT_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &st->stmt[i], NULL) != SQLITE_OK) {
-			error("%s: cannot prepare statement: %s (%s)", path,
-			      sqlite3_errmsg(st->db), stmt_sql[i]);
+			error("%s: cannot prepare statement: %s (%s)", path, sqlite3_errmsg(st->db),
+			      stmt_sql[i]);
 			goto fail;
 		}
 	}
@@ -454,8 +461,7 @@ void store_close(struct store *st)
 	for (int i = 0; i < S_STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
-		warning("cannot close database '%s' cleanly: %s", st->path,
-			sqlite3_errmsg(st->db));
+		warning("cannot close database '%s' cleanly: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
 	free(st);
 }
@@ -785,7 +791,8 @@ static int insert_attempt(struct store *st, const struct attempt_record *a)
 
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
 {
-	static const char lost[] = "outcome unknown: the run stopped before the answer was recorded";
+	static const char lost[] =
+	    "outcome unknown: the run stopped before the answer was recorded";
 	sqlite3_stmt *s = st->stmt[S_IN_FLIGHT_ROWS];
 	struct attempt_record a = {0};
 	int64_t *rows = NULL;
@@ -885,7 +892,7 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	}
 	job->req.redirect_uri = column_dup(s, 6);
 	job->req.minutes_to_expire =
-		sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 7);
+	    sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 7);
 	job->req.sandbox = column_dup(s, 8);
 	job->req.manual = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
 	job->req.integration_provider = column_dup(s, 10);
@@ -895,8 +902,7 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	job->attempt_total = sqlite3_column_int64(s, 14);
 }
 
-int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs,
-		    size_t *n)
+int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs, size_t *n)
 {
 	sqlite3_stmt *s = st->stmt[S_CLAIM];
 	int own_txn = !st->in_txn, rc, ret = -1;
@@ -981,8 +987,8 @@ static int64_t attempt_end(const struct attempt_record *a)
 	return a->started_ms + a->elapsed_ms;
 }
 
-int store_record_created(struct store *st, const struct attempt_record *a,
-			 const char *session_id, const char *connect_url, int64_t expires_at_ms)
+int store_record_created(struct store *st, const struct attempt_record *a, const char *session_id,
+			 const char *connect_url, int64_t expires_at_ms)
 {
 	sqlite3_stmt *s = st->stmt[S_SET_CREATED];
 
@@ -997,8 +1003,7 @@ int store_record_created(struct store *st, const struct attempt_record *a,
 	return exec_stmt(st, S_SET_CREATED);
 }
 
-int store_record_exists(struct store *st, const struct attempt_record *a,
-			const char *connection_id)
+int store_record_exists(struct store *st, const struct attempt_record *a, const char *connection_id)
 {
 	sqlite3_stmt *s = st->stmt[S_SET_EXISTS];
 
@@ -1091,8 +1096,7 @@ int store_each_export(struct store *st, const struct export_filter *f,
 	return ret;
 }
 
-int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms,
-		  int64_t *count)
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count)
 {
 	sqlite3_stmt *s = st->stmt[S_REQUEUE];
 	size_t rounds = f->customers ? f->ncustomers : 1;

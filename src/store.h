@@ -161,10 +161,10 @@ int store_each_failure_group(struct store *st,
 
 struct run_record {
 	int64_t id;
-	int64_t started_ms, ended_ms; /* ended_ms 0: still running, or crashed */
-	int64_t attempts;             /* attempts made by this run */
+	int64_t started_ms, ended_ms;  /* ended_ms 0: still running, or crashed */
+	int64_t attempts;	       /* attempts made by this run */
 	double p50_ms, p95_ms, p99_ms; /* latency of this run's answered attempts */
-	char exit_reason[32];          /* "done", "interrupted", "auth", "crashed" ... */
+	char exit_reason[32];	       /* "done", "interrupted", "auth", "crashed" ... */
 };
 
 /* Returns 1 and fills *out with the newest run, 0 if none, -1 on error. */
@@ -185,12 +185,12 @@ int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const cha
 
 /* One row handed to the dispatcher. Strings are owned; store_job_release() frees. */
 struct store_job {
-	int64_t id;                  /* the customers row id */
+	int64_t id; /* the customers row id */
 	enum request_kind kind;
 	struct connect_request req;
-	char *connection_id;         /* REQUEST_REAUTH: the connection to renew */
-	int64_t attempts;            /* attempts already made in this budget */
-	int64_t attempt_total;       /* attempts ever made for this customer */
+	char *connection_id;   /* REQUEST_REAUTH: the connection to renew */
+	int64_t attempts;      /* attempts already made in this budget */
+	int64_t attempt_total; /* attempts ever made for this customer */
 };
 
 void store_job_release(struct store_job *job);
@@ -221,13 +221,13 @@ int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms);
 
 /* One HTTP attempt, for the attempts table. */
 struct attempt_record {
-	int64_t customer_row;   /* customers.id */
+	int64_t customer_row; /* customers.id */
 	int64_t run_id;
-	int64_t attempt_no;     /* 1-based over the customer's whole history */
+	int64_t attempt_no; /* 1-based over the customer's whole history */
 	enum request_kind kind;
 	int64_t started_ms;
 	int64_t elapsed_ms;
-	long http_status;       /* 0: no answer */
+	long http_status;	     /* 0: no answer */
 	const char *transport_error; /* NULL unless no answer arrived */
 	const char *finch_code;
 	const char *request_id; /* Finch-Request-Id */
@@ -238,8 +238,8 @@ struct attempt_record {
  * The outcome writers. Each records the attempt and moves the row, within
  * the caller's transaction (the dispatcher group-commits them).
  */
-int store_record_created(struct store *st, const struct attempt_record *a,
-			 const char *session_id, const char *connect_url, int64_t expires_at_ms);
+int store_record_created(struct store *st, const struct attempt_record *a, const char *session_id,
+			 const char *connect_url, int64_t expires_at_ms);
 int store_record_exists(struct store *st, const struct attempt_record *a,
 			const char *connection_id);
 int store_record_failed(struct store *st, const struct attempt_record *a);
@@ -258,12 +258,12 @@ struct export_row {
 	const char *customer_id;
 	const char *customer_name;
 	enum row_state state;
-	const char *session_id;    /* NULL when absent, and likewise below */
+	const char *session_id; /* NULL when absent, and likewise below */
 	const char *connect_url;
 	const char *connection_id;
-	int64_t expires_at_ms;     /* 0: none */
-	int64_t attempts;          /* attempts ever made for the customer */
-	long http_status;          /* last HTTP status; 0: none */
+	int64_t expires_at_ms; /* 0: none */
+	int64_t attempts;      /* attempts ever made for the customer */
+	long http_status;      /* last HTTP status; 0: none */
 	const char *finch_code;
 	const char *error;
 	int64_t updated_at_ms;
@@ -282,9 +282,9 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		      int (*fn)(const struct export_row *row, void *data), void *data);
 
 struct requeue_filter {
-	unsigned state_mask;        /* 0 means failed only */
-	const char *finch_code;     /* NULL: any */
-	long http_status;           /* 0: any */
+	unsigned state_mask;	      /* 0 means failed only */
+	const char *finch_code;	      /* NULL: any */
+	long http_status;	      /* 0: any */
 	const char *const *customers; /* NULL or ncustomers ids: only those rows */
 	size_t ncustomers;
 };
@@ -293,8 +293,7 @@ struct requeue_filter {
  * Re-queues matching rows to pending with a fresh attempt budget, keeping
  * their history. Commits. *count tells how many rows moved.
  */
-int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms,
-		  int64_t *count);
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count);
 
 /* created rows whose expires_at < now_ms go back to pending for a new session. Commits. */
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);

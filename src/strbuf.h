@@ -18,7 +18,10 @@ struct strbuf {
 	char *buf;
 };
 
-#define STRBUF_INIT {0, 0, strbuf_empty}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		0, 0, strbuf_empty                                                                 \
+	}
 extern char strbuf_empty[];
 
 void strbuf_init(struct strbuf *sb, size_t hint);
@@ -34,7 +37,7 @@ void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, int c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Removes leading and trailing ASCII whitespace in place. */
 void strbuf_trim(struct strbuf *sb);
 

@@ -185,8 +185,8 @@ char *format_iso8601_ms(int64_t ms, char *buf, size_t size)
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 	return buf;
 }
 
@@ -270,7 +270,8 @@ int parse_duration_ms(const char *s, int64_t *out_ms)
 	static const struct {
 		const char *suffix;
 		double ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000}, {"h", 3600000}, {"", 1000}};
+	} units[] = {{"ms", 1},	     {"s", 1000},    {"m", 60000},
+		     {"min", 60000}, {"h", 3600000}, {"", 1000}};
 	char *end;
 	double v;
 

@@ -117,9 +117,9 @@ static void test_store__refuses_newer_schema_untouched(void **state)
 
 	snprintf(path, sizeof(path), "%s/new.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE x(a); PRAGMA user_version = 99;", NULL,
-				      NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "CREATE TABLE x(a); PRAGMA user_version = 99;", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(path, &st), -1);
 	assert_null(st);
@@ -129,8 +129,8 @@ static void test_store__refuses_newer_schema_untouched(void **state)
 
 	query_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "delete");
-	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='customers'"),
-			 0);
+	assert_int_equal(
+	    query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='customers'"), 0);
 }
 
 static void test_store__upsert_new_unchanged_updated(void **state)
@@ -149,7 +149,8 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(store_commit(f->st), 0);
 
 	/* a finished row whose fields change goes back to pending, keeping its session */
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"), 1);
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"),
+			 1);
 	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created', "
 					    "session_id='s1' RETURNING 1"),
 			 1);
@@ -174,13 +175,14 @@ static void test_store__invalid_rows(void **state)
 
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 5, &import_id), 0);
 	assert_int_equal(upsert(f->st, "c1", NULL), UPSERT_NEW);
-	assert_int_equal(store_mark_invalid(f->st, "c1", "c1", "Acme", "in.csv:3: customer_email: bad",
-					    "in.csv", 3, 2000),
+	assert_int_equal(store_mark_invalid(f->st, "c1", "c1", "Acme",
+					    "in.csv:3: customer_email: bad", "in.csv", 3, 2000),
 			 0);
-	assert_int_equal(store_mark_invalid(f->st, NULL, "", "Nameless", "in.csv:4: customer_id: is empty",
-					    "in.csv", 4, 2000),
+	assert_int_equal(store_mark_invalid(f->st, NULL, "", "Nameless",
+					    "in.csv:4: customer_id: is empty", "in.csv", 4, 2000),
 			 0);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid'"), 2);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid'"),
+			 2);
 	/* the keyed row kept its request fields */
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE customer_id='c1' "
 					    "AND products='company directory'"),
@@ -192,7 +194,8 @@ static void test_store__invalid_rows(void **state)
 	/* fixed by the next import: back to pending, counted as updated */
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "cd", 6, &import_id), 0);
 	assert_int_equal(upsert(f->st, "c1", NULL), UPSERT_UPDATED);
-	assert_int_equal(query_int(f->path, "SELECT state='pending' AND error IS NULL FROM customers"), 1);
+	assert_int_equal(
+	    query_int(f->path, "SELECT state='pending' AND error IS NULL FROM customers"), 1);
 }
 
 static void test_store__illegal_transition_is_refused(void **state)
@@ -208,13 +211,13 @@ static void test_store__illegal_transition_is_refused(void **state)
 static struct attempt_record attempt(const struct store_job *job, long status, int64_t at)
 {
 	struct attempt_record a = {
-		.customer_row = job->id,
-		.attempt_no = job->attempt_total + 1,
-		.kind = job->kind,
-		.started_ms = at,
-		.elapsed_ms = 10,
-		.http_status = status,
-		.request_id = "req-1",
+	    .customer_row = job->id,
+	    .attempt_no = job->attempt_total + 1,
+	    .kind = job->kind,
+	    .started_ms = at,
+	    .elapsed_ms = 10,
+	    .http_status = status,
+	    .request_id = "req-1",
 	};
 	return a;
 }
@@ -238,7 +241,8 @@ static void test_store__claim_record_and_count(void **state)
 	assert_int_equal(n, 3);
 	assert_string_equal(jobs[0].req.customer_id, "c0");
 	assert_int_equal(jobs[0].req.products, PRODUCT_COMPANY | PRODUCT_DIRECTORY);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='in_flight'"), 3);
+	assert_int_equal(
+	    query_int(f->path, "SELECT count(*) FROM customers WHERE state='in_flight'"), 3);
 
 	struct attempt_record a0 = attempt(&jobs[0], 201, 200);
 	struct attempt_record a1 = attempt(&jobs[1], 503, 200);
@@ -326,17 +330,17 @@ static void test_store__requeue_export_and_queues(void **state)
 	upsert(f->st, "a", NULL);
 	upsert(f->st, "b", NULL);
 	upsert(f->st, "c", NULL);
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"), 1);
-	assert_int_equal(query_int(f->path,
-				   "UPDATE customers SET state='failed', http_status=400, "
-				   "finch_code='invalid_request' WHERE customer_id='a' RETURNING 1"),
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"),
 			 1);
+	assert_int_equal(
+	    query_int(f->path, "UPDATE customers SET state='failed', http_status=400, "
+			       "finch_code='invalid_request' WHERE customer_id='a' RETURNING 1"),
+	    1);
 	assert_int_equal(query_int(f->path, "UPDATE customers SET state='failed', http_status=503 "
 					    "WHERE customer_id='b' RETURNING 1"),
 			 1);
-	assert_int_equal(query_int(f->path,
-				   "UPDATE customers SET state='created', expires_at=100, "
-				   "connection_id=NULL WHERE customer_id='c' RETURNING 1"),
+	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created', expires_at=100, "
+					    "connection_id=NULL WHERE customer_id='c' RETURNING 1"),
 			 1);
 
 	rf.finch_code = "invalid_request";
@@ -387,18 +391,17 @@ static void test_store__state_mask_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_store__opens_with_current_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store__refuses_newer_schema_untouched, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store__upsert_new_unchanged_updated, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store__invalid_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store__illegal_transition_is_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store__claim_record_and_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store__requeue_export_and_queues, setup,
-						teardown),
-		cmocka_unit_test(test_store__state_mask_parse),
+	    cmocka_unit_test_setup_teardown(test_store__opens_with_current_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store__refuses_newer_schema_untouched, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_store__upsert_new_unchanged_updated, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_store__invalid_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store__illegal_transition_is_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_store__claim_record_and_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store__requeue_export_and_queues, setup, teardown),
+	    cmocka_unit_test(test_store__state_mask_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,7 @@ static void test_strbuf__trim_and_detach(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"", ""}, {"   ", ""}, {" a ", "a"}, {"\t a b \r\n", "a b"}, {"ab", "ab"},
+	    {"", ""}, {"   ", ""}, {" a ", "a"}, {"\t a b \r\n", "a b"}, {"ab", "ab"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -92,11 +92,11 @@ static void test_strbuf__holds_nul_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strbuf__starts_empty_and_terminated),
-		cmocka_unit_test(test_strbuf__grows_across_many_appends),
-		cmocka_unit_test(test_strbuf__addf_formats_long_output),
-		cmocka_unit_test(test_strbuf__trim_and_detach),
-		cmocka_unit_test(test_strbuf__holds_nul_bytes),
+	    cmocka_unit_test(test_strbuf__starts_empty_and_terminated),
+	    cmocka_unit_test(test_strbuf__grows_across_many_appends),
+	    cmocka_unit_test(test_strbuf__addf_formats_long_output),
+	    cmocka_unit_test(test_strbuf__trim_and_detach),
+	    cmocka_unit_test(test_strbuf__holds_nul_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
