@@ -65,57 +65,6 @@ static void usage(FILE *f)
 	fputs(sync_usage_tail, f);
 }
 
-/*
- * Copies the file src to dst (created with mode 0600; it must not exist).
- * Returns 0, 1 if src does not exist, or -1 after printing the error.
- */
-static int copy_file(const char *src, const char *dst)
-{
-	char buf[1 << 16];
-	int in, out = -1, ret = -1;
-	ssize_t n;
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		if (errno == ENOENT)
-			return 1;
-		return error_errno("cannot open '%s'", src);
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		error_errno("cannot create '%s'", dst);
-		goto out;
-	}
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		char *p = buf;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error_errno("cannot read '%s'", src);
-			goto out;
-		}
-		while (n > 0) {
-			ssize_t w = write(out, p, (size_t)n);
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				error_errno("cannot write '%s'", dst);
-				goto out;
-			}
-			p += w;
-			n -= w;
-		}
-	}
-	ret = 0;
-out:
-	close(in);
-	if (out >= 0 && close(out) < 0 && !ret)
-		ret = error_errno("cannot write '%s'", dst);
-	return ret;
-}
-
 /* A throw-away copy of a database, for --dry-run. */
 struct scratch_db {
 	char dir[64]; /* "" when not created */
@@ -124,13 +73,12 @@ struct scratch_db {
 
 /*
  * Opens a copy of db (or an empty database if db does not exist) in a new
- * temporary folder. The real database is opened while its files are copied,
- * so no checkpoint by another connection can fold the WAL away half way;
- * we hold the lock, so nobody writes to it.
+ * temporary folder. The copy is SQLite's own (VACUUM INTO), so it is
+ * consistent whatever state the WAL is in; we hold the lock, so nobody
+ * writes to the real database meanwhile.
  */
 static int scratch_open(struct scratch_db *sc, const char *db, struct store **out)
 {
-	struct strbuf src = STRBUF_INIT, dst = STRBUF_INIT;
 	struct store *real = NULL;
 	const char *tmp = getenv("TMPDIR");
 	int ret = -1;
@@ -144,20 +92,12 @@ static int scratch_open(struct scratch_db *sc, const char *db, struct store **ou
 	}
 	strbuf_addf(&sc->path, "%s/dry-run.db", sc->dir);
 	if (access(db, F_OK) == 0) {
-		if (store_open(db, &real) < 0)
-			goto out;
-		if (copy_file(db, sc->path.buf) != 0)
-			goto out;
-		strbuf_addf(&src, "%s-wal", db);
-		strbuf_addf(&dst, "%s-wal", sc->path.buf);
-		if (copy_file(src.buf, dst.buf) < 0)
+		if (store_open(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
 			goto out;
 	}
 	ret = store_open(sc->path.buf, out);
 out:
 	store_close(real);
-	strbuf_release(&src);
-	strbuf_release(&dst);
 	return ret;
 }
 

@@ -496,6 +496,8 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 	im.line = im.rec_line = 1;
 	im.in_header = 1;
 	strbuf_init(&im.cells, 4096);
+	strbuf_init(&im.reason, 0);
+	strbuf_init(&im.display, 0);
 
 	if (store_begin(st) < 0)
 		goto out;

@@ -80,6 +80,7 @@ struct dispatcher {
 	int64_t next_due_ms; /* wall: the earliest retry_wait row within the horizon */
 	int64_t grace_end_mono;
 	int64_t consecutive_429;
+	int64_t last_throttle_mono; /* when the rate was last lowered for a 429 */
 	struct progress progress;
 	int64_t waiting; /* retry_wait rows, for the progress line */
 	int64_t waiting_checked_mono;
@@ -421,7 +422,17 @@ static int record_throttle(struct dispatcher *d, struct transfer *t, int64_t now
 	d->sum->throttled++;
 	d->consecutive_429++;
 	pause = hint >= 0 ? min64(hint, d->cfg->retry.max_retry_after_ms) : unhinted_pause_ms(d);
-	ratelimit_throttled(&d->rl, now_mono, pause);
+	if (t->started_mono >= d->last_throttle_mono) {
+		ratelimit_throttled(&d->rl, now_mono, pause);
+		d->last_throttle_mono = now_mono;
+	} else if (now_mono + pause > d->rl.paused_until_ms) {
+		/*
+		 * Sent before the last decrease: the same congestion signal, so
+		 * it may lengthen the pause but must not lower the rate again
+		 * (one decrease per round trip, as TCP does).
+		 */
+		d->rl.paused_until_ms = now_mono + pause;
+	}
 	if (!was_paused)
 		log_event(LOG_INFO, "paused", "paused new requests after a 429",
 			  LOG_I("pause_ms", pause), LOG_S("hinted", hint >= 0 ? "yes" : "no"),

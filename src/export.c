@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,8 +135,16 @@ void export_json_string(struct strbuf *sb, const char *s, int raw)
 	if (!raw && needs_neutralising(s))
 		strbuf_addch(sb, '\'');
 	while (*p) {
+		const unsigned char *run = p;
 		size_t n;
 
+		/* Plain printable ASCII, the common case, is copied a run at a time. */
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run) {
+			strbuf_add(sb, run, (size_t)(p - run));
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			strbuf_addstr(sb, "\\\"");
@@ -360,8 +369,63 @@ static int fsync_parent(const char *dir)
 	return ret;
 }
 
+/*
+ * A signal that would end the program while a file is being written removes
+ * its temporary file first, so an interrupted export leaves nothing behind.
+ * Only signals at their default action are caught: an ignored one stays
+ * ignored, and a caller's own handler is left alone.
+ */
+static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+struct cleanup_guard {
+	struct sigaction old[ARRAY_SIZE(cleanup_signals)];
+	int caught[ARRAY_SIZE(cleanup_signals)];
+};
+
+static const char *volatile tmp_in_progress;
+
+static void remove_tmp_on_signal(int sig)
+{
+	const char *p = tmp_in_progress;
+
+	if (p)
+		unlink(p);
+	/* SA_RESETHAND restored the default action; SA_NODEFER lets it run now. */
+	raise(sig);
+}
+
+static void cleanup_guard_install(struct cleanup_guard *g, const char *tmp)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = remove_tmp_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	tmp_in_progress = tmp;
+	for (i = 0; i < ARRAY_SIZE(cleanup_signals); i++) {
+		g->caught[i] = 0;
+		if (sigaction(cleanup_signals[i], NULL, &g->old[i]) < 0 ||
+		    g->old[i].sa_handler != SIG_DFL)
+			continue;
+		g->caught[i] = sigaction(cleanup_signals[i], &sa, NULL) == 0;
+	}
+}
+
+static void cleanup_guard_remove(struct cleanup_guard *g)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cleanup_signals); i++)
+		if (g->caught[i])
+			sigaction(cleanup_signals[i], &g->old[i], NULL);
+	tmp_in_progress = NULL;
+}
+
 int export_to_path(struct store *st, const struct export_options *o, int64_t *rows)
 {
+	struct cleanup_guard guard;
 	const char *path = o->out_path;
 	const char *slash = strrchr(path, '/');
 	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT;
@@ -385,6 +449,7 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 		error_errno("cannot create a temporary file in '%s'", dir.buf);
 		goto out;
 	}
+	cleanup_guard_install(&guard, tmp.buf);
 	if (fchmod(fd, 0600) < 0) {
 		error_errno("cannot set the mode of '%s'", tmp.buf);
 		goto out_unlink;
@@ -411,6 +476,7 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 		error_errno("cannot rename '%s' to '%s'", tmp.buf, path);
 		goto out_unlink;
 	}
+	cleanup_guard_remove(&guard);
 	ret = fsync_parent(dir.buf);
 	goto out;
 
@@ -419,6 +485,7 @@ out_unlink:
 		fclose(f);
 	f = NULL;
 	unlink(tmp.buf);
+	cleanup_guard_remove(&guard);
 out:
 	if (fd >= 0)
 		close(fd);

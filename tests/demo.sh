@@ -72,7 +72,8 @@ echo "== results (all columns in $(pwd)/demo-results.csv)"
 # JSON Lines through jq, so names with commas or quotes cannot shift columns.
 "$onboard" export --db "$work/demo.db" --format jsonl |
 	jq -r '[.customer_id, .status,
-		(.connect_url // .connection_id // ((.error // "") | .[0:70]))] | @tsv' |
+		(.connect_url // .connection_id //
+		 ((.error // "") | sub("^[^:]*/"; "") | .[0:80]))] | @tsv' |
 	{
 		printf 'customer_id\tstatus\tconnect_url / connection_id / reason\n'
 		cat

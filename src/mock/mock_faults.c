@@ -105,12 +105,15 @@ int mock_window_hit(struct mock_window *w, const struct mock_faults *f, int64_t 
 		return 0;
 	if (now_ms < w->penalty_until_ms)
 		return 1;
-	if (now_ms - w->start_ms >= f->rl_window_ms) {
+	/* a served penalty clears the slate, else the next request would re-earn it */
+	if (w->penalty_until_ms || now_ms - w->start_ms >= f->rl_window_ms) {
+		w->penalty_until_ms = 0;
 		w->start_ms = now_ms;
 		w->count = 0;
 	}
 	if (++w->count > f->rl_limit) {
-		w->penalty_until_ms = now_ms + f->rl_penalty_ms;
+		if (f->rl_penalty_ms > 0) /* else a plain window: over until it ends */
+			w->penalty_until_ms = now_ms + f->rl_penalty_ms;
 		return 1;
 	}
 	return 0;

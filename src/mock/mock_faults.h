@@ -76,7 +76,13 @@ struct mock_window {
 	int64_t penalty_until_ms;
 };
 
-/* Counts one request at now_ms; returns 1 if it is over the limit (or in the penalty). */
+/*
+ * Counts one request at now_ms; returns 1 if it is over the limit (or in the
+ * penalty). The request that crosses rl_limit within rl_window_ms starts a
+ * penalty of rl_penalty_ms, during which every request is over (and not
+ * counted); the first request after it starts a fresh window. With no
+ * penalty, requests are over until the window ends.
+ */
 int mock_window_hit(struct mock_window *w, const struct mock_faults *f, int64_t now_ms);
 
 #endif

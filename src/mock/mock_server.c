@@ -635,6 +635,12 @@ out:
 static void timer_add(struct mock_server *s, struct request *q, int64_t due_ms)
 {
 	pthread_mutex_lock(&s->tlock);
+	if (s->stopping) {
+		/* the timer thread is gone or going: answer now, never leave it suspended */
+		MHD_resume_connection(q->conn);
+		pthread_mutex_unlock(&s->tlock);
+		return;
+	}
 	if (s->ntimers == s->atimers) {
 		s->atimers = s->atimers ? s->atimers * 2 : 256;
 		s->timers = xrealloc(s->timers, s->atimers * sizeof(*s->timers));

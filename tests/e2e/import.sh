@@ -1,2 +1,254 @@
 #!/usr/bin/env bash
-echo "e2e import not written yet"; exit 1
+# tests/e2e/import.sh: `finch-onboard import` on the files of tests/data, with
+# the database checked by SQL and every message and exit code checked exactly.
+set -uo pipefail
+
+. "$(dirname "$0")/lib.sh"
+: "${FINCH_TEST_DATA:?set FINCH_TEST_DATA to tests/data}"
+: "${FINCH_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-import.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || fail "cannot cd to $work"
+cp "$FINCH_TEST_DATA"/*.csv .
+
+# run_fo CMD...: runs finch-onboard; sets RC, OUT (stdout) and ERR (stderr)
+run_fo() {
+	"$FINCH_ONBOARD" "$@" >out.txt 2>err.txt
+	RC=$?
+	OUT=$(cat out.txt)
+	ERR=$(cat err.txt)
+}
+
+expect_rc() {
+	[ "$RC" = "$1" ] || fail "$2: exit $RC, expected $1; stderr: $ERR"
+}
+
+expect_eq() { # WHAT GOT EXPECTED
+	[ "$2" = "$3" ] || fail "$1: got
+---
+$2
+---
+expected
+---
+$3
+---"
+}
+
+q() { sqlite3 "$DB" "$1"; }
+
+# ---- a file as Excel writes it -----------------------------------------------
+DB=excel.db
+run_fo import excel.csv --db "$DB"
+expect_rc 0 "import excel.csv"
+expect_eq "excel summary" "$OUT" \
+	"imported excel.csv: 4 rows read, 4 accepted, 0 invalid, 0 unchanged, 0 updated"
+expect_eq "excel warning" "$ERR" "finch-onboard: warning: excel.csv:1: unknown column 'Notes' is ignored"
+pass "BOM, CRLF, columns in any order and case, unknown column warned"
+
+expect_eq "excel rows" "$(q "SELECT customer_id, replace(customer_name, char(13, 10), ' | '), products, state
+	FROM customers ORDER BY id")" \
+"acme-001|Acme Logistics, Inc.|company directory|pending
+bluebird-002|Bluebird \"Smile\" Dental|company directory payment|pending
+mueller-003|Müller GmbH | Niederlassung Köln|company individual|pending
+cedar-004|Cedar & Pine|company directory|pending"
+pass "quoted commas, quotes and newlines read as Excel writes them; unquoted cells trimmed"
+
+expect_eq "excel optional fields" "$(q "SELECT customer_email, sandbox, manual, integration_provider,
+	integration_auth_method, minutes_to_expire FROM customers WHERE customer_id = 'bluebird-002'")" \
+	"payroll@bluebird.example.com|finch|1|gusto|credential|1440"
+expect_eq "excel source lines" "$(q "SELECT group_concat(source_line, ',') FROM customers")" "2,3,6,8"
+pass "optional fields stored; source line is where each record starts"
+
+expect_eq "imports row" "$(q "SELECT path, size, sha256, rows_read, accepted, invalid, unchanged, updated,
+	ended_at >= started_at FROM imports")" \
+	"excel.csv|$(stat -c %s excel.csv)|$(sha256sum excel.csv | cut -d' ' -f1)|4|4|0|0|0|1"
+pass "the import is recorded with size and sha256"
+
+# ---- re-import: nothing changes; a changed row goes back to pending ----------
+run_fo import excel.csv --db "$DB" --quiet
+expect_rc 0 "re-import excel.csv"
+expect_eq "re-import summary" "$OUT" \
+	"imported excel.csv: 4 rows read, 0 accepted, 0 invalid, 4 unchanged, 0 updated"
+expect_eq "re-import quiet" "$ERR" ""
+pass "re-importing the same file changes nothing (and --quiet silences the warning)"
+
+q "UPDATE customers SET state = 'in_flight' WHERE customer_id IN ('acme-001', 'cedar-004');
+	UPDATE customers SET state = 'created', session_id = 'sess_kept', attempts = 1, attempt_total = 1
+	WHERE customer_id IN ('acme-001', 'cedar-004')"
+sed 's/hr@acme.example.com/people@acme.example.com/' excel.csv >excel2.csv
+run_fo import excel2.csv --db "$DB" --quiet
+expect_rc 0 "import changed file"
+expect_eq "changed summary" "$OUT" \
+	"imported excel2.csv: 4 rows read, 0 accepted, 0 invalid, 3 unchanged, 1 updated"
+expect_eq "changed rows" "$(q "SELECT customer_id, state, session_id, customer_email FROM customers
+	WHERE customer_id IN ('acme-001', 'cedar-004') ORDER BY id")" \
+	"acme-001|pending|sess_kept|people@acme.example.com
+cedar-004|created|sess_kept|"
+pass "a changed row goes back to pending and keeps its history; an unchanged created row stays"
+
+# ---- invalid rows -------------------------------------------------------------
+DB=invalid.db
+run_fo import invalid_rows.csv --db "$DB"
+expect_rc 1 "import invalid_rows.csv"
+expect_eq "invalid summary" "$OUT" \
+	"imported invalid_rows.csv: 12 rows read, 1 accepted, 11 invalid, 0 unchanged, 0 updated"
+expect_eq "invalid stderr" "$ERR" \
+"finch-onboard: invalid: invalid_rows.csv:3: customer_email: is not an email address (needs exactly one '@')
+finch-onboard: invalid: invalid_rows.csv:4: products: cannot combine 'deduction' with 'benefits'
+finch-onboard: invalid: invalid_rows.csv:5: minutes_to_expire: must be between 1 and 129600
+finch-onboard: invalid: invalid_rows.csv:6: sandbox: must be 'finch' or 'provider'
+finch-onboard: invalid: invalid_rows.csv:7: manual: must be true, false, 1, 0, yes or no
+finch-onboard: invalid: invalid_rows.csv:8: integration_auth_method: requires an integration provider
+finch-onboard: invalid: invalid_rows.csv:9: customer_id: duplicate of line 2
+finch-onboard: invalid: invalid_rows.csv:10: row: 10 cells, but the header has 9
+finch-onboard: invalid: invalid_rows.csv:11: customer_id: is empty
+finch-onboard: invalid: invalid_rows.csv:12: products: is empty
+finch-onboard: invalid: invalid_rows.csv:13: customer_name: is not valid UTF-8"
+pass "every invalid row is reported as FILE:LINE: column: reason, exit 1"
+
+expect_eq "invalid states" "$(q "SELECT customer_id, state FROM customers ORDER BY id LIMIT 2")" \
+	"ok-001|pending
+bad-email|invalid"
+expect_eq "invalid count" "$(q "SELECT count(*) FROM customers WHERE state = 'invalid'")" 11
+expect_eq "duplicate kept apart" "$(q "SELECT customer_name, error FROM customers
+	WHERE customer_id = 'ok-001' AND state = 'invalid'")" \
+	"Duplicate Employer|invalid_rows.csv:9: customer_id: duplicate of line 2"
+expect_eq "bad utf-8 made printable" "$(q "SELECT customer_name FROM customers WHERE customer_id = 'utf8-bad'")" \
+	"Caf? Latin1"
+pass "invalid rows are stored with their reasons; the first of two duplicates stays pending"
+
+run_fo import invalid_rows.csv --db "$DB" --quiet
+expect_rc 1 "re-import invalid_rows.csv"
+expect_eq "re-import invalid quiet" "$ERR" ""
+expect_eq "keyless rows replaced" "$(q "SELECT count(*) FROM customers")" 12
+pass "re-importing replaces the keyless invalid rows instead of piling them up"
+
+# ---- at most 20 reasons on stderr ----------------------------------------------
+{
+	echo "customer_id,customer_name,products"
+	for i in $(seq 1 25); do echo "bad-$i,Bad $i,bogus"; done
+} >many_bad.csv
+DB=many.db
+run_fo import many_bad.csv --db "$DB"
+expect_rc 1 "import many_bad.csv"
+expect_eq "reasons printed" "$(grep -c ': invalid: ' err.txt)" 20
+expect_eq "reasons tail" "$(tail -n 1 err.txt)" \
+	"finch-onboard: ... and 5 more invalid rows (see 'finch-onboard export --state invalid')"
+pass "at most 20 reasons are printed, then a pointer to export"
+
+# ---- files that cannot be read as CSV: exit 2, nothing imported -------------------
+refuse() { # FILE MESSAGE
+	DB=refused.db
+	rm -f refused.db*
+	run_fo import "$1" --db "$DB"
+	expect_rc 2 "import $1"
+	expect_eq "$1 message" "$ERR" "finch-onboard: error: $2; nothing was imported"
+	expect_eq "$1 stdout" "$OUT" ""
+	expect_eq "$1 customers" "$(q "SELECT count(*) FROM customers")" 0
+	expect_eq "$1 imports" "$(q "SELECT count(*) FROM imports")" 0
+	pass "$1 refused: $2"
+}
+refuse empty.csv "empty.csv: is empty: no header line"
+refuse nul.csv "nul.csv:4: contains a NUL byte"
+refuse unterminated.csv "unterminated.csv:3: unterminated quoted field"
+refuse bad_header_utf8.csv "bad_header_utf8.csv:1: the header is not valid UTF-8 (column 3)"
+refuse duplicate_header.csv "duplicate_header.csv:1: column 'customer_id' appears twice (columns 1 and 3)"
+refuse missing_column.csv "missing_column.csv:1: the header has no 'customer_name' column"
+refuse no_products.csv "no_products.csv:1: the header has no 'products' column (or give --products)"
+
+# a refused file leaves an existing database exactly as it was
+DB=excel.db
+before=$(q "SELECT count(*), max(updated_at) FROM customers; SELECT count(*) FROM imports")
+run_fo import nul.csv --db "$DB"
+expect_rc 2 "import nul.csv into a used database"
+expect_eq "unchanged after refusal" "$(q "SELECT count(*), max(updated_at) FROM customers; SELECT count(*) FROM imports")" "$before"
+pass "a refused file changes nothing in an existing database"
+
+DB=header.db
+run_fo import header_only.csv --db "$DB"
+expect_rc 0 "import header_only.csv"
+expect_eq "header-only summary" "$OUT" \
+	"imported header_only.csv: 0 rows read, 0 accepted, 0 invalid, 0 unchanged, 0 updated"
+expect_eq "header-only imports" "$(q "SELECT count(*) FROM imports")" 1
+pass "a header-only file imports nothing and succeeds"
+
+# ---- defaults fill empty cells -----------------------------------------------------
+DB=defaults.db
+run_fo import no_products.csv --db "$DB" --products "directory,company" --sandbox provider \
+	--minutes-to-expire 90 --redirect-uri https://app.example.com/cb
+expect_rc 0 "import with defaults"
+expect_eq "defaults" "$(q "SELECT DISTINCT products, sandbox, minutes_to_expire, redirect_uri FROM customers")" \
+	"company directory|provider|90|https://app.example.com/cb"
+pass "--products, --sandbox, --minutes-to-expire and --redirect-uri fill empty cells"
+
+# ---- usage errors: exit 2, the option named -------------------------------------
+usage_error() { # MESSAGE ARGS...
+	local msg=$1
+	shift
+	run_fo import "$@"
+	expect_rc 2 "import $*"
+	expect_eq "import $* message" "$(head -n 1 err.txt)" "finch-onboard: error: $msg"
+	pass "import $*: $msg"
+}
+usage_error "--products 'payroll': unknown product 'payroll'" no_products.csv --db u.db --products payroll
+usage_error "--products 'deduction benefits': cannot combine 'deduction' with 'benefits'" \
+	no_products.csv --db u.db --products "deduction benefits"
+usage_error "--minutes-to-expire '0': must be between 1 and 129600" excel.csv --db u.db --minutes-to-expire 0
+usage_error "--minutes-to-expire '129601': must be between 1 and 129600" excel.csv --db u.db --minutes-to-expire 129601
+usage_error "--sandbox 'prod': must be 'finch' or 'provider'" excel.csv --db u.db --sandbox prod
+usage_error "--redirect-uri is empty" excel.csv --db u.db --redirect-uri ""
+usage_error "import needs a CSV file; see 'finch-onboard import --help'" --db u.db
+usage_error "import takes one CSV file; see 'finch-onboard import --help'" a.csv b.csv --db u.db
+usage_error "cannot open 'missing.csv': No such file or directory" missing.csv --db u.db
+[ ! -e u.db ] || [ "$(sqlite3 u.db "SELECT count(*) FROM customers")" = 0 ] ||
+	fail "a usage error imported rows"
+
+run_fo import --bogus
+expect_rc 2 "import --bogus"
+run_fo import --help
+expect_rc 0 "import --help"
+case $OUT in
+usage:\ finch-onboard\ import\ CSV*--products\ LIST*--minutes-to-expire*--quiet*) ;;
+*) fail "import --help: unexpected text: $OUT" ;;
+esac
+pass "--help prints the usage, an unknown option is exit 2"
+
+# ---- the database lock ---------------------------------------------------------------
+DB=locked.db
+exec 9>"$DB-lock"
+flock -n 9 || fail "cannot take the test lock"
+run_fo import excel.csv --db "$DB"
+expect_rc 4 "import on a locked database"
+case $ERR in
+*"database 'locked.db' is in use"*) ;;
+*) fail "locked: unexpected message: $ERR" ;;
+esac
+exec 9>&-
+run_fo import excel.csv --db "$DB" --quiet
+expect_rc 0 "import after the lock is gone"
+pass "a locked database is exit 4; it imports once the holder is gone"
+
+# ---- the sample ----------------------------------------------------------------------
+DB=sample.db
+cp "$FINCH_SOURCE_DIR/samples/customers.csv" sample.csv
+run_fo import sample.csv --db "$DB"
+expect_rc 1 "import samples/customers.csv"
+expect_eq "sample summary" "$OUT" \
+	"imported sample.csv: 25 rows read, 22 accepted, 3 invalid, 0 unchanged, 0 updated"
+expect_eq "sample invalid" "$(q "SELECT customer_id FROM customers WHERE state = 'invalid' ORDER BY id")" \
+	"vega-023
+willow-024
+xenon-025"
+pass "samples/customers.csv: 22 good rows, 3 deliberately invalid"
+
+# ---- gen_customers writes valid rows -----------------------------------------------
+DB=gen.db
+"$FINCH_SOURCE_DIR/samples/gen_customers" 2000 >gen.csv || fail "gen_customers failed"
+run_fo import gen.csv --db "$DB"
+expect_rc 0 "import generated rows"
+expect_eq "gen summary" "$OUT" \
+	"imported gen.csv: 2000 rows read, 2000 accepted, 0 invalid, 0 unchanged, 0 updated"
+pass "samples/gen_customers writes rows that are all valid"
+
+finish

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# tests/bench/import.sh: how fast `finch-onboard import` loads a CSV, next to
+# `sqlite3 .import --csv` loading the same file into a plain table.
+#
+# Generates BENCH_ROWS (default 1,000,000) rows with samples/gen_customers
+# once, then runs BENCH_RUNS (default 3) rounds of both, each into a fresh
+# database, and prints every time, the medians, their ratio, and the peak RSS
+# of finch-onboard import ("Maximum resident set size" of /usr/bin/time -v).
+# Goals (issue 2): ratio <= 1.5, peak RSS < 32 MiB. Builds nothing.
+#
+# Usage: tests/bench/import.sh [BUILD_DIR]   (default: build)
+# Environment: FINCH_ONBOARD (the binary; default BUILD_DIR/finch-onboard),
+# BENCH_ROWS, BENCH_RUNS, BENCH_KEEP=1 keeps the work directory.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$src/build}
+FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
+rows=${BENCH_ROWS:-1000000}
+runs=${BENCH_RUNS:-3}
+
+[ -x "$FINCH_ONBOARD" ] || { echo "bench: '$FINCH_ONBOARD' is not built" >&2; exit 2; }
+command -v sqlite3 >/dev/null || { echo "bench: sqlite3 is not installed" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is not installed (apt-get install time)" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-import.XXXXXX")
+cleanup() { [ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"; }
+trap cleanup EXIT
+
+csv=$work/customers.csv
+echo "generating $rows rows ..."
+"$src/samples/gen_customers" "$rows" >"$csv"
+echo "$(du -m "$csv" | cut -f1) MiB, $(sqlite3 --version | cut -d' ' -f1) sqlite3, $(nproc) CPUs"
+
+# median of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# elapsed seconds and peak RSS (KiB) of a command, from /usr/bin/time -v
+timed() {
+	local out=$work/time.txt
+	/usr/bin/time -v -o "$out" "$@" >/dev/null 2>"$work/stderr.txt" || {
+		echo "bench: '$*' failed:" >&2
+		cat "$work/stderr.txt" >&2
+		exit 1
+	}
+	awk -F': ' '/Elapsed \(wall clock\)/ {
+		n = split($2, p, ":"); s = 0
+		for (i = 1; i <= n; i++) s = s * 60 + p[i]
+		t = s
+	}
+	/Maximum resident set size/ { rss = $2 }
+	END { printf "%.2f %d\n", t, rss }' "$out"
+}
+
+ours=() theirs=() rss=()
+for r in $(seq 1 "$runs"); do
+	rm -f "$work"/f.db* "$work"/s.db*
+	read -r t1 m1 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
+	read -r t2 _ < <(timed sqlite3 "$work/s.db" ".import --csv $csv t")
+	got=$(sqlite3 "$work/f.db" "SELECT count(*) FROM customers WHERE state = 'pending'")
+	[ "$got" = "$rows" ] || { echo "bench: finch-onboard stored $got pending rows, not $rows" >&2; exit 1; }
+	printf 'round %d: finch-onboard import %6.2f s (peak RSS %d KiB)   sqlite3 .import %6.2f s\n' \
+		"$r" "$t1" "$m1" "$t2"
+	ours+=("$t1") theirs+=("$t2") rss+=("$m1")
+done
+
+m_ours=$(printf '%s\n' "${ours[@]}" | median)
+m_theirs=$(printf '%s\n' "${theirs[@]}" | median)
+max_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+awk -v a="$m_ours" -v b="$m_theirs" -v r="$max_rss" -v n="$rows" 'BEGIN {
+	ratio = a / b
+	printf "median: finch-onboard import %.2f s (%.0f rows/s), sqlite3 .import %.2f s\n", a, n / a, b
+	printf "ratio: %.2fx (goal <= 1.5x: %s)\n", ratio, ratio <= 1.5 ? "met" : "NOT met"
+	printf "peak RSS of finch-onboard import: %d KiB = %.1f MiB (goal < 32 MiB: %s)\n",
+		r, r / 1024, r < 32768 ? "met" : "NOT met"
+}'
