@@ -20,18 +20,6 @@
 /* Characters of a non-JSON body quoted in a message. */
 #define BODY_QUOTE_CHARS 100
 
-__attribute__((format(printf, 3, 4))) static int reject(char *why, size_t size, const char *fmt,
-							...)
-{
-	va_list ap;
-
-	if (why && size) {
-		va_start(ap, fmt);
-		vsnprintf(why, size, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static void check_alloc(const void *p)
 {
@@ -163,7 +151,7 @@ static int get_opt_string(const cJSON *obj, const char *name, char **out, char *
 	if (is_absent(item))
 		return 0;
 	if (!cJSON_IsString(item))
-		return reject(why, size, "must be a string");
+		return set_why(why, size, "must be a string");
 	*out = xstrdup(item->valuestring);
 	return 0;
 }
@@ -173,9 +161,9 @@ static int get_req_string(const cJSON *obj, const char *name, char **out, char *
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
 
 	if (!item)
-		return reject(why, size, "is required");
+		return set_why(why, size, "is required");
 	if (!cJSON_IsString(item))
-		return reject(why, size, "must be a string");
+		return set_why(why, size, "must be a string");
 	*out = xstrdup(item->valuestring);
 	return 0;
 }
@@ -188,24 +176,24 @@ static int get_products(const cJSON *obj, int required, unsigned *mask, char *wh
 	*mask = 0;
 	if (!item) {
 		if (required)
-			return reject(why, size, "is required");
+			return set_why(why, size, "is required");
 		return 0;
 	}
 	if (!required && cJSON_IsNull(item))
 		return 0;
 	if (!cJSON_IsArray(item))
-		return reject(why, size, "must be an array of strings");
+		return set_why(why, size, "must be an array of strings");
 	cJSON_ArrayForEach(elem, item)
 	{
 		unsigned bit;
 		size_t n;
 
 		if (!cJSON_IsString(elem))
-			return reject(why, size, "must be an array of strings");
+			return set_why(why, size, "must be an array of strings");
 		n = strlen(elem->valuestring);
 		bit = product_from_name(elem->valuestring, n);
 		if (!bit)
-			return reject(why, size, "unknown product '%.40s%s'", elem->valuestring,
+			return set_why(why, size, "unknown product '%.40s%s'", elem->valuestring,
 				      n > 40 ? "..." : "");
 		*mask |= bit;
 	}
@@ -221,13 +209,13 @@ static int get_minutes(const cJSON *obj, int64_t *out, char *why, size_t size)
 	if (is_absent(item))
 		return 0;
 	if (!cJSON_IsNumber(item))
-		return reject(why, size, "must be a number");
+		return set_why(why, size, "must be a number");
 	v = item->valuedouble;
 	/* Range first, so the cast below is defined (NaN fails both tests). */
 	if (!(v >= MINUTES_TO_EXPIRE_MIN && v <= MINUTES_TO_EXPIRE_MAX))
 		return validate_minutes_to_expire(v < 0 ? -1 : INT64_MAX, why, size);
 	if ((double)(int64_t)v != v)
-		return reject(why, size, "must be an integer");
+		return set_why(why, size, "must be an integer");
 	*out = (int64_t)v;
 	return 0;
 }
@@ -242,7 +230,7 @@ int finch_api_parse_session_body(const char *json, size_t len, struct connect_re
 	connect_request_init(out);
 	*field = "body";
 	if (!root) {
-		reject(why, size, "is not a JSON object");
+		set_why(why, size, "is not a JSON object");
 		goto out;
 	}
 
@@ -272,7 +260,7 @@ int finch_api_parse_session_body(const char *json, size_t len, struct connect_re
 	item = cJSON_GetObjectItemCaseSensitive(root, "manual");
 	if (!is_absent(item)) {
 		if (!cJSON_IsBool(item)) {
-			reject(why, size, "must be a boolean");
+			set_why(why, size, "must be a boolean");
 			goto out;
 		}
 		out->manual = cJSON_IsTrue(item) ? 1 : 0;
@@ -282,7 +270,7 @@ int finch_api_parse_session_body(const char *json, size_t len, struct connect_re
 	item = cJSON_GetObjectItemCaseSensitive(root, "integration");
 	if (!is_absent(item)) {
 		if (!cJSON_IsObject(item)) {
-			reject(why, size, "must be an object");
+			set_why(why, size, "must be an object");
 			goto out;
 		}
 		*field = "integration.provider";
@@ -314,18 +302,18 @@ int finch_api_parse_reauth_body(const char *json, size_t len, char **connection_
 	connect_request_init(out);
 	*field = "body";
 	if (!root) {
-		reject(why, size, "is not a JSON object");
+		set_why(why, size, "is not a JSON object");
 		goto out;
 	}
 	*field = "connection_id";
 	if (get_req_string(root, "connection_id", &id, why, size) < 0)
 		goto out;
 	if (!*id) {
-		reject(why, size, "is empty");
+		set_why(why, size, "is empty");
 		goto out;
 	}
 	if (utf8_count(id, strlen(id)) < 0) {
-		reject(why, size, "is not valid UTF-8");
+		set_why(why, size, "is not valid UTF-8");
 		goto out;
 	}
 	*field = "products";
@@ -335,7 +323,7 @@ int finch_api_parse_reauth_body(const char *json, size_t len, char **connection_
 	if (get_opt_string(root, "redirect_uri", &out->redirect_uri, why, size) < 0)
 		goto out;
 	if (out->redirect_uri && utf8_count(out->redirect_uri, strlen(out->redirect_uri)) < 0) {
-		reject(why, size, "is not valid UTF-8");
+		set_why(why, size, "is not valid UTF-8");
 		goto out;
 	}
 	*field = "minutes_to_expire";

@@ -14,18 +14,6 @@
 /* Tolerance for "one whole token" in double arithmetic. */
 #define TOKEN_EPSILON 1e-9
 
-__attribute__((format(printf, 3, 4))) static int reject(char *why, size_t size, const char *fmt,
-							...)
-{
-	va_list ap;
-
-	if (why && size) {
-		va_start(ap, fmt);
-		vsnprintf(why, size, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /*
  * A non-negative decimal ("3", "0.5") at *p; advances *p. Returns -1 if no
@@ -65,26 +53,26 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 	double count, window = 1, seconds = 0;
 
 	if (!s || !*s)
-		return reject(why, size,
+		return set_why(why, size,
 			      "rate is empty (use e.g. 3/s, 150/min or 0 for unlimited)");
 	if (*p == '-')
-		return reject(why, size, "rate '%s' is negative", s);
+		return set_why(why, size, "rate '%s' is negative", s);
 	if (parse_number(&p, &count) < 0)
-		return reject(why, size, "rate '%s' does not start with a number", s);
+		return set_why(why, size, "rate '%s' does not start with a number", s);
 	if (!*p) {
 		*per_s = count;
 		return 0;
 	}
 	if (*p != '/')
-		return reject(why, size, "rate '%s' has '%s' where '/' and a time unit belong", s,
+		return set_why(why, size, "rate '%s' has '%s' where '/' and a time unit belong", s,
 			      p);
 	p++;
 	if (*p == '-')
-		return reject(why, size, "rate '%s' has a negative time window", s);
+		return set_why(why, size, "rate '%s' has a negative time window", s);
 	if (*p >= '0' && *p <= '9' && parse_number(&p, &window) < 0)
-		return reject(why, size, "rate '%s' has a bad time window", s);
+		return set_why(why, size, "rate '%s' has a bad time window", s);
 	if (!*p)
-		return reject(why, size, "rate '%s' lacks a time unit (s, min or h)", s);
+		return set_why(why, size, "rate '%s' lacks a time unit (s, min or h)", s);
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (!strcasecmp(p, units[i].name)) {
 			seconds = units[i].seconds;
@@ -92,10 +80,10 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 		}
 	}
 	if (!seconds)
-		return reject(why, size,
+		return set_why(why, size,
 			      "rate '%s' has an unknown time unit '%s' (use s, min or h)", s, p);
 	if (!(window > 0))
-		return reject(why, size, "rate '%s' has a zero time window", s);
+		return set_why(why, size, "rate '%s' has a zero time window", s);
 	*per_s = count / (window * seconds);
 	return 0;
 }

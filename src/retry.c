@@ -7,6 +7,8 @@
 
 #include "retry.h"
 
+#include "util.h"
+
 #define MS_PER_DAY (86400 * (int64_t)1000)
 
 int64_t retry_backoff_ms(const struct retry_policy *p, int64_t attempt, double rnd)
@@ -120,18 +122,6 @@ int64_t retry_hint_ms(const char *retry_after_ms, const char *retry_after, int64
 	return when - now_ms;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 static int days_in_month(int64_t y, int m)
 {

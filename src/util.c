@@ -165,8 +165,8 @@ int64_t clock_now_ms(void)
 	return injected ? clock_mono_ms() + offset_ms : wall_ms();
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+/* Howard Hinnant's algorithm: no table, no timegm(), no time zone. */
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -290,6 +290,18 @@ int parse_duration_ms(const char *s, int64_t *out_ms)
 			*out_ms = (int64_t)(ms + 0.5);
 			return 0;
 		}
+	}
+	return -1;
+}
+
+int set_why(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && size) {
+		va_start(ap, fmt);
+		vsnprintf(why, size, fmt, ap);
+		va_end(ap);
 	}
 	return -1;
 }

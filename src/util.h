@@ -70,6 +70,15 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
  */
 int parse_duration_ms(const char *s, int64_t *out_ms);
 
+/*
+ * Writes a formatted reason into why[0..size) (when why is not NULL) and
+ * returns -1: the one way the pure rule modules say why a value is bad.
+ */
+int set_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d);
+
 /* Fills buf with n cryptographically random bytes (getrandom). -1 on error. */
 int random_bytes(void *buf, size_t n);
 

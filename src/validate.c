@@ -21,19 +21,6 @@ static const char *const auth_methods[] = {"assisted", "credential", "oauth", "a
 /* Longest product name quoted back in a reason, so reasons fit VALIDATE_WHY_MAX. */
 #define WHY_QUOTE_MAX 40
 
-/* Writes a reason into why (if any) and returns -1. */
-__attribute__((format(printf, 3, 4))) static int reject(char *why, size_t size, const char *fmt,
-							...)
-{
-	va_list ap;
-
-	if (why && size) {
-		va_start(ap, fmt);
-		vsnprintf(why, size, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void connect_request_init(struct connect_request *r)
 {
@@ -105,14 +92,14 @@ int validate_customer_field(const char *s, size_t len, char *why, size_t size)
 	long n;
 
 	if (!s || !len)
-		return reject(why, size, "is empty");
+		return set_why(why, size, "is empty");
 	if (memchr(s, '\0', len))
-		return reject(why, size, "contains a NUL byte");
+		return set_why(why, size, "contains a NUL byte");
 	n = utf8_count(s, len);
 	if (n < 0)
-		return reject(why, size, "is not valid UTF-8");
+		return set_why(why, size, "is not valid UTF-8");
 	if (n > CUSTOMER_FIELD_MAX_CHARS)
-		return reject(why, size, "is longer than %d characters (%ld)",
+		return set_why(why, size, "is longer than %d characters (%ld)",
 			      CUSTOMER_FIELD_MAX_CHARS, n);
 	return 0;
 }
@@ -123,29 +110,29 @@ int validate_email(const char *s, char *why, size_t size)
 	size_t len;
 
 	if (!s || !*s)
-		return reject(why, size, "is empty");
+		return set_why(why, size, "is empty");
 	len = strlen(s);
 	if (len > 254)
-		return reject(why, size, "is longer than 254 bytes");
+		return set_why(why, size, "is longer than 254 bytes");
 	if (utf8_count(s, len) < 0)
-		return reject(why, size, "is not valid UTF-8");
+		return set_why(why, size, "is not valid UTF-8");
 	for (p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c <= 0x20 || c == 0x7f)
-			return reject(why, size, "contains whitespace or a control character");
+			return set_why(why, size, "contains whitespace or a control character");
 	}
 	at = strchr(s, '@');
 	if (!at || strchr(at + 1, '@'))
-		return reject(why, size, "is not an email address (needs exactly one '@')");
+		return set_why(why, size, "is not an email address (needs exactly one '@')");
 	if (at == s)
-		return reject(why, size, "is not an email address (empty local part)");
+		return set_why(why, size, "is not an email address (empty local part)");
 	domain = at + 1;
 	if (!*domain)
-		return reject(why, size, "is not an email address (empty domain)");
+		return set_why(why, size, "is not an email address (empty domain)");
 	if (!strchr(domain, '.'))
-		return reject(why, size, "is not an email address (no dot in the domain)");
+		return set_why(why, size, "is not an email address (no dot in the domain)");
 	if (*domain == '.' || s[len - 1] == '.' || strstr(domain, ".."))
-		return reject(why, size, "is not an email address (empty label in the domain)");
+		return set_why(why, size, "is not an email address (empty label in the domain)");
 	return 0;
 }
 
@@ -185,9 +172,9 @@ int parse_products(const char *s, unsigned *mask, char *why, size_t size)
 		bit = product_from_name_icase(s, n);
 		if (!bit) {
 			if (n > WHY_QUOTE_MAX)
-				return reject(why, size, "unknown product '%.*s...'", WHY_QUOTE_MAX,
+				return set_why(why, size, "unknown product '%.*s...'", WHY_QUOTE_MAX,
 					      s);
-			return reject(why, size, "unknown product '%.*s'", (int)n, s);
+			return set_why(why, size, "unknown product '%.*s'", (int)n, s);
 		}
 		m |= bit;
 		s += n;
@@ -217,11 +204,11 @@ const char *product_name(unsigned bit)
 int validate_products(unsigned mask, char *why, size_t size)
 {
 	if (!mask)
-		return reject(why, size, "is empty");
+		return set_why(why, size, "is empty");
 	if (mask >> PRODUCT_COUNT)
-		return reject(why, size, "holds an unknown product");
+		return set_why(why, size, "holds an unknown product");
 	if ((mask & PRODUCT_DEDUCTION) && (mask & PRODUCT_BENEFITS))
-		return reject(why, size, "cannot combine 'deduction' with 'benefits'");
+		return set_why(why, size, "cannot combine 'deduction' with 'benefits'");
 	return 0;
 }
 
@@ -232,16 +219,16 @@ int parse_minutes_to_expire(const char *s, int64_t *out, char *why, size_t size)
 	int negative = 0;
 
 	if (!s || !*s)
-		return reject(why, size, "is empty");
+		return set_why(why, size, "is empty");
 	if (*p == '-') {
 		negative = 1;
 		p++;
 	}
 	if (!*p)
-		return reject(why, size, "'%.*s' is not an integer", WHY_QUOTE_MAX, s);
+		return set_why(why, size, "'%.*s' is not an integer", WHY_QUOTE_MAX, s);
 	for (; *p; p++) {
 		if (*p < '0' || *p > '9')
-			return reject(why, size, "'%.*s' is not an integer", WHY_QUOTE_MAX, s);
+			return set_why(why, size, "'%.*s' is not an integer", WHY_QUOTE_MAX, s);
 		/* Saturate: anything this large is out of range anyway. */
 		if (v < INT64_MAX / 10 - 10)
 			v = v * 10 + (*p - '0');
@@ -257,7 +244,7 @@ int parse_minutes_to_expire(const char *s, int64_t *out, char *why, size_t size)
 int validate_minutes_to_expire(int64_t v, char *why, size_t size)
 {
 	if (v < MINUTES_TO_EXPIRE_MIN || v > MINUTES_TO_EXPIRE_MAX)
-		return reject(why, size, "must be between %d and %d", MINUTES_TO_EXPIRE_MIN,
+		return set_why(why, size, "must be between %d and %d", MINUTES_TO_EXPIRE_MIN,
 			      MINUTES_TO_EXPIRE_MAX);
 	return 0;
 }
@@ -266,7 +253,7 @@ int validate_sandbox(const char *s, char *why, size_t size)
 {
 	if (s && (!strcmp(s, "finch") || !strcmp(s, "provider")))
 		return 0;
-	return reject(why, size, "must be 'finch' or 'provider'");
+	return set_why(why, size, "must be 'finch' or 'provider'");
 }
 
 int parse_bool(const char *s, int *out, char *why, size_t size)
@@ -282,7 +269,7 @@ int parse_bool(const char *s, int *out, char *why, size_t size)
 			return 0;
 		}
 	}
-	return reject(why, size, "must be true, false, 1, 0, yes or no");
+	return set_why(why, size, "must be true, false, 1, 0, yes or no");
 }
 
 int validate_auth_method(const char *s, char *why, size_t size)
@@ -290,14 +277,14 @@ int validate_auth_method(const char *s, char *why, size_t size)
 	for (size_t i = 0; s && i < ARRAY_SIZE(auth_methods); i++)
 		if (!strcmp(s, auth_methods[i]))
 			return 0;
-	return reject(why, size, "must be assisted, credential, oauth or api_token");
+	return set_why(why, size, "must be assisted, credential, oauth or api_token");
 }
 
 /* A free-form string the contract only types: valid UTF-8, no NUL. */
 static int validate_text(const char *s, char *why, size_t size)
 {
 	if (utf8_count(s, strlen(s)) < 0)
-		return reject(why, size, "is not valid UTF-8");
+		return set_why(why, size, "is not valid UTF-8");
 	return 0;
 }
 
@@ -305,13 +292,13 @@ int validate_request(const struct connect_request *r, const char **field, char *
 {
 	*field = "customer_id";
 	if (!r->customer_id)
-		return reject(why, size, "is required");
+		return set_why(why, size, "is required");
 	if (validate_customer_field(r->customer_id, strlen(r->customer_id), why, size) < 0)
 		return -1;
 
 	*field = "customer_name";
 	if (!r->customer_name)
-		return reject(why, size, "is required");
+		return set_why(why, size, "is required");
 	if (validate_customer_field(r->customer_name, strlen(r->customer_name), why, size) < 0)
 		return -1;
 
@@ -337,12 +324,12 @@ int validate_request(const struct connect_request *r, const char **field, char *
 
 	*field = "manual";
 	if (r->manual < -1 || r->manual > 1)
-		return reject(why, size, "must be true or false");
+		return set_why(why, size, "must be true or false");
 
 	*field = "integration.provider";
 	if (r->integration_provider) {
 		if (!*r->integration_provider)
-			return reject(why, size, "is empty");
+			return set_why(why, size, "is empty");
 		if (validate_text(r->integration_provider, why, size) < 0)
 			return -1;
 	}
@@ -352,7 +339,7 @@ int validate_request(const struct connect_request *r, const char **field, char *
 		if (validate_auth_method(r->integration_auth_method, why, size) < 0)
 			return -1;
 		if (!r->integration_provider)
-			return reject(why, size, "requires an integration provider");
+			return set_why(why, size, "requires an integration provider");
 	}
 
 	*field = NULL;
