@@ -117,8 +117,7 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"OR customers.sandbox IS NOT excluded.sandbox "
 	"OR customers.manual IS NOT excluded.manual "
 	"OR customers.integration_provider IS NOT excluded.integration_provider "
-	"OR customers.integration_auth_method IS NOT excluded.integration_auth_method) "
-	"RETURNING first_import IS ?13",
+	"OR customers.integration_auth_method IS NOT excluded.integration_auth_method)",
     /* Marks an unchanged row as seen; no change means this import saw it already. */
     [S_MARK_SEEN] = "UPDATE customers SET last_import = ?2 WHERE customer_id = ?1 "
 		    "AND keyless = 0 AND last_import IS NOT ?2",
@@ -571,7 +570,7 @@ int store_upsert_customer(struct store *st, const struct connect_request *r, con
 	sqlite3_stmt *s = st->stmt[S_UPSERT];
 	char products[160];
 	size_t used = 0;
-	int rc;
+	sqlite3_int64 before_changes;
 
 	products[0] = '\0';
 	for (unsigned bit = 1; bit < (1u << PRODUCT_COUNT); bit <<= 1) {
@@ -597,17 +596,18 @@ int store_upsert_customer(struct store *st, const struct connect_request *r, con
 	sqlite3_bind_int64(s, 12, line);
 	bind_int_or_null(s, 13, st->import_id, 0);
 	sqlite3_bind_int64(s, 14, now_ms);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*res = sqlite3_column_int(s, 0) ? UPSERT_NEW : UPSERT_UPDATED;
-	else if (rc != SQLITE_DONE)
-		db_error(st, "cannot store customer");
-	/* RETURNING rows are all computed on the first step; reset finishes it. */
-	if (sqlite3_reset(s) != SQLITE_OK && (rc == SQLITE_ROW || rc == SQLITE_DONE))
-		rc = db_error(st, "cannot store customer");
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return rc == SQLITE_ROW ? 0 : -1;
+	/*
+	 * Which way the upsert went, without RETURNING (that costs a temporary
+	 * table per row): a change that set no insert rowid was the DO UPDATE.
+	 */
+	before_changes = sqlite3_total_changes64(st->db);
+	sqlite3_set_last_insert_rowid(st->db, 0);
+	if (exec_stmt(st, S_UPSERT) < 0)
+		return -1;
+	if (sqlite3_total_changes64(st->db) != before_changes) {
+		*res = sqlite3_last_insert_rowid(st->db) ? UPSERT_NEW : UPSERT_UPDATED;
+		return 0;
+	}
 
 	/* Nothing changed: either the row is as it was, or this import saw it already. */
 	s = st->stmt[S_MARK_SEEN];
