@@ -99,6 +99,7 @@ struct importer {
 	int64_t rec_line; /* the line the current record started on */
 	int in_header;    /* the next record is the header */
 	int failed;       /* a fatal error was reported: stop */
+	char eol;         /* the line end: '\n', or '\r' in a classic Mac file */
 
 	/* the current record: cell i is cells.buf[off[i]], NUL-terminated */
 	struct strbuf cells;
@@ -193,7 +194,7 @@ static void read_header(struct importer *im)
 			im->col_cell[c] = (int)i;
 			im->header_col[i] = c;
 		}
-		if (im->header_col[i] < 0 && !im->o->quiet)
+		if (im->header_col[i] < 0 && name.len && !im->o->quiet)
 			warning("%s:%lld: unknown column '%s' is ignored", im->path,
 				(long long)im->rec_line, name.buf);
 		strbuf_release(&name);
@@ -396,15 +397,17 @@ static int feed(struct importer *im, struct csv_parser *p, const char *buf, size
 {
 	const char *nul = memchr(buf, '\0', len);
 
+	if (!im->eol)
+		im->eol = memchr(buf, '\n', len) || !memchr(buf, '\r', len) ? '\n' : '\r';
 	if (nul) {
 		int64_t line = im->line;
 
 		for (const char *q = buf; q < nul; q++)
-			line += *q == '\n';
+			line += *q == im->eol;
 		return fatal(im, line, "contains a NUL byte");
 	}
 	while (len && !im->failed) {
-		const char *nl = memchr(buf, '\n', len);
+		const char *nl = memchr(buf, im->eol, len);
 		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
 
 		if (csv_parse(p, buf, n, on_field, on_record, im) != n) {

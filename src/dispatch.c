@@ -68,7 +68,9 @@ struct dispatcher {
 	struct transfer *xfers;
 	size_t nxfers;
 	size_t inflight;
-	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
+	struct store_job *claimed; /* rows claimed, 2 * nxfers long */
+	size_t ready_off;          /* claimed[ready_off..+ready_n) are claimed, not yet sent */
+	size_t ready_n;
 	struct ratelimit rl;
 	uint64_t rng;
 	enum run_mode mode;
@@ -623,12 +625,28 @@ static void collect(struct dispatcher *d)
 	}
 }
 
-/* Claims as many due rows as free slots and tokens allow, commits, and sends them. */
+/*
+ * Sends claimed rows into free slots as far as the rate limit allows. With
+ * no rate limit, each claim also takes up to one more slot's worth of rows
+ * ahead (committed in_flight like the rest), so slots that free up later are
+ * refilled at once without a commit of their own: commits stay at one per
+ * batch rather than one per loop turn. Claimed rows never sent go back to
+ * pending at the end of the run (return_ready()).
+ */
 static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 {
-	size_t free_slots = d->nxfers - d->inflight, want = 0, n = 0;
+	size_t free_slots = d->nxfers - d->inflight, want = 0, ahead, n = 0;
 
 	if (d->mode != MODE_RUNNING || !free_slots)
+		return 0;
+	while (free_slots && d->ready_n && ratelimit_take(&d->rl, now_mono)) {
+		if (start_transfer(d, &d->claimed[d->ready_off]) < 0)
+			return -1;
+		d->ready_off++;
+		d->ready_n--;
+		free_slots--;
+	}
+	if (!free_slots || d->ready_n)
 		return 0;
 	if (d->queue_empty && (!d->have_next_due || d->next_due_ms > now_ms))
 		return 0;
@@ -636,23 +654,43 @@ static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 		want++;
 	if (!want)
 		return 0;
+	ahead = d->cfg->rate_per_s > 0 ? 0 : d->nxfers;
 	/* Shares the transaction of the outcomes just recorded: one commit for both. */
-	if (store_claim_due(d->st, now_ms, want, d->claimed, &n) < 0)
+	if (store_claim_due(d->st, now_ms, want + ahead, d->claimed, &n) < 0)
 		return -1;
-	d->queue_empty = n < want;
+	d->ready_off = 0;
+	d->ready_n = n;
+	d->queue_empty = n < want + ahead;
 	if (d->queue_empty && refresh_next_due(d, now_ms) < 0)
-		goto fail;
+		return -1;
 	/* Committed in_flight before any request goes out: a crash never loses a row. */
 	if (commit(d) < 0)
-		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if (start_transfer(d, &d->claimed[i]) < 0)
-			goto fail;
+		return -1;
+	while (want && d->ready_n) {
+		if (start_transfer(d, &d->claimed[d->ready_off]) < 0)
+			return -1;
+		d->ready_off++;
+		d->ready_n--;
+		want--;
+	}
 	return 0;
-fail:
-	for (size_t i = 0; i < n; i++)
-		store_job_release(&d->claimed[i]);
-	return -1;
+}
+
+/* Claimed rows that were never sent go back to pending, their budget untouched. */
+static int return_ready(struct dispatcher *d)
+{
+	int ret = 0;
+
+	for (; d->ready_n; d->ready_off++, d->ready_n--) {
+		struct store_job *job = &d->claimed[d->ready_off];
+
+		if (!d->fatal && (ensure_txn(d) < 0 || store_record_unsent(d->st, job->id, NULL) < 0)) {
+			fail_fatal(d);
+			ret = -1;
+		}
+		store_job_release(job);
+	}
+	return ret;
 }
 
 /* How long the loop may wait for network activity before something is due. */
@@ -663,7 +701,7 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 	if (d->in_txn)
 		t = min64(t, d->commit_due_mono - now_mono);
 	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers) {
-		if (!d->queue_empty)
+		if (!d->queue_empty || d->ready_n)
 			t = min64(t, ratelimit_wait_ms(&d->rl, now_mono));
 		else if (d->have_next_due)
 			t = min64(t, d->next_due_ms - now_ms > ratelimit_wait_ms(&d->rl, now_mono)
@@ -804,7 +842,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->url_sessions = join_url(cfg->base_url, FINCH_PATH_SESSIONS);
 	d->url_reauth = join_url(cfg->base_url, FINCH_PATH_REAUTH);
 	d->xfers = xcalloc(d->nxfers, sizeof(*d->xfers));
-	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
+	d->claimed = xcalloc(2 * d->nxfers, sizeof(*d->claimed));
 	d->multi = curl_multi_init();
 	if (!d->multi)
 		return error("cannot create a curl multi handle");
@@ -897,7 +935,7 @@ static void loop(struct dispatcher *d)
 		if (!d->inflight) {
 			if (d->mode == MODE_DRAIN)
 				break;
-			if (d->queue_empty && !d->have_next_due)
+			if (d->queue_empty && !d->have_next_due && !d->ready_n)
 				break;
 		}
 		update_progress(d, now_ms, now_mono, 0);
@@ -965,6 +1003,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	log_set_before_write(before_log, &d.progress);
 
 	loop(&d);
+	return_ready(&d);
 
 	if (!d.fatal && commit(&d) < 0)
 		d.fatal = 1;

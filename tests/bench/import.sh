@@ -24,7 +24,13 @@ command -v sqlite3 >/dev/null || { echo "bench: sqlite3 is not installed" >&2; e
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is not installed (apt-get install time)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-import.XXXXXX")
-cleanup() { [ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"; }
+cleanup() {
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
 trap cleanup EXIT
 
 csv=$work/customers.csv

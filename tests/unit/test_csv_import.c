@@ -144,68 +144,68 @@ struct import_case {
 	const char *stderr; /* exactly what was printed */
 };
 
-#define IN(s) s, sizeof(s) - 1
+#define IN(s)	    s, sizeof(s) - 1
 #define FATAL(what) "finch-onboard: error: in.csv" what "; nothing was imported\n"
 
 static const struct import_case cases[] = {
-	{"bom and crlf", IN("\xEF\xBB\xBF" "customer_id,customer_name,products\r\n"
-			    "a,Acme,company\r\nb,Bee,directory\r\n"),
-	 0, 2, 2, 0, "a|Acme|pending|\nb|Bee|pending|\n", ""},
-	{"last line without newline", IN(H "a,Acme,company"), 0, 1, 1, 0, "a|Acme|pending|\n", ""},
-	{"quoted commas, quotes and newlines as Excel writes them",
-	 IN(H "a,\"Bee, \"\"The\"\" Inc\nSecond line\",company\nb,B,bogus\n"), 0, 2, 1, 1,
-	 "a|Bee, \"The\" Inc\nSecond line|pending|\n"
-	 "b|B|invalid|in.csv:4: products: unknown product 'bogus'\n",
-	 ""},
-	{"crlf inside a quoted field", IN(H "a,\"x\r\ny\",company\r\nb,B,bogus\r\n"), 0, 2, 1, 1,
-	 "a|x\r\ny|pending|\nb|B|invalid|in.csv:4: products: unknown product 'bogus'\n", ""},
-	{"blank lines are skipped and counted as lines",
-	 IN("\n\r\n" H "\na,A,company\n   \n,,\nb,B,bogus\n"), 0, 2, 1, 1,
-	 "a|A|pending|\nb|B|invalid|in.csv:8: products: unknown product 'bogus'\n", ""},
-	{"unquoted cells are trimmed, quoted ones kept",
-	 IN(H "  a  ,\"  A  \",\tcompany \n"), 0, 1, 1, 0, "a|  A  |pending|\n", ""},
-	{"fewer cells are empty", IN(H "a,A\n"), 0, 1, 0, 1,
-	 "a|A|invalid|in.csv:2: products: is empty\n", ""},
-	{"more cells is an invalid row", IN(H "a,A,company,extra\n"), 0, 1, 0, 1,
-	 "a|A|invalid|in.csv:2: row: 4 cells, but the header has 3\n", ""},
-	{"duplicate id within the file", IN(H "a,A,company\nb,B,company\na,A2,directory\n"), 0, 3,
-	 2, 1,
-	 "a|A|pending|\nb|B|pending|\na|A2|invalid|in.csv:4: customer_id: duplicate of line 2\n",
-	 ""},
-	{"duplicate of an invalid row", IN(H "a,A,bogus\na,A,company\n"), 0, 2, 0, 2,
-	 "a|A|invalid|in.csv:2: products: unknown product 'bogus'\n"
-	 "a|A|invalid|in.csv:3: customer_id: duplicate of line 2\n",
-	 ""},
-	{"empty id", IN(H ",A,company\nb,B,company\n"), 0, 2, 1, 1,
-	 "|A|invalid|in.csv:2: customer_id: is empty\nb|B|pending|\n", ""},
-	{"invalid utf-8 in a row", IN(H "a,A\xff,company\n\xff,B,company\nc,C,company\n"), 0, 3, 1,
-	 2,
-	 "a|A?|invalid|in.csv:2: customer_name: is not valid UTF-8\n"
-	 "?|B|invalid|in.csv:3: customer_id: is not valid UTF-8\nc|C|pending|\n",
-	 ""},
-	{"multibyte characters", IN(H "m\xC3\xBCller-1,M\xC3\xBCller GmbH \xE2\x82\xAC \xF0\x9D\x84\x9E,company\n"),
-	 0, 1, 1, 0, "m\xC3\xBCller-1|M\xC3\xBCller GmbH \xE2\x82\xAC \xF0\x9D\x84\x9E|pending|\n", ""},
-	{"columns in any order, any case, unknown ones warned",
-	 IN(" Products ,CUSTOMER_NAME,Region,customer_id\ncompany,A,EU,a\n"), 0, 1, 1, 0,
-	 "a|A|pending|\n", "finch-onboard: warning: in.csv:1: unknown column 'Region' is ignored\n"},
-	{"header only", IN(H), 0, 0, 0, 0, "", ""},
-	{"empty file", IN(""), -1, 0, 0, 0, "", FATAL(": is empty: no header line")},
-	{"bom only", IN("\xEF\xBB\xBF"), -1, 0, 0, 0, "", FATAL(": is empty: no header line")},
-	{"blank lines only", IN("\n\r\n\n"), -1, 0, 0, 0, "", FATAL(": is empty: no header line")},
-	{"nul byte", IN(H "a,A,company\nb,B\0,company\n"), -1, 0, 0, 0, "",
-	 FATAL(":3: contains a NUL byte")},
-	{"unterminated quote", IN(H "a,A,company\nb,\"B,company\nc,C,company\n"), -1, 0, 0, 0, "",
-	 FATAL(":3: unterminated quoted field")},
-	{"invalid utf-8 in the header", IN("customer_id,customer_name,pro\xffucts\na,A,company\n"),
-	 -1, 0, 0, 0, "", FATAL(":1: the header is not valid UTF-8 (column 3)")},
-	{"duplicate header names", IN("customer_id,Customer_Name , customer_name,products\n"), -1,
-	 0, 0, 0, "", FATAL(":1: column 'customer_name' appears twice (columns 2 and 3)")},
-	{"missing customer_id", IN("customer_name,products\nA,company\n"), -1, 0, 0, 0, "",
-	 FATAL(":1: the header has no 'customer_id' column")},
-	{"missing customer_name", IN("customer_id,products\na,company\n"), -1, 0, 0, 0, "",
-	 FATAL(":1: the header has no 'customer_name' column")},
-	{"missing products", IN("customer_id,customer_name\na,A\n"), -1, 0, 0, 0, "",
-	 FATAL(":1: the header has no 'products' column (or give --products)")},
+    {"bom and crlf",
+     IN("\xEF\xBB\xBF"
+	"customer_id,customer_name,products\r\n"
+	"a,Acme,company\r\nb,Bee,directory\r\n"),
+     0, 2, 2, 0, "a|Acme|pending|\nb|Bee|pending|\n", ""},
+    {"last line without newline", IN(H "a,Acme,company"), 0, 1, 1, 0, "a|Acme|pending|\n", ""},
+    {"quoted commas, quotes and newlines as Excel writes them",
+     IN(H "a,\"Bee, \"\"The\"\" Inc\nSecond line\",company\nb,B,bogus\n"), 0, 2, 1, 1,
+     "a|Bee, \"The\" Inc\nSecond line|pending|\n"
+     "b|B|invalid|in.csv:4: products: unknown product 'bogus'\n",
+     ""},
+    {"crlf inside a quoted field", IN(H "a,\"x\r\ny\",company\r\nb,B,bogus\r\n"), 0, 2, 1, 1,
+     "a|x\r\ny|pending|\nb|B|invalid|in.csv:4: products: unknown product 'bogus'\n", ""},
+    {"blank lines are skipped and counted as lines",
+     IN("\n\r\n" H "\na,A,company\n   \n,,\nb,B,bogus\n"), 0, 2, 1, 1,
+     "a|A|pending|\nb|B|invalid|in.csv:8: products: unknown product 'bogus'\n", ""},
+    {"unquoted cells are trimmed, quoted ones kept", IN(H "  a  ,\"  A  \",\tcompany \n"), 0, 1, 1,
+     0, "a|  A  |pending|\n", ""},
+    {"fewer cells are empty", IN(H "a,A\n"), 0, 1, 0, 1,
+     "a|A|invalid|in.csv:2: products: is empty\n", ""},
+    {"more cells is an invalid row", IN(H "a,A,company,extra\n"), 0, 1, 0, 1,
+     "a|A|invalid|in.csv:2: row: 4 cells, but the header has 3\n", ""},
+    {"duplicate id within the file", IN(H "a,A,company\nb,B,company\na,A2,directory\n"), 0, 3, 2, 1,
+     "a|A|pending|\nb|B|pending|\na|A2|invalid|in.csv:4: customer_id: duplicate of line 2\n", ""},
+    {"duplicate of an invalid row", IN(H "a,A,bogus\na,A,company\n"), 0, 2, 0, 2,
+     "a|A|invalid|in.csv:2: products: unknown product 'bogus'\n"
+     "a|A|invalid|in.csv:3: customer_id: duplicate of line 2\n",
+     ""},
+    {"empty id", IN(H ",A,company\nb,B,company\n"), 0, 2, 1, 1,
+     "|A|invalid|in.csv:2: customer_id: is empty\nb|B|pending|\n", ""},
+    {"invalid utf-8 in a row", IN(H "a,A\xff,company\n\xff,B,company\nc,C,company\n"), 0, 3, 1, 2,
+     "a|A?|invalid|in.csv:2: customer_name: is not valid UTF-8\n"
+     "?|B|invalid|in.csv:3: customer_id: is not valid UTF-8\nc|C|pending|\n",
+     ""},
+    {"multibyte characters",
+     IN(H "m\xC3\xBCller-1,M\xC3\xBCller GmbH \xE2\x82\xAC \xF0\x9D\x84\x9E,company\n"), 0, 1, 1, 0,
+     "m\xC3\xBCller-1|M\xC3\xBCller GmbH \xE2\x82\xAC \xF0\x9D\x84\x9E|pending|\n", ""},
+    {"columns in any order, any case, unknown ones warned",
+     IN(" Products ,CUSTOMER_NAME,Region,customer_id\ncompany,A,EU,a\n"), 0, 1, 1, 0,
+     "a|A|pending|\n", "finch-onboard: warning: in.csv:1: unknown column 'Region' is ignored\n"},
+    {"header only", IN(H), 0, 0, 0, 0, "", ""},
+    {"empty file", IN(""), -1, 0, 0, 0, "", FATAL(": is empty: no header line")},
+    {"bom only", IN("\xEF\xBB\xBF"), -1, 0, 0, 0, "", FATAL(": is empty: no header line")},
+    {"blank lines only", IN("\n\r\n\n"), -1, 0, 0, 0, "", FATAL(": is empty: no header line")},
+    {"nul byte", IN(H "a,A,company\nb,B\0,company\n"), -1, 0, 0, 0, "",
+     FATAL(":3: contains a NUL byte")},
+    {"unterminated quote", IN(H "a,A,company\nb,\"B,company\nc,C,company\n"), -1, 0, 0, 0, "",
+     FATAL(":3: unterminated quoted field")},
+    {"invalid utf-8 in the header", IN("customer_id,customer_name,pro\xffucts\na,A,company\n"), -1,
+     0, 0, 0, "", FATAL(":1: the header is not valid UTF-8 (column 3)")},
+    {"duplicate header names", IN("customer_id,Customer_Name , customer_name,products\n"), -1, 0, 0,
+     0, "", FATAL(":1: column 'customer_name' appears twice (columns 2 and 3)")},
+    {"missing customer_id", IN("customer_name,products\nA,company\n"), -1, 0, 0, 0, "",
+     FATAL(":1: the header has no 'customer_id' column")},
+    {"missing customer_name", IN("customer_id,products\na,company\n"), -1, 0, 0, 0, "",
+     FATAL(":1: the header has no 'customer_name' column")},
+    {"missing products", IN("customer_id,customer_name\na,A\n"), -1, 0, 0, 0, "",
+     FATAL(":1: the header has no 'products' column (or give --products)")},
 };
 
 static void test_csv_import__edge_cases(void **state)
@@ -295,10 +295,11 @@ static void test_csv_import__defaults_fill_empty_cells(void **state)
 	o.defaults.redirect_uri = "https://default.example/cb";
 	o.defaults.minutes_to_expire = 30;
 	o.defaults.sandbox = "provider";
-	assert_int_equal(import_bytes(f, IN("customer_id,customer_name,products,sandbox,"
-					    "minutes_to_expire,redirect_uri\n"
-					    "a,A,,,,\n"
-					    "b,B,company;payment,finch,60,https://own.example/\n"),
+	assert_int_equal(import_bytes(f,
+				      IN("customer_id,customer_name,products,sandbox,"
+					 "minutes_to_expire,redirect_uri\n"
+					 "a,A,,,,\n"
+					 "b,B,company;payment,finch,60,https://own.example/\n"),
 				      &o),
 			 0);
 	assert_int_equal(f->stats.accepted, 2);
@@ -307,10 +308,11 @@ static void test_csv_import__defaults_fill_empty_cells(void **state)
 				      "minutes_to_expire = 30 AND "
 				      "redirect_uri = 'https://default.example/cb'"),
 			 1);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
-				      "products = 'company payment' AND sandbox = 'finch' AND "
-				      "minutes_to_expire = 60 AND redirect_uri = 'https://own.example/'"),
-			 1);
+	assert_int_equal(
+	    query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
+			 "products = 'company payment' AND sandbox = 'finch' AND "
+			 "minutes_to_expire = 60 AND redirect_uri = 'https://own.example/'"),
+	    1);
 }
 
 /* Every rule of validate.h reaches the row's reason under the CSV's column name. */
@@ -320,31 +322,31 @@ static void test_csv_import__reasons_name_the_column(void **state)
 	struct strbuf rows = STRBUF_INIT;
 
 	assert_int_equal(
-		import_bytes(f,
-			     IN("customer_id,customer_name,customer_email,products,minutes_to_expire,"
-				"sandbox,manual,integration_provider,integration_auth_method\n"
-				"a,A,not-an-email,company,,,,,\n"
-				"b,B,,deduction benefits,,,,,\n"
-				"c,C,,company,200000,,,,\n"
-				"d,D,,company,,cloud,,,\n"
-				"e,E,,company,,,maybe,,\n"
-				"f,F,,company,,,,,oauth\n"
-				"g,G,hr@g.example,company|directory,60,finch,YES,gusto,credential\n"),
-			     NULL),
-		0);
+	    import_bytes(f,
+			 IN("customer_id,customer_name,customer_email,products,minutes_to_expire,"
+			    "sandbox,manual,integration_provider,integration_auth_method\n"
+			    "a,A,not-an-email,company,,,,,\n"
+			    "b,B,,deduction benefits,,,,,\n"
+			    "c,C,,company,200000,,,,\n"
+			    "d,D,,company,,cloud,,,\n"
+			    "e,E,,company,,,maybe,,\n"
+			    "f,F,,company,,,,,oauth\n"
+			    "g,G,hr@g.example,company|directory,60,finch,YES,gusto,credential\n"),
+			 NULL),
+	    0);
 	assert_int_equal(f->stats.invalid, 6);
 	assert_int_equal(f->stats.accepted, 1);
 	dump(f, &rows);
 	assert_string_equal(
-		rows.buf,
-		"a|A|invalid|in.csv:2: customer_email: is not an email address (needs exactly one "
-		"'@')\n"
-		"b|B|invalid|in.csv:3: products: cannot combine 'deduction' with 'benefits'\n"
-		"c|C|invalid|in.csv:4: minutes_to_expire: must be between 1 and 129600\n"
-		"d|D|invalid|in.csv:5: sandbox: must be 'finch' or 'provider'\n"
-		"e|E|invalid|in.csv:6: manual: must be true, false, 1, 0, yes or no\n"
-		"f|F|invalid|in.csv:7: integration_auth_method: requires an integration provider\n"
-		"g|G|pending|\n");
+	    rows.buf,
+	    "a|A|invalid|in.csv:2: customer_email: is not an email address (needs exactly one "
+	    "'@')\n"
+	    "b|B|invalid|in.csv:3: products: cannot combine 'deduction' with 'benefits'\n"
+	    "c|C|invalid|in.csv:4: minutes_to_expire: must be between 1 and 129600\n"
+	    "d|D|invalid|in.csv:5: sandbox: must be 'finch' or 'provider'\n"
+	    "e|E|invalid|in.csv:6: manual: must be true, false, 1, 0, yes or no\n"
+	    "f|F|invalid|in.csv:7: integration_auth_method: requires an integration provider\n"
+	    "g|G|pending|\n");
 	strbuf_release(&rows);
 }
 
@@ -417,9 +419,9 @@ static void test_csv_import__records_size_and_sha256(void **state)
 
 	assert_int_equal(import_bytes(f, IN(H "a,A,company\n"), NULL), 0);
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT size, sha256, rows_read FROM imports", -1,
-					    &s, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT size, sha256, rows_read FROM imports", -1, &s, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(s, 0), sizeof(H "a,A,company\n") - 1);
 	/* printf 'customer_id,customer_name,products\na,A,company\n' | sha256sum */
@@ -433,21 +435,21 @@ static void test_csv_import__records_size_and_sha256(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_csv_import__edge_cases, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__255_vs_256_characters, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__defaults_fill_empty_cells, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__reasons_name_the_column, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__reimport_unchanged_and_updated,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__refused_file_imports_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__line_numbers_across_reads, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_csv_import__records_size_and_sha256, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__edge_cases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__255_vs_256_characters, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__defaults_fill_empty_cells, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__reasons_name_the_column, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__reimport_unchanged_and_updated, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__refused_file_imports_nothing, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__line_numbers_across_reads, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__records_size_and_sha256, setup,
+					    teardown),
 	};
 
 	util_set_progname("finch-onboard");
