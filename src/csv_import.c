@@ -321,6 +321,25 @@ static const char *id_usable(struct importer *im)
 	return store_seen_in_import(im->st, id, &line) == 0 ? id : NULL;
 }
 
+/*
+ * 1 if s[0..len) has no byte >= 0x80, and so is valid UTF-8: most rows are
+ * plain ASCII, and one pass a word at a time spares utf8_count() on every
+ * cell (3% of a large import).
+ */
+static int all_ascii(const char *s, size_t len)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(&w, s + i, sizeof(w));
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= (unsigned char)s[i];
+	return !(acc & 0x8080808080808080ull);
+}
+
 static int import_row(struct importer *im)
 {
 	const char *id = col(im, COL_CUSTOMER_ID);
@@ -330,6 +349,7 @@ static int import_row(struct importer *im)
 	enum upsert_result res;
 	int64_t first_line;
 	size_t i;
+	int ascii;
 
 	for (i = 0; i < im->ncells && !cell_len(im, i); i++)
 		;
@@ -337,7 +357,8 @@ static int import_row(struct importer *im)
 		return 0; /* ",,," is a blank line a spreadsheet wrote */
 	im->stats->rows_read++;
 
-	for (i = 0; i < im->ncells; i++) {
+	ascii = all_ascii(im->cells.buf, im->cells.len);
+	for (i = 0; i < im->ncells && !ascii; i++) {
 		if (utf8_count(cell(im, i), cell_len(im, i)) < 0) {
 			int c = i < im->nheader ? im->header_col[i] : -1;
 			const char *name = c >= 0 ? column_names[c] : "row";

@@ -68,9 +68,7 @@ struct dispatcher {
 	struct transfer *xfers;
 	size_t nxfers;
 	size_t inflight;
-	struct store_job *claimed; /* rows claimed, 2 * nxfers long */
-	size_t ready_off;          /* claimed[ready_off..+ready_n) are claimed, not yet sent */
-	size_t ready_n;
+	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
 	struct ratelimit rl;
 	uint64_t rng;
 	enum run_mode mode;
@@ -625,28 +623,12 @@ static void collect(struct dispatcher *d)
 	}
 }
 
-/*
- * Sends claimed rows into free slots as far as the rate limit allows. With
- * no rate limit, each claim also takes up to one more slot's worth of rows
- * ahead (committed in_flight like the rest), so slots that free up later are
- * refilled at once without a commit of their own: commits stay at one per
- * batch rather than one per loop turn. Claimed rows never sent go back to
- * pending at the end of the run (return_ready()).
- */
+/* Claims as many due rows as free slots and tokens allow, commits, and sends them. */
 static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 {
-	size_t free_slots = d->nxfers - d->inflight, want = 0, ahead, n = 0;
+	size_t free_slots = d->nxfers - d->inflight, want = 0, n = 0;
 
 	if (d->mode != MODE_RUNNING || !free_slots)
-		return 0;
-	while (free_slots && d->ready_n && ratelimit_take(&d->rl, now_mono)) {
-		if (start_transfer(d, &d->claimed[d->ready_off]) < 0)
-			return -1;
-		d->ready_off++;
-		d->ready_n--;
-		free_slots--;
-	}
-	if (!free_slots || d->ready_n)
 		return 0;
 	if (d->queue_empty && (!d->have_next_due || d->next_due_ms > now_ms))
 		return 0;
@@ -654,43 +636,27 @@ static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 		want++;
 	if (!want)
 		return 0;
-	ahead = d->cfg->rate_per_s > 0 ? 0 : d->nxfers;
 	/* Shares the transaction of the outcomes just recorded: one commit for both. */
-	if (store_claim_due(d->st, now_ms, want + ahead, d->claimed, &n) < 0)
+	if (store_claim_due(d->st, now_ms, want, d->claimed, &n) < 0)
 		return -1;
-	d->ready_off = 0;
-	d->ready_n = n;
-	d->queue_empty = n < want + ahead;
+	d->queue_empty = n < want;
 	if (d->queue_empty && refresh_next_due(d, now_ms) < 0)
-		return -1;
-	/* Committed in_flight before any request goes out: a crash never loses a row. */
+		goto fail;
+	/*
+	 * Committed in_flight before any request goes out: a crash never loses
+	 * a row. (Claiming ahead of free slots would save commits, but a crash
+	 * would then count attempts that never went out.)
+	 */
 	if (commit(d) < 0)
-		return -1;
-	while (want && d->ready_n) {
-		if (start_transfer(d, &d->claimed[d->ready_off]) < 0)
-			return -1;
-		d->ready_off++;
-		d->ready_n--;
-		want--;
-	}
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (start_transfer(d, &d->claimed[i]) < 0)
+			goto fail;
 	return 0;
-}
-
-/* Claimed rows that were never sent go back to pending, their budget untouched. */
-static int return_ready(struct dispatcher *d)
-{
-	int ret = 0;
-
-	for (; d->ready_n; d->ready_off++, d->ready_n--) {
-		struct store_job *job = &d->claimed[d->ready_off];
-
-		if (!d->fatal && (ensure_txn(d) < 0 || store_record_unsent(d->st, job->id, NULL) < 0)) {
-			fail_fatal(d);
-			ret = -1;
-		}
-		store_job_release(job);
-	}
-	return ret;
+fail:
+	for (size_t i = 0; i < n; i++)
+		store_job_release(&d->claimed[i]);
+	return -1;
 }
 
 /* How long the loop may wait for network activity before something is due. */
@@ -701,7 +667,7 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 	if (d->in_txn)
 		t = min64(t, d->commit_due_mono - now_mono);
 	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers) {
-		if (!d->queue_empty || d->ready_n)
+		if (!d->queue_empty)
 			t = min64(t, ratelimit_wait_ms(&d->rl, now_mono));
 		else if (d->have_next_due)
 			t = min64(t, d->next_due_ms - now_ms > ratelimit_wait_ms(&d->rl, now_mono)
@@ -842,7 +808,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->url_sessions = join_url(cfg->base_url, FINCH_PATH_SESSIONS);
 	d->url_reauth = join_url(cfg->base_url, FINCH_PATH_REAUTH);
 	d->xfers = xcalloc(d->nxfers, sizeof(*d->xfers));
-	d->claimed = xcalloc(2 * d->nxfers, sizeof(*d->claimed));
+	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
 	d->multi = curl_multi_init();
 	if (!d->multi)
 		return error("cannot create a curl multi handle");
@@ -935,7 +901,7 @@ static void loop(struct dispatcher *d)
 		if (!d->inflight) {
 			if (d->mode == MODE_DRAIN)
 				break;
-			if (d->queue_empty && !d->have_next_due && !d->ready_n)
+			if (d->queue_empty && !d->have_next_due)
 				break;
 		}
 		update_progress(d, now_ms, now_mono, 0);
@@ -1003,7 +969,6 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	log_set_before_write(before_log, &d.progress);
 
 	loop(&d);
-	return_ready(&d);
 
 	if (!d.fatal && commit(&d) < 0)
 		d.fatal = 1;
@@ -1104,16 +1069,16 @@ void run_summary_print(FILE *f, const struct run_summary *s)
 	const struct state_counts *c = &s->counts;
 
 	fprintf(f,
-		"run %s in %.1f s: %" PRId64 " requests, %" PRId64 " created, %" PRId64
-		" exists, %" PRId64 " failed, %" PRId64 " retries",
+		"run %s in %.1f s: sent %" PRId64 ", created %" PRId64 ", exists %" PRId64
+		", failed %" PRId64 ", retries %" PRId64,
 		s->exit_reason, (double)s->elapsed_ms / 1000.0, s->sent, s->created, s->exists,
 		s->failed, s->retries);
 	if (s->throttled)
-		fprintf(f, ", %" PRId64 " throttled (429)", s->throttled);
+		fprintf(f, ", throttled (429) %" PRId64, s->throttled);
 	if (s->recovered)
-		fprintf(f, ", %" PRId64 " recovered after a crash", s->recovered);
+		fprintf(f, ", recovered after a crash %" PRId64, s->recovered);
 	if (s->unsent)
-		fprintf(f, ", %" PRId64 " put back to pending", s->unsent);
+		fprintf(f, ", put back to pending %" PRId64, s->unsent);
 	fputc('\n', f);
 	fputs("rows:", f);
 	for (int i = 0; i < STATE_COUNT; i++)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const fault_names[FAULT_COUNT] = {
-	"none", "revoked", "rate_limit", "fail_first", "reset", "hang", "429", "error", "malformed",
+    "none", "revoked", "rate_limit", "fail_first", "reset", "hang", "429", "error", "malformed",
 };
 
 const char *mock_fault_name(enum fault f)
@@ -85,14 +85,24 @@ struct fault_decision mock_faults_decide(const struct mock_faults *f, int64_t re
 		d.ra = f->ra_mode;
 		if (d.ra == RA_MIX)
 			d.ra = (enum retry_after_mode)(
-				mock_faults_draw(f->seed, customer_id, attempt, 3) * 4);
+			    mock_faults_draw(f->seed, customer_id, attempt, 3) * 4);
 	} else if (u < (edge += f->p_error)) {
 		static const int mixed[] = {500, 502, 503};
 
 		d.fault = FAULT_ERROR;
-		d.status = f->error_status
-				   ? f->error_status
-				   : mixed[(int)(mock_faults_draw(f->seed, customer_id, attempt, 4) * 3)];
+		d.status =
+		    f->error_status
+			? f->error_status
+			: mixed[(int)(mock_faults_draw(f->seed, customer_id, attempt, 4) * 3)];
+	} else if (u < (edge += f->p_500)) {
+		d.fault = FAULT_ERROR;
+		d.status = 500;
+	} else if (u < (edge += f->p_502)) {
+		d.fault = FAULT_ERROR;
+		d.status = 502;
+	} else if (u < (edge += f->p_503)) {
+		d.fault = FAULT_ERROR;
+		d.status = 503;
 	} else if (u < (edge += f->p_malformed)) {
 		d.fault = FAULT_MALFORMED;
 	}

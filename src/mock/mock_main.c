@@ -13,43 +13,45 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: finch-mock [options]\n"
-	"\n"
-	"A local Finch: POST /connect/sessions and /connect/sessions/reauthenticate\n"
-	"as the contract says, GET /stats, and faults on demand. The first line on\n"
-	"stdout is 'listening on http://ADDR:PORT'. SIGINT/SIGTERM stop it cleanly.\n"
-	"\n"
-	"  --port N               port to listen on; 0 picks a free one (default 0)\n"
-	"  --bind ADDR            IPv4 address to listen on (default 127.0.0.1)\n"
-	"  --client-id ID         accepted client id (default $FINCH_CLIENT_ID, else test-client)\n"
-	"                         the secret comes from $FINCH_CLIENT_SECRET (else test-secret)\n"
-	"  --connect-base URL     base of connect_url (default the server's own URL)\n"
-	"  --existing FILE        customers already connected: 'customer_id[,connection_id]' lines\n"
-	"  --existing-every K     customers whose id ends in a multiple of K are connected\n"
-	"  --log FILE             one JSON line per request\n"
-	"  --threads N            worker threads (default 2)\n"
-	"  --seed N               seed of every random fault decision (default 0)\n"
-	"\n"
-	"faults (P is a probability from 0 to 1):\n"
-	"  --rate-limit-fault P   429 finch_application_rl\n"
-	"  --retry-after X        the 429 hint: a duration (default 1s), or a mode:\n"
-	"                         seconds, date, ms, none or mix\n"
-	"  --retry-after-mode M   seconds, date, ms, none or mix (default seconds)\n"
-	"  --error-rate P         a server error (status from --error-status)\n"
-	"  --error-status S       500, 502, 503, or mix (default mix)\n"
-	"  --html-errors          server errors have an HTML body, not JSON\n"
-	"  --latency D            answer after D (e.g. 200ms)\n"
-	"  --jitter D             plus or minus up to D\n"
-	"  --hang-rate P          answer only after --hang-for (default 120s)\n"
-	"  --hang-for D\n"
-	"  --reset-rate P         close the connection without answering\n"
-	"  --malformed-rate P     201 with a body that is not JSON\n"
-	"  --revoke-after N       401 for every request after the Nth\n"
-	"  --fail-first K         503 for each customer's first K attempts\n"
-	"  --rate-limit N/WINDOW  server-side limit (e.g. 1000/300s); once crossed,\n"
-	"                         429 finch_api_ip_rl for --penalty (default 60m)\n"
-	"  --penalty D\n"
-	"  -h, --help, --version\n";
+    "usage: finch-mock [options]\n"
+    "\n"
+    "A local Finch: POST /connect/sessions and /connect/sessions/reauthenticate\n"
+    "as the contract says, GET /stats, and faults on demand. The first line on\n"
+    "stdout is 'listening on http://ADDR:PORT'. SIGINT/SIGTERM stop it cleanly.\n"
+    "\n"
+    "  --port N               port to listen on; 0 picks a free one (default 0)\n"
+    "  --bind ADDR            IPv4 address to listen on (default 127.0.0.1)\n"
+    "  --client-id ID         accepted client id (default $FINCH_CLIENT_ID, else test-client)\n"
+    "                         the secret comes from $FINCH_CLIENT_SECRET (else test-secret)\n"
+    "  --connect-base URL     base of connect_url (default the server's own URL)\n"
+    "  --existing FILE        customers already connected: 'customer_id[,connection_id]' lines\n"
+    "  --existing-every K     customers whose id ends in a multiple of K are connected\n"
+    "  --log FILE             one JSON line per request\n"
+    "  --threads N            worker threads (default 2)\n"
+    "  --seed N               seed of every random fault decision (default 0)\n"
+    "\n"
+    "faults (P is a probability from 0 to 1):\n"
+    "  --rate-limit-fault P   429 finch_application_rl (alias --fail-429 P)\n"
+    "  --retry-after X        the 429 hint: a duration (default 1s), or a mode:\n"
+    "                         seconds, date, ms, none or mix\n"
+    "  --retry-after-mode M   seconds, date, ms, none or mix (default seconds)\n"
+    "  --error-rate P         a server error (status from --error-status)\n"
+    "  --error-status S       500, 502, 503, or mix (default mix)\n"
+    "  --fail-500 P, --fail-502 P, --fail-503 P\n"
+    "                         that server error, each with its own probability\n"
+    "  --html-errors          server errors have an HTML body, not JSON\n"
+    "  --latency D            answer after D (e.g. 200ms)\n"
+    "  --jitter D             plus or minus up to D\n"
+    "  --hang-rate P          answer only after --hang-for (default 120s) (alias --hang P)\n"
+    "  --hang-for D\n"
+    "  --reset-rate P         close the connection without answering (alias --reset P)\n"
+    "  --malformed-rate P     201 with a body that is not JSON (alias --malformed P)\n"
+    "  --revoke-after N       401 for every request after the Nth\n"
+    "  --fail-first K         503 for each customer's first K attempts\n"
+    "  --rate-limit N/WINDOW  server-side limit (e.g. 1000/300s); once crossed,\n"
+    "                         429 finch_api_ip_rl for --penalty (default 60m)\n"
+    "  --penalty D\n"
+    "  -h, --help, --version\n";
 
 enum {
 	OPT_PORT = 0x100,
@@ -66,6 +68,9 @@ enum {
 	OPT_RETRY_AFTER_MODE,
 	OPT_ERROR_RATE,
 	OPT_ERROR_STATUS,
+	OPT_FAIL_500,
+	OPT_FAIL_502,
+	OPT_FAIL_503,
 	OPT_HTML_ERRORS,
 	OPT_LATENCY,
 	OPT_JITTER,
@@ -81,34 +86,41 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{"port", required_argument, NULL, OPT_PORT},
-	{"bind", required_argument, NULL, OPT_BIND},
-	{"client-id", required_argument, NULL, OPT_CLIENT_ID},
-	{"connect-base", required_argument, NULL, OPT_CONNECT_BASE},
-	{"existing", required_argument, NULL, OPT_EXISTING},
-	{"existing-every", required_argument, NULL, OPT_EXISTING_EVERY},
-	{"log", required_argument, NULL, OPT_LOG},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"rate-limit-fault", required_argument, NULL, OPT_P429},
-	{"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
-	{"retry-after-mode", required_argument, NULL, OPT_RETRY_AFTER_MODE},
-	{"error-rate", required_argument, NULL, OPT_ERROR_RATE},
-	{"error-status", required_argument, NULL, OPT_ERROR_STATUS},
-	{"html-errors", no_argument, NULL, OPT_HTML_ERRORS},
-	{"latency", required_argument, NULL, OPT_LATENCY},
-	{"jitter", required_argument, NULL, OPT_JITTER},
-	{"hang-rate", required_argument, NULL, OPT_HANG_RATE},
-	{"hang-for", required_argument, NULL, OPT_HANG_FOR},
-	{"reset-rate", required_argument, NULL, OPT_RESET_RATE},
-	{"malformed-rate", required_argument, NULL, OPT_MALFORMED_RATE},
-	{"revoke-after", required_argument, NULL, OPT_REVOKE_AFTER},
-	{"fail-first", required_argument, NULL, OPT_FAIL_FIRST},
-	{"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
-	{"penalty", required_argument, NULL, OPT_PENALTY},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"client-id", required_argument, NULL, OPT_CLIENT_ID},
+    {"connect-base", required_argument, NULL, OPT_CONNECT_BASE},
+    {"existing", required_argument, NULL, OPT_EXISTING},
+    {"existing-every", required_argument, NULL, OPT_EXISTING_EVERY},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"rate-limit-fault", required_argument, NULL, OPT_P429},
+    {"fail-429", required_argument, NULL, OPT_P429},
+    {"fail-500", required_argument, NULL, OPT_FAIL_500},
+    {"fail-502", required_argument, NULL, OPT_FAIL_502},
+    {"fail-503", required_argument, NULL, OPT_FAIL_503},
+    {"hang", required_argument, NULL, OPT_HANG_RATE},
+    {"reset", required_argument, NULL, OPT_RESET_RATE},
+    {"malformed", required_argument, NULL, OPT_MALFORMED_RATE},
+    {"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+    {"retry-after-mode", required_argument, NULL, OPT_RETRY_AFTER_MODE},
+    {"error-rate", required_argument, NULL, OPT_ERROR_RATE},
+    {"error-status", required_argument, NULL, OPT_ERROR_STATUS},
+    {"html-errors", no_argument, NULL, OPT_HTML_ERRORS},
+    {"latency", required_argument, NULL, OPT_LATENCY},
+    {"jitter", required_argument, NULL, OPT_JITTER},
+    {"hang-rate", required_argument, NULL, OPT_HANG_RATE},
+    {"hang-for", required_argument, NULL, OPT_HANG_FOR},
+    {"reset-rate", required_argument, NULL, OPT_RESET_RATE},
+    {"malformed-rate", required_argument, NULL, OPT_MALFORMED_RATE},
+    {"revoke-after", required_argument, NULL, OPT_REVOKE_AFTER},
+    {"fail-first", required_argument, NULL, OPT_FAIL_FIRST},
+    {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+    {"penalty", required_argument, NULL, OPT_PENALTY},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_probability(const char *opt, const char *arg, double *out)
@@ -206,14 +218,14 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 	case OPT_P429:
 		return parse_probability("rate-limit-fault", arg, &f->p_429);
 	case OPT_RETRY_AFTER:
+		/* a duration leaves the mode alone, whichever option came first */
 		if (parse_mode(arg, &f->ra_mode) == 0)
 			return 0;
-		f->ra_mode = RA_SECONDS;
 		return parse_ms("retry-after", arg, &f->retry_after_ms);
 	case OPT_RETRY_AFTER_MODE:
 		if (parse_mode(arg, &f->ra_mode) < 0)
-			return error("--retry-after-mode: '%s' is not seconds, date, ms, none or mix",
-				     arg);
+			return error(
+			    "--retry-after-mode: '%s' is not seconds, date, ms, none or mix", arg);
 		return 0;
 	case OPT_ERROR_RATE:
 		return parse_probability("error-rate", arg, &f->p_error);
@@ -226,6 +238,12 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 			return error("--error-status: '%s' is not 500..599 or mix", arg);
 		f->error_status = (int)v;
 		return 0;
+	case OPT_FAIL_500:
+		return parse_probability("fail-500", arg, &f->p_500);
+	case OPT_FAIL_502:
+		return parse_probability("fail-502", arg, &f->p_502);
+	case OPT_FAIL_503:
+		return parse_probability("fail-503", arg, &f->p_503);
 	case OPT_HTML_ERRORS:
 		f->html_errors = 1;
 		return 0;
@@ -286,7 +304,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sum = c.faults.p_reset + c.faults.p_hang + c.faults.p_429 + c.faults.p_error +
-	      c.faults.p_malformed;
+	      c.faults.p_500 + c.faults.p_502 + c.faults.p_503 + c.faults.p_malformed;
 	if (sum > 1.0 + 1e-9) {
 		error("the fault probabilities add up to %.3f, more than 1", sum);
 		return 2;

@@ -9,9 +9,12 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,8 +96,8 @@ struct request {
 	struct MHD_Connection *conn;
 	struct strbuf body;
 	int too_big;
-	int decided;               /* the answer below is ready */
-	int reset;                 /* close without answering */
+	int decided; /* the answer below is ready */
+	int reset;   /* close without answering */
 	int status;
 	struct MHD_Response *response;
 };
@@ -129,6 +132,8 @@ struct mock_server {
 	struct timer *timers;
 	size_t ntimers, atimers;
 	int stopping;
+
+	atomic_int closing; /* stopping: no new requests, close after each answer */
 };
 
 void mock_config_init(struct mock_config *c)
@@ -141,7 +146,8 @@ void mock_config_init(struct mock_config *c)
 
 static void base64(const char *in, struct strbuf *out)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t len = strlen(in);
 	const unsigned char *p = (const unsigned char *)in;
 
@@ -302,8 +308,8 @@ static int load_existing(struct mock_server *s, const char *path)
 static struct MHD_Response *make_response(struct mock_server *s, const char *body,
 					  const char *content_type)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								  MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	char request_id[37];
 
 	(void)s;
@@ -516,17 +522,18 @@ static void answer_fault(struct request *q, const struct fault_decision *d, int6
 		break;
 	case FAULT_FAIL_FIRST:
 	case FAULT_ERROR:
-		q->response = s->cfg.faults.html_errors
-				      ? html_error(s, d->status)
-				      : error_response(s, d->status, "server_error",
-						       d->status == 502 ? "upstream_provider_error" : NULL,
-						       "The server could not complete the request");
+		q->response =
+		    s->cfg.faults.html_errors
+			? html_error(s, d->status)
+			: error_response(s, d->status, "server_error",
+					 d->status == 502 ? "upstream_provider_error" : NULL,
+					 "The server could not complete the request");
 		break;
 	case FAULT_429:
 		q->response = error_response(s, 429, "rate_limit_exceeded_error",
 					     "finch_application_rl", "Rate limit exceeded");
 		l->retry_after_ms =
-			add_retry_after(q->response, d->ra, s->cfg.faults.retry_after_ms);
+		    add_retry_after(q->response, d->ra, s->cfg.faults.retry_after_ms);
 		break;
 	case FAULT_RESET:
 		q->reset = 1;
@@ -604,12 +611,12 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 					     "Invalid client: Unable to validate credentials");
 		goto out;
 	}
-	if (!version_ok(MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-						    "Finch-API-Version"))) {
+	if (!version_ok(
+		MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Finch-API-Version"))) {
 		q->status = 400;
 		q->response = error_response(
-			s, 400, "bad_request", "invalid_request",
-			"Finch-API-Version: the header must be a date YYYY-MM-DD (2020-09-17)");
+		    s, 400, "bad_request", "invalid_request",
+		    "Finch-API-Version: the header must be a date YYYY-MM-DD (2020-09-17)");
 		goto out;
 	}
 	if (q->too_big) {
@@ -768,6 +775,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 	(void)version;
 	if (!q) {
+		/* a request that arrives after SIGTERM is not in flight: close */
+		if (atomic_load_explicit(&s->closing, memory_order_relaxed))
+			return MHD_NO;
 		q = xcalloc(1, sizeof(*q));
 		q->srv = s;
 		q->conn = conn;
@@ -807,12 +817,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		if (delay > 0) {
 			MHD_suspend_connection(conn);
-			timer_add(s, q, clock_mono_ms() + delay);
+			/* +1: the ms clock truncates, and a latency must never be short */
+			timer_add(s, q, clock_mono_ms() + delay + 1);
 			return MHD_YES;
 		}
 	}
 	if (q->reset)
 		return MHD_NO; /* libmicrohttpd closes the connection without a response */
+	if (atomic_load_explicit(&s->closing, memory_order_relaxed))
+		MHD_add_response_header(q->response, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, (unsigned)q->status, q->response);
 	return ret;
 }
@@ -839,11 +852,49 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/*
+ * libmicrohttpd's messages on stderr, less the one it prints for every
+ * connection we close on purpose (--reset, requests after SIGTERM).
+ */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Application reported internal error"))
+		return;
+	fprintf(stderr, "finch-mock: libmicrohttpd: %s", msg);
+}
+
+/*
+ * Binds and listens on addr (port 0: any free one) and sets *port to the
+ * real port, so the server's own URL is known before any request can
+ * arrive. Returns the socket, or -1.
+ */
+static int listen_on(struct sockaddr_in *addr, const char *bind_addr, int *port)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	if (fd < 0)
+		return error_errno("cannot create a socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 || listen(fd, 4096) < 0 ||
+	    getsockname(fd, (struct sockaddr *)addr, &len) < 0) {
+		error_errno("cannot listen on %s:%d", bind_addr, ntohs(addr->sin_port));
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(addr->sin_port);
+	return fd;
+}
+
 int mock_server_start(const struct mock_config *c, struct mock_server **out)
 {
 	struct mock_server *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_in addr = {0};
-	const union MHD_DaemonInfo *info;
+	int fd;
 	struct strbuf cred = STRBUF_INIT, hdr = STRBUF_INIT;
 
 	s->cfg = *c;
@@ -871,21 +922,23 @@ int mock_server_start(const struct mock_config *c, struct mock_server **out)
 		error("--bind: '%s' is not an IPv4 address", c->bind);
 		goto fail;
 	}
+	fd = listen_on(&addr, c->bind, &s->port);
+	if (fd < 0)
+		goto fail;
+	snprintf(s->self_url, sizeof(s->self_url), "http://%s:%d", c->bind, s->port);
 	s->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			MHD_USE_ERROR_LOG,
-		(uint16_t)c->port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
-		MHD_OPTION_THREAD_POOL_SIZE, c->threads ? c->threads : 2,
-		MHD_OPTION_CONNECTION_LIMIT, 20000, MHD_OPTION_CONNECTION_TIMEOUT, 600,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG,
+	    (uint16_t)s->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, c->threads ? c->threads : 2,
+	    MHD_OPTION_CONNECTION_LIMIT, 20000, MHD_OPTION_CONNECTION_TIMEOUT, 600,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_NOTIFY_COMPLETED,
+	    completed, s, MHD_OPTION_END);
 	if (!s->daemon) {
-		error("cannot listen on %s:%d", c->bind, c->port);
+		close(fd);
+		error("cannot start serving on %s:%d", c->bind, s->port);
 		goto fail;
 	}
-	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : c->port;
-	snprintf(s->self_url, sizeof(s->self_url), "http://%s:%d", c->bind, s->port);
 	if (pthread_create(&s->timer_thread, NULL, timer_main, s) != 0) {
 		MHD_stop_daemon(s->daemon);
 		s->daemon = NULL;
@@ -922,8 +975,11 @@ void mock_server_stop(struct mock_server *s, int64_t grace_ms)
 {
 	int64_t deadline = clock_mono_ms() + grace_ms;
 	struct timespec tick = {0, 10 * 1000000};
+	MHD_socket listen_fd;
 
-	MHD_quiesce_daemon(s->daemon);
+	atomic_store(&s->closing, 1);
+	/* quiesced, the listening socket is ours to close, after MHD_stop_daemon */
+	listen_fd = MHD_quiesce_daemon(s->daemon);
 	/* answer every held-back request now, then let the answers go out */
 	pthread_mutex_lock(&s->tlock);
 	s->stopping = 1;
@@ -933,6 +989,8 @@ void mock_server_stop(struct mock_server *s, int64_t grace_ms)
 	while (active_requests(s) > 0 && clock_mono_ms() < deadline)
 		nanosleep(&tick, NULL);
 	MHD_stop_daemon(s->daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	if (s->log && fclose(s->log) != 0)
 		error_errno("cannot write the log");
 	map_release(&s->attempts);

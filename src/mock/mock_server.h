@@ -15,15 +15,15 @@
 #include "mock_faults.h"
 
 struct mock_config {
-	const char *bind;          /* address to listen on (default 127.0.0.1) */
-	int port;                  /* 0: any free port */
-	const char *client_id;     /* the Basic auth the server accepts */
+	const char *bind;	   /* address to listen on (default 127.0.0.1) */
+	int port;		   /* 0: any free port */
+	const char *client_id;	   /* the Basic auth the server accepts */
 	const char *client_secret; /* never printed or logged */
 	const char *connect_base;  /* base of connect_url; NULL: the server's own URL */
 	const char *existing_file; /* lines "customer_id[,connection_id]" */
-	int64_t existing_every;    /* customers whose id ends in a multiple of K exist */
-	const char *log_path;      /* one JSON line per request, or NULL */
-	unsigned threads;          /* worker threads (default 2) */
+	int64_t existing_every;	   /* customers whose id ends in a multiple of K exist */
+	const char *log_path;	   /* one JSON line per request, or NULL */
+	unsigned threads;	   /* worker threads (default 2) */
 	struct mock_faults faults;
 };
 

@@ -41,7 +41,8 @@ echo "$(du -m "$csv" | cut -f1) MiB, $(sqlite3 --version | cut -d' ' -f1) sqlite
 # median of the numbers on stdin
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# elapsed seconds and peak RSS (KiB) of a command, from /usr/bin/time -v
+# "wall cpu rss" of a command from /usr/bin/time -v: elapsed seconds, user +
+# system CPU seconds (steadier than wall time on a shared machine), peak KiB
 timed() {
 	local out=$work/time.txt
 	/usr/bin/time -v -o "$out" "$@" >/dev/null 2>"$work/stderr.txt" || {
@@ -54,29 +55,33 @@ timed() {
 		for (i = 1; i <= n; i++) s = s * 60 + p[i]
 		t = s
 	}
+	/User time \(seconds\)/ { cpu += $2 }
+	/System time \(seconds\)/ { cpu += $2 }
 	/Maximum resident set size/ { rss = $2 }
-	END { printf "%.2f %d\n", t, rss }' "$out"
+	END { printf "%.2f %.2f %d\n", t, cpu, rss }' "$out"
 }
 
-ours=() theirs=() rss=()
+ours=() theirs=() ours_cpu=() theirs_cpu=() rss=()
 for r in $(seq 1 "$runs"); do
 	rm -f "$work"/f.db* "$work"/s.db*
-	read -r t1 m1 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
-	read -r t2 _ < <(timed sqlite3 "$work/s.db" ".import --csv $csv t")
+	read -r t1 c1 m1 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
+	read -r t2 c2 _ < <(timed sqlite3 "$work/s.db" ".import --csv $csv t")
 	got=$(sqlite3 "$work/f.db" "SELECT count(*) FROM customers WHERE state = 'pending'")
 	[ "$got" = "$rows" ] || { echo "bench: finch-onboard stored $got pending rows, not $rows" >&2; exit 1; }
-	printf 'round %d: finch-onboard import %6.2f s (peak RSS %d KiB)   sqlite3 .import %6.2f s\n' \
-		"$r" "$t1" "$m1" "$t2"
-	ours+=("$t1") theirs+=("$t2") rss+=("$m1")
+	printf 'round %d: finch-onboard import %6.2f s (%5.2f s CPU, peak RSS %d KiB)   sqlite3 .import %6.2f s (%5.2f s CPU)\n' \
+		"$r" "$t1" "$c1" "$m1" "$t2" "$c2"
+	ours+=("$t1") theirs+=("$t2") ours_cpu+=("$c1") theirs_cpu+=("$c2") rss+=("$m1")
 done
 
-m_ours=$(printf '%s\n' "${ours[@]}" | median)
-m_theirs=$(printf '%s\n' "${theirs[@]}" | median)
+med() { printf '%s\n' "$@" | median; }
 max_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
-awk -v a="$m_ours" -v b="$m_theirs" -v r="$max_rss" -v n="$rows" 'BEGIN {
-	ratio = a / b
-	printf "median: finch-onboard import %.2f s (%.0f rows/s), sqlite3 .import %.2f s\n", a, n / a, b
-	printf "ratio: %.2fx (goal <= 1.5x: %s)\n", ratio, ratio <= 1.5 ? "met" : "NOT met"
+awk -v a="$(med "${ours[@]}")" -v b="$(med "${theirs[@]}")" \
+	-v ac="$(med "${ours_cpu[@]}")" -v bc="$(med "${theirs_cpu[@]}")" \
+	-v r="$max_rss" -v n="$rows" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+	printf "median: finch-onboard import %.2f s (%.0f rows/s, %.2f s CPU), sqlite3 .import %.2f s (%.2f s CPU)\n",
+		a, n / a, ac, b, bc
+	printf "ratio: %.2fx wall, %.2fx CPU (goal <= 1.5x: %s); load average %s\n",
+		a / b, ac / bc, a / b <= 1.5 ? "met" : "NOT met", load
 	printf "peak RSS of finch-onboard import: %d KiB = %.1f MiB (goal < 32 MiB: %s)\n",
 		r, r / 1024, r < 32768 ? "met" : "NOT met"
 }'

@@ -4,8 +4,14 @@
 #
 # It needs FINCH_ONBOARD and FINCH_MOCK (paths of the built binaries; ctest
 # sets them). fail/pass/finish count results; start_mock/stop_mock run the
-# real emulator on a free loopback port and stop it by pid. Nothing here
-# sleeps to wait for something: it polls with a deadline.
+# real emulator on a free loopback port and stop it by pid; tmpdir makes a
+# work directory and a trap (e2e_cleanup) that removes it and stops every
+# mock still running. Nothing here sleeps to wait for something: it polls
+# with a deadline (poll_until, wait_for). Safe under set -euo pipefail.
+#
+# API (stable): fail MSG, pass MSG, finish, tmpdir [NAME] (sets E2E_TMP),
+# e2e_cleanup, poll_until SECONDS CMD..., wait_for CMD...,
+# start_mock [ARGS...] (sets MOCK_PID, MOCK_URL, MOCK_LOG), stop_mock.
 
 : "${FINCH_ONBOARD:?set FINCH_ONBOARD to the finch-onboard binary}"
 : "${FINCH_MOCK:?set FINCH_MOCK to the finch-mock binary}"
@@ -15,6 +21,9 @@ MOCK_PID=
 MOCK_URL=
 MOCK_LOG=
 MOCK_OUT=
+E2E_TMP=
+E2E_MOCK_PIDS=() # every mock start_mock started, for e2e_cleanup
+E2E_MOCK_OUTS=()
 
 # Test credentials: the secret only ever travels through the environment.
 export FINCH_CLIENT_ID="${FINCH_CLIENT_ID:-e2e-client}"
@@ -45,6 +54,46 @@ poll_until() {
 	done
 }
 
+# wait_for CMD...: poll_until with WAIT_FOR_SECONDS (default 10); returns 1
+# when CMD has not succeeded by then.
+wait_for() {
+	poll_until "${WAIT_FOR_SECONDS:-10}" "$@"
+}
+
+# e2e_cleanup: stops every mock start_mock started (SIGTERM, then SIGKILL
+# after 5 s) and removes E2E_TMP. tmpdir installs it as the EXIT trap; a
+# script with its own trap can call it from there.
+e2e_cleanup() {
+	local p deadline=$((SECONDS + 5))
+
+	for p in "${E2E_MOCK_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${E2E_MOCK_PIDS[@]}"; do
+		while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+			sleep 0.05
+		done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	E2E_MOCK_PIDS=()
+	for p in "${E2E_MOCK_OUTS[@]}"; do
+		rm -f "$p" "$p.err"
+	done
+	E2E_MOCK_OUTS=()
+	if [ -n "$E2E_TMP" ]; then
+		rm -rf "$E2E_TMP"
+	fi
+	return 0
+}
+
+# tmpdir [NAME]: makes a fresh work directory, E2E_TMP, and sets the EXIT
+# trap to e2e_cleanup.
+tmpdir() {
+	E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-${1:-test}.XXXXXX")
+	trap e2e_cleanup EXIT
+}
+
 _mock_listening() {
 	MOCK_URL=$(sed -n '1s/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$MOCK_OUT" 2>/dev/null)
 	[ -n "$MOCK_URL" ] && return 0
@@ -58,12 +107,17 @@ start_mock() {
 	local prev=
 	MOCK_LOG=
 	for a in "$@"; do
-		[ "$prev" = "--log" ] && MOCK_LOG=$a
+		case $prev,$a in
+		--log,*) MOCK_LOG=$a ;;
+		*,--log=*) MOCK_LOG=${a#--log=} ;;
+		esac
 		prev=$a
 	done
 	MOCK_OUT=$(mktemp "${TMPDIR:-/tmp}/finch-mock.out.XXXXXX")
 	"$FINCH_MOCK" --port 0 --client-id "$FINCH_CLIENT_ID" "$@" >"$MOCK_OUT" 2>"$MOCK_OUT.err" &
 	MOCK_PID=$!
+	E2E_MOCK_PIDS+=("$MOCK_PID")
+	E2E_MOCK_OUTS+=("$MOCK_OUT")
 	poll_until 10 _mock_listening "$@" || fail "finch-mock did not start listening within 10 s"
 }
 

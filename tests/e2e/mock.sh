@@ -14,8 +14,8 @@ cleanup() {
 	for p in "${MOCKS[@]}"; do
 		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
+	[ -n "$MOCK_OUT" ] && rm -f "$MOCK_OUT" "$MOCK_OUT.err"
 	rm -rf "$work"
-	rm -f "${TMPDIR:-/tmp}"/finch-mock.out.* 2>/dev/null
 }
 trap cleanup EXIT
 cd "$work" || fail "cannot cd to $work"
@@ -401,6 +401,18 @@ for mode in seconds date ms none; do
 done
 pass "429 finch_application_rl with Retry-After in seconds, as a date, as retry-after-ms, and none"
 
+mock --rate-limit-fault 1 --retry-after-mode ms --retry-after 2500ms
+session order-1
+expect_status 429 "--retry-after-mode ms --retry-after 2500ms"
+[ "$(header retry-after-ms)" = 2500 ] && [ -z "$(header Retry-After)" ] ||
+	fail "--retry-after-mode ms --retry-after 2500ms: $(tr -d '\r' <head.txt)"
+stop_mock
+mock --rate-limit-fault 1 --retry-after ms
+session order-2
+[ "$(header retry-after-ms)" = 1000 ] || fail "--retry-after ms: $(tr -d '\r' <head.txt)"
+stop_mock
+pass "--retry-after takes a mode or a duration, in either order with --retry-after-mode"
+
 mock --rate-limit-fault 1 --retry-after-mode mix --seed 3
 declare -A kinds=()
 for i in $(seq 1 40); do
@@ -494,6 +506,22 @@ expect_status 201 "--malformed-rate 1"
 stop_mock
 pass "--malformed-rate 1: 201 with a body that is not JSON"
 
+# the brief's spellings: --fail-429/500/502/503, --hang, --reset, --malformed
+for spec in "--fail-429 1:429" "--fail-500 1:500" "--fail-502 1:502" "--fail-503 1:503" \
+	"--malformed 1:201" "--reset 1:000" "--hang 1:000"; do
+	opt=${spec%:*}
+	want=${spec##*:}
+	# shellcheck disable=SC2086 # "--opt P" is two words
+	mock $opt --hang-for 5s
+	session "alias-${opt#--}" --max-time 1
+	[ "$STATUS" = "$want" ] || fail "$opt: status $STATUS, expected $want"
+	stop_mock
+done
+"$FINCH_MOCK" --port 0 --fail-500 0.5 --fail-503 0.6 >/dev/null 2>alias.err &&
+	fail "--fail-500 0.5 --fail-503 0.6 (sum 1.1) was accepted"
+grep -q 'more than 1' alias.err || fail "a fault sum over 1: $(cat alias.err)"
+pass "aliases --fail-429/500/502/503, --hang, --reset, --malformed; probabilities over 1 in sum refused"
+
 mock --revoke-after 2 --log "$work/revoke.log"
 for i in 1 2; do
 	session "rv-$i"
@@ -554,7 +582,9 @@ seeded() { # NAME SEED: starts a mock, saves its pid, url, log and stdout
 seeded a 42
 seeded b 42
 seeded c 43
-[ "$a_url" != "$b_url" ] && [ "$b_url" != "$c_url" ] || fail "--port 0 gave the same port twice: $a_url $b_url"
+# shellcheck disable=SC2154 # set by seeded's eval
+[ "$(printf '%s\n' "$a_url" "$b_url" "$c_url" | sort -u | wc -l)" = 3 ] ||
+	fail "--port 0 gave the same port twice: $a_url $b_url $c_url"
 # the same 40 requests to each: 20 customers, two attempts each
 for i in $(seq 1 20); do
 	for url in "$a_url" "$b_url" "$c_url" "$a_url" "$b_url" "$c_url"; do
@@ -598,9 +628,10 @@ rc=$?
 [ "$rc" = 0 ] || fail "finch-mock exited $rc on SIGTERM"
 wait "$client"
 [ "$(cat inflight.txt 2>/dev/null)" = "201 0" ] || fail "the in-flight request got '$(cat inflight.txt 2>/dev/null)' at SIGTERM"
+grep -qi '^connection: close' head.txt || fail "the answer at SIGTERM kept the connection: $(tr -d '\r' <head.txt)"
 jql 1 '.customer_id == "stop-1" and .fault == "hang"' >/dev/null || fail "the log was not flushed: $(cat "$MOCK_LOG")"
 MOCK_PID=
-pass "SIGTERM: the in-flight (hanging) request is answered, exit 0, the log flushed"
+pass "SIGTERM: the in-flight (hanging) request is answered with Connection: close, exit 0, the log flushed"
 
 mock --log "$work/sigint.log"
 session int-1

@@ -181,12 +181,19 @@ stop_mock
 pass "no retry before its Retry-After, at most --max-attempts requests per customer (emulator log)"
 
 # ---- the observed rate is within 5% of --rate ------------------------------------
-start_mock --log "$work/m-rate.log"
-new_db rate.db 121 rt
-expect_exit 0 fo run --db rate.db --base-url "$MOCK_URL" --rate 40/s --quiet
-rate=$(jq -s 'map(.t_ms) | sort | ((length - 1) * 1000 / (.[-1] - .[0]))' m-rate.log)
-awk -v r="$rate" 'BEGIN { exit !(r >= 38 && r <= 42) }' || fail "observed rate $rate/s, want 40/s +- 5%"
-stop_mock
+# A token bucket cannot catch up after the machine starved the process (other
+# jobs on a busy CI box): a rate too low is measured once more before failing.
+# A rate too high fails at once.
+rate_once() {
+	start_mock --log "$work/m-rate$1.log"
+	new_db "rate$1.db" 121 rt
+	expect_exit 0 fo run --db "rate$1.db" --base-url "$MOCK_URL" --rate 40/s --quiet
+	stop_mock
+	rate=$(jq -s 'map(.t_ms) | sort | ((length - 1) * 1000 / (.[-1] - .[0]))' "m-rate$1.log")
+	awk -v r="$rate" 'BEGIN { exit !(r <= 42) }' || fail "observed rate $rate/s is over 40/s + 5%"
+	awk -v r="$rate" 'BEGIN { exit !(r >= 38) }'
+}
+rate_once 1 || rate_once 2 || fail "observed rate $rate/s, want 40/s +- 5% (twice)"
 pass "emulator-observed rate $(printf '%.2f' "$rate")/s for --rate 40/s"
 
 # ---- a 429 storm pauses the whole run --------------------------------------------
@@ -295,8 +302,8 @@ new_db g.db 10 g
 "$FINCH_ONBOARD" run --db g.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --quiet \
 	>sig.out 2>sig.err &
 bg_pid=$!
-g_in_flight() { [ "$(count_state g.db in_flight)" = 4 ]; }
-wait_for "four rows in flight" g_in_flight
+g_sent() { [ "$(requests m-sig2.log)" = 4 ]; }
+wait_for "four requests sent" g_sent
 t0=$(date +%s%3N)
 kill -TERM "$bg_pid"
 sleep 0.2

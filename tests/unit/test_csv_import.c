@@ -432,6 +432,114 @@ static void test_csv_import__records_size_and_sha256(void **state)
 	sqlite3_close(db);
 }
 
+/* A changed row goes back to pending but keeps the session a run created for it. */
+static void test_csv_import__changed_row_keeps_its_session(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf rows = STRBUF_INIT;
+	char *err = NULL;
+	sqlite3 *db;
+
+	assert_int_equal(import_bytes(f, IN(H "a,A,company\nb,B,company\n"), NULL), 0);
+	/* what a run leaves: a created session with one attempt */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	if (sqlite3_exec(db,
+			 "UPDATE customers SET state = 'in_flight' WHERE customer_id = 'a';"
+			 "UPDATE customers SET state = 'created', session_id = 'sess-1', "
+			 "connect_url = 'https://connect.example/1', attempts = 1, "
+			 "attempt_total = 1 WHERE customer_id = 'a';",
+			 NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s", err);
+	sqlite3_close(db);
+
+	assert_int_equal(import_bytes(f, IN(H "a,A Renamed,company\nb,B,company\n"), NULL), 0);
+	assert_int_equal(f->stats.updated, 1);
+	assert_int_equal(f->stats.unchanged, 1);
+	assert_int_equal(f->stats.accepted, 0);
+	dump(f, &rows);
+	assert_string_equal(rows.buf, "a|A Renamed|pending|\nb|B|pending|\n");
+	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
+				      "session_id = 'sess-1' AND "
+				      "connect_url = 'https://connect.example/1' AND "
+				      "attempt_total = 1 AND attempts = 0"),
+			 1);
+	strbuf_release(&rows);
+}
+
+/* Without a products column the file is refused, unless --products gives them. */
+static void test_csv_import__products_column_may_be_missing_with_a_default(void **state)
+{
+	struct fixture *f = *state;
+	struct import_options o = {.max_reasons = 0};
+
+	o.defaults.products = PRODUCT_COMPANY | PRODUCT_PAYMENT;
+	assert_int_equal(import_bytes(f, IN("customer_id,customer_name\na,A\nb,B\n"), &o), 0);
+	assert_string_equal(f->err.buf, "");
+	assert_int_equal(f->stats.accepted, 2);
+	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE state = 'pending' AND "
+				      "products = 'company payment'"),
+			 2);
+}
+
+/* 255 ASCII characters fit in customer_id and customer_name; 256 do not. */
+static void test_csv_import__ascii_255_fits(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf in = STRBUF_INIT, s255 = STRBUF_INIT;
+
+	for (int i = 0; i < 255; i++)
+		strbuf_addch(&s255, 'a' + i % 26);
+	strbuf_addf(&in, H "%s,%s,company\nb,%sz,company\n", s255.buf, s255.buf, s255.buf);
+	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
+	assert_int_equal(f->stats.accepted, 1);
+	assert_int_equal(f->stats.invalid, 1);
+	assert_int_equal(query_int(f, "SELECT length(customer_id) + length(customer_name) FROM "
+				      "customers WHERE state = 'pending'"),
+			 510);
+	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
+				      "error = 'in.csv:3: customer_name: is longer than 255 "
+				      "characters (256)'"),
+			 1);
+	strbuf_release(&in);
+	strbuf_release(&s255);
+}
+
+/*
+ * A row is checked for UTF-8 a word at a time: one bad byte is found
+ * wherever it sits, in a whole word or in the bytes after the last one.
+ */
+static void test_csv_import__one_bad_byte_anywhere_in_a_long_row(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const rows[] = {
+	    /* the row's cells buffer is "id\0name\0company\0" */
+	    H "a1,\xff"
+	      "bcdefghijklmnopqrstuvwxyz,company\n",
+	    H "a2,abcdefghijklmnopqrstuvwxy\xff,company\n",
+	    H "a3,abcdefghijklmnopqrstuvwxyz,compan\xff\n",
+	    H "a4,abcdefghijklmnopqrstuvwxyz,company,x\xff\n",
+	};
+	static const char *const want[] = {
+	    "in.csv:2: customer_name: is not valid UTF-8",
+	    "in.csv:2: customer_name: is not valid UTF-8",
+	    "in.csv:2: products: is not valid UTF-8",
+	    "in.csv:2: row: is not valid UTF-8",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char sql[160];
+
+		print_message("row %zu\n", i);
+		assert_int_equal(import_bytes(f, rows[i], strlen(rows[i]), NULL), 0);
+		assert_int_equal(f->stats.invalid, 1);
+		snprintf(
+		    sql, sizeof(sql),
+		    "SELECT count(*) FROM customers WHERE customer_id = 'a%zu' AND error = '%s'",
+		    i + 1, want[i]);
+		assert_int_equal(query_int(f, sql), 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +558,13 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_csv_import__records_size_and_sha256, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__changed_row_keeps_its_session, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_csv_import__products_column_may_be_missing_with_a_default, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__ascii_255_fits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__one_bad_byte_anywhere_in_a_long_row,
+					    setup, teardown),
 	};
 
 	util_set_progname("finch-onboard");

@@ -386,7 +386,7 @@ static void test_dispatch__dry_run_prints_redacted_requests(void **state)
 		r.customer_name = xstrdup("Acme");
 		r.products = PRODUCT_COMPANY;
 		assert_int_equal(
-			store_upsert_customer(st, &r, "t.csv", i + 2, 1000, &res, &dup_line), 0);
+		    store_upsert_customer(st, &r, "t.csv", i + 2, 1000, &res, &dup_line), 0);
 		connect_request_release(&r);
 	}
 	assert_int_equal(store_commit(st), 0);

@@ -273,6 +273,54 @@ static void test_mock_faults__error_status_mix(void **state)
 	assert_in_range(n503, n / 3 - n / 20, n / 3 + n / 20);
 }
 
+/* --fail-500/502/503: each status its own probability, shares as asked. */
+static void test_mock_faults__per_status_table(void **state)
+{
+	static const struct {
+		double p500, p502, p503;
+		int want500, want502, want503; /* expected share, in percent */
+	} cases[] = {
+	    {1, 0, 0, 100, 0, 0},	   {0, 1, 0, 0, 100, 0},	{0, 0, 1, 0, 0, 100},
+	    {0.5, 0.25, 0.25, 50, 25, 25}, {0.1, 0.2, 0.3, 10, 20, 30},
+	};
+	int n = 10000;
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct mock_faults f;
+		int got[3] = {0};
+
+		mock_faults_init(&f);
+		f.seed = 7;
+		f.p_500 = cases[i].p500;
+		f.p_502 = cases[i].p502;
+		f.p_503 = cases[i].p503;
+		for (int r = 0; r < n; r++) {
+			struct fault_decision d = mock_faults_decide(&f, r + 1, cust(r, buf), 1, 0);
+
+			if (d.fault == FAULT_ERROR)
+				got[d.status == 500 ? 0 : d.status == 502 ? 1 : 2]++;
+			else if (d.fault != FAULT_NONE)
+				fail_msg("case %zu: fault %s", i, mock_fault_name(d.fault));
+		}
+		for (int k = 0; k < 3; k++) {
+			int want = n *
+				   (k == 0   ? cases[i].want500
+				    : k == 1 ? cases[i].want502
+					     : cases[i].want503) /
+				   100;
+
+			if (abs(got[k] - want) > n / 50)
+				fail_msg("case %zu, status %d: %d of %d, want about %d", i,
+					 k == 0	  ? 500
+					 : k == 1 ? 502
+						  : 503,
+					 got[k], n, want);
+		}
+	}
+}
+
 /* Revoked beats the rate limit beats fail-first beats every drawn fault. */
 static void test_mock_faults__precedence_table(void **state)
 {
@@ -566,6 +614,7 @@ int main(void)
 	    cmocka_unit_test(test_mock_faults__probability_one_table),
 	    cmocka_unit_test(test_mock_faults__retry_after_modes),
 	    cmocka_unit_test(test_mock_faults__error_status_mix),
+	    cmocka_unit_test(test_mock_faults__per_status_table),
 	    cmocka_unit_test(test_mock_faults__precedence_table),
 	    cmocka_unit_test(test_mock_faults__rate_limit_hint_is_seconds),
 	    cmocka_unit_test(test_mock_faults__frequencies),
