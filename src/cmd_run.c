@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cmd.h"
 #include "dispatch.h"
 #include "lockfile.h"
@@ -37,19 +38,6 @@ static void usage(FILE *f)
 	fputs(run_usage_head, f);
 	fputs(run_options_help, f);
 	fputs(run_usage_tail, f);
-}
-
-/* Reports a getopt_long() failure (':' missing value, '?' unknown) by name. */
-static void bad_option(int c, char **argv)
-{
-	const char *opt = argv[optind - 1];
-
-	if (c == ':')
-		error("option '%s' needs a value", opt);
-	else if (optopt && strncmp(opt, "--", 2))
-		error("unknown option '-%c'", optopt);
-	else
-		error("unknown option '%s'", opt);
 }
 
 int cmd_run(int argc, char **argv)
@@ -85,7 +73,7 @@ int cmd_run(int argc, char **argv)
 			ret = EXIT_OK;
 			goto out;
 		default:
-			bad_option(c, argv);
+			cli_bad_option(c, argv);
 			goto out;
 		}
 	}

@@ -425,13 +425,9 @@ static int record_throttle(struct dispatcher *d, struct transfer *t, int64_t now
 	if (t->started_mono >= d->last_throttle_mono) {
 		ratelimit_throttled(&d->rl, now_mono, pause);
 		d->last_throttle_mono = now_mono;
-	} else if (now_mono + pause > d->rl.paused_until_ms) {
-		/*
-		 * Sent before the last decrease: the same congestion signal, so
-		 * it may lengthen the pause but must not lower the rate again
-		 * (one decrease per round trip, as TCP does).
-		 */
-		d->rl.paused_until_ms = now_mono + pause;
+	} else {
+		/* sent before the last decrease: the same congestion signal */
+		ratelimit_extend_pause(&d->rl, now_mono, pause);
 	}
 	if (!was_paused)
 		log_event(LOG_INFO, "paused", "paused new requests after a 429",

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "finch_api.h"
 #include "ratelimit.h"
 #include "strbuf.h"
@@ -205,17 +206,7 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 
 struct option *run_options_merge(const struct option *own)
 {
-	size_t n_own = 0, n_run = 0;
-	struct option *all;
-
-	while (own[n_own].name)
-		n_own++;
-	while (run_long_options[n_run].name)
-		n_run++;
-	all = xcalloc(n_own + n_run + 1, sizeof(*all));
-	memcpy(all, own, n_own * sizeof(*all));
-	memcpy(all + n_own, run_long_options, n_run * sizeof(*all));
-	return all;
+	return cli_options_merge(own, run_long_options, NULL);
 }
 
 /*

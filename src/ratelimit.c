@@ -174,6 +174,14 @@ int64_t ratelimit_wait_ms(const struct ratelimit *rl, int64_t now_ms)
 	return from + wait - now_ms;
 }
 
+void ratelimit_extend_pause(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms)
+{
+	int64_t until = now_ms + (pause_ms > 0 ? pause_ms : 0);
+
+	if (until > rl->paused_until_ms)
+		rl->paused_until_ms = until;
+}
+
 void ratelimit_throttled(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms)
 {
 	int64_t until = now_ms + (pause_ms > 0 ? pause_ms : 0);

@@ -78,6 +78,13 @@ int64_t ratelimit_wait_ms(const struct ratelimit *rl, int64_t now_ms);
  */
 void ratelimit_throttled(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms);
 
+/*
+ * Another 429 from the same congestion episode (a request sent before the
+ * last decrease): lengthens the pause to now_ms + pause_ms if that is later,
+ * and leaves the rate alone (one decrease per round trip, as TCP does).
+ */
+void ratelimit_extend_pause(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms);
+
 /* A success: raise the rate additively toward the configured limit. */
 void ratelimit_succeeded(struct ratelimit *rl);
 

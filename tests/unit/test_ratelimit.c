@@ -333,9 +333,27 @@ static void test_ratelimit__unlimited_after_429_is_finite_then_recovers(void **s
 		assert_int_equal(ratelimit_take(&rl, 4000), 1);
 }
 
+static void test_ratelimit__extend_pause_keeps_the_rate(void **state)
+{
+	struct ratelimit rl;
+
+	(void)state;
+	ratelimit_init(&rl, 10, 1, 0);
+	ratelimit_throttled(&rl, 0, 1000);
+	assert_true(rl.rate_per_s == 5.0);
+	ratelimit_extend_pause(&rl, 100, 500); /* ends earlier: no change */
+	assert_int_equal(rl.paused_until_ms, 1000);
+	ratelimit_extend_pause(&rl, 100, 2000);
+	assert_int_equal(rl.paused_until_ms, 2100);
+	assert_true(rl.rate_per_s == 5.0);
+	assert_int_equal(ratelimit_take(&rl, 2099), 0);
+	assert_int_equal(ratelimit_take(&rl, 2100), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ratelimit__extend_pause_keeps_the_rate),
 	    cmocka_unit_test(test_ratelimit__parse_table),
 	    cmocka_unit_test(test_ratelimit__long_run_rate_is_exact),
 	    cmocka_unit_test(test_ratelimit__polling_every_ms_counts_right),
