@@ -44,6 +44,31 @@ finish() {
 	echo "$E2E_PASSED passed, 0 failed"
 }
 
+
+# run_fo ARGS...: runs finch-onboard in the current folder; sets RC, OUT
+# (stdout) and ERR (stderr), and keeps them in out.txt and err.txt.
+run_fo() {
+	"$FINCH_ONBOARD" "$@" >out.txt 2>err.txt
+	RC=$?
+	OUT=$(cat out.txt)
+	ERR=$(cat err.txt)
+}
+
+expect_rc() { # RC WHAT
+	[ "$RC" = "$1" ] || fail "$2: exit $RC, expected $1; stderr: $ERR"
+}
+
+expect_eq() { # WHAT GOT EXPECTED
+	[ "$2" = "$3" ] || fail "$1: got
+---
+$2
+---
+expected
+---
+$3
+---"
+}
+
 # poll_until SECONDS CMD...: runs CMD until it succeeds or SECONDS pass.
 poll_until() {
 	local deadline=$((SECONDS + $1))

@@ -18,29 +18,6 @@ trap cleanup EXIT
 cd "$work" || fail "cannot cd to $work"
 cp "$FINCH_TEST_DATA/status_mixed.csv" mixed.csv
 
-# run_fo ARGS...: runs finch-onboard; sets RC, OUT (stdout) and ERR (stderr)
-run_fo() {
-	"$FINCH_ONBOARD" "$@" >out.txt 2>err.txt
-	RC=$?
-	OUT=$(cat out.txt)
-	ERR=$(cat err.txt)
-}
-
-expect_rc() { # RC WHAT
-	[ "$RC" = "$1" ] || fail "$2: exit $RC, expected $1; stderr: $ERR"
-}
-
-expect_eq() { # WHAT GOT EXPECTED
-	[ "$2" = "$3" ] || fail "$1: got
----
-$2
----
-expected
----
-$3
----"
-}
-
 q() { sqlite3 "$DB" "$1"; }
 
 # json FILTER: applies a jq filter to the last stdout
