@@ -37,24 +37,24 @@ enum column {
 };
 
 static const char *const column_names[COL_COUNT] = {
-	"customer_id",	 "customer_name", "customer_email", "products",
-	"redirect_uri",	 "minutes_to_expire", "sandbox",    "manual",
-	"integration_provider", "integration_auth_method",
+    "customer_id",	    "customer_name",	       "customer_email", "products",
+    "redirect_uri",	    "minutes_to_expire",       "sandbox",	 "manual",
+    "integration_provider", "integration_auth_method",
 };
 
 const struct option import_long_options[] = {
-	{"products", required_argument, NULL, IMPORT_OPT_PRODUCTS},
-	{"redirect-uri", required_argument, NULL, IMPORT_OPT_REDIRECT_URI},
-	{"minutes-to-expire", required_argument, NULL, IMPORT_OPT_MINUTES_TO_EXPIRE},
-	{"sandbox", required_argument, NULL, IMPORT_OPT_SANDBOX},
-	{NULL, 0, NULL, 0},
+    {"products", required_argument, NULL, IMPORT_OPT_PRODUCTS},
+    {"redirect-uri", required_argument, NULL, IMPORT_OPT_REDIRECT_URI},
+    {"minutes-to-expire", required_argument, NULL, IMPORT_OPT_MINUTES_TO_EXPIRE},
+    {"sandbox", required_argument, NULL, IMPORT_OPT_SANDBOX},
+    {NULL, 0, NULL, 0},
 };
 
 const char import_options_help[] =
-	"  --products LIST           products for rows whose products cell is empty\n"
-	"  --redirect-uri URI        redirect_uri for rows that have none\n"
-	"  --minutes-to-expire N     minutes_to_expire (1..129600) for rows that have none\n"
-	"  --sandbox finch|provider  sandbox for rows that have none\n";
+    "  --products LIST           products for rows whose products cell is empty\n"
+    "  --redirect-uri URI        redirect_uri for rows that have none\n"
+    "  --minutes-to-expire N     minutes_to_expire (1..129600) for rows that have none\n"
+    "  --sandbox finch|provider  sandbox for rows that have none\n";
 
 int import_option_apply(struct import_options *o, int c, const char *arg)
 {
@@ -95,19 +95,19 @@ struct importer {
 	struct import_stats *stats;
 	int64_t now_ms;
 
-	int64_t line;     /* the physical line being fed, 1-based */
+	int64_t line;	  /* the physical line being fed, 1-based */
 	int64_t rec_line; /* the line the current record started on */
-	int in_header;    /* the next record is the header */
-	int failed;       /* a fatal error was reported: stop */
-	char eol;         /* the line end: '\n', or '\r' in a classic Mac file */
+	int in_header;	  /* the next record is the header */
+	int failed;	  /* a fatal error was reported: stop */
+	char eol;	  /* the line end: '\n', or '\r' in a classic Mac file */
 
 	/* the current record: cell i is cells.buf[off[i]], NUL-terminated */
 	struct strbuf cells;
 	size_t *off;
 	size_t ncells, alloc_cells;
 
-	size_t nheader;      /* cells in the header */
-	int *header_col;     /* header cell -> enum column, or -1 */
+	size_t nheader;		 /* cells in the header */
+	int *header_col;	 /* header cell -> enum column, or -1 */
 	int col_cell[COL_COUNT]; /* column -> header cell, or -1 */
 
 	struct strbuf reason; /* reused for every invalid row */
@@ -147,7 +147,7 @@ static const char *col(const struct importer *im, enum column c)
 }
 
 static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
 {
@@ -177,7 +177,8 @@ static void read_header(struct importer *im)
 
 		im->header_col[i] = -1;
 		if (utf8_count(cell(im, i), cell_len(im, i)) < 0) {
-			fatal(im, im->rec_line, "the header is not valid UTF-8 (column %zu)", i + 1);
+			fatal(im, im->rec_line, "the header is not valid UTF-8 (column %zu)",
+			      i + 1);
 			return;
 		}
 		strbuf_addstr(&name, cell(im, i));
@@ -186,7 +187,8 @@ static void read_header(struct importer *im)
 			if (strcasecmp(name.buf, column_names[c]))
 				continue;
 			if (im->col_cell[c] >= 0) {
-				fatal(im, im->rec_line, "column '%s' appears twice (columns %d and %zu)",
+				fatal(im, im->rec_line,
+				      "column '%s' appears twice (columns %d and %zu)",
 				      column_names[c], im->col_cell[c] + 1, i + 1);
 				strbuf_release(&name);
 				return;

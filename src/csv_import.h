@@ -20,16 +20,16 @@
 
 /* Values that fill empty cells; zero/NULL members fill nothing. */
 struct import_defaults {
-	unsigned products;         /* --products */
+	unsigned products;	   /* --products */
 	const char *redirect_uri;  /* --redirect-uri */
 	int64_t minutes_to_expire; /* --minutes-to-expire */
-	const char *sandbox;       /* --sandbox */
+	const char *sandbox;	   /* --sandbox */
 };
 
 struct import_options {
 	struct import_defaults defaults;
 	size_t max_reasons; /* invalid rows whose reason is printed to stderr */
-	int quiet;          /* 1: no warnings for unknown columns */
+	int quiet;	    /* 1: no warnings for unknown columns */
 };
 
 /*

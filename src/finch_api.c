@@ -20,7 +20,6 @@
 /* Characters of a non-JSON body quoted in a message. */
 #define BODY_QUOTE_CHARS 100
 
-
 static void check_alloc(const void *p)
 {
 	if (!p)
@@ -194,7 +193,7 @@ static int get_products(const cJSON *obj, int required, unsigned *mask, char *wh
 		bit = product_from_name(elem->valuestring, n);
 		if (!bit)
 			return set_why(why, size, "unknown product '%.40s%s'", elem->valuestring,
-				      n > 40 ? "..." : "");
+				       n > 40 ? "..." : "");
 		*mask |= bit;
 	}
 	return validate_products(*mask, why, size);

@@ -14,7 +14,6 @@
 /* Tolerance for "one whole token" in double arithmetic. */
 #define TOKEN_EPSILON 1e-9
 
-
 /*
  * A non-negative decimal ("3", "0.5") at *p; advances *p. Returns -1 if no
  * digits. Strict on purpose: strtod would take "inf", "nan" and hex.
@@ -54,7 +53,7 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 
 	if (!s || !*s)
 		return set_why(why, size,
-			      "rate is empty (use e.g. 3/s, 150/min or 0 for unlimited)");
+			       "rate is empty (use e.g. 3/s, 150/min or 0 for unlimited)");
 	if (*p == '-')
 		return set_why(why, size, "rate '%s' is negative", s);
 	if (parse_number(&p, &count) < 0)
@@ -65,7 +64,7 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 	}
 	if (*p != '/')
 		return set_why(why, size, "rate '%s' has '%s' where '/' and a time unit belong", s,
-			      p);
+			       p);
 	p++;
 	if (*p == '-')
 		return set_why(why, size, "rate '%s' has a negative time window", s);
@@ -81,7 +80,7 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 	}
 	if (!seconds)
 		return set_why(why, size,
-			      "rate '%s' has an unknown time unit '%s' (use s, min or h)", s, p);
+			       "rate '%s' has an unknown time unit '%s' (use s, min or h)", s, p);
 	if (!(window > 0))
 		return set_why(why, size, "rate '%s' has a zero time window", s);
 	*per_s = count / (window * seconds);

@@ -122,7 +122,6 @@ int64_t retry_hint_ms(const char *retry_after_ms, const char *retry_after, int64
 	return when - now_ms;
 }
 
-
 static int days_in_month(int64_t y, int m)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

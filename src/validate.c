@@ -21,7 +21,6 @@ static const char *const auth_methods[] = {"assisted", "credential", "oauth", "a
 /* Longest product name quoted back in a reason, so reasons fit VALIDATE_WHY_MAX. */
 #define WHY_QUOTE_MAX 40
 
-
 void connect_request_init(struct connect_request *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -100,7 +99,7 @@ int validate_customer_field(const char *s, size_t len, char *why, size_t size)
 		return set_why(why, size, "is not valid UTF-8");
 	if (n > CUSTOMER_FIELD_MAX_CHARS)
 		return set_why(why, size, "is longer than %d characters (%ld)",
-			      CUSTOMER_FIELD_MAX_CHARS, n);
+			       CUSTOMER_FIELD_MAX_CHARS, n);
 	return 0;
 }
 
@@ -172,8 +171,8 @@ int parse_products(const char *s, unsigned *mask, char *why, size_t size)
 		bit = product_from_name_icase(s, n);
 		if (!bit) {
 			if (n > WHY_QUOTE_MAX)
-				return set_why(why, size, "unknown product '%.*s...'", WHY_QUOTE_MAX,
-					      s);
+				return set_why(why, size, "unknown product '%.*s...'",
+					       WHY_QUOTE_MAX, s);
 			return set_why(why, size, "unknown product '%.*s'", (int)n, s);
 		}
 		m |= bit;
@@ -245,7 +244,7 @@ int validate_minutes_to_expire(int64_t v, char *why, size_t size)
 {
 	if (v < MINUTES_TO_EXPIRE_MIN || v > MINUTES_TO_EXPIRE_MAX)
 		return set_why(why, size, "must be between %d and %d", MINUTES_TO_EXPIRE_MIN,
-			      MINUTES_TO_EXPIRE_MAX);
+			       MINUTES_TO_EXPIRE_MAX);
 	return 0;
 }
 

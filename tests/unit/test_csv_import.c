@@ -159,8 +159,8 @@ static const struct import_case cases[] = {
      "a|Bee, \"The\" Inc\nSecond line|pending|\n"
      "b|B|invalid|in.csv:4: products: unknown product 'bogus'\n",
      ""},
-    {"classic mac line ends", IN("customer_id,customer_name,products\ra,A,company\rb,B,bogus\r"),
-     0, 2, 1, 1, "a|A|pending|\nb|B|invalid|in.csv:3: products: unknown product 'bogus'\n", ""},
+    {"classic mac line ends", IN("customer_id,customer_name,products\ra,A,company\rb,B,bogus\r"), 0,
+     2, 1, 1, "a|A|pending|\nb|B|invalid|in.csv:3: products: unknown product 'bogus'\n", ""},
     {"crlf inside a quoted field", IN(H "a,\"x\r\ny\",company\r\nb,B,bogus\r\n"), 0, 2, 1, 1,
      "a|x\r\ny|pending|\nb|B|invalid|in.csv:4: products: unknown product 'bogus'\n", ""},
     {"blank lines are skipped and counted as lines",

@@ -353,7 +353,7 @@ static void test_ratelimit__extend_pause_keeps_the_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ratelimit__extend_pause_keeps_the_rate),
+	    cmocka_unit_test(test_ratelimit__extend_pause_keeps_the_rate),
 	    cmocka_unit_test(test_ratelimit__parse_table),
 	    cmocka_unit_test(test_ratelimit__long_run_rate_is_exact),
 	    cmocka_unit_test(test_ratelimit__polling_every_ms_counts_right),
