@@ -18,14 +18,6 @@ export FINCH_CLIENT_ID=e2e-export-client
 FINCH_CLIENT_SECRET=e2e-secret-$RANDOM$RANDOM-do-not-leak
 export FINCH_CLIENT_SECRET
 
-fo() { "$FINCH_ONBOARD" "$@"; }
-# expect_exit CODE CMD...: runs CMD, stderr to err.txt, and checks its exit code.
-expect_exit() {
-	local want=$1 rc=0
-	shift
-	"$@" >out.txt 2>err.txt || rc=$?
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(cat err.txt)"
-}
 # q DB SQL: one value from the database.
 q() { sqlite3 -batch -noheader "$1" "$2"; }
 # csvq FILE SQL: queries an exported CSV, loaded by sqlite3's own CSV reader.

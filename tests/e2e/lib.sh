@@ -10,7 +10,7 @@
 # with a deadline (poll_until, wait_for). Safe under set -euo pipefail.
 #
 # API (stable): fail MSG, pass MSG, finish, tmpdir [NAME] (sets E2E_TMP),
-# e2e_cleanup, poll_until SECONDS CMD..., wait_for CMD...,
+# e2e_cleanup, poll_until SECONDS CMD..., wait_for DESC CMD..., fo, expect_exit, requests,
 # start_mock [ARGS...] (sets MOCK_PID, MOCK_URL, MOCK_LOG), stop_mock.
 
 : "${FINCH_ONBOARD:?set FINCH_ONBOARD to the finch-onboard binary}"
@@ -79,10 +79,38 @@ poll_until() {
 	done
 }
 
-# wait_for CMD...: poll_until with WAIT_FOR_SECONDS (default 10); returns 1
-# when CMD has not succeeded by then.
+# wait_for DESC CMD...: polls CMD for up to WAIT_FOR_SECONDS (default 10);
+# fails the test naming DESC when it never succeeds.
 wait_for() {
-	poll_until "${WAIT_FOR_SECONDS:-10}" "$@"
+	local desc=$1
+	shift
+	poll_until "${WAIT_FOR_SECONDS:-10}" "$@" || fail "timed out waiting for $desc"
+}
+
+# fo ARGS...: the finch-onboard under test.
+fo() { "$FINCH_ONBOARD" "$@"; }
+
+# expect_exit CODE CMD...: runs CMD with stdout in out.txt and stderr in
+# err.txt (both also appended to all-stdout.log and all-stderr.log, for the
+# secret checks), and fails unless it exits CODE.
+expect_exit() {
+	local want=$1 rc=0
+	shift
+	"$@" >out.txt 2>err.txt || rc=$?
+	cat err.txt >>all-stderr.log
+	cat out.txt >>all-stdout.log
+	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(tail -n 5 err.txt)"
+}
+
+# requests LOG [PATH]: how many requests finch-mock logged (to PATH).
+requests() {
+	if [ ! -s "$1" ]; then
+		echo 0
+	elif [ $# -gt 1 ]; then
+		jq -c --arg p "$2" 'select(.path == $p)' "$1" | wc -l
+	else
+		wc -l <"$1"
+	fi
 }
 
 # e2e_cleanup: stops every mock start_mock started (SIGTERM, then SIGKILL

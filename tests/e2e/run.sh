@@ -30,17 +30,7 @@ export FINCH_CLIENT_SECRET
 secret_b64=$(printf '%s:%s' "$FINCH_CLIENT_ID" "$FINCH_CLIENT_SECRET" | base64 -w0)
 unset FINCH_ONBOARD_NOW FINCH_BASE_URL
 
-fo() { "$FINCH_ONBOARD" "$@"; }
 q() { sqlite3 -batch -noheader "$1" "$2"; }
-# expect_exit WANT CMD...: runs CMD with stdout in out.txt and stderr in err.txt.
-expect_exit() {
-	local want=$1 rc=0
-	shift
-	"$@" >out.txt 2>err.txt || rc=$?
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(tail -n 5 err.txt)"
-	cat err.txt >>all-stderr.log
-	cat out.txt >>all-stdout.log
-}
 # make_csv FILE N PREFIX: N valid rows PREFIX-001...
 make_csv() {
 	awk -v n="$2" -v p="$3" 'BEGIN {
@@ -56,17 +46,6 @@ new_db() {
 	fo import --db "$1" "$1.csv" >/dev/null 2>>all-stderr.log || fail "import of $1.csv failed"
 }
 count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
-# wait_for DESC CMD...: polls CMD until it succeeds, for at most 10 s.
-wait_for() {
-	local desc=$1 i
-	shift
-	for i in $(seq 200); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for $desc"
-}
-requests() { if [ -s "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 run_opts=(--rate 0 --quiet --seed 7)
 
 # ---- usage and refusals ----------------------------------------------------------

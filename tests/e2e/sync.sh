@@ -19,24 +19,7 @@ FINCH_CLIENT_SECRET=e2e-secret-$RANDOM$RANDOM-do-not-leak
 export FINCH_CLIENT_SECRET
 unset FINCH_ONBOARD_NOW
 
-fo() { "$FINCH_ONBOARD" "$@"; }
-expect_exit() {
-	local want=$1 rc=0
-	shift
-	"$@" >out.txt 2>err.txt || rc=$?
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(tail -n 5 err.txt)"
-}
 q() { sqlite3 -batch -noheader "$1" "$2"; }
-# requests LOG [PATH]: how many requests the emulator logged (for PATH).
-requests() {
-	if [ ! -s "$1" ]; then
-		echo 0
-	elif [ $# -gt 1 ]; then
-		jq -c --arg p "$2" 'select(.path == $p)' "$1" | wc -l
-	else
-		wc -l <"$1"
-	fi
-}
 sync_opts=(--rate 0 --quiet)
 
 cat >nightly.csv <<EOF
