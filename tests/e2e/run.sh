@@ -285,7 +285,8 @@ g_sent() { [ "$(requests m-sig2.log)" = 4 ]; }
 wait_for "four requests sent" g_sent
 t0=$(date +%s%3N)
 kill -TERM "$bg_pid"
-sleep 0.2
+g_draining() { grep -q "signal received" sig.err; }
+wait_for "the first signal to be taken" g_draining
 kill -TERM "$bg_pid"
 rc=0
 wait "$bg_pid" || rc=$?
