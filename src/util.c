@@ -72,7 +72,8 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-static void report(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+__attribute__((format(printf, 2, 0))) static void report(const char *prefix, const char *fmt,
+							 va_list ap, const char *suffix)
 {
 	char msg[4096];
 

@@ -856,7 +856,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
  * libmicrohttpd's messages on stderr, less the one it prints for every
  * connection we close on purpose (--reset, requests after SIGTERM).
  */
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
