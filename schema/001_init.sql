@@ -64,7 +64,7 @@ CREATE TABLE customers (
 	integration_provider    TEXT,
 	integration_auth_method TEXT,
 
-	source                  TEXT,       -- the CSV file that last set this row
+	source                  TEXT,       -- the CSV file that last had this customer
 	source_line             INTEGER,    -- and the line its record starts on
 	first_import            INTEGER REFERENCES imports(id),
 	last_import             INTEGER,    -- the last import that had this customer:

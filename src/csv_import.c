@@ -9,6 +9,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,8 +17,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "sha256.h"
+#include "readahead.h"
 #include "strbuf.h"
 #include "util.h"
 #include "validate.h"
@@ -85,8 +87,16 @@ int import_option_apply(struct import_options *o, int c, const char *arg)
 	return 0;
 }
 
-#define READ_SIZE   65536
 #define PSTATE_IDLE 0 /* libcsv's ROW_NOT_BEGUN */
+
+/* One CSV record: cell i is cells.buf[off[i]], NUL-terminated. */
+struct record {
+	struct strbuf cells;
+	size_t *off;
+	size_t ncells, alloc_cells;
+	int64_t line;		    /* the line it starts on */
+	struct connect_request req; /* a valid row's request, pointing into cells */
+};
 
 struct importer {
 	struct store *st;
@@ -101,10 +111,14 @@ struct importer {
 	int failed;	  /* a fatal error was reported: stop */
 	char eol;	  /* the line end: '\n', or '\r' in a classic Mac file */
 
-	/* the current record: cell i is cells.buf[off[i]], NUL-terminated */
-	struct strbuf cells;
-	size_t *off;
-	size_t ncells, alloc_cells;
+	/*
+	 * Valid rows wait in rec[0..nqueued) to be stored a batch at a time;
+	 * the record being read goes to rec[nqueued]. Invalid rows are stored
+	 * at once, after the batch: rows reach the store in file order.
+	 */
+	struct record rec[STORE_UPSERT_BATCH];
+	struct customer_upsert queue[STORE_UPSERT_BATCH];
+	size_t nqueued;
 
 	size_t nheader;		 /* cells in the header */
 	int *header_col;	 /* header cell -> enum column, or -1 */
@@ -117,33 +131,34 @@ struct importer {
 static void on_field(void *data, size_t len, void *ctx)
 {
 	struct importer *im = ctx;
+	struct record *rec = &im->rec[im->nqueued];
 
-	if (im->ncells == im->alloc_cells) {
-		im->alloc_cells = im->alloc_cells ? im->alloc_cells * 2 : 16;
-		im->off = xrealloc(im->off, im->alloc_cells * sizeof(*im->off));
+	if (rec->ncells == rec->alloc_cells) {
+		rec->alloc_cells = rec->alloc_cells ? rec->alloc_cells * 2 : 16;
+		rec->off = xrealloc(rec->off, rec->alloc_cells * sizeof(*rec->off));
 	}
-	im->off[im->ncells++] = im->cells.len;
+	rec->off[rec->ncells++] = rec->cells.len;
 	if (len)
-		strbuf_add(&im->cells, data, len);
-	strbuf_addch(&im->cells, '\0');
+		strbuf_add(&rec->cells, data, len);
+	strbuf_addch(&rec->cells, '\0');
 }
 
-static const char *cell(const struct importer *im, size_t i)
+static const char *cell(const struct record *rec, size_t i)
 {
-	return i < im->ncells ? im->cells.buf + im->off[i] : "";
+	return i < rec->ncells ? rec->cells.buf + rec->off[i] : "";
 }
 
-static size_t cell_len(const struct importer *im, size_t i)
+static size_t cell_len(const struct record *rec, size_t i)
 {
-	size_t end = i + 1 < im->ncells ? im->off[i + 1] : im->cells.len;
+	size_t end = i + 1 < rec->ncells ? rec->off[i + 1] : rec->cells.len;
 
-	return i < im->ncells ? end - im->off[i] - 1 : 0;
+	return i < rec->ncells ? end - rec->off[i] - 1 : 0;
 }
 
-/* The cell of column c in the current row ("" when absent or short). */
-static const char *col(const struct importer *im, enum column c)
+/* The cell of column c in rec ("" when absent or short). */
+static const char *col(const struct importer *im, const struct record *rec, enum column c)
 {
-	return im->col_cell[c] < 0 ? "" : cell(im, (size_t)im->col_cell[c]);
+	return im->col_cell[c] < 0 ? "" : cell(rec, (size_t)im->col_cell[c]);
 }
 
 static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
@@ -166,9 +181,9 @@ static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
 	return -1;
 }
 
-static void read_header(struct importer *im)
+static void read_header(struct importer *im, const struct record *rec)
 {
-	im->nheader = im->ncells;
+	im->nheader = rec->ncells;
 	im->header_col = xmalloc((im->nheader ? im->nheader : 1) * sizeof(*im->header_col));
 	for (int c = 0; c < COL_COUNT; c++)
 		im->col_cell[c] = -1;
@@ -176,12 +191,12 @@ static void read_header(struct importer *im)
 		struct strbuf name = STRBUF_INIT;
 
 		im->header_col[i] = -1;
-		if (utf8_count(cell(im, i), cell_len(im, i)) < 0) {
+		if (utf8_count(cell(rec, i), cell_len(rec, i)) < 0) {
 			fatal(im, im->rec_line, "the header is not valid UTF-8 (column %zu)",
 			      i + 1);
 			return;
 		}
-		strbuf_addstr(&name, cell(im, i));
+		strbuf_addstr(&name, cell(rec, i));
 		strbuf_trim(&name);
 		for (int c = 0; c < COL_COUNT; c++) {
 			if (strcasecmp(name.buf, column_names[c]))
@@ -233,41 +248,43 @@ static const char *printable(struct importer *im, const char *s)
 }
 
 /*
- * Stores the current row as invalid. key is the customer_id when it can
- * name a customer, NULL when the line can only be kept as a report.
+ * Stores rec as an invalid row. key is the customer_id when it can name a
+ * customer, NULL when the line can only be kept as a report.
  */
-static int reject(struct importer *im, const char *key, const char *column, const char *why)
+static int reject(struct importer *im, const struct record *rec, const char *key,
+		  const char *column, const char *why)
 {
-	const char *id = col(im, COL_CUSTOMER_ID);
 	char *display_id;
 	int ret;
 
 	strbuf_reset(&im->reason);
-	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)im->rec_line, column, why);
+	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)rec->line, column, why);
 	im->stats->invalid++;
 	if (im->stats->invalid <= (int64_t)im->o->max_reasons)
 		fprintf(stderr, "%s: invalid: %s\n", util_progname(), im->reason.buf);
-	display_id = xstrdup(printable(im, id));
-	ret = store_mark_invalid(im->st, key, display_id, printable(im, col(im, COL_CUSTOMER_NAME)),
-				 im->reason.buf, im->path, im->rec_line, im->now_ms);
+	display_id = xstrdup(printable(im, col(im, rec, COL_CUSTOMER_ID)));
+	ret = store_mark_invalid(im->st, key, display_id,
+				 printable(im, col(im, rec, COL_CUSTOMER_NAME)), im->reason.buf,
+				 im->path, rec->line, im->now_ms);
 	free(display_id);
 	return ret;
 }
 
-/* Builds r from the row, pointing into the row's cells (r owns nothing). */
-static int build_request(struct importer *im, struct connect_request *r, const char **column,
-			 char *why, size_t size)
+/* Builds rec->req from rec, pointing into its cells (req owns nothing). */
+static int build_request(struct importer *im, struct record *rec, const char **column, char *why,
+			 size_t size)
 {
 	const struct import_defaults *d = &im->o->defaults;
+	struct connect_request *r = &rec->req;
 	const char *v;
 
 	connect_request_init(r);
-	r->customer_id = (char *)col(im, COL_CUSTOMER_ID);
-	r->customer_name = (char *)col(im, COL_CUSTOMER_NAME);
-	v = col(im, COL_CUSTOMER_EMAIL);
+	r->customer_id = (char *)col(im, rec, COL_CUSTOMER_ID);
+	r->customer_name = (char *)col(im, rec, COL_CUSTOMER_NAME);
+	v = col(im, rec, COL_CUSTOMER_EMAIL);
 	r->customer_email = *v ? (char *)v : NULL;
 
-	v = col(im, COL_PRODUCTS);
+	v = col(im, rec, COL_PRODUCTS);
 	*column = column_names[COL_PRODUCTS];
 	if (*v) {
 		if (parse_products(v, &r->products, why, size) < 0)
@@ -275,9 +292,9 @@ static int build_request(struct importer *im, struct connect_request *r, const c
 	} else {
 		r->products = d->products;
 	}
-	v = col(im, COL_REDIRECT_URI);
+	v = col(im, rec, COL_REDIRECT_URI);
 	r->redirect_uri = *v ? (char *)v : (char *)d->redirect_uri;
-	v = col(im, COL_MINUTES_TO_EXPIRE);
+	v = col(im, rec, COL_MINUTES_TO_EXPIRE);
 	*column = column_names[COL_MINUTES_TO_EXPIRE];
 	if (*v) {
 		if (parse_minutes_to_expire(v, &r->minutes_to_expire, why, size) < 0)
@@ -285,15 +302,15 @@ static int build_request(struct importer *im, struct connect_request *r, const c
 	} else {
 		r->minutes_to_expire = d->minutes_to_expire;
 	}
-	v = col(im, COL_SANDBOX);
+	v = col(im, rec, COL_SANDBOX);
 	r->sandbox = *v ? (char *)v : (char *)d->sandbox;
-	v = col(im, COL_MANUAL);
+	v = col(im, rec, COL_MANUAL);
 	*column = column_names[COL_MANUAL];
 	if (*v && parse_bool(v, &r->manual, why, size) < 0)
 		return -1;
-	v = col(im, COL_INTEGRATION_PROVIDER);
+	v = col(im, rec, COL_INTEGRATION_PROVIDER);
 	r->integration_provider = *v ? (char *)v : NULL;
-	v = col(im, COL_INTEGRATION_AUTH_METHOD);
+	v = col(im, rec, COL_INTEGRATION_AUTH_METHOD);
 	r->integration_auth_method = *v ? (char *)v : NULL;
 
 	if (validate_request(r, column, why, size) < 0) {
@@ -308,13 +325,13 @@ static int build_request(struct importer *im, struct connect_request *r, const c
 }
 
 /*
- * The row's customer_id if it can name a customer's row: valid, and not
- * stored already by an earlier line of this import (that row must not be
+ * rec's customer_id if it can name a customer's row: valid, and not stored
+ * already by an earlier line of this import (that row must not be
  * overwritten by a later, broken one). NULL otherwise.
  */
-static const char *id_usable(struct importer *im)
+static const char *id_usable(struct importer *im, const struct record *rec)
 {
-	const char *id = col(im, COL_CUSTOMER_ID);
+	const char *id = col(im, rec, COL_CUSTOMER_ID);
 	char why[VALIDATE_WHY_MAX];
 	int64_t line;
 
@@ -342,77 +359,125 @@ static int all_ascii(const char *s, size_t len)
 	return !(acc & 0x8080808080808080ull);
 }
 
-static int import_row(struct importer *im)
+/*
+ * Stores the valid rows waiting in the queue, and counts what that did; a
+ * customer an earlier line of this import stored already makes its row
+ * invalid.
+ */
+static int flush(struct importer *im)
 {
-	const char *id = col(im, COL_CUSTOMER_ID);
-	struct connect_request r;
+	size_t n = im->nqueued;
+	char why[64];
+
+	im->nqueued = 0;
+	if (!n)
+		return 0;
+	if (store_upsert_customers(im->st, im->queue, n, im->path, im->now_ms) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		switch (im->queue[i].res) {
+		case UPSERT_NEW:
+			im->stats->accepted++;
+			break;
+		case UPSERT_UNCHANGED:
+			im->stats->unchanged++;
+			break;
+		case UPSERT_UPDATED:
+			im->stats->updated++;
+			break;
+		case UPSERT_DUPLICATE:
+			snprintf(why, sizeof(why), "duplicate of line %lld",
+				 (long long)im->queue[i].dup_line);
+			if (reject(im, &im->rec[i], NULL, column_names[COL_CUSTOMER_ID], why) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Checks rec against every rule and builds its request. Returns 0 if it is
+ * valid; otherwise -1 with the column and why, and *keyed 1 if its
+ * customer_id is valid and so may still name the customer's row.
+ */
+static int check_row(struct importer *im, struct record *rec, const char **column, char *why,
+		     size_t size, int *keyed)
+{
+	const char *id = col(im, rec, COL_CUSTOMER_ID);
+
+	*keyed = 1;
+	if (!all_ascii(rec->cells.buf, rec->cells.len)) {
+		for (size_t i = 0; i < rec->ncells; i++) {
+			int c = i < im->nheader ? im->header_col[i] : -1;
+
+			if (utf8_count(cell(rec, i), cell_len(rec, i)) >= 0)
+				continue;
+			*column = c >= 0 ? column_names[c] : "row";
+			*keyed = c != COL_CUSTOMER_ID;
+			snprintf(why, size, "is not valid UTF-8");
+			return -1;
+		}
+	}
+	if (validate_customer_field(id, strlen(id), why, size) < 0) {
+		*column = column_names[COL_CUSTOMER_ID];
+		*keyed = 0;
+		return -1;
+	}
+	if (rec->ncells > im->nheader) {
+		*column = "row";
+		snprintf(why, size, "%zu cells, but the header has %zu", rec->ncells, im->nheader);
+		return -1;
+	}
+	return build_request(im, rec, column, why, size);
+}
+
+/* Queues rec if it is valid (storing the batch when full), or stores it as invalid. */
+static int import_row(struct importer *im, struct record *rec)
+{
 	const char *column = NULL;
 	char why[VALIDATE_WHY_MAX + 32];
-	enum upsert_result res;
-	int64_t first_line;
 	size_t i;
-	int ascii;
+	int keyed;
 
-	for (i = 0; i < im->ncells && !cell_len(im, i); i++)
+	for (i = 0; i < rec->ncells && !cell_len(rec, i); i++)
 		;
-	if (i == im->ncells)
+	if (i == rec->ncells)
 		return 0; /* ",,," is a blank line a spreadsheet wrote */
 	im->stats->rows_read++;
 
-	ascii = all_ascii(im->cells.buf, im->cells.len);
-	for (i = 0; i < im->ncells && !ascii; i++) {
-		if (utf8_count(cell(im, i), cell_len(im, i)) < 0) {
-			int c = i < im->nheader ? im->header_col[i] : -1;
-			const char *name = c >= 0 ? column_names[c] : "row";
-
-			return reject(im, c == COL_CUSTOMER_ID ? NULL : id_usable(im), name,
-				      "is not valid UTF-8");
-		}
+	if (check_row(im, rec, &column, why, sizeof(why), &keyed) == 0) {
+		im->queue[im->nqueued].req = &rec->req;
+		im->queue[im->nqueued].line = rec->line;
+		if (++im->nqueued == STORE_UPSERT_BATCH)
+			return flush(im);
+		return 0;
 	}
-	if (validate_customer_field(id, strlen(id), why, sizeof(why)) < 0)
-		return reject(im, NULL, column_names[COL_CUSTOMER_ID], why);
-	if (im->ncells > im->nheader) {
-		snprintf(why, sizeof(why), "%zu cells, but the header has %zu", im->ncells,
-			 im->nheader);
-		return reject(im, id_usable(im), "row", why);
-	}
-	if (build_request(im, &r, &column, why, sizeof(why)) < 0)
-		return reject(im, id_usable(im), column, why);
-	if (store_upsert_customer(im->st, &r, im->path, im->rec_line, im->now_ms, &res,
-				  &first_line) < 0)
+	/* the rows before it first: whether its id is usable depends on them */
+	if (flush(im) < 0)
 		return -1;
-	switch (res) {
-	case UPSERT_NEW:
-		im->stats->accepted++;
-		break;
-	case UPSERT_UNCHANGED:
-		im->stats->unchanged++;
-		break;
-	case UPSERT_UPDATED:
-		im->stats->updated++;
-		break;
-	case UPSERT_DUPLICATE:
-		snprintf(why, sizeof(why), "duplicate of line %lld", (long long)first_line);
-		return reject(im, NULL, column_names[COL_CUSTOMER_ID], why);
-	}
-	return 0;
+	return reject(im, rec, keyed ? id_usable(im, rec) : NULL, column, why);
 }
 
 static void on_record(int term, void *ctx)
 {
 	struct importer *im = ctx;
+	struct record *rec = &im->rec[im->nqueued];
 
 	(void)term;
 	if (im->failed)
 		return;
+	rec->line = im->rec_line;
 	if (im->in_header) {
 		im->in_header = 0;
-		read_header(im);
-	} else if (import_row(im) < 0) {
+		read_header(im, rec);
+	} else if (import_row(im, rec) < 0) {
 		im->failed = 1;
 	}
-	strbuf_reset(&im->cells);
-	im->ncells = 0;
+	/* the next record goes to the slot after the queue, which may be this one */
+	rec = &im->rec[im->nqueued];
+	strbuf_reset(&rec->cells);
+	rec->ncells = 0;
 }
 
 /* Feeds buf[0..len) to the parser one physical line at a time. */
@@ -450,34 +515,30 @@ static int feed(struct importer *im, struct csv_parser *p, const char *buf, size
 	return im->failed ? -1 : 0;
 }
 
-/* Streams the file through the parser; computes its size and sha256 on the way. */
-static int parse_file(struct importer *im, FILE *f, char sha256_hex[65])
+/* Streams the file through the parser; its sha256 is computed on the way. */
+static int parse_file(struct importer *im, int fd, char sha256_hex[65])
 {
+	struct readahead *ra = readahead_start(fd, im->path);
 	struct csv_parser p;
-	struct sha256 hash;
-	char *buf = xmalloc(READ_SIZE);
+	const char *data;
 	int first = 1, ret = -1;
-	size_t n;
+	ssize_t n;
 
+	if (!ra)
+		return -1;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		die("cannot initialise the CSV parser");
-	sha256_init(&hash);
-	while ((n = fread(buf, 1, READ_SIZE, f)) > 0) {
-		const char *data = buf;
-
-		sha256_update(&hash, buf, n);
-		if (first && n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) {
+	while ((n = readahead_next(ra, &data)) > 0) {
+		if (first && n >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
 			data += 3; /* the UTF-8 BOM Excel writes */
 			n -= 3;
 		}
 		first = 0;
-		if (feed(im, &p, data, n) < 0)
+		if (feed(im, &p, data, (size_t)n) < 0)
 			goto out;
 	}
-	if (ferror(f)) {
-		error_errno("cannot read '%s'", im->path);
+	if (n < 0)
 		goto out;
-	}
 	if (csv_fini(&p, on_field, on_record, im) != 0) {
 		fatal(im, im->rec_line, "unterminated quoted field");
 		goto out;
@@ -488,11 +549,13 @@ static int parse_file(struct importer *im, FILE *f, char sha256_hex[65])
 		fatal(im, 0, "is empty: no header line");
 		goto out;
 	}
-	sha256_final_hex(&hash, sha256_hex);
+	if (flush(im) < 0)
+		goto out;
+	readahead_sha256_hex(ra, sha256_hex);
 	ret = 0;
 out:
 	csv_free(&p);
-	free(buf);
+	readahead_stop(ra);
 	return ret;
 }
 
@@ -503,15 +566,14 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 	char sha256_hex[65];
 	int64_t import_id;
 	struct stat sb;
-	FILE *f;
-	int ret = -1;
+	int fd, ret = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	f = fopen(path, "rb");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return error_errno("cannot open '%s'", path);
-	if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		fclose(f);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
 		return error("'%s' is not a regular file", path);
 	}
 	im.st = st;
@@ -521,15 +583,16 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 	im.now_ms = clock_now_ms();
 	im.line = im.rec_line = 1;
 	im.in_header = 1;
-	strbuf_init(&im.cells, 4096);
+	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++)
+		strbuf_init(&im.rec[i].cells, 512);
 	strbuf_init(&im.reason, 0);
 	strbuf_init(&im.display, 0);
 
-	if (store_begin(st) < 0)
+	if (store_begin_bulk(st) < 0)
 		goto out;
 	if (store_forget_keyless(st, path) < 0 ||
 	    store_import_start(st, path, (int64_t)sb.st_size, "", im.now_ms, &import_id) < 0 ||
-	    parse_file(&im, f, sha256_hex) < 0)
+	    parse_file(&im, fd, sha256_hex) < 0)
 		goto out;
 	/* the hash is known only at the end: record it with the figures */
 	if (store_import_finish(st, import_id, stats, clock_now_ms()) < 0 ||
@@ -539,11 +602,13 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 out:
 	if (ret)
 		store_rollback(st);
-	fclose(f);
-	strbuf_release(&im.cells);
+	close(fd);
+	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++) {
+		strbuf_release(&im.rec[i].cells);
+		free(im.rec[i].off);
+	}
 	strbuf_release(&im.reason);
 	strbuf_release(&im.display);
-	free(im.off);
 	free(im.header_col);
 	return ret;
 }

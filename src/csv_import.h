@@ -1,8 +1,9 @@
 /*
  * csv_import.h: a CSV of employers into the store, validated row by row.
  *
- * The file is streamed through libcsv in 64 KiB reads, so memory stays the
- * same at any size; the whole import is one transaction, so a file that
+ * The file is streamed through libcsv in 64 KiB reads (read and hashed on a
+ * second thread, see readahead.h), so memory stays the same at any size; the
+ * whole import is one transaction (store_begin_bulk()), so a file that
  * cannot be read as CSV imports nothing. Columns are found by header name
  * (trimmed, case-insensitive, any order). A row that breaks a rule is stored
  * as invalid with the reason "FILE:LINE: column: why" and the import goes

@@ -19,4 +19,11 @@ void sha256_update(struct sha256 *c, const void *data, size_t len);
 /* Writes the digest as 64 lowercase hex digits plus NUL into hex[65]. */
 void sha256_final_hex(struct sha256 *c, char hex[65]);
 
+/*
+ * For tests: use (1) the processor's SHA extensions when it has them, which
+ * is the default, or (0) the portable code. Returns 1 if the extensions are
+ * now in use. Not thread-safe: call it before any hashing.
+ */
+int sha256_use_extensions(int use);
+
 #endif

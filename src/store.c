@@ -33,6 +33,25 @@ static const char *const state_names[STATE_COUNT] = {
 	"WHEN 'retry_wait' THEN 2 WHEN 'created' THEN 3 WHEN 'exists' THEN 4 "                     \
 	"WHEN 'failed' THEN 5 ELSE 6 END))"
 
+/*
+ * The columns a new customer's row is inserted with, and one row of
+ * placeholders for them: bind_insert_row() binds them in this order.
+ */
+#define INSERT_COLUMNS                                                                             \
+	"customer_id, customer_name, customer_email, products, redirect_uri, "                     \
+	"minutes_to_expire, sandbox, manual, integration_provider, integration_auth_method, "      \
+	"source, source_line, first_import, last_import, created_at, updated_at"
+#define INSERT_ROW	  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define INSERT_ROW_PARAMS 16
+/* s repeated 64 times, comma-separated: still a string literal, not formatted SQL */
+#define ROWS_2(s)  s "," s
+#define ROWS_8(s)  ROWS_2(ROWS_2(ROWS_2(s)))
+#define ROWS_64(s) ROWS_8(ROWS_8(s))
+_Static_assert(STORE_UPSERT_BATCH == 64, "S_INSERT_CUSTOMERS has ROWS_64 rows");
+
+/* The products column of a row: all ten names, their spaces and a NUL take 95 bytes. */
+#define PRODUCTS_TEXT_MAX 128
+
 enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
@@ -43,6 +62,7 @@ enum stmt_id {
 	S_LAST_IMPORT,
 	S_FIND_CUSTOMER,
 	S_INSERT_CUSTOMER,
+	S_INSERT_CUSTOMERS,
 	S_UPDATE_CUSTOMER,
 	S_MARK_SEEN,
 	S_SEEN_LINE,
@@ -101,14 +121,17 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"SELECT id, last_import IS ?12, source_line, state <> 'invalid' AND "
 	"customer_name IS ?2 AND customer_email IS ?3 AND products IS ?4 AND "
 	"redirect_uri IS ?5 AND minutes_to_expire IS ?6 AND sandbox IS ?7 AND "
-	"manual IS ?8 AND integration_provider IS ?9 AND integration_auth_method IS ?10 "
+	"manual IS ?8 AND integration_provider IS ?9 AND integration_auth_method IS ?10, "
+	"first_import IS ?12 AND source_line IS ?13 "
 	"FROM customers WHERE customer_id = ?1 AND keyless = 0",
-    [S_INSERT_CUSTOMER] =
-	"INSERT OR IGNORE INTO customers(customer_id, customer_name, customer_email, products, "
-	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "
-	"integration_auth_method, source, source_line, first_import, last_import, "
-	"created_at, updated_at) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?14)",
+    /*
+     * One row, and STORE_UPSERT_BATCH rows: a statement per row cost as
+     * much again as the inserting itself (cursors opened and closed, the
+     * program started and halted, for every row).
+     */
+    [S_INSERT_CUSTOMER] = "INSERT OR IGNORE INTO customers(" INSERT_COLUMNS ") VALUES " INSERT_ROW,
+    [S_INSERT_CUSTOMERS] =
+	"INSERT OR IGNORE INTO customers(" INSERT_COLUMNS ") VALUES " ROWS_64(INSERT_ROW),
     /* ?1 is the row id here, not the customer_id */
     [S_UPDATE_CUSTOMER] =
 	"UPDATE customers SET customer_name = ?2, customer_email = ?3, products = ?4, "
@@ -117,7 +140,9 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"source_line = ?12, state = 'pending', request_kind = 'create', attempts = 0, "
 	"next_attempt_at = NULL, error = NULL, last_import = ?13, updated_at = ?14 "
 	"WHERE id = ?1",
-    [S_MARK_SEEN] = "UPDATE customers SET last_import = ?2 WHERE id = ?1",
+    /* where the customer was seen last, for "duplicate of line N" */
+    [S_MARK_SEEN] = "UPDATE customers SET last_import = ?2, source = ?3, source_line = ?4 "
+		    "WHERE id = ?1",
     [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
 		    "AND last_import IS ?2",
     [S_INVALID_KEYED] =
@@ -209,12 +234,19 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
     [S_SNAPSHOT] = "VACUUM INTO ?1",
 };
 
+/* How long a statement waits for another connection's lock before it fails. */
+#define BUSY_TIMEOUT_MS 5000
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[S_STMT_COUNT];
 	int in_txn;	   /* inside store_begin() .. store_commit() */
+	int bulk;	   /* store_begin_bulk() left WAL: go back at the end */
+	int wal_wanted;	   /* another connection kept this one out of WAL */
 	int64_t import_id; /* the import in progress, for first_import */
+	/* the products column of each row of a store_upsert_customers() batch */
+	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_MAX];
 };
 
 const char *state_name(enum row_state s)
@@ -266,6 +298,10 @@ out:
 /* Reports the connection's last error for what, and returns -1. */
 static int db_error(struct store *st, const char *what)
 {
+	if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY)
+		return error("%s: %s: %s for more than %d s: another finch-onboard is writing "
+			     "it (an import holds it until it commits); try again when it ends",
+			     st->path, what, sqlite3_errmsg(st->db), BUSY_TIMEOUT_MS / 1000);
 	return error("%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 
@@ -350,14 +386,61 @@ static int read_user_version(struct store *st, int64_t *version)
 }
 
 /*
- * Applies the migrations the database lacks, all in one transaction. Each
- * migration sets PRAGMA user_version itself, so the version always moves
- * with the schema.
+ * Sets the journal mode with sql ("PRAGMA journal_mode = ..."), which
+ * answers the mode the database is in afterwards. Returns 1 when that is
+ * want, 0 when another connection kept the mode from changing (entering or
+ * leaving WAL needs the only connection, and SQLite does not wait for it),
+ * -1 on any other error.
  */
-static int migrate(struct store *st)
+static int set_journal_mode(struct store *st, const char *sql, const char *want)
 {
-	int64_t version;
+	sqlite3_stmt *s;
+	int rc, ret;
 
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(st, "cannot set the journal mode");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = !strcmp(column_str(s, 0), want);
+	else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		ret = 0;
+	else
+		ret = db_error(st, "cannot set the journal mode");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/*
+ * Puts the connection in WAL mode, or leaves st->wal_wanted set when another
+ * connection keeps it out (a reader that opened during a bulk import); the
+ * next store_begin() tries again. Once in WAL, a read opens the log at once:
+ * until then this connection holds no lock on it, so another one closing
+ * would checkpoint and delete it, and a change it made would go unnoticed
+ * by this connection's page cache (rollback mode watches a change counter
+ * that WAL commits do not move).
+ */
+static int enter_wal(struct store *st)
+{
+	int64_t version = 0;
+	int r = set_journal_mode(st, "PRAGMA journal_mode = WAL", "wal");
+
+	if (r < 0)
+		return -1;
+	st->wal_wanted = !r;
+	return r ? read_user_version(st, &version) : 0;
+}
+
+/*
+ * Applies the migrations the database lacks (version is its user_version,
+ * read before any lock), all in one transaction. Each migration sets PRAGMA
+ * user_version itself, so the version always moves with the schema. A
+ * database that is up to date is not locked at all: a status can open it
+ * while a run writes.
+ */
+static int migrate(struct store *st, int64_t version)
+{
+	if (version == (int64_t)store_migration_count)
+		return 0;
 	if (exec_script(st, "BEGIN IMMEDIATE", "cannot start the schema migration") < 0)
 		return -1;
 	if (read_user_version(st, &version) < 0)
@@ -370,7 +453,7 @@ static int migrate(struct store *st)
 	}
 	for (size_t i = (size_t)version; i < store_migration_count; i++) {
 		char what[64];
-		int64_t now_version;
+		int64_t now_version = -1;
 
 		snprintf(what, sizeof(what), "schema migration %03zu failed", i + 1);
 		if (exec_script(st, store_migrations[i], what) < 0 ||
@@ -408,12 +491,12 @@ int store_open(const char *path, struct store **out)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	/*
 	 * A newer schema must be refused before anything writes: journal_mode
 	 * would already change the file, so check the version first.
 	 */
-	int64_t version;
+	int64_t version = 0;
 
 	if (read_user_version(st, &version) < 0)
 		goto fail;
@@ -426,14 +509,19 @@ int store_open(const char *path, struct store **out)
 	/*
 	 * WAL lets status and export read while a run writes. synchronous=FULL
 	 * makes every commit durable against power loss too, not only crashes:
-	 * the dispatcher group-commits, so it pays for few fsyncs.
+	 * the dispatcher group-commits, so it pays for few fsyncs. While an
+	 * import holds the database in a rollback journal (store_begin_bulk())
+	 * WAL cannot be entered; this connection then reads and writes in the
+	 * rollback journal too, waiting for the import, and is in WAL again once
+	 * the import has put the database back.
 	 */
 	if (exec_script(st,
-			"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-			"cannot configure the database") < 0)
+			"PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+			"PRAGMA temp_store = MEMORY;",
+			"cannot configure the database") < 0 ||
+	    enter_wal(st) < 0)
 		goto fail;
-	if (migrate(st) < 0)
+	if (migrate(st, version) < 0)
 		goto fail;
 	for (int i = 0; i < S_STMT_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -466,9 +554,31 @@ int store_begin(struct store *st)
 {
 	if (st->in_txn)
 		return error("%s: transaction already open", st->path);
+	if (st->wal_wanted && enter_wal(st) < 0)
+		return -1;
 	if (exec_stmt(st, S_BEGIN) < 0)
 		return -1;
 	st->in_txn = 1;
+	return 0;
+}
+
+int store_begin_bulk(struct store *st)
+{
+	int r;
+
+	if (st->in_txn)
+		return error("%s: transaction already open", st->path);
+	r = set_journal_mode(st, "PRAGMA journal_mode = DELETE", "delete");
+	if (r < 0)
+		return -1;
+	if (r)
+		st->wal_wanted = 0; /* WAL comes back when the transaction ends */
+	if (store_begin(st) < 0) {
+		if (r)
+			enter_wal(st);
+		return -1;
+	}
+	st->bulk = r;
 	return 0;
 }
 
@@ -479,6 +589,10 @@ int store_commit(struct store *st)
 	if (exec_stmt(st, S_COMMIT) < 0)
 		return -1;
 	st->in_txn = 0;
+	if (st->bulk) {
+		st->bulk = 0;
+		return enter_wal(st);
+	}
 	return 0;
 }
 
@@ -489,6 +603,10 @@ void store_rollback(struct store *st)
 	sqlite3_step(st->stmt[S_ROLLBACK]);
 	sqlite3_reset(st->stmt[S_ROLLBACK]);
 	st->in_txn = 0;
+	if (st->bulk) {
+		st->bulk = 0;
+		enter_wal(st);
+	}
 }
 
 int store_in_transaction(const struct store *st)
@@ -561,80 +679,86 @@ int store_last_import(struct store *st, struct import_record *out)
 	return ret;
 }
 
-/* Binds r's request fields to ?2..?10 in the order of the customers columns. */
-static void bind_request(sqlite3_stmt *s, const struct connect_request *r, const char *products)
+/* Binds r's request fields to ?base+2..?base+10, in the order of the customers columns. */
+static void bind_request(sqlite3_stmt *s, int base, const struct connect_request *r,
+			 const char *products)
 {
-	bind_text(s, 2, r->customer_name);
-	bind_text(s, 3, r->customer_email);
-	bind_text(s, 4, products);
-	bind_text(s, 5, r->redirect_uri);
-	bind_int_or_null(s, 6, r->minutes_to_expire, 0);
-	bind_text(s, 7, r->sandbox);
-	bind_int_or_null(s, 8, r->manual, -1);
-	bind_text(s, 9, r->integration_provider);
-	bind_text(s, 10, r->integration_auth_method);
+	bind_text(s, base + 2, r->customer_name);
+	bind_text(s, base + 3, r->customer_email);
+	bind_text(s, base + 4, products);
+	bind_text(s, base + 5, r->redirect_uri);
+	bind_int_or_null(s, base + 6, r->minutes_to_expire, 0);
+	bind_text(s, base + 7, r->sandbox);
+	bind_int_or_null(s, base + 8, r->manual, -1);
+	bind_text(s, base + 9, r->integration_provider);
+	bind_text(s, base + 10, r->integration_auth_method);
 }
 
-/* Binds the INSERT's or UPDATE's ?2..?14 (?1 is the caller's). */
-static void bind_write(sqlite3_stmt *s, const struct connect_request *r, const char *products,
-		       const char *source, int64_t line, int64_t import_id, int64_t now_ms)
+/* Binds one INSERT_ROW of a new customer at ?base+1..?base+INSERT_ROW_PARAMS. */
+static void bind_insert_row(struct store *st, sqlite3_stmt *s, int base,
+			    const struct customer_upsert *u, const char *products,
+			    const char *source, int64_t now_ms)
 {
-	bind_request(s, r, products);
-	bind_text(s, 11, source);
-	sqlite3_bind_int64(s, 12, line);
-	bind_int_or_null(s, 13, import_id, 0);
-	sqlite3_bind_int64(s, 14, now_ms);
+	bind_text(s, base + 1, u->req->customer_id);
+	bind_request(s, base, u->req, products);
+	bind_text(s, base + 11, source);
+	sqlite3_bind_int64(s, base + 12, u->line);
+	bind_int_or_null(s, base + 13, st->import_id, 0);
+	bind_int_or_null(s, base + 14, st->import_id, 0);
+	sqlite3_bind_int64(s, base + 15, now_ms);
+	sqlite3_bind_int64(s, base + 16, now_ms);
 }
 
-int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
-			  int64_t line, int64_t now_ms, enum upsert_result *res, int64_t *dup_line)
+/*
+ * The products column: the names of the bits set in mask, space-separated
+ * in the contract's order.
+ */
+static void products_text(unsigned mask, char out[PRODUCTS_TEXT_MAX])
 {
-	sqlite3_stmt *s = st->stmt[S_INSERT_CUSTOMER];
-	int64_t row = 0, seen = 0, first_line = 0, same = 0;
-	char products[160];
 	size_t used = 0;
-	int rc;
 
-	products[0] = '\0';
+	out[0] = '\0';
 	for (unsigned bit = 1; bit < (1u << PRODUCT_COUNT); bit <<= 1) {
-		if (r->products & bit) {
+		if (mask & bit) {
 			const char *name = product_name(bit);
 			size_t n = strlen(name);
 
-			/* no snprintf: it was 4% of a large import; 10 names fit in 160 */
+			/* no snprintf: it was 4% of a large import */
 			if (used)
-				products[used++] = ' ';
-			memcpy(products + used, name, n + 1);
+				out[used++] = ' ';
+			memcpy(out + used, name, n + 1);
 			used += n;
 		}
 	}
-	/*
-	 * A new customer is one INSERT (the common case of a first import);
-	 * OR IGNORE turns the unique customer_id into "it exists", and only
-	 * then is the stored row looked up and compared.
-	 */
-	bind_text(s, 1, r->customer_id);
-	bind_write(s, r, products, source, line, st->import_id, now_ms);
-	if (exec_stmt(st, S_INSERT_CUSTOMER) < 0)
-		return -1;
-	if (sqlite3_changes(st->db) == 1) {
-		*res = UPSERT_NEW;
-		return 0;
-	}
+}
 
-	s = st->stmt[S_FIND_CUSTOMER];
-	bind_text(s, 1, r->customer_id);
-	bind_request(s, r, products);
+/*
+ * Settles a row that the INSERT OR IGNORE may have skipped: the customer
+ * existed, or an earlier line of this import stored it. A row the INSERT
+ * itself just stored is recognised by its import and line.
+ */
+static int settle_upsert(struct store *st, struct customer_upsert *u, const char *products,
+			 const char *source, int64_t now_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_FIND_CUSTOMER];
+	int64_t row = 0, seen = 0, first_line = 0, same = 0, inserted = 0;
+	int rc;
+
+	bind_text(s, 1, u->req->customer_id);
+	bind_request(s, 0, u->req, products);
 	bind_int_or_null(s, 12, st->import_id, 0);
+	sqlite3_bind_int64(s, 13, u->line);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		row = sqlite3_column_int64(s, 0);
 		seen = sqlite3_column_int64(s, 1);
 		first_line = sqlite3_column_int64(s, 2);
 		same = sqlite3_column_int64(s, 3);
+		inserted = sqlite3_column_int64(s, 4);
 	} else if (rc == SQLITE_DONE) {
 		/* OR IGNORE also skips a row that breaks a CHECK: a bug upstream */
-		error("cannot store customer '%s': the row breaks a constraint", r->customer_id);
+		error("cannot store customer '%s': the row breaks a constraint",
+		      u->req->customer_id);
 	} else {
 		db_error(st, "cannot look up customer");
 	}
@@ -643,23 +767,90 @@ int store_upsert_customer(struct store *st, const struct connect_request *r, con
 	if (rc != SQLITE_ROW)
 		return -1;
 
+	if (inserted) {
+		u->res = UPSERT_NEW;
+		return 0;
+	}
 	if (seen) {
-		*res = UPSERT_DUPLICATE;
-		*dup_line = first_line;
+		u->res = UPSERT_DUPLICATE;
+		u->dup_line = first_line;
 		return 0;
 	}
 	if (same) {
 		s = st->stmt[S_MARK_SEEN];
 		sqlite3_bind_int64(s, 1, row);
 		bind_int_or_null(s, 2, st->import_id, 0);
-		*res = UPSERT_UNCHANGED;
+		bind_text(s, 3, source);
+		sqlite3_bind_int64(s, 4, u->line);
+		u->res = UPSERT_UNCHANGED;
 		return exec_stmt(st, S_MARK_SEEN);
 	}
 	s = st->stmt[S_UPDATE_CUSTOMER];
 	sqlite3_bind_int64(s, 1, row);
-	bind_write(s, r, products, source, line, st->import_id, now_ms);
-	*res = UPSERT_UPDATED;
+	bind_request(s, 0, u->req, products);
+	bind_text(s, 11, source);
+	sqlite3_bind_int64(s, 12, u->line);
+	bind_int_or_null(s, 13, st->import_id, 0);
+	sqlite3_bind_int64(s, 14, now_ms);
+	u->res = UPSERT_UPDATED;
 	return exec_stmt(st, S_UPDATE_CUSTOMER);
+}
+
+int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_t n,
+			   const char *source, int64_t now_ms)
+{
+	size_t inserted = 0;
+
+	if (n > STORE_UPSERT_BATCH)
+		return error("%s: %zu rows in one upsert, more than %d", st->path, n,
+			     STORE_UPSERT_BATCH);
+	for (size_t i = 0; i < n; i++)
+		products_text(rows[i].req->products, st->products[i]);
+	/*
+	 * New customers (the common case of a first import) are one INSERT:
+	 * OR IGNORE turns the unique customer_id into "it exists", and only
+	 * then are the rows looked up, compared and settled one by one.
+	 */
+	if (n == STORE_UPSERT_BATCH) {
+		sqlite3_stmt *s = st->stmt[S_INSERT_CUSTOMERS];
+
+		for (size_t i = 0; i < n; i++)
+			bind_insert_row(st, s, (int)i * INSERT_ROW_PARAMS, &rows[i],
+					st->products[i], source, now_ms);
+		if (exec_stmt(st, S_INSERT_CUSTOMERS) < 0)
+			return -1;
+		inserted = (size_t)sqlite3_changes(st->db);
+		for (size_t i = 0; i < n; i++) {
+			rows[i].res = UPSERT_NEW;
+			if (inserted < n &&
+			    settle_upsert(st, &rows[i], st->products[i], source, now_ms) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bind_insert_row(st, st->stmt[S_INSERT_CUSTOMER], 0, &rows[i], st->products[i],
+				source, now_ms);
+		if (exec_stmt(st, S_INSERT_CUSTOMER) < 0)
+			return -1;
+		rows[i].res = UPSERT_NEW;
+		if (sqlite3_changes(st->db) != 1 &&
+		    settle_upsert(st, &rows[i], st->products[i], source, now_ms) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
+			  int64_t line, int64_t now_ms, enum upsert_result *res, int64_t *dup_line)
+{
+	struct customer_upsert u = {.req = r, .line = line};
+
+	if (store_upsert_customers(st, &u, 1, source, now_ms) < 0)
+		return -1;
+	*res = u.res;
+	*dup_line = u.dup_line;
+	return 0;
 }
 
 int store_seen_in_import(struct store *st, const char *customer_id, int64_t *line)

@@ -3,8 +3,9 @@
  *
  * Every SQL statement of the program lives in store.c (and the migrations
  * in schema/). Statements are prepared once, when the store opens, and
- * always bound, never formatted. The database runs in WAL mode with foreign
- * keys and a busy timeout. Times are milliseconds since the Unix epoch.
+ * always bound, never formatted. The database runs in WAL mode (but for
+ * store_begin_bulk()) with foreign keys and a 5 s busy timeout. Times are milliseconds since the
+ * Unix epoch.
  *
  * Writers call store_begin()/store_commit() around batches; a function
  * documented as "commits" manages its own transaction and must be called
@@ -62,6 +63,17 @@ void store_close(struct store *st);
 int store_schema_version(void);
 
 int store_begin(struct store *st);
+/*
+ * store_begin() for a transaction that writes much of the database (an
+ * import): it runs with a rollback journal instead of WAL, which writes each
+ * page twice (once to the log, once back), and so spends half the time
+ * writing. Readers wait for it to commit (up to the busy timeout) instead
+ * of reading the state before it.
+ * Leaving WAL needs the only open connection; when another one is open (a
+ * status, an export) the transaction stays in WAL, slower but the same.
+ * store_commit() or store_rollback() go back to WAL.
+ */
+int store_begin_bulk(struct store *st);
 int store_commit(struct store *st);
 /* Never fails loudly: used on error paths. */
 void store_rollback(struct store *st);
@@ -93,12 +105,33 @@ enum upsert_result {
 	UPSERT_DUPLICATE, /* this import stored the customer already: nothing changed */
 };
 
+/* A valid row of an import, and what storing it did. */
+struct customer_upsert {
+	const struct connect_request *req; /* in */
+	int64_t line;			   /* in: the CSV line its record starts on */
+	enum upsert_result res;		   /* out */
+	int64_t dup_line;		   /* out: the earlier line, for UPSERT_DUPLICATE */
+};
+
+/* Rows a full store_upsert_customers() batch takes in one statement. */
+#define STORE_UPSERT_BATCH 64
+
+/*
+ * store_upsert_customer() for n <= STORE_UPSERT_BATCH rows, in order, as if
+ * one at a time; a full batch of new customers is one INSERT. The strings
+ * of every rows[i].req must stay valid until it returns.
+ */
+int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_t n,
+			   const char *source, int64_t now_ms);
+
 /*
  * Inserts or updates the customer r->customer_id with a valid request.
  * Identical request fields leave the row alone (UPSERT_UNCHANGED). Changed
  * fields, or a row that was invalid, go back to pending with a fresh
  * attempt budget; session_id, connect_url, connection_id and the attempt
- * history are kept. source names FILE and line the CSV line, for messages.
+ * history are kept. source names FILE and line the CSV line the record
+ * starts on: within one import, a line is one record, and that is how a
+ * row the INSERT of a batch just stored is told from one that existed.
  * Call it between store_import_start() and store_import_finish(): the
  * import's id is what tells a new row from an updated one, and a customer
  * this import stored already from an earlier line (UPSERT_DUPLICATE, with

@@ -228,4 +228,34 @@ expect_eq "gen summary" "$OUT" \
 	"imported gen.csv: 2000 rows read, 2000 accepted, 0 invalid, 0 unchanged, 0 updated"
 pass "samples/gen_customers writes rows that are all valid"
 
+# ---- a crash in the middle of a large import loses nothing --------------------------
+# The import runs in a rollback journal (store_begin_bulk): killed half-way,
+# it leaves a hot journal, and the next finch-onboard to open the database
+# rolls it back and puts it in WAL mode again.
+DB=crash.db
+"$FINCH_SOURCE_DIR/samples/gen_customers" 300 >small.csv || fail "gen_customers failed"
+"$FINCH_SOURCE_DIR/samples/gen_customers" 400000 >big.csv || fail "gen_customers failed"
+run_fo import small.csv --db "$DB" --quiet
+expect_rc 0 "import before the crash"
+"$FINCH_ONBOARD" import big.csv --db "$DB" --quiet 2>/dev/null &
+pid=$!
+wait_for "the import's rollback journal" test -s "$DB-journal"
+kill -KILL "$pid"
+wait "$pid" && fail "the import finished before it could be killed"
+[ -s "$DB-journal" ] || fail "no hot journal after the crash"
+run_fo status --db "$DB" --json
+expect_rc 0 "status after the crash"
+case $OUT in
+*'"total": 300,'* | *'"total":300,'*) ;;
+*) fail "status after the crash: $OUT" ;;
+esac
+[ ! -e "$DB-journal" ] || fail "the hot journal was not rolled back"
+expect_eq "journal mode after the crash" "$(q 'PRAGMA journal_mode')" "wal"
+expect_eq "integrity after the crash" "$(q 'PRAGMA integrity_check')" "ok"
+run_fo import big.csv --db "$DB" --quiet
+expect_rc 0 "import again after the crash"
+expect_eq "rows after the crash" "$(q "SELECT count(*) FROM customers WHERE state = 'pending'")" "400000"
+expect_eq "journal mode after a bulk import" "$(q 'PRAGMA journal_mode')" "wal"
+pass "killed half-way through, an import leaves the database as it was; it imports again"
+
 finish

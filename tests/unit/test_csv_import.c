@@ -542,6 +542,52 @@ static void test_csv_import__one_bad_byte_anywhere_in_a_long_row(void **state)
 	}
 }
 
+/*
+ * Valid rows are stored a batch at a time, invalid ones at once: across
+ * batch boundaries, a broken row whose customer an earlier (still queued)
+ * line had must not take that customer over, and duplicates name the line
+ * that came first.
+ */
+static void test_csv_import__batches_keep_file_order(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf in = STRBUF_INIT;
+	const int rows = 3 * STORE_UPSERT_BATCH + 7;
+
+	strbuf_addstr(&in, H);
+	for (int i = 1; i <= rows; i++) {
+		if (i == 100)
+			strbuf_addstr(&in, "r3,Again,company\n"); /* line 101 */
+		else if (i == 120)
+			strbuf_addstr(&in, "r110,Broken,bogus\n"); /* line 121 */
+		else
+			strbuf_addf(&in, "r%d,R %d,company\n", i, i);
+	}
+	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
+	assert_int_equal(f->stats.rows_read, rows);
+	assert_int_equal(f->stats.accepted, rows - 2);
+	assert_int_equal(f->stats.invalid, 2);
+	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE keyless = 0 AND "
+				      "state = 'pending'"),
+			 rows - 2);
+	assert_int_equal(
+	    query_int(f, "SELECT count(*) FROM customers WHERE keyless = 1 AND "
+			 "((customer_id = 'r3' AND error = "
+			 "'in.csv:101: customer_id: duplicate of line 4') OR "
+			 "(customer_id = 'r110' AND error LIKE 'in.csv:121: products: %'))"),
+	    2);
+	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'r110' "
+				      "AND keyless = 0 AND customer_name = 'R 110'"),
+			 1);
+
+	/* again, unchanged: every row is settled one by one, nothing changes */
+	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
+	assert_int_equal(f->stats.unchanged, rows - 2);
+	assert_int_equal(f->stats.invalid, 2);
+	assert_int_equal(f->stats.accepted + f->stats.updated, 0);
+	strbuf_release(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +603,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_csv_import__refused_file_imports_nothing, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_csv_import__line_numbers_across_reads, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__batches_keep_file_order, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_csv_import__records_size_and_sha256, setup,
 					    teardown),

@@ -85,14 +85,16 @@ static void make_request(struct connect_request *r, const char *id, const char *
 	r->products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
 }
 
+/* Upserts as the next line of in.csv: within an import, a line is one record. */
 static enum upsert_result upsert(struct store *st, const char *id, const char *email)
 {
+	static int64_t line = 1;
 	struct connect_request r;
 	enum upsert_result res;
 	int64_t dup_line = 0;
 
 	make_request(&r, id, email);
-	assert_int_equal(store_upsert_customer(st, &r, "in.csv", 2, 1000, &res, &dup_line), 0);
+	assert_int_equal(store_upsert_customer(st, &r, "in.csv", ++line, 1000, &res, &dup_line), 0);
 	connect_request_release(&r);
 	return res;
 }
@@ -388,20 +390,226 @@ static void test_store__state_mask_parse(void **state)
 	assert_int_equal(state_mask_parse("", &mask), -1);
 }
 
+/* What a batch of rows is, and what storing it must report for each. */
+struct batch_row {
+	const char *id, *email;
+	enum upsert_result res;
+	int64_t dup_line;
+};
+
+/* Stores rows[0..n) as one store_upsert_customers() batch at lines 2.., checks every result. */
+static void upsert_batch(struct store *st, const struct batch_row *rows, size_t n)
+{
+	struct connect_request req[STORE_UPSERT_BATCH];
+	struct customer_upsert u[STORE_UPSERT_BATCH];
+
+	for (size_t i = 0; i < n; i++) {
+		make_request(&req[i], rows[i].id, rows[i].email);
+		u[i] = (struct customer_upsert){.req = &req[i], .line = (int64_t)i + 2};
+	}
+	assert_int_equal(store_upsert_customers(st, u, n, "in.csv", 2000), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (u[i].res != rows[i].res ||
+		    (rows[i].res == UPSERT_DUPLICATE && u[i].dup_line != rows[i].dup_line))
+			fail_msg("row %zu (%s): result %d (line %lld), want %d (line %lld)", i,
+				 rows[i].id, u[i].res, (long long)u[i].dup_line, rows[i].res,
+				 (long long)rows[i].dup_line);
+		connect_request_release(&req[i]);
+	}
+}
+
+static void import_batch(struct store *st, const struct batch_row *rows, size_t n)
+{
+	struct import_stats stats = {0};
+	int64_t import_id;
+
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_import_start(st, "in.csv", 1, "", 5, &import_id), 0);
+	upsert_batch(st, rows, n);
+	assert_int_equal(store_import_finish(st, import_id, &stats, 6), 0);
+	assert_int_equal(store_commit(st), 0);
+}
+
+/*
+ * A full batch is one INSERT; when some of its customers exist, each row is
+ * settled as if stored alone: new, unchanged, updated, or a duplicate of
+ * the line of this import that had the customer first.
+ */
+static void test_store__full_batch_settles_like_single_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct batch_row first[STORE_UPSERT_BATCH], second[STORE_UPSERT_BATCH];
+	char ids[STORE_UPSERT_BATCH][16];
+
+	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "c%zu", i);
+		first[i] = (struct batch_row){ids[i], "a@b.co", UPSERT_NEW, 0};
+	}
+	import_batch(f->st, first, STORE_UPSERT_BATCH);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers "
+					    "WHERE state = 'pending' AND keyless = 0"),
+			 STORE_UPSERT_BATCH);
+
+	/* the next file: the same customers at other lines, some changed, some twice */
+	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++) {
+		size_t k = STORE_UPSERT_BATCH - 1 - i; /* the file in reverse order */
+
+		second[i] = (struct batch_row){ids[k], "a@b.co", UPSERT_UNCHANGED, 0};
+		if (k % 3 == 1)
+			second[i] = (struct batch_row){ids[k], "new@b.co", UPSERT_UPDATED, 0};
+	}
+	second[10] = (struct batch_row){"fresh", NULL, UPSERT_NEW, 0};
+	second[20] = (struct batch_row){"fresh", "x@b.co", UPSERT_DUPLICATE, 12};
+	/* a duplicate of an unchanged row names this file's line, not the last file's */
+	second[30] = (struct batch_row){second[3].id, "a@b.co", UPSERT_DUPLICATE, 5};
+	second[31] = (struct batch_row){second[4].id, "z@b.co", UPSERT_DUPLICATE, 6};
+	import_batch(f->st, second, STORE_UPSERT_BATCH);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"),
+			 STORE_UPSERT_BATCH + 1);
+	int64_t updated = 0;
+
+	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++)
+		updated += second[i].res == UPSERT_UPDATED;
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers "
+					    "WHERE customer_email = 'new@b.co'"),
+			 updated);
+}
+
+/* A batch of fewer rows goes row by row, with the same results. */
+static void test_store__short_batch(void **state)
+{
+	struct fixture *f = *state;
+	const struct batch_row rows[] = {
+	    {"x", "a@b.co", UPSERT_NEW, 0},
+	    {"y", NULL, UPSERT_NEW, 0},
+	    {"x", "other@b.co", UPSERT_DUPLICATE, 2},
+	};
+	const struct batch_row again[] = {
+	    {"y", NULL, UPSERT_UNCHANGED, 0},
+	    {"x", "c@b.co", UPSERT_UPDATED, 0},
+	    {"y", "d@b.co", UPSERT_DUPLICATE, 2},
+	};
+
+	import_batch(f->st, rows, 3);
+	import_batch(f->st, again, 3);
+}
+
+static void journal_mode(const char *path, char mode[16])
+{
+	query_text(path, "PRAGMA journal_mode", mode, 16);
+}
+
+/*
+ * A bulk transaction runs in a rollback journal and puts WAL back when it
+ * ends, committed or not; with another connection open it stays in WAL.
+ */
+static void test_store__bulk_transaction_journal(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *other;
+	char mode[16];
+
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "wal");
+
+	assert_int_equal(store_begin_bulk(f->st), 0);
+	assert_int_equal(store_in_transaction(f->st), 1);
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "delete");
+	assert_int_equal(upsert(f->st, "a", NULL), UPSERT_NEW);
+	assert_int_equal(store_commit(f->st), 0);
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "wal");
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+
+	assert_int_equal(store_begin_bulk(f->st), 0);
+	assert_int_equal(upsert(f->st, "b", NULL), UPSERT_NEW);
+	store_rollback(f->st);
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "wal");
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+
+	/* a reader's connection is open: the same transaction, in WAL */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "SELECT count(*) FROM customers", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_begin_bulk(f->st), 0);
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "wal");
+	assert_int_equal(upsert(f->st, "c", NULL), UPSERT_NEW);
+	assert_int_equal(store_commit(f->st), 0);
+	sqlite3_close(other);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 2);
+}
+
+/*
+ * Opening while another connection holds the file in a rollback journal
+ * (what a status finds during a bulk import): the store works in the
+ * rollback journal, and enters WAL at its next transaction.
+ */
+static void test_store__enters_wal_when_it_can(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	sqlite3 *other;
+	char mode[16];
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(other, "PRAGMA journal_mode = DELETE; BEGIN IMMEDIATE;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(store_open(f->path, &st), 0);
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "delete");
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(upsert(st, "a", NULL), UPSERT_NEW);
+	assert_int_equal(store_commit(st), 0);
+	journal_mode(f->path, mode);
+	assert_string_equal(mode, "wal");
+	f->st = st;
+}
+
+/* An up-to-date database opens without a lock: a status while a run writes. */
+static void test_store__opens_while_another_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	sqlite3 *other;
+
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(other, "BEGIN IMMEDIATE; DELETE FROM imports;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(store_open(f->path, &st), 0);
+	store_close(st);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+}
+
+/* A test that gets a fresh database in the fixture. */
+#define WITH_DB(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_store__opens_with_current_schema, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store__refuses_newer_schema_untouched, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_store__upsert_new_unchanged_updated, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_store__invalid_rows, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store__illegal_transition_is_refused, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_store__claim_record_and_count, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store__requeue_export_and_queues, setup, teardown),
+	    WITH_DB(test_store__opens_with_current_schema),
+	    WITH_DB(test_store__refuses_newer_schema_untouched),
+	    WITH_DB(test_store__upsert_new_unchanged_updated),
+	    WITH_DB(test_store__invalid_rows),
+	    WITH_DB(test_store__illegal_transition_is_refused),
+	    WITH_DB(test_store__claim_record_and_count),
+	    WITH_DB(test_store__requeue_export_and_queues),
 	    cmocka_unit_test(test_store__state_mask_parse),
+	    WITH_DB(test_store__full_batch_settles_like_single_rows),
+	    WITH_DB(test_store__short_batch),
+	    WITH_DB(test_store__opens_while_another_writes),
+	    WITH_DB(test_store__bulk_transaction_journal),
+	    WITH_DB(test_store__enters_wal_when_it_can),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
