@@ -132,6 +132,19 @@ int validate_email(const char *s, char *why, size_t size)
 		return set_why(why, size, "is not an email address (no dot in the domain)");
 	if (*domain == '.' || s[len - 1] == '.' || strstr(domain, ".."))
 		return set_why(why, size, "is not an email address (empty label in the domain)");
+	/* the limits of RFC 5321 (local part) and RFC 1035 (labels) */
+	if (at - s > 64)
+		return set_why(why, size,
+			       "is not an email address (local part longer than 64 bytes)");
+	for (p = domain; *p;) {
+		size_t label = strcspn(p, ".");
+
+		if (label > 63)
+			return set_why(
+			    why, size,
+			    "is not an email address (a domain label longer than 63 bytes)");
+		p += label + (p[label] == '.');
+	}
 	return 0;
 }
 

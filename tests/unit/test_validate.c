@@ -139,9 +139,9 @@ static void run_string_cases(const char *name, int (*fn)(const char *, char *, s
 
 static void test_validate__email(void **state)
 {
-	char *local64 = repeat("a", 64);
-	char *d185 = repeat("d", 185);
-	char *long_ok, *long_bad;
+	char *local64 = repeat("a", 64), *local65 = repeat("a", 65);
+	char *label63 = repeat("d", 63), *label64 = repeat("d", 64);
+	char *long_ok, *long_bad, *local_ok, *local_bad, *label_ok, *label_bad;
 	struct string_case cases[] = {
 	    {"a@b.co", 0, NULL},
 	    {"first.last+tag@example.com", 0, NULL},
@@ -166,24 +166,47 @@ static void test_validate__email(void **state)
 	    {"a@exa\nmple.com", -1, "contains whitespace or a control character"},
 	    {"a@exa\x7fmple.com", -1, "contains whitespace or a control character"},
 	    {"a\xff@example.com", -1, "is not valid UTF-8"},
-	    {NULL, 0, NULL}, /* 254 bytes, filled below */
+	    /* filled below: both sides of each length limit */
+	    {NULL, 0, NULL},
+	    {NULL, -1, NOT_EMAIL " (local part longer than 64 bytes)"},
+	    {NULL, 0, NULL},
+	    {NULL, -1, NOT_EMAIL " (a domain label longer than 63 bytes)"},
+	    {NULL, 0, NULL},
 	    {NULL, -1, "is longer than 254 bytes"},
 	};
 	size_t n = ARRAY_SIZE(cases);
 
 	(void)state;
-	/* 64 + 1 + 189 = 254 bytes, then 255. */
+	local_ok = xmalloc(300);
+	local_bad = xmalloc(300);
+	label_ok = xmalloc(300);
+	label_bad = xmalloc(300);
 	long_ok = xmalloc(300);
 	long_bad = xmalloc(300);
-	snprintf(long_ok, 300, "%s@%s.com", local64, d185);
-	snprintf(long_bad, 300, "%s@d%s.com", local64, d185);
+	snprintf(local_ok, 300, "%s@example.com", local64);
+	snprintf(local_bad, 300, "%s@example.com", local65);
+	snprintf(label_ok, 300, "hr@%s.example.com", label63);
+	snprintf(label_bad, 300, "hr@sub.%s.com", label64);
+	/* 64 + 1 + (63 + 1 + 63 + 1 + 57 + 4) = 254 bytes, then 255 */
+	snprintf(long_ok, 300, "%s@%s.%s.%.57s.com", local64, label63, label63, label63);
+	snprintf(long_bad, 300, "%s@%s.%s.%.58s.com", local64, label63, label63, label63);
 	assert_int_equal(strlen(long_ok), 254);
 	assert_int_equal(strlen(long_bad), 255);
+	cases[n - 6].in = local_ok;
+	cases[n - 5].in = local_bad;
+	cases[n - 4].in = label_ok;
+	cases[n - 3].in = label_bad;
 	cases[n - 2].in = long_ok;
 	cases[n - 1].in = long_bad;
 	run_string_cases("email", validate_email, cases, n);
 	free(local64);
-	free(d185);
+	free(local65);
+	free(label63);
+	free(label64);
+	free(local_ok);
+	free(local_bad);
+	free(label_ok);
+	free(label_bad);
 	free(long_ok);
 	free(long_bad);
 }
