@@ -6,6 +6,8 @@
 # once, then runs BENCH_RUNS (default 3) rounds of both, each into a fresh
 # database, and prints every time, the medians, their ratio, and the peak RSS
 # of finch-onboard import ("Maximum resident set size" of /usr/bin/time -v).
+# Each round also imports the same file again, unchanged (what a nightly
+# sync does with a file that did not change), for information.
 # Goals (issue 2): ratio <= 1.5, peak RSS < 32 MiB. Builds nothing.
 #
 # Usage: tests/bench/import.sh [BUILD_DIR]   (default: build)
@@ -61,27 +63,30 @@ timed() {
 	END { printf "%.2f %.2f %d\n", t, cpu, rss }' "$out"
 }
 
-ours=() theirs=() ours_cpu=() theirs_cpu=() rss=()
+ours=() theirs=() ours_cpu=() theirs_cpu=() rss=() again=()
 for r in $(seq 1 "$runs"); do
 	rm -f "$work"/f.db* "$work"/s.db*
 	read -r t1 c1 m1 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
 	read -r t2 c2 _ < <(timed sqlite3 "$work/s.db" ".import --csv $csv t")
 	got=$(sqlite3 "$work/f.db" "SELECT count(*) FROM customers WHERE state = 'pending'")
 	[ "$got" = "$rows" ] || { echo "bench: finch-onboard stored $got pending rows, not $rows" >&2; exit 1; }
-	printf 'round %d: finch-onboard import %6.2f s (%5.2f s CPU, peak RSS %d KiB)   sqlite3 .import %6.2f s (%5.2f s CPU)\n' \
-		"$r" "$t1" "$c1" "$m1" "$t2" "$c2"
-	ours+=("$t1") theirs+=("$t2") ours_cpu+=("$c1") theirs_cpu+=("$c2") rss+=("$m1")
+	read -r t3 _ m3 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
+	printf 'round %d: finch-onboard import %6.2f s (%5.2f s CPU, peak RSS %d KiB)   sqlite3 .import %6.2f s (%5.2f s CPU)   again, unchanged %6.2f s\n' \
+		"$r" "$t1" "$c1" "$m1" "$t2" "$c2" "$t3"
+	ours+=("$t1") theirs+=("$t2") ours_cpu+=("$c1") theirs_cpu+=("$c2") rss+=("$m1" "$m3") again+=("$t3")
 done
 
 med() { printf '%s\n' "$@" | median; }
 max_rss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
 awk -v a="$(med "${ours[@]}")" -v b="$(med "${theirs[@]}")" \
 	-v ac="$(med "${ours_cpu[@]}")" -v bc="$(med "${theirs_cpu[@]}")" \
-	-v r="$max_rss" -v n="$rows" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+	-v r="$max_rss" -v n="$rows" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+	-v again="$(med "${again[@]}")" 'BEGIN {
 	printf "median: finch-onboard import %.2f s (%.0f rows/s, %.2f s CPU), sqlite3 .import %.2f s (%.2f s CPU)\n",
 		a, n / a, ac, b, bc
 	printf "ratio: %.2fx wall, %.2fx CPU (goal <= 1.5x: %s); load average %s\n",
 		a / b, ac / bc, a / b <= 1.5 ? "met" : "NOT met", load
 	printf "peak RSS of finch-onboard import: %d KiB = %.1f MiB (goal < 32 MiB: %s)\n",
 		r, r / 1024, r < 32768 ? "met" : "NOT met"
+	printf "the same file again, unchanged: %.2f s (%.0f rows/s)\n", again, n / again
 }'
