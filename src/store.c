@@ -392,8 +392,8 @@ static int read_user_version(struct store *st, int64_t *version)
  * Sets the journal mode with sql ("PRAGMA journal_mode = ..."), which
  * answers the mode the database is in afterwards. Returns 1 when that is
  * want, 0 when another connection kept the mode from changing (entering or
- * leaving WAL needs the only connection, and SQLite does not wait for it),
- * -1 on any other error.
+ * leaving WAL needs the only connection; SQLite says so at once, or after
+ * the busy timeout when the other one is reading), -1 on any other error.
  */
 static int set_journal_mode(struct store *st, const char *sql, const char *want)
 {
@@ -521,9 +521,9 @@ int store_open(const char *path, struct store **out)
 	 * makes every commit durable against power loss too, not only crashes:
 	 * the dispatcher group-commits, so it pays for few fsyncs. While an
 	 * import holds the database in a rollback journal (store_begin_bulk())
-	 * WAL cannot be entered; this connection then reads and writes in the
-	 * rollback journal too, waiting for the import, and is in WAL again once
-	 * the import has put the database back.
+	 * WAL cannot be entered; this connection then reads in the rollback
+	 * journal too, waiting for the import, and enters WAL at its next
+	 * transaction (store_begin()).
 	 */
 	if (exec_script(st,
 			"PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
