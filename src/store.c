@@ -116,10 +116,10 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
      * Not one INSERT ... ON CONFLICT DO UPDATE: an upsert on a table with
      * an UPDATE trigger needs a statement journal (a copy of every page it
      * touches) on each row, and RETURNING an ephemeral table; together they
-     * doubled the time of a large import. ?1..?10 are the request fields
-     * (IS compares NULLs as values), ?11 the source, ?12 this import, ?13
-     * the line. S_MARK_SEEN records where the customer was seen, for
-     * "duplicate of line N".
+     * doubled the time of a large import. All three number alike (see
+     * bind_settle()): ?1..?10 are the request fields (IS compares NULLs as
+     * values), ?11 the source, ?12 this import, ?13 the line. S_MARK_SEEN
+     * records where the customer was seen, for "duplicate of line N".
      */
     [S_MARK_SEEN] = "UPDATE customers SET last_import = ?12, source = ?11, source_line = ?13 "
 		    "WHERE customer_id = ?1 AND keyless = 0 AND last_import IS NOT ?12 AND "
@@ -143,9 +143,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"UPDATE customers SET customer_name = ?2, customer_email = ?3, products = ?4, "
 	"redirect_uri = ?5, minutes_to_expire = ?6, sandbox = ?7, manual = ?8, "
 	"integration_provider = ?9, integration_auth_method = ?10, source = ?11, "
-	"source_line = ?12, state = 'pending', request_kind = 'create', attempts = 0, "
-	"next_attempt_at = NULL, error = NULL, last_import = ?13, updated_at = ?14 "
-	"WHERE id = ?1",
+	"last_import = ?12, source_line = ?13, state = 'pending', request_kind = 'create', "
+	"attempts = 0, next_attempt_at = NULL, error = NULL, updated_at = ?14 WHERE id = ?15",
     [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
 		    "AND last_import IS ?2",
     [S_INVALID_KEYED] =
@@ -747,6 +746,17 @@ static void products_text(unsigned mask, char out[PRODUCTS_TEXT_MAX])
  * existed, or an earlier line of this import stored it. A row the INSERT
  * itself just stored is recognised by its import and line.
  */
+/* Binds ?1..?13 of S_MARK_SEEN, S_FIND_CUSTOMER or S_UPDATE_CUSTOMER (some go unused). */
+static void bind_settle(struct store *st, sqlite3_stmt *s, const struct customer_upsert *u,
+			const char *products, const char *source)
+{
+	bind_text(s, 1, u->req->customer_id);
+	bind_request(s, 0, u->req, products);
+	bind_text(s, 11, source);
+	bind_int_or_null(s, 12, st->import_id, 0);
+	sqlite3_bind_int64(s, 13, u->line);
+}
+
 static int settle_upsert(struct store *st, struct customer_upsert *u, const char *products,
 			 const char *source, int64_t now_ms)
 {
@@ -755,11 +765,7 @@ static int settle_upsert(struct store *st, struct customer_upsert *u, const char
 	int rc;
 
 	/* first the common case of a file imported again: unchanged, one statement */
-	bind_text(s, 1, u->req->customer_id);
-	bind_request(s, 0, u->req, products);
-	bind_text(s, 11, source);
-	bind_int_or_null(s, 12, st->import_id, 0);
-	sqlite3_bind_int64(s, 13, u->line);
+	bind_settle(st, s, u, products, source);
 	if (exec_stmt(st, S_MARK_SEEN) < 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 1) {
@@ -768,9 +774,7 @@ static int settle_upsert(struct store *st, struct customer_upsert *u, const char
 	}
 
 	s = st->stmt[S_FIND_CUSTOMER];
-	bind_text(s, 1, u->req->customer_id);
-	bind_int_or_null(s, 12, st->import_id, 0);
-	sqlite3_bind_int64(s, 13, u->line);
+	bind_settle(st, s, u, products, source);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		row = sqlite3_column_int64(s, 0);
@@ -799,12 +803,9 @@ static int settle_upsert(struct store *st, struct customer_upsert *u, const char
 		return 0;
 	}
 	s = st->stmt[S_UPDATE_CUSTOMER];
-	sqlite3_bind_int64(s, 1, row);
-	bind_request(s, 0, u->req, products);
-	bind_text(s, 11, source);
-	sqlite3_bind_int64(s, 12, u->line);
-	bind_int_or_null(s, 13, st->import_id, 0);
+	bind_settle(st, s, u, products, source);
 	sqlite3_bind_int64(s, 14, now_ms);
+	sqlite3_bind_int64(s, 15, row);
 	u->res = UPSERT_UPDATED;
 	return exec_stmt(st, S_UPDATE_CUSTOMER);
 }
