@@ -13,6 +13,8 @@ enum exit_code {
 	EXIT_AUTH = 3,	      /* authentication rejected */
 	EXIT_LOCKED = 4,      /* the database is in use by another run */
 	EXIT_INTERRUPTED = 5, /* interrupted by a signal */
+	EXIT_UNREACHABLE = 6, /* the API could not be reached; nothing was marked failed */
+	EXIT_STOPPED = 7,     /* stopped early at the API's request; the next run resumes */
 };
 
 #define DEFAULT_DB_PATH "onboard.db"

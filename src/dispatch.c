@@ -26,10 +26,9 @@
 #include "ratelimit.h"
 #include "retry.h"
 #include "strbuf.h"
+#include "transfer.h"
 #include "util.h"
 
-/* A response body larger than this is cut off: no documented answer comes close. */
-#define MAX_BODY_BYTES (256 * 1024)
 /* Without any deadline, the loop still looks around this often. */
 #define MAX_POLL_MS 1000
 
@@ -39,22 +38,6 @@ enum run_mode {
 	MODE_AUTH,    /* a 401: stop at once */
 	MODE_TLS,     /* the server's certificate cannot be trusted: stop at once */
 	MODE_ABORT,   /* second signal, grace over, or a fatal error */
-};
-
-/* One slot: an easy handle and the row it carries. */
-struct transfer {
-	CURL *easy;
-	int busy;
-	struct store_job job;
-	char *body;	      /* the request body, malloc'd while busy */
-	struct strbuf resp;   /* the response body */
-	char *request_id;     /* Finch-Request-Id, malloc'd or NULL */
-	char *retry_after;    /* Retry-After */
-	char *retry_after_ms; /* retry-after-ms */
-	char *should_retry;   /* x-should-retry */
-	int64_t started_ms;   /* wall clock, for the attempts table */
-	int64_t started_mono;
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 struct dispatcher {
@@ -170,109 +153,6 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-static void set_capture(char **dst, const char *v, size_t len)
-{
-	free(*dst);
-	*dst = xstrndup(v, len);
-}
-
-static void clear_captures(struct transfer *t)
-{
-	free(t->request_id);
-	free(t->retry_after);
-	free(t->retry_after_ms);
-	free(t->should_retry);
-	t->request_id = t->retry_after = t->retry_after_ms = t->should_retry = NULL;
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *userdata)
-{
-	struct transfer *t = userdata;
-	size_t len = size * n;
-
-	if (t->resp.len + len > MAX_BODY_BYTES)
-		return 0; /* CURLE_WRITE_ERROR: a transient "no usable answer" */
-	strbuf_add(&t->resp, data, len);
-	return len;
-}
-
-/* Captures the few response headers the outcome depends on; names are case-insensitive. */
-static size_t on_header(char *data, size_t size, size_t n, void *userdata)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} wanted[] = {
-	    {"finch-request-id", offsetof(struct transfer, request_id)},
-	    {"retry-after", offsetof(struct transfer, retry_after)},
-	    {"retry-after-ms", offsetof(struct transfer, retry_after_ms)},
-	    {"x-should-retry", offsetof(struct transfer, should_retry)},
-	};
-	struct transfer *t = userdata;
-	size_t len = size * n, name_len;
-	const char *colon, *v, *end;
-
-	/* A new status line (after a 100 Continue, say) starts a new set of headers. */
-	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
-		clear_captures(t);
-		return len;
-	}
-	colon = memchr(data, ':', len);
-	if (!colon)
-		return len;
-	name_len = (size_t)(colon - data);
-	v = colon + 1;
-	end = data + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
-		if (strlen(wanted[i].name) == name_len &&
-		    !strncasecmp(data, wanted[i].name, name_len)) {
-			set_capture((char **)((char *)t + wanted[i].off), v, (size_t)(end - v));
-			break;
-		}
-	}
-	return len;
-}
-
-/* --verbose: curl's trace with the Authorization header redacted. */
-static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
-{
-	struct dispatcher *d = userdata;
-	const char *prefix, *p = data, *end = data + size;
-
-	(void)easy;
-	switch (type) {
-	case CURLINFO_TEXT:
-		prefix = "* ";
-		break;
-	case CURLINFO_HEADER_OUT:
-		prefix = "> ";
-		break;
-	case CURLINFO_HEADER_IN:
-		prefix = "< ";
-		break;
-	default:
-		return 0;
-	}
-	progress_clear(&d->progress);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (len && p[len - 1] == '\r')
-			len--;
-		if (len >= 14 && !strncasecmp(p, "authorization:", 14))
-			fprintf(stderr, "%sAuthorization: Basic [redacted]\n", prefix);
-		else if (len)
-			fprintf(stderr, "%s%.*s\n", prefix, (int)len, p);
-		p = nl ? nl + 1 : end;
-	}
-	return 0;
-}
-
 static void before_log(void *data)
 {
 	progress_clear(data);
@@ -346,7 +226,7 @@ static void transfer_done(struct dispatcher *d, struct transfer *t)
 	t->body = NULL;
 	store_job_release(&t->job);
 	strbuf_reset(&t->resp);
-	clear_captures(t);
+	transfer_clear_captures(t);
 	t->busy = 0;
 	d->inflight--;
 }
@@ -371,7 +251,7 @@ static int start_transfer(struct dispatcher *d, struct store_job *job)
 	else
 		t->body = finch_api_session_body(&t->job.req);
 	strbuf_reset(&t->resp);
-	clear_captures(t);
+	transfer_clear_captures(t);
 	t->errbuf[0] = '\0';
 	curl_easy_setopt(t->easy, CURLOPT_URL,
 			 t->job.kind == REQUEST_REAUTH ? d->url_reauth : d->url_sessions);
@@ -724,74 +604,6 @@ static void check_signals(struct dispatcher *d, int64_t now_mono)
 
 /* ---- setup -------------------------------------------------------------- */
 
-static char *join_url(const char *base, const char *path)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addstr(&sb, base);
-	strbuf_addstr(&sb, path);
-	return strbuf_detach(&sb, NULL);
-}
-
-static struct curl_slist *request_headers(void)
-{
-	struct curl_slist *h = NULL;
-
-	h = curl_slist_append(h, "Finch-API-Version: " FINCH_API_VERSION);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Accept: application/json");
-	/* No "Expect: 100-continue" round trip for our small bodies. */
-	h = curl_slist_append(h, "Expect:");
-	if (!h)
-		die("out of memory building request headers");
-	return h;
-}
-
-static int setup_easy(struct dispatcher *d, struct transfer *t)
-{
-	const struct run_config *cfg = d->cfg;
-	CURL *e = curl_easy_init();
-
-	if (!e)
-		return error("cannot create a curl handle");
-	t->easy = e;
-	strbuf_init(&t->resp, 0);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "finch-onboard/" FINCH_ONBOARD_VERSION);
-	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(e, CURLOPT_USERNAME, cfg->client_id ? cfg->client_id : "");
-	curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->client_secret ? cfg->client_secret : "");
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (!strncasecmp(cfg->base_url, "https://", 8))
-		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	if (cfg->cacert)
-		curl_easy_setopt(e, CURLOPT_CAINFO, cfg->cacert);
-	if (cfg->verbose) {
-		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
-		curl_easy_setopt(e, CURLOPT_DEBUGDATA, d);
-	}
-	return 0;
-}
-
 static int dispatcher_init(struct dispatcher *d, struct store *st, const struct run_config *cfg,
 			   struct run_summary *sum)
 {
@@ -800,9 +612,9 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->cfg = cfg;
 	d->sum = sum;
 	d->nxfers = (size_t)cfg->concurrency;
-	d->headers = request_headers();
-	d->url_sessions = join_url(cfg->base_url, FINCH_PATH_SESSIONS);
-	d->url_reauth = join_url(cfg->base_url, FINCH_PATH_REAUTH);
+	d->headers = transfer_request_headers();
+	d->url_sessions = transfer_join_url(cfg->base_url, FINCH_PATH_SESSIONS);
+	d->url_reauth = transfer_join_url(cfg->base_url, FINCH_PATH_REAUTH);
 	d->xfers = xcalloc(d->nxfers, sizeof(*d->xfers));
 	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
 	d->multi = curl_multi_init();
@@ -811,9 +623,12 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->concurrency);
 	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)cfg->concurrency);
 	curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	for (size_t i = 0; i < d->nxfers; i++)
-		if (setup_easy(d, &d->xfers[i]) < 0)
+	for (size_t i = 0; i < d->nxfers; i++) {
+		d->xfers[i].before_trace = before_log;
+		d->xfers[i].trace_data = &d->progress;
+		if (transfer_init(&d->xfers[i], cfg, d->headers) < 0)
 			return -1;
+	}
 	ratelimit_init(&d->rl, cfg->rate_per_s, 1.0, clock_mono_ms());
 	if (cfg->seed_given)
 		d->rng = cfg->seed;

@@ -1,0 +1,58 @@
+/*
+ * transfer.h: one slot of a run: a reusable libcurl easy handle, the row it
+ * carries, and what the callbacks capture of the answer (body, the few
+ * headers the outcome depends on, curl's error text). It also owns the
+ * --verbose trace, with credentials redacted.
+ *
+ * dispatch.c drives the slots; this module knows nothing of the store's
+ * transactions or of the rate limit.
+ */
+#ifndef FINCH_TRANSFER_H
+#define FINCH_TRANSFER_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "store.h"
+#include "strbuf.h"
+
+/* A response body larger than this is cut off: no documented answer comes close. */
+#define TRANSFER_MAX_BODY_BYTES (256 * 1024)
+
+/* One slot: an easy handle and the row it carries. */
+struct transfer {
+	CURL *easy;
+	int busy;
+	struct store_job job;
+	char *body;	      /* the request body, malloc'd while busy */
+	struct strbuf resp;   /* the response body */
+	char *request_id;     /* Finch-Request-Id, malloc'd or NULL */
+	char *retry_after;    /* Retry-After */
+	char *retry_after_ms; /* retry-after-ms */
+	char *should_retry;   /* x-should-retry */
+	int64_t started_ms;   /* wall clock, for the attempts table */
+	int64_t started_mono;
+	char errbuf[CURL_ERROR_SIZE];
+	void (*before_trace)(void *data); /* --verbose: called before each trace line */
+	void *trace_data;
+};
+
+/*
+ * Creates t's easy handle with every option of a run (cfg: timeouts, TLS,
+ * protocols, credentials, --verbose) and the shared request headers (owned
+ * by the caller, alive as long as t). t must be zeroed. Returns 0, or -1
+ * after reporting the error.
+ */
+int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_slist *headers);
+
+/* Frees what t captured of the last answer (headers); keeps the handle. */
+void transfer_clear_captures(struct transfer *t);
+
+/* base + path as a malloc'd string; the caller frees. */
+char *transfer_join_url(const char *base, const char *path);
+
+/* The headers every request sends (Finch-API-Version, JSON); free with curl_slist_free_all(). */
+struct curl_slist *transfer_request_headers(void);
+
+#endif
