@@ -33,7 +33,7 @@ char *finch_api_reauth_body(const char *connection_id, const struct connect_requ
 /*
  * The emulator's side: parses and checks a POST /connect/sessions body.
  * Rejects non-JSON, a non-object, wrong JSON types, and anything
- * validate_request() rejects. JSON null is accepted for the nullable fields
+ * validate_contract() rejects. JSON null is accepted for the nullable fields
  * and means absent; unknown members are ignored. out is (re)initialized
  * first, so it may be uninitialized memory; on success the caller releases
  * it with connect_request_release(). On failure, out is left empty, *field

@@ -67,7 +67,13 @@ long utf8_count(const char *s, size_t len);
 
 /* customer_id and customer_name: valid UTF-8, 1..255 characters. */
 int validate_customer_field(const char *s, size_t len, char *why, size_t size);
-/* A pragmatic addr-spec: local@domain, one '@', a dot in the domain, no spaces. */
+/*
+ * RFC 5321's Mailbox (section 4.1.2) with the limits of 4.5.3.1: a Dot-string
+ * or Quoted-string local part of at most 64 bytes, then a domain with at least
+ * one dot whose labels are letters, digits and inner hyphens (at most 63
+ * bytes each), or an IPv4 or IPv6 address literal; at most 254 bytes in all,
+ * ASCII only. validate.c says why for each choice the RFC leaves open.
+ */
 int validate_email(const char *s, char *why, size_t size);
 /*
  * Parses a product list separated by spaces, commas, semicolons or pipes
@@ -84,6 +90,11 @@ int validate_products(unsigned mask, char *why, size_t size);
 /* An integer in [1, 129600], from a cell such as "60". */
 int parse_minutes_to_expire(const char *s, int64_t *out, char *why, size_t size);
 int validate_minutes_to_expire(int64_t v, char *why, size_t size);
+/*
+ * The contract's own rule for a JSON number, which may have a fraction
+ * ("type: number", 1..129600). Stores it rounded up to whole minutes.
+ */
+int validate_minutes_to_expire_number(double v, int64_t *whole, char *why, size_t size);
 /* "finch" or "provider". */
 int validate_sandbox(const char *s, char *why, size_t size);
 /* true/false/1/0/yes/no in any case, into *out (1 or 0). */
@@ -92,10 +103,16 @@ int parse_bool(const char *s, int *out, char *why, size_t size);
 int validate_auth_method(const char *s, char *why, size_t size);
 
 /*
- * Checks a whole request: every field above, plus the cross-field rules
- * (auth_method needs a provider). On failure stores the failing field's
- * contract name ("customer_email", "integration.auth_method", ...) in
- * *field and returns -1.
+ * Checks a whole request against the contract: every field above, plus the
+ * cross-field rules (auth_method needs a provider, never deduction with
+ * benefits). An empty products mask passes (the schema has no minItems).
+ * The emulator's rule. On failure stores the failing field's contract name
+ * ("customer_email", "integration.auth_method", ...) in *field and returns -1.
+ */
+int validate_contract(const struct connect_request *r, const char **field, char *why, size_t size);
+/*
+ * validate_contract(), plus what the importer asks beyond the contract: at
+ * least one product.
  */
 int validate_request(const struct connect_request *r, const char **field, char *why, size_t size);
 

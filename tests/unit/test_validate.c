@@ -143,13 +143,93 @@ static void test_validate__email(void **state)
 	char *label63 = repeat("d", 63), *label64 = repeat("d", 64);
 	char *long_ok, *long_bad, *local_ok, *local_bad, *label_ok, *label_bad;
 	struct string_case cases[] = {
+	    /* RFC 5321 4.1.2 Dot-string: atoms of atext joined by single dots */
 	    {"a@b.co", 0, NULL},
 	    {"first.last+tag@example.com", 0, NULL},
 	    {"payroll@sub.domain.example", 0, NULL},
 	    {"o'brien@example.ie", 0, NULL},
-	    {"j\xc3\xb6rg@b\xc3\xbc"
+	    {"!#$%&'*+-/=?^_`{|}~@example.com", 0, NULL},
+	    {"a.b.c@x.com", 0, NULL},
+	    {"a..b@x.com", -1,
+	     NOT_EMAIL " (a dot starts or ends the local part, or follows another)"},
+	    {".a@x.com", -1,
+	     NOT_EMAIL " (a dot starts or ends the local part, or follows another)"},
+	    {"a.@x.com", -1,
+	     NOT_EMAIL " (a dot starts or ends the local part, or follows another)"},
+	    {".@x.com", -1, NOT_EMAIL " (a dot starts or ends the local part, or follows another)"},
+	    {"a(b)@x.com", -1,
+	     NOT_EMAIL " ('(' is not allowed in the local part unless it is quoted)"},
+	    {"a,b@x.com", -1,
+	     NOT_EMAIL " (',' is not allowed in the local part unless it is quoted)"},
+	    {"a\"b@x.com", -1,
+	     NOT_EMAIL " ('\"' is not allowed in the local part unless it is quoted)"},
+	    {"a\\b@x.com", -1,
+	     NOT_EMAIL " ('\\' is not allowed in the local part unless it is quoted)"},
+	    /* Quoted-string: accepted (see validate.c), qtextSMTP and quoted pairs */
+	    {"\"john doe\"@example.com", 0, NULL},
+	    {"\"a..b\"@x.com", 0, NULL},
+	    {"\"a@b\"@x.com", 0, NULL},
+	    {"\"a\\\"b\\\\c\"@x.com", 0, NULL},
+	    {"\"\"@x.com", 0, NULL},
+	    {"\"a\"b@x.com", -1, NOT_EMAIL " (text after the quoted local part)"},
+	    {"\"a\"", -1, NOT_EMAIL " (needs exactly one '@')"},
+	    {"\"abc@x.com", -1, NOT_EMAIL " (unterminated quoted local part)"},
+	    {"\"abc\\\"@x.com", -1, NOT_EMAIL " (unterminated quoted local part)"},
+	    {"\"a\tb\"@x.com", -1, "contains whitespace or a control character"},
+	    /* Domain: sub-domain = Let-dig [Ldh-str], at least one dot (2.3.5) */
+	    {"hr@acme-x.com", 0, NULL},
+	    {"hr@a-b-c.x-y.com", 0, NULL},
+	    {"hr@123.example", 0, NULL},
+	    {"hr@xn--bcher-kva.de", 0, NULL},
+	    {"hr@ACME.COM", 0, NULL},
+	    {"hr@-acme.com", -1, NOT_EMAIL " (a domain label starts or ends with '-')"},
+	    {"hr@acme-.com", -1, NOT_EMAIL " (a domain label starts or ends with '-')"},
+	    {"hr@acme.-com", -1, NOT_EMAIL " (a domain label starts or ends with '-')"},
+	    {"hr@acme_x.com", -1, NOT_EMAIL " ('_' is not allowed in a domain)"},
+	    {"hr@acme x.com", -1, "contains whitespace or a control character"},
+	    {"\"a b\"@acme x.com", -1, NOT_EMAIL " (' ' is not allowed in a domain)"},
+	    {"hr@acme!.com", -1, NOT_EMAIL " ('!' is not allowed in a domain)"},
+	    /* address literals (4.1.3): IPv4 and IPv6 yes, unregistered tags no */
+	    {"hr@[192.0.2.1]", 0, NULL},
+	    {"hr@[255.255.255.255]", 0, NULL},
+	    {"hr@[0.0.0.0]", 0, NULL},
+	    {"hr@[256.0.0.1]", -1, NOT_EMAIL " (bad IPv4 address literal)"},
+	    {"hr@[1.2.3]", -1, NOT_EMAIL " (bad IPv4 address literal)"},
+	    {"hr@[1.2.3.4.5]", -1, NOT_EMAIL " (bad IPv4 address literal)"},
+	    {"hr@[1.2.3.1234]", -1, NOT_EMAIL " (bad IPv4 address literal)"},
+	    {"hr@[]", -1, NOT_EMAIL " (bad IPv4 address literal)"},
+	    {"hr@[IPv6:2001:db8:0:0:0:0:0:1]", 0, NULL},
+	    {"hr@[ipv6:2001:db8::1]", 0, NULL},
+	    {"hr@[IPv6:::]", 0, NULL},
+	    {"hr@[IPv6:1:2:3:4:5:6::]", 0, NULL},
+	    {"hr@[IPv6:1:2:3:4:5:6:7::]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:1:2:3:4:5:6:7]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:1:2:3:4:5:6:7:8:9]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:1::2::3]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:1:::3]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:12345::1]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:g::1]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:1:2:3:4:5:6:1.2.3.4]", 0, NULL},
+	    {"hr@[IPv6:::ffff:1.2.3.4]", 0, NULL},
+	    {"hr@[IPv6:::1.2.3.4]", 0, NULL},
+	    {"hr@[IPv6:1:2:3:4::1.2.3.4]", 0, NULL},
+	    {"hr@[IPv6:1:2:3:4:5::1.2.3.4]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:1:2:3:4:5:1.2.3.4]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[IPv6:::1.2.3.256]", -1, NOT_EMAIL " (bad IPv6 address literal)"},
+	    {"hr@[x-tag:abc]", -1,
+	     NOT_EMAIL " (address literal tag 'x-tag' is not registered; only IPv6 is)"},
+	    {"hr@[1.2.3.4", -1, NOT_EMAIL " (an address literal must be '[...]')"},
+	    {"hr@[1.2.3.4]x", -1, NOT_EMAIL " (an address literal must be '[...]')"},
+	    {"hr@[1.2.3.4].com", -1, NOT_EMAIL " (an address literal must be '[...]')"},
+	    /* only ASCII: RFC 6531 addresses are "idn-email", not "email" */
+	    {"j\xc3\xb6rg@example.de", -1,
+	     NOT_EMAIL " (non-ASCII characters need an internationalised address; write the "
+		       "domain as xn--...)"},
+	    {"hr@b\xc3\xbc"
 	     "cher.de",
-	     0, NULL},
+	     -1,
+	     NOT_EMAIL " (non-ASCII characters need an internationalised address; write the "
+		       "domain as xn--...)"},
 	    {"", -1, "is empty"},
 	    {NULL, -1, "is empty"},
 	    {"plainaddress", -1, NOT_EMAIL " (needs exactly one '@')"},
@@ -549,6 +629,10 @@ static void m_empty_provider(struct connect_request *r)
 {
 	set(&r->integration_provider, "");
 }
+static void m_email_quoted(struct connect_request *r)
+{
+	set(&r->customer_email, "\"hr dept\"@[192.0.2.1]");
+}
 static void m_bad_utf8_redirect(struct connect_request *r)
 {
 	set(&r->redirect_uri, "https://x/\xc0\xaf");
@@ -579,7 +663,8 @@ static void test_validate__request_rules(void **state)
 	     "requires an integration provider"},
 	    {"unknown auth_method", m_bad_auth, "integration.auth_method",
 	     "must be assisted, credential, oauth or api_token"},
-	    {"empty provider", m_empty_provider, "integration.provider", "is empty"},
+	    {"empty provider (the schema has no minLength)", m_empty_provider, NULL, NULL},
+	    {"quoted local part, address literal", m_email_quoted, NULL, NULL},
 	    {"redirect_uri not UTF-8", m_bad_utf8_redirect, "redirect_uri", "is not valid UTF-8"},
 	};
 
@@ -605,6 +690,55 @@ static void test_validate__request_rules(void **state)
 		connect_request_release(&r);
 		assert_null(r.customer_id);
 		assert_int_equal(r.manual, -1);
+	}
+}
+
+/* The emulator's rule is the schema's; the importer asks for one product more. */
+static void test_validate__contract_and_importer_differ_only_on_products(void **state)
+{
+	struct connect_request r;
+	char why[VALIDATE_WHY_MAX] = "";
+	const char *field = "unset";
+
+	(void)state;
+	good_request(&r);
+	r.products = 0;
+	assert_int_equal(validate_contract(&r, &field, why, sizeof(why)), 0);
+	assert_null(field);
+	assert_int_equal(validate_request(&r, &field, why, sizeof(why)), -1);
+	assert_string_equal(field, "products");
+	assert_string_equal(why, "is empty");
+	r.products = PRODUCT_DEDUCTION | PRODUCT_BENEFITS;
+	assert_int_equal(validate_contract(&r, &field, why, sizeof(why)), -1);
+	assert_string_equal(field, "products");
+	connect_request_release(&r);
+}
+
+/* "type: number", 1..129600: a fraction is the contract's, rounded up for us. */
+static void test_validate__minutes_to_expire_number(void **state)
+{
+	static const struct {
+		double v;
+		int ok;
+		int64_t whole;
+	} cases[] = {
+	    {1, 0, 1},		{1.0, 0, 1},	{1.5, 0, 2},	     {0.999, -1, 0},
+	    {0, -1, 0},		{-1, -1, 0},	{129600, 0, 129600}, {129599.01, 0, 129600},
+	    {129600.01, -1, 0}, {1e300, -1, 0}, {-1e300, -1, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char why[VALIDATE_WHY_MAX] = "";
+		int64_t whole = 0;
+		int got = validate_minutes_to_expire_number(cases[i].v, &whole, why, sizeof(why));
+
+		if (got != cases[i].ok)
+			fail_msg("case %zu (%g): got %d (%s)", i, cases[i].v, got, why);
+		if (!got && whole != cases[i].whole)
+			fail_msg("case %zu (%g): %lld minutes", i, cases[i].v, (long long)whole);
+		if (got)
+			assert_string_equal(why, "must be between 1 and 129600");
 	}
 }
 
@@ -634,6 +768,8 @@ int main(void)
 	    cmocka_unit_test(test_validate__bool_spellings),
 	    cmocka_unit_test(test_validate__auth_method),
 	    cmocka_unit_test(test_validate__request_rules),
+	    cmocka_unit_test(test_validate__contract_and_importer_differ_only_on_products),
+	    cmocka_unit_test(test_validate__minutes_to_expire_number),
 	    cmocka_unit_test(test_validate__why_fits_small_buffers),
 	};
 
