@@ -37,6 +37,7 @@ enum run_mode {
 	MODE_DRAIN,   /* first signal: no new requests, wait for answers up to --grace */
 	MODE_AUTH,    /* a 401: stop at once */
 	MODE_TLS,     /* the server's certificate cannot be trusted: stop at once */
+	MODE_STOPPED, /* a per-IP limit asks for a pause beyond --max-retry-after */
 	MODE_ABORT,   /* second signal, grace over, or a fatal error */
 };
 
@@ -62,8 +63,9 @@ struct dispatcher {
 	int have_next_due;
 	int64_t next_due_ms; /* wall: the earliest retry_wait row within the horizon */
 	int64_t grace_end_mono;
-	int64_t consecutive_429;
-	int64_t last_throttle_mono; /* when the rate was last lowered for a 429 */
+	int64_t consecutive_429; /* client-wide 429s in a row, for the unhinted pause */
+	int64_t stop_resume_ms;	 /* MODE_STOPPED: wall time when the API lets us resume */
+	const char *stop_code;	 /* MODE_STOPPED: the finch_code that stopped the run */
 	struct progress progress;
 	int64_t waiting; /* retry_wait rows, for the progress line */
 	int64_t waiting_checked_mono;
@@ -282,7 +284,7 @@ static void fill_attempt(struct dispatcher *d, struct transfer *t, struct attemp
 	a->request_id = t->request_id;
 }
 
-/* The pause of the whole run after a 429 that gave no hint: doubling, capped. */
+/* The pause of the whole run after a client-wide 429 that gave no hint: doubling, capped. */
 static int64_t unhinted_pause_ms(const struct dispatcher *d)
 {
 	const struct retry_policy *p = &d->cfg->retry;
@@ -293,25 +295,38 @@ static int64_t unhinted_pause_ms(const struct dispatcher *d)
 	return min64(pause, p->cap_ms);
 }
 
-static int record_throttle(struct dispatcher *d, struct transfer *t, int64_t now_ms)
+/*
+ * A 429 from a per-IP limit (see finch_api_is_client_wide_limit()): every
+ * request would get the same answer, so the whole run pauses for the hint,
+ * or, if the hint is beyond --max-retry-after, stops (MODE_STOPPED). Other
+ * 429s concern one row: its own next attempt honours the hint, and the
+ * rate reacts to their share (ratelimit_tick()). Returns 1 if the run stops.
+ */
+static int record_client_wide_429(struct dispatcher *d, struct transfer *t,
+				  const struct finch_outcome *o, int64_t hint_ms)
 {
-	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
-	int64_t now_mono = clock_mono_ms(), pause;
+	int64_t now_mono = clock_mono_ms(), pause_ms;
 	int was_paused = ratelimit_paused(&d->rl, now_mono);
 
-	d->sum->throttled++;
 	d->consecutive_429++;
-	pause = hint >= 0 ? min64(hint, d->cfg->retry.max_retry_after_ms) : unhinted_pause_ms(d);
-	if (t->started_mono >= d->last_throttle_mono) {
-		ratelimit_throttled(&d->rl, now_mono, pause);
-		d->last_throttle_mono = now_mono;
-	} else {
-		/* sent before the last decrease: the same congestion signal */
-		ratelimit_extend_pause(&d->rl, now_mono, pause);
+	pause_ms = hint_ms >= 0 ? hint_ms : unhinted_pause_ms(d);
+	if (pause_ms > d->cfg->retry.max_retry_after_ms) {
+		if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN) {
+			d->mode = MODE_STOPPED;
+			d->stop_resume_ms = clock_now_ms() + pause_ms;
+			/* a constant: o's strings are freed with it */
+			d->stop_code = !strcmp(o->finch_code, "finch_auth_ip_rl")
+					   ? "finch_auth_ip_rl"
+					   : "finch_api_ip_rl";
+		}
+		return 1;
 	}
+	ratelimit_pause(&d->rl, now_mono, pause_ms);
 	if (!was_paused)
-		log_event(LOG_INFO, "paused", "paused new requests after a 429",
-			  LOG_I("pause_ms", pause), LOG_S("hinted", hint >= 0 ? "yes" : "no"),
+		log_event(LOG_INFO, "paused",
+			  "a per-IP rate limit was crossed: every request waits for its end",
+			  LOG_S("finch_code", o->finch_code), LOG_I("pause_ms", pause_ms),
+			  LOG_S("hinted", hint_ms >= 0 ? "yes" : "no"),
 			  LOG_D("rate_per_s", d->rl.rate_per_s),
 			  LOG_S("customer_id", t->job.req.customer_id), LOG_END);
 	return 0;
@@ -324,8 +339,15 @@ static int record_transient(struct dispatcher *d, struct transfer *t, struct att
 	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
 	struct retry_decision dec;
 
-	if (o->http_status == 429)
-		record_throttle(d, t, now_ms);
+	if (o->http_status == 429) {
+		d->sum->throttled++;
+		if (finch_api_is_client_wide_limit(o->finch_code) &&
+		    record_client_wide_429(d, t, o, hint) > 0) {
+			/* Not the row's fault: kept for the run after the penalty, never failed. */
+			d->sum->deferred++;
+			return store_record_retry(d->st, a, d->stop_resume_ms);
+		}
+	}
 	dec = retry_decide(&d->cfg->retry, t->job.attempts + 1, hint, dispatch_random(&d->rng));
 	if (dec.action == RETRY_GIVE_UP) {
 		d->sum->failed++;
@@ -411,18 +433,18 @@ static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 		ret = -1;
 		goto out;
 	}
-	if (o.result != FINCH_TRANSIENT || o.http_status != 429)
+	if (rc == CURLE_OK)
+		ratelimit_answered(&d->rl, clock_mono_ms(), t->started_mono, o.http_status == 429);
+	if (o.http_status != 429 || !finch_api_is_client_wide_limit(o.finch_code))
 		d->consecutive_429 = 0;
 	switch (o.result) {
 	case FINCH_CREATED:
 		d->sum->created++;
-		ratelimit_succeeded(&d->rl);
 		ret = store_record_created(d->st, &a, o.session_id, o.connect_url,
 					   now_ms + default_minutes(&t->job) * 60000);
 		break;
 	case FINCH_EXISTS:
 		d->sum->exists++;
-		ratelimit_succeeded(&d->rl);
 		ret = store_record_exists(d->st, &a, o.connection_id);
 		break;
 	case FINCH_REJECTED:
@@ -578,6 +600,26 @@ static void update_progress(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 				now_mono);
 }
 
+/* Lets the rate follow the share of 429s and recover over time; logs the changes. */
+static void adapt_rate(struct dispatcher *d, int64_t now_mono)
+{
+	switch (ratelimit_tick(&d->rl, now_mono)) {
+	case RATELIMIT_DECREASED:
+		log_event(LOG_INFO, "slowed",
+			  "too many 429s in the last window: sending slower for a while",
+			  LOG_D("share_429", d->rl.last_share),
+			  LOG_D("rate_per_s", d->rl.rate_per_s),
+			  LOG_D("was_per_s", d->rl.w_max_per_s), LOG_END);
+		break;
+	case RATELIMIT_RECOVERED:
+		log_event(LOG_INFO, "rate_recovered", "back at the configured rate",
+			  LOG_S("rate", d->cfg->rate), LOG_END);
+		break;
+	case RATELIMIT_SAME:
+		break;
+	}
+}
+
 /* Reacts to SIGINT/SIGTERM: the first drains, the second stops at once. */
 static void check_signals(struct dispatcher *d, int64_t now_mono)
 {
@@ -585,7 +627,8 @@ static void check_signals(struct dispatcher *d, int64_t now_mono)
 
 	if (!n)
 		return;
-	if (n >= 2 && d->mode != MODE_ABORT && d->mode != MODE_AUTH && d->mode != MODE_TLS) {
+	if (n >= 2 && d->mode != MODE_ABORT && d->mode != MODE_AUTH && d->mode != MODE_TLS &&
+	    d->mode != MODE_STOPPED) {
 		if (d->mode == MODE_DRAIN)
 			log_event(LOG_WARN, "interrupted",
 				  "second signal: stopping now; rows in flight go back to pending",
@@ -676,6 +719,8 @@ static const char *stop_reason(enum run_mode mode)
 		return "cut short: the API rejected the credentials";
 	case MODE_TLS:
 		return "cut short: the server's certificate was not trusted";
+	case MODE_STOPPED:
+		return "cut short: the API's per-IP rate limit asks for a long pause";
 	default:
 		return "cut short: the run was interrupted";
 	}
@@ -697,10 +742,12 @@ static void loop(struct dispatcher *d)
 				  LOG_I("in_flight", d->inflight), LOG_END);
 			d->mode = MODE_ABORT;
 		}
-		if (d->mode == MODE_ABORT || d->mode == MODE_AUTH || d->mode == MODE_TLS) {
+		if (d->mode == MODE_ABORT || d->mode == MODE_AUTH || d->mode == MODE_TLS ||
+		    d->mode == MODE_STOPPED) {
 			abort_in_flight(d, stop_reason(d->mode));
 			break;
 		}
+		adapt_rate(d, now_mono);
 		if (fill(d, now_ms, now_mono) < 0) {
 			fail_fatal(d);
 			continue;
@@ -798,6 +845,18 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	} else if (d.mode == MODE_TLS) {
 		sum->exit_reason = "tls";
 		code = EXIT_USAGE;
+	} else if (d.mode == MODE_STOPPED) {
+		char when[32];
+
+		format_iso8601_ms(d.stop_resume_ms, when, sizeof(when));
+		error(
+		    "the API's per-IP rate limit was crossed (%s) and asks for a pause of %" PRId64
+		    " s, longer than --max-retry-after: stopped early, nothing was marked failed; "
+		    "run again after %s",
+		    d.stop_code ? d.stop_code : "429",
+		    (d.stop_resume_ms - clock_now_ms() + 999) / 1000, when);
+		sum->exit_reason = "stopped";
+		code = EXIT_STOPPED;
 	} else if (d.mode == MODE_AUTH) {
 		error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID and "
 		      "FINCH_CLIENT_SECRET (or --client-secret-file)");

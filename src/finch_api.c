@@ -564,3 +564,9 @@ void finch_api_transport_error(const char *what, struct finch_outcome *out)
 		out->message = xstrdup("transport error");
 	}
 }
+
+int finch_api_is_client_wide_limit(const char *finch_code)
+{
+	return finch_code &&
+	       (!strcmp(finch_code, "finch_api_ip_rl") || !strcmp(finch_code, "finch_auth_ip_rl"));
+}

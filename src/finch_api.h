@@ -90,4 +90,13 @@ void finch_api_classify(long http_status, const char *body, size_t body_len,
 /* The same for a transfer that got no HTTP answer (curl's error text). */
 void finch_api_transport_error(const char *what, struct finch_outcome *out);
 
+/*
+ * 1 when a 429's finch_code (may be NULL) is a limit on the whole client,
+ * not on the request: Finch's per-IP limits finch_api_ip_rl and
+ * finch_auth_ip_rl (1000 requests per 5 minutes, then a 60-minute penalty;
+ * Finch docs, "Rate Limits"). Every request from this IP gets the same
+ * answer until the penalty ends.
+ */
+int finch_api_is_client_wide_limit(const char *finch_code);
+
 #endif

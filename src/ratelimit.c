@@ -1,6 +1,7 @@
 /*
  * ratelimit.c: an adaptive token bucket. See ratelimit.h.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,9 @@ void ratelimit_init(struct ratelimit *rl, double per_s, double burst, int64_t no
 	rl->tokens = burst;
 	rl->last_ms = now_ms;
 	rl->paused_until_ms = now_ms;
+	rl->window_ms = RATELIMIT_WINDOW_MS;
+	rl->win_start_ms = now_ms;
+	rl->prev_start_ms = now_ms;
 }
 
 /*
@@ -145,12 +149,13 @@ int ratelimit_take(struct ratelimit *rl, int64_t now_ms)
 {
 	if (ratelimit_paused(rl, now_ms))
 		return 0;
-	if (rl->rate_per_s <= 0)
-		return 1;
-	refill(rl, now_ms);
-	if (rl->tokens < 1 - TOKEN_EPSILON)
-		return 0;
-	rl->tokens -= 1;
+	if (rl->rate_per_s > 0) {
+		refill(rl, now_ms);
+		if (rl->tokens < 1 - TOKEN_EPSILON)
+			return 0;
+		rl->tokens -= 1;
+	}
+	rl->win_sent++;
 	return 1;
 }
 
@@ -173,58 +178,171 @@ int64_t ratelimit_wait_ms(const struct ratelimit *rl, int64_t now_ms)
 	return from + wait - now_ms;
 }
 
-void ratelimit_extend_pause(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms)
-{
-	int64_t until = now_ms + (pause_ms > 0 ? pause_ms : 0);
+/* ---- the adaptation ------------------------------------------------------ */
 
-	if (until > rl->paused_until_ms)
-		rl->paused_until_ms = until;
+double ratelimit_measured_per_s(const struct ratelimit *rl, int64_t now_ms, double *ok_per_s)
+{
+	double span_ms = (double)(now_ms - rl->prev_start_ms);
+
+	if (span_ms < RATELIMIT_WINDOW_MS)
+		span_ms = RATELIMIT_WINDOW_MS;
+	if (ok_per_s)
+		*ok_per_s = (double)(rl->prev_ok + rl->win_ok) * 1000.0 / span_ms;
+	return (double)(rl->prev_sent + rl->win_sent) * 1000.0 / span_ms;
 }
 
-void ratelimit_throttled(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms)
+/* Changes the bucket's rate at now_ms, keeping the tokens earned so far. */
+static void set_rate(struct ratelimit *rl, int64_t now_ms, double per_s)
 {
-	int64_t until = now_ms + (pause_ms > 0 ? pause_ms : 0);
-	int already = ratelimit_paused(rl, now_ms);
-	double floor_per_s;
-
-	if (rl->rate_per_s > 0)
+	if (rl->rate_per_s > 0) {
 		refill(rl, now_ms);
-	if (until > rl->paused_until_ms)
-		rl->paused_until_ms = until;
-	/*
-	 * The answers to requests sent before the pause arrive together; they
-	 * are one congestion signal, so the rate is halved once per pause.
-	 */
-	if (already)
-		return;
-	if (rl->rate_per_s <= 0) {
-		rl->rate_per_s = RATELIMIT_UNLIMITED_FALLBACK_PER_S;
-	} else {
-		floor_per_s = RATELIMIT_FLOOR_PER_S;
-		if (rl->limit_per_s > 0 && rl->limit_per_s < floor_per_s)
-			floor_per_s = rl->limit_per_s;
-		rl->rate_per_s /= 2;
-		if (rl->rate_per_s < floor_per_s)
-			rl->rate_per_s = floor_per_s;
+	} else if (per_s > 0) {
+		/* Leaving unlimited: one request may go now, the next at the new rate. */
+		rl->tokens = 1;
+		if (now_ms > rl->last_ms)
+			rl->last_ms = now_ms;
 	}
-	/* One request may go when the pause ends; the next waits for the new rate. */
-	rl->tokens = 1;
-	rl->last_ms = rl->paused_until_ms;
+	if (!(per_s > 0))
+		rl->tokens = rl->burst;
+	rl->rate_per_s = per_s > 0 ? per_s : 0;
 }
 
-void ratelimit_succeeded(struct ratelimit *rl)
+static void roll_window(struct ratelimit *rl, int64_t now_ms)
 {
-	if (rl->rate_per_s <= 0)
-		return;
-	if (rl->limit_per_s <= 0) {
-		rl->rate_per_s += RATELIMIT_UNLIMITED_STEP_PER_S;
-		if (rl->rate_per_s >= RATELIMIT_UNLIMITED_RESTORE_PER_S) {
-			rl->rate_per_s = 0;
-			rl->tokens = rl->burst;
-		}
-		return;
+	rl->prev_start_ms = rl->win_start_ms;
+	rl->prev_sent = rl->win_sent;
+	rl->prev_ok = rl->win_ok;
+	rl->win_start_ms = now_ms;
+	rl->win_sent = 0;
+	rl->win_ok = 0;
+	rl->win_answers = 0;
+	rl->win_throttled = 0;
+}
+
+/* A decrease per ratelimit.h; cap: also cap the recovery (a per-IP crossing). */
+static void decrease(struct ratelimit *rl, int64_t now_ms, int cap)
+{
+	double ok, sent = ratelimit_measured_per_s(rl, now_ms, &ok);
+	double w_max = sent, next = RATELIMIT_BETA * sent;
+
+	/* RFC 9438 4.7, fast convergence: it hurt below the last W_max, so aim lower. */
+	if (rl->in_epoch && sent < rl->w_max_per_s)
+		w_max = sent * (1 + RATELIMIT_BETA) / 2;
+	if (next < ok)
+		next = ok;
+	if (next < RATELIMIT_MIN_PER_S)
+		next = RATELIMIT_MIN_PER_S;
+	if (rl->limit_per_s > 0 && next > rl->limit_per_s)
+		next = rl->limit_per_s;
+	if (rl->rate_per_s > 0 && next > rl->rate_per_s)
+		next = rl->rate_per_s;
+	if (cap) {
+		double ceiling = RATELIMIT_CEILING_SHARE * ok;
+
+		if (ceiling < RATELIMIT_MIN_PER_S)
+			ceiling = RATELIMIT_MIN_PER_S;
+		if (!rl->ceiling_per_s || ceiling < rl->ceiling_per_s)
+			rl->ceiling_per_s = ceiling;
 	}
-	rl->rate_per_s += rl->limit_per_s / RATELIMIT_RECOVERY_STEPS;
-	if (rl->rate_per_s > rl->limit_per_s)
-		rl->rate_per_s = rl->limit_per_s;
+	if (rl->ceiling_per_s && next > rl->ceiling_per_s)
+		next = rl->ceiling_per_s;
+	if (w_max < next)
+		w_max = next;
+	rl->w_max_per_s = w_max;
+	rl->k_s = cbrt((w_max - next) / RATELIMIT_CUBIC_C);
+	rl->epoch_ms = now_ms;
+	rl->in_epoch = 1;
+	rl->decreases++;
+	set_rate(rl, now_ms, next);
+	roll_window(rl, now_ms);
+}
+
+/* At most one decrease per window: none yet, or the last one a window ago. */
+static int may_decrease(const struct ratelimit *rl, int64_t now_ms)
+{
+	return !rl->decreases || now_ms - rl->epoch_ms >= rl->window_ms;
+}
+
+void ratelimit_answered(struct ratelimit *rl, int64_t now_ms, int64_t sent_ms, int throttled)
+{
+	double rtt_ms = (double)(now_ms > sent_ms ? now_ms - sent_ms : 0);
+
+	/* RFC 6298 2.3: SRTT <- 7/8 SRTT + 1/8 R', the first sample taken as is. */
+	rl->srtt_ms = rl->srtt_ms > 0 ? rl->srtt_ms * 7 / 8 + rtt_ms / 8 : rtt_ms;
+	rl->window_ms =
+	    rl->srtt_ms > RATELIMIT_WINDOW_MS ? (int64_t)ceil(rl->srtt_ms) : RATELIMIT_WINDOW_MS;
+	if (!throttled)
+		rl->win_ok++;
+	if (rl->decreases && sent_ms < rl->epoch_ms)
+		return; /* it describes the rate before the last decrease */
+	rl->win_answers++;
+	rl->win_throttled += throttled ? 1 : 0;
+}
+
+/* Moves along the CUBIC curve (RFC 9438 4.2, eq. 1 and 2). */
+static enum ratelimit_change recover(struct ratelimit *rl, int64_t now_ms)
+{
+	double t_s = (double)(now_ms - rl->epoch_ms) / 1000.0, w;
+
+	w = RATELIMIT_CUBIC_C * (t_s - rl->k_s) * (t_s - rl->k_s) * (t_s - rl->k_s) +
+	    rl->w_max_per_s;
+	if (rl->ceiling_per_s && w > rl->ceiling_per_s)
+		w = rl->ceiling_per_s;
+	if (rl->limit_per_s > 0 && w >= rl->limit_per_s) {
+		set_rate(rl, now_ms, rl->limit_per_s);
+		rl->in_epoch = 0;
+		return RATELIMIT_RECOVERED;
+	}
+	/*
+	 * Unlimited again once past W_max and well above what is sent: a limit
+	 * the sender does not reach limits nothing (botocore caps its rate at
+	 * twice the measured one for the same reason).
+	 */
+	if (!rl->limit_per_s && !rl->ceiling_per_s && t_s >= rl->k_s &&
+	    w >= RATELIMIT_UNLIMITED_SCALE * ratelimit_measured_per_s(rl, now_ms, NULL)) {
+		set_rate(rl, now_ms, 0);
+		rl->in_epoch = 0;
+		return RATELIMIT_RECOVERED;
+	}
+	if (w > rl->rate_per_s)
+		set_rate(rl, now_ms, w);
+	return RATELIMIT_SAME;
+}
+
+enum ratelimit_change ratelimit_tick(struct ratelimit *rl, int64_t now_ms)
+{
+	enum ratelimit_change change = RATELIMIT_SAME;
+	int64_t elapsed_ms = now_ms - rl->win_start_ms;
+
+	if (rl->in_epoch && !ratelimit_paused(rl, now_ms))
+		change = recover(rl, now_ms);
+	if (elapsed_ms < rl->window_ms)
+		return change;
+	if (rl->win_answers < RATELIMIT_WINDOW_MIN_ANSWERS && elapsed_ms < RATELIMIT_WINDOW_MAX_MS)
+		return change;
+	rl->last_share = rl->win_answers ? (double)rl->win_throttled / (double)rl->win_answers : 0;
+	if (rl->win_throttled && rl->last_share > RATELIMIT_TOLERATED_SHARE &&
+	    may_decrease(rl, now_ms)) {
+		decrease(rl, now_ms, 0);
+		return RATELIMIT_DECREASED;
+	}
+	roll_window(rl, now_ms);
+	return change;
+}
+
+int ratelimit_pause(struct ratelimit *rl, int64_t now_ms, int64_t pause_ms)
+{
+	int64_t until = now_ms + (pause_ms > 0 ? pause_ms : 0);
+	int decreased = 0;
+
+	if (may_decrease(rl, now_ms)) {
+		decrease(rl, now_ms, 1);
+		decreased = 1;
+	}
+	if (until > rl->paused_until_ms)
+		rl->paused_until_ms = until;
+	/* The recovery curve starts when sending may start again. */
+	if (decreased)
+		rl->epoch_ms = rl->paused_until_ms;
+	return decreased;
 }

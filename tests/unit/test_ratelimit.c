@@ -1,6 +1,7 @@
 /*
  * test_ratelimit.c: rate parsing, token accounting over simulated time,
- * pauses and the AIMD adaptation. The clock is a parameter: nothing sleeps.
+ * the share-driven decrease, the CUBIC recovery, client-wide pauses, and a
+ * closed loop against a simulated server. The clock is a parameter: nothing sleeps.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,157 +214,335 @@ static void test_ratelimit__unlimited(void **state)
 	assert_int_equal(ratelimit_paused(&rl, 0), 0);
 }
 
-static void test_ratelimit__throttle_pauses_then_halves(void **state)
+/* Feeds n answers at now_ms to requests sent at sent_ms, the first throttled ones 429s. */
+static void answers(struct ratelimit *rl, int64_t now_ms, int64_t sent_ms, int n, int throttled)
 {
-	struct ratelimit rl;
-
-	(void)state;
-	ratelimit_init(&rl, 3, 1, 0);
-	assert_int_equal(ratelimit_take(&rl, 0), 1);
-	ratelimit_throttled(&rl, 1000, 5000);
-	assert_true(rl.rate_per_s == 1.5);
-	assert_int_equal(ratelimit_paused(&rl, 1000), 1);
-	assert_int_equal(ratelimit_paused(&rl, 5999), 1);
-	assert_int_equal(ratelimit_paused(&rl, 6000), 0);
-	assert_int_equal(ratelimit_wait_ms(&rl, 1000), 5000);
-	assert_int_equal(ratelimit_wait_ms(&rl, 5990), 10);
-	assert_int_equal(ratelimit_take(&rl, 5999), 0);
-	/* One request when the pause ends, then the halved rate. */
-	assert_int_equal(ratelimit_take(&rl, 6000), 1);
-	assert_int_equal(ratelimit_take(&rl, 6000), 0);
-	assert_int_equal(ratelimit_wait_ms(&rl, 6000), 667);
-	assert_int_equal(ratelimit_take(&rl, 6666), 0);
-	assert_int_equal(ratelimit_take(&rl, 6667), 1);
+	for (int i = 0; i < n; i++)
+		ratelimit_answered(rl, now_ms, sent_ms, i < throttled);
 }
 
-static void test_ratelimit__throttles_within_a_pause_count_once(void **state)
+/* Sends n requests spread over [from_ms, from_ms + 1000) on an unlimited bucket. */
+static void sends(struct ratelimit *rl, int64_t from_ms, int n)
 {
-	struct ratelimit rl;
-
-	(void)state;
-	ratelimit_init(&rl, 4, 1, 0);
-	ratelimit_throttled(&rl, 0, 10000);
-	ratelimit_throttled(&rl, 10, 10000); /* the other answers of the same storm */
-	ratelimit_throttled(&rl, 20, 2000);  /* a shorter hint never shortens the pause */
-	assert_true(rl.rate_per_s == 2);
-	assert_int_equal(rl.paused_until_ms, 10010);
-	assert_int_equal(ratelimit_wait_ms(&rl, 20), 9990);
-	/* A 429 after the pause is a new signal. */
-	ratelimit_throttled(&rl, 10010, 0);
-	assert_true(rl.rate_per_s == 1);
-	assert_int_equal(ratelimit_paused(&rl, 10010), 0);
-	/* A zero or negative pause does not pause. */
-	ratelimit_throttled(&rl, 20000, -5);
-	assert_int_equal(ratelimit_paused(&rl, 20000), 0);
-	assert_true(rl.rate_per_s == 0.5);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ratelimit_take(rl, from_ms + (i * 1000 + n - 1) / n), 1);
 }
 
-static void test_ratelimit__aimd_table(void **state)
+static void test_ratelimit__share_table(void **state)
 {
-	/* Events: 'T' a 429 (after any pause), 'S' a success. */
 	static const struct {
-		double limit;
-		const char *events;
-		int successes;	  /* more successes after the events */
-		double want_rate; /* 0: unlimited */
+		const char *what;
+		int answers, throttled;
+		int64_t at_ms; /* when the window is asked to decide */
+		enum ratelimit_change want;
 	} cases[] = {
-	    {3, "", 0, 3},
-	    {3, "S", 0, 3}, /* never above the limit */
-	    {3, "T", 0, 1.5},
-	    {3, "TT", 0, 0.75},
-	    {3, "TS", 0, 1.65},
-	    {3, "T", 9, 2.85},
-	    {3, "T", 10, 3}, /* 10 × limit/20 gives back the half */
-	    {3, "T", 15, 3},
-	    {3, "TTTTTTTTTT", 0, 0.1}, /* the floor */
-	    {3, "TTTTTTTTTTS", 0, 0.25},
-	    {0.05, "TT", 0, 0.05}, /* a limit under the floor is the floor */
-	    {2.0 / 3600, "T", 0, 2.0 / 3600},
-	    {0, "", 0, 0},
-	    {0, "S", 0, 0},
-	    {0, "T", 0, 10}, /* unlimited drops to a finite rate */
-	    {0, "TT", 0, 5},
-	    {0, "TS", 0, 10.5},
-	    {0, "TTTTTTTTTTTTTT", 0, 0.1},
-	    {0, "T", 79, 49.5},
-	    {0, "T", 80, 0}, /* unlimited again */
+	    {"no 429", 100, 0, 1000, RATELIMIT_SAME},
+	    {"a single 429 among 100", 100, 1, 1000, RATELIMIT_SAME},
+	    {"10% of 429s, at random", 100, 10, 1000, RATELIMIT_SAME},
+	    {"15% is still tolerated", 100, 15, 1000, RATELIMIT_SAME},
+	    {"16% is not", 100, 16, 1000, RATELIMIT_DECREASED},
+	    {"half", 100, 50, 1000, RATELIMIT_DECREASED},
+	    {"window not over yet", 100, 50, 999, RATELIMIT_SAME},
+	    {"1 of 3: too few answers to judge", 3, 1, 1000, RATELIMIT_SAME},
+	    {"1 of 3 after the longest window", 3, 1, RATELIMIT_WINDOW_MAX_MS, RATELIMIT_DECREASED},
+	    {"all 429s, 10 answers", 10, 10, 1000, RATELIMIT_DECREASED},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct ratelimit rl;
-		int64_t now = 0;
+		enum ratelimit_change got;
 
-		ratelimit_init(&rl, cases[i].limit, 1, now);
-		for (const char *e = cases[i].events; *e; e++) {
-			if (*e == 'T') {
-				ratelimit_throttled(&rl, now, 1000);
-				now += 1000;
-			} else {
-				ratelimit_succeeded(&rl);
-			}
-		}
-		for (int k = 0; k < cases[i].successes; k++)
-			ratelimit_succeeded(&rl);
-		if (fabs(rl.rate_per_s - cases[i].want_rate) > 1e-9)
-			fail_msg("case %zu (%g, %s): rate %g, want %g", i, cases[i].limit,
-				 cases[i].events, rl.rate_per_s, cases[i].want_rate);
-		assert_true(rl.limit_per_s == cases[i].limit);
+		ratelimit_init(&rl, 0, 1, 0);
+		sends(&rl, 0, cases[i].answers);
+		answers(&rl, 500, 0, cases[i].answers, cases[i].throttled);
+		got = ratelimit_tick(&rl, cases[i].at_ms);
+		if (got != cases[i].want)
+			fail_msg("%s: got %d, want %d", cases[i].what, got, cases[i].want);
+		/* A 429 never pauses anything by itself. */
+		assert_int_equal(ratelimit_paused(&rl, cases[i].at_ms), 0);
 	}
 }
 
-static void test_ratelimit__unlimited_after_429_is_finite_then_recovers(void **state)
+static void test_ratelimit__decrease_table(void **state)
+{
+	static const struct {
+		const char *what;
+		double limit_per_s;
+		int sent, answers, throttled; /* in the first second */
+		double want_per_s;
+	} cases[] = {
+	    /* beta * measured send rate, when above the success rate */
+	    {"unlimited, half 429s", 0, 100, 100, 50, 70},
+	    {"unlimited, all 429s", 0, 100, 100, 100, 70},
+	    /* the success rate is the floor */
+	    {"unlimited, 20% 429s", 0, 100, 100, 20, 80},
+	    {"limit 50, 20% 429s", 50, 50, 50, 10, 40},
+	    /* never below the absolute floor */
+	    {"unlimited, 10 sent, all 429s", 0, 10, 10, 10, 7},
+	    {"unlimited, 1 sent", 0, 0, 10, 10, RATELIMIT_MIN_PER_S},
+	    /* never above the configured limit, even when it sent faster (burst) */
+	    {"limit 3, all 429s", 3, 3, 10, 10, 2.1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ratelimit rl;
+
+		ratelimit_init(&rl, cases[i].limit_per_s, cases[i].sent + 1, 0);
+		if (cases[i].sent)
+			sends(&rl, 0, cases[i].sent);
+		answers(&rl, 900, 0, cases[i].answers, cases[i].throttled);
+		if (ratelimit_tick(&rl, 1000) != RATELIMIT_DECREASED)
+			fail_msg("%s: no decrease", cases[i].what);
+		if (fabs(rl.rate_per_s - cases[i].want_per_s) > 1e-9)
+			fail_msg("%s: %.6g/s, want %.6g/s", cases[i].what, rl.rate_per_s,
+				 cases[i].want_per_s);
+	}
+}
+
+static void test_ratelimit__one_decrease_per_window(void **state)
 {
 	struct ratelimit rl;
-	int taken = 0;
+	double after_first;
 
 	(void)state;
 	ratelimit_init(&rl, 0, 1, 0);
-	ratelimit_throttled(&rl, 0, 3000);
-	assert_int_equal(ratelimit_take(&rl, 2999), 0);
-	assert_int_equal(ratelimit_wait_ms(&rl, 0), 3000);
-	/* At 10/s for one second after the pause: the first token plus 10. */
-	for (int64_t now = 3000; now <= 4000; now++)
-		taken += ratelimit_take(&rl, now);
-	assert_in_range(taken, 10, 11);
-	for (int i = 0; i < 80; i++)
-		ratelimit_succeeded(&rl);
-	assert_true(rl.rate_per_s == 0);
-	for (int i = 0; i < 1000; i++)
-		assert_int_equal(ratelimit_take(&rl, 4000), 1);
+	sends(&rl, 0, 100);
+	answers(&rl, 900, 0, 100, 60);
+	assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+	after_first = rl.rate_per_s;
+	/* The 429s of requests sent before the decrease describe the old rate. */
+	answers(&rl, 1100, 950, 100, 100);
+	assert_int_equal(ratelimit_tick(&rl, 1500), RATELIMIT_SAME);
+	assert_true(rl.rate_per_s >= after_first);
+	/* Fresh ones count, once the window (a second from the decrease) is over. */
+	answers(&rl, 1600, 1500, 10, 10);
+	assert_int_equal(ratelimit_tick(&rl, 1999), RATELIMIT_SAME);
+	assert_int_equal(ratelimit_tick(&rl, 2000), RATELIMIT_DECREASED);
+	assert_int_equal(rl.decreases, 2);
 }
 
-static void test_ratelimit__extend_pause_keeps_the_rate(void **state)
+static void test_ratelimit__window_follows_the_round_trip(void **state)
 {
 	struct ratelimit rl;
 
 	(void)state;
-	ratelimit_init(&rl, 10, 1, 0);
-	ratelimit_throttled(&rl, 0, 1000);
-	assert_true(rl.rate_per_s == 5.0);
-	ratelimit_extend_pause(&rl, 100, 500); /* ends earlier: no change */
-	assert_int_equal(rl.paused_until_ms, 1000);
-	ratelimit_extend_pause(&rl, 100, 2000);
-	assert_int_equal(rl.paused_until_ms, 2100);
-	assert_true(rl.rate_per_s == 5.0);
-	assert_int_equal(ratelimit_take(&rl, 2099), 0);
-	assert_int_equal(ratelimit_take(&rl, 2100), 1);
+	ratelimit_init(&rl, 0, 1, 0);
+	sends(&rl, 0, 20);
+	/* A 3 s round trip: the window is 3 s, so a decision waits for it. */
+	answers(&rl, 3000, 0, 20, 20);
+	assert_int_equal(rl.window_ms, 3000);
+	assert_int_equal(ratelimit_tick(&rl, 2999), RATELIMIT_SAME);
+	assert_int_equal(ratelimit_tick(&rl, 3000), RATELIMIT_DECREASED);
+}
+
+/* The rate t_ms after a decrease at 1000 from 100/s (W_max 100, to 70, K = cbrt(75)). */
+static void test_ratelimit__recovers_over_time_on_a_cubic(void **state)
+{
+	static const struct {
+		double limit_per_s;
+		int64_t t_ms;
+		double want_per_s;
+	} cases[] = {
+	    /* clang-format off */
+	    {0, 0, 70},
+	    {0, 1000, 86.681},	/* 0.4 * (1 - 4.2172)^3 + 100 */
+	    {0, 4217, 100},	/* K: back at W_max, flat there */
+	    {0, 5217, 100.4},	/* then probing, slowly at first */
+	    {0, 7217, 110.8},
+	    {150, 9217, 150},	/* the configured limit ends the curve */
+	    {120, 8217, 120},
+	    /* clang-format on */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ratelimit rl;
+		double got;
+
+		ratelimit_init(&rl, cases[i].limit_per_s, 1000, 0);
+		sends(&rl, 0, 100);
+		answers(&rl, 900, 0, 100, 100);
+		assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+		/* Successes do not raise the rate: only time does. */
+		answers(&rl, 1000, 1000, 1000, 0);
+		assert_true(fabs(rl.rate_per_s - 70) < 1e-9);
+		/* Keep sending at the rate, so --rate 0 stays limited while probing. */
+		for (int64_t t = 1000; t <= 1000 + cases[i].t_ms; t += 10) {
+			while (ratelimit_take(&rl, t))
+				;
+			ratelimit_tick(&rl, t);
+		}
+		ratelimit_tick(&rl, 1000 + cases[i].t_ms);
+		got = rl.rate_per_s;
+		if (fabs(got - cases[i].want_per_s) > 0.05 * cases[i].want_per_s / 100 + 0.01)
+			fail_msg("limit %g, %lld ms after: %.4g/s, want %.4g/s",
+				 cases[i].limit_per_s, (long long)cases[i].t_ms, got,
+				 cases[i].want_per_s);
+	}
+}
+
+static void test_ratelimit__unlimited_again_when_the_limit_limits_nothing(void **state)
+{
+	struct ratelimit rl;
+	int64_t t;
+
+	(void)state;
+	ratelimit_init(&rl, 0, 1, 0);
+	sends(&rl, 0, 100);
+	answers(&rl, 900, 0, 100, 100);
+	assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+	/* The sender only wants 20/s now: past K the limit is lifted. */
+	for (t = 1000; t < 60000 && rl.rate_per_s > 0; t += 50) {
+		ratelimit_take(&rl, t); /* 20/s */
+		ratelimit_tick(&rl, t);
+	}
+	assert_true(rl.rate_per_s == 0);
+	assert_true(t - 1000 >= 4217); /* not before K */
+	assert_true(t - 1000 < 6000);
+}
+
+static void test_ratelimit__fast_convergence(void **state)
+{
+	struct ratelimit rl;
+
+	(void)state;
+	ratelimit_init(&rl, 0, 1000, 0);
+	sends(&rl, 0, 100);
+	answers(&rl, 900, 0, 100, 100);
+	assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+	assert_true(fabs(rl.w_max_per_s - 100) < 1e-9);
+	/* Hurt again at a lower rate: W_max = rate * (1 + beta) / 2 (RFC 9438 4.7). */
+	sends(&rl, 1000, 70);
+	answers(&rl, 1900, 1000, 70, 70);
+	assert_int_equal(ratelimit_tick(&rl, 2000), RATELIMIT_DECREASED);
+	/* measured over both windows: (100 + 70) / 2 s = 85/s */
+	assert_true(fabs(rl.w_max_per_s - 85 * 0.85) < 1e-9);
+	assert_true(fabs(rl.rate_per_s - 70 * RATELIMIT_BETA * 85 / 70) < 1e-9);
+}
+
+static void test_ratelimit__client_wide_pause(void **state)
+{
+	struct ratelimit rl;
+
+	(void)state;
+	ratelimit_init(&rl, 0, 1, 0);
+	sends(&rl, 0, 60);
+	answers(&rl, 500, 0, 50, 0);
+	/* A per-IP limit: everything waits, and the rate drops once. */
+	assert_int_equal(ratelimit_pause(&rl, 600, 1000), 1);
+	assert_int_equal(ratelimit_pause(&rl, 700, 2000), 0);
+	assert_int_equal(ratelimit_paused(&rl, 2699), 1);
+	assert_int_equal(ratelimit_take(&rl, 2699), 0);
+	assert_int_equal(ratelimit_wait_ms(&rl, 600), 2100);
+	assert_int_equal(ratelimit_paused(&rl, 2700), 0);
+	assert_int_equal(ratelimit_take(&rl, 2700), 1);
+	/* max(0.7 * 60/s, 50/s), capped at 95% of the 50/s that got through */
+	assert_true(fabs(rl.rate_per_s - 47.5) < 1e-9);
+	/* and never probed past, however long the run */
+	for (int64_t t = 2700; t < 600000; t += 100) {
+		while (ratelimit_take(&rl, t))
+			;
+		ratelimit_tick(&rl, t);
+		assert_true(rl.rate_per_s > 0 && rl.rate_per_s <= 47.5 + 1e-9);
+	}
+}
+
+/*
+ * A closed loop: a sender that always has work (up to `slots` in flight,
+ * answers after 100 ms) against a server that accepts cap_per_s per fixed
+ * second and 429s the rest, plus random_share of 429s whatever the rate.
+ * Returns the success rate over the last 60 of 120 s, and the 429 share.
+ */
+static double simulate(double limit_per_s, int slots, int cap_per_s, double random_share,
+		       double *share)
+{
+	enum { LATENCY_MS = 100, RING = 4096 };
+	struct ratelimit rl;
+	int64_t due[RING], sent_at[RING];
+	int thr[RING], head = 0, tail = 0, inflight = 0, in_window = 0;
+	int64_t ok = 0, all = 0, throttled = 0;
+	unsigned seed = 99;
+
+	ratelimit_init(&rl, limit_per_s, 1, 0);
+	for (int64_t t = 0; t < 120000; t++) {
+		if (t % 1000 == 0)
+			in_window = 0;
+		while (inflight && due[head] <= t) {
+			ratelimit_answered(&rl, t, sent_at[head], thr[head]);
+			if (t >= 60000) {
+				all++;
+				throttled += thr[head];
+				ok += !thr[head];
+			}
+			head = (head + 1) % RING;
+			inflight--;
+		}
+		ratelimit_tick(&rl, t);
+		while (inflight < slots && ratelimit_take(&rl, t)) {
+			seed = seed * 1103515245u + 12345u;
+			thr[tail] = ++in_window > cap_per_s ||
+				    (double)((seed >> 8) & 0xffff) / 65536.0 < random_share;
+			due[tail] = t + LATENCY_MS;
+			sent_at[tail] = t;
+			tail = (tail + 1) % RING;
+			inflight++;
+		}
+	}
+	*share = all ? (double)throttled / (double)all : 0;
+	return (double)ok / 60.0;
+}
+
+static void test_ratelimit__closed_loop_table(void **state)
+{
+	static const struct {
+		const char *what;
+		double limit_per_s;
+		int slots, cap_per_s;
+		double random_share;
+		double min_ok_per_s, max_share;
+	} cases[] = {
+	    /* 160/s of capacity (16 slots, 100 ms), 10% of 429s at random: no collapse */
+	    {"unlimited, 10% random 429s", 0, 16, 100000, 0.10, 0.85 * 160 * 0.9, 0.12},
+	    {"--rate 100/s, 10% random 429s", 100, 16, 100000, 0.10, 0.85 * 100 * 0.9, 0.12},
+	    /* a server capped at 50/s: close to the cap, few 429s */
+	    {"unlimited, server capped at 50/s", 0, 16, 50, 0, 45, 0.16},
+	    {"--rate 3/s, server capped at 50/s", 3, 16, 50, 0, 2.95, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		double share,
+		    ok_per_s = simulate(cases[i].limit_per_s, cases[i].slots, cases[i].cap_per_s,
+					cases[i].random_share, &share);
+
+		if (ok_per_s < cases[i].min_ok_per_s || share > cases[i].max_share)
+			fail_msg(
+			    "%s: %.1f successes/s (want >= %.1f), %.1f%% 429s (want <= %.0f%%)",
+			    cases[i].what, ok_per_s, cases[i].min_ok_per_s, share * 100,
+			    cases[i].max_share * 100);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ratelimit__extend_pause_keeps_the_rate),
 	    cmocka_unit_test(test_ratelimit__parse_table),
 	    cmocka_unit_test(test_ratelimit__long_run_rate_is_exact),
 	    cmocka_unit_test(test_ratelimit__polling_every_ms_counts_right),
 	    cmocka_unit_test(test_ratelimit__wait_agrees_with_take),
 	    cmocka_unit_test(test_ratelimit__burst),
 	    cmocka_unit_test(test_ratelimit__unlimited),
-	    cmocka_unit_test(test_ratelimit__throttle_pauses_then_halves),
-	    cmocka_unit_test(test_ratelimit__throttles_within_a_pause_count_once),
-	    cmocka_unit_test(test_ratelimit__aimd_table),
-	    cmocka_unit_test(test_ratelimit__unlimited_after_429_is_finite_then_recovers),
+	    cmocka_unit_test(test_ratelimit__share_table),
+	    cmocka_unit_test(test_ratelimit__decrease_table),
+	    cmocka_unit_test(test_ratelimit__one_decrease_per_window),
+	    cmocka_unit_test(test_ratelimit__window_follows_the_round_trip),
+	    cmocka_unit_test(test_ratelimit__recovers_over_time_on_a_cubic),
+	    cmocka_unit_test(test_ratelimit__unlimited_again_when_the_limit_limits_nothing),
+	    cmocka_unit_test(test_ratelimit__fast_convergence),
+	    cmocka_unit_test(test_ratelimit__client_wide_pause),
+	    cmocka_unit_test(test_ratelimit__closed_loop_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
