@@ -15,7 +15,7 @@
 
 static const char export_usage[] =
     "usage: finch-onboard export [--db PATH] [--format csv|jsonl] [--out FILE|-]\n"
-    "                            [--state LIST] [--since TIME] [--raw]\n"
+    "                            [--state LIST] [--since TIME] [--raw] [--bom|--no-bom]\n"
     "\n"
     "Writes one line per customer: customer_id, customer_name, status, session_id,\n"
     "connect_url, connection_id, expires_at, attempts, http_status, finch_code,\n"
@@ -29,6 +29,8 @@ static const char export_usage[] =
     "  --since TIME       only rows updated after TIME: an ISO 8601 time\n"
     "                     (2026-11-28T02:00:00Z) or a duration before now (24h)\n"
     "  --raw              do not neutralise cells that start with = + - @ TAB CR\n"
+    "  --bom, --no-bom    start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
+    "                     (default: yes for --out FILE, no for standard output)\n"
     "  -h, --help         show this help\n";
 
 int cmd_export(int argc, char **argv)
@@ -37,9 +39,10 @@ int cmd_export(int argc, char **argv)
 	    {"db", required_argument, NULL, 'd'},    {"format", required_argument, NULL, 'f'},
 	    {"out", required_argument, NULL, 'o'},   {"state", required_argument, NULL, 's'},
 	    {"since", required_argument, NULL, 'S'}, {"raw", no_argument, NULL, 'r'},
+	    {"bom", no_argument, NULL, 'B'},	     {"no-bom", no_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
-	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0};
+	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO};
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;
 	int64_t rows = 0;
@@ -75,6 +78,12 @@ int cmd_export(int argc, char **argv)
 			break;
 		case 'r':
 			o.raw = 1;
+			break;
+		case 'B':
+			o.bom = EXPORT_BOM_ALWAYS;
+			break;
+		case 'N':
+			o.bom = EXPORT_BOM_NEVER;
 			break;
 		case 'h':
 			fputs(export_usage, stdout);

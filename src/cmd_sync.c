@@ -34,6 +34,7 @@
 
 static const char sync_usage_head[] =
     "usage: finch-onboard sync CSV --out FILE [--db PATH] [--format csv|jsonl] [--raw]\n"
+    "                          [--bom|--no-bom]\n"
     "                          [--renew-expired] [--reauthenticate] [--dry-run]\n"
     "                          [import options] [run options]\n"
     "\n"
@@ -47,6 +48,8 @@ static const char sync_usage_head[] =
     "  --out FILE            the export (required); '-' for standard output\n"
     "  --format FORMAT       csv (default) or jsonl\n"
     "  --raw                 do not neutralise cells that start with = + - @ TAB CR\n"
+    "  --bom, --no-bom       start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
+    "                        (default: yes for a file, no for standard output)\n"
     "  --renew-expired       first queue created rows whose link has expired: each\n"
     "                        gets a new session, or becomes exists if connected\n"
     "  --reauthenticate      first queue every exists row for a fresh link from\n"
@@ -154,7 +157,7 @@ static int dry_run_exit_code(struct store *st)
 }
 
 /* Below RUN_OPT_FIRST and IMPORT_OPT_FIRST, the fragments' ranges. */
-enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_RAW };
+enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_RAW, SYNC_OPT_BOM, SYNC_OPT_NO_BOM };
 
 /* Reasons of invalid rows printed to stderr, as `import` does. */
 #define SYNC_MAX_REASONS 20
@@ -180,6 +183,8 @@ int cmd_sync(int argc, char **argv)
 	    {"out", required_argument, NULL, 'o'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"raw", no_argument, NULL, SYNC_OPT_RAW},
+	    {"bom", no_argument, NULL, SYNC_OPT_BOM},
+	    {"no-bom", no_argument, NULL, SYNC_OPT_NO_BOM},
 	    {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
 	    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
 	    {"help", no_argument, NULL, 'h'},
@@ -187,7 +192,7 @@ int cmd_sync(int argc, char **argv)
 	};
 	struct option *longopts =
 	    cli_options_merge(own, import_long_options, run_long_options, NULL);
-	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0};
+	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
 	struct import_stats stats;
@@ -231,6 +236,12 @@ int cmd_sync(int argc, char **argv)
 			break;
 		case SYNC_OPT_RAW:
 			eo.raw = 1;
+			break;
+		case SYNC_OPT_BOM:
+			eo.bom = EXPORT_BOM_ALWAYS;
+			break;
+		case SYNC_OPT_NO_BOM:
+			eo.bom = EXPORT_BOM_NEVER;
 			break;
 		case SYNC_OPT_RENEW:
 			renew_expired = 1;

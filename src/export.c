@@ -55,6 +55,7 @@ void export_writer_init(struct export_writer *w, FILE *out, const char *name,
 	w->name = name;
 	w->format = format;
 	w->raw = raw;
+	w->bom = 0;
 	w->rows = 0;
 	strbuf_init(&w->line, 512);
 }
@@ -284,6 +285,8 @@ int export_writer_begin(struct export_writer *w)
 	if (w->format != EXPORT_CSV)
 		return 0;
 	strbuf_reset(&w->line);
+	if (w->bom)
+		strbuf_addstr(&w->line, "\xef\xbb\xbf");
 	for (i = 0; i < EXPORT_NCOLUMNS; i++) {
 		if (i)
 			strbuf_addch(&w->line, ',');
@@ -332,13 +335,14 @@ static int row_cb(const struct export_row *row, void *data)
 
 /* Streams the rows into an open stream; the caller owns out. */
 static int export_stream(struct store *st, const struct export_options *o, FILE *out,
-			 const char *name, int64_t *rows)
+			 const char *name, int bom, int64_t *rows)
 {
 	struct export_writer w;
 	struct stream_ctx ctx = {&w, 0};
 	int ret = -1;
 
 	export_writer_init(&w, out, name, o->format, o->raw);
+	w.bom = bom;
 	if (export_writer_begin(&w) < 0)
 		goto out;
 	/* A write error stops the walk; it was reported where it happened. */
@@ -432,8 +436,11 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 	FILE *f = NULL;
 	int fd = -1, ret = -1;
 
+	if (o->bom == EXPORT_BOM_ALWAYS && o->format != EXPORT_CSV)
+		return error("--bom: JSON Lines never starts with a BOM (RFC 8259 section 8.1)");
 	if (!strcmp(path, "-"))
-		return export_stream(st, o, stdout, "standard output", rows);
+		return export_stream(st, o, stdout, "standard output", o->bom == EXPORT_BOM_ALWAYS,
+				     rows);
 
 	if (!*path || (slash && !slash[1]))
 		return error("output '%s' is not a file name", path);
@@ -460,7 +467,7 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 		goto out_unlink;
 	}
 	fd = -1;
-	if (export_stream(st, o, f, path, rows) < 0)
+	if (export_stream(st, o, f, path, o->bom != EXPORT_BOM_NEVER, rows) < 0)
 		goto out_unlink;
 	if (fsync(fileno(f)) < 0) {
 		error_errno("cannot fsync '%s'", tmp.buf);

@@ -51,12 +51,27 @@ int export_format_parse(const char *s, enum export_format *out);
  */
 int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms);
 
+/*
+ * Whether a CSV starts with a UTF-8 BOM (EF BB BF). Windows Excel opens a CSV
+ * without one in the ANSI code page, so "Müller" shows as "MÃ¼ller"; with
+ * one, as UTF-8. LibreOffice, Google Sheets, Numbers, Python's "utf-8-sig"
+ * and our own import skip it. A program reading standard output usually
+ * wants plain UTF-8, hence the default. JSON Lines never starts with one:
+ * RFC 8259 section 8.1 forbids it.
+ */
+enum export_bom {
+	EXPORT_BOM_AUTO,   /* a file yes, standard output no */
+	EXPORT_BOM_NEVER,  /* --no-bom */
+	EXPORT_BOM_ALWAYS, /* --bom */
+};
+
 /* One output stream being written. */
 struct export_writer {
 	FILE *out;
 	const char *name; /* for messages: the path, or "standard output" */
 	enum export_format format;
 	int raw;	    /* 1: cells as stored, no formula neutralising */
+	int bom;	    /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
 	int64_t rows;	    /* data rows written so far */
 	struct strbuf line; /* the line being built, reused for every row */
 };
@@ -66,7 +81,7 @@ void export_writer_init(struct export_writer *w, FILE *out, const char *name,
 			enum export_format format, int raw);
 void export_writer_release(struct export_writer *w);
 
-/* Writes the CSV header line (nothing for JSON Lines). */
+/* Writes the BOM if w->bom, and the CSV header line (nothing for JSON Lines). */
 int export_writer_begin(struct export_writer *w);
 /* Writes one row. */
 int export_writer_row(struct export_writer *w, const struct export_row *row);
@@ -86,6 +101,7 @@ struct export_options {
 	const char *out_path; /* a file, or "-" for standard output */
 	struct export_filter filter;
 	int raw;
+	enum export_bom bom; /* EXPORT_BOM_ALWAYS with JSON Lines is an error */
 };
 
 /*
@@ -96,6 +112,7 @@ struct export_options {
  * written, flushed and fsync'ed, then renamed over the target, and the
  * folder is fsync'ed. On any error the temporary file is removed and an
  * existing target is left untouched. "-" writes to standard output.
+ * A CSV starts with a UTF-8 BOM as o->bom says (enum export_bom).
  * *rows (may be NULL) tells how many rows were written.
  */
 int export_to_path(struct store *st, const struct export_options *o, int64_t *rows);

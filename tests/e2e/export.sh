@@ -54,9 +54,10 @@ pass "a batch with awkward cells is imported and run"
 expect_exit 0 fo export --db e.db --out results.csv
 [ "$(stat -c %a results.csv)" = 600 ] || fail "results.csv has mode $(stat -c %a results.csv), want 600"
 [ -z "$(find . -maxdepth 1 -name '.results.csv.*')" ] || fail "a temporary file was left behind"
-[ "$(head -n 1 results.csv)" = "$HEADER"$'\r' ] || fail "header is '$(head -n 1 results.csv)'"
+BOM=$'\xef\xbb\xbf'
+[ "$(head -n 1 results.csv)" = "$BOM$HEADER"$'\r' ] || fail "header is '$(head -n 1 results.csv)'"
 [ "$(tail -c 2 results.csv | od -An -c | tr -d ' ')" = '\r\n' ] || fail "last line does not end in CRLF"
-pass "export --out writes results.csv atomically with mode 0600 and a CRLF header"
+pass "export --out writes results.csv atomically with mode 0600, a UTF-8 BOM and a CRLF header"
 
 [ "$(csvq results.csv 'SELECT count(*) FROM t')" = 10 ] || fail "results.csv does not have 10 rows"
 check_name() { # ID WANT
@@ -95,11 +96,36 @@ expect_exit 0 fo export --db e.db --out raw.csv --raw
 	fail "--raw changed the tab cell"
 pass "--raw writes cells as stored"
 
+tail -c +4 results.csv >nobom.csv
 fo export --db e.db >stdout.csv
-cmp -s stdout.csv results.csv || fail "export to stdout differs from --out FILE"
+cmp -s stdout.csv nobom.csv || fail "export to stdout differs from --out FILE without its BOM"
 fo export --db e.db --out - >stdout2.csv
-cmp -s stdout2.csv results.csv || fail "--out - differs from --out FILE"
-pass "without --out (or with --out -) the same export goes to stdout"
+cmp -s stdout2.csv nobom.csv || fail "--out - differs from --out FILE without its BOM"
+pass "without --out (or with --out -) the same export goes to stdout, without a BOM"
+
+# ---- the BOM: Excel reads a CSV file as UTF-8 only with one -----------------------
+fo export --db e.db --bom >stdout-bom.csv
+cmp -s stdout-bom.csv results.csv || fail "--bom on stdout differs from --out FILE"
+expect_exit 0 fo export --db e.db --out nb.csv --no-bom
+cmp -s nb.csv nobom.csv || fail "--no-bom still wrote a BOM"
+expect_exit 0 fo export --db e.db --out bb.csv --no-bom --bom
+cmp -s bb.csv results.csv || fail "the last of --no-bom --bom did not win"
+expect_exit 0 fo export --db e.db --format jsonl --out plain.jsonl
+[ "$(head -c 1 plain.jsonl)" = "{" ] || fail "JSON Lines start with '$(head -c 3 plain.jsonl)'"
+expect_exit 2 fo export --db e.db --format jsonl --bom --out bom.jsonl
+grep -q -- "--bom: JSON Lines never starts with a BOM" err.txt ||
+	fail "--bom with jsonl is not refused by name: $(cat err.txt)"
+[ ! -e bom.jsonl ] || fail "a refused --bom export wrote its file"
+pass "--bom and --no-bom override the default; JSON Lines never get a BOM"
+
+# Round trip: our own import reads the BOM and every byte of the names.
+expect_exit 0 fo export --db e.db --out trip.csv --raw
+expect_exit 0 fo import --db trip.db --products company trip.csv
+names() { q "$1" "SELECT customer_id || '=' || hex(customer_name) FROM customers WHERE customer_id <> 'tab-009' ORDER BY customer_id"; }
+[ "$(names trip.db)" = "$(names e.db)" ] || fail "export then import changed the names: $(names trip.db)"
+[ "$(q trip.db "SELECT customer_name FROM customers WHERE customer_id = 'utf8-008'")" = 'Zürich 東京 🚀 Café' ] ||
+	fail "the UTF-8 name did not survive the round trip"
+pass "export (with its BOM) then import gives back every name byte for byte"
 
 # ---- JSON Lines ---------------------------------------------------------------
 expect_exit 0 fo export --db e.db --format jsonl --out results.jsonl

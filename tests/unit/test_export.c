@@ -187,6 +187,8 @@ static const struct export_row invalid_row = {
     .updated_at_ms = T_UPDATED,
 };
 
+#define BOM "\xef\xbb\xbf"
+
 /* Writes rows through a writer into a malloc'd string; the caller frees. */
 static char *write_rows(enum export_format fmt, int raw, const struct export_row *rows, size_t n)
 {
@@ -238,6 +240,28 @@ static void test_export__csv_raw(void **state)
 	assert_non_null(strstr(got, ",-products: unknown product 'foo',"));
 	assert_null(strstr(got, "'="));
 	free(got);
+}
+
+static void test_export__writer_bom(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct export_writer w;
+
+	(void)state;
+	assert_non_null(f);
+	export_writer_init(&w, f, "memory", EXPORT_CSV, 0);
+	assert_int_equal(w.bom, 0);
+	w.bom = 1;
+	assert_int_equal(export_writer_begin(&w), 0);
+	assert_int_equal(export_writer_row(&w, &created_row), 0);
+	assert_int_equal(export_writer_finish(&w), 0);
+	export_writer_release(&w);
+	fclose(f);
+	assert_memory_equal(buf, BOM "customer_id,", 15);
+	assert_null(strstr(buf + 3, BOM));
+	free(buf);
 }
 
 static void test_export__csv_header_only(void **state)
@@ -471,7 +495,7 @@ static int stray_files(const char *dir, const char *keep)
 static void test_export__file_atomic_0600(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0};
+	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
 	char out[256];
 	struct stat sb;
 	int64_t rows = -1;
@@ -496,17 +520,59 @@ static void test_export__file_atomic_0600(void **state)
 	assert_int_equal(export_to_path(fx->st, &o, &rows), 0);
 	assert_int_equal(rows, 0);
 	text = slurp(out);
-	assert_string_equal(text, "customer_id,customer_name,status,session_id,connect_url,"
-				  "connection_id,expires_at,attempts,http_status,finch_code,"
-				  "error,updated_at\r\n");
+	assert_string_equal(text, BOM "customer_id,customer_name,status,session_id,connect_url,"
+				      "connection_id,expires_at,attempts,http_status,finch_code,"
+				      "error,updated_at\r\n");
 	free(text);
+}
+
+/*
+ * A CSV file starts with a UTF-8 BOM unless --no-bom (Excel then reads it as
+ * UTF-8); JSON Lines never does, and --bom with it is refused.
+ */
+static void test_export__file_bom(void **state)
+{
+	static const struct {
+		enum export_format format;
+		enum export_bom bom;
+		int ret;
+		int has_bom;
+	} cases[] = {
+	    {EXPORT_CSV, EXPORT_BOM_AUTO, 0, 1},    {EXPORT_CSV, EXPORT_BOM_ALWAYS, 0, 1},
+	    {EXPORT_CSV, EXPORT_BOM_NEVER, 0, 0},   {EXPORT_JSONL, EXPORT_BOM_AUTO, 0, 0},
+	    {EXPORT_JSONL, EXPORT_BOM_NEVER, 0, 0}, {EXPORT_JSONL, EXPORT_BOM_ALWAYS, -1, 0},
+	};
+	struct fixture *fx = *state;
+	char out[256];
+
+	snprintf(out, sizeof(out), "%s/bom.out", fx->dir);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct export_options o = {cases[i].format, out, {0, 0}, 0, cases[i].bom};
+		char *text;
+
+		unlink(out);
+		if (export_to_path(fx->st, &o, NULL) != cases[i].ret)
+			fail_msg("case %zu: export_to_path did not return %d", i, cases[i].ret);
+		if (cases[i].ret) {
+			assert_int_equal(access(out, F_OK), -1);
+			continue;
+		}
+		text = slurp(out);
+		if ((strncmp(text, BOM, 3) == 0) != cases[i].has_bom)
+			fail_msg("case %zu: starts with '%.3s'", i, text);
+		/* one BOM only, before the header or the first object */
+		assert_null(strstr(text + 3, BOM));
+		assert_true(text[cases[i].has_bom ? 3 : 0] == (cases[i].format ? '{' : 'c'));
+		free(text);
+	}
+	unlink(out);
 }
 
 /* A write that fails half way leaves the old file as it was, and no temp file. */
 static void test_export__file_error_keeps_old(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_JSONL, NULL, {0, 0}, 0};
+	struct export_options o = {EXPORT_JSONL, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
 	char out[256];
 	struct rlimit old, small;
 	void (*old_xfsz)(int);
@@ -541,7 +607,7 @@ static void test_export__file_error_keeps_old(void **state)
 static void test_export__file_bad_folder(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0};
+	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
 	char out[256];
 
 	snprintf(out, sizeof(out), "%s/no/such/folder/results.csv", fx->dir);
@@ -565,11 +631,13 @@ int main(void)
 	    cmocka_unit_test(test_export__csv_rows),
 	    cmocka_unit_test(test_export__csv_raw),
 	    cmocka_unit_test(test_export__csv_header_only),
+	    cmocka_unit_test(test_export__writer_bom),
 	    cmocka_unit_test(test_export__jsonl_parses),
 	    cmocka_unit_test(test_export__jsonl_raw),
 	    cmocka_unit_test(test_export__write_error),
 	    cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store,
 					    teardown_store),
+	    cmocka_unit_test_setup_teardown(test_export__file_bom, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_export__file_error_keeps_old, setup_store,
 					    teardown_store),
 	    cmocka_unit_test_setup_teardown(test_export__file_bad_folder, setup_store,
