@@ -54,6 +54,7 @@ struct dispatcher {
 	size_t inflight;
 	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
 	struct ratelimit rl;
+	struct redact redact; /* the credentials no answer may echo into a log or the store */
 	uint64_t rng;
 	enum run_mode mode;
 	int fatal;
@@ -396,6 +397,7 @@ static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 	int ret = 0;
 
 	memset(&o, 0, sizeof(o));
+	transfer_scrub_answer(t);
 	if (is_tls_trust_error(rc)) {
 		/* Every row would fail the same way: a setup problem, not a row's. */
 		if (d->mode != MODE_TLS)
@@ -424,6 +426,7 @@ static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 		finch_api_transport_error(what.buf, &o);
 		strbuf_release(&what);
 	}
+	transfer_scrub_outcome(t, &o);
 	fill_attempt(d, t, &a);
 	a.http_status = o.http_status;
 	a.transport_error = rc == CURLE_OK ? NULL : o.message;
@@ -660,6 +663,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->url_reauth = transfer_join_url(cfg->base_url, FINCH_PATH_REAUTH);
 	d->xfers = xcalloc(d->nxfers, sizeof(*d->xfers));
 	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
+	redact_init(&d->redact, cfg->client_id, cfg->client_secret);
 	d->multi = curl_multi_init();
 	if (!d->multi)
 		return error("cannot create a curl multi handle");
@@ -669,6 +673,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	for (size_t i = 0; i < d->nxfers; i++) {
 		d->xfers[i].before_trace = before_log;
 		d->xfers[i].trace_data = &d->progress;
+		d->xfers[i].redact = &d->redact;
 		if (transfer_init(&d->xfers[i], cfg, d->headers) < 0)
 			return -1;
 	}
@@ -687,9 +692,7 @@ static void dispatcher_release(struct dispatcher *d)
 
 		if (t->busy)
 			transfer_done(d, t);
-		if (t->easy)
-			curl_easy_cleanup(t->easy);
-		strbuf_release(&t->resp);
+		transfer_release(t);
 	}
 	if (d->multi)
 		curl_multi_cleanup(d->multi);
@@ -698,6 +701,7 @@ static void dispatcher_release(struct dispatcher *d)
 	free(d->claimed);
 	free(d->url_sessions);
 	free(d->url_reauth);
+	redact_release(&d->redact);
 }
 
 /* ---- the run ------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #include "options.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -245,21 +246,43 @@ static int url_host(const char *url, const char **host, size_t *len)
 
 int url_is_loopback(const char *url)
 {
-	const char *host;
+	CURLU *u = curl_url();
+	char *host = NULL;
 	size_t len;
-	char buf[64];
-	struct in_addr a4;
+	int ret = 0;
 
-	if (url_host(url, &host, &len) < 0 || len >= sizeof(buf))
-		return 0;
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	if (!strcasecmp(buf, "localhost") || !strcasecmp(buf, "localhost.") ||
-	    !strcmp(buf, "[::1]"))
-		return 1;
-	if (inet_pton(AF_INET, buf, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return 0;
+	if (!u)
+		die("out of memory parsing a URL");
+	/* libcurl's own parser: the host checked is the host libcurl connects to. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	len = strlen(host);
+	/*
+	 * Only names that never reach a resolver: "localhost" itself, which
+	 * transfer.c pins to 127.0.0.1 and ::1 (RFC 6761 section 6.3), and
+	 * literal addresses. "localhost." is an absolute DNS name that a
+	 * resolver is free to answer for: refused.
+	 */
+	if (!strcasecmp(host, "localhost")) {
+		ret = 1;
+	} else if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
+		struct in6_addr a6;
+
+		host[len - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6) == 1)
+			ret = IN6_IS_ADDR_LOOPBACK(&a6) ||
+			      (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	} else {
+		struct in_addr a4;
+
+		if (inet_pton(AF_INET, host, &a4) == 1)
+			ret = (ntohl(a4.s_addr) >> 24) == 127;
+	}
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
 }
 
 static int check_base_url(struct run_config *c)
@@ -272,8 +295,8 @@ static int check_base_url(struct run_config *c)
 	} else if (!strncasecmp(url, "http://", 7)) {
 		if (!url_is_loopback(url))
 			return error("option '--base-url': '%s' is plain http to a host that is "
-				     "not loopback; use https:// (http:// is only for 127.0.0.1, "
-				     "localhost or [::1])",
+				     "not loopback; use https:// (http:// is only for a literal "
+				     "loopback address such as 127.0.0.1 or [::1], or localhost)",
 				     url);
 	} else {
 		return error("option '--base-url': '%s' is not an http:// or https:// URL", url);
@@ -311,10 +334,27 @@ static int read_secret_file(const char *path, char **out)
 		error("option '--client-secret-file': '%s' is not a regular file", path);
 		goto out;
 	}
+	/*
+	 * As ssh does for its keys (OpenSSH misc.c safe_path()): a file another
+	 * user owns or can write could hold a secret of their choosing, and
+	 * every session would then go to their account. Root may own it.
+	 */
+	if (stt.st_uid != geteuid() && stt.st_uid != 0) {
+		error("option '--client-secret-file': '%s' is owned by another user (uid %lu); "
+		      "it must be yours: run 'chown %lu %s'",
+		      path, (unsigned long)stt.st_uid, (unsigned long)geteuid(), path);
+		goto out;
+	}
+	if (stt.st_mode & (S_IWGRP | S_IWOTH)) {
+		error("option '--client-secret-file': others can write '%s' (mode %04o); "
+		      "run 'chmod 600 %s'",
+		      path, (unsigned)(stt.st_mode & 07777), path);
+		goto out;
+	}
 	if (stt.st_mode & (S_IRGRP | S_IROTH))
-		warning("'%s' holds the client secret but others can read it; "
+		warning("'%s' holds the client secret but others can read it (mode %04o); "
 			"run 'chmod 600 %s'",
-			path, path);
+			path, (unsigned)(stt.st_mode & 07777), path);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)

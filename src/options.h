@@ -128,8 +128,10 @@ struct option *run_options_merge(const struct option *own);
 int run_config_finish(struct run_config *c);
 
 /*
- * 1 if url is http:// or https:// to a loopback host (127.0.0.0/8,
- * localhost, [::1]), else 0. Exposed for tests.
+ * 1 if url is http:// or https:// to a loopback host as libcurl parses it
+ * (curl_url(3)): a literal address in 127.0.0.0/8, [::1] or
+ * [::ffff:127.x.y.z], or the name localhost in any case (which transfer.c
+ * pins); never "localhost." or another name. Else 0. Exposed for tests.
  */
 int url_is_loopback(const char *url);
 

@@ -79,7 +79,12 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 	return len;
 }
 
-/* --verbose: curl's trace with the Authorization header redacted. */
+/*
+ * --verbose: curl's trace, line by line, with Authorization and
+ * Proxy-Authorization values cut wherever they appear (libcurl prints
+ * HTTP/2 request headers as info lines, not as header lines) and any echo
+ * of the credentials hidden.
+ */
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
 {
 	struct transfer *t = userdata;
@@ -107,13 +112,34 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 
 		if (len && p[len - 1] == '\r')
 			len--;
-		if (len >= 14 && !strncasecmp(p, "authorization:", 14))
-			fprintf(stderr, "%sAuthorization: Basic [redacted]\n", prefix);
-		else if (len)
-			fprintf(stderr, "%s%.*s\n", prefix, (int)len, p);
+		if (len) {
+			strbuf_reset(&t->trace_line);
+			redact_trace_line(p, len, &t->trace_line);
+			redact_strbuf(t->redact, &t->trace_line);
+			fprintf(stderr, "%s%s\n", prefix, t->trace_line.buf);
+		}
 		p = nl ? nl + 1 : end;
 	}
 	return 0;
+}
+
+void transfer_scrub_answer(struct transfer *t)
+{
+	redact_strbuf(t->redact, &t->resp);
+	redact_string(t->redact, &t->request_id);
+	redact_string(t->redact, &t->retry_after);
+	redact_string(t->redact, &t->retry_after_ms);
+	redact_string(t->redact, &t->should_retry);
+	redact_buffer(t->redact, t->errbuf, sizeof(t->errbuf));
+}
+
+void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o)
+{
+	redact_string(t->redact, &o->session_id);
+	redact_string(t->redact, &o->connect_url);
+	redact_string(t->redact, &o->connection_id);
+	redact_string(t->redact, &o->finch_code);
+	redact_string(t->redact, &o->message);
 }
 
 char *transfer_join_url(const char *base, const char *path)
@@ -139,6 +165,52 @@ struct curl_slist *transfer_request_headers(void)
 	return h;
 }
 
+/*
+ * For a plain-http localhost URL, a CURLOPT_RESOLVE entry mapping the host
+ * and port to both loopback addresses, so no resolver is ever asked.
+ */
+static int pin_localhost(struct transfer *t, const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int ret = -1;
+
+	if (!u)
+		die("out of memory parsing the base URL");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		error("option '--base-url': libcurl cannot parse '%s'", url);
+		goto out;
+	}
+	if (!strcasecmp(host, "localhost")) {
+		strbuf_addf(&sb, "localhost:%s:127.0.0.1,[::1]", port);
+		t->resolve = curl_slist_append(NULL, sb.buf);
+		if (!t->resolve)
+			die("out of memory pinning localhost");
+	}
+	ret = 0;
+out:
+	strbuf_release(&sb);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+void transfer_release(struct transfer *t)
+{
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	t->easy = NULL;
+	strbuf_release(&t->resp);
+	strbuf_release(&t->trace_line);
+	curl_slist_free_all(t->resolve);
+	t->resolve = NULL;
+	transfer_clear_captures(t);
+}
+
 int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_slist *headers)
 {
 	CURL *e = curl_easy_init();
@@ -147,6 +219,7 @@ int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_
 		return error("cannot create a curl handle");
 	t->easy = e;
 	strbuf_init(&t->resp, 0);
+	strbuf_init(&t->trace_line, 0);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
@@ -171,8 +244,17 @@ int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_
 #else
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	if (!strncasecmp(cfg->base_url, "https://", 8))
+	if (!strncasecmp(cfg->base_url, "https://", 8)) {
 		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	} else {
+		/* Basic credentials in clear: only ever to this machine (see transfer.h). */
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+		if (pin_localhost(t, cfg->base_url) < 0)
+			return -1;
+		if (t->resolve)
+			curl_easy_setopt(e, CURLOPT_RESOLVE, t->resolve);
+	}
 	if (cfg->cacert)
 		curl_easy_setopt(e, CURLOPT_CAINFO, cfg->cacert);
 	if (cfg->verbose) {

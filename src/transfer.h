@@ -2,7 +2,8 @@
  * transfer.h: one slot of a run: a reusable libcurl easy handle, the row it
  * carries, and what the callbacks capture of the answer (body, the few
  * headers the outcome depends on, curl's error text). It also owns the
- * --verbose trace, with credentials redacted.
+ * --verbose trace and what is kept of the answer, both with credentials
+ * redacted (redact.h), and the network rules of a plain-http base URL.
  *
  * dispatch.c drives the slots; this module knows nothing of the store's
  * transactions or of the rate limit.
@@ -13,7 +14,9 @@
 #include <curl/curl.h>
 #include <stdint.h>
 
+#include "finch_api.h"
 #include "options.h"
+#include "redact.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -36,15 +39,38 @@ struct transfer {
 	char errbuf[CURL_ERROR_SIZE];
 	void (*before_trace)(void *data); /* --verbose: called before each trace line */
 	void *trace_data;
+	const struct redact *redact; /* the run's credentials to hide, or NULL; set before init */
+	struct curl_slist *resolve;  /* CURLOPT_RESOLVE pinning localhost, or NULL */
+	struct strbuf trace_line;    /* --verbose scratch */
 };
 
 /*
  * Creates t's easy handle with every option of a run (cfg: timeouts, TLS,
  * protocols, credentials, --verbose) and the shared request headers (owned
- * by the caller, alive as long as t). t must be zeroed. Returns 0, or -1
- * after reporting the error.
+ * by the caller, alive as long as t). t must be zeroed (but for
+ * before_trace, trace_data and redact). Returns 0, or -1 after reporting
+ * the error.
+ *
+ * A plain http:// base URL (options.c allows only a literal loopback
+ * address or localhost) never goes through a proxy (CURLOPT_NOPROXY "*",
+ * whatever http_proxy or ALL_PROXY say) and never through DNS: localhost is
+ * pinned to 127.0.0.1 and ::1 with CURLOPT_RESOLVE. An https:// URL uses
+ * libcurl's proxy variables as curl does (libcurl-env(3)).
  */
 int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_slist *headers);
+
+/* Frees the easy handle and everything t owns; t must not be busy. */
+void transfer_release(struct transfer *t);
+
+/*
+ * Replaces the credentials a server echoed back (t->redact) in everything
+ * t captured of the answer: body, headers, curl's error text. Called before
+ * the answer is classified, stored or logged.
+ */
+void transfer_scrub_answer(struct transfer *t);
+
+/* The same for the strings of the outcome classified from t's answer. */
+void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o);
 
 /* Frees what t captured of the last answer (headers); keeps the handle. */
 void transfer_clear_captures(struct transfer *t);

@@ -29,6 +29,8 @@ static const char usage[] =
     "  --log FILE             one JSON line per request\n"
     "  --threads N            worker threads (default 2)\n"
     "  --seed N               seed of every random fault decision (default 0)\n"
+    "  --echo-auth            answer every session request with a 400 that quotes\n"
+    "                         its credentials (raw, base64, percent-encoded)\n"
     "\n"
     "faults (P is a probability from 0 to 1):\n"
     "  --rate-limit-fault P   429 finch_application_rl (alias --fail-429 P)\n"
@@ -83,6 +85,7 @@ enum {
 	OPT_RATE_LIMIT,
 	OPT_PENALTY,
 	OPT_VERSION,
+	OPT_ECHO_AUTH,
 };
 
 static const struct option longopts[] = {
@@ -118,6 +121,7 @@ static const struct option longopts[] = {
     {"fail-first", required_argument, NULL, OPT_FAIL_FIRST},
     {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
     {"penalty", required_argument, NULL, OPT_PENALTY},
+    {"echo-auth", no_argument, NULL, OPT_ECHO_AUTH},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -246,6 +250,9 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 		return parse_probability("fail-503", arg, &f->p_503);
 	case OPT_HTML_ERRORS:
 		f->html_errors = 1;
+		return 0;
+	case OPT_ECHO_AUTH:
+		c->echo_auth = 1;
 		return 0;
 	case OPT_LATENCY:
 		return parse_ms("latency", arg, &f->latency_ms);

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "finch_api.h"
+#include "redact.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -142,24 +143,6 @@ void mock_config_init(struct mock_config *c)
 	c->bind = "127.0.0.1";
 	c->threads = 2;
 	mock_faults_init(&c->faults);
-}
-
-static void base64(const char *in, struct strbuf *out)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t len = strlen(in);
-	const unsigned char *p = (const unsigned char *)in;
-
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0) |
-			     (i + 2 < len ? p[i + 2] : 0);
-
-		strbuf_addch(out, tab[v >> 18 & 63]);
-		strbuf_addch(out, tab[v >> 12 & 63]);
-		strbuf_addch(out, i + 1 < len ? tab[v >> 6 & 63] : '=');
-		strbuf_addch(out, i + 2 < len ? tab[v & 63] : '=');
-	}
 }
 
 static void uuid_from_bytes(const unsigned char b[16], char out[37])
@@ -548,6 +531,33 @@ static void answer_fault(struct request *q, const struct fault_decision *d, int6
 	}
 }
 
+/*
+ * --echo-auth: a misbehaving gateway that quotes the credentials back in a
+ * 400, in every form a client must hide: the header as sent, the decoded
+ * "id:secret", the secret percent-encoded, in the body, a header, and the
+ * Finch-Request-Id.
+ */
+static void answer_echo_auth(struct request *q, const char *auth)
+{
+	struct mock_server *s = q->srv;
+	struct strbuf msg = STRBUF_INIT, enc = STRBUF_INIT;
+	const char *secret = s->cfg.client_secret ? s->cfg.client_secret : "";
+
+	for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
+		if (isalnum(*p))
+			strbuf_addch(&enc, *p);
+		else
+			strbuf_addf(&enc, "%%%02X", *p);
+	strbuf_addf(&msg, "bad request: you sent Authorization: %s (%s:%s), secret=%s",
+		    auth ? auth : "(none)", s->cfg.client_id, secret, enc.buf);
+	q->status = 400;
+	q->response = error_response(s, 400, "bad_request", secret, msg.buf);
+	MHD_add_response_header(q->response, "X-Echo-Authorization", auth ? auth : "");
+	MHD_add_response_header(q->response, "Finch-Request-Id", secret);
+	strbuf_release(&msg);
+	strbuf_release(&enc);
+}
+
 static void answer_created(struct request *q, struct log_fields *l, char session[37])
 {
 	struct mock_server *s = q->srv;
@@ -605,6 +615,10 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 	pthread_mutex_unlock(&s->lock);
 
 	auth = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Authorization");
+	if (s->cfg.echo_auth) {
+		answer_echo_auth(q, auth);
+		goto out;
+	}
 	if (!auth || strcmp(auth, s->expected_auth)) {
 		q->status = 401;
 		q->response = error_response(s, 401, "unauthorized", "invalid_client",
@@ -903,7 +917,7 @@ int mock_server_start(const struct mock_config *c, struct mock_server **out)
 	pthread_cond_init(&s->tcond, NULL);
 	strbuf_addf(&cred, "%s:%s", c->client_id, c->client_secret);
 	strbuf_addstr(&hdr, "Basic ");
-	base64(cred.buf, &hdr);
+	redact_base64(cred.buf, cred.len, &hdr);
 	s->expected_auth = strbuf_detach(&hdr, NULL);
 	strbuf_release(&cred);
 

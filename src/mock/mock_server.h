@@ -24,6 +24,7 @@ struct mock_config {
 	int64_t existing_every;	   /* customers whose id ends in a multiple of K exist */
 	const char *log_path;	   /* one JSON line per request, or NULL */
 	unsigned threads;	   /* worker threads (default 2) */
+	int echo_auth;		   /* every session request gets a 400 quoting its credentials */
 	struct mock_faults faults;
 };
 

@@ -90,6 +90,19 @@ static void test_dispatch__url_is_loopback(void **state)
 	    {"http://128.0.0.1", 0},
 	    {"http://127.0.0.1.evil.com", 0},
 	    {"http://localhost.evil.com", 0},
+	    {"http://localhost.", 0},
+	    {"http://localhost.:8080/", 0},
+	    {"http://LocalHost.", 0},
+	    {"http://localhost..", 0},
+	    {"http://xlocalhost", 0},
+	    {"http://127.0.0.1.", 0},
+	    {"http://[0:0:0:0:0:0:0:1]:8080", 1},
+	    {"http://[::ffff:127.0.0.1]:8080", 1},
+	    {"http://[::ffff:10.0.0.1]", 0},
+	    {"http://127.0.0.1\\@evil.com/", 0},
+	    {"http://evil.com#@127.0.0.1/", 0},
+	    {"http://evil.com?@127.0.0.1/", 0},
+	    {"http://0x7f000001/", 1},
 	    {"http://api.tryfinch.com", 0},
 	    {"http://[::2]", 0},
 	    {"http://", 0},
@@ -229,13 +242,17 @@ static void test_dispatch__config_finish_checks_url_and_credentials(void **state
 
 static void test_dispatch__secret_file_is_trimmed_and_checked(void **state)
 {
+	/* ssh's rule for key files: others may not write it; reading only draws a warning */
 	static const struct {
 		const char *content;
+		mode_t mode;
 		int ret;
 		const char *secret;
 	} cases[] = {
-	    {"abc\n", 0, "abc"}, {"abc", 0, "abc"}, {"abc\r\n", 0, "abc"},
-	    {"\n", -1, NULL},	 {"", -1, NULL},    {"a\nb\n", -1, NULL},
+	    {"abc\n", 0600, 0, "abc"}, {"abc", 0400, 0, "abc"},	  {"abc\r\n", 0600, 0, "abc"},
+	    {"\n", 0600, -1, NULL},    {"", 0600, -1, NULL},	  {"a\nb\n", 0600, -1, NULL},
+	    {"abc\n", 0644, 0, "abc"}, {"abc\n", 0640, 0, "abc"}, {"abc\n", 0620, -1, NULL},
+	    {"abc\n", 0602, -1, NULL}, {"abc\n", 0666, -1, NULL}, {"abc\n", 0660, -1, NULL},
 	};
 	char path[] = "/tmp/test_dispatch_secretXXXXXX";
 
@@ -251,6 +268,7 @@ static void test_dispatch__secret_file_is_trimmed_and_checked(void **state)
 		f = fdopen(fd, "w");
 		fputs(cases[i].content, f);
 		fclose(f);
+		assert_int_equal(chmod(path, cases[i].mode), 0);
 		run_config_init(&c);
 		assert_int_equal(run_option_apply(&c, RUN_OPT_BASE_URL, "https://x.example"), 1);
 		assert_int_equal(run_option_apply(&c, RUN_OPT_SECRET_FILE, path), 1);

@@ -1,0 +1,187 @@
+/*
+ * test_redact.c: the --verbose trace rule (every position, case and
+ * protocol form of an Authorization header, proxy URLs with passwords) and
+ * the echoed-credential scrub (raw, base64, percent-encoded), as tables.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redact.h"
+#include "util.h"
+
+/* base64("cid:s3cr3t+/=key") and base64("s3cr3t+/=key") */
+#define B64_CRED   "Y2lkOnMzY3IzdCsvPWtleQ=="
+#define B64_SECRET "czNjcjN0Ky89a2V5"
+
+static void test_redact__trace_line_table(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+		int hidden;
+	} cases[] = {
+	    /* HTTP/1.1 header lines, any case */
+	    {"Authorization: Basic " B64_CRED, "Authorization: Basic [redacted]", 1},
+	    {"authorization: basic " B64_CRED, "authorization: basic [redacted]", 1},
+	    {"AUTHORIZATION:Basic " B64_CRED, "AUTHORIZATION: Basic [redacted]", 1},
+	    {"Authorization:   Bearer tok.en", "Authorization: Bearer [redacted]", 1},
+	    {"Authorization: " B64_CRED, "Authorization: [redacted]", 1},
+	    {"Authorization:", "Authorization: [redacted]", 1},
+	    {"Authorization: Digest username=\"cid\", response=\"abc\"",
+	     "Authorization: Digest [redacted]", 1},
+	    /* proxies */
+	    {"Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: Basic [redacted]", 1},
+	    {"proxy-authorization: Basic dXNlcjpwYXNz", "proxy-authorization: Basic [redacted]", 1},
+	    /* libcurl 7.88's HTTP/2 info line */
+	    {"h2h3 [authorization: Basic " B64_CRED "]", "h2h3 [authorization: Basic [redacted]]",
+	     1},
+	    {"h2h3 [proxy-authorization: Basic " B64_CRED "]",
+	     "h2h3 [proxy-authorization: Basic [redacted]]", 1},
+	    /* libcurl 8.x's HTTP/2 and HTTP/3 info lines */
+	    {"[HTTP/2] [1] [authorization: Basic " B64_CRED "]",
+	     "[HTTP/2] [1] [authorization: Basic [redacted]]", 1},
+	    {"[HTTP/3] [0] [Authorization: Basic " B64_CRED "]  ",
+	     "[HTTP/3] [0] [Authorization: Basic [redacted]]", 1},
+	    /* in the middle of any text, or as a value */
+	    {"Server echoed Authorization header Basic " B64_CRED,
+	     "Server echoed Authorization: header [redacted]", 1},
+	    {"X-Seen: authorization=" B64_CRED, "X-Seen: authorization: [redacted]", 1},
+	    /* a proxy URL with a password, as "Uses proxy env variable" prints it */
+	    {"Uses proxy env variable https_proxy == 'http://bob:hunter2@proxy:3128'",
+	     "Uses proxy env variable https_proxy == 'http://bob:[redacted]@proxy:3128'", 1},
+	    {"ALL_PROXY == 'socks5h://u:p%40ss@[::1]:1080/'",
+	     "ALL_PROXY == 'socks5h://u:[redacted]@[::1]:1080/'", 1},
+	    {"a http://x:y@h and https://z:w@g",
+	     "a http://x:[redacted]@h and https://z:[redacted]@g", 1},
+	    /* nothing to hide */
+	    {"Uses proxy env variable http_proxy == 'http://proxy:3128'",
+	     "Uses proxy env variable http_proxy == 'http://proxy:3128'", 0},
+	    {"http://user@host/", "http://user@host/", 0},
+	    {"Connected to 127.0.0.1 (127.0.0.1) port 8080 (#0)",
+	     "Connected to 127.0.0.1 (127.0.0.1) port 8080 (#0)", 0},
+	    {"WWW-Authenticate: Basic realm=\"finch\"", "WWW-Authenticate: Basic realm=\"finch\"",
+	     0},
+	    {"Server auth using Basic with user 'cid'", "Server auth using Basic with user 'cid'",
+	     0},
+	    {"", "", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf out = STRBUF_INIT;
+		int hidden = redact_trace_line(cases[i].in, strlen(cases[i].in), &out);
+
+		if (strcmp(out.buf, cases[i].out) || hidden != cases[i].hidden)
+			fail_msg("case %zu: '%s' gave '%s' (%d), want '%s' (%d)", i, cases[i].in,
+				 out.buf, hidden, cases[i].out, cases[i].hidden);
+		strbuf_release(&out);
+	}
+}
+
+static void test_redact__base64_matches_rfc4648(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
+	    {"cid:s3cr3t+/=key", B64_CRED},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf out = STRBUF_INIT;
+
+		redact_base64(cases[i].in, strlen(cases[i].in), &out);
+		assert_string_equal(out.buf, cases[i].out);
+		strbuf_release(&out);
+	}
+}
+
+static void test_redact__echoed_credentials_table(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		size_t count;
+	} cases[] = {
+	    {"you sent s3cr3t+/=key", "you sent [redacted]", 1},
+	    {"Basic " B64_CRED, "Basic [redacted]", 1},
+	    {"secret=" B64_SECRET "!", "secret=[redacted]!", 1},
+	    {"q=s3cr3t%2B%2F%3Dkey&x", "q=[redacted]&x", 1},
+	    {"q=s3cr3t%2b%2f%3dkey", "q=[redacted]", 1},
+	    {"cid:s3cr3t+/=key s3cr3t+/=key", "cid:[redacted] [redacted]", 2},
+	    {"s3cr3t+/=keys3cr3t+/=key", "[redacted][redacted]", 2},
+	    {"{\"message\":\"Basic " B64_CRED " (cid:s3cr3t+/=key)\"}",
+	     "{\"message\":\"Basic [redacted] (cid:[redacted])\"}", 2},
+	    {"s3cr3t+/=ke", "s3cr3t+/=ke", 0},
+	    {"nothing here", "nothing here", 0},
+	    {"", "", 0},
+	};
+	struct redact r;
+
+	(void)state;
+	redact_init(&r, "cid", "s3cr3t+/=key");
+	assert_int_equal(r.n, 5);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		char *s = xstrdup(cases[i].in), buf[16];
+		size_t n;
+
+		strbuf_addstr(&sb, cases[i].in);
+		n = redact_strbuf(&r, &sb);
+		if (strcmp(sb.buf, cases[i].out) || n != cases[i].count)
+			fail_msg("case %zu: '%s' gave '%s' (%zu), want '%s' (%zu)", i, cases[i].in,
+				 sb.buf, n, cases[i].out, cases[i].count);
+		assert_int_equal(redact_string(&r, &s), cases[i].count);
+		assert_string_equal(s, cases[i].out);
+		/* a fixed buffer is cut to fit, never overrun */
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		redact_buffer(&r, buf, sizeof(buf));
+		assert_true(strlen(buf) < sizeof(buf));
+		assert_null(strstr(buf, "s3cr3t+/=key"));
+		free(s);
+		strbuf_release(&sb);
+	}
+	redact_release(&r);
+}
+
+static void test_redact__no_secret_changes_nothing(void **state)
+{
+	struct redact r;
+	struct strbuf sb = STRBUF_INIT;
+	char *s = NULL;
+
+	(void)state;
+	redact_init(&r, "cid", "");
+	assert_int_equal(r.n, 0);
+	strbuf_addstr(&sb, "cid: anything");
+	assert_int_equal(redact_strbuf(&r, &sb), 0);
+	assert_string_equal(sb.buf, "cid: anything");
+	assert_int_equal(redact_string(&r, &s), 0);
+	assert_int_equal(redact_strbuf(NULL, &sb), 0);
+	redact_release(&r);
+	strbuf_release(&sb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_redact__trace_line_table),
+	    cmocka_unit_test(test_redact__base64_matches_rfc4648),
+	    cmocka_unit_test(test_redact__echoed_credentials_table),
+	    cmocka_unit_test(test_redact__no_secret_changes_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
