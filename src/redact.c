@@ -28,20 +28,6 @@ void redact_base64(const void *data, size_t len, struct strbuf *out)
 	}
 }
 
-/* RFC 3986 section 2.3: unreserved characters are never percent-encoded. */
-static void percent_encode(const char *s, const char *hex, struct strbuf *out)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || strchr("-._~", *p)) {
-			strbuf_addch(out, *p);
-		} else {
-			strbuf_addch(out, '%');
-			strbuf_addch(out, hex[*p >> 4]);
-			strbuf_addch(out, hex[*p & 15]);
-		}
-	}
-}
-
 /* Adds sb as a needle unless empty or already there; sb is emptied (and wiped). */
 static void add_needle(struct redact *r, struct strbuf *sb)
 {
@@ -59,27 +45,44 @@ static void add_needle(struct redact *r, struct strbuf *sb)
 	strbuf_reset(sb);
 }
 
+/* Adds base64 of data, padded, unpadded, and in the URL alphabet (RFC 4648 section 5). */
+static void add_base64_needles(struct redact *r, const char *data)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len = strlen(data);
+
+	redact_base64(data, len, &sb);
+	add_needle(r, &sb);
+	redact_base64(data, len, &sb);
+	while (sb.len && sb.buf[sb.len - 1] == '=')
+		sb.buf[--sb.len] = '\0';
+	add_needle(r, &sb);
+	redact_base64(data, len, &sb);
+	while (sb.len && sb.buf[sb.len - 1] == '=')
+		sb.buf[--sb.len] = '\0';
+	for (size_t i = 0; i < sb.len; i++)
+		if (sb.buf[i] == '+')
+			sb.buf[i] = '-';
+		else if (sb.buf[i] == '/')
+			sb.buf[i] = '_';
+	add_needle(r, &sb);
+	strbuf_release(&sb);
+}
+
 void redact_init(struct redact *r, const char *client_id, const char *secret)
 {
-	struct strbuf sb = STRBUF_INIT, cred = STRBUF_INIT;
+	struct strbuf cred = STRBUF_INIT;
 
 	memset(r, 0, sizeof(*r));
 	if (!secret || !*secret)
 		return;
+	r->secret = xstrdup(secret);
+	r->secret_len = strlen(secret);
 	strbuf_addf(&cred, "%s:%s", client_id ? client_id : "", secret);
-	redact_base64(cred.buf, cred.len, &sb);
-	add_needle(r, &sb);
-	redact_base64(secret, strlen(secret), &sb);
-	add_needle(r, &sb);
-	percent_encode(secret, "0123456789ABCDEF", &sb);
-	add_needle(r, &sb);
-	percent_encode(secret, "0123456789abcdef", &sb);
-	add_needle(r, &sb);
-	strbuf_addstr(&sb, secret);
-	add_needle(r, &sb);
+	add_base64_needles(r, cred.buf);
+	add_base64_needles(r, secret);
 	memset(cred.buf, 0, cred.len);
 	strbuf_release(&cred);
-	strbuf_release(&sb);
 	/* Longest first: a form that contains another is replaced whole. */
 	for (size_t i = 1; i < r->n; i++)
 		for (size_t j = i; j > 0 && r->len[j] > r->len[j - 1]; j--) {
@@ -99,55 +102,86 @@ void redact_release(struct redact *r)
 		memset(r->needle[i], 0, r->len[i]);
 		free(r->needle[i]);
 	}
+	if (r->secret) {
+		memset(r->secret, 0, r->secret_len);
+		free(r->secret);
+	}
 	memset(r, 0, sizeof(*r));
 }
 
-/* find_bytes(3), which glibc declares only under _GNU_SOURCE. */
-static const char *find_bytes(const char *hay, size_t hlen, const char *needle, size_t nlen)
+static int hex_value(int c)
 {
-	const char *p = hay, *end = hay + hlen;
-
-	if (!nlen || nlen > hlen)
-		return NULL;
-	while ((p = memchr(p, needle[0], (size_t)(end - p) - nlen + 1))) {
-		if (!memcmp(p, needle, nlen))
-			return p;
-		p++;
-		if ((size_t)(end - p) < nlen)
-			break;
-	}
-	return NULL;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Replaces every occurrence of one needle in sb; returns the count. */
-static size_t replace_all(struct strbuf *sb, const char *needle, size_t nlen)
+/*
+ * How many bytes of p[0..end) spell the secret, each byte as itself or
+ * percent-encoded in either hex case (RFC 3986 section 2.1, whatever set
+ * the encoder chose to escape), a space also as '+' (HTML form encoding);
+ * 0 when they do not.
+ */
+static size_t match_secret(const struct redact *r, const char *p, const char *end)
 {
-	struct strbuf out = STRBUF_INIT;
-	const char *p = sb->buf, *end = sb->buf + sb->len, *hit;
-	size_t count = 0;
+	const char *start = p;
 
-	while ((hit = find_bytes(p, (size_t)(end - p), needle, nlen))) {
-		strbuf_add(&out, p, (size_t)(hit - p));
-		strbuf_addstr(&out, REDACTED);
-		p = hit + nlen;
-		count++;
+	for (size_t i = 0; i < r->secret_len; i++) {
+		int c = (unsigned char)r->secret[i];
+
+		if (p < end && (unsigned char)*p == c) {
+			p++;
+		} else if (end - p >= 3 && *p == '%' && hex_value(p[1]) >= 0 &&
+			   hex_value(p[2]) >= 0 && hex_value(p[1]) * 16 + hex_value(p[2]) == c) {
+			p += 3;
+		} else if (c == ' ' && p < end && *p == '+') {
+			p++;
+		} else {
+			return 0;
+		}
 	}
-	if (!count)
-		return 0;
-	strbuf_add(&out, p, (size_t)(end - p));
-	if (sb->alloc)
-		memset(sb->buf, 0, sb->len);
-	strbuf_release(sb);
-	*sb = out;
-	return count;
+	return (size_t)(p - start);
+}
+
+/* How many bytes at p are a form of the credentials: the longest base64 needle, or the secret. */
+static size_t match_at(const struct redact *r, const char *p, const char *end)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if ((size_t)(end - p) >= r->len[i] && *p == r->needle[i][0] &&
+		    !memcmp(p, r->needle[i], r->len[i]))
+			return r->len[i];
+	return match_secret(r, p, end);
 }
 
 size_t redact_strbuf(const struct redact *r, struct strbuf *sb)
 {
-	size_t count = 0;
+	struct strbuf out = STRBUF_INIT;
+	const char *p, *end, *copied;
+	size_t count = 0, m;
 
-	for (size_t i = 0; r && i < r->n; i++)
-		count += replace_all(sb, r->needle[i], r->len[i]);
+	if (!r || !r->secret)
+		return 0;
+	p = copied = sb->buf;
+	end = sb->buf + sb->len;
+	while (p < end) {
+		m = match_at(r, p, end);
+		if (!m) {
+			p++;
+			continue;
+		}
+		strbuf_add(&out, copied, (size_t)(p - copied));
+		strbuf_addstr(&out, REDACTED);
+		p = copied = p + m;
+		count++;
+	}
+	if (!count)
+		return 0;
+	strbuf_add(&out, copied, (size_t)(end - copied));
+	if (sb->alloc)
+		memset(sb->buf, 0, sb->len);
+	strbuf_release(sb);
+	*sb = out;
 	return count;
 }
 
@@ -156,7 +190,7 @@ size_t redact_string(const struct redact *r, char **s)
 	struct strbuf sb = STRBUF_INIT;
 	size_t count;
 
-	if (!r || !r->n || !*s)
+	if (!r || !r->secret || !*s)
 		return 0;
 	strbuf_addstr(&sb, *s);
 	count = redact_strbuf(r, &sb);
@@ -175,7 +209,7 @@ size_t redact_buffer(const struct redact *r, char *buf, size_t size)
 	struct strbuf sb = STRBUF_INIT;
 	size_t count, n;
 
-	if (!r || !r->n || !size)
+	if (!r || !r->secret || !size)
 		return 0;
 	strbuf_addstr(&sb, buf);
 	count = redact_strbuf(r, &sb);
@@ -186,6 +220,15 @@ size_t redact_buffer(const struct redact *r, char *buf, size_t size)
 	}
 	strbuf_release(&sb);
 	return count;
+}
+
+/* memmem(3), which glibc declares only under _GNU_SOURCE. */
+static const char *find_bytes(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	for (size_t i = 0; nlen && i + nlen <= hlen; i++)
+		if (hay[i] == needle[0] && !memcmp(hay + i, needle, nlen))
+			return hay + i;
+	return NULL;
 }
 
 /* Case-insensitive search for the NUL-terminated word in line[0..len). */

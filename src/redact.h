@@ -13,10 +13,13 @@
  *
  * - struct redact: the forms in which a server could echo the credentials
  *   back (RFC 7617 section 2: the Basic header is base64 of "id:secret"):
- *   the raw secret, base64("id:secret"), base64(secret), and the secret
- *   percent-encoded (RFC 3986 section 2.1, upper- and lowercase hex). Every
- *   occurrence becomes "[redacted]" (REDACTED) before a body, header,
- *   message or curl error text is stored, logged or exported.
+ *   base64 of "id:secret" and of the secret alone, padded or not, in the
+ *   standard or the URL alphabet (RFC 4648 sections 4 and 5); and the
+ *   secret itself, each byte as is or percent-encoded in either hex case
+ *   (RFC 3986 section 2.1, whichever characters the encoder chose to
+ *   escape), a space also as '+'. Every occurrence becomes "[redacted]"
+ *   (REDACTED) before a body, header, message or curl error text is
+ *   stored, logged or exported.
  */
 #ifndef FINCH_REDACT_H
 #define FINCH_REDACT_H
@@ -27,10 +30,12 @@
 
 #define REDACTED "[redacted]"
 
-/* The secret's echoable forms, longest first. */
-#define REDACT_MAX_NEEDLES 5
+/* The credentials' echoable forms. */
+#define REDACT_MAX_NEEDLES 6
 struct redact {
-	char *needle[REDACT_MAX_NEEDLES]; /* malloc'd, wiped on release */
+	char *secret; /* malloc'd, wiped on release; NULL: nothing to hide */
+	size_t secret_len;
+	char *needle[REDACT_MAX_NEEDLES]; /* the base64 forms, longest first */
 	size_t len[REDACT_MAX_NEEDLES];
 	size_t n;
 };

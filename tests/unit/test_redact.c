@@ -118,8 +118,17 @@ static void test_redact__echoed_credentials_table(void **state)
 	    {"you sent s3cr3t+/=key", "you sent [redacted]", 1},
 	    {"Basic " B64_CRED, "Basic [redacted]", 1},
 	    {"secret=" B64_SECRET "!", "secret=[redacted]!", 1},
+	    {"Basic Y2lkOnMzY3IzdCsvPWtleQ", "Basic [redacted]", 1},
+	    {"token=Y2lkOnMzY3IzdCsvPWtleQ;", "token=[redacted];", 1},
+	    {"czNjcjN0Ky89a2V5", "[redacted]", 1},
+	    /* every percent-encoding of it: any escaped set, either hex case, mixed */
 	    {"q=s3cr3t%2B%2F%3Dkey&x", "q=[redacted]&x", 1},
 	    {"q=s3cr3t%2b%2f%3dkey", "q=[redacted]", 1},
+	    {"q=%73%33%63%72%33%74%2B%2F%3D%6B%65%79", "q=[redacted]", 1},
+	    {"q=s3cr3t+%2f=key", "q=[redacted]", 1},
+	    {"q=s3cr3t%2G%2F%3Dkey", "q=s3cr3t%2G%2F%3Dkey", 0},
+	    {"%", "%", 0},
+	    {"s3cr3t%2", "s3cr3t%2", 0},
 	    {"cid:s3cr3t+/=key s3cr3t+/=key", "cid:[redacted] [redacted]", 2},
 	    {"s3cr3t+/=keys3cr3t+/=key", "[redacted][redacted]", 2},
 	    {"{\"message\":\"Basic " B64_CRED " (cid:s3cr3t+/=key)\"}",
@@ -132,7 +141,7 @@ static void test_redact__echoed_credentials_table(void **state)
 
 	(void)state;
 	redact_init(&r, "cid", "s3cr3t+/=key");
-	assert_int_equal(r.n, 5);
+	assert_int_equal(r.n, 3); /* padded and unpadded "id:secret"; the secret needs no padding */
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct strbuf sb = STRBUF_INIT;
 		char *s = xstrdup(cases[i].in), buf[16];
@@ -156,6 +165,37 @@ static void test_redact__echoed_credentials_table(void **state)
 	redact_release(&r);
 }
 
+static void test_redact__space_in_a_secret_matches_plus_and_percent_20(void **state)
+{
+	static const char *const in[] = {"a b", "a+b", "a%20b", "x a+b y"};
+	struct redact r;
+
+	(void)state;
+	redact_init(&r, "cid", "a b");
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		char *s = xstrdup(in[i]);
+
+		assert_int_equal(redact_string(&r, &s), 1);
+		assert_non_null(strstr(s, REDACTED));
+		free(s);
+	}
+	redact_release(&r);
+}
+
+static void test_redact__base64_url_alphabet(void **state)
+{
+	/* base64("?>?") is "Pz4/", base64url "Pz4_" */
+	struct redact r;
+	char *s = xstrdup("a Pz4_ b Pz4/ c");
+
+	(void)state;
+	redact_init(&r, NULL, "?>?");
+	assert_int_equal(redact_string(&r, &s), 2);
+	assert_string_equal(s, "a [redacted] b [redacted] c");
+	free(s);
+	redact_release(&r);
+}
+
 static void test_redact__no_secret_changes_nothing(void **state)
 {
 	struct redact r;
@@ -165,6 +205,7 @@ static void test_redact__no_secret_changes_nothing(void **state)
 	(void)state;
 	redact_init(&r, "cid", "");
 	assert_int_equal(r.n, 0);
+	assert_null(r.secret);
 	strbuf_addstr(&sb, "cid: anything");
 	assert_int_equal(redact_strbuf(&r, &sb), 0);
 	assert_string_equal(sb.buf, "cid: anything");
@@ -180,6 +221,8 @@ int main(void)
 	    cmocka_unit_test(test_redact__trace_line_table),
 	    cmocka_unit_test(test_redact__base64_matches_rfc4648),
 	    cmocka_unit_test(test_redact__echoed_credentials_table),
+	    cmocka_unit_test(test_redact__space_in_a_secret_matches_plus_and_percent_20),
+	    cmocka_unit_test(test_redact__base64_url_alphabet),
 	    cmocka_unit_test(test_redact__no_secret_changes_nothing),
 	};
 

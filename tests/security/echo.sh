@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# tests/security/echo.sh: a server that quotes the credentials back.
+#
+# finch-mock --echo-auth answers every request with a 400 whose body quotes
+# the Authorization header, the decoded "id:secret" and the secret
+# percent-encoded, puts the secret in finch_code and Finch-Request-Id, and
+# echoes the header in X-Echo-Authorization. The rows fail with a reason
+# that says [redacted]; no form of the secret reaches stdout, stderr (with
+# --verbose, text and JSON logs), the database, its dump, the exports or
+# status.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+sec_setup echo
+
+start_mock --echo-auth
+new_db e.db 3
+expect_exit 1 fo run --db e.db --base-url "$MOCK_URL" --rate 0 --verbose
+grep -q '^< X-Echo-Authorization: \[redacted\]' err.txt ||
+	grep -qi '^< X-Echo-Authorization: Basic \[redacted\]' err.txt ||
+	fail "the echoed header is not redacted in the trace: $(grep -i echo err.txt)"
+[ "$(count_state e.db failed)" = 3 ] || fail "the echoing 400s did not fail the rows"
+reason=$(q e.db "SELECT error FROM customers LIMIT 1")
+case $reason in
+*"[redacted]"*) ;;
+*) fail "the stored reason does not show [redacted]: $reason" ;;
+esac
+case $reason in
+*"$FINCH_CLIENT_ID:[redacted]"*) ;;
+*) fail "the stored reason lost its context: $reason" ;;
+esac
+[ "$(q e.db "SELECT count(*) FROM attempts WHERE request_id = '[redacted]'")" = 3 ] ||
+	fail "the echoed Finch-Request-Id is not redacted"
+[ "$(q e.db "SELECT count(*) FROM customers WHERE finch_code = '[redacted]'")" = 3 ] ||
+	fail "the echoed finch_code is not redacted"
+pass "an echoed Authorization is redacted in the trace, the reason, finch_code and the request id"
+
+new_db j.db 2
+expect_exit 1 fo run --db j.db --base-url "$MOCK_URL" --rate 0 --log-format json
+grep -q '"reason":"[^"]*\[redacted\]' err.txt || fail "the JSON row_failed event does not show [redacted]"
+new_db t.db 2
+expect_exit 1 fo run --db t.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1
+stop_mock
+for d in e.db j.db t.db; do sec_dump "$d"; done
+grep -q '\[redacted\]' e.db.export.csv || fail "the export does not show the redacted reason"
+sec_assert_clean "echoed credentials"
+pass "no form of the secret in outputs, logs, databases, dumps, exports or status"
+finish
