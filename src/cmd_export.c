@@ -104,7 +104,7 @@ int cmd_export(int argc, char **argv)
 		error_errno("cannot open database '%s'", db);
 		return EXIT_USAGE;
 	}
-	if (store_open(db, &st) < 0)
+	if (store_open_readonly(db, &st) < 0)
 		goto out;
 	if (export_to_path(st, &o, &rows) < 0)
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd.h"
@@ -84,18 +85,16 @@ int cmd_run(int argc, char **argv)
 	if (run_config_finish(&cfg) < 0)
 		goto out;
 
-	r = lockfile_acquire(&lk, db, "run");
-	if (r == -2) {
-		ret = EXIT_LOCKED;
-		goto out;
-	}
-	if (r < 0 || store_open(db, &st) < 0)
-		goto out;
-
 	if (cfg.dry_run) {
 		int64_t count = 0;
 
-		if (dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+		/* A dry run only reads: no lock, no schema, no journal mode change. */
+		if (access(db, F_OK) < 0) {
+			error_errno("cannot open database '%s'", db);
+			goto out;
+		}
+		if (store_open_readonly(db, &st) < 0 ||
+		    dispatch_dry_run(st, &cfg, stdout, &count) < 0)
 			goto out;
 		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent\n",
 		       count, count == 1 ? "" : "s", cfg.base_url);
@@ -103,6 +102,13 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	r = lockfile_acquire(&lk, db, "run");
+	if (r == -2) {
+		ret = EXIT_LOCKED;
+		goto out;
+	}
+	if (r < 0 || store_open(db, &st) < 0)
+		goto out;
 	ret = dispatch_run(st, &cfg, &sum);
 	if (!cfg.quiet && sum.run_id)
 		run_summary_print(stdout, &sum);

@@ -196,12 +196,13 @@ int cmd_status(int argc, char **argv)
 		error("status takes no arguments; see 'finch-onboard status --help'");
 		return EXIT_USAGE;
 	}
-	/* status only reads: never create a database by looking at one */
+	/* status only reads: never create a database by looking at one (store.h) */
 	if (access(db, F_OK) != 0) {
 		error_errno("cannot open database '%s'", db);
 		return EXIT_USAGE;
 	}
-	if (store_open(db, &st) < 0 || store_count_states(st, clock_now_ms(), &r.counts) < 0)
+	if (store_open_readonly(db, &st) < 0 ||
+	    store_count_states(st, clock_now_ms(), &r.counts) < 0)
 		goto out;
 	if ((got = store_last_import(st, &r.imp)) < 0)
 		goto out;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -76,13 +77,15 @@ struct scratch_db {
 
 /*
  * Opens a copy of db (or an empty database if db does not exist) in a new
- * temporary folder. The copy is SQLite's own (VACUUM INTO), so it is
- * consistent whatever state the WAL is in; we hold the lock, so nobody
- * writes to the real database meanwhile.
+ * temporary folder. The copy is SQLite's own (VACUUM INTO), one read
+ * transaction, so it is consistent whatever a writer does meanwhile; the
+ * real database is opened read-only (store_open_readonly()), so its bytes,
+ * mode and journal mode stay as they were, and an empty file stays empty.
  */
 static int scratch_open(struct scratch_db *sc, const char *db, struct store **out)
 {
 	struct store *real = NULL;
+	struct stat sb;
 	const char *tmp = getenv("TMPDIR");
 	int ret = -1;
 
@@ -94,8 +97,9 @@ static int scratch_open(struct scratch_db *sc, const char *db, struct store **ou
 		goto out;
 	}
 	strbuf_addf(&sc->path, "%s/dry-run.db", sc->dir);
-	if (access(db, F_OK) == 0) {
-		if (store_open(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
+	/* The real database is only read; an empty file is like no database. */
+	if (stat(db, &sb) == 0 && sb.st_size > 0) {
+		if (store_open_readonly(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
 			goto out;
 	}
 	ret = store_open(sc->path.buf, out);
@@ -276,7 +280,8 @@ int cmd_sync(int argc, char **argv)
 	if (run_config_finish(&cfg) < 0)
 		goto out;
 
-	r = lockfile_acquire(&lk, db, "sync");
+	/* A dry run only reads the real database (a snapshot): it takes no lock. */
+	r = cfg.dry_run ? 0 : lockfile_acquire(&lk, db, "sync");
 	if (r == -2) {
 		ret = EXIT_LOCKED;
 		goto out;

@@ -6,10 +6,14 @@
  */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "strbuf.h"
 #include "util.h"
@@ -480,9 +484,109 @@ int store_schema_version(void)
 	return (int)store_migration_count;
 }
 
+/*
+ * Creates path with mode 0600 if it does not exist, so the database and the
+ * files SQLite makes beside it (-wal, -shm, -journal take the database's
+ * permissions: see findCreateFileMode() in SQLite's os_unix.c) are private
+ * whatever the umask: they hold every connect link. An existing file is
+ * left alone (store_warn_mode() says if others can read it).
+ */
+static int create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd >= 0) {
+		/* O_CREAT honours the umask, which can only take bits away; 0600 it is */
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	return error_errno("cannot create database '%s'", path);
+}
+
+/* Warns when users other than the owner can read the database (ssh's rule for keys). */
+static void warn_mode(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 0044))
+		return;
+	warning("database '%s' can be read by other users (mode %04o), and it holds every "
+		"connect link; run 'chmod 600 %s'",
+		path, (unsigned)(sb.st_mode & 07777), path);
+}
+
+/*
+ * Tells a database of ours from any other SQLite file, before anything
+ * writes to it: ours has user_version >= 1 and the four tables of
+ * schema/001_init.sql. One with no schema at all is empty: *empty is set,
+ * and the caller decides (a writer creates the schema, a reader refuses).
+ */
+static int check_ours(struct store *st, int64_t version, int *empty)
+{
+	static const char sql[] =
+	    "SELECT count(*), coalesce(sum(type = 'table' AND name IN "
+	    "('customers', 'imports', 'runs', 'attempts')), 0) FROM sqlite_master";
+	sqlite3_stmt *s;
+	int64_t all = -1, ours = 0;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(st, "cannot read the schema");
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		all = sqlite3_column_int64(s, 0);
+		ours = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (all < 0)
+		return db_error(st, "cannot read the schema");
+	*empty = all == 0 && version == 0;
+	if (*empty || (version > 0 && ours == 4))
+		return 0;
+	return error("'%s' is not a finch-onboard database (it holds %lld other schema objects "
+		     "and no finch-onboard tables); check --db",
+		     st->path, (long long)all);
+}
+
+/* Prepares every statement of stmt_sql, once. */
+static int prepare_all(struct store *st)
+{
+	for (int i = 0; i < S_STMT_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &st->stmt[i], NULL) != SQLITE_OK) {
+			error("%s: cannot prepare statement: %s (%s)", st->path,
+			      sqlite3_errmsg(st->db), stmt_sql[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Opens the connection with flags (and path as a URI when it is one); common settings. */
+static int connect(struct store *st, const char *name, int flags)
+{
+	if (sqlite3_open_v2(name, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		error("cannot open database '%s': %s", st->path,
+		      st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		return -1;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+static void newer_schema_error(struct store *st, int64_t version)
+{
+	error("database '%s' has schema version %lld, newer than this finch-onboard knows "
+	      "(%zu); use a newer finch-onboard",
+	      st->path, (long long)version, store_migration_count);
+}
+
 int store_open(const char *path, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
+	int64_t version = 0;
+	int empty;
 
 	/*
 	 * SQLite counts every allocation under a global mutex, for
@@ -492,27 +596,19 @@ int store_open(const char *path, struct store **out)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
-	if (sqlite3_open_v2(path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		error("cannot open database '%s': %s", path,
-		      st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	if (create_private(path) < 0 ||
+	    connect(st, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	/*
-	 * A newer schema must be refused before anything writes: journal_mode
-	 * would already change the file, so check the version first.
+	 * Another program's database, or a newer schema, must be refused
+	 * before anything writes: journal_mode would already change the file,
+	 * so check first.
 	 */
-	int64_t version = 0;
-
-	if (read_user_version(st, &version) < 0)
+	if (read_user_version(st, &version) < 0 || check_ours(st, version, &empty) < 0)
 		goto fail;
+	warn_mode(path);
 	if (version > (int64_t)store_migration_count) {
-		error("database '%s' has schema version %lld, newer than this finch-onboard knows "
-		      "(%zu); use a newer finch-onboard",
-		      path, (long long)version, store_migration_count);
+		newer_schema_error(st, version);
 		goto fail;
 	}
 	/*
@@ -530,19 +626,193 @@ int store_open(const char *path, struct store **out)
 			"cannot configure the database") < 0 ||
 	    enter_wal(st) < 0)
 		goto fail;
-	if (migrate(st, version) < 0)
+	if (migrate(st, version) < 0 || prepare_all(st) < 0)
 		goto fail;
-	for (int i = 0; i < S_STMT_COUNT; i++) {
-		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &st->stmt[i], NULL) != SQLITE_OK) {
-			error("%s: cannot prepare statement: %s (%s)", path, sqlite3_errmsg(st->db),
-			      stmt_sql[i]);
-			goto fail;
-		}
-	}
 	*out = st;
 	return 0;
 fail:
+	store_close(st);
+	return -1;
+}
+
+/* 1 if the file at path exists and is not empty. */
+static int nonempty_file(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && sb.st_size > 0;
+}
+
+/*
+ * Explains why a read-only connection could not read a WAL database: it
+ * needs the -shm beside it (the wal-index), which it may create but only
+ * in a folder it can write (https://sqlite.org/wal.html#readonly).
+ */
+static int wal_readonly_error(struct store *st)
+{
+	struct strbuf dir = STRBUF_INIT;
+	const char *slash = strrchr(st->path, '/');
+
+	if (slash)
+		strbuf_add(&dir, st->path, slash == st->path ? 1 : (size_t)(slash - st->path));
+	else
+		strbuf_addch(&dir, '.');
+	error("cannot read database '%s': it is in WAL mode with a write-ahead log '%s-wal', "
+	      "and reading it needs '%s-shm', which this user can neither open nor create "
+	      "(write access to folder '%s' is missing); ask its owner to run any "
+	      "finch-onboard command on it once, or grant write access to the folder",
+	      st->path, st->path, st->path, dir.buf);
+	strbuf_release(&dir);
+	return -1;
+}
+
+/*
+ * Reads user_version without reporting an error: returns SQLite's result
+ * code, so the caller can tell a WAL it cannot set up from a real error.
+ */
+static int try_user_version(struct store *st, int64_t *version)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+
+	if (rc != SQLITE_OK)
+		return sqlite3_extended_errcode(st->db);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	} else {
+		rc = sqlite3_extended_errcode(st->db);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* 1 when the database's header says WAL (https://sqlite.org/fileformat2.html#database_header). */
+static int wal_header(const char *path)
+{
+	unsigned char hdr[20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok = 0;
+
+	if (fd >= 0 && pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr))
+		ok = hdr[18] == 2 && hdr[19] == 2;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * 1 when neither a write-ahead log nor a rollback journal holds anything
+ * that is not in the database file yet: then it can be read as immutable.
+ */
+static int no_pending_log(const char *path)
+{
+	struct strbuf side = STRBUF_INIT;
+	int ok;
+
+	strbuf_addf(&side, "%s-wal", path);
+	ok = !nonempty_file(side.buf);
+	strbuf_reset(&side);
+	strbuf_addf(&side, "%s-journal", path);
+	ok = ok && !nonempty_file(side.buf);
+	strbuf_release(&side);
+	return ok;
+}
+
+/* The "file:" URI of path with immutable=1 (https://sqlite.org/uri.html). */
+static void immutable_uri(struct strbuf *sb, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	strbuf_addstr(sb, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+			strbuf_addf(sb, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+		else
+			strbuf_addch(sb, (char)*p);
+	}
+	strbuf_addstr(sb, "?immutable=1");
+}
+
+int store_open_readonly(const char *path, struct store **out)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	struct strbuf uri = STRBUF_INIT;
+	int64_t version = 0;
+	int empty, rc;
+
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	st->path = xstrdup(path);
+	if (access(path, R_OK) < 0) {
+		error_errno("cannot open database '%s'", path);
+		goto fail;
+	}
+	if (connect(st, path, SQLITE_OPEN_READONLY) < 0)
+		goto fail;
+	rc = try_user_version(st, &version);
+	if (rc == SQLITE_READONLY_ROLLBACK) {
+		error("database '%s' has a hot journal '%s-journal' left by a write that was "
+		      "interrupted, and this command only reads; any command that writes "
+		      "(import, run, retry, sync) rolls it back",
+		      path, path);
+		goto fail;
+	}
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN) {
+		db_error(st, "cannot read the schema version");
+		goto fail;
+	}
+	if (rc != SQLITE_OK) {
+		/*
+		 * A WAL database whose folder this user cannot write: SQLite
+		 * can create neither the -wal nor the -shm. With no log
+		 * present, nothing is pending outside the database file, so it
+		 * can be read as an immutable file (no locks, no -shm).
+		 * Otherwise say exactly what is missing.
+		 */
+		if (!wal_header(path)) {
+			db_error(st, "cannot read the schema version");
+			goto fail;
+		}
+		if (!no_pending_log(path)) {
+			wal_readonly_error(st);
+			goto fail;
+		}
+		sqlite3_close(st->db);
+		st->db = NULL;
+		strbuf_reset(&uri);
+		immutable_uri(&uri, path);
+		if (connect(st, uri.buf, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI) < 0 ||
+		    read_user_version(st, &version) < 0)
+			goto fail;
+	}
+	if (check_ours(st, version, &empty) < 0)
+		goto fail;
+	warn_mode(path);
+	if (empty) {
+		error("'%s' is not a finch-onboard database (it is empty; 'finch-onboard import' "
+		      "creates one)",
+		      path);
+		goto fail;
+	}
+	if (version > (int64_t)store_migration_count) {
+		newer_schema_error(st, version);
+		goto fail;
+	}
+	if (version < (int64_t)store_migration_count) {
+		error("database '%s' has schema version %lld, older than this finch-onboard's "
+		      "(%zu), and this command only reads; any command that writes (import, run, "
+		      "retry, sync) upgrades it",
+		      path, (long long)version, store_migration_count);
+		goto fail;
+	}
+	if (exec_script(st, "PRAGMA temp_store = MEMORY;", "cannot configure the database") < 0 ||
+	    prepare_all(st) < 0)
+		goto fail;
+	strbuf_release(&uri);
+	*out = st;
+	return 0;
+fail:
+	strbuf_release(&uri);
 	store_close(st);
 	return -1;
 }

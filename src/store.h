@@ -54,9 +54,23 @@ struct store;
 /*
  * Opens (creating if needed) the database at path and brings its schema to
  * the newest migration this binary has, in one transaction. A database whose
- * user_version is newer than the binary's is refused, untouched.
+ * user_version is newer than the binary's is refused, untouched, and so is
+ * any SQLite file that is not ours ("'X' is not a finch-onboard database").
+ * A new database is created with mode 0600 whatever the umask, so its -wal,
+ * -shm and -journal are 0600 too (SQLite gives them the database's mode);
+ * an existing one that others can read gets a warning naming the fix.
  */
 int store_open(const char *path, struct store **out);
+/*
+ * Opens an existing database of ours for reading only (SQLITE_OPEN_READONLY):
+ * no schema is created or migrated, the journal mode is left as it is, and
+ * the file's bytes and mode stay the same (status, export, dry runs). An
+ * empty file, another program's database, or a schema older or newer than
+ * the binary's is refused. A WAL database in a folder this user cannot
+ * write is read as an immutable file when it has no write-ahead log
+ * pending; otherwise the error names what is missing. Writers fail.
+ */
+int store_open_readonly(const char *path, struct store **out);
 /* Finalizes every statement and closes the connection. NULL is fine. */
 void store_close(struct store *st);
 /* The schema version the binary carries (the number of migrations). */
