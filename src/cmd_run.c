@@ -26,9 +26,9 @@ static const char run_usage_head[] =
     "whose last attempt failed for a transient reason once they are due.\n"
     "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET (or\n"
     "--client-secret-file). Exit: 0 every row created or exists, 1 some rows\n"
-    "failed, invalid or still waiting, 2 usage error or a stop for a setup\n"
-    "problem (untrusted certificate, database error), 3 credentials rejected,\n"
-    "4 database in use, 5 interrupted.\n"
+    "failed, invalid or still waiting, 2 usage error or a database error,\n"
+    "3 credentials rejected, 4 database in use, 5 interrupted, 6 the API could\n"
+    "not be reached (nothing was marked failed).\n"
     "\n"
     "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n";
 

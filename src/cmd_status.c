@@ -2,7 +2,9 @@
  * cmd_status.c: `finch-onboard status`, where a batch stands.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -28,7 +30,27 @@ struct report {
 	int have_import;
 	struct run_record run;
 	int have_run;
+	int running; /* the last run has not ended and its process is alive */
 };
+
+/*
+ * A run that has not ended is running if its process is alive, else it
+ * crashed or was killed. (Its pid might be reused by now; the lock file
+ * names the holder if in doubt.)
+ */
+static int run_alive(const struct run_record *run)
+{
+	if (run->ended_ms || run->pid <= 0)
+		return 0;
+	return kill((pid_t)run->pid, 0) == 0 || errno == EPERM;
+}
+
+static const char *run_state(const struct report *r)
+{
+	if (r->running)
+		return "running";
+	return r->run.exit_reason[0] ? r->run.exit_reason : "did not finish";
+}
 
 static char *iso(int64_t ms, char *buf, size_t size)
 {
@@ -83,6 +105,9 @@ static int print_json(struct store *st, const struct report *r)
 	cJSON_AddNumberToObject(root, "expired", (double)r->counts.expired);
 	cJSON_AddNumberToObject(root, "expiring_7d", (double)r->counts.expiring_soon);
 	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
+	add_time(root, "next_retry_at", r->counts.next_retry_ms);
+	cJSON_AddNumberToObject(root, "carried_over", (double)r->counts.carried);
+	add_time(root, "carried_over_until", r->counts.carried_until_ms);
 	fail = cJSON_AddArrayToObject(root, "failures");
 	if (store_each_failure_group(st, print_failure, fail) < 0)
 		ret = -1;
@@ -111,6 +136,11 @@ static int print_json(struct store *st, const struct report *r)
 			cJSON_AddStringToObject(run, "exit_reason", r->run.exit_reason);
 		else
 			cJSON_AddNullToObject(run, "exit_reason");
+		cJSON_AddBoolToObject(run, "running", r->running);
+		if (r->running)
+			cJSON_AddNumberToObject(run, "pid", (double)r->run.pid);
+		else
+			cJSON_AddNullToObject(run, "pid");
 		cJSON_AddNumberToObject(run, "attempts", (double)r->run.attempts);
 		cJSON_AddNumberToObject(run, "p50_ms", r->run.p50_ms);
 		cJSON_AddNumberToObject(run, "p95_ms", r->run.p95_ms);
@@ -136,6 +166,14 @@ static int print_text(struct store *st, const struct report *r)
 		printf("  %-11s %lld\n", state_name(s), (long long)r->counts.by_state[s]);
 	printf("links expired: %lld, expiring within 7 days: %lld\n", (long long)r->counts.expired,
 	       (long long)r->counts.expiring_soon);
+	if (r->counts.next_retry_ms)
+		printf("retry_wait: the next retry is due at %s\n",
+		       format_iso8601_ms(r->counts.next_retry_ms, a, sizeof(a)));
+	if (r->counts.carried)
+		printf("failed on transient errors, sent again by the next sync: %lld (until %s at "
+		       "the latest, see --give-up-after); the other failed rows are permanent\n",
+		       (long long)r->counts.carried,
+		       format_iso8601_ms(r->counts.carried_until_ms, a, sizeof(a)));
 	if (r->counts.by_state[STATE_FAILED]) {
 		printf("failures by finch_code and HTTP status:\n");
 		if (store_each_failure_group(st, print_failure, NULL) < 0)
@@ -150,13 +188,17 @@ static int print_text(struct store *st, const struct report *r)
 		       (long long)r->imp.stats.updated);
 	else
 		printf("last import: none\n");
-	if (r->have_run)
+	if (r->running)
+		printf("last run: %s .. (running, pid %lld): %lld attempts so far\n",
+		       format_iso8601_ms(r->run.started_ms, a, sizeof(a)), (long long)r->run.pid,
+		       (long long)r->run.attempts);
+	else if (r->have_run)
 		printf("last run: %s .. %s (%s): %lld attempts, latency p50 %.0f ms, p95 %.0f ms, "
 		       "p99 %.0f ms\n",
 		       format_iso8601_ms(r->run.started_ms, a, sizeof(a)),
 		       r->run.ended_ms ? format_iso8601_ms(r->run.ended_ms, b, sizeof(b)) : "?",
-		       r->run.exit_reason[0] ? r->run.exit_reason : "did not finish",
-		       (long long)r->run.attempts, r->run.p50_ms, r->run.p95_ms, r->run.p99_ms);
+		       run_state(r), (long long)r->run.attempts, r->run.p50_ms, r->run.p95_ms,
+		       r->run.p99_ms);
 	else
 		printf("last run: none\n");
 	return 0;
@@ -210,6 +252,7 @@ int cmd_status(int argc, char **argv)
 	if ((got = store_last_run(st, &r.run)) < 0)
 		goto out;
 	r.have_run = got;
+	r.running = got && run_alive(&r.run);
 	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
 		goto out;
 	ret = EXIT_OK;

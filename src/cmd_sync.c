@@ -28,6 +28,7 @@
 #include "dispatch.h"
 #include "export.h"
 #include "lockfile.h"
+#include "log.h"
 #include "options.h"
 #include "store.h"
 #include "strbuf.h"
@@ -41,7 +42,9 @@ static const char sync_usage_head[] =
     "\n"
     "The nightly job: imports CSV, sends every new, changed or due row, then\n"
     "exports every row to FILE (atomically, mode 0600). Rows that are done are\n"
-    "left alone, so a second sync in a row sends nothing. The export is written\n"
+    "left alone, so a second sync in a row sends nothing. Rows whose attempts ran\n"
+    "out on transient errors in an earlier run are sent again with a fresh budget\n"
+    "(until --give-up-after). The export is written\n"
     "even when the run is interrupted (exit 5) or its credentials are rejected\n"
     "(exit 3). Exit 1: some rows are invalid, failed or still waiting.\n"
     "\n"
@@ -127,10 +130,28 @@ static void scratch_remove(struct scratch_db *sc)
 	strbuf_release(&sc->path);
 }
 
-/* Queues expired links and connected employers, as asked. */
+/*
+ * Queues the rows whose attempts ran out on transient errors in an earlier
+ * run (retry_carry_over()), then expired links and connected employers, as
+ * asked.
+ */
 static int queue_renewals(struct store *st, int renew_expired, int reauthenticate, FILE *info)
 {
 	int64_t now = clock_now_ms(), n;
+
+	if (store_requeue_transient(st, now, &n) < 0)
+		return -1;
+	if (n) {
+		log_event(LOG_INFO, "carried_over",
+			  "re-queued rows whose attempts ran out on transient errors in an earlier "
+			  "run, with a fresh budget",
+			  LOG_I("rows", n), LOG_END);
+		if (info)
+			fprintf(info,
+				"carry over: %" PRId64 " row%s that failed on transient errors "
+				"queued again\n",
+				n, n == 1 ? "" : "s");
+	}
 
 	if (renew_expired) {
 		if (store_queue_expired(st, now, &n) < 0)

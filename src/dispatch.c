@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "breaker.h"
 #include "cmd.h"
 #include "finch_api.h"
 #include "log.h"
@@ -33,12 +34,13 @@
 #define MAX_POLL_MS 1000
 
 enum run_mode {
-	MODE_RUNNING, /* claiming and sending */
-	MODE_DRAIN,   /* first signal: no new requests, wait for answers up to --grace */
-	MODE_AUTH,    /* a 401: stop at once */
-	MODE_TLS,     /* the server's certificate cannot be trusted: stop at once */
-	MODE_STOPPED, /* a per-IP limit asks for a pause beyond --max-retry-after */
-	MODE_ABORT,   /* second signal, grace over, or a fatal error */
+	MODE_RUNNING,	  /* claiming and sending */
+	MODE_DRAIN,	  /* first signal: no new requests, wait for answers up to --grace */
+	MODE_AUTH,	  /* a 401: stop at once */
+	MODE_TLS,	  /* the server's certificate cannot be trusted: stop at once */
+	MODE_STOPPED,	  /* a per-IP limit asks for a pause beyond --max-retry-after */
+	MODE_UNREACHABLE, /* the breaker gave up: the API cannot be reached */
+	MODE_ABORT,	  /* second signal, grace over, or a fatal error */
 };
 
 struct dispatcher {
@@ -55,6 +57,8 @@ struct dispatcher {
 	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
 	struct ratelimit rl;
 	struct redact redact; /* the credentials no answer may echo into a log or the store */
+	struct breaker brk;
+	struct strbuf down_reason; /* why the last request found nothing there */
 	uint64_t rng;
 	enum run_mode mode;
 	int fatal;
@@ -339,6 +343,7 @@ static int record_transient(struct dispatcher *d, struct transfer *t, struct att
 {
 	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
 	struct retry_decision dec;
+	int carried;
 
 	if (o->http_status == 429) {
 		d->sum->throttled++;
@@ -349,14 +354,23 @@ static int record_transient(struct dispatcher *d, struct transfer *t, struct att
 			return store_record_retry(d->st, a, d->stop_resume_ms);
 		}
 	}
+	carried = retry_carry_over(t->job.first_transient_ms, now_ms, d->cfg->give_up_after_ms,
+				   &a->first_transient_ms, &a->give_up_ms);
 	dec = retry_decide(&d->cfg->retry, t->job.attempts + 1, hint, dispatch_random(&d->rng));
 	if (dec.action == RETRY_GIVE_UP) {
+		char until[32];
+
 		d->sum->failed++;
-		log_event(LOG_WARN, "row_failed", "row failed after its last attempt",
-			  LOG_S("customer_id", t->job.req.customer_id),
-			  LOG_I("attempts", t->job.attempts + 1),
-			  LOG_I("http_status", o->http_status), LOG_S("finch_code", o->finch_code),
-			  LOG_S("reason", o->message), LOG_END);
+		log_event(
+		    LOG_WARN, "row_failed",
+		    carried ? "row failed after its last attempt; the next run tries it again"
+			    : "row failed after its last attempt",
+		    LOG_S("customer_id", t->job.req.customer_id),
+		    LOG_I("attempts", t->job.attempts + 1), LOG_I("http_status", o->http_status),
+		    LOG_S("finch_code", o->finch_code), LOG_S("reason", o->message),
+		    LOG_S("retry_until",
+			  carried ? format_iso8601_ms(a->give_up_ms, until, sizeof(until)) : NULL),
+		    LOG_END);
 		return store_record_failed(d->st, a);
 	}
 	d->sum->retries++;
@@ -386,6 +400,60 @@ static int is_tls_trust_error(CURLcode rc)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * What a finished transfer says of the API (breaker.h): nothing listening,
+ * no name, a TLS handshake that fails (https to a plain-http server), or a
+ * 404/405 without Finch's error body (a wrong base path) say "not there".
+ */
+static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_outcome *o)
+{
+	switch (rc) {
+	case CURLE_OK:
+		if ((o->http_status == 404 || o->http_status == 405) && !o->finch_code)
+			return BREAKER_DOWN;
+		return BREAKER_ANSWERED;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_SSL_CONNECT_ERROR:
+		return BREAKER_DOWN;
+	default:
+		return BREAKER_OTHER;
+	}
+}
+
+/*
+ * Feeds the breaker. Returns 1 when the row must go back to pending with
+ * its budget untouched (the caller records that), else 0.
+ */
+static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode rc,
+			     const struct finch_outcome *o)
+{
+	enum breaker_signal sig = breaker_signal_of(rc, o);
+	enum breaker_state was = d->brk.state;
+	enum breaker_verdict v = breaker_record(&d->brk, sig, clock_mono_ms());
+
+	if (sig == BREAKER_DOWN) {
+		strbuf_reset(&d->down_reason);
+		strbuf_addf(&d->down_reason, "POST %s: ",
+			    t->job.kind == REQUEST_REAUTH ? d->url_reauth : d->url_sessions);
+		if (rc == CURLE_OK)
+			strbuf_addf(&d->down_reason, "HTTP %ld, ", o->http_status);
+		strbuf_addstr(&d->down_reason, o->message ? o->message : "no answer");
+	}
+	if (d->brk.state == BREAKER_OPEN && was == BREAKER_CLOSED)
+		log_event(LOG_WARN, "outage",
+			  "the API stopped answering: pausing every request and probing "
+			  "(rows keep their attempt budget)",
+			  LOG_S("reason", d->down_reason.buf),
+			  LOG_I("give_up_after_ms", d->brk.give_up_ms), LOG_END);
+	else if (d->brk.state == BREAKER_CLOSED && was != BREAKER_CLOSED && was != BREAKER_GAVE_UP)
+		log_event(LOG_INFO, "outage_over", "the API answers again: resuming", LOG_END);
+	if (d->brk.state == BREAKER_GAVE_UP && d->mode == MODE_RUNNING)
+		d->mode = MODE_UNREACHABLE;
+	return v == BREAKER_KEEP;
 }
 
 /* Records the answer (or the failure) of a finished transfer. */
@@ -434,6 +502,12 @@ static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 	a.message = o.message;
 	if (ensure_txn(d) < 0) {
 		ret = -1;
+		goto out;
+	}
+	if (breaker_keeps_row(d, t, rc, &o)) {
+		d->sum->unsent++;
+		d->queue_empty = 0;
+		ret = store_record_unsent(d->st, t->job.id, &a);
 		goto out;
 	}
 	if (rc == CURLE_OK)
@@ -528,19 +602,29 @@ static void collect(struct dispatcher *d)
 static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 {
 	size_t free_slots = d->nxfers - d->inflight, want = 0, n = 0;
+	int probe;
 
 	if (d->mode != MODE_RUNNING || !free_slots)
 		return 0;
 	if (d->queue_empty && (!d->have_next_due || d->next_due_ms > now_ms))
 		return 0;
+	/* An open breaker lets one probe out once its delay is over, and nothing else. */
+	probe = d->brk.state == BREAKER_OPEN;
+	free_slots = (size_t)breaker_allow(&d->brk, (int64_t)free_slots, now_mono);
+	probe = probe && d->brk.state == BREAKER_PROBING;
 	while (want < free_slots && ratelimit_take(&d->rl, now_mono))
 		want++;
-	if (!want)
+	if (!want) {
+		if (probe)
+			breaker_probe_unused(&d->brk, now_mono);
 		return 0;
+	}
 	/* Shares the transaction of the outcomes just recorded: one commit for both. */
 	if (store_claim_due(d->st, now_ms, want, d->claimed, &n) < 0)
 		return -1;
 	d->queue_empty = n < want;
+	if (!n && probe)
+		breaker_probe_unused(&d->brk, now_mono);
 	if (d->queue_empty && refresh_next_due(d, now_ms) < 0)
 		goto fail;
 	/*
@@ -575,6 +659,8 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 					 ? d->next_due_ms - now_ms
 					 : ratelimit_wait_ms(&d->rl, now_mono));
 	}
+	if (d->mode == MODE_RUNNING && breaker_wait_ms(&d->brk, now_mono) >= 0)
+		t = min64(t, breaker_wait_ms(&d->brk, now_mono));
 	if (d->mode == MODE_DRAIN)
 		t = min64(t, d->grace_end_mono - now_mono);
 	if (d->progress.enabled)
@@ -631,7 +717,7 @@ static void check_signals(struct dispatcher *d, int64_t now_mono)
 	if (!n)
 		return;
 	if (n >= 2 && d->mode != MODE_ABORT && d->mode != MODE_AUTH && d->mode != MODE_TLS &&
-	    d->mode != MODE_STOPPED) {
+	    d->mode != MODE_STOPPED && d->mode != MODE_UNREACHABLE) {
 		if (d->mode == MODE_DRAIN)
 			log_event(LOG_WARN, "interrupted",
 				  "second signal: stopping now; rows in flight go back to pending",
@@ -657,6 +743,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->st = st;
 	d->cfg = cfg;
 	d->sum = sum;
+	strbuf_init(&d->down_reason, 0);
 	d->nxfers = (size_t)cfg->concurrency;
 	d->headers = transfer_request_headers();
 	d->url_sessions = transfer_join_url(cfg->base_url, FINCH_PATH_SESSIONS);
@@ -678,6 +765,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 			return -1;
 	}
 	ratelimit_init(&d->rl, cfg->rate_per_s, 1.0, clock_mono_ms());
+	breaker_init(&d->brk, cfg->max_outage_ms);
 	if (cfg->seed_given)
 		d->rng = cfg->seed;
 	else if (random_bytes(&d->rng, sizeof(d->rng)) < 0)
@@ -702,6 +790,7 @@ static void dispatcher_release(struct dispatcher *d)
 	free(d->url_sessions);
 	free(d->url_reauth);
 	redact_release(&d->redact);
+	strbuf_release(&d->down_reason);
 }
 
 /* ---- the run ------------------------------------------------------------ */
@@ -725,6 +814,8 @@ static const char *stop_reason(enum run_mode mode)
 		return "cut short: the server's certificate was not trusted";
 	case MODE_STOPPED:
 		return "cut short: the API's per-IP rate limit asks for a long pause";
+	case MODE_UNREACHABLE:
+		return "cut short: the API could not be reached";
 	default:
 		return "cut short: the run was interrupted";
 	}
@@ -747,7 +838,7 @@ static void loop(struct dispatcher *d)
 			d->mode = MODE_ABORT;
 		}
 		if (d->mode == MODE_ABORT || d->mode == MODE_AUTH || d->mode == MODE_TLS ||
-		    d->mode == MODE_STOPPED) {
+		    d->mode == MODE_STOPPED || d->mode == MODE_UNREACHABLE) {
 			abort_in_flight(d, stop_reason(d->mode));
 			break;
 		}
@@ -841,14 +932,16 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	update_progress(&d, clock_now_ms(), clock_mono_ms(), 1);
 	log_set_before_write(NULL, NULL);
 	sum->elapsed_ms = clock_mono_ms() - started_mono;
+	sum->outages = d.brk.outages;
 	if (store_count_states(st, clock_now_ms(), &sum->counts) < 0)
 		d.fatal = 1;
 	if (d.fatal) {
 		sum->exit_reason = "error";
 		code = EXIT_USAGE;
 	} else if (d.mode == MODE_TLS) {
-		sum->exit_reason = "tls";
-		code = EXIT_USAGE;
+		error("the API could not be reached; nothing was marked failed");
+		sum->exit_reason = "tls_untrusted";
+		code = EXIT_UNREACHABLE;
 	} else if (d.mode == MODE_STOPPED) {
 		char when[32];
 
@@ -861,6 +954,18 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		    (d.stop_resume_ms - clock_now_ms() + 999) / 1000, when);
 		sum->exit_reason = "stopped";
 		code = EXIT_STOPPED;
+	} else if (d.mode == MODE_UNREACHABLE) {
+		if (d.brk.at_start)
+			error("the first %d requests found no API: %s; check --base-url or "
+			      "FINCH_BASE_URL (the host only, e.g. " FINCH_DEFAULT_BASE_URL ")",
+			      BREAKER_THRESHOLD, d.down_reason.buf);
+		else
+			error("the API stopped answering and had not come back after %.0f s: %s",
+			      (double)d.brk.give_up_ms / 1000.0, d.down_reason.buf);
+		error("the API could not be reached; nothing was marked failed, the next run "
+		      "resumes");
+		sum->exit_reason = "unreachable";
+		code = EXIT_UNREACHABLE;
 	} else if (d.mode == MODE_AUTH) {
 		error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID and "
 		      "FINCH_CLIENT_SECRET (or --client-secret-file)");
@@ -951,6 +1056,8 @@ void run_summary_print(FILE *f, const struct run_summary *s)
 		fprintf(f, ", throttled (429) %" PRId64, s->throttled);
 	if (s->recovered)
 		fprintf(f, ", recovered after a crash %" PRId64, s->recovered);
+	if (s->outages)
+		fprintf(f, ", outages %" PRId64, s->outages);
 	if (s->unsent)
 		fprintf(f, ", put back to pending %" PRId64, s->unsent);
 	fputc('\n', f);

@@ -38,7 +38,8 @@ struct run_summary {
 	int64_t unsent;			 /* rows put back to pending by a 401 or a signal */
 	int64_t elapsed_ms;
 	struct state_counts counts; /* the whole store, at the end */
-	const char *exit_reason; /* "done", "failed_rows", "auth", "tls", "interrupted", "error" */
+	int64_t outages;	    /* times the API stopped answering mid-run (breaker.h) */
+	const char *exit_reason;    /* "done", "rows_failed", "auth", "unreachable", ... */
 };
 
 /*

@@ -16,8 +16,9 @@
 #include "util.h"
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
-    "customer_id", "customer_name", "status",	   "session_id", "connect_url", "connection_id",
-    "expires_at",  "attempts",	    "http_status", "finch_code", "error",	"updated_at",
+    "customer_id",   "customer_name", "status",		 "session_id",	"connect_url",
+    "connection_id", "expires_at",    "attempts",	 "http_status", "finch_code",
+    "error",	     "updated_at",    "next_attempt_at", "retry_until",
 };
 
 int export_format_parse(const char *s, enum export_format *out)
@@ -228,6 +229,10 @@ static void build_csv_row(struct export_writer *w, const struct export_row *r)
 	export_csv_field(sb, r->error, w->raw);
 	strbuf_addch(sb, ',');
 	add_time_csv(sb, r->updated_at_ms);
+	strbuf_addch(sb, ',');
+	add_time_csv(sb, r->next_attempt_at_ms);
+	strbuf_addch(sb, ',');
+	add_time_csv(sb, r->retry_until_ms);
 	strbuf_addstr(sb, "\r\n");
 }
 
@@ -259,6 +264,10 @@ static void build_json_row(struct export_writer *w, const struct export_row *r)
 	export_json_string(sb, r->error, w->raw);
 	strbuf_addstr(sb, ",\"updated_at\":");
 	add_time_json(sb, r->updated_at_ms);
+	strbuf_addstr(sb, ",\"next_attempt_at\":");
+	add_time_json(sb, r->next_attempt_at_ms);
+	strbuf_addstr(sb, ",\"retry_until\":");
+	add_time_json(sb, r->retry_until_ms);
 	strbuf_addstr(sb, "}\n");
 }
 

@@ -6,7 +6,12 @@
  *
  *	customer_id, customer_name, status, session_id, connect_url,
  *	connection_id, expires_at, attempts, http_status, finch_code, error,
- *	updated_at
+ *	updated_at, next_attempt_at, retry_until
+ *
+ * next_attempt_at is when a retry_wait row is sent again. retry_until is set
+ * on a row whose last failure was transient: the next run or sync re-queues
+ * a failed row until then (retry_carry_over()); an error without it is a
+ * permanent failure.
  *
  * CSV follows RFC 4180: a header line, CRLF line ends, and a field is quoted
  * (with inner quotes doubled) when it holds a comma, a quote, a CR or a LF.
@@ -38,7 +43,7 @@
 enum export_format { EXPORT_CSV, EXPORT_JSONL };
 
 /* The column names, in order, as the CSV header and the JSON keys. */
-#define EXPORT_NCOLUMNS 12
+#define EXPORT_NCOLUMNS 14
 extern const char *const export_columns[EXPORT_NCOLUMNS];
 
 /* "csv" or "jsonl" (also "json-lines", "ndjson"). Returns 0, or -1 without printing. */

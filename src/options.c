@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "breaker.h"
 #include "cli.h"
 #include "finch_api.h"
 #include "ratelimit.h"
@@ -40,6 +41,9 @@ const struct option run_long_options[] = {
     {"verbose", no_argument, NULL, RUN_OPT_VERBOSE},
     {"log-format", required_argument, NULL, RUN_OPT_LOG_FORMAT},
     {"seed", required_argument, NULL, RUN_OPT_SEED},
+    {"max-outage", required_argument, NULL, RUN_OPT_MAX_OUTAGE},
+    {"give-up-after", required_argument, NULL, RUN_OPT_GIVE_UP_AFTER},
+    {"metrics-file", required_argument, NULL, RUN_OPT_METRICS_FILE},
     {0, 0, 0, 0},
 };
 
@@ -69,7 +73,15 @@ const char run_options_help[] =
     "  --verbose             print each request's and response's headers\n"
     "                        (Authorization redacted)\n"
     "  --log-format FORMAT   text (default) or json: one JSON object per line on stderr\n"
-    "  --seed N              seed the retry jitter, for reproducible tests\n";
+    "  --seed N              seed the retry jitter, for reproducible tests\n"
+    "  --max-outage DURATION when the API stops answering mid-run, pause and probe\n"
+    "                        for this long before giving up with exit 6 (default 5m)\n"
+    "  --give-up-after DURATION\n"
+    "                        a row whose attempts ran out on transient errors is\n"
+    "                        re-queued by the next run until this long after its\n"
+    "                        first transient failure (default 7d)\n"
+    "  --metrics-file FILE   at the end, write Prometheus metrics to FILE\n"
+    "                        (atomically; for node_exporter's textfile collector)\n";
 
 void run_config_init(struct run_config *c)
 {
@@ -84,6 +96,8 @@ void run_config_init(struct run_config *c)
 	c->timeout_ms = RUN_TIMEOUT_MS_DEFAULT;
 	c->connect_timeout_ms = RUN_CONNECT_TIMEOUT_MS_DEFAULT;
 	c->grace_ms = RUN_GRACE_MS_DEFAULT;
+	c->max_outage_ms = BREAKER_GIVE_UP_DEFAULT_MS;
+	c->give_up_after_ms = RUN_GIVE_UP_AFTER_MS_DEFAULT;
 	c->log_format = LOG_FORMAT_TEXT;
 	c->need_credentials = 1;
 }
@@ -106,6 +120,7 @@ void run_config_release(struct run_config *c)
 	free(c->secret_file);
 	free(c->cacert);
 	free(c->rate);
+	free(c->metrics_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -165,6 +180,20 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 		return apply_duration("grace", arg, 1, &c->grace_ms);
 	case RUN_OPT_MAX_RETRY_AFTER:
 		return apply_duration("max-retry-after", arg, 1, &c->retry.max_retry_after_ms);
+	case RUN_OPT_MAX_OUTAGE:
+		return apply_duration("max-outage", arg, 1, &c->max_outage_ms);
+	case RUN_OPT_GIVE_UP_AFTER:
+		if (parse_duration_ms(arg, &v) < 0 || v < 0 || v > 366 * 24 * 3600 * 1000LL)
+			return error("option '--give-up-after' expects a duration such as 7d, 36h "
+				     "or 0 (never carry over), not '%s'",
+				     arg);
+		c->give_up_after_ms = v;
+		return 1;
+	case RUN_OPT_METRICS_FILE:
+		if (!*arg)
+			return error("option '--metrics-file': empty file name");
+		set_str(&c->metrics_file, arg);
+		return 1;
 	case RUN_OPT_CACERT:
 		set_str(&c->cacert, arg);
 		return 1;

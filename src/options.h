@@ -47,6 +47,7 @@
 #define RUN_TIMEOUT_MS_DEFAULT	       60000
 #define RUN_CONNECT_TIMEOUT_MS_DEFAULT 10000
 #define RUN_GRACE_MS_DEFAULT	       10000
+#define RUN_GIVE_UP_AFTER_MS_DEFAULT   (7 * 24 * 3600 * 1000LL)
 
 /* Every setting of a run. Strings are malloc'd and owned by the struct. */
 struct run_config {
@@ -61,9 +62,12 @@ struct run_config {
 	struct retry_policy retry; /* max_attempts, max_retry_after_ms, backoff */
 	int64_t timeout_ms;	   /* per attempt */
 	int64_t connect_timeout_ms;
-	int64_t grace_ms; /* after the first signal, wait this long for answers */
-	uint64_t seed;	  /* of the jitter PRNG */
-	int seed_given;	  /* 0: seed from getrandom() */
+	int64_t grace_ms;	  /* after the first signal, wait this long for answers */
+	int64_t max_outage_ms;	  /* the API unreachable mid-run this long: stop (exit 6) */
+	int64_t give_up_after_ms; /* transient failures are carried over this long */
+	char *metrics_file;	  /* --metrics-file, or NULL */
+	uint64_t seed;		  /* of the jitter PRNG */
+	int seed_given;		  /* 0: seed from getrandom() */
 	int dry_run;
 	int quiet;   /* no progress line, no summary, only warnings in text logs */
 	int verbose; /* curl's request and response headers, redacted */
@@ -88,6 +92,9 @@ enum {
 	RUN_OPT_VERBOSE,
 	RUN_OPT_LOG_FORMAT,
 	RUN_OPT_SEED,
+	RUN_OPT_MAX_OUTAGE,
+	RUN_OPT_GIVE_UP_AFTER,
+	RUN_OPT_METRICS_FILE,
 	RUN_OPT_LAST
 };
 

@@ -269,3 +269,18 @@ struct retry_decision retry_decide(const struct retry_policy *p, int64_t attempt
 	d.delay_ms = retry_backoff_ms(p, attempts_made, rnd);
 	return d;
 }
+
+int retry_carry_over(int64_t first_ms, int64_t now_ms, int64_t give_up_after_ms, int64_t *first_out,
+		     int64_t *until_out)
+{
+	/* A streak "beginning" in the future is a clock that went back: begin it now. */
+	int64_t first = first_ms > 0 && first_ms <= now_ms ? first_ms : now_ms;
+
+	*first_out = first;
+	if (give_up_after_ms <= 0) {
+		*until_out = 0;
+		return 0;
+	}
+	*until_out = give_up_after_ms > INT64_MAX - first ? INT64_MAX : first + give_up_after_ms;
+	return now_ms < *until_out;
+}

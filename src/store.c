@@ -29,7 +29,8 @@ static const char *const state_names[STATE_COUNT] = {
 #define JOB_COLUMNS                                                                                \
 	"id, request_kind, customer_id, customer_name, customer_email, products, "                 \
 	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
-	"integration_auth_method, connection_id, attempts, attempt_total"
+	"integration_auth_method, connection_id, attempts, attempt_total, "                        \
+	"coalesce(first_transient_at, 0)"
 
 /* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
 #define STATE_BIT_SQL                                                                              \
@@ -75,6 +76,7 @@ enum stmt_id {
 	S_FORGET_KEYLESS,
 	S_COUNT_STATES,
 	S_COUNT_EXPIRY,
+	S_COUNT_CARRY,
 	S_FAILURE_GROUPS,
 	S_LAST_RUN,
 	S_RUN_ATTEMPTS,
@@ -85,6 +87,7 @@ enum stmt_id {
 	S_RECOVER_ROW,
 	S_CLAIM,
 	S_EACH_DUE,
+	S_REQUEUE_TRANSIENT,
 	S_NEXT_RETRY,
 	S_ATTEMPT_INSERT,
 	S_SET_CREATED,
@@ -148,7 +151,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"redirect_uri = ?5, minutes_to_expire = ?6, sandbox = ?7, manual = ?8, "
 	"integration_provider = ?9, integration_auth_method = ?10, source = ?11, "
 	"last_import = ?12, source_line = ?13, state = 'pending', request_kind = 'create', "
-	"attempts = 0, next_attempt_at = NULL, error = NULL, updated_at = ?14 WHERE id = ?15",
+	"attempts = 0, next_attempt_at = NULL, error = NULL, first_transient_at = NULL, "
+	"give_up_at = NULL, updated_at = ?14 WHERE id = ?15",
     [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
 		    "AND last_import IS ?2",
     [S_INVALID_KEYED] =
@@ -173,9 +177,15 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
 		       "FROM customers WHERE state = 'created'",
+    [S_COUNT_CARRY] = "SELECT coalesce(sum(state = 'failed' AND give_up_at > ?1), 0), "
+		      "coalesce(min(CASE WHEN state = 'retry_wait' THEN next_attempt_at END), 0), "
+		      "coalesce(max(CASE WHEN state = 'failed' AND give_up_at > ?1 "
+		      "THEN give_up_at END), 0) "
+		      "FROM customers WHERE state = 'failed' OR state = 'retry_wait'",
     [S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
 			 "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
     [S_LAST_RUN] = "SELECT id, started_at, coalesce(ended_at, 0), coalesce(exit_reason, ''), "
+		   "coalesce(pid, 0), "
 		   "(SELECT count(*) FROM attempts WHERE run_id = runs.id), "
 		   "(SELECT count(*) FROM attempts WHERE run_id = runs.id "
 		   "AND http_status IS NOT NULL) "
@@ -183,7 +193,7 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
     [S_RUN_ATTEMPTS] = "SELECT count(*) FROM attempts WHERE run_id = ?1",
     [S_RUN_LATENCY_AT] = "SELECT elapsed_ms FROM attempts WHERE run_id = ?1 "
 			 "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
-    [S_RUN_START] = "INSERT INTO runs(started_at) VALUES (?1)",
+    [S_RUN_START] = "INSERT INTO runs(started_at, pid) VALUES (?1, ?2)",
     [S_RUN_FINISH] = "UPDATE runs SET ended_at = ?2, exit_reason = ?3 WHERE id = ?1",
     [S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
 			 "WHERE state = 'in_flight'",
@@ -197,35 +207,47 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
     [S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
 		   "state = 'retry_wait' AND next_attempt_at <= ?1 "
 		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
+    /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
+    [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
+			    "next_attempt_at = NULL, updated_at = ?1 "
+			    "WHERE state = 'failed' AND give_up_at > ?1",
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
 		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
     [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
 			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
 			 "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [S_SET_CREATED] = "UPDATE customers SET state = 'created', session_id = ?2, "
+    /* A reauthenticated employer is still connected: the row stays exists, with its new link. */
+    [S_SET_CREATED] = "UPDATE customers SET state = CASE request_kind WHEN 'reauth' "
+		      "THEN 'exists' ELSE 'created' END, session_id = ?2, "
 		      "connect_url = ?3, expires_at = ?4, http_status = ?5, finch_code = NULL, "
 		      "error = NULL, attempts = attempts + 1, attempt_total = attempt_total + 1, "
-		      "next_attempt_at = NULL, updated_at = ?6 WHERE id = ?1",
+		      "next_attempt_at = NULL, first_transient_at = NULL, give_up_at = NULL, "
+		      "updated_at = ?6 WHERE id = ?1",
     [S_SET_EXISTS] = "UPDATE customers SET state = 'exists', connection_id = ?2, "
 		     "http_status = ?3, finch_code = ?4, error = NULL, attempts = attempts + 1, "
-		     "attempt_total = attempt_total + 1, next_attempt_at = NULL, updated_at = ?5 "
-		     "WHERE id = ?1",
+		     "attempt_total = attempt_total + 1, next_attempt_at = NULL, "
+		     "first_transient_at = NULL, give_up_at = NULL, updated_at = ?5 WHERE id = ?1",
+    /* ?6, ?7: the transient streak (NULL for a permanent failure), see retry_carry_over() */
     [S_SET_FAILED] = "UPDATE customers SET state = 'failed', http_status = ?2, finch_code = ?3, "
 		     "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "
-		     "next_attempt_at = NULL, updated_at = ?5 WHERE id = ?1",
+		     "next_attempt_at = NULL, first_transient_at = ?6, give_up_at = ?7, "
+		     "updated_at = ?5 WHERE id = ?1",
     [S_SET_RETRY] = "UPDATE customers SET state = 'retry_wait', http_status = ?2, "
 		    "finch_code = ?3, error = ?4, attempts = attempts + 1, "
-		    "attempt_total = attempt_total + 1, next_attempt_at = ?6, updated_at = ?5 "
-		    "WHERE id = ?1",
+		    "attempt_total = attempt_total + 1, first_transient_at = ?6, give_up_at = ?7, "
+		    "next_attempt_at = ?8, updated_at = ?5 WHERE id = ?1",
     [S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
 		     "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
     [S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "
 		 "connection_id, coalesce(expires_at, 0), attempt_total, "
-		 "coalesce(http_status, 0), finch_code, error, updated_at FROM customers "
+		 "coalesce(http_status, 0), finch_code, error, updated_at, "
+		 "CASE WHEN state = 'retry_wait' THEN coalesce(next_attempt_at, 0) ELSE 0 END, "
+		 "CASE WHEN state IN ('retry_wait', 'failed', 'pending') "
+		 "THEN coalesce(give_up_at, 0) ELSE 0 END FROM customers "
 		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
 		 "ORDER BY id",
     [S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
-		  "updated_at = ?5 WHERE keyless = 0 "
+		  "first_transient_at = NULL, give_up_at = NULL, updated_at = ?5 WHERE keyless = 0 "
 		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
 		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
 		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
@@ -1213,6 +1235,19 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 		ret = db_error(st, "cannot count expiring sessions");
 	}
 	sqlite3_reset(s);
+	if (ret)
+		return ret;
+
+	s = st->stmt[S_COUNT_CARRY];
+	sqlite3_bind_int64(s, 1, now_ms);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->carried = sqlite3_column_int64(s, 0);
+		out->next_retry_ms = sqlite3_column_int64(s, 1);
+		out->carried_until_ms = sqlite3_column_int64(s, 2);
+	} else {
+		ret = db_error(st, "cannot count the rows waiting for a retry");
+	}
+	sqlite3_reset(s);
 	return ret;
 }
 
@@ -1267,8 +1302,9 @@ int store_last_run(struct store *st, struct run_record *out)
 		out->started_ms = sqlite3_column_int64(s, 1);
 		out->ended_ms = sqlite3_column_int64(s, 2);
 		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", column_str(s, 3));
-		out->attempts = sqlite3_column_int64(s, 4);
-		answered = sqlite3_column_int64(s, 5);
+		out->pid = sqlite3_column_int64(s, 4);
+		out->attempts = sqlite3_column_int64(s, 5);
+		answered = sqlite3_column_int64(s, 6);
 		ret = 1;
 	} else if (rc != SQLITE_DONE) {
 		ret = db_error(st, "cannot read the last run");
@@ -1362,6 +1398,7 @@ out:
 int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id)
 {
 	sqlite3_bind_int64(st->stmt[S_RUN_START], 1, now_ms);
+	sqlite3_bind_int64(st->stmt[S_RUN_START], 2, (int64_t)getpid());
 	if (exec_stmt(st, S_RUN_START) < 0)
 		return -1;
 	*run_id = sqlite3_last_insert_rowid(st->db);
@@ -1414,6 +1451,7 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	job->connection_id = column_dup(s, 12);
 	job->attempts = sqlite3_column_int64(s, 13);
 	job->attempt_total = sqlite3_column_int64(s, 14);
+	job->first_transient_ms = sqlite3_column_int64(s, 15);
 }
 
 int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs, size_t *n)
@@ -1531,7 +1569,7 @@ int store_record_exists(struct store *st, const struct attempt_record *a, const 
 	return exec_stmt(st, S_SET_EXISTS);
 }
 
-/* failed and retry_wait share their first five parameters. */
+/* failed and retry_wait share their first seven parameters. */
 static int record_problem(struct store *st, enum stmt_id id, const struct attempt_record *a)
 {
 	sqlite3_stmt *s = st->stmt[id];
@@ -1543,6 +1581,8 @@ static int record_problem(struct store *st, enum stmt_id id, const struct attemp
 	bind_text(s, 3, a->finch_code);
 	bind_text(s, 4, a->message ? a->message : a->transport_error);
 	sqlite3_bind_int64(s, 5, attempt_end(a));
+	bind_int_or_null(s, 6, a->first_transient_ms, 0);
+	bind_int_or_null(s, 7, a->give_up_ms, 0);
 	return 0;
 }
 
@@ -1557,7 +1597,7 @@ int store_record_retry(struct store *st, const struct attempt_record *a, int64_t
 {
 	if (record_problem(st, S_SET_RETRY, a) < 0)
 		return -1;
-	sqlite3_bind_int64(st->stmt[S_SET_RETRY], 6, next_attempt_ms);
+	sqlite3_bind_int64(st->stmt[S_SET_RETRY], 8, next_attempt_ms);
 	return exec_stmt(st, S_SET_RETRY);
 }
 
@@ -1600,6 +1640,8 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		row.finch_code = column_str(s, 9);
 		row.error = column_str(s, 10);
 		row.updated_at_ms = sqlite3_column_int64(s, 11);
+		row.next_attempt_at_ms = sqlite3_column_int64(s, 12);
+		row.retry_until_ms = sqlite3_column_int64(s, 13);
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}
@@ -1645,6 +1687,11 @@ static int queue_rows(struct store *st, enum stmt_id id, int64_t now_ms, int64_t
 		return -1;
 	*count = sqlite3_changes(st->db);
 	return 0;
+}
+
+int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_REQUEUE_TRANSIENT, now_ms, count);
 }
 
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count)

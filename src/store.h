@@ -193,9 +193,12 @@ int store_last_import(struct store *st, struct import_record *out);
 struct state_counts {
 	int64_t by_state[STATE_COUNT];
 	int64_t total;
-	int64_t expired;       /* created rows whose expires_at is in the past */
-	int64_t expiring_soon; /* created rows expiring within the next 7 days */
-	int64_t retries;       /* attempts beyond each row's first, over all runs */
+	int64_t expired;	  /* created rows whose expires_at is in the past */
+	int64_t expiring_soon;	  /* created rows expiring within the next 7 days */
+	int64_t retries;	  /* attempts beyond each row's first, over all runs */
+	int64_t carried;	  /* failed rows the next sync re-queues (transient errors) */
+	int64_t carried_until_ms; /* the latest of their give-up times; 0: none */
+	int64_t next_retry_ms;	  /* the earliest retry_wait row's next attempt; 0: none */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
@@ -212,6 +215,7 @@ struct run_record {
 	int64_t attempts;	       /* attempts made by this run */
 	double p50_ms, p95_ms, p99_ms; /* latency of this run's answered attempts */
 	char exit_reason[32];	       /* "done", "interrupted", "auth", "crashed" ... */
+	int64_t pid;		       /* the process that ran it; 0: unknown */
 };
 
 /* Returns 1 and fills *out with the newest run, 0 if none, -1 on error. */
@@ -226,7 +230,7 @@ int store_last_run(struct store *st, struct run_record *out);
  */
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count);
 
-/* Records a run's start (commits) and end (commits). */
+/* Records a run's start, with this process's pid (commits), and end (commits). */
 int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id);
 int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const char *exit_reason);
 
@@ -235,9 +239,10 @@ struct store_job {
 	int64_t id; /* the customers row id */
 	enum request_kind kind;
 	struct connect_request req;
-	char *connection_id;   /* REQUEST_REAUTH: the connection to renew */
-	int64_t attempts;      /* attempts already made in this budget */
-	int64_t attempt_total; /* attempts ever made for this customer */
+	char *connection_id;	    /* REQUEST_REAUTH: the connection to renew */
+	int64_t attempts;	    /* attempts already made in this budget */
+	int64_t attempt_total;	    /* attempts ever made for this customer */
+	int64_t first_transient_ms; /* start of its streak of transient failures; 0: none */
 };
 
 void store_job_release(struct store_job *job);
@@ -279,6 +284,9 @@ struct attempt_record {
 	const char *finch_code;
 	const char *request_id; /* Finch-Request-Id */
 	const char *message;
+	/* store_record_failed() and _retry(): the transient streak (retry_carry_over()); 0: none */
+	int64_t first_transient_ms;
+	int64_t give_up_ms; /* a failed row is re-queued by the next run until then */
 };
 
 /*
@@ -314,6 +322,8 @@ struct export_row {
 	const char *finch_code;
 	const char *error;
 	int64_t updated_at_ms;
+	int64_t next_attempt_at_ms; /* retry_wait: when it is sent again; 0: none */
+	int64_t retry_until_ms;	    /* the next runs re-queue a transient failure until then */
 };
 
 struct export_filter {
@@ -341,6 +351,13 @@ struct requeue_filter {
  * their history. Commits. *count tells how many rows moved.
  */
 int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count);
+
+/*
+ * failed rows whose transient streak is not over (give_up_at > now_ms) go
+ * back to pending with a fresh attempt budget: the carry-over of transient
+ * failures to the next run. Commits.
+ */
+int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count);
 
 /* created rows whose expires_at < now_ms go back to pending for a new session. Commits. */
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);

@@ -271,8 +271,8 @@ int parse_duration_ms(const char *s, int64_t *out_ms)
 	static const struct {
 		const char *suffix;
 		double ms;
-	} units[] = {{"ms", 1},	     {"s", 1000},    {"m", 60000},
-		     {"min", 60000}, {"h", 3600000}, {"", 1000}};
+	} units[] = {{"ms", 1},	     {"s", 1000},     {"m", 60000}, {"min", 60000},
+		     {"h", 3600000}, {"d", 86400000}, {"", 1000}};
 	char *end;
 	double v;
 

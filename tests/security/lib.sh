@@ -22,7 +22,7 @@ unset FINCH_BASE_URL http_proxy HTTP_PROXY https_proxy HTTPS_PROXY ALL_PROXY all
 	NO_PROXY no_proxy
 
 # The exit code of a run stopped by an untrusted certificate (src/cmd.h).
-SEC_TLS_EXIT=2
+SEC_TLS_EXIT=6
 
 SEC_PIDS=()
 SEC_SRV=

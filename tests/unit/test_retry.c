@@ -273,9 +273,43 @@ static void test_retry__decide_with_large_budget_never_overflows(void **state)
 	}
 }
 
+static void test_retry__carry_over_table(void **state)
+{
+	static const int64_t day = 86400000, week = 7 * 86400000LL;
+	static const struct {
+		int64_t first, now, give_up_after;
+		int want, want_first;
+		int64_t want_until;
+	} cases[] = {
+	    {0, 1000, week, 1, 1000, 1000 + week},		 /* the first transient failure */
+	    {1000, 1000 + day, week, 1, 1000, 1000 + week},	 /* the next night: same streak */
+	    {1000, 1000 + week - 1, week, 1, 1000, 1000 + week}, /* the last moment */
+	    {1000, 1000 + week, week, 0, 1000, 1000 + week},	 /* over: not re-queued */
+	    {1000, 1000 + 30 * day, week, 0, 1000, 1000 + week},
+	    {0, 1000, 0, 0, 1000, 0},		      /* --give-up-after 0: never */
+	    {5000, 1000, week, 1, 1000, 1000 + week}, /* a clock that went back */
+	    {-5, 1000, week, 1, 1000, 1000 + week},
+	    {1000, 2000, INT64_MAX, 1, 1000, INT64_MAX}, /* no overflow */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t first = -1, until = -1;
+		int got = retry_carry_over(cases[i].first, cases[i].now, cases[i].give_up_after,
+					   &first, &until);
+
+		if (got != cases[i].want || first != cases[i].want_first ||
+		    until != cases[i].want_until)
+			fail_msg("case %zu: %d, first %lld, until %lld; want %d, %d, %lld", i, got,
+				 (long long)first, (long long)until, cases[i].want,
+				 cases[i].want_first, (long long)cases[i].want_until);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_retry__carry_over_table),
 	    cmocka_unit_test(test_retry__backoff_table),
 	    cmocka_unit_test(test_retry__backoff_stays_in_range),
 	    cmocka_unit_test(test_retry__hint_table),

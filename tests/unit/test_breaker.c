@@ -1,0 +1,187 @@
+/*
+ * test_breaker.c: the circuit breaker as tables of signals, with the clock
+ * injected: what each finished request does to the state, and what becomes
+ * of its row.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+
+#include "breaker.h"
+#include "util.h"
+
+/* One step: at t_ms, either a signal (sig >= 0) or an allow(want) call (sig < 0). */
+struct step {
+	int64_t t_ms;
+	int sig; /* enum breaker_signal, or -1: breaker_allow(want) */
+	int64_t want;
+	int64_t expect; /* the verdict, or what allow returned */
+	enum breaker_state state;
+};
+
+#define SIG(t, s, v, st)                                                                           \
+	{                                                                                          \
+		t, s, 0, v, st                                                                     \
+	}
+#define ALLOW(t, w, n, st)                                                                         \
+	{                                                                                          \
+		t, -1, w, n, st                                                                    \
+	}
+#define A     BREAKER_ANSWERED
+#define D     BREAKER_DOWN
+#define O     BREAKER_OTHER
+#define SPEND BREAKER_SPEND
+#define KEEP  BREAKER_KEEP
+
+static void run_steps(const char *name, const struct step *steps, size_t n, int64_t give_up_ms,
+		      struct breaker *b)
+{
+	breaker_init(b, give_up_ms);
+	for (size_t i = 0; i < n; i++) {
+		const struct step *s = &steps[i];
+		int64_t got;
+
+		if (s->sig < 0)
+			got = breaker_allow(b, s->want, s->t_ms);
+		else
+			got = breaker_record(b, (enum breaker_signal)s->sig, s->t_ms);
+		if (got != s->expect || b->state != s->state)
+			fail_msg("%s: step %zu: got %lld in state %d, want %lld in state %d", name,
+				 i, (long long)got, b->state, (long long)s->expect, s->state);
+	}
+}
+
+static void test_breaker__stops_when_the_first_requests_all_fail(void **state)
+{
+	static const struct step steps[] = {
+	    ALLOW(0, 16, 16, BREAKER_CLOSED), SIG(5, D, KEEP, BREAKER_CLOSED),
+	    SIG(6, D, KEEP, BREAKER_CLOSED),  SIG(7, D, KEEP, BREAKER_GAVE_UP),
+	    SIG(8, D, KEEP, BREAKER_GAVE_UP), ALLOW(9, 16, 0, BREAKER_GAVE_UP),
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("closed port", steps, ARRAY_SIZE(steps), 60000, &b);
+	assert_true(b.at_start);
+	assert_int_equal(b.outages, 0);
+}
+
+static void test_breaker__an_answer_at_start_proves_the_api(void **state)
+{
+	/* A timeout says nothing; a 5xx (ANSWERED) proves the API is there. */
+	static const struct step steps[] = {
+	    SIG(0, D, KEEP, BREAKER_CLOSED),  SIG(1, O, SPEND, BREAKER_CLOSED),
+	    SIG(2, D, KEEP, BREAKER_CLOSED),  SIG(3, A, SPEND, BREAKER_CLOSED),
+	    SIG(4, D, SPEND, BREAKER_CLOSED), SIG(5, D, SPEND, BREAKER_CLOSED),
+	    SIG(6, A, SPEND, BREAKER_CLOSED), SIG(7, D, SPEND, BREAKER_CLOSED),
+	    ALLOW(8, 4, 4, BREAKER_CLOSED),
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("proven", steps, ARRAY_SIZE(steps), 60000, &b);
+	assert_true(b.proven);
+}
+
+static void test_breaker__an_outage_mid_run_opens_probes_and_closes(void **state)
+{
+	static const struct step steps[] = {
+	    SIG(0, A, SPEND, BREAKER_CLOSED),
+	    SIG(100, D, SPEND,
+		BREAKER_CLOSED), /* the first two spend: could be one row's bad luck */
+	    SIG(110, D, SPEND, BREAKER_CLOSED),
+	    SIG(120, D, KEEP, BREAKER_OPEN),	/* the third opens it */
+	    SIG(130, D, KEEP, BREAKER_OPEN),	/* sent before it opened */
+	    ALLOW(500, 8, 0, BREAKER_OPEN),	/* nothing before the probe delay */
+	    ALLOW(1120, 8, 1, BREAKER_PROBING), /* one probe */
+	    ALLOW(1121, 8, 0, BREAKER_PROBING),
+	    SIG(1130, D, KEEP, BREAKER_OPEN), /* the probe failed: twice the delay */
+	    ALLOW(3000, 8, 0, BREAKER_OPEN),
+	    ALLOW(3130, 8, 1, BREAKER_PROBING),
+	    SIG(3140, O, SPEND, BREAKER_OPEN), /* no answer to the probe: still out */
+	    ALLOW(7140, 8, 1, BREAKER_PROBING),
+	    SIG(7150, A, SPEND, BREAKER_CLOSED), /* back */
+	    ALLOW(7151, 8, 8, BREAKER_CLOSED),
+	    SIG(7160, D, SPEND, BREAKER_CLOSED), /* the count started again */
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("outage", steps, ARRAY_SIZE(steps), 60000, &b);
+	assert_int_equal(b.outages, 1);
+	assert_false(b.at_start);
+}
+
+static void test_breaker__gives_up_after_the_outage_lasts(void **state)
+{
+	static const struct step steps[] = {
+	    SIG(0, A, SPEND, BREAKER_CLOSED),	  SIG(10, D, SPEND, BREAKER_CLOSED),
+	    SIG(20, D, SPEND, BREAKER_CLOSED),	  SIG(30, D, KEEP, BREAKER_OPEN),
+	    ALLOW(1030, 1, 1, BREAKER_PROBING),	  SIG(1040, D, KEEP, BREAKER_OPEN),
+	    ALLOW(3040, 1, 1, BREAKER_PROBING),	  SIG(3050, D, KEEP, BREAKER_OPEN),
+	    ALLOW(7050, 1, 1, BREAKER_PROBING),	  SIG(7060, D, KEEP, BREAKER_GAVE_UP),
+	    SIG(7070, A, SPEND, BREAKER_GAVE_UP), /* too late: the run is stopping */
+	    ALLOW(8000, 1, 0, BREAKER_GAVE_UP),
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("give up", steps, ARRAY_SIZE(steps), 5000, &b);
+	assert_false(b.at_start);
+}
+
+static void test_breaker__probe_delay_doubles_up_to_the_cap(void **state)
+{
+	struct breaker b;
+	int64_t t = 0, want = BREAKER_PROBE_MIN_MS;
+
+	(void)state;
+	breaker_init(&b, INT64_MAX / 4);
+	breaker_record(&b, BREAKER_ANSWERED, t);
+	for (int i = 0; i < BREAKER_THRESHOLD; i++)
+		breaker_record(&b, BREAKER_DOWN, t);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(b.state, BREAKER_OPEN);
+		assert_int_equal(breaker_wait_ms(&b, t), want);
+		assert_int_equal(breaker_allow(&b, 1, t + want - 1), 0);
+		t += want;
+		assert_int_equal(breaker_allow(&b, 1, t), 1);
+		assert_int_equal(breaker_wait_ms(&b, t), -1);
+		breaker_record(&b, BREAKER_DOWN, t);
+		want = want * 2 > BREAKER_PROBE_MAX_MS ? BREAKER_PROBE_MAX_MS : want * 2;
+	}
+}
+
+static void test_breaker__an_unused_probe_is_not_lost(void **state)
+{
+	struct breaker b;
+
+	(void)state;
+	breaker_init(&b, 60000);
+	breaker_record(&b, BREAKER_ANSWERED, 0);
+	for (int i = 0; i < BREAKER_THRESHOLD; i++)
+		breaker_record(&b, BREAKER_DOWN, 0);
+	assert_int_equal(breaker_allow(&b, 1, 1000), 1);
+	breaker_probe_unused(&b, 1000);
+	assert_int_equal(b.state, BREAKER_OPEN);
+	assert_int_equal(breaker_wait_ms(&b, 1000), 1000);
+	assert_int_equal(breaker_allow(&b, 0, 5000), 0); /* nothing wanted: stays open */
+	assert_int_equal(b.state, BREAKER_OPEN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_breaker__stops_when_the_first_requests_all_fail),
+	    cmocka_unit_test(test_breaker__an_answer_at_start_proves_the_api),
+	    cmocka_unit_test(test_breaker__an_outage_mid_run_opens_probes_and_closes),
+	    cmocka_unit_test(test_breaker__gives_up_after_the_outage_lasts),
+	    cmocka_unit_test(test_breaker__probe_delay_doubles_up_to_the_cap),
+	    cmocka_unit_test(test_breaker__an_unused_probe_is_not_lost),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
