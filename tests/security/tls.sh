@@ -2,9 +2,9 @@
 # tests/security/tls.sh: HTTP/2 over TLS with a throwaway CA (openssl) and
 # nghttpd.
 #
-# --verbose over HTTP/2 (libcurl prints the request headers as info lines)
-# shows no form of the secret anywhere: stdout, stderr, text and JSON logs,
-# the database and its dump, exports, status. --cacert with the CA works;
+# --verbose over HTTP/2 (libcurl prints the request headers as info lines),
+# for run and sync, shows no form of the secret anywhere: stdout, stderr,
+# text and JSON logs, the database and its dump, exports, status. --cacert with the CA works;
 # without it, and with an expired or a wrong-host certificate, the run stops
 # at once: no row failed, every row still pending, at most one request per
 # slot sent.
@@ -30,9 +30,14 @@ new_db j.db 3
 expect_exit 0 fo run --db j.db --base-url "$H2_URL" --cacert "$SEC_SRV/ca.pem" --rate 0 \
 	--verbose --log-format json
 grep -qi 'authorization: Basic \[redacted\]' err.txt || fail "no redacted authorization line under JSON logs"
+awk 'BEGIN { print "customer_id,customer_name,products"; print "s-1,Sync Co,company" }' >s.csv
+expect_exit 0 fo sync s.csv --db s.db --out s.results.csv --base-url "$H2_URL" \
+	--cacert "$SEC_SRV/ca.pem" --rate 0 --verbose
+grep -qi 'authorization: Basic \[redacted\]' err.txt || fail "no redacted authorization line under sync"
 sec_dump v.db
 sec_dump j.db
-sec_assert_clean "HTTP/2 --verbose --log-format json, dumps, exports, status"
+sec_dump s.db
+sec_assert_clean "HTTP/2 --verbose --log-format json, sync, dumps, exports, status"
 pass "the secret (raw, base64, percent-encoded) is in no output, log, database, dump, export or status"
 
 # ---- untrusted certificates stop the run at once -------------------------------------
