@@ -30,36 +30,6 @@ static const char retry_usage[] =
     "                     an error and nothing is re-queued\n"
     "  -h, --help         show this help\n";
 
-/* The --customer ids, sorted for lookup, with what the store says of each. */
-struct wanted {
-	const char *id;
-	int found;
-	enum row_state state;
-};
-
-struct lookup {
-	struct wanted *w;
-	size_t n;
-};
-
-static int cmp_wanted(const void *a, const void *b)
-{
-	return strcmp(((const struct wanted *)a)->id, ((const struct wanted *)b)->id);
-}
-
-static int lookup_cb(const struct export_row *row, void *data)
-{
-	struct lookup *lk = data;
-	struct wanted key = {row->customer_id, 0, STATE_PENDING}, *hit;
-
-	hit = bsearch(&key, lk->w, lk->n, sizeof(*lk->w), cmp_wanted);
-	if (hit) {
-		hit->found = 1;
-		hit->state = row->state;
-	}
-	return 0;
-}
-
 /* Writes the names of the states in mask ("failed or created") into buf. */
 static void describe_mask(unsigned mask, char *buf, size_t size)
 {
@@ -81,39 +51,59 @@ static void describe_mask(unsigned mask, char *buf, size_t size)
 }
 
 /*
- * Checks every --customer id against the store. An unknown id is an error
- * (returns -1, nothing is changed); a known one in another state gets a
- * warning, since the store will simply not move it.
+ * Checks every --customer id before anything changes: an unknown id is an
+ * error (returns -1, nothing is re-queued). Notes in was[i] whether the
+ * customer was pending already.
  */
 static int check_customers(struct store *st, const char *db, const char *const *ids, size_t n,
-			   unsigned mask)
+			   int *was_pending)
 {
-	struct lookup lk = {xcalloc(n, sizeof(struct wanted)), n};
-	char states[128];
-	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < n; i++)
-		lk.w[i].id = ids[i];
-	qsort(lk.w, n, sizeof(*lk.w), cmp_wanted);
-	/* A plain scan: --customer lists are short, and retry is not a hot path. */
-	if (store_each_export(st, &(struct export_filter){0, 0}, lookup_cb, &lk) < 0) {
-		ret = -1;
-		goto out;
+	for (size_t i = 0; i < n; i++) {
+		enum row_state state;
+		int r = store_customer_state(st, ids[i], &state);
+
+		if (r < 0)
+			return -1;
+		if (!r)
+			ret = error("--customer: no customer '%s' in '%s'", ids[i], db);
+		was_pending[i] = r && state == STATE_PENDING;
 	}
-	describe_mask(mask, states, sizeof(states));
-	for (i = 0; i < n; i++) {
-		if (i && !strcmp(lk.w[i].id, lk.w[i - 1].id))
-			continue;
-		if (!lk.w[i].found)
-			ret = error("--customer: no customer '%s' in '%s'", lk.w[i].id, db);
-		else if (!(mask & STATE_MASK(lk.w[i].state)))
-			warning("customer '%s' is %s, not %s: left alone (see --state)", lk.w[i].id,
-				state_name(lk.w[i].state), states);
-	}
-out:
-	free(lk.w);
 	return ret;
+}
+
+/*
+ * After the re-queue, says of every --customer that did not move why: the
+ * store's answer, not a guess made before, so the warning and the count
+ * always agree.
+ */
+static int report_left_alone(struct store *st, const struct requeue_filter *f,
+			     const int *was_pending)
+{
+	char states[128];
+
+	describe_mask(f->state_mask, states, sizeof(states));
+	for (size_t i = 0; i < f->ncustomers; i++) {
+		enum row_state state;
+		int dup = 0;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(f->customers[i], f->customers[j]);
+		if (dup || store_customer_state(st, f->customers[i], &state) < 0)
+			continue;
+		if (was_pending[i])
+			warning("customer '%s' is pending already: the next run sends it",
+				f->customers[i]);
+		else if (state != STATE_PENDING && !(f->state_mask & STATE_MASK(state)))
+			warning("customer '%s' is %s, not %s: left alone (see --state)",
+				f->customers[i], state_name(state), states);
+		else if (state != STATE_PENDING)
+			warning("customer '%s' is %s but its last answer does not match "
+				"--finch-code/--http-status: left alone",
+				f->customers[i], state_name(state));
+	}
+	return 0;
 }
 
 int cmd_retry(int argc, char **argv)
@@ -133,6 +123,7 @@ int cmd_retry(int argc, char **argv)
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;
 	int64_t v, count = 0;
+	int *was_pending = NULL;
 	int c, ret = EXIT_USAGE;
 
 	optind = 0;
@@ -218,15 +209,18 @@ int cmd_retry(int argc, char **argv)
 	}
 	if (store_open(db, &st) < 0)
 		goto out;
-	if (f.ncustomers && check_customers(st, db, customers, f.ncustomers, f.state_mask) < 0)
+	was_pending = xcalloc(f.ncustomers + 1, sizeof(*was_pending));
+	if (f.ncustomers && check_customers(st, db, customers, f.ncustomers, was_pending) < 0)
 		goto out;
 	if (store_requeue(st, &f, clock_now_ms(), &count) < 0)
 		goto out;
+	report_left_alone(st, &f, was_pending);
 	printf("re-queued %lld row%s\n", (long long)count, count == 1 ? "" : "s");
 	ret = EXIT_OK;
 out:
 	store_close(st);
 	lockfile_release(&lk);
 	free(customers);
+	free(was_pending);
 	return ret;
 }

@@ -41,6 +41,18 @@ static void usage(FILE *f)
 	fputs(run_usage_tail, f);
 }
 
+/* A database without a single row was never imported into: say so. */
+static int refuse_empty(struct store *st, const char *db)
+{
+	struct state_counts c;
+
+	if (store_count_states(st, clock_now_ms(), &c) < 0)
+		return -1;
+	if (!c.total)
+		return error("nothing to send: import a CSV first ('%s' has no rows)", db);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -84,16 +96,19 @@ int cmd_run(int argc, char **argv)
 	}
 	if (run_config_finish(&cfg) < 0)
 		goto out;
+	/* A typo in --db must not be a silent no-op every night: create nothing. */
+	if (access(db, F_OK) < 0) {
+		error_errno("cannot open database '%s'", db);
+		error("nothing to send: import a CSV first ('finch-onboard import CSV --db %s')",
+		      db);
+		goto out;
+	}
 
 	if (cfg.dry_run) {
 		int64_t count = 0;
 
 		/* A dry run only reads: no lock, no schema, no journal mode change. */
-		if (access(db, F_OK) < 0) {
-			error_errno("cannot open database '%s'", db);
-			goto out;
-		}
-		if (store_open_readonly(db, &st) < 0 ||
+		if (store_open_readonly(db, &st) < 0 || refuse_empty(st, db) < 0 ||
 		    dispatch_dry_run(st, &cfg, stdout, &count) < 0)
 			goto out;
 		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent\n",
@@ -107,7 +122,7 @@ int cmd_run(int argc, char **argv)
 		ret = EXIT_LOCKED;
 		goto out;
 	}
-	if (r < 0 || store_open(db, &st) < 0)
+	if (r < 0 || store_open(db, &st) < 0 || refuse_empty(st, db) < 0)
 		goto out;
 	ret = dispatch_run(st, &cfg, &sum);
 	if (!cfg.quiet && sum.run_id)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "breaker.h"
@@ -736,6 +737,48 @@ static void check_signals(struct dispatcher *d, int64_t now_mono)
 
 /* ---- setup -------------------------------------------------------------- */
 
+int64_t dispatch_fd_plan(int64_t concurrency, int64_t soft, int64_t hard, int64_t *new_soft)
+{
+	int64_t need = concurrency + DISPATCH_FD_RESERVE;
+
+	*new_soft = soft;
+	if (soft >= need)
+		return concurrency;
+	*new_soft = hard < need ? hard : need;
+	if (*new_soft >= need)
+		return concurrency;
+	return *new_soft - DISPATCH_FD_RESERVE >= 1 ? *new_soft - DISPATCH_FD_RESERVE : 1;
+}
+
+/*
+ * Each transfer holds a socket: raises the soft RLIMIT_NOFILE to what
+ * --concurrency needs (up to the hard limit), or else returns fewer
+ * transfers, with a warning, so no socket ever fails with EMFILE.
+ */
+static int64_t fd_budget(int64_t concurrency)
+{
+	struct rlimit rl;
+	int64_t soft, hard, new_soft, n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return concurrency;
+	soft = rl.rlim_cur == RLIM_INFINITY ? INT64_MAX / 2 : (int64_t)rl.rlim_cur;
+	hard = rl.rlim_max == RLIM_INFINITY ? INT64_MAX / 2 : (int64_t)rl.rlim_max;
+	n = dispatch_fd_plan(concurrency, soft, hard, &new_soft);
+	if (new_soft != soft) {
+		rl.rlim_cur = (rlim_t)new_soft;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			new_soft = soft;
+			n = dispatch_fd_plan(concurrency, soft, soft, &new_soft);
+		}
+	}
+	if (n < concurrency)
+		warning("--concurrency %" PRId64 " needs %" PRId64 " open files but the limit is "
+			"%" PRId64 " (ulimit -n): running %" PRId64 " at a time",
+			concurrency, concurrency + DISPATCH_FD_RESERVE, new_soft, n);
+	return n;
+}
+
 static int dispatcher_init(struct dispatcher *d, struct store *st, const struct run_config *cfg,
 			   struct run_summary *sum)
 {
@@ -744,7 +787,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->cfg = cfg;
 	d->sum = sum;
 	strbuf_init(&d->down_reason, 0);
-	d->nxfers = (size_t)cfg->concurrency;
+	d->nxfers = (size_t)fd_budget(cfg->concurrency);
 	d->headers = transfer_request_headers();
 	d->url_sessions = transfer_join_url(cfg->base_url, FINCH_PATH_SESSIONS);
 	d->url_reauth = transfer_join_url(cfg->base_url, FINCH_PATH_REAUTH);
@@ -754,8 +797,8 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->multi = curl_multi_init();
 	if (!d->multi)
 		return error("cannot create a curl multi handle");
-	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->concurrency);
-	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)cfg->concurrency);
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)d->nxfers);
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)d->nxfers);
 	curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	for (size_t i = 0; i < d->nxfers; i++) {
 		d->xfers[i].before_trace = before_log;
@@ -802,6 +845,18 @@ int run_exit_code_for_counts(const struct state_counts *c)
 	    c->by_state[STATE_IN_FLIGHT])
 		return EXIT_ROWS;
 	return EXIT_OK;
+}
+
+const char *run_exit_reason_for_counts(const struct state_counts *c)
+{
+	if (c->by_state[STATE_FAILED])
+		return "rows_failed";
+	if (c->by_state[STATE_INVALID])
+		return "rows_invalid";
+	if (c->by_state[STATE_RETRY_WAIT] || c->by_state[STATE_PENDING] ||
+	    c->by_state[STATE_IN_FLIGHT])
+		return "rows_waiting";
+	return "done";
 }
 
 /* The message of an attempt a stop cut short. */
@@ -976,7 +1031,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		code = EXIT_INTERRUPTED;
 	} else {
 		code = run_exit_code_for_counts(&sum->counts);
-		sum->exit_reason = code == EXIT_OK ? "done" : "failed_rows";
+		sum->exit_reason = run_exit_reason_for_counts(&sum->counts);
 	}
 	if (store_run_finish(st, sum->run_id, clock_now_ms(), sum->exit_reason) < 0 && !d.fatal) {
 		sum->exit_reason = "error";

@@ -67,6 +67,30 @@ void run_summary_print(FILE *f, const struct run_summary *s);
 
 /* The exit code a finished run gets from the store's counts (EXIT_OK or EXIT_ROWS). */
 int run_exit_code_for_counts(const struct state_counts *c);
+/*
+ * And the exit reason that says why: "done" (every row created or exists),
+ * else "rows_failed" if any row failed, else "rows_invalid" if any is
+ * invalid, else "rows_waiting" (rows left in retry_wait or pending). The
+ * other reasons, for runs that stop early: "auth", "unreachable",
+ * "tls_untrusted", "stopped", "interrupted", "error".
+ */
+const char *run_exit_reason_for_counts(const struct state_counts *c);
+
+/*
+ * Open files a run needs besides its sockets: the database, its WAL, -shm
+ * and journal, the lock file, the signal pipe, libcurl's wakeup pair and
+ * epoll handle, stdio, a --metrics-file, with room to spare.
+ */
+#define DISPATCH_FD_RESERVE 32
+
+/*
+ * The file descriptor plan of a run (pure, for tests): with RLIMIT_NOFILE
+ * at soft/hard, *new_soft is the soft limit to set (concurrency +
+ * DISPATCH_FD_RESERVE, at most hard; soft itself when that is enough), and
+ * the result is the number of transfers that fit (concurrency, or fewer,
+ * at least 1).
+ */
+int64_t dispatch_fd_plan(int64_t concurrency, int64_t soft, int64_t hard, int64_t *new_soft);
 
 /* A small seeded PRNG for the jitter: splitmix64, uniform in [0, 1). Exposed for tests. */
 double dispatch_random(uint64_t *state);

@@ -46,8 +46,8 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 		const char *name;
 		double seconds;
 	} units[] = {
-	    {"ms", 0.001}, {"s", 1},	   {"sec", 1},	{"second", 1}, {"m", 60},
-	    {"min", 60},   {"minute", 60}, {"h", 3600}, {"hr", 3600},  {"hour", 3600},
+	    {"ms", 0.001},  {"s", 1},	 {"sec", 1},   {"second", 1},  {"m", 60},    {"min", 60},
+	    {"minute", 60}, {"h", 3600}, {"hr", 3600}, {"hour", 3600}, {"d", 86400}, {"day", 86400},
 	};
 	const char *p = s;
 	double count, window = 1, seconds = 0;
@@ -60,8 +60,8 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 	if (parse_number(&p, &count) < 0)
 		return set_why(why, size, "rate '%s' does not start with a number", s);
 	if (!*p) {
-		*per_s = count;
-		return 0;
+		seconds = 1;
+		goto check;
 	}
 	if (*p != '/')
 		return set_why(why, size, "rate '%s' has '%s' where '/' and a time unit belong", s,
@@ -84,6 +84,10 @@ int ratelimit_parse(const char *s, double *per_s, char *why, size_t size)
 			       "rate '%s' has an unknown time unit '%s' (use s, min or h)", s, p);
 	if (!(window > 0))
 		return set_why(why, size, "rate '%s' has a zero time window", s);
+check:
+	if (count > 0 && count / (window * seconds) < RATELIMIT_LOWEST_PER_S)
+		return set_why(why, size,
+			       "rate '%s' is below 1 per day (use 0 for no limit, or e.g. 1/h)", s);
 	*per_s = count / (window * seconds);
 	return 0;
 }

@@ -69,6 +69,12 @@
 
 /* 3 requests/s is 900 per 5 minutes: 10% under Finch's per-IP limit. */
 #define RATELIMIT_DEFAULT "3/s"
+/*
+ * The lowest rate ratelimit_parse() accepts: 1 per day. Below it a token's
+ * interval overflows the millisecond clock (1e-16/s is 3e8 years), and no
+ * batch wants one.
+ */
+#define RATELIMIT_LOWEST_PER_S (1.0 / 86400.0)
 
 #define RATELIMIT_BETA		     0.7   /* RFC 9438 4.6; AWS SDK adaptive retry */
 #define RATELIMIT_CUBIC_C	     0.4   /* RFC 9438 5.1, in (requests/s) per s^3 */

@@ -75,6 +75,60 @@ static void test_dispatch__exit_code_for_counts(void **state)
 	}
 }
 
+static void test_dispatch__exit_reason_names_what_happened(void **state)
+{
+	static const struct {
+		int64_t failed, invalid, waiting, pending;
+		const char *want;
+	} cases[] = {
+	    {0, 0, 0, 0, "done"},	  {1, 0, 0, 0, "rows_failed"},
+	    {1, 1, 1, 1, "rows_failed"},  {0, 1, 0, 0, "rows_invalid"},
+	    {0, 1, 1, 0, "rows_invalid"}, {0, 0, 1, 0, "rows_waiting"},
+	    {0, 0, 0, 1, "rows_waiting"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct state_counts c;
+
+		memset(&c, 0, sizeof(c));
+		c.by_state[STATE_CREATED] = 10;
+		c.by_state[STATE_FAILED] = cases[i].failed;
+		c.by_state[STATE_INVALID] = cases[i].invalid;
+		c.by_state[STATE_RETRY_WAIT] = cases[i].waiting;
+		c.by_state[STATE_PENDING] = cases[i].pending;
+		assert_string_equal(run_exit_reason_for_counts(&c), cases[i].want);
+	}
+}
+
+static void test_dispatch__fd_plan_raises_or_clamps(void **state)
+{
+	static const struct {
+		int64_t concurrency, soft, hard, want_soft, want_n;
+	} cases[] = {
+	    {16, 1024, 4096, 1024, 16},	    /* enough already: leave it */
+	    {1024, 1024, 4096, 1056, 1024}, /* raise the soft limit to what is needed */
+	    {1024, 1024, 1024, 1024, 992},  /* the hard limit is in the way: clamp */
+	    {1024, 256, 1000, 1000, 968},   /* raise as far as it goes, and clamp */
+	    {200, 64, 64, 64, 32},
+	    {10, 20, 20, 20, 1}, /* never below one */
+	    {1, 33, 33, 33, 1},
+	    {100, 132, INT64_MAX / 2, 132, 100}, /* exactly enough */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t soft = -1;
+		int64_t n =
+		    dispatch_fd_plan(cases[i].concurrency, cases[i].soft, cases[i].hard, &soft);
+
+		if (n != cases[i].want_n || soft != cases[i].want_soft)
+			fail_msg("case %zu: %lld transfers, soft %lld; want %lld, %lld", i,
+				 (long long)n, (long long)soft, (long long)cases[i].want_n,
+				 (long long)cases[i].want_soft);
+	}
+}
+
 static void test_dispatch__url_is_loopback(void **state)
 {
 	static const struct {
@@ -445,6 +499,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dispatch__random_is_reproducible_and_in_range),
 	    cmocka_unit_test(test_dispatch__exit_code_for_counts),
+	    cmocka_unit_test(test_dispatch__exit_reason_names_what_happened),
+	    cmocka_unit_test(test_dispatch__fd_plan_raises_or_clamps),
 	    cmocka_unit_test(test_dispatch__url_is_loopback),
 	    cmocka_unit_test(test_dispatch__run_options_apply),
 	    cmocka_unit_test(test_dispatch__secret_is_refused_on_the_command_line),

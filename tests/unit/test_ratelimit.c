@@ -60,7 +60,16 @@ static void test_ratelimit__parse_table(void **state)
 	    {"3/0s", -1, 0, "rate '3/0s' has a zero time window"},
 	    {"3/0m", -1, 0, "rate '3/0m' has a zero time window"},
 	    {"3/-5m", -1, 0, "rate '3/-5m' has a negative time window"},
-	    {"3/day", -1, 0, "rate '3/day' has an unknown time unit 'day' (use s, min or h)"},
+	    {"3/day", 0, 3.0 / 86400, NULL},
+	    {"1/d", 0, 1.0 / 86400, NULL},
+	    {"0.99/day", -1, 0,
+	     "rate '0.99/day' is below 1 per day (use 0 for no limit, or e.g. 1/h)"},
+	    {"1/2d", -1, 0, "rate '1/2d' is below 1 per day (use 0 for no limit, or e.g. 1/h)"},
+	    {"0.0000000000000001", -1, 0,
+	     "rate '0.0000000000000001' is below 1 per day (use 0 for no limit, or e.g. 1/h)"},
+	    {"1/100000000000000000s", -1, 0,
+	     "rate '1/100000000000000000s' is below 1 per day (use 0 for no limit, or e.g. 1/h)"},
+	    {"0.0001", 0, 0.0001, NULL}, /* 8.64 a day */
 	    {"3/5x", -1, 0, "rate '3/5x' has an unknown time unit 'x' (use s, min or h)"},
 	    {"3//s", -1, 0, "rate '3//s' has an unknown time unit '/s' (use s, min or h)"},
 	};
