@@ -2,7 +2,7 @@
 # tests/e2e/schema.sh: finch-mock's verdicts are the contract's. Generated
 # request bodies (every field's valid and invalid shapes, random email
 # addresses) go to the real emulator over loopback and to python3-jsonschema
-# with the contract's schema (contract/connect-sessions.openapi.yaml); any
+# with the contract's schema (tests/data/connect-sessions.openapi.yaml); any
 # body they disagree on fails the test. See schema_verdicts.py for what the
 # schema is given beyond the YAML (nullable, format: email, the prose rule).
 # SCHEMA_SEED and SCHEMA_COUNT change the bodies.
@@ -18,7 +18,7 @@ cd "$E2E_TMP" || fail "cannot cd to $E2E_TMP"
 start_mock
 seed=${SCHEMA_SEED:-1}
 python3 "$FINCH_SOURCE_DIR/tests/e2e/schema_verdicts.py" \
-	"$FINCH_SOURCE_DIR/contract/connect-sessions.openapi.yaml" "$MOCK_URL" "$seed" \
+	"$FINCH_SOURCE_DIR/tests/data/connect-sessions.openapi.yaml" "$MOCK_URL" "$seed" \
 	"${SCHEMA_COUNT:-1500}" >verdicts.txt 2>&1
 rc=$?
 cat verdicts.txt

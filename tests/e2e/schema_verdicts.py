@@ -6,7 +6,7 @@ and random email addresses), asks python3-jsonschema whether the contract's
 CreateConnectSessionRequest schema accepts each one, POSTs each to a running
 finch-mock, and fails on any body where the two disagree.
 
-The schema is the seed's (contract/connect-sessions.openapi.yaml) with only
+The schema is the seed's (tests/data/connect-sessions.openapi.yaml) with only
 what JSON Schema itself cannot read made explicit, each a rule the contract
 states:
   - "nullable: true" (an OpenAPI 3.0 keyword that 3.1 dropped) becomes
