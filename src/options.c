@@ -49,7 +49,9 @@ const struct option run_long_options[] = {
 
 const char run_options_help[] =
     "  --base-url URL        the API (default $FINCH_BASE_URL, else " FINCH_DEFAULT_BASE_URL ");\n"
-    "                        http:// only to a loopback host\n"
+    "                        http:// only to 127.0.0.1, [::1] or localhost,\n"
+    "                        never through a proxy; https uses $https_proxy,\n"
+    "                        $ALL_PROXY and $NO_PROXY as curl does\n"
     "  --concurrency N       requests in flight at most, 1..1024 (default 16)\n"
     "  --rate R              requests per time: 3/s, 150/min, 1000/5m, or 0 for no\n"
     "                        limit (default " RATELIMIT_DEFAULT
@@ -66,7 +68,9 @@ const char run_options_help[] =
     "  --cacert FILE         trust the CA certificates in FILE (TLS is always verified)\n"
     "  --client-secret-file FILE\n"
     "                        read the client secret from FILE instead of\n"
-    "                        $FINCH_CLIENT_SECRET (never from the command line)\n"
+    "                        $FINCH_CLIENT_SECRET (never from the command line);\n"
+    "                        FILE must be yours (or root's), writable by no one\n"
+    "                        else\n"
     "  --dry-run             print the requests that would be sent, secrets\n"
     "                        redacted, and send nothing\n"
     "  --quiet               no progress line and no summary\n"
