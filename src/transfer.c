@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "finch_api.h"
+#include "log.h"
 #include "util.h"
 
 static void set_capture(char **dst, const char *v, size_t len)
@@ -80,6 +81,34 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 }
 
 /*
+ * Writes one trace line: under --log-format json, a "trace" event (kind:
+ * libcurl's curl_infotype, "text", "header_out" or "header_in"); as text,
+ * curl's own prefix ("* ", "> ", "< ") and the line with its control
+ * characters shown as \xNN, so a server's header cannot drive the terminal.
+ */
+static void write_trace_line(const char *kind, const char *prefix, const struct strbuf *line)
+{
+	struct strbuf out = STRBUF_INIT;
+
+	if (log_get_format() == LOG_FORMAT_JSON) {
+		log_event(LOG_INFO, "trace", line->buf, LOG_S("kind", kind), LOG_END);
+		return;
+	}
+	strbuf_addstr(&out, prefix);
+	for (size_t i = 0; i < line->len; i++) {
+		unsigned char c = (unsigned char)line->buf[i];
+
+		if (c < 0x20 || c == 0x7f)
+			strbuf_addf(&out, "\\x%02x", c);
+		else
+			strbuf_addch(&out, c);
+	}
+	strbuf_addch(&out, '\n');
+	fwrite(out.buf, 1, out.len, stderr);
+	strbuf_release(&out);
+}
+
+/*
  * --verbose: curl's trace, line by line, with Authorization and
  * Proxy-Authorization values cut wherever they appear (libcurl prints
  * HTTP/2 request headers as info lines, not as header lines) and any echo
@@ -88,18 +117,21 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
 {
 	struct transfer *t = userdata;
-	const char *prefix, *p = data, *end = data + size;
+	const char *prefix, *kind, *p = data, *end = data + size;
 
 	(void)easy;
 	switch (type) {
 	case CURLINFO_TEXT:
 		prefix = "* ";
+		kind = "text";
 		break;
 	case CURLINFO_HEADER_OUT:
 		prefix = "> ";
+		kind = "header_out";
 		break;
 	case CURLINFO_HEADER_IN:
 		prefix = "< ";
+		kind = "header_in";
 		break;
 	default:
 		return 0;
@@ -116,7 +148,7 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 			strbuf_reset(&t->trace_line);
 			redact_trace_line(p, len, &t->trace_line);
 			redact_strbuf(t->redact, &t->trace_line);
-			fprintf(stderr, "%s%s\n", prefix, t->trace_line.buf);
+			write_trace_line(kind, prefix, &t->trace_line);
 		}
 		p = nl ? nl + 1 : end;
 	}

@@ -535,7 +535,7 @@ static void answer_fault(struct request *q, const struct fault_decision *d, int6
  * --echo-auth: a misbehaving gateway that quotes the credentials back in a
  * 400, in every form a client must hide: the header as sent, the decoded
  * "id:secret", the secret percent-encoded, in the body, a header, and the
- * Finch-Request-Id.
+ * Finch-Request-Id; plus a header of terminal escape sequences.
  */
 static void answer_echo_auth(struct request *q, const char *auth)
 {
@@ -554,6 +554,8 @@ static void answer_echo_auth(struct request *q, const char *auth)
 	q->response = error_response(s, 400, "bad_request", secret, msg.buf);
 	MHD_add_response_header(q->response, "X-Echo-Authorization", auth ? auth : "");
 	MHD_add_response_header(q->response, "Finch-Request-Id", secret);
+	/* and a header that would drive a terminal if printed raw */
+	MHD_add_response_header(q->response, "X-Echo-Note", "\x1b[2J\x1b[31mred\x1b[0m");
 	strbuf_release(&msg);
 	strbuf_release(&enc);
 }

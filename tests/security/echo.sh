@@ -7,7 +7,8 @@
 # echoes the header in X-Echo-Authorization. The rows fail with a reason
 # that says [redacted]; no form of the secret reaches stdout, stderr (with
 # --verbose, text and JSON logs), the database, its dump, the exports or
-# status.
+# status. --verbose shows the header of escape sequences it also sends as
+# \xNN, and under --log-format json its trace lines are JSON events too.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 sec_setup echo
@@ -34,9 +35,18 @@ esac
 	fail "the echoed finch_code is not redacted"
 pass "an echoed Authorization is redacted in the trace, the reason, finch_code and the request id"
 
+! grep -q $'\x1b' err.txt || fail "--verbose printed a server's escape sequence raw"
+grep -qF '< X-Echo-Note: \x1b[2J\x1b[31mred\x1b[0m' err.txt ||
+	fail "--verbose does not show a server's control characters escaped: $(grep -a Note err.txt)"
+pass "--verbose shows a server's control characters as \\xNN"
+
 new_db j.db 2
-expect_exit 1 fo run --db j.db --base-url "$MOCK_URL" --rate 0 --log-format json
+expect_exit 1 fo run --db j.db --base-url "$MOCK_URL" --rate 0 --log-format json --verbose
 grep -q '"reason":"[^"]*\[redacted\]' err.txt || fail "the JSON row_failed event does not show [redacted]"
+jq -se 'map(select(.event == "trace" and .kind == "header_in" and
+	(.msg | startswith("X-Echo-Authorization: Basic [redacted]")))) | length == 2' err.txt >/dev/null ||
+	fail "--verbose under JSON logs: not every line is JSON, or the echo is not redacted"
+pass "under --log-format json the --verbose trace is JSON events too, redacted"
 new_db t.db 2
 expect_exit 1 fo run --db t.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1
 stop_mock
