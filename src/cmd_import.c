@@ -15,11 +15,12 @@
 
 static const char import_usage_head[] =
     "usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
-    "                            [--minutes-to-expire N] [--sandbox finch|provider] [--quiet]\n"
+    "                            [--minutes-to-expire N] [--sandbox finch|provider]\n"
+    "                            [--encoding ENC] [--delimiter D] [--quiet]\n"
     "\n"
-    "Validates every row of CSV against the Connect session contract and loads it\n"
-    "into the database. Invalid rows are kept with their reason; a file that cannot\n"
-    "be read as CSV imports nothing (exit 2).\n"
+    "Validates every row of CSV ('-' for standard input) against the Connect\n"
+    "session contract and loads it into the database. Invalid rows are kept with\n"
+    "their reason; a file that cannot be read as CSV imports nothing (exit 2).\n"
     "\n"
     "  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
 static const char import_usage_tail[] =
@@ -91,10 +92,7 @@ int cmd_import(int argc, char **argv)
 			"%s: ... and %lld more invalid rows (see 'finch-onboard export --state "
 			"invalid')\n",
 			util_progname(), (long long)(stats.invalid - (int64_t)o.max_reasons));
-	printf("imported %s: %lld rows read, %lld accepted, %lld invalid, %lld unchanged, "
-	       "%lld updated\n",
-	       argv[optind], (long long)stats.rows_read, (long long)stats.accepted,
-	       (long long)stats.invalid, (long long)stats.unchanged, (long long)stats.updated);
+	csv_import_print_summary(stdout, argv[optind], &stats);
 	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
 out:
 	store_close(st);

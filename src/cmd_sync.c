@@ -195,10 +195,7 @@ static void print_import(FILE *f, const char *csv, const struct import_stats *s)
 			"%s: ... and %" PRId64 " more invalid rows (see 'finch-onboard export "
 			"--state invalid')\n",
 			util_progname(), s->invalid - SYNC_MAX_REASONS);
-	fprintf(f,
-		"imported %s: %" PRId64 " rows read, %" PRId64 " accepted, %" PRId64
-		" invalid, %" PRId64 " unchanged, %" PRId64 " updated\n",
-		csv, s->rows_read, s->accepted, s->invalid, s->unchanged, s->updated);
+	csv_import_print_summary(f, csv, s);
 }
 
 int cmd_sync(int argc, char **argv)

@@ -1,20 +1,28 @@
 /*
  * csv_import.h: a CSV of employers into the store, validated row by row.
  *
- * The file is streamed through libcsv in 64 KiB reads (read and hashed on a
- * second thread, see readahead.h), so memory stays the same at any size; the
- * whole import is one transaction (store_begin_bulk()), so a file that
- * cannot be read as CSV imports nothing. Columns are found by header name
- * (trimmed, case-insensitive, any order). A row that breaks a rule is stored
- * as invalid with the reason "FILE:LINE: column: why" and the import goes
- * on; LINE is the physical line the record starts on.
+ * The file (a path, "-" for standard input, a pipe or /dev/fd/N) is streamed
+ * in 64 KiB reads, read and hashed on a second thread (readahead.h),
+ * decoded to UTF-8 by glibc's iconv when it is not UTF-8 already, and parsed
+ * by libcsv, so memory stays the same at any size: a cell longer than
+ * CSV_CELL_MAX_BYTES is cut (its row becomes invalid), and a record longer
+ * than CSV_RECORD_MAX_BYTES stops the import. The whole import is one
+ * transaction (store_begin_bulk()), so a file that cannot be read as CSV
+ * imports nothing. Columns are found by header name (see csv_header_key():
+ * case, spaces, hyphens and Unicode white space do not matter); every cell
+ * is trimmed of Unicode white space. A row that breaks a rule is stored as
+ * invalid with the reason "FILE:LINE: column: why" and the import goes on;
+ * LINE is the physical line the record starts on, counting "\r\n", "\n" and
+ * a lone "\r" each as one line end, so every record has its own line.
  */
 #ifndef FINCH_CSV_IMPORT_H
 #define FINCH_CSV_IMPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "csv_text.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -29,9 +37,17 @@ struct import_defaults {
 
 struct import_options {
 	struct import_defaults defaults;
-	size_t max_reasons; /* invalid rows whose reason is printed to stderr */
-	int quiet;	    /* 1: no warnings for unknown columns */
+	size_t max_reasons;	    /* invalid rows whose reason is printed to stderr */
+	int quiet;		    /* 1: no warnings for unknown columns */
+	enum csv_encoding encoding; /* --encoding; CSV_ENC_AUTO by default */
+	char delimiter;		    /* --delimiter: ',', ';', '\t', or 0 for auto */
 };
+
+/* A longer cell makes its row invalid; only its first CSV_CELL_KEEP_BYTES are kept. */
+#define CSV_CELL_MAX_BYTES  (64 * 1024)
+#define CSV_CELL_KEEP_BYTES 1024
+/* A longer record (a quote never closed, most likely) stops the import. */
+#define CSV_RECORD_MAX_BYTES (1024 * 1024)
 
 /*
  * The options that fill empty cells, as a getopt_long() fragment shared by
@@ -46,6 +62,8 @@ enum {
 	IMPORT_OPT_REDIRECT_URI,
 	IMPORT_OPT_MINUTES_TO_EXPIRE,
 	IMPORT_OPT_SANDBOX,
+	IMPORT_OPT_ENCODING,
+	IMPORT_OPT_DELIMITER,
 };
 
 extern const struct option import_long_options[]; /* ends with a zero entry */
@@ -61,5 +79,11 @@ int import_option_apply(struct import_options *o, int c, const char *arg);
  */
 int csv_import_file(struct store *st, const char *path, const struct import_options *o,
 		    struct import_stats *stats);
+
+/*
+ * Prints what an import did to f: "imported PATH: N rows read, ..." and,
+ * when rows were not valid UTF-8, which encoding the file most likely has.
+ */
+void csv_import_print_summary(FILE *f, const char *path, const struct import_stats *stats);
 
 #endif

@@ -112,7 +112,7 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
     [S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
 			"unchanged = ?5, updated = ?6, ended_at = ?7 WHERE id = ?1",
-    [S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2 WHERE id = ?1",
+    [S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2, size = ?3 WHERE id = ?1",
     [S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
 		      "updated, started_at, coalesce(ended_at, 0) FROM imports "
 		      "ORDER BY id DESC LIMIT 1",
@@ -947,10 +947,11 @@ int store_import_finish(struct store *st, int64_t import_id, const struct import
 	return exec_stmt(st, S_IMPORT_FINISH);
 }
 
-int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex)
+int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex, int64_t size)
 {
 	sqlite3_bind_int64(st->stmt[S_IMPORT_HASH], 1, import_id);
 	bind_text(st->stmt[S_IMPORT_HASH], 2, sha256_hex);
+	sqlite3_bind_int64(st->stmt[S_IMPORT_HASH], 3, size);
 	return exec_stmt(st, S_IMPORT_HASH);
 }
 

@@ -100,8 +100,11 @@ struct import_stats {
 	int64_t rows_read; /* data rows, not counting the header and blank lines */
 	int64_t accepted;  /* valid rows that were new */
 	int64_t invalid;
-	int64_t unchanged; /* valid rows identical to what the store had */
-	int64_t updated;   /* valid rows whose request fields changed */
+	int64_t unchanged;   /* valid rows identical to what the store had */
+	int64_t updated;     /* valid rows whose request fields changed */
+	int64_t blank;	     /* records whose cells are all empty, skipped (not stored) */
+	int64_t not_utf8;    /* invalid rows with a cell that is not UTF-8 */
+	int likely_encoding; /* for those: csv_text.h's enum csv_encoding (not stored) */
 };
 
 /* Records the start of an import; *import_id identifies it. Inside a transaction. */
@@ -109,8 +112,11 @@ int store_import_start(struct store *st, const char *path, int64_t size, const c
 		       int64_t started_ms, int64_t *import_id);
 int store_import_finish(struct store *st, int64_t import_id, const struct import_stats *stats,
 			int64_t ended_ms);
-/* Records the file's SHA-256, known only once the whole file has been read. */
-int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex);
+/*
+ * Records the file's SHA-256 and its size in bytes, known only once the
+ * whole file has been read (a pipe has no size until then).
+ */
+int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex, int64_t size);
 
 enum upsert_result {
 	UPSERT_NEW,

@@ -69,7 +69,8 @@ DB=invalid.db
 run_fo import invalid_rows.csv --db "$DB"
 expect_rc 1 "import invalid_rows.csv"
 expect_eq "invalid summary" "$OUT" \
-	"imported invalid_rows.csv: 12 rows read, 1 accepted, 11 invalid, 0 unchanged, 0 updated"
+	"imported invalid_rows.csv: 12 rows read, 1 accepted, 11 invalid, 0 unchanged, 0 updated
+1 row is not valid UTF-8: the file looks like Windows-1252: use --encoding windows-1252 or save it as CSV UTF-8"
 expect_eq "invalid stderr" "$ERR" \
 "finch-onboard: invalid: invalid_rows.csv:3: customer_email: is not an email address (needs exactly one '@')
 finch-onboard: invalid: invalid_rows.csv:4: products: cannot combine 'deduction' with 'benefits'
@@ -80,8 +81,8 @@ finch-onboard: invalid: invalid_rows.csv:8: integration_auth_method: requires an
 finch-onboard: invalid: invalid_rows.csv:9: customer_id: duplicate of line 2
 finch-onboard: invalid: invalid_rows.csv:10: row: 10 cells, but the header has 9
 finch-onboard: invalid: invalid_rows.csv:11: customer_id: is empty
-finch-onboard: invalid: invalid_rows.csv:12: products: is empty
-finch-onboard: invalid: invalid_rows.csv:13: customer_name: is not valid UTF-8"
+finch-onboard: invalid: invalid_rows.csv:12: row: 2 cells, but the header has 9
+finch-onboard: invalid: invalid_rows.csv:13: customer_name: is not valid UTF-8 (looks like Windows-1252: use --encoding windows-1252 or save as CSV UTF-8)"
 pass "every invalid row is reported as FILE:LINE: column: reason, exit 1"
 
 expect_eq "invalid states" "$(q "SELECT customer_id, state FROM customers ORDER BY id LIMIT 2")" \
@@ -92,7 +93,7 @@ expect_eq "duplicate kept apart" "$(q "SELECT customer_name, error FROM customer
 	WHERE customer_id = 'ok-001' AND state = 'invalid'")" \
 	"Duplicate Employer|invalid_rows.csv:9: customer_id: duplicate of line 2"
 expect_eq "bad utf-8 made printable" "$(q "SELECT customer_name FROM customers WHERE customer_id = 'utf8-bad'")" \
-	"Caf? Latin1"
+	"Caf\\xE9 Latin1"
 pass "invalid rows are stored with their reasons; the first of two duplicates stays pending"
 
 run_fo import invalid_rows.csv --db "$DB" --quiet
@@ -129,10 +130,10 @@ refuse() { # FILE MESSAGE
 refuse empty.csv "empty.csv: is empty: no header line"
 refuse nul.csv "nul.csv:4: contains a NUL byte"
 refuse unterminated.csv "unterminated.csv:3: unterminated quoted field"
-refuse bad_header_utf8.csv "bad_header_utf8.csv:1: the header is not valid UTF-8 (column 3)"
+refuse bad_header_utf8.csv "bad_header_utf8.csv:1: the header is not valid UTF-8 (column 3; it looks like Windows-1252: use --encoding windows-1252)"
 refuse duplicate_header.csv "duplicate_header.csv:1: column 'customer_id' appears twice (columns 1 and 3)"
-refuse missing_column.csv "missing_column.csv:1: the header has no 'customer_name' column"
-refuse no_products.csv "no_products.csv:1: the header has no 'products' column (or give --products)"
+refuse missing_column.csv "missing_column.csv:1: the header has no 'customer_name' column (read with delimiter ',')"
+refuse no_products.csv "no_products.csv:1: the header has no 'products' column (read with delimiter ','; or give --products)"
 
 # a refused file leaves an existing database exactly as it was
 DB=excel.db

@@ -407,7 +407,7 @@ static void add_customer(struct store *st, const char *id, const char *name)
 static int setup_store(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	struct import_stats stats = {0, 0, 0, 0, 0};
+	struct import_stats stats = {0};
 	int64_t import_id;
 	int i;
 
