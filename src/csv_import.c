@@ -728,7 +728,8 @@ static int feed(struct importer *im, struct csv_parser *p, const char *buf, size
 		if (im->failed || bound(im, p, n) < 0)
 			return -1;
 		if (end) {
-			if (*end == '\r' || !im->last_cr)
+			/* a LF right after a CR ends the same line (pieces end at each) */
+			if (*end == '\r' || n > 1 || !im->last_cr)
 				im->line++;
 			im->last_cr = *end == '\r';
 			if (p->pstate == PSTATE_IDLE)

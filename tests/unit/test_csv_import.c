@@ -164,6 +164,33 @@ static const struct import_case cases[] = {
      2, 1, 1, "a|A|pending|\nb|B|invalid|in.csv:3: products: unknown product 'bogus'\n", ""},
     {"crlf inside a quoted field", IN(H "a,\"x\r\ny\",company\r\nb,B,bogus\r\n"), 0, 2, 1, 1,
      "a|x\r\ny|pending|\nb|B|invalid|in.csv:4: products: unknown product 'bogus'\n", ""},
+    /* line ends: "\r\n", "\n" and a lone "\r" end one line each, in any mix */
+    {"cr-only file with a lf inside quotes: no row lost",
+     IN("customer_id,customer_name,products\ra1,\"x\ny\",company\ra1,B,company\r"), 0, 2, 1, 1,
+     "a1|x\ny|pending|\na1|B|invalid|in.csv:4: customer_id: duplicate of line 2\n", ""},
+    {"cr inside quotes in a lf file", IN(H "a1,\"x\ry\",company\na1,B,company\n"), 0, 2, 1, 1,
+     "a1|x\ry|pending|\na1|B|invalid|in.csv:4: customer_id: duplicate of line 2\n", ""},
+    {"mixed crlf, lf and cr",
+     IN("customer_id,customer_name,products\r\na,A,company\nb,B,company\rc,C,bogus\r\n"
+	"d,D,bogus\n"),
+     0, 4, 2, 2,
+     "a|A|pending|\nb|B|pending|\nc|C|invalid|in.csv:4: products: unknown product 'bogus'\n"
+     "d|D|invalid|in.csv:5: products: unknown product 'bogus'\n",
+     ""},
+    {"lf cr is two lines, cr lf one", IN(H "a,A,company\n\rb,B,bogus\r\n\r\nc,C,bogus\n"), 0, 3, 1,
+     2,
+     "a|A|pending|\nb|B|invalid|in.csv:4: products: unknown product 'bogus'\n"
+     "c|C|invalid|in.csv:6: products: unknown product 'bogus'\n",
+     ""},
+    {"every line end inside one quoted field", IN(H "a,\"1\r\n2\n3\r4\n\r5\",company\nb,B,bogus\n"),
+     0, 2, 1, 1,
+     "a|1\r\n2\n3\r4\n\r5|pending|\nb|B|invalid|in.csv:8: products: unknown product 'bogus'\n", ""},
+    {"duplicates in a cr-only file with quoted crlf",
+     IN("customer_id,customer_name,products\ra,\"x\r\ny\",company\ra,B,company\ra,C,company\r"), 0,
+     3, 1, 2,
+     "a|x\r\ny|pending|\na|B|invalid|in.csv:4: customer_id: duplicate of line 2\n"
+     "a|C|invalid|in.csv:5: customer_id: duplicate of line 2\n",
+     ""},
     {"blank lines are skipped and counted as lines",
      IN("\n\r\n" H "\na,A,company\n   \n,,\nb,B,bogus\n"), 0, 2, 1, 1,
      "a|A|pending|\nb|B|invalid|in.csv:8: products: unknown product 'bogus'\n", ""},
@@ -510,6 +537,38 @@ static void test_csv_import__ascii_255_fits(void **state)
 	strbuf_release(&s255);
 }
 
+/* A CRLF cut in two by the 64 KiB reads is still one line end, wherever the cut falls. */
+static void test_csv_import__crlf_split_across_reads(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf in = STRBUF_INIT, rows = STRBUF_INIT;
+
+	for (size_t shift = 0; shift < 3; shift++) {
+		strbuf_reset(&in);
+		strbuf_addstr(&in, "customer_id,customer_name,products\r\n");
+		/* rows of 63 bytes: "id-NNNN,Name...,company\r\n" */
+		for (int i = 0; in.len < 65536 - 64; i++)
+			strbuf_addf(&in, "id-%04d,%-45s,company\r\n", i, "Name");
+		/* the last row before the cut ends so that its \r is byte 65535 - shift */
+		strbuf_addf(&in, "cut-1,%-*s,company\r\n", (int)(65535 - shift - in.len - 14), "N");
+		strbuf_addstr(&in, "cut-2,N,company\r\nbad,B,bogus\r\n");
+		assert_int_equal(strstr(in.buf, "cut-2") - in.buf - 2, 65535 - shift);
+		assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
+		assert_int_equal(f->stats.invalid, 1);
+		dump(f, &rows);
+		strbuf_reset(&in);
+		assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE error LIKE "
+					      "'in.csv:' || (SELECT source_line + 1 FROM customers "
+					      "WHERE customer_id = 'cut-2') || ': products:%'"),
+				 1);
+		assert_int_equal(query_int(f, "SELECT max(source_line) - min(source_line) + 1 = "
+					      "count(*) FROM customers"),
+				 1);
+	}
+	strbuf_release(&in);
+	strbuf_release(&rows);
+}
+
 /*
  * A row is checked for UTF-8 a word at a time: one bad byte is found
  * wherever it sits, in a whole word or in the bytes after the last one.
@@ -607,6 +666,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_csv_import__refused_file_imports_nothing, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_csv_import__line_numbers_across_reads, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csv_import__crlf_split_across_reads, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_csv_import__batches_keep_file_order, setup,
 					    teardown),
