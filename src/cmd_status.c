@@ -102,6 +102,7 @@ static int print_json(struct store *st, const struct report *r)
 	for (int s = 0; s < STATE_COUNT; s++)
 		cJSON_AddNumberToObject(by, state_name(s), (double)r->counts.by_state[s]);
 	cJSON_AddItemToObject(root, "by_state", by);
+	cJSON_AddNumberToObject(root, "line_invalid", (double)r->counts.line_invalid);
 	cJSON_AddNumberToObject(root, "expired", (double)r->counts.expired);
 	cJSON_AddNumberToObject(root, "expiring_7d", (double)r->counts.expiring_soon);
 	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
@@ -164,6 +165,10 @@ static int print_text(struct store *st, const struct report *r)
 	printf("%lld rows\n", (long long)r->counts.total);
 	for (int s = 0; s < STATE_COUNT; s++)
 		printf("  %-11s %lld\n", state_name(s), (long long)r->counts.by_state[s]);
+	if (r->counts.line_invalid)
+		printf("created or exists, but the CSV line is now invalid: %lld (they keep their "
+		       "links; the reason is in 'export --state created,exists')\n",
+		       (long long)r->counts.line_invalid);
 	printf("links expired: %lld, expiring within 7 days: %lld\n", (long long)r->counts.expired,
 	       (long long)r->counts.expiring_soon);
 	if (r->counts.next_retry_ms)

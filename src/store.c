@@ -128,7 +128,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
      * values), ?11 the source, ?12 this import, ?13 the line. S_MARK_SEEN
      * records where the customer was seen, for "duplicate of line N".
      */
-    [S_MARK_SEEN] = "UPDATE customers SET last_import = ?12, source = ?11, source_line = ?13 "
+    [S_MARK_SEEN] = "UPDATE customers SET last_import = ?12, source = ?11, source_line = ?13, "
+		    "error = CASE WHEN line_invalid THEN NULL ELSE error END, line_invalid = 0 "
 		    "WHERE customer_id = ?1 AND keyless = 0 AND last_import IS NOT ?12 AND "
 		    "state <> 'invalid' AND customer_name IS ?2 AND customer_email IS ?3 AND "
 		    "products IS ?4 AND redirect_uri IS ?5 AND minutes_to_expire IS ?6 AND "
@@ -152,19 +153,23 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"integration_provider = ?9, integration_auth_method = ?10, source = ?11, "
 	"last_import = ?12, source_line = ?13, state = 'pending', request_kind = 'create', "
 	"attempts = 0, next_attempt_at = NULL, error = NULL, first_transient_at = NULL, "
-	"give_up_at = NULL, updated_at = ?14 WHERE id = ?15",
+	"give_up_at = NULL, line_invalid = 0, updated_at = ?14 WHERE id = ?15",
     [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
 		    "AND last_import IS ?2",
     [S_INVALID_KEYED] =
 	"INSERT INTO customers(customer_id, customer_name, state, error, source, "
 	"source_line, first_import, last_import, created_at, updated_at) "
 	"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?6, ?7, ?7) "
-	"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET state = 'invalid', "
+	/* a created or exists row keeps its state and link (schema/003_line_invalid.sql) */
+	"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
+	"state = CASE WHEN customers.state = 'created' OR customers.state = 'exists' "
+	"THEN customers.state ELSE 'invalid' END, "
+	"line_invalid = (customers.state = 'created' OR customers.state = 'exists'), "
 	"error = excluded.error, source = excluded.source, "
 	"source_line = excluded.source_line, next_attempt_at = NULL, "
 	"last_import = excluded.last_import, "
-	"updated_at = CASE WHEN customers.state IS NOT 'invalid' "
-	"OR customers.error IS NOT excluded.error THEN excluded.updated_at "
+	"updated_at = CASE WHEN customers.error IS NOT excluded.error OR NOT ("
+	"customers.state = 'invalid' OR customers.line_invalid) THEN excluded.updated_at "
 	"ELSE customers.updated_at END",
     [S_INVALID_KEYLESS] =
 	"INSERT INTO customers(customer_id, keyless, customer_name, state, error, source, "
@@ -172,8 +177,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 	"VALUES (?1, 1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7)",
     [S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
     [S_COUNT_STATES] = "SELECT state, count(*), "
-		       "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END) "
-		       "FROM customers GROUP BY state",
+		       "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END), "
+		       "sum(line_invalid) FROM customers GROUP BY state",
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
 		       "FROM customers WHERE state = 'created'",
@@ -1219,6 +1224,7 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 			out->by_state[state] = sqlite3_column_int64(s, 1);
 		out->total += sqlite3_column_int64(s, 1);
 		out->retries += sqlite3_column_int64(s, 2);
+		out->line_invalid += sqlite3_column_int64(s, 3);
 	}
 	if (rc != SQLITE_DONE)
 		ret = db_error(st, "cannot count rows");

@@ -171,7 +171,9 @@ int store_seen_in_import(struct store *st, const char *customer_id, int64_t *lin
  * Stores a row that broke a rule, with reason "FILE:LINE: column: why".
  * If customer_id is a usable key (valid, and not a duplicate within this
  * file) the customer's row becomes invalid and keeps its history and its
- * last good request fields. Otherwise (customer_id NULL) the line is kept as
+ * last good request fields; a created or exists row keeps its state and
+ * link too, with the reason in error and line_invalid set, until a valid
+ * line comes back. Otherwise (customer_id NULL) the line is kept as
  * a keyless invalid row named by display_id (the raw id, made printable),
  * which the next import of the same source replaces.
  */
@@ -205,6 +207,7 @@ struct state_counts {
 	int64_t carried;	  /* failed rows the next sync re-queues (transient errors) */
 	int64_t carried_until_ms; /* the latest of their give-up times; 0: none */
 	int64_t next_retry_ms;	  /* the earliest retry_wait row's next attempt; 0: none */
+	int64_t line_invalid;	  /* created or exists rows whose latest CSV line is invalid */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);

@@ -64,6 +64,35 @@ expect_eq "changed rows" "$(q "SELECT customer_id, state, session_id, customer_e
 cedar-004|created|sess_kept|"
 pass "a changed row goes back to pending and keeps its history; an unchanged created row stays"
 
+# ---- a done row is not undone by a bad edit --------------------------------------
+# cedar-004 is created (sess_kept); its new line has a mistyped email.
+q "UPDATE customers SET connect_url = 'https://connect.example/kept' WHERE customer_id = 'cedar-004'"
+sed 's/^\(   Cedar & Pine   ,cedar-004,company|directory,\),/\1cedar.example.com,/' excel2.csv >excel3.csv
+grep -q 'cedar-004,company|directory,cedar.example.com' excel3.csv || fail "excel3.csv: the edit did not apply"
+run_fo import excel3.csv --db "$DB" --quiet
+expect_rc 1 "import a bad edit of a created row"
+expect_eq "bad edit summary" "$OUT" \
+	"imported excel3.csv: 4 rows read, 0 accepted, 1 invalid, 3 unchanged, 0 updated"
+expect_eq "bad edit keeps the link" "$(q "SELECT state, session_id, connect_url, line_invalid,
+	error LIKE 'excel3.csv:8: customer_email: %' FROM customers WHERE customer_id = 'cedar-004'")" \
+	"created|sess_kept|https://connect.example/kept|1|1"
+run_fo status --db "$DB"
+expect_rc 0 "status after a bad edit"
+case $OUT in
+*"created or exists, but the CSV line is now invalid: 1 "*) ;;
+*) fail "status does not count the row apart: $OUT" ;;
+esac
+run_fo status --db "$DB" --json
+case $OUT in
+*'"line_invalid":1'* | *'"line_invalid": 1'*) ;;
+*) fail "status --json has no line_invalid: $OUT" ;;
+esac
+run_fo import excel2.csv --db "$DB" --quiet
+expect_rc 0 "import the line fixed again"
+expect_eq "fixed line clears the flag" "$(q "SELECT state, session_id, line_invalid, error IS NULL
+	FROM customers WHERE customer_id = 'cedar-004'")" "created|sess_kept|0|1"
+pass "a created row whose line turns invalid keeps its state and link, is counted apart, and is clear once fixed"
+
 # ---- invalid rows -------------------------------------------------------------
 DB=invalid.db
 run_fo import invalid_rows.csv --db "$DB"
