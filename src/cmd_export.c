@@ -28,7 +28,9 @@ static const char export_usage[] =
     "  --state LIST       only rows in these states, e.g. created,exists\n"
     "  --since TIME       only rows updated after TIME: an ISO 8601 time\n"
     "                     (2026-11-28T02:00:00Z) or a duration before now (24h)\n"
-    "  --raw              do not neutralise cells that start with = + - @ TAB CR\n"
+    "  --raw              CSV: do not neutralise formula cells (= + - @, also after\n"
+    "                     leading blanks or in fullwidth; TAB, CR); JSON Lines is\n"
+    "                     never altered\n"
     "  --bom, --no-bom    start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
     "                     (default: yes for --out FILE, no for standard output)\n"
     "  -h, --help         show this help\n";

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "export.h"
 #include "lockfile.h"
 #include "store.h"
 #include "util.h"
@@ -27,7 +28,8 @@ static const char retry_usage[] =
     "  --finch-code CODE  only rows whose last finch_code is CODE\n"
     "  --http-status N    only rows whose last HTTP status is N\n"
     "  --customer ID      only this customer; repeat for more. An unknown ID is\n"
-    "                     an error and nothing is re-queued\n"
+    "                     an error and nothing is re-queued. An ID as the CSV\n"
+    "                     export printed it ('-001 for -001) works too\n"
     "  -h, --help         show this help\n";
 
 /* Writes the names of the states in mask ("failed or created") into buf. */
@@ -102,6 +104,29 @@ static int report_left_alone(struct store *st, const struct requeue_filter *f,
 			warning("customer '%s' is %s but its last answer does not match "
 				"--finch-code/--http-status: left alone",
 				f->customers[i], state_name(state));
+	}
+	return 0;
+}
+
+/*
+ * Takes each --customer id as the CSV export printed it: an id that export
+ * neutralised against formulas ("'-001" for "-001", export_is_formula())
+ * stands for the stored one, unless a customer's id really is "'-001".
+ */
+static int unneutralise_ids(struct store *st, const char **ids, size_t n)
+{
+	enum row_state state;
+
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (ids[i][0] != '\'' || !export_is_formula(ids[i] + 1))
+			continue;
+		r = store_customer_state(st, ids[i], &state);
+		if (r < 0)
+			return -1;
+		if (!r)
+			ids[i]++;
 	}
 	return 0;
 }
@@ -207,7 +232,7 @@ int cmd_retry(int argc, char **argv)
 	default:
 		goto out;
 	}
-	if (store_open(db, &st) < 0)
+	if (store_open(db, &st) < 0 || unneutralise_ids(st, customers, f.ncustomers) < 0)
 		goto out;
 	was_pending = xcalloc(f.ncustomers + 1, sizeof(*was_pending));
 	if (f.ncustomers && check_customers(st, db, customers, f.ncustomers, was_pending) < 0)

@@ -66,36 +66,6 @@ void export_writer_release(struct export_writer *w)
 	strbuf_release(&w->line);
 }
 
-/* The characters a spreadsheet reads as the start of a formula. */
-static int needs_neutralising(const char *s)
-{
-	return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
-}
-
-void export_csv_field(struct strbuf *sb, const char *s, int raw)
-{
-	int neutralise;
-
-	if (!s)
-		return;
-	neutralise = !raw && needs_neutralising(s);
-	if (!strpbrk(s, ",\"\r\n")) {
-		if (neutralise)
-			strbuf_addch(sb, '\'');
-		strbuf_addstr(sb, s);
-		return;
-	}
-	strbuf_addch(sb, '"');
-	if (neutralise)
-		strbuf_addch(sb, '\'');
-	for (; *s; s++) {
-		if (*s == '"')
-			strbuf_addch(sb, '"');
-		strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '"');
-}
-
 /*
  * Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there
  * are not one (overlong forms, surrogates, code points above U+10FFFF).
@@ -125,7 +95,95 @@ static size_t utf8_seq_len(const unsigned char *s)
 	return 0;
 }
 
-void export_json_string(struct strbuf *sb, const char *s, int raw)
+/*
+ * The code point of the valid UTF-8 sequence at *p, advancing *p past it;
+ * a byte that does not start one is U+FFFD, as a reader would show it.
+ */
+static uint32_t next_code_point(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	size_t n = utf8_seq_len(s);
+	uint32_t cp;
+
+	if (n <= 1) {
+		*p = s + 1;
+		return n ? s[0] : 0xfffd;
+	}
+	cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++)
+		cp = cp << 6 | (s[i] & 0x3f);
+	*p = s + n;
+	return cp;
+}
+
+/*
+ * The blanks a spreadsheet skips before it looks for a formula sign: ASCII
+ * white space, Unicode's space separators (Zs), the line and paragraph
+ * separators, and the invisible zero-width ones a user cannot see in a cell.
+ */
+static int is_blank(uint32_t cp)
+{
+	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0x85 || cp == 0xa0 ||
+	       cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200d) || cp == 0x2028 ||
+	       cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x2060 || cp == 0x3000 ||
+	       cp == 0xfeff;
+}
+
+/* = + - @, their fullwidth forms (U+FF1D U+FF0B U+FF0D U+FF20) and small forms. */
+static int is_formula_sign(uint32_t cp)
+{
+	return cp == '=' || cp == '+' || cp == '-' || cp == '@' || cp == 0xff1d || cp == 0xff0b ||
+	       cp == 0xff0d || cp == 0xff20 || cp == 0xfe66 || cp == 0xfe62 || cp == 0xfe63;
+}
+
+/*
+ * OWASP's CSV injection guidance
+ * (https://owasp.org/www-community/attacks/CSV_Injection): a cell that
+ * begins with = + - @, a tab or a carriage return can be run as a formula,
+ * so it gets a leading "'". Spreadsheets skip leading blanks before they
+ * look for the sign, and some read the fullwidth signs as the ASCII ones,
+ * so the sign is looked for after any blanks, in both widths.
+ */
+int export_is_formula(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+
+	if (!s || !*s)
+		return 0;
+	if (*s == '\t' || *s == '\r')
+		return 1;
+	do
+		cp = next_code_point(&p);
+	while (is_blank(cp) && *p);
+	return is_formula_sign(cp);
+}
+
+void export_csv_field(struct strbuf *sb, const char *s, int raw)
+{
+	int neutralise;
+
+	if (!s)
+		return;
+	neutralise = !raw && export_is_formula(s);
+	if (!strpbrk(s, ",\"\r\n")) {
+		if (neutralise)
+			strbuf_addch(sb, '\'');
+		strbuf_addstr(sb, s);
+		return;
+	}
+	strbuf_addch(sb, '"');
+	if (neutralise)
+		strbuf_addch(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '"')
+			strbuf_addch(sb, '"');
+		strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '"');
+}
+
+void export_json_string(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -134,8 +192,6 @@ void export_json_string(struct strbuf *sb, const char *s, int raw)
 		return;
 	}
 	strbuf_addch(sb, '"');
-	if (!raw && needs_neutralising(s))
-		strbuf_addch(sb, '\'');
 	while (*p) {
 		const unsigned char *run = p;
 		size_t n;
@@ -241,16 +297,16 @@ static void build_json_row(struct export_writer *w, const struct export_row *r)
 	struct strbuf *sb = &w->line;
 
 	strbuf_addstr(sb, "{\"customer_id\":");
-	export_json_string(sb, r->customer_id, w->raw);
+	export_json_string(sb, r->customer_id);
 	strbuf_addstr(sb, ",\"customer_name\":");
-	export_json_string(sb, r->customer_name, w->raw);
+	export_json_string(sb, r->customer_name);
 	strbuf_addf(sb, ",\"status\":\"%s\"", state_name(r->state));
 	strbuf_addstr(sb, ",\"session_id\":");
-	export_json_string(sb, r->session_id, w->raw);
+	export_json_string(sb, r->session_id);
 	strbuf_addstr(sb, ",\"connect_url\":");
-	export_json_string(sb, r->connect_url, w->raw);
+	export_json_string(sb, r->connect_url);
 	strbuf_addstr(sb, ",\"connection_id\":");
-	export_json_string(sb, r->connection_id, w->raw);
+	export_json_string(sb, r->connection_id);
 	strbuf_addstr(sb, ",\"expires_at\":");
 	add_time_json(sb, r->expires_at_ms);
 	strbuf_addf(sb, ",\"attempts\":%" PRId64, r->attempts);
@@ -259,9 +315,9 @@ static void build_json_row(struct export_writer *w, const struct export_row *r)
 	else
 		strbuf_addstr(sb, ",\"http_status\":null");
 	strbuf_addstr(sb, ",\"finch_code\":");
-	export_json_string(sb, r->finch_code, w->raw);
+	export_json_string(sb, r->finch_code);
 	strbuf_addstr(sb, ",\"error\":");
-	export_json_string(sb, r->error, w->raw);
+	export_json_string(sb, r->error);
 	strbuf_addstr(sb, ",\"updated_at\":");
 	add_time_json(sb, r->updated_at_ms);
 	strbuf_addstr(sb, ",\"next_attempt_at\":");

@@ -23,10 +23,10 @@
  * strings for times. Bytes that are not valid UTF-8 become U+FFFD, so every
  * line parses.
  *
- * Unless raw is set, a text cell that starts with '=', '+', '-', '@', a tab
- * or a CR is neutralised against spreadsheet formula injection by a leading
- * "'". This applies to both formats: a JSON Lines file is often turned into
- * a spreadsheet too, and one rule for both keeps the two exports identical.
+ * In CSV, unless raw is set, a text cell that export_is_formula() flags is
+ * neutralised against spreadsheet formula injection by a leading "'"
+ * (OWASP's CSV injection guidance). JSON Lines is for programs and is never
+ * altered: a customer_id there is the id, byte for byte.
  *
  * Rows are streamed from store_each_export(): memory does not grow with the
  * number of rows.
@@ -75,7 +75,7 @@ struct export_writer {
 	FILE *out;
 	const char *name; /* for messages: the path, or "standard output" */
 	enum export_format format;
-	int raw;	    /* 1: cells as stored, no formula neutralising */
+	int raw;	    /* 1: CSV cells as stored, no formula neutralising */
 	int bom;	    /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
 	int64_t rows;	    /* data rows written so far */
 	struct strbuf line; /* the line being built, reused for every row */
@@ -98,8 +98,18 @@ int export_writer_finish(struct export_writer *w);
  * then quoted if needed. Exposed for the tests.
  */
 void export_csv_field(struct strbuf *sb, const char *s, int raw);
-/* Appends s as a JSON string (NULL: null), neutralised unless raw. */
-void export_json_string(struct strbuf *sb, const char *s, int raw);
+/* Appends s as a JSON string (NULL: null), exactly: never neutralised. */
+void export_json_string(struct strbuf *sb, const char *s);
+
+/*
+ * 1 if a spreadsheet could run s as a formula, so CSV export neutralises it
+ * (https://owasp.org/www-community/attacks/CSV_Injection): s starts with a
+ * tab or a CR, or its first character after leading blanks (ASCII white
+ * space, no-break, fullwidth U+3000 and the other Unicode spaces, zero-width
+ * characters) is = + - @ or a fullwidth or small form of one (U+FF1D,
+ * U+FF0B, U+FF0D, U+FF20, U+FE66, U+FE62, U+FE63). NULL and "" are not.
+ */
+int export_is_formula(const char *s);
 
 struct export_options {
 	enum export_format format;

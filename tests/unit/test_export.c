@@ -58,7 +58,21 @@ static void test_export__csv_field(void **state)
 	    {"=HYPERLINK(\"http://x\",\"y\")", 0, "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
 	    {"a=b", 0, "a=b"},
 	    {"'quoted", 0, "'quoted"},
+	    /* the sign after leading blanks (OWASP), and fullwidth signs */
+	    {" =HYPERLINK(\"http://x\")", 0, "\"' =HYPERLINK(\"\"http://x\"\")\""},
+	    {" @SUM(1,2)", 0, "\"' @SUM(1,2)\""},
+	    {"\n=1+2", 0, "\"'\n=1+2\""},
+	    {"\xc2\xa0+1", 0, "'\xc2\xa0+1"},
+	    {"\xe3\x80\x80-1", 0, "'\xe3\x80\x80-1"},
+	    {"\xef\xbc\x9d"
+	     "1+2",
+	     0,
+	     "'\xef\xbc\x9d"
+	     "1+2"},
+	    {"   plain", 0, "   plain"},
 	    /* --raw keeps formulas as they are */
+	    {" =1", 1, " =1"},
+	    {"\xef\xbc\xa0x", 1, "\xef\xbc\xa0x"},
 	    {"=1+2", 1, "=1+2"},
 	    {"-5", 1, "-5"},
 	    {"\rx", 1, "\"\rx\""},
@@ -94,12 +108,11 @@ static void test_export__json_string(void **state)
 	    {"a\xc3", 0, "\"a\xef\xbf\xbd\""},
 	    {"\xed\xa0\x80", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
 	    {"\xc0\xaf", 0, "\"\xef\xbf\xbd\xef\xbf\xbd\""},
-	    /* neutralised by default, as in CSV */
-	    {"=1+2", 0, "\"'=1+2\""},
-	    {"\tx", 0, "\"'\\tx\""},
-	    {"@x", 0, "\"'@x\""},
-	    {"=1+2", 1, "\"=1+2\""},
-	    {"\tx", 1, "\"\\tx\""},
+	    /* never altered: JSON Lines is for programs */
+	    {"=1+2", 0, "\"=1+2\""},
+	    {"\tx", 0, "\"\\tx\""},
+	    {"@x", 0, "\"@x\""},
+	    {"-001", 0, "\"-001\""},
 	};
 	size_t i;
 
@@ -107,11 +120,77 @@ static void test_export__json_string(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct strbuf sb = STRBUF_INIT;
 
-		export_json_string(&sb, cases[i].in, cases[i].raw);
+		export_json_string(&sb, cases[i].in);
 		if (strcmp(sb.buf, cases[i].want))
 			fail_msg("case %zu: got [%s], want [%s]", i, sb.buf, cases[i].want);
 		strbuf_release(&sb);
 	}
+}
+
+/* One row per rule of export_is_formula(): blanks, signs, widths. */
+static void test_export__is_formula(void **state)
+{
+	static const struct {
+		const char *in;
+		int want;
+	} cases[] = {
+	    {NULL, 0},
+	    {"", 0},
+	    {"Acme", 0},
+	    {"a=b", 0},
+	    {"'=1", 0},
+	    {"=1+2", 1},
+	    {"+33", 1},
+	    {"-5", 1},
+	    {"@SUM(1)", 1},
+	    /* OWASP: a leading tab or CR on its own */
+	    {"\tx", 1},
+	    {"\rx", 1},
+	    {"\nx", 0},
+	    /* the sign after leading blanks */
+	    {" =1", 1},
+	    {"  \t @x", 1},
+	    {"\n=1", 1},
+	    {"\r\n+1", 1},
+	    {"\v\f-1", 1},
+	    {"\xc2\xa0=1", 1},	   /* U+00A0 no-break space */
+	    {"\xe3\x80\x80@1", 1}, /* U+3000 ideographic space */
+	    {"\xe2\x80\x83=1", 1}, /* U+2003 em space */
+	    {"\xe2\x80\x8b=1", 1}, /* U+200B zero-width space */
+	    {"\xef\xbb\xbf=1", 1}, /* U+FEFF zero-width no-break space */
+	    {"\xe2\x80\xa8=1", 1}, /* U+2028 line separator */
+	    {"\xe2\x80\xaf+1", 1}, /* U+202F narrow no-break space */
+	    {"   plain", 0},
+	    {"   ", 0},
+	    {"\xc2\xa0", 0},
+	    /* fullwidth and small signs */
+	    {"\xef\xbc\x9d"
+	     "1",
+	     1}, /* U+FF1D fullwidth = */
+	    {"\xef\xbc\x8b"
+	     "1",
+	     1}, /* U+FF0B fullwidth + */
+	    {"\xef\xbc\x8d"
+	     "1",
+	     1},		  /* U+FF0D fullwidth - */
+	    {"\xef\xbc\xa0x", 1}, /* U+FF20 fullwidth @ */
+	    {"\xe3\x80\x80\xef\xbc\x9d"
+	     "1",
+	     1},		  /* U+3000 then U+FF1D */
+	    {"\xef\xb9\xa6x", 1}, /* U+FE66 small = */
+	    {"\xef\xbc\xa1", 0},  /* U+FF21 fullwidth A */
+	    /* bytes that are not UTF-8 are not blanks */
+	    {"\xc2=1", 0},
+	    {"\xa0=1", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		if (export_is_formula(cases[i].in) != cases[i].want)
+			fail_msg("case %zu [%s]: got %d, want %d", i,
+				 cases[i].in ? cases[i].in : "(null)", !cases[i].want,
+				 cases[i].want);
 }
 
 static void test_export__format_parse(void **state)
@@ -331,7 +410,7 @@ static void test_export__jsonl_parses(void **state)
 	assert_int_equal(cJSON_GetObjectItem(o[0], "attempts")->valueint, 2);
 	assert_int_equal(cJSON_GetObjectItem(o[0], "http_status")->valueint, 201);
 
-	assert_string_equal(str_of(o[1], "customer_id"), "'=cmd|' /C calc'!A0");
+	assert_string_equal(str_of(o[1], "customer_id"), "=cmd|' /C calc'!A0");
 	assert_string_equal(str_of(o[1], "customer_name"),
 			    "Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac");
 	assert_string_equal(str_of(o[1], "finch_code"), "invalid_request");
@@ -631,6 +710,7 @@ int main(void)
 	    cmocka_unit_test(test_export__parse_since),
 	    cmocka_unit_test(test_export__csv_rows),
 	    cmocka_unit_test(test_export__csv_raw),
+	    cmocka_unit_test(test_export__is_formula),
 	    cmocka_unit_test(test_export__csv_header_only),
 	    cmocka_unit_test(test_export__writer_bom),
 	    cmocka_unit_test(test_export__jsonl_parses),
