@@ -29,19 +29,25 @@ for side in modes.db-wal modes.db-shm; do
 	[ -e "$side" ] || fail "no $side to check"
 	expect_eq "$side mode" "$(mode "$side")" 600
 done
-# A run keeps them open while it works; they are 0600 then too.
-start_mock --log mock.jsonl --latency 300ms
-fo run --db modes.db --base-url "$MOCK_URL" --rate 0 --quiet >run.out 2>run.err &
+# A run keeps them open while it works (the emulator holds its requests);
+# they are 0600 then too.
+rm -f modes.db-wal modes.db-shm
+start_mock --hang-rate 1 --hang-for 60s
+"$FINCH_ONBOARD" run --db modes.db --base-url "$MOCK_URL" --rate 0 --quiet --grace 0.1 >run.out 2>run.err &
 runpid=$!
-wait_for "the run's first request" test -s mock.jsonl
+in_flight() { [ "$(sqlite3 modes.db "SELECT count(*) FROM customers WHERE state = 'in_flight'")" -gt 0 ]; }
+wait_for "the run's requests in flight" in_flight
 for side in modes.db-wal modes.db-shm; do
 	expect_eq "$side mode during a run" "$(mode "$side")" 600
 done
-wait "$runpid" || fail "run failed: $(cat run.err)"
+kill -TERM "$runpid"
+rc=0
+wait "$runpid" || rc=$?
+expect_eq "the interrupted run's exit" "$rc" 5
 stop_mock
 # The bulk import's rollback journal takes the database's mode as well.
 "$FINCH_SOURCE_DIR/samples/gen_customers" 200000 >big.csv
-fo import big.csv --db modes.db --quiet >/dev/null 2>&1 &
+"$FINCH_ONBOARD" import big.csv --db modes.db --quiet >/dev/null 2>&1 &
 imppid=$!
 wait_for "the import's rollback journal" test -e modes.db-journal
 jmode=$(mode modes.db-journal 2>/dev/null || echo "vanished before its mode was read")
