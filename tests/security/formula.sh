@@ -36,9 +36,18 @@ with open("c.csv", "w", newline="", encoding="utf-8") as f:
     w.writerow(["@002", "At Id", "company"])
 PY
 expect_exit 0 fo import c.csv --db f.db
+# The import trims white space around a cell (ASCII and Unicode); a value
+# stored before that rule, or set from a server's answer, keeps it: store
+# the names exactly as written.
+python3 - f.db <<'PY'
+import csv, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for r in csv.DictReader(open("c.csv", newline="", encoding="utf-8")):
+    db.execute("UPDATE customers SET customer_name = ? WHERE customer_id = ?", (r["customer_name"], r["customer_id"]))
+db.commit()
+PY
 
-# The import trims ASCII blanks around a cell, so a server-sourced field
-# (error, as an API message would set it) carries leading ASCII blanks here.
+# A server-sourced field (error, as an API message sets it) with leading blanks.
 sqlite3 f.db "UPDATE customers SET error = ' =HYPERLINK(\"http://evil\")' WHERE customer_id = 'plain';
 	UPDATE customers SET error = char(10) || '@SUM(1,2)' WHERE customer_id = 'spaced-plain';
 	UPDATE customers SET error = char(9, 32) || '-2+3' WHERE customer_id = 'tab-minus'"
