@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "dispatch.h"
 #include "lockfile.h"
+#include "metrics.h"
 #include "options.h"
 #include "store.h"
 #include "util.h"
@@ -67,6 +68,8 @@ int cmd_run(int argc, char **argv)
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;
 	int c, r, ret = EXIT_USAGE;
+
+	memset(&sum, 0, sizeof(sum));
 
 	run_config_init(&cfg);
 	optind = 0;
@@ -128,6 +131,11 @@ int cmd_run(int argc, char **argv)
 	if (!cfg.quiet && sum.run_id)
 		run_summary_print(stdout, &sum);
 out:
+	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
+	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED &&
+	    metrics_write(cfg.metrics_file, st, &sum, ret) < 0 &&
+	    (ret == EXIT_OK || ret == EXIT_ROWS))
+		ret = EXIT_USAGE;
 	store_close(st);
 	lockfile_release(&lk);
 	run_config_release(&cfg);

@@ -28,6 +28,7 @@
 #include "dispatch.h"
 #include "export.h"
 #include "lockfile.h"
+#include "metrics.h"
 #include "log.h"
 #include "options.h"
 #include "store.h"
@@ -229,6 +230,8 @@ int cmd_sync(int argc, char **argv)
 	int64_t rows = 0;
 	int c, r, ret = EXIT_USAGE;
 
+	memset(&sum, 0, sizeof(sum));
+
 	run_config_init(&cfg);
 	optind = 0;
 	opterr = 0;
@@ -331,7 +334,6 @@ int cmd_sync(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&sum, 0, sizeof(sum));
 	ret = dispatch_run(st, &cfg, &sum);
 	if (!cfg.quiet && sum.run_id)
 		run_summary_print(info, &sum);
@@ -345,6 +347,13 @@ int cmd_sync(int argc, char **argv)
 		fprintf(info, "exported %" PRId64 " row%s to '%s'\n", rows, rows == 1 ? "" : "s",
 			eo.out_path);
 out:
+	/* The sync's own exit code (an export that failed makes it 2) is the run's. */
+	if (st && sum.run_id && !cfg.dry_run)
+		store_run_outcome(st, sum.run_id, ret, sum.pauses, sum.outages);
+	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED &&
+	    metrics_write(cfg.metrics_file, st, &sum, ret) < 0 &&
+	    (ret == EXIT_OK || ret == EXIT_ROWS))
+		ret = EXIT_USAGE;
 	store_close(st);
 	scratch_remove(&scratch);
 	lockfile_release(&lk);

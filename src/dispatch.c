@@ -329,6 +329,8 @@ static int record_client_wide_429(struct dispatcher *d, struct transfer *t,
 	}
 	ratelimit_pause(&d->rl, now_mono, pause_ms);
 	if (!was_paused)
+		d->sum->pauses++;
+	if (!was_paused)
 		log_event(LOG_INFO, "paused",
 			  "a per-IP rate limit was crossed: every request waits for its end",
 			  LOG_S("finch_code", o->finch_code), LOG_I("pause_ms", pause_ms),
@@ -1033,7 +1035,9 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		code = run_exit_code_for_counts(&sum->counts);
 		sum->exit_reason = run_exit_reason_for_counts(&sum->counts);
 	}
-	if (store_run_finish(st, sum->run_id, clock_now_ms(), sum->exit_reason) < 0 && !d.fatal) {
+	if ((store_run_finish(st, sum->run_id, clock_now_ms(), sum->exit_reason) < 0 ||
+	     store_run_outcome(st, sum->run_id, code, sum->pauses, sum->outages) < 0) &&
+	    !d.fatal) {
 		sum->exit_reason = "error";
 		code = EXIT_USAGE;
 	}

@@ -39,6 +39,7 @@ struct run_summary {
 	int64_t elapsed_ms;
 	struct state_counts counts; /* the whole store, at the end */
 	int64_t outages;	    /* times the API stopped answering mid-run (breaker.h) */
+	int64_t pauses;		    /* times a client-wide 429 paused every request */
 	const char *exit_reason;    /* "done", "rows_failed", "auth", "unreachable", ... */
 };
 

@@ -83,6 +83,9 @@ enum stmt_id {
 	S_RUN_LATENCY_AT,
 	S_RUN_START,
 	S_RUN_FINISH,
+	S_RUN_OUTCOME,
+	S_METRIC_REQUESTS,
+	S_METRIC_RUNS,
 	S_IN_FLIGHT_ROWS,
 	S_RECOVER_ROW,
 	S_CLAIM,
@@ -200,6 +203,13 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 			 "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
     [S_RUN_START] = "INSERT INTO runs(started_at, pid) VALUES (?1, ?2)",
     [S_RUN_FINISH] = "UPDATE runs SET ended_at = ?2, exit_reason = ?3 WHERE id = ?1",
+    [S_RUN_OUTCOME] = "UPDATE runs SET exit_code = ?2, pauses = ?3, outages = ?4 WHERE id = ?1",
+    /* Every attempt ever made, by the class of its answer; NULL: no answer. */
+    [S_METRIC_REQUESTS] = "SELECT http_status / 100, count(*), "
+			  "coalesce(sum(http_status = 429), 0) FROM attempts GROUP BY 1",
+    [S_METRIC_RUNS] = "SELECT count(*), coalesce(sum(pauses), 0), coalesce(sum(outages), 0), "
+		      "coalesce(max(CASE WHEN exit_code IN (0, 1) THEN ended_at END), 0) "
+		      "FROM runs",
     [S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
 			 "WHERE state = 'in_flight'",
     [S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
@@ -1420,6 +1430,51 @@ int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const cha
 	sqlite3_bind_int64(s, 2, now_ms);
 	bind_text(s, 3, exit_reason);
 	return exec_stmt(st, S_RUN_FINISH);
+}
+
+int store_run_outcome(struct store *st, int64_t run_id, int exit_code, int64_t pauses,
+		      int64_t outages)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_OUTCOME];
+
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_int64(s, 2, exit_code);
+	sqlite3_bind_int64(s, 3, pauses);
+	sqlite3_bind_int64(s, 4, outages);
+	return exec_stmt(st, S_RUN_OUTCOME);
+}
+
+int store_metrics(struct store *st, struct store_metrics *out)
+{
+	sqlite3_stmt *s = st->stmt[S_METRIC_REQUESTS];
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(s, 1);
+
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+			out->requests_unanswered += n;
+		else if (sqlite3_column_int64(s, 0) >= 1 && sqlite3_column_int64(s, 0) <= 5)
+			out->requests_by_class[sqlite3_column_int64(s, 0) - 1] += n;
+		out->throttled += sqlite3_column_int64(s, 2);
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, "cannot count requests");
+	sqlite3_reset(s);
+	if (ret)
+		return ret;
+	s = st->stmt[S_METRIC_RUNS];
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->runs = sqlite3_column_int64(s, 0);
+		out->pauses = sqlite3_column_int64(s, 1);
+		out->outages = sqlite3_column_int64(s, 2);
+		out->last_success_ms = sqlite3_column_int64(s, 3);
+	} else {
+		ret = db_error(st, "cannot read the runs");
+	}
+	sqlite3_reset(s);
+	return ret;
 }
 
 void store_job_release(struct store_job *job)

@@ -242,6 +242,22 @@ int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count);
 /* Records a run's start, with this process's pid (commits), and end (commits). */
 int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id);
 int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const char *exit_reason);
+/* Records how a run ended for monitoring: its exit code, 429 pauses and outages. */
+int store_run_outcome(struct store *st, int64_t run_id, int exit_code, int64_t pauses,
+		      int64_t outages);
+
+/* What --metrics-file reports from the whole history of the database. */
+struct store_metrics {
+	int64_t requests_by_class[5]; /* attempts answered 1xx .. 5xx */
+	int64_t requests_unanswered;  /* attempts without an answer (transport errors) */
+	int64_t throttled;	      /* attempts answered 429 */
+	int64_t runs;
+	int64_t pauses;		 /* client-wide 429 pauses, over all runs */
+	int64_t outages;	 /* times the API stopped answering mid-run */
+	int64_t last_success_ms; /* end of the last run that exited 0 or 1; 0: none */
+};
+
+int store_metrics(struct store *st, struct store_metrics *out);
 
 /* One row handed to the dispatcher. Strings are owned; store_job_release() frees. */
 struct store_job {
