@@ -92,7 +92,9 @@ enum csv_encoding csv_guess_8bit(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		low += c >= 0x80 && c <= 0x9F;
+		/* and ß Æ Ø æ ø, which Windows-1252 spends on § ® ¯ ¾ ¿ */
+		low += (c >= 0x80 && c <= 0x9F) || c == 0xA7 || c == 0xAE || c == 0xAF ||
+		       c == 0xBE || c == 0xBF;
 		high += c >= 0xC0;
 	}
 	return low > high ? CSV_ENC_MACINTOSH : CSV_ENC_WINDOWS_1252;

@@ -44,9 +44,9 @@ size_t csv_bom(const char *buf, size_t len, enum csv_encoding *enc);
 
 /*
  * Which 8-bit encoding bytes that are not UTF-8 most likely are: Mac OS
- * Roman puts its accented letters at 0x80..0x9F, where Windows-1252 has
- * punctuation and ISO-8859-1 nothing printable; Windows-1252 puts them at
- * 0xC0..0xFF. Returns CSV_ENC_MACINTOSH or CSV_ENC_WINDOWS_1252.
+ * Roman puts its accented letters at 0x80..0x9F (and ß Æ Ø æ ø at 0xA7,
+ * 0xAE, 0xAF, 0xBE, 0xBF), where Windows-1252 has punctuation and
+ * ISO-8859-1 nothing printable; Windows-1252 puts them at 0xC0..0xFF. Returns CSV_ENC_MACINTOSH or CSV_ENC_WINDOWS_1252.
  */
 enum csv_encoding csv_guess_8bit(const char *s, size_t len);
 
