@@ -9,6 +9,10 @@
 # Each round also imports the same file again, unchanged (what a nightly
 # sync does with a file that did not change), for information.
 # Goals (issue 2): ratio <= 1.5, peak RSS < 32 MiB. Builds nothing.
+# Then the peak RSS of imports that try to make memory grow (issue 12): a
+# 150 MB cell, a stray quote on line 3 of the same million rows, and a
+# 900 KiB cell (over the cell limit, under the record limit): each must
+# stay under 32 MiB too (the first two are refused with exit 2).
 #
 # Usage: tests/bench/import.sh [BUILD_DIR]   (default: build)
 # Environment: FINCH_ONBOARD (the binary; default BUILD_DIR/finch-onboard),
@@ -63,6 +67,19 @@ timed() {
 	END { printf "%.2f %.2f %d\n", t, cpu, rss }' "$out"
 }
 
+# timed for a command that must exit with status $1
+timed_rc() {
+	local want=$1 out=$work/time.txt rc=0
+	shift
+	/usr/bin/time -v -o "$out" "$@" >/dev/null 2>"$work/stderr.txt" || rc=$?
+	[ "$rc" = "$want" ] || {
+		echo "bench: '$*' exited $rc, not $want:" >&2
+		cat "$work/stderr.txt" >&2
+		exit 1
+	}
+	awk -F': ' '/Maximum resident set size/ { print $2 }' "$out"
+}
+
 ours=() theirs=() ours_cpu=() theirs_cpu=() rss=() again=()
 for r in $(seq 1 "$runs"); do
 	rm -f "$work"/f.db* "$work"/s.db*
@@ -90,3 +107,29 @@ awk -v a="$(med "${ours[@]}")" -v b="$(med "${theirs[@]}")" \
 		r, r / 1024, r < 32768 ? "met" : "NOT met"
 	printf "the same file again, unchanged: %.2f s (%.0f rows/s)\n", again, n / again
 }'
+
+# ---- inputs that try to make memory grow --------------------------------------
+python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+with open(w + '/cell150.csv', 'wb') as f:
+    f.write(b'customer_id,customer_name,products\nbig-1,"')
+    block = b'x' * (1 << 20)
+    for _ in range(150):
+        f.write(block)
+    f.write(b'",company\n')
+with open(w + '/cell900k.csv', 'wb') as f:
+    f.write(b'customer_id,customer_name,products\nok-1,Fine,company\nbig-1,"' + b'x' * 900 * 1024 +
+            b'",company\nok-2,Fine,company\n')
+PY
+{ head -n 2 "$csv"; echo 'stray-1,"Stray quote,company'; tail -n +3 "$csv"; } >"$work/stray.csv"
+rm -f "$work"/m.db*
+m1=$(timed_rc 2 "$FINCH_ONBOARD" import "$work/cell150.csv" --db "$work/m.db" --quiet)
+m2=$(timed_rc 2 "$FINCH_ONBOARD" import "$work/stray.csv" --db "$work/m.db" --quiet)
+m3=$(timed_rc 1 "$FINCH_ONBOARD" import "$work/cell900k.csv" --db "$work/m.db" --quiet)
+for pair in "a 150 MB cell (exit 2)":$m1 "a stray quote on line 3 of $rows rows (exit 2)":$m2 \
+	"a 900 KiB cell (its row invalid)":$m3; do
+	awk -v what="${pair%:*}" -v r="${pair##*:}" 'BEGIN {
+		printf "peak RSS, %s: %d KiB = %.1f MiB (goal < 32 MiB: %s)\n", what, r, r / 1024,
+			r < 32768 ? "met" : "NOT met" }'
+done
