@@ -6,7 +6,8 @@
 #include <string.h>
 
 static const char *const fault_names[FAULT_COUNT] = {
-    "none", "revoked", "rate_limit", "fail_first", "reset", "hang", "429", "error", "malformed",
+    "none", "revoked", "rate_limit", "fail_first", "reset",    "hang",
+    "429",  "error",   "malformed",  "short_body", "cut_body",
 };
 
 const char *mock_fault_name(enum fault f)
@@ -105,6 +106,10 @@ struct fault_decision mock_faults_decide(const struct mock_faults *f, int64_t re
 		d.status = 503;
 	} else if (u < (edge += f->p_malformed)) {
 		d.fault = FAULT_MALFORMED;
+	} else if (u < (edge += f->p_short_body)) {
+		d.fault = FAULT_SHORT_BODY;
+	} else if (u < (edge += f->p_cut_body)) {
+		d.fault = FAULT_CUT_BODY;
 	}
 	return d;
 }

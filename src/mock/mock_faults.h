@@ -26,12 +26,15 @@ enum fault {
 	FAULT_429,	  /* 429 finch_application_rl, with a Retry-After per the mode */
 	FAULT_ERROR,	  /* 500, 502 or 503 */
 	FAULT_MALFORMED,  /* 201 with a body that is not JSON */
+	FAULT_SHORT_BODY, /* a whole 201, then the connection closes short of its Content-Length */
+	FAULT_CUT_BODY,	  /* a 201 cut off half-way through its body (the session exists) */
 	FAULT_COUNT
 };
 
 struct mock_faults {
 	uint64_t seed;
 	double p_reset, p_hang, p_429, p_error, p_malformed; /* probabilities, 0..1 */
+	double p_short_body, p_cut_body;		     /* likewise, drawn last */
 	int error_status;	    /* 500, 502, 503, or 0 for a mix of the three */
 	double p_500, p_502, p_503; /* --fail-500/502/503: that status, each its own P */
 	int html_errors;	    /* error bodies are HTML instead of JSON */
@@ -63,8 +66,8 @@ struct fault_decision {
  * (1-based); attempt is this customer's attempt number (1-based);
  * rate_limited says the server-side window is crossed (see mock_window).
  * Precedence: revoked, rate limit, fail-first, then one draw spread over
- * reset, hang, 429, error (p_error, then p_500, p_502, p_503) and
- * malformed in that order.
+ * reset, hang, 429, error (p_error, then p_500, p_502, p_503),
+ * malformed, short body and cut body in that order.
  */
 struct fault_decision mock_faults_decide(const struct mock_faults *f, int64_t request_no,
 					 const char *customer_id, int64_t attempt,

@@ -48,6 +48,10 @@ static const char usage[] =
     "  --hang-for D\n"
     "  --reset-rate P         close the connection without answering (alias --reset P)\n"
     "  --malformed-rate P     201 with a body that is not JSON (alias --malformed P)\n"
+    "  --short-body-rate P    a whole 201 body, then the connection closes short of\n"
+    "                         the Content-Length it promised\n"
+    "  --cut-body-rate P      a 201 whose connection closes half-way through its body\n"
+    "                         (the session was created all the same)\n"
     "  --revoke-after N       401 for every request after the Nth\n"
     "  --fail-first K         503 for each customer's first K attempts\n"
     "  --rate-limit N/WINDOW  server-side limit (e.g. 1000/300s); once crossed,\n"
@@ -80,6 +84,8 @@ enum {
 	OPT_HANG_FOR,
 	OPT_RESET_RATE,
 	OPT_MALFORMED_RATE,
+	OPT_SHORT_BODY_RATE,
+	OPT_CUT_BODY_RATE,
 	OPT_REVOKE_AFTER,
 	OPT_FAIL_FIRST,
 	OPT_RATE_LIMIT,
@@ -117,6 +123,8 @@ static const struct option longopts[] = {
     {"hang-for", required_argument, NULL, OPT_HANG_FOR},
     {"reset-rate", required_argument, NULL, OPT_RESET_RATE},
     {"malformed-rate", required_argument, NULL, OPT_MALFORMED_RATE},
+    {"short-body-rate", required_argument, NULL, OPT_SHORT_BODY_RATE},
+    {"cut-body-rate", required_argument, NULL, OPT_CUT_BODY_RATE},
     {"revoke-after", required_argument, NULL, OPT_REVOKE_AFTER},
     {"fail-first", required_argument, NULL, OPT_FAIL_FIRST},
     {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
@@ -266,6 +274,10 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 		return parse_probability("reset-rate", arg, &f->p_reset);
 	case OPT_MALFORMED_RATE:
 		return parse_probability("malformed-rate", arg, &f->p_malformed);
+	case OPT_SHORT_BODY_RATE:
+		return parse_probability("short-body-rate", arg, &f->p_short_body);
+	case OPT_CUT_BODY_RATE:
+		return parse_probability("cut-body-rate", arg, &f->p_cut_body);
 	case OPT_REVOKE_AFTER:
 		return parse_count("revoke-after", arg, 0, &f->revoke_after);
 	case OPT_FAIL_FIRST:
@@ -311,7 +323,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sum = c.faults.p_reset + c.faults.p_hang + c.faults.p_429 + c.faults.p_error +
-	      c.faults.p_500 + c.faults.p_502 + c.faults.p_503 + c.faults.p_malformed;
+	      c.faults.p_500 + c.faults.p_502 + c.faults.p_503 + c.faults.p_malformed +
+	      c.faults.p_short_body + c.faults.p_cut_body;
 	if (sum > 1.0 + 1e-9) {
 		error("the fault probabilities add up to %.3f, more than 1", sum);
 		return 2;

@@ -524,6 +524,8 @@ static void answer_fault(struct request *q, const struct fault_decision *d, int6
 	case FAULT_MALFORMED:
 		q->response = make_response(s, "{\"session_id\": \"5f1c", "application/json");
 		break;
+	case FAULT_SHORT_BODY: /* answer_created() breaks the 201 */
+	case FAULT_CUT_BODY:
 	case FAULT_HANG:
 	case FAULT_NONE:
 	case FAULT_COUNT:
@@ -560,6 +562,58 @@ static void answer_echo_auth(struct request *q, const char *auth)
 	strbuf_release(&enc);
 }
 
+/* A body sent from memory that stops at avail bytes, then breaks the connection. */
+struct short_body {
+	char *data;
+	size_t avail;
+};
+
+static ssize_t short_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct short_body *b = cls;
+	size_t n;
+
+	if (pos >= b->avail)
+		return MHD_CONTENT_READER_END_WITH_ERROR; /* libmicrohttpd closes the connection */
+	n = b->avail - (size_t)pos < max ? b->avail - (size_t)pos : max;
+	memcpy(buf, b->data + pos, n);
+	return (ssize_t)n;
+}
+
+static void short_body_free(void *cls)
+{
+	struct short_body *b = cls;
+
+	free(b->data);
+	free(b);
+}
+
+/*
+ * --short-body-rate and --cut-body-rate: a 201 whose connection breaks. The
+ * short one sends its whole JSON body but promised 64 bytes more; the cut
+ * one promises its real length and stops half-way through.
+ */
+static struct MHD_Response *broken_201(cJSON *obj, enum fault f)
+{
+	struct short_body *b = xcalloc(1, sizeof(*b));
+	struct MHD_Response *r;
+	char request_id[37];
+	size_t len;
+
+	b->data = cJSON_PrintUnformatted(obj);
+	if (!b->data)
+		die("out of memory printing JSON");
+	cJSON_Delete(obj);
+	len = strlen(b->data);
+	b->avail = f == FAULT_CUT_BODY ? len / 2 : len;
+	r = MHD_create_response_from_callback(f == FAULT_CUT_BODY ? len : len + 64, 4096,
+					      short_body_read, b, short_body_free);
+	random_uuid(request_id);
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Finch-Request-Id", request_id);
+	return r;
+}
+
 static void answer_created(struct request *q, struct log_fields *l, char session[37])
 {
 	struct mock_server *s = q->srv;
@@ -572,7 +626,10 @@ static void answer_created(struct request *q, struct log_fields *l, char session
 	cJSON_AddStringToObject(o, "session_id", session);
 	cJSON_AddStringToObject(o, "connect_url", url.buf);
 	q->status = 201;
-	q->response = json_response(s, o);
+	if (l->fault == FAULT_SHORT_BODY || l->fault == FAULT_CUT_BODY)
+		q->response = broken_201(o, l->fault);
+	else
+		q->response = json_response(s, o);
 	l->session_id = session;
 	strbuf_release(&url);
 }
@@ -677,6 +734,8 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 		if (exists) {
 			answer_exists(q, cr.customer_id, conn);
 			l.connection_id = conn;
+			if (l.fault == FAULT_SHORT_BODY || l.fault == FAULT_CUT_BODY)
+				l.fault = FAULT_NONE; /* those break 201s only */
 		} else {
 			answer_created(q, &l, session);
 		}

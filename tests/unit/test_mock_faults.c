@@ -58,6 +58,8 @@ static void test_mock_faults__fault_names(void **state)
 	    {FAULT_429, "429"},
 	    {FAULT_ERROR, "error"},
 	    {FAULT_MALFORMED, "malformed"},
+	    {FAULT_SHORT_BODY, "short_body"},
+	    {FAULT_CUT_BODY, "cut_body"},
 	    {FAULT_COUNT, "unknown"},
 	    {(enum fault)99, "unknown"},
 	};
