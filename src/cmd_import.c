@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "csv_import.h"
+#include "journal.h"
 #include "lockfile.h"
 #include "cli.h"
 #include "store.h"
@@ -40,6 +41,7 @@ int cmd_import(int argc, char **argv)
 	struct option *longopts = cli_options_merge(own, import_long_options, NULL);
 	struct import_options o = {.max_reasons = MAX_REASONS};
 	struct lockfile lk = LOCKFILE_INIT;
+	int64_t replayed = 0;
 	struct import_stats stats;
 	struct store *st = NULL;
 	const char *db = DEFAULT_DB_PATH;
@@ -85,7 +87,9 @@ int cmd_import(int argc, char **argv)
 	case -1:
 		goto out;
 	}
-	if (store_open(db, &st) < 0 || csv_import_file(st, argv[optind], &o, &stats) < 0)
+	/* a stopped run's answers (journal.h) come before anything changes a row */
+	if (store_open(db, &st) < 0 || journal_replay(st, &replayed) < 0 ||
+	    csv_import_file(st, argv[optind], &o, &stats) < 0)
 		goto out;
 	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
 		fprintf(stderr,

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "export.h"
+#include "journal.h"
 #include "lockfile.h"
 #include "store.h"
 #include "util.h"
@@ -144,6 +145,7 @@ int cmd_retry(int argc, char **argv)
 	};
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
 	struct lockfile lk = LOCKFILE_INIT;
+	int64_t replayed = 0;
 	const char **customers = NULL;
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;
@@ -232,7 +234,9 @@ int cmd_retry(int argc, char **argv)
 	default:
 		goto out;
 	}
-	if (store_open(db, &st) < 0 || unneutralise_ids(st, customers, f.ncustomers) < 0)
+	/* a stopped run's answers (journal.h) come before anything changes a row */
+	if (store_open(db, &st) < 0 || journal_replay(st, &replayed) < 0 ||
+	    unneutralise_ids(st, customers, f.ncustomers) < 0)
 		goto out;
 	was_pending = xcalloc(f.ncustomers + 1, sizeof(*was_pending));
 	if (f.ncustomers && check_customers(st, db, customers, f.ncustomers, was_pending) < 0)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "journal.h"
 #include "store.h"
 #include "util.h"
 
@@ -18,7 +19,8 @@ static const char status_usage[] =
     "usage: finch-onboard status [--db PATH] [--json]\n"
     "\n"
     "Shows the rows per state, failures by finch_code and HTTP status, expired\n"
-    "links and links expiring within 7 days, and the last import and run.\n"
+    "links and links expiring within 7 days, the last import and run, and the\n"
+    "answers a stopped run left in the answers journal for the next writer.\n"
     "\n"
     "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
     "  --json      print exactly one JSON object\n"
@@ -30,7 +32,9 @@ struct report {
 	int have_import;
 	struct run_record run;
 	int have_run;
-	int running; /* the last run has not ended and its process is alive */
+	int running;		 /* the last run has not ended and its process is alive */
+	char *journal;		 /* the answers journal's path */
+	int64_t journal_answers; /* answers waiting in it */
 };
 
 /*
@@ -149,6 +153,14 @@ static int print_json(struct store *st, const struct report *r)
 	} else {
 		cJSON_AddNullToObject(root, "last_run");
 	}
+	if (r->journal_answers) {
+		cJSON *j = cJSON_AddObjectToObject(root, "answers_journal");
+
+		cJSON_AddStringToObject(j, "path", r->journal);
+		cJSON_AddNumberToObject(j, "answers", (double)r->journal_answers);
+	} else {
+		cJSON_AddNullToObject(root, "answers_journal");
+	}
 	text = cJSON_PrintUnformatted(root);
 	if (!text)
 		die("out of memory printing JSON");
@@ -162,6 +174,10 @@ static int print_text(struct store *st, const struct report *r)
 {
 	char a[32], b[32];
 
+	if (r->journal_answers)
+		printf("answers journal: %lld answers of a stopped run wait in '%s'; the next run, "
+		       "import, retry or sync records them first\n",
+		       (long long)r->journal_answers, r->journal);
 	printf("%lld rows\n", (long long)r->counts.total);
 	for (int s = 0; s < STATE_COUNT; s++)
 		printf("  %-11s %lld\n", state_name(s), (long long)r->counts.by_state[s]);
@@ -219,7 +235,7 @@ int cmd_status(int argc, char **argv)
 	};
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;
-	struct report r;
+	struct report r = {0};
 	int c, json = 0, ret = EXIT_USAGE, got;
 
 	optind = 1;
@@ -258,10 +274,15 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	r.have_run = got;
 	r.running = got && run_alive(&r.run);
+	r.journal = journal_path(store_filename(st));
+	r.journal_answers = journal_waiting(store_filename(st));
+	if (r.journal_answers < 0)
+		goto out;
 	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
 		goto out;
 	ret = EXIT_OK;
 out:
+	free(r.journal);
 	store_close(st);
 	return ret;
 }

@@ -27,6 +27,7 @@
 #include "csv_import.h"
 #include "dispatch.h"
 #include "export.h"
+#include "journal.h"
 #include "lockfile.h"
 #include "metrics.h"
 #include "log.h"
@@ -221,6 +222,7 @@ int cmd_sync(int argc, char **argv)
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
 	struct import_stats stats;
 	struct lockfile lk = LOCKFILE_INIT;
+	int64_t replayed = 0;
 	struct run_config cfg;
 	struct run_summary sum;
 	const char *db = DEFAULT_DB_PATH, *csv;
@@ -311,6 +313,9 @@ int cmd_sync(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	if (cfg.dry_run ? scratch_open(&scratch, db, &st) < 0 : store_open(db, &st) < 0)
+		goto out;
+	/* a stopped run's answers (journal.h) come before anything changes a row */
+	if (!cfg.dry_run && journal_replay(st, &replayed) < 0)
 		goto out;
 
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */

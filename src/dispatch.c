@@ -23,6 +23,7 @@
 #include "breaker.h"
 #include "cmd.h"
 #include "finch_api.h"
+#include "journal.h"
 #include "log.h"
 #include "progress.h"
 #include "ratelimit.h"
@@ -37,11 +38,12 @@
 enum run_mode {
 	MODE_RUNNING,	  /* claiming and sending */
 	MODE_DRAIN,	  /* first signal: no new requests, wait for answers up to --grace */
-	MODE_AUTH,	  /* a 401: stop at once */
+	MODE_AUTH,	  /* a 401: no new requests, wait for answers up to --grace */
+	MODE_DBFAIL,	  /* the database cannot be written: the same, then the journal */
 	MODE_TLS,	  /* the server's certificate cannot be trusted: stop at once */
 	MODE_STOPPED,	  /* a per-IP limit asks for a pause beyond --max-retry-after */
 	MODE_UNREACHABLE, /* the breaker gave up: the API cannot be reached */
-	MODE_ABORT,	  /* second signal, grace over, or a fatal error */
+	MODE_ABORT,	  /* second signal, or a fatal error */
 };
 
 struct dispatcher {
@@ -63,8 +65,14 @@ struct dispatcher {
 	uint64_t rng;
 	enum run_mode mode;
 	int fatal;
-	int in_txn; /* outcomes written but not committed */
-	int64_t commit_due_mono;
+	int saw_auth;		       /* a 401 came: the exit is 3 */
+	struct store_outcome *unsaved; /* outcomes not committed yet, in arrival order */
+	size_t nunsaved, aunsaved;
+	int64_t commit_due_mono; /* when the unsaved outcomes must be committed */
+	int db_busy;		 /* the last commit found the database locked by another process */
+	int64_t db_busy_since_mono, db_retry_mono, db_backoff_ms;
+	int db_failed; /* the database cannot be written: the outcomes go to the journal */
+	struct journal journal;
 	int queue_empty; /* the last claim found fewer rows than asked */
 	int have_next_due;
 	int64_t next_due_ms; /* wall: the earliest retry_wait row within the horizon */
@@ -168,27 +176,165 @@ static void before_log(void *data)
 
 /* ---- the store side ----------------------------------------------------- */
 
-static int ensure_txn(struct dispatcher *d)
+static char *dup_or_null(const char *v)
 {
-	if (d->in_txn)
-		return 0;
-	if (store_begin(d->st) < 0)
-		return -1;
-	d->in_txn = 1;
-	d->commit_due_mono = clock_mono_ms() + DISPATCH_COMMIT_MS;
-	return 0;
+	return v ? xstrdup(v) : NULL;
 }
 
-static int commit(struct dispatcher *d)
+/* Holds o (taking its strings) until the next group commit. */
+static void keep(struct dispatcher *d, struct store_outcome *o)
 {
-	if (!d->in_txn)
-		return 0;
-	d->in_txn = 0;
-	if (store_commit(d->st) < 0) {
-		store_rollback(d->st);
+	if (d->nunsaved == d->aunsaved) {
+		d->aunsaved = d->aunsaved ? 2 * d->aunsaved : d->nxfers + 1;
+		d->unsaved = xrealloc(d->unsaved, d->aunsaved * sizeof(*d->unsaved));
+	}
+	d->unsaved[d->nunsaved++] = *o;
+	memset(o, 0, sizeof(*o));
+	if (d->nunsaved == 1)
+		d->commit_due_mono = clock_mono_ms() + DISPATCH_COMMIT_MS;
+}
+
+static void drop_unsaved(struct dispatcher *d)
+{
+	for (size_t i = 0; i < d->nunsaved; i++)
+		store_outcome_release(&d->unsaved[i]);
+	d->nunsaved = 0;
+}
+
+/* The database stays unwritable: no new requests, answers in flight wait for --grace. */
+static void db_failed(struct dispatcher *d, const char *why)
+{
+	if (d->db_failed)
+		return;
+	d->db_failed = 1;
+	log_event(LOG_ERROR, "db_failed",
+		  "the database cannot be written: no new requests; the answers held and those "
+		  "still in flight go to the answers journal",
+		  LOG_S("reason", why), LOG_I("held", d->nunsaved), LOG_I("in_flight", d->inflight),
+		  LOG_I("grace_ms", d->cfg->grace_ms), LOG_END);
+	if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN || d->mode == MODE_AUTH) {
+		if (d->mode == MODE_RUNNING)
+			d->grace_end_mono = clock_mono_ms() + d->cfg->grace_ms;
+		d->mode = MODE_DBFAIL;
+	}
+}
+
+/*
+ * Another process holds the write lock: back off (25 ms, doubling to 1 s)
+ * while answers are held in memory, up to DISPATCH_DB_WAIT_MS in all.
+ * Returns 1 to try again later, -1 once the limit is past.
+ */
+static int db_locked(struct dispatcher *d, int64_t now_mono)
+{
+	if (!d->db_busy) {
+		d->db_busy = 1;
+		d->db_busy_since_mono = now_mono;
+		d->db_backoff_ms = 25;
+		log_event(LOG_WARN, "db_locked",
+			  "the database is locked by another process: no new requests until it is "
+			  "released; answers are held in memory meanwhile",
+			  LOG_S("db", store_filename(d->st)), LOG_I("held", d->nunsaved),
+			  LOG_I("limit_ms", DISPATCH_DB_WAIT_MS), LOG_END);
+	} else if (d->db_backoff_ms < 1000) {
+		d->db_backoff_ms *= 2;
+	}
+	if (now_mono - d->db_busy_since_mono >= DISPATCH_DB_WAIT_MS) {
+		error("%s: the database stayed locked by another process (an sqlite3 shell or a "
+		      "backup inside a transaction) for more than %d s",
+		      store_filename(d->st), DISPATCH_DB_WAIT_MS / 1000);
+		db_failed(d, "locked by another process");
 		return -1;
 	}
+	d->db_retry_mono = now_mono + d->db_backoff_ms;
+	return 1;
+}
+
+/*
+ * The group commit: records every unsaved outcome and, when want > 0,
+ * claims up to want due rows into d->claimed, in one transaction that
+ * waits at most wait_ms for a foreign lock. Returns 0 when committed
+ * (*nclaimed rows claimed), 1 when the database is locked by someone else
+ * (nothing changed: the outcomes are still held), -1 when it cannot be
+ * written (reported; d->db_failed set).
+ */
+static int group_commit(struct dispatcher *d, int64_t now_ms, size_t want, int64_t wait_ms,
+			size_t *nclaimed)
+{
+	size_t n = 0;
+	int r;
+
+	*nclaimed = 0;
+	if (d->db_failed)
+		return -1;
+	r = store_try_begin(d->st, wait_ms);
+	if (r == 1)
+		return db_locked(d, clock_mono_ms());
+	if (r < 0)
+		goto broken;
+	for (size_t i = 0; i < d->nunsaved; i++)
+		if (store_record_outcome(d->st, &d->unsaved[i]) < 0)
+			goto fail;
+	if (want && store_claim_due(d->st, now_ms, want, d->claimed, &n) < 0)
+		goto fail;
+	/*
+	 * Busy at COMMIT (a rollback-journal database with a reader) is redone
+	 * from memory later, like a busy BEGIN: nothing held is lost either way.
+	 */
+	if (store_try_commit(d->st) != 0)
+		goto fail;
+	if (d->db_busy)
+		log_event(LOG_INFO, "db_unlocked", "the database is writable again",
+			  LOG_I("waited_ms", clock_mono_ms() - d->db_busy_since_mono),
+			  LOG_I("recorded", d->nunsaved), LOG_END);
+	drop_unsaved(d);
+	d->db_busy = 0;
+	*nclaimed = n;
 	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		store_job_release(&d->claimed[i]);
+	r = store_last_error_busy(d->st);
+	store_rollback(d->st);
+	if (r)
+		return db_locked(d, clock_mono_ms());
+broken:
+	db_failed(d, "write error (see the message above)");
+	return -1;
+}
+
+/*
+ * At the end of the run: commits what is held, waiting out a foreign lock
+ * up to its limit (nothing else is left to serve); if the database cannot
+ * be written, appends it all to the answers journal first.
+ */
+static void final_commit(struct dispatcher *d)
+{
+	size_t n;
+
+	if (!d->nunsaved)
+		return;
+	if (!d->db_failed) {
+		int64_t left = DISPATCH_DB_WAIT_MS;
+
+		if (d->db_busy)
+			left -= clock_mono_ms() - d->db_busy_since_mono;
+		if (group_commit(d, clock_now_ms(), 0, left > 0 ? left : 0, &n) == 0)
+			return;
+		if (!d->db_failed) {
+			error("%s: the database stayed locked by another process (an sqlite3 shell "
+			      "or a backup inside a transaction) for more than %d s",
+			      store_filename(d->st), DISPATCH_DB_WAIT_MS / 1000);
+			db_failed(d, "locked by another process");
+		}
+	}
+	if (journal_append(&d->journal, d->unsaved, d->nunsaved) < 0) {
+		error("%zu answers of this run could not be recorded anywhere", d->nunsaved);
+	} else {
+		error("kept %zu answers in the answers journal '%s': the next finch-onboard run, "
+		      "import, retry or sync records them before anything else",
+		      d->nunsaved, d->journal.path);
+	}
+	drop_unsaved(d);
 }
 
 static void fail_fatal(struct dispatcher *d)
@@ -263,8 +409,7 @@ static int start_transfer(struct dispatcher *d, struct store_job *job)
 	t->errbuf[0] = '\0';
 	curl_easy_setopt(t->easy, CURLOPT_URL,
 			 t->job.kind == REQUEST_REAUTH ? d->url_reauth : d->url_sessions);
-	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
-	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
+	transfer_set_body(t, t->body);
 	t->started_ms = clock_now_ms();
 	t->started_mono = clock_mono_ms();
 	t->busy = 1;
@@ -278,16 +423,20 @@ static int start_transfer(struct dispatcher *d, struct store_job *job)
 	return 0;
 }
 
-static void fill_attempt(struct dispatcher *d, struct transfer *t, struct attempt_record *a)
+/* The attempt t made, as an outcome of kind k whose other fields the caller fills. */
+static void fill_outcome(struct dispatcher *d, struct transfer *t, enum outcome_kind k,
+			 struct store_outcome *o)
 {
-	memset(a, 0, sizeof(*a));
-	a->customer_row = t->job.id;
-	a->run_id = d->sum->run_id;
-	a->attempt_no = t->job.attempt_total + 1;
-	a->kind = t->job.kind;
-	a->started_ms = t->started_ms;
-	a->elapsed_ms = clock_mono_ms() - t->started_mono;
-	a->request_id = t->request_id;
+	memset(o, 0, sizeof(*o));
+	o->kind = k;
+	o->customer_row = t->job.id;
+	o->customer_id = xstrdup(t->job.req.customer_id ? t->job.req.customer_id : "");
+	o->run_id = d->sum->run_id;
+	o->attempt_no = t->job.attempt_total + 1;
+	o->req_kind = t->job.kind;
+	o->started_ms = t->started_ms;
+	o->elapsed_ms = clock_mono_ms() - t->started_mono;
+	o->request_id = dup_or_null(t->request_id);
 }
 
 /* The pause of the whole run after a client-wide 429 that gave no hint: doubling, capped. */
@@ -341,8 +490,8 @@ static int record_client_wide_429(struct dispatcher *d, struct transfer *t,
 }
 
 /* A transient failure: another attempt later, or the row fails for good. */
-static int record_transient(struct dispatcher *d, struct transfer *t, struct attempt_record *a,
-			    const struct finch_outcome *o, int64_t now_ms)
+static void record_transient(struct dispatcher *d, struct transfer *t, struct store_outcome *so,
+			     const struct finch_outcome *o, int64_t now_ms)
 {
 	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
 	struct retry_decision dec;
@@ -354,11 +503,14 @@ static int record_transient(struct dispatcher *d, struct transfer *t, struct att
 		    record_client_wide_429(d, t, o, hint) > 0) {
 			/* Not the row's fault: kept for the run after the penalty, never failed. */
 			d->sum->deferred++;
-			return store_record_retry(d->st, a, d->stop_resume_ms);
+			so->kind = OUTCOME_RETRY;
+			so->next_attempt_ms = d->stop_resume_ms;
+			keep(d, so);
+			return;
 		}
 	}
 	carried = retry_carry_over(t->job.first_transient_ms, now_ms, d->cfg->give_up_after_ms,
-				   &a->first_transient_ms, &a->give_up_ms);
+				   &so->first_transient_ms, &so->give_up_ms);
 	dec = retry_decide(&d->cfg->retry, t->job.attempts + 1, hint, dispatch_random(&d->rng));
 	if (dec.action == RETRY_GIVE_UP) {
 		char until[32];
@@ -372,9 +524,11 @@ static int record_transient(struct dispatcher *d, struct transfer *t, struct att
 		    LOG_I("attempts", t->job.attempts + 1), LOG_I("http_status", o->http_status),
 		    LOG_S("finch_code", o->finch_code), LOG_S("reason", o->message),
 		    LOG_S("retry_until",
-			  carried ? format_iso8601_ms(a->give_up_ms, until, sizeof(until)) : NULL),
+			  carried ? format_iso8601_ms(so->give_up_ms, until, sizeof(until)) : NULL),
 		    LOG_END);
-		return store_record_failed(d->st, a);
+		so->kind = OUTCOME_FAILED;
+		keep(d, so);
+		return;
 	}
 	d->sum->retries++;
 	if (dec.action == RETRY_DEFER) {
@@ -386,7 +540,9 @@ static int record_transient(struct dispatcher *d, struct transfer *t, struct att
 			  LOG_I("retry_after_ms", dec.delay_ms), LOG_END);
 	}
 	note_retry_due(d, now_ms + dec.delay_ms, now_ms);
-	return store_record_retry(d->st, a, now_ms + dec.delay_ms);
+	so->kind = OUTCOME_RETRY;
+	so->next_attempt_ms = now_ms + dec.delay_ms;
+	keep(d, so);
 }
 
 /* Transport errors that no retry can fix: the server's identity cannot be verified. */
@@ -459,13 +615,28 @@ static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode 
 	return v == BREAKER_KEEP;
 }
 
-/* Records the answer (or the failure) of a finished transfer. */
-static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
+/* What went wrong with a transfer that did not end well, as one line. */
+static void transfer_failure(struct transfer *t, CURLcode rc, struct strbuf *what)
+{
+	if (t->resend_refused) {
+		strbuf_addstr(what, "the reused connection closed before any answer; libcurl's "
+				    "silent resend on a fresh connection refused (the request may "
+				    "have reached the server)");
+		return;
+	}
+	strbuf_addstr(what, curl_easy_strerror(rc));
+	if (t->errbuf[0])
+		strbuf_addf(what, ": %s", t->errbuf);
+}
+
+/* Holds the answer (or the failure) of a finished transfer for the next group commit. */
+static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 {
 	struct finch_outcome o;
-	struct attempt_record a;
+	struct store_outcome so;
+	struct strbuf what = STRBUF_INIT;
 	int64_t now_ms = clock_now_ms();
-	int ret = 0;
+	long status = 0;
 
 	memset(&o, 0, sizeof(o));
 	transfer_scrub_answer(t);
@@ -477,55 +648,53 @@ static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 			      d->cfg->base_url, curl_easy_strerror(rc), t->errbuf[0] ? ": " : "",
 			      t->errbuf);
 		d->mode = MODE_TLS;
-		fill_attempt(d, t, &a);
-		a.transport_error = curl_easy_strerror(rc);
-		a.message = t->errbuf[0] ? t->errbuf : a.transport_error;
+		fill_outcome(d, t, OUTCOME_UNSENT, &so);
+		so.transport_error = xstrdup(curl_easy_strerror(rc));
+		so.message = xstrdup(t->errbuf[0] ? t->errbuf : so.transport_error);
 		d->sum->unsent++;
-		return ensure_txn(d) < 0 ? -1 : store_record_unsent(d->st, t->job.id, &a);
+		keep(d, &so);
+		return;
 	}
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OK) {
-		long status = 0;
-
-		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 		finch_api_classify(status, t->resp.buf, t->resp.len, t->should_retry, &o);
 	} else {
-		struct strbuf what = STRBUF_INIT;
-
-		strbuf_addstr(&what, curl_easy_strerror(rc));
-		if (t->errbuf[0])
-			strbuf_addf(&what, ": %s", t->errbuf);
-		finch_api_transport_error(what.buf, &o);
-		strbuf_release(&what);
+		transfer_failure(t, rc, &what);
+		if (status > 0) /* a status line came: the answer may be whole */
+			finch_api_broken_answer(status, t->resp.buf, t->resp.len, what.buf, &o);
+		else
+			finch_api_transport_error(what.buf, &o);
 	}
 	transfer_scrub_outcome(t, &o);
-	fill_attempt(d, t, &a);
-	a.http_status = o.http_status;
-	a.transport_error = rc == CURLE_OK ? NULL : o.message;
-	a.finch_code = o.finch_code;
-	a.message = o.message;
-	if (ensure_txn(d) < 0) {
-		ret = -1;
-		goto out;
-	}
+	if (rc == CURLE_OK)
+		ratelimit_answered(&d->rl, clock_mono_ms(), t->started_mono, o.http_status == 429);
+	fill_outcome(d, t, OUTCOME_UNSENT, &so);
+	so.http_status = o.http_status;
+	so.transport_error = rc == CURLE_OK ? NULL : xstrdup(what.buf);
+	so.finch_code = dup_or_null(o.finch_code);
+	so.message = dup_or_null(o.message);
 	if (breaker_keeps_row(d, t, rc, &o)) {
 		d->sum->unsent++;
 		d->queue_empty = 0;
-		ret = store_record_unsent(d->st, t->job.id, &a);
+		keep(d, &so);
 		goto out;
 	}
-	if (rc == CURLE_OK)
-		ratelimit_answered(&d->rl, clock_mono_ms(), t->started_mono, o.http_status == 429);
 	if (o.http_status != 429 || !finch_api_is_client_wide_limit(o.finch_code))
 		d->consecutive_429 = 0;
 	switch (o.result) {
 	case FINCH_CREATED:
 		d->sum->created++;
-		ret = store_record_created(d->st, &a, o.session_id, o.connect_url,
-					   now_ms + default_minutes(&t->job) * 60000);
+		so.kind = OUTCOME_CREATED;
+		so.session_id = dup_or_null(o.session_id);
+		so.connect_url = dup_or_null(o.connect_url);
+		so.expires_at_ms = now_ms + default_minutes(&t->job) * 60000;
+		keep(d, &so);
 		break;
 	case FINCH_EXISTS:
 		d->sum->exists++;
-		ret = store_record_exists(d->st, &a, o.connection_id);
+		so.kind = OUTCOME_EXISTS;
+		so.connection_id = dup_or_null(o.connection_id);
+		keep(d, &so);
 		break;
 	case FINCH_REJECTED:
 		d->sum->failed++;
@@ -533,52 +702,55 @@ static int record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc)
 			  LOG_S("customer_id", t->job.req.customer_id),
 			  LOG_I("http_status", o.http_status), LOG_S("finch_code", o.finch_code),
 			  LOG_S("reason", o.message), LOG_END);
-		ret = store_record_failed(d->st, &a);
+		so.kind = OUTCOME_FAILED;
+		keep(d, &so);
 		break;
 	case FINCH_AUTH:
-		if (d->mode != MODE_AUTH)
-			log_event(LOG_ERROR, "auth_failed",
-				  "credentials rejected (401): stopping the run, no new requests",
-				  LOG_S("customer_id", t->job.req.customer_id),
-				  LOG_S("finch_code", o.finch_code), LOG_S("reason", o.message),
-				  LOG_END);
-		d->mode = MODE_AUTH;
+		if (!d->saw_auth) {
+			log_event(
+			    LOG_ERROR, "auth_failed",
+			    "credentials rejected (401): no new requests; waiting up to --grace "
+			    "for the answers in flight",
+			    LOG_S("customer_id", t->job.req.customer_id),
+			    LOG_S("finch_code", o.finch_code), LOG_S("reason", o.message),
+			    LOG_I("in_flight", d->inflight - 1),
+			    LOG_I("grace_ms", d->cfg->grace_ms), LOG_END);
+			if (d->mode == MODE_RUNNING)
+				d->grace_end_mono = clock_mono_ms() + d->cfg->grace_ms;
+			if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN)
+				d->mode = MODE_AUTH;
+			d->saw_auth = 1;
+		}
 		d->sum->unsent++;
-		ret = store_record_unsent(d->st, t->job.id, &a);
+		so.kind = OUTCOME_UNSENT;
+		keep(d, &so);
 		break;
 	case FINCH_TRANSIENT:
-		ret = record_transient(d, t, &a, &o, now_ms);
+		record_transient(d, t, &so, &o, now_ms);
 		break;
 	}
 out:
+	store_outcome_release(&so);
 	finch_outcome_release(&o);
-	return ret;
+	strbuf_release(&what);
 }
 
 /* Stops every transfer in flight; their rows go back to pending, the attempts cut short. */
-static int abort_in_flight(struct dispatcher *d, const char *why)
+static void abort_in_flight(struct dispatcher *d, const char *why)
 {
-	int ret = 0;
-
 	for (size_t i = 0; i < d->nxfers; i++) {
 		struct transfer *t = &d->xfers[i];
-		struct attempt_record a;
+		struct store_outcome so;
 
 		if (!t->busy)
 			continue;
-		if (!d->fatal) {
-			fill_attempt(d, t, &a);
-			a.transport_error = "cut short";
-			a.message = why;
-			if (ensure_txn(d) < 0 || store_record_unsent(d->st, t->job.id, &a) < 0) {
-				fail_fatal(d);
-				ret = -1;
-			}
-			d->sum->unsent++;
-		}
+		fill_outcome(d, t, OUTCOME_UNSENT, &so);
+		so.transport_error = xstrdup("cut short");
+		so.message = xstrdup(why);
+		keep(d, &so);
+		d->sum->unsent++;
 		transfer_done(d, t);
 	}
-	return ret;
 }
 
 /* Moves finished transfers to the store. */
@@ -595,8 +767,7 @@ static void collect(struct dispatcher *d)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 		if (!t || !t->busy)
 			continue;
-		if (!d->fatal && record_outcome(d, t, msg->data.result) < 0)
-			fail_fatal(d);
+		record_outcome(d, t, msg->data.result);
 		transfer_done(d, t);
 	}
 }
@@ -605,9 +776,11 @@ static void collect(struct dispatcher *d)
 static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 {
 	size_t free_slots = d->nxfers - d->inflight, want = 0, n = 0;
-	int probe;
+	int probe, r;
 
 	if (d->mode != MODE_RUNNING || !free_slots)
+		return 0;
+	if (d->db_busy && now_mono < d->db_retry_mono)
 		return 0;
 	if (d->queue_empty && (!d->have_next_due || d->next_due_ms > now_ms))
 		return 0;
@@ -622,20 +795,23 @@ static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 			breaker_probe_unused(&d->brk, now_mono);
 		return 0;
 	}
-	/* Shares the transaction of the outcomes just recorded: one commit for both. */
-	if (store_claim_due(d->st, now_ms, want, d->claimed, &n) < 0)
-		return -1;
+	/*
+	 * One transaction records the outcomes held and claims the rows, and is
+	 * committed before any request goes out: a crash never loses a row.
+	 * (Claiming ahead of free slots would save commits, but a crash would
+	 * then count attempts that never went out.)
+	 */
+	r = group_commit(d, now_ms, want, 0, &n);
+	if (r != 0) {
+		/* locked: try again later; unwritable: the mode changed */
+		if (probe)
+			breaker_probe_unused(&d->brk, now_mono);
+		return 0;
+	}
 	d->queue_empty = n < want;
 	if (!n && probe)
 		breaker_probe_unused(&d->brk, now_mono);
 	if (d->queue_empty && refresh_next_due(d, now_ms) < 0)
-		goto fail;
-	/*
-	 * Committed in_flight before any request goes out: a crash never loses
-	 * a row. (Claiming ahead of free slots would save commits, but a crash
-	 * would then count attempts that never went out.)
-	 */
-	if (commit(d) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (start_transfer(d, &d->claimed[i]) < 0)
@@ -652,10 +828,12 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 {
 	int64_t t = MAX_POLL_MS;
 
-	if (d->in_txn)
-		t = min64(t, d->commit_due_mono - now_mono);
+	if (d->nunsaved && !d->db_failed)
+		t = min64(t, (d->db_busy ? d->db_retry_mono : d->commit_due_mono) - now_mono);
 	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers) {
-		if (!d->queue_empty)
+		if (d->db_busy)
+			t = min64(t, d->db_retry_mono - now_mono);
+		else if (!d->queue_empty)
 			t = min64(t, ratelimit_wait_ms(&d->rl, now_mono));
 		else if (d->have_next_due)
 			t = min64(t, d->next_due_ms - now_ms > ratelimit_wait_ms(&d->rl, now_mono)
@@ -664,7 +842,7 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 	}
 	if (d->mode == MODE_RUNNING && breaker_wait_ms(&d->brk, now_mono) >= 0)
 		t = min64(t, breaker_wait_ms(&d->brk, now_mono));
-	if (d->mode == MODE_DRAIN)
+	if (d->mode == MODE_DRAIN || d->mode == MODE_AUTH || d->mode == MODE_DBFAIL)
 		t = min64(t, d->grace_end_mono - now_mono);
 	if (d->progress.enabled)
 		t = min64(t, PROGRESS_REFRESH_MS);
@@ -836,6 +1014,9 @@ static void dispatcher_release(struct dispatcher *d)
 	free(d->url_reauth);
 	redact_release(&d->redact);
 	strbuf_release(&d->down_reason);
+	drop_unsaved(d);
+	free(d->unsaved);
+	journal_close(&d->journal);
 }
 
 /* ---- the run ------------------------------------------------------------ */
@@ -873,6 +1054,8 @@ static const char *stop_reason(enum run_mode mode)
 		return "cut short: the API's per-IP rate limit asks for a long pause";
 	case MODE_UNREACHABLE:
 		return "cut short: the API could not be reached";
+	case MODE_DBFAIL:
+		return "cut short: the database could not be written";
 	default:
 		return "cut short: the run was interrupted";
 	}
@@ -887,15 +1070,19 @@ static void loop(struct dispatcher *d)
 		int running;
 		CURLMcode mc;
 
+		size_t n;
+
 		check_signals(d, now_mono);
-		if (d->mode == MODE_DRAIN && now_mono >= d->grace_end_mono) {
-			log_event(LOG_WARN, "interrupted",
+		if ((d->mode == MODE_DRAIN || d->mode == MODE_AUTH || d->mode == MODE_DBFAIL) &&
+		    d->inflight && now_mono >= d->grace_end_mono) {
+			log_event(LOG_WARN, "grace_over",
 				  "grace period over: rows still in flight go back to pending",
 				  LOG_I("in_flight", d->inflight), LOG_END);
-			d->mode = MODE_ABORT;
+			abort_in_flight(d, stop_reason(d->mode));
+			break;
 		}
-		if (d->mode == MODE_ABORT || d->mode == MODE_AUTH || d->mode == MODE_TLS ||
-		    d->mode == MODE_STOPPED || d->mode == MODE_UNREACHABLE) {
+		if (d->mode == MODE_ABORT || d->mode == MODE_TLS || d->mode == MODE_STOPPED ||
+		    d->mode == MODE_UNREACHABLE) {
 			abort_in_flight(d, stop_reason(d->mode));
 			break;
 		}
@@ -904,12 +1091,11 @@ static void loop(struct dispatcher *d)
 			fail_fatal(d);
 			continue;
 		}
-		if (d->in_txn && now_mono >= d->commit_due_mono && commit(d) < 0) {
-			fail_fatal(d);
-			continue;
-		}
+		if (d->nunsaved && !d->db_failed &&
+		    now_mono >= (d->db_busy ? d->db_retry_mono : d->commit_due_mono))
+			group_commit(d, now_ms, 0, 0, &n);
 		if (!d->inflight) {
-			if (d->mode == MODE_DRAIN)
+			if (d->mode != MODE_RUNNING)
 				break;
 			if (d->queue_empty && !d->have_next_due)
 				break;
@@ -953,6 +1139,9 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	}
 	if (dispatcher_init(&d, st, cfg, sum) < 0)
 		goto out;
+	/* The answers a stopped run kept come first: recovery would take their rows for lost. */
+	if (journal_replay(st, &sum->replayed) < 0)
+		goto out;
 	if (store_recover_in_flight(st, clock_now_ms(), &sum->recovered) < 0)
 		goto out;
 	if (sum->recovered)
@@ -963,6 +1152,8 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	if (store_count_states(st, clock_now_ms(), &start) < 0)
 		goto out;
 	sum->to_send = start.by_state[STATE_PENDING] + start.by_state[STATE_RETRY_WAIT];
+	if (journal_open(&d.journal, store_filename(st), d.nxfers * JOURNAL_RESERVE_PER_SLOT) < 0)
+		goto out;
 	if (store_run_start(st, clock_now_ms(), &sum->run_id) < 0)
 		goto out;
 	log_event(LOG_INFO, "run_start", "run started", LOG_I("run_id", sum->run_id),
@@ -979,20 +1170,15 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	log_set_before_write(before_log, &d.progress);
 
 	loop(&d);
+	final_commit(&d);
 
-	if (!d.fatal && commit(&d) < 0)
-		d.fatal = 1;
-	if (d.fatal && d.in_txn) {
-		store_rollback(st);
-		d.in_txn = 0;
-	}
 	update_progress(&d, clock_now_ms(), clock_mono_ms(), 1);
 	log_set_before_write(NULL, NULL);
 	sum->elapsed_ms = clock_mono_ms() - started_mono;
 	sum->outages = d.brk.outages;
 	if (store_count_states(st, clock_now_ms(), &sum->counts) < 0)
 		d.fatal = 1;
-	if (d.fatal) {
+	if (d.fatal || d.db_failed) {
 		sum->exit_reason = "error";
 		code = EXIT_USAGE;
 	} else if (d.mode == MODE_TLS) {
@@ -1023,7 +1209,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		      "resumes");
 		sum->exit_reason = "unreachable";
 		code = EXIT_UNREACHABLE;
-	} else if (d.mode == MODE_AUTH) {
+	} else if (d.saw_auth) {
 		error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID and "
 		      "FINCH_CLIENT_SECRET (or --client-secret-file)");
 		sum->exit_reason = "auth";
@@ -1035,7 +1221,8 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		code = run_exit_code_for_counts(&sum->counts);
 		sum->exit_reason = run_exit_reason_for_counts(&sum->counts);
 	}
-	if ((store_run_finish(st, sum->run_id, clock_now_ms(), sum->exit_reason) < 0 ||
+	if (!d.db_failed &&
+	    (store_run_finish(st, sum->run_id, clock_now_ms(), sum->exit_reason) < 0 ||
 	     store_run_outcome(st, sum->run_id, code, sum->pauses, sum->outages) < 0) &&
 	    !d.fatal) {
 		sum->exit_reason = "error";

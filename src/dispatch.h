@@ -10,8 +10,15 @@
  * due retry or the next group commit, whichever comes first.
  *
  * Durability: a row is committed in_flight before its request goes out;
- * outcomes are written in one transaction committed at most 100 ms after
- * the first of them (and before any new claim is sent).
+ * outcomes are held in memory and written in one transaction committed at
+ * most 100 ms after the first of them (and before any new claim is sent).
+ * Nothing the API answered is lost: while the database is locked by another
+ * process the outcomes stay held (up to DISPATCH_DB_WAIT_MS); when it
+ * cannot be written (full disk, I/O error, that limit) no new request goes
+ * out, the answers in flight are awaited up to --grace, and every held
+ * outcome is appended to the answers journal (journal.h), fsync'd, before
+ * the run stops. A 401 stops new requests the same way and records the
+ * answers that arrive within --grace.
  */
 #ifndef FINCH_DISPATCH_H
 #define FINCH_DISPATCH_H
@@ -25,9 +32,19 @@
 /* Outcomes are committed at most this long after the first uncommitted one. */
 #define DISPATCH_COMMIT_MS 100
 
+/*
+ * A foreign write lock on the database (an sqlite3 shell, a backup) is
+ * waited out this long: meanwhile no new request goes out, answers in flight
+ * are still collected and held in memory, and the commit is retried with
+ * backoff. Past it, the run stops as for a full disk: the answers held go
+ * to the answers journal (journal.h).
+ */
+#define DISPATCH_DB_WAIT_MS 60000
+
 /* What one run did, for the summary and for `sync`. */
 struct run_summary {
 	int64_t run_id;
+	int64_t replayed;		 /* answers of a stopped run, from the answers journal */
 	int64_t recovered;		 /* in_flight rows of a crashed run, put back first */
 	int64_t to_send;		 /* pending and retry_wait rows at the start */
 	int64_t sent;			 /* requests that went out (attempts) */

@@ -570,3 +570,26 @@ int finch_api_is_client_wide_limit(const char *finch_code)
 	return finch_code &&
 	       (!strcmp(finch_code, "finch_api_ip_rl") || !strcmp(finch_code, "finch_auth_ip_rl"));
 }
+
+void finch_api_broken_answer(long http_status, const char *body, size_t body_len, const char *what,
+			     struct finch_outcome *out)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	finch_api_classify(http_status, body, body_len, NULL, out);
+	if (out->result == FINCH_CREATED || out->result == FINCH_EXISTS)
+		return;
+	finch_outcome_release(out);
+	memset(out, 0, sizeof(*out));
+	out->result = FINCH_TRANSIENT;
+	out->http_status = http_status;
+	strbuf_addf(&sb, "HTTP %ld cut short (", http_status);
+	add_one_line(&sb, what && *what ? what : "transport error",
+		     what && *what ? strlen(what) : 15, BODY_QUOTE_CHARS, MESSAGE_MAX_BYTES);
+	strbuf_addf(&sb, ") after %zu body bytes", body_len);
+	if (body_len) {
+		strbuf_addstr(&sb, ": ");
+		add_one_line(&sb, body, body_len, BODY_QUOTE_CHARS, MESSAGE_MAX_BYTES);
+	}
+	out->message = strbuf_detach(&sb, NULL);
+}

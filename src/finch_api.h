@@ -99,4 +99,16 @@ void finch_api_transport_error(const char *what, struct finch_outcome *out);
  */
 int finch_api_is_client_wide_limit(const char *finch_code);
 
+/*
+ * A transfer that got a status line and then broke (what: curl's error
+ * text). A complete answer is an answer: when body holds a whole 201 or
+ * connection_already_exists (what finch_api_classify() makes FINCH_CREATED
+ * or FINCH_EXISTS of), that is the outcome, since the API did create the
+ * session. Anything else is FINCH_TRANSIENT with http_status kept and a
+ * message quoting what and the start of the partial body (at most 100
+ * characters, one line), for the record.
+ */
+void finch_api_broken_answer(long http_status, const char *body, size_t body_len, const char *what,
+			     struct finch_outcome *out);
+
 #endif

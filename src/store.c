@@ -103,6 +103,7 @@ enum stmt_id {
 	S_QUEUE_EXPIRED,
 	S_QUEUE_REAUTH,
 	S_CUSTOMER_STATE,
+	S_ROW_BY_CUSTOMER,
 	S_SNAPSHOT,
 	S_STMT_COUNT
 };
@@ -230,7 +231,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
     [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
 			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
-			 "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			 "message, session_id, connection_id) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     /* A reauthenticated employer is still connected: the row stays exists, with its new link. */
     [S_SET_CREATED] = "UPDATE customers SET state = CASE request_kind WHEN 'reauth' "
 		      "THEN 'exists' ELSE 'created' END, session_id = ?2, "
@@ -274,6 +276,7 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 		       "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 		       "WHERE state = 'exists' AND connection_id IS NOT NULL",
     [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+    [S_ROW_BY_CUSTOMER] = "SELECT id, state FROM customers WHERE customer_id = ?1 AND keyless = 0",
     [S_SNAPSHOT] = "VACUUM INTO ?1",
 };
 
@@ -341,9 +344,10 @@ out:
 /* Reports the connection's last error for what, and returns -1. */
 static int db_error(struct store *st, const char *what)
 {
-	if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY)
-		return error("%s: %s: %s for more than %d s: another finch-onboard is writing "
-			     "it (an import holds it until it commits); try again when it ends",
+	if (store_last_error_busy(st))
+		return error("%s: %s: %s for more than %d s: another process holds a write "
+			     "lock on it (a finch-onboard import until it commits, an sqlite3 "
+			     "shell or a backup inside a transaction); try again when it ends",
 			     st->path, what, sqlite3_errmsg(st->db), BUSY_TIMEOUT_MS / 1000);
 	return error("%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
@@ -930,6 +934,62 @@ int store_in_transaction(const struct store *st)
 	return st->in_txn;
 }
 
+const char *store_filename(struct store *st)
+{
+	const char *f = sqlite3_db_filename(st->db, "main");
+
+	return f && *f ? f : st->path;
+}
+
+int store_last_error_busy(struct store *st)
+{
+	int rc = sqlite3_errcode(st->db) & 0xff;
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+int store_try_begin(struct store *st, int64_t wait_ms)
+{
+	int rc;
+
+	if (st->in_txn)
+		return error("%s: transaction already open", st->path);
+	if (st->wal_wanted && enter_wal(st) < 0)
+		return -1;
+	sqlite3_busy_timeout(st->db, wait_ms > 0 ? (int)wait_ms : 0);
+	rc = sqlite3_step(st->stmt[S_BEGIN]);
+	sqlite3_reset(st->stmt[S_BEGIN]);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_DONE) {
+		st->in_txn = 1;
+		return 0;
+	}
+	if (store_last_error_busy(st))
+		return 1;
+	return db_error(st, "cannot start a transaction");
+}
+
+int store_try_commit(struct store *st)
+{
+	int rc;
+
+	if (!st->in_txn)
+		return error("%s: no transaction to commit", st->path);
+	rc = sqlite3_step(st->stmt[S_COMMIT]);
+	sqlite3_reset(st->stmt[S_COMMIT]);
+	if (rc == SQLITE_DONE) {
+		st->in_txn = 0;
+		if (st->bulk) {
+			st->bulk = 0;
+			return enter_wal(st);
+		}
+		return 0;
+	}
+	if ((rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(st->db) == 0)
+		return 1;
+	return db_error(st, "cannot commit");
+}
+
 /* ---- import ------------------------------------------------------------ */
 
 int store_import_start(struct store *st, const char *path, int64_t size, const char *sha256_hex,
@@ -1353,6 +1413,8 @@ static int insert_attempt(struct store *st, const struct attempt_record *a)
 	bind_text(s, 9, a->finch_code);
 	bind_text(s, 10, a->request_id);
 	bind_text(s, 11, a->message);
+	bind_text(s, 12, a->session_id);
+	bind_text(s, 13, a->connection_id);
 	return exec_stmt(st, S_ATTEMPT_INSERT);
 }
 
@@ -1605,8 +1667,10 @@ int store_record_created(struct store *st, const struct attempt_record *a, const
 			 const char *connect_url, int64_t expires_at_ms)
 {
 	sqlite3_stmt *s = st->stmt[S_SET_CREATED];
+	struct attempt_record with_id = *a;
 
-	if (insert_attempt(st, a) < 0)
+	with_id.session_id = session_id;
+	if (insert_attempt(st, &with_id) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, a->customer_row);
 	bind_text(s, 2, session_id);
@@ -1620,8 +1684,10 @@ int store_record_created(struct store *st, const struct attempt_record *a, const
 int store_record_exists(struct store *st, const struct attempt_record *a, const char *connection_id)
 {
 	sqlite3_stmt *s = st->stmt[S_SET_EXISTS];
+	struct attempt_record with_id = *a;
 
-	if (insert_attempt(st, a) < 0)
+	with_id.connection_id = connection_id;
+	if (insert_attempt(st, &with_id) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, a->customer_row);
 	bind_text(s, 2, connection_id);
@@ -1673,6 +1739,114 @@ int store_record_unsent(struct store *st, int64_t customer_row, const struct att
 	sqlite3_bind_int64(s, 2, a ? 1 : 0);
 	sqlite3_bind_int64(s, 3, a ? attempt_end(a) : clock_now_ms());
 	return exec_stmt(st, S_SET_UNSENT);
+}
+
+static const char *const outcome_names[OUTCOME_KIND_COUNT] = {
+    "created", "exists", "failed", "retry", "unsent",
+};
+
+const char *outcome_kind_name(enum outcome_kind k)
+{
+	return (unsigned)k < OUTCOME_KIND_COUNT ? outcome_names[k] : "unknown";
+}
+
+int outcome_kind_from_name(const char *name, enum outcome_kind *out)
+{
+	for (int i = 0; i < OUTCOME_KIND_COUNT; i++) {
+		if (!strcmp(name, outcome_names[i])) {
+			*out = (enum outcome_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void store_outcome_release(struct store_outcome *o)
+{
+	free(o->customer_id);
+	free(o->transport_error);
+	free(o->finch_code);
+	free(o->request_id);
+	free(o->message);
+	free(o->session_id);
+	free(o->connect_url);
+	free(o->connection_id);
+	memset(o, 0, sizeof(*o));
+}
+
+static void outcome_attempt(const struct store_outcome *o, struct attempt_record *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->customer_row = o->customer_row;
+	a->run_id = o->run_id;
+	a->attempt_no = o->attempt_no;
+	a->kind = o->req_kind;
+	a->started_ms = o->started_ms;
+	a->elapsed_ms = o->elapsed_ms;
+	a->http_status = o->http_status;
+	a->transport_error = o->transport_error;
+	a->finch_code = o->finch_code;
+	a->request_id = o->request_id;
+	a->message = o->message;
+	a->session_id = o->session_id;
+	a->connection_id = o->connection_id;
+	a->first_transient_ms = o->first_transient_ms;
+	a->give_up_ms = o->give_up_ms;
+}
+
+int store_record_outcome(struct store *st, const struct store_outcome *o)
+{
+	struct attempt_record a;
+
+	outcome_attempt(o, &a);
+	switch (o->kind) {
+	case OUTCOME_CREATED:
+		return store_record_created(st, &a, o->session_id, o->connect_url,
+					    o->expires_at_ms);
+	case OUTCOME_EXISTS:
+		return store_record_exists(st, &a, o->connection_id);
+	case OUTCOME_FAILED:
+		return store_record_failed(st, &a);
+	case OUTCOME_RETRY:
+		return store_record_retry(st, &a, o->next_attempt_ms);
+	case OUTCOME_UNSENT:
+		return store_record_unsent(st, o->customer_row, &a);
+	case OUTCOME_KIND_COUNT:
+		break;
+	}
+	return error("%s: unknown outcome kind %d", st->path, (int)o->kind);
+}
+
+int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied)
+{
+	sqlite3_stmt *s = st->stmt[S_ROW_BY_CUSTOMER];
+	struct store_outcome here = *o;
+	struct attempt_record a;
+	int64_t row = 0;
+	int rc, in_flight = 0;
+
+	*applied = -1;
+	bind_text(s, 1, o->customer_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row = sqlite3_column_int64(s, 0);
+		in_flight = !strcmp(column_str(s, 1), "in_flight");
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, "cannot look up a journaled customer");
+	if (rc == SQLITE_DONE)
+		return 0;
+	here.customer_row = row;
+	if (in_flight) {
+		*applied = 1;
+		return store_record_outcome(st, &here);
+	}
+	/* The row moved on: keep the answer in the history only. */
+	outcome_attempt(&here, &a);
+	*applied = 0;
+	return insert_attempt(st, &a);
 }
 
 /* ---- results ------------------------------------------------------------ */

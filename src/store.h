@@ -76,7 +76,33 @@ void store_close(struct store *st);
 /* The schema version the binary carries (the number of migrations). */
 int store_schema_version(void);
 
+/*
+ * The file SQLite opened: absolute, with symlinks resolved
+ * (sqlite3_db_filename()); SQLite names its -wal and -journal files after
+ * it, and the answers journal (journal.h) lives beside it too.
+ */
+const char *store_filename(struct store *st);
+
 int store_begin(struct store *st);
+/*
+ * BEGIN IMMEDIATE that waits at most wait_ms for another connection's write
+ * lock (instead of the 5 s busy timeout), for a loop that must keep serving
+ * the network while a foreign process (an sqlite3 shell, a backup) holds
+ * the database. Returns 0 inside the transaction, 1 when the lock is still
+ * held by someone else (nothing reported), -1 on any other error (reported).
+ */
+int store_try_begin(struct store *st, int64_t wait_ms);
+/*
+ * COMMIT for the same loop: 0 committed; 1 when SQLite answered SQLITE_BUSY
+ * (the transaction stays open, as SQLite documents, and may be committed
+ * again later); -1 on any other error (reported; the caller rolls back).
+ */
+int store_try_commit(struct store *st);
+/*
+ * 1 when the last error of the connection was SQLITE_BUSY or SQLITE_LOCKED
+ * (the database is locked by someone else), else 0.
+ */
+int store_last_error_busy(struct store *st);
 /*
  * store_begin() for a transaction that writes much of the database (an
  * import): it runs with a rollback journal instead of WAL, which writes each
@@ -311,7 +337,9 @@ struct attempt_record {
 	const char *message;
 	/* store_record_failed() and _retry(): the transient streak (retry_carry_over()); 0: none */
 	int64_t first_transient_ms;
-	int64_t give_up_ms; /* a failed row is re-queued by the next run until then */
+	int64_t give_up_ms;	   /* a failed row is re-queued by the next run until then */
+	const char *session_id;	   /* a 201's session_id, even when the row keeps another */
+	const char *connection_id; /* a connection_already_exists' connection_id */
 };
 
 /*
@@ -330,6 +358,60 @@ int store_record_retry(struct store *st, const struct attempt_record *a, int64_t
  * a may be NULL when the request never went out.
  */
 int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a);
+
+/* What an answer (or its absence) does to a row: which outcome writer above. */
+enum outcome_kind {
+	OUTCOME_CREATED, /* store_record_created() */
+	OUTCOME_EXISTS,	 /* store_record_exists() */
+	OUTCOME_FAILED,	 /* store_record_failed() */
+	OUTCOME_RETRY,	 /* store_record_retry() */
+	OUTCOME_UNSENT,	 /* store_record_unsent() */
+	OUTCOME_KIND_COUNT
+};
+
+/* "created", "exists", "failed", "retry", "unsent"; the names the answers journal uses. */
+const char *outcome_kind_name(enum outcome_kind k);
+/* Returns 0 and stores the kind, or -1 (without printing) if unknown. */
+int outcome_kind_from_name(const char *name, enum outcome_kind *out);
+
+/*
+ * One outcome held in memory until it is committed (or written to the
+ * answers journal): an attempt_record and the row's new fields, with every
+ * string owned (malloc'd or NULL). store_outcome_release() frees them.
+ */
+struct store_outcome {
+	enum outcome_kind kind;
+	int64_t customer_row; /* customers.id */
+	char *customer_id;    /* checked on replay: the row must still be this customer */
+	int64_t run_id;
+	int64_t attempt_no;
+	enum request_kind req_kind;
+	int64_t started_ms, elapsed_ms;
+	long http_status;
+	char *transport_error, *finch_code, *request_id, *message;
+	char *session_id, *connect_url; /* OUTCOME_CREATED (session_id: any 201) */
+	char *connection_id;		/* OUTCOME_EXISTS */
+	int64_t expires_at_ms;		/* OUTCOME_CREATED */
+	int64_t next_attempt_ms;	/* OUTCOME_RETRY */
+	int64_t first_transient_ms;	/* OUTCOME_FAILED and _RETRY: attempt_record's */
+	int64_t give_up_ms;
+};
+
+void store_outcome_release(struct store_outcome *o);
+
+/* Records o with the writer its kind names, within the caller's transaction. */
+int store_record_outcome(struct store *st, const struct store_outcome *o);
+
+/*
+ * Records an outcome read back from the answers journal, within the
+ * caller's transaction. The row is found by customer_id. If it is still
+ * in_flight (the run that got the answer could not commit it), the outcome
+ * is recorded as store_record_outcome() would. Otherwise (the row moved on:
+ * an older binary recovered it) only the attempt is added to the history,
+ * with its session_id or connection_id, and *applied is 0. A customer that
+ * no longer exists is skipped with *applied -1.
+ */
+int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied);
 
 /* ---- results ------------------------------------------------------------ */
 

@@ -20,6 +20,13 @@
 #include "store.h"
 #include "strbuf.h"
 
+/*
+ * A connection idle longer than this is not reused (CURLOPT_MAXAGE_CONN):
+ * load balancers commonly drop idle connections after 60 s, and a request
+ * sent on a connection the server already closed is one that fails.
+ */
+#define TRANSFER_MAX_IDLE_CONN_S 50
+
 /* A response body larger than this is cut off: no documented answer comes close. */
 #define TRANSFER_MAX_BODY_BYTES (256 * 1024)
 
@@ -28,13 +35,15 @@ struct transfer {
 	CURL *easy;
 	int busy;
 	struct store_job job;
-	char *body;	      /* the request body, malloc'd while busy */
-	struct strbuf resp;   /* the response body */
-	char *request_id;     /* Finch-Request-Id, malloc'd or NULL */
-	char *retry_after;    /* Retry-After */
-	char *retry_after_ms; /* retry-after-ms */
-	char *should_retry;   /* x-should-retry */
-	int64_t started_ms;   /* wall clock, for the attempts table */
+	char *body;		   /* the request body, malloc'd while busy */
+	size_t body_len, body_off; /* how much of it libcurl has read */
+	int resend_refused;	   /* libcurl wanted to send it again: refused */
+	struct strbuf resp;	   /* the response body */
+	char *request_id;	   /* Finch-Request-Id, malloc'd or NULL */
+	char *retry_after;	   /* Retry-After */
+	char *retry_after_ms;	   /* retry-after-ms */
+	char *should_retry;	   /* x-should-retry */
+	int64_t started_ms;	   /* wall clock, for the attempts table */
 	int64_t started_mono;
 	char errbuf[CURL_ERROR_SIZE];
 	void (*before_trace)(void *data); /* --verbose: called before each trace line */
@@ -71,6 +80,24 @@ void transfer_scrub_answer(struct transfer *t);
 
 /* The same for the strings of the outcome classified from t's answer. */
 void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o);
+
+/*
+ * Makes body (NUL-terminated, owned by the caller until the transfer ends)
+ * the request body of t's next transfer.
+ *
+ * libcurl sends a POST again by itself when a reused connection dies before
+ * any answer byte ("Connection died, retrying a fresh connect"): the server
+ * may have taken the first one, and Finch has no idempotency key. To keep
+ * every request that leaves the process an attempt of ours, the body is
+ * given through CURLOPT_READFUNCTION with a CURLOPT_SEEKFUNCTION that
+ * refuses to rewind it; CURLOPT_SEEKFUNCTION(3) documents that libcurl
+ * rewinds the body "when an existing HTTP connection is reused too late and
+ * the server closes the connection", and CURLOPT_READFUNCTION(3) that a
+ * failed rewind fails the transfer (CURLE_SEND_FAIL_REWIND). The dispatcher
+ * then records that attempt and retries it under its own policy and budget.
+ * t->resend_refused tells that this happened.
+ */
+void transfer_set_body(struct transfer *t, char *body);
 
 /* Frees what t captured of the last answer (headers); keeps the handle. */
 void transfer_clear_captures(struct transfer *t);

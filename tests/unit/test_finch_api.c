@@ -520,6 +520,71 @@ static void test_finch_api__transport_error(void **state)
 	}
 }
 
+/* A complete answer is an answer, even when the transfer then broke. */
+static void test_finch_api__broken_answer(void **state)
+{
+	static const char whole_201[] =
+	    "{\"session_id\":\"s-1\",\"connect_url\":\"https://c/s-1\"}";
+	static const char exists[] =
+	    "{\"code\":400,\"finch_code\":\"connection_already_exists\","
+	    "\"message\":\"m\",\"context\":{\"connection_id\":\"conn-1\"}}";
+	static const struct {
+		long status;
+		const char *body;
+		size_t len; /* 0: strlen */
+		enum finch_result result;
+		const char *message; /* a prefix, NULL for none */
+	} cases[] = {
+	    {201, whole_201, 0, FINCH_CREATED, NULL},
+	    {400, exists, 0, FINCH_EXISTS, NULL},
+	    {201, whole_201, 20, FINCH_TRANSIENT,
+	     "HTTP 201 cut short (Transferred a partial file) after 20 body bytes: "
+	     "{\"session_id\":\"s-1\","},
+	    {201, "", 0, FINCH_TRANSIENT,
+	     "HTTP 201 cut short (Transferred a partial file) after 0 body bytes"},
+	    {500, "{\"code\":500}", 0, FINCH_TRANSIENT, "HTTP 500 cut short"},
+	    {400, "{\"finch_code\":\"invalid_request\"}", 0, FINCH_TRANSIENT, "HTTP 400 cut short"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct finch_outcome o;
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].body);
+
+		finch_api_broken_answer(cases[i].status, cases[i].body, len,
+					"Transferred a partial file", &o);
+		assert_int_equal(o.result, cases[i].result);
+		assert_int_equal(o.http_status, cases[i].status);
+		if (cases[i].message) {
+			if (strncmp(o.message, cases[i].message, strlen(cases[i].message)))
+				fail_msg("case %zu: '%s' does not start with '%s'", i, o.message,
+					 cases[i].message);
+		}
+		if (o.result == FINCH_CREATED)
+			assert_string_equal(o.session_id, "s-1");
+		if (o.result == FINCH_EXISTS)
+			assert_string_equal(o.connection_id, "conn-1");
+		finch_outcome_release(&o);
+	}
+}
+
+/* A fragment is bounded: a huge partial body keeps 100 characters of it. */
+static void test_finch_api__broken_answer_fragment_is_bounded(void **state)
+{
+	char *body = xmalloc(200000);
+	struct finch_outcome o;
+
+	(void)state;
+	memset(body, 'x', 200000);
+	body[0] = '{';
+	finch_api_broken_answer(201, body, 200000, "Failure writing output", &o);
+	assert_int_equal(o.result, FINCH_TRANSIENT);
+	assert_true(strlen(o.message) < 300);
+	assert_non_null(strstr(o.message, "after 200000 body bytes"));
+	finch_outcome_release(&o);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +597,8 @@ int main(void)
 	    cmocka_unit_test(test_finch_api__classify),
 	    cmocka_unit_test(test_finch_api__classify_truncates_long_bodies),
 	    cmocka_unit_test(test_finch_api__transport_error),
+	    cmocka_unit_test(test_finch_api__broken_answer),
+	    cmocka_unit_test(test_finch_api__broken_answer_fragment_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
