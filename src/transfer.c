@@ -215,6 +215,11 @@ char *transfer_join_url(const char *base, const char *path)
 	return strbuf_detach(&sb, NULL);
 }
 
+void transfer_capture_header(struct transfer *t, const char *data, size_t len)
+{
+	on_header((char *)data, 1, len, t);
+}
+
 struct curl_slist *transfer_request_headers(void)
 {
 	struct curl_slist *h = NULL;

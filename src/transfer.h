@@ -101,6 +101,12 @@ void transfer_set_body(struct transfer *t, char *body);
 
 /* Frees what t captured of the last answer (headers); keeps the handle. */
 void transfer_clear_captures(struct transfer *t);
+/*
+ * Captures one response header line (data[0..len), as libcurl hands it to
+ * CURLOPT_HEADERFUNCTION, not NUL-terminated) into t: the callback itself,
+ * exposed for tests/fuzz/fuzz_classify.c.
+ */
+void transfer_capture_header(struct transfer *t, const char *data, size_t len);
 
 /* base + path as a malloc'd string; the caller frees. */
 char *transfer_join_url(const char *base, const char *path);

@@ -181,11 +181,22 @@ int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 
 char *format_iso8601_ms(int64_t ms, char *buf, size_t size)
 {
-	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int frac = (int)(ms - (int64_t)secs * 1000);
+	time_t secs;
+	int frac;
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
+	/*
+	 * ISO 8601 has four-digit years: clamp to 0000..9999, which also keeps
+	 * the floor division below from overflowing (found by fuzz_export).
+	 */
+	if (ms < ISO8601_MIN_MS)
+		ms = ISO8601_MIN_MS;
+	if (ms > ISO8601_MAX_MS)
+		ms = ISO8601_MAX_MS;
+	secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	frac = (int)(ms - (int64_t)secs * 1000);
+	if (!gmtime_r(&secs, &tm))
+		memset(&tm, 0, sizeof(tm));
 	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 	return buf;

@@ -52,8 +52,11 @@ int64_t clock_mono_ms(void);
 
 /*
  * Formats ms-since-epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least 25
- * bytes). Returns buf.
+ * bytes). Returns buf. Times before year 0000 or after 9999 are clamped to
+ * the first or last millisecond of that range.
  */
+#define ISO8601_MIN_MS ((int64_t)-62167219200000) /* 0000-01-01T00:00:00.000Z */
+#define ISO8601_MAX_MS ((int64_t)253402300799999) /* 9999-12-31T23:59:59.999Z */
 char *format_iso8601_ms(int64_t ms, char *buf, size_t size);
 /* Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]]Z" or "+00:00". -1 on error. */
 int parse_iso8601_ms(const char *s, int64_t *out_ms);

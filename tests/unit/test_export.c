@@ -344,6 +344,27 @@ static void test_export__writer_bom(void **state)
 	free(buf);
 }
 
+/* Found by fuzz_export: INT64_MIN overflowed; times clamp to years 0000..9999. */
+static void test_export__extreme_times_clamp(void **state)
+{
+	struct export_row row = created_row;
+	char *got;
+
+	(void)state;
+	row.expires_at_ms = INT64_MIN;
+	row.updated_at_ms = INT64_MAX;
+	got = write_rows(EXPORT_CSV, 0, &row, 1);
+	assert_non_null(strstr(got, ",0000-01-01T00:00:00.000Z,"));
+	assert_non_null(strstr(got, ",9999-12-31T23:59:59.999Z\r\n"));
+	free(got);
+	row.expires_at_ms = -1;
+	row.updated_at_ms = ISO8601_MAX_MS + 1;
+	got = write_rows(EXPORT_JSONL, 0, &row, 1);
+	assert_non_null(strstr(got, "\"1969-12-31T23:59:59.999Z\""));
+	assert_non_null(strstr(got, "\"9999-12-31T23:59:59.999Z\""));
+	free(got);
+}
+
 static void test_export__csv_header_only(void **state)
 {
 	char *got = write_rows(EXPORT_CSV, 0, NULL, 0);
@@ -713,6 +734,7 @@ int main(void)
 	    cmocka_unit_test(test_export__is_formula),
 	    cmocka_unit_test(test_export__csv_header_only),
 	    cmocka_unit_test(test_export__writer_bom),
+	    cmocka_unit_test(test_export__extreme_times_clamp),
 	    cmocka_unit_test(test_export__jsonl_parses),
 	    cmocka_unit_test(test_export__jsonl_raw),
 	    cmocka_unit_test(test_export__write_error),
