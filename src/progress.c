@@ -4,6 +4,8 @@
 #include "progress.h"
 
 #include <inttypes.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 void progress_init(struct progress *p, int want, int64_t total, int64_t now_ms)
@@ -46,12 +48,31 @@ void progress_format(char *buf, size_t size, int64_t done, int64_t total, int64_
 		snprintf(buf + len, size - len, "  paused (429)");
 }
 
+void progress_fit(char *line, long cols)
+{
+	/* The line is ASCII: a byte is a column. The last column stays free so no
+	 * terminal wraps (some wrap as soon as the last column is written). */
+	if (cols > 1 && strlen(line) > (size_t)(cols - 1))
+		line[cols - 1] = '\0';
+}
+
+/* The terminal's width, asked at each draw (a resize needs no signal handler); 0: unknown. */
+static long terminal_cols(FILE *f)
+{
+	struct winsize ws;
+
+	if (ioctl(fileno(f), TIOCGWINSZ, &ws) < 0)
+		return 0;
+	return ws.ws_col;
+}
+
 static void draw(struct progress *p, int64_t done, int64_t waiting, int paused, int64_t now_ms)
 {
 	char line[256];
 
 	progress_format(line, sizeof(line), done, p->total, waiting, paused,
 			now_ms - p->started_ms);
+	progress_fit(line, terminal_cols(p->out));
 	fprintf(p->out, "\r%s\033[K", line);
 	fflush(p->out);
 	p->drawn_ms = now_ms;

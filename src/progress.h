@@ -4,7 +4,8 @@
  *	1234/20000 done  412.5 sessions/s  ETA 0:41  3 waiting for retry  paused (429)
  *
  * It is redrawn in place (carriage return, clear to end of line) at most
- * ten times a second, and only when enabled: stderr is a terminal and the
+ * ten times a second, cut to the terminal's width, from counts the run
+ * keeps in memory (never a query), and only when enabled: stderr is a terminal and the
  * user did not ask for --quiet. Log lines clear it first (log.h's
  * before-write hook) and it comes back on the next refresh.
  */
@@ -44,6 +45,12 @@ void progress_clear(struct progress *p);
 
 /* Draws the final state and ends the line with a newline, if enabled. */
 void progress_finish(struct progress *p, int64_t done, int64_t waiting, int64_t now_ms);
+
+/*
+ * Cuts line (ASCII) to cols - 1 characters, so a narrow terminal never
+ * wraps it into a flood of lines; cols <= 1 (unknown) leaves it whole.
+ */
+void progress_fit(char *line, long cols);
 
 /*
  * The line's text, without control characters, into buf (pure, for tests):

@@ -30,7 +30,7 @@ static const char *const state_names[STATE_COUNT] = {
 	"id, request_kind, customer_id, customer_name, customer_email, products, "                 \
 	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
 	"integration_auth_method, connection_id, attempts, attempt_total, "                        \
-	"coalesce(first_transient_at, 0)"
+	"coalesce(first_transient_at, 0), next_attempt_at IS NOT NULL"
 
 /* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
 #define STATE_BIT_SQL                                                                              \
@@ -214,7 +214,8 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
     [S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
 			 "WHERE state = 'in_flight'",
     [S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
-		      "attempt_total = attempt_total + 1, error = ?2, updated_at = ?3 "
+		      "attempt_total = attempt_total + 1, error = ?2, next_attempt_at = NULL, "
+		      "updated_at = ?3 "
 		      "WHERE id = ?1",
     [S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
 		"SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
@@ -1576,6 +1577,7 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	job->attempts = sqlite3_column_int64(s, 13);
 	job->attempt_total = sqlite3_column_int64(s, 14);
 	job->first_transient_ms = sqlite3_column_int64(s, 15);
+	job->was_waiting = sqlite3_column_int(s, 16);
 }
 
 int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs, size_t *n)

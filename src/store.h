@@ -294,6 +294,7 @@ struct store_job {
 	int64_t attempts;	    /* attempts already made in this budget */
 	int64_t attempt_total;	    /* attempts ever made for this customer */
 	int64_t first_transient_ms; /* start of its streak of transient failures; 0: none */
+	int was_waiting; /* it was claimed from retry_wait (pending has no next_attempt_at) */
 };
 
 void store_job_release(struct store_job *job);

@@ -8,6 +8,9 @@
 #           Goal: finch-onboard at least as fast as curl.
 #   case 2: 200 ms of emulator latency at concurrency 256: the ideal is
 #           256 / 0.2 s = 1,280 sessions/s. Goal: at least 90% of it.
+#   case 3: the progress line's cost: 50,000 rows at concurrency 64, run on a
+#           pseudo-terminal (script(1)) with the progress line and with
+#           --quiet, alternately. Goal: under 2% of throughput.
 #
 # Usage: tests/bench/run.sh [BUILD_DIR]   (default: build)
 # Environment: FINCH_ONBOARD, FINCH_MOCK (binaries), BENCH_RUNS (default 3;
@@ -21,6 +24,7 @@ FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
 runs=${BENCH_RUNS:-3}
 rows=${BENCH_ROWS:-20000}
 latency_rows=${BENCH_LATENCY_ROWS:-10000}
+progress_rows=${BENCH_PROGRESS_ROWS:-50000}
 
 for bin in "$FINCH_ONBOARD" "$FINCH_MOCK"; do
 	[ -x "$bin" ] || { echo "bench: '$bin' is not built" >&2; exit 2; }
@@ -129,6 +133,25 @@ bench_onboard() {
 	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' t.txt >>"$label.txt"
 }
 
+# bench_tty DB N LABEL [--quiet]: one run on a pseudo-terminal, so the progress
+# line is drawn unless --quiet; appends "elapsed cpu" to LABEL.txt.
+bench_tty() {
+	local db=$1 n=$2 label=$3 quiet=${4:-} created
+	fresh_db "$db" run.db
+	timed t.txt script -qec "'$FINCH_ONBOARD' run --db run.db --base-url '$mock_url' --rate 0 \
+		--concurrency 64 $quiet" /dev/null >tty.out
+	created=$(sqlite3 run.db "SELECT count(*) FROM customers WHERE state = 'created'")
+	if [ "$created" -ne "$n" ]; then
+		echo "bench: finch-onboard created $created of $n sessions on a terminal" >&2
+		exit 1
+	fi
+	if [ -z "$quiet" ] && ! grep -q "sessions/s" tty.out; then
+		echo "bench: no progress line was drawn" >&2
+		exit 1
+	fi
+	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' t.txt >>"$label.txt"
+}
+
 bench_curl() {
 	local cfg=$1 n=$2 conc=$3 label=$4 ok
 	timed t.txt curl -s --parallel --parallel-max "$conc" -K "$cfg" >codes.txt 2>curl.err ||
@@ -180,4 +203,27 @@ report latency "$latency_rows" "finch-onboard run"
 awk -v a="$rate_latency" 'BEGIN {
 	printf "  %.1f%% of the ideal 1280 sessions/s (goal >= 90%%: %s)\n", a * 100 / 1280, (a >= 1152 ? "met" : "NOT met")
 }'
+
+# ---- case 3 -------------------------------------------------------------------
+if command -v script >/dev/null; then
+	make_db "$progress_rows" pristine3.db
+	start_bench_mock
+	for _ in $(seq "$runs"); do
+		bench_tty pristine3.db "$progress_rows" progress_on
+		bench_tty pristine3.db "$progress_rows" progress_off --quiet
+	done
+	echo "case 3: $progress_rows rows, concurrency 64, on a pseudo-terminal, --rate 0"
+	report progress_on "$progress_rows" "with the progress line"
+	report progress_off "$progress_rows" "--quiet"
+	awk -v a="$rate_progress_on" -v b="$rate_progress_off" 'BEGIN {
+		c = (b - a) * 100 / b
+		printf "  cost of the progress line: %.1f%% of throughput (goal < 2%%: %s)\n", c, (c < 2 ? "met" : "NOT met")
+	}'
+	# CPU time is less at the mercy of other jobs on the machine than elapsed time.
+	awk -v a="$(cut -d' ' -f2 progress_on.txt | median)" -v b="$(cut -d' ' -f2 progress_off.txt | median)" 'BEGIN {
+		printf "  CPU with the progress line: %+.1f%%\n", (a - b) * 100 / b
+	}'
+else
+	echo "case 3: skipped (no script(1) for a pseudo-terminal)"
+fi
 stop_bench_mock

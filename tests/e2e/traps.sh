@@ -63,6 +63,21 @@ rc=0
 stop_mock
 pass "--concurrency beyond ulimit -n: the soft limit is raised, or concurrency clamped with a warning"
 
+# ---- the progress line fits a narrow terminal ------------------------------------------------
+if command -v script >/dev/null; then
+	start_mock --latency 20ms
+	new_db w.db 30
+	script -qec "stty cols 30 rows 10; '$FINCH_ONBOARD' run --db w.db --base-url '$MOCK_URL' \
+		--rate 40/s --concurrency 2" /dev/null >tty.txt 2>&1 || fail "run on a terminal: $(tail -n 3 tty.txt)"
+	tr '\r' '\n' <tty.txt | sed 's/\x1b\[K//g' | grep -E '^[0-9]+/[0-9]+ done' >lines.txt ||
+		fail "no progress line on the terminal: $(head -c 300 tty.txt)"
+	longest=$(awk '{ if (length > m) m = length } END { print m + 0 }' lines.txt)
+	[ "$longest" -le 29 ] || fail "a progress line of $longest columns on a 30-column terminal"
+	[ "$(count_state w.db created)" = 30 ] || fail "the run on a terminal did not finish"
+	stop_mock
+	pass "on a 30-column terminal the progress line is cut to 29 columns ($(wc -l <lines.txt) draws)"
+fi
+
 # ---- exit reasons ----------------------------------------------------------------------------
 last_reason() { q "$1" "SELECT exit_reason FROM runs ORDER BY id DESC LIMIT 1"; }
 start_mock

@@ -364,6 +364,31 @@ static void test_dispatch__progress_format(void **state)
 	assert_int_equal(strlen(buf), 11);
 }
 
+static void test_dispatch__progress_fits_the_terminal(void **state)
+{
+	static const struct {
+		long cols;
+		const char *want;
+	} cases[] = {
+	    {80, "10/4000 done  10.0 sessions/s  ETA 6:39  3 waiting for retry  paused (429)"},
+	    {75, "10/4000 done  10.0 sessions/s  ETA 6:39  3 waiting for retry  paused (429)"},
+	    {74, "10/4000 done  10.0 sessions/s  ETA 6:39  3 waiting for retry  paused (429"},
+	    {40, "10/4000 done  10.0 sessions/s  ETA 6:39"},
+	    {30, "10/4000 done  10.0 sessions/s"},
+	    {2, "1"},
+	    {1, "10/4000 done  10.0 sessions/s  ETA 6:39  3 waiting for retry  paused (429)"},
+	    {0, "10/4000 done  10.0 sessions/s  ETA 6:39  3 waiting for retry  paused (429)"},
+	};
+	char buf[200];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		progress_format(buf, sizeof(buf), 10, 4000, 3, 1, 1000);
+		progress_fit(buf, cases[i].cols);
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 static void test_dispatch__progress_is_off_without_a_terminal(void **state)
 {
 	struct progress p;
@@ -508,6 +533,7 @@ int main(void)
 	    cmocka_unit_test(test_dispatch__config_finish_checks_url_and_credentials),
 	    cmocka_unit_test(test_dispatch__secret_file_is_trimmed_and_checked),
 	    cmocka_unit_test(test_dispatch__progress_format),
+	    cmocka_unit_test(test_dispatch__progress_fits_the_terminal),
 	    cmocka_unit_test(test_dispatch__progress_is_off_without_a_terminal),
 	    cmocka_unit_test(test_dispatch__progress_refreshes_at_most_ten_times_a_second),
 	    cmocka_unit_test(test_dispatch__log_formats),
