@@ -524,7 +524,7 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 		d->sum->failed++;
 		log_event(
 		    LOG_WARN, "row_failed",
-		    carried ? "row failed after its last attempt; the next run tries it again"
+		    carried ? "row failed after its last attempt; the next sync tries it again"
 			    : "row failed after its last attempt",
 		    LOG_S("customer_id", t->job.req.customer_id),
 		    LOG_I("attempts", t->job.attempts + 1), LOG_I("http_status", o->http_status),

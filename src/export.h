@@ -9,7 +9,7 @@
  *	updated_at, next_attempt_at, retry_until
  *
  * next_attempt_at is when a retry_wait row is sent again. retry_until is set
- * on a row whose last failure was transient: the next run or sync re-queues
+ * on a row whose last failure was transient: the next sync re-queues
  * a failed row until then (retry_carry_over()); an error without it is a
  * permanent failure.
  *

@@ -82,7 +82,7 @@ const char run_options_help[] =
     "                        for this long before giving up with exit 6 (default 5m)\n"
     "  --give-up-after DURATION\n"
     "                        a row whose attempts ran out on transient errors is\n"
-    "                        re-queued by the next run until this long after its\n"
+    "                        re-queued by the next sync until this long after its\n"
     "                        first transient failure (default 7d)\n"
     "  --metrics-file FILE   at the end, write Prometheus metrics to FILE\n"
     "                        (atomically; for node_exporter's textfile collector)\n";

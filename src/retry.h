@@ -78,7 +78,7 @@ struct retry_decision retry_decide(const struct retry_policy *p, int64_t attempt
  * failed on a transient error at now_ms, whose streak of transient failures
  * began at first_ms (0: this failure begins it), keeps the streak's start
  * in *first_out; when its attempts run out it is re-queued with a fresh
- * budget by every later run until *until_out = start + give_up_after_ms.
+ * budget by every later sync until *until_out = start + give_up_after_ms.
  * give_up_after_ms 0 turns the carry-over off (*until_out = 0). A success
  * or a permanent failure ends the streak (the caller stores 0 for both).
  * Returns 1 while the row is carried over (now_ms < *until_out), else 0.
