@@ -83,6 +83,12 @@ void redact_init(struct redact *r, const char *client_id, const char *secret)
 	add_base64_needles(r, secret);
 	memset(cred.buf, 0, cred.len);
 	strbuf_release(&cred);
+	r->can_start[(unsigned char)secret[0]] = 1;
+	r->can_start['%'] = 1;
+	if (secret[0] == ' ')
+		r->can_start['+'] = 1;
+	for (size_t i = 0; i < r->n; i++)
+		r->can_start[(unsigned char)r->needle[i][0]] = 1;
 	/* Longest first: a form that contains another is replaced whole. */
 	for (size_t i = 1; i < r->n; i++)
 		for (size_t j = i; j > 0 && r->len[j] > r->len[j - 1]; j--) {
@@ -165,7 +171,7 @@ size_t redact_strbuf(const struct redact *r, struct strbuf *sb)
 	p = copied = sb->buf;
 	end = sb->buf + sb->len;
 	while (p < end) {
-		m = match_at(r, p, end);
+		m = r->can_start[(unsigned char)*p] ? match_at(r, p, end) : 0;
 		if (!m) {
 			p++;
 			continue;

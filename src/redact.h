@@ -38,6 +38,7 @@ struct redact {
 	char *needle[REDACT_MAX_NEEDLES]; /* the base64 forms, longest first */
 	size_t len[REDACT_MAX_NEEDLES];
 	size_t n;
+	unsigned char can_start[256]; /* 1 for a byte that can begin a match */
 };
 
 /*
