@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "export.h"
+#include "outpath.h"
 #include "store.h"
 #include "util.h"
 
@@ -44,9 +45,10 @@ int cmd_export(int argc, char **argv)
 	    {"bom", no_argument, NULL, 'B'},	     {"no-bom", no_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
-	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO};
+	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	const char *db = DEFAULT_DB_PATH;
 	struct store *st = NULL;
+	struct outpath op;
 	int64_t rows = 0;
 	int c, ret = EXIT_USAGE;
 
@@ -106,6 +108,10 @@ int cmd_export(int argc, char **argv)
 		error_errno("cannot open database '%s'", db);
 		return EXIT_USAGE;
 	}
+	o.db = db;
+	if (outpath_check(o.out_path, db, NULL, &op) < 0)
+		return EXIT_USAGE;
+	outpath_release(&op);
 	if (store_open_readonly(db, &st) < 0)
 		goto out;
 	if (export_to_path(st, &o, &rows) < 0)

@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "log.h"
 #include "options.h"
+#include "outpath.h"
 #include "store.h"
 #include "strbuf.h"
 #include "util.h"
@@ -217,7 +218,7 @@ int cmd_sync(int argc, char **argv)
 	};
 	struct option *longopts =
 	    cli_options_merge(own, import_long_options, run_long_options, NULL);
-	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
+	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
 	struct import_stats stats;
@@ -228,6 +229,7 @@ int cmd_sync(int argc, char **argv)
 	const char *db = DEFAULT_DB_PATH, *csv;
 	int renew_expired = 0, reauthenticate = 0;
 	struct store *st = NULL;
+	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
 	int c, r, ret = EXIT_USAGE;
@@ -299,8 +301,17 @@ int cmd_sync(int argc, char **argv)
 		error("--out FILE is required (the export of every row; '-' for standard output)");
 		goto out;
 	}
+	/*
+	 * Before anything is sent: --out must not name the database, its side
+	 * files or the CSV, and its folder must exist (outpath.h).
+	 */
+	eo.db = db;
+	eo.csv = csv;
+	if (outpath_check(eo.out_path, db, csv, &op) < 0)
+		goto out;
 	/* With the export on stdout, the reports go to stderr. */
-	info = strcmp(eo.out_path, "-") ? stdout : stderr;
+	info = op.kind != OUTPATH_STDOUT ? stdout : stderr;
+	outpath_release(&op);
 	if (run_config_finish(&cfg) < 0)
 		goto out;
 
@@ -348,7 +359,7 @@ int cmd_sync(int argc, char **argv)
 			ret = EXIT_USAGE;
 		goto out;
 	}
-	if (!cfg.quiet && strcmp(eo.out_path, "-"))
+	if (!cfg.quiet && info == stdout)
 		fprintf(info, "exported %" PRId64 " row%s to '%s'\n", rows, rows == 1 ? "" : "s",
 			eo.out_path);
 out:

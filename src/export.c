@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outpath.h"
 #include "util.h"
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
@@ -492,23 +493,55 @@ static void cleanup_guard_remove(struct cleanup_guard *g)
 	tmp_in_progress = NULL;
 }
 
+/*
+ * Writes to a FIFO or a character device as it is: no temporary file, no
+ * rename, which would put a regular file in its place (outpath.h).
+ */
+static int export_direct(struct store *st, const struct export_options *o, const char *path,
+			 int64_t *rows)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	FILE *f;
+	int ret;
+
+	if (fd < 0)
+		return error_errno("cannot open '%s'", path);
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return error_errno("cannot open '%s'", path);
+	}
+	ret = export_stream(st, o, f, path, o->bom == EXPORT_BOM_ALWAYS, rows);
+	if (fclose(f) == EOF && ret == 0)
+		ret = error_errno("cannot write '%s'", path);
+	return ret;
+}
+
 int export_to_path(struct store *st, const struct export_options *o, int64_t *rows)
 {
 	struct cleanup_guard guard;
-	const char *path = o->out_path;
-	const char *slash = strrchr(path, '/');
+	struct outpath op;
+	const char *path, *slash;
 	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT;
 	FILE *f = NULL;
 	int fd = -1, ret = -1;
 
 	if (o->bom == EXPORT_BOM_ALWAYS && o->format != EXPORT_CSV)
 		return error("--bom: JSON Lines never starts with a BOM (RFC 8259 section 8.1)");
-	if (!strcmp(path, "-"))
+	/* Checked again here, right before writing: the path may have changed since. */
+	if (outpath_check(o->out_path, o->db, o->csv, &op) < 0)
+		return -1;
+	if (op.kind == OUTPATH_STDOUT)
 		return export_stream(st, o, stdout, "standard output", o->bom == EXPORT_BOM_ALWAYS,
 				     rows);
-
-	if (!*path || (slash && !slash[1]))
-		return error("output '%s' is not a file name", path);
+	if (op.kind == OUTPATH_DIRECT) {
+		ret = export_direct(st, o, op.file, rows);
+		outpath_release(&op);
+		return ret;
+	}
+	/* a symlink's final target is replaced, in its own folder; the link stays */
+	path = op.file;
+	slash = strrchr(path, '/');
 	if (slash)
 		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
 	else
@@ -563,5 +596,6 @@ out:
 		close(fd);
 	strbuf_release(&dir);
 	strbuf_release(&tmp);
+	outpath_release(&op);
 	return ret;
 }

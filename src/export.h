@@ -117,16 +117,21 @@ struct export_options {
 	struct export_filter filter;
 	int raw;
 	enum export_bom bom; /* EXPORT_BOM_ALWAYS with JSON Lines is an error */
+	const char *db;	     /* NULL, or the database out_path must not name (outpath.h) */
+	const char *csv;     /* NULL, or the input CSV out_path must not name */
 };
 
 /*
  * Writes every row of st that matches o->filter to o->out_path.
  *
- * A file is written atomically: a temporary file in the same folder
- * (mode 0600, since connect URLs are credentials for the employer) is
- * written, flushed and fsync'ed, then renamed over the target, and the
+ * outpath_check() decides first, refusing a path that names o->db, its
+ * side files or o->csv. A file is written atomically: a temporary file in
+ * the folder of the final target (mode 0600, since connect URLs are
+ * credentials for the employer) is written, flushed and fsync'ed, then
+ * renamed over the target (a symlink's target: the link stays), and the
  * folder is fsync'ed. On any error the temporary file is removed and an
- * existing target is left untouched. "-" writes to standard output.
+ * existing target is left untouched. "-" and /dev/stdout write to standard
+ * output; a FIFO or a character device is written to directly.
  * A CSV starts with a UTF-8 BOM as o->bom says (enum export_bom).
  * *rows (may be NULL) tells how many rows were written.
  */

@@ -596,7 +596,7 @@ static int stray_files(const char *dir, const char *keep)
 static void test_export__file_atomic_0600(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
+	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	char out[256];
 	struct stat sb;
 	int64_t rows = -1;
@@ -648,7 +648,8 @@ static void test_export__file_bom(void **state)
 
 	snprintf(out, sizeof(out), "%s/bom.out", fx->dir);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct export_options o = {cases[i].format, out, {0, 0}, 0, cases[i].bom};
+		struct export_options o = {cases[i].format, out,  {0, 0}, 0,
+					   cases[i].bom,    NULL, NULL};
 		char *text;
 
 		unlink(out);
@@ -673,7 +674,7 @@ static void test_export__file_bom(void **state)
 static void test_export__file_error_keeps_old(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_JSONL, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
+	struct export_options o = {EXPORT_JSONL, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	char out[256];
 	struct rlimit old, small;
 	void (*old_xfsz)(int);
@@ -708,7 +709,7 @@ static void test_export__file_error_keeps_old(void **state)
 static void test_export__file_bad_folder(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO};
+	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	char out[256];
 
 	snprintf(out, sizeof(out), "%s/no/such/folder/results.csv", fx->dir);

@@ -1,0 +1,184 @@
+/*
+ * outpath.c: see outpath.h.
+ */
+#include "outpath.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "strbuf.h"
+#include "util.h"
+
+/* SYMLOOP_MAX on Linux: more links than this is a loop (ELOOP). */
+#define MAX_LINKS 40
+
+/* Splits path into its folder ("." when none) and its last component. */
+static void split(const char *path, struct strbuf *dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	strbuf_reset(dir);
+	if (slash)
+		strbuf_add(dir, path, slash == path ? 1 : (size_t)(slash - path));
+	else
+		strbuf_addch(dir, '.');
+	*base = slash ? slash + 1 : path;
+}
+
+int outpath_resolve(const char *path, struct strbuf *out)
+{
+	struct strbuf cur = STRBUF_INIT, dir = STRBUF_INIT;
+	char link[PATH_MAX];
+	const char *base;
+	char *real = NULL;
+	int ret = -1;
+
+	strbuf_addstr(&cur, path);
+	for (int n = 0;; n++) {
+		struct stat sb;
+		ssize_t len;
+
+		if (lstat(cur.buf, &sb) < 0 || !S_ISLNK(sb.st_mode))
+			break;
+		if (n == MAX_LINKS) {
+			errno = ELOOP;
+			goto out;
+		}
+		len = readlink(cur.buf, link, sizeof(link) - 1);
+		if (len < 0)
+			goto out;
+		link[len] = '\0';
+		/* a relative target is relative to the link's folder */
+		split(cur.buf, &dir, &base);
+		strbuf_reset(&cur);
+		if (link[0] != '/')
+			strbuf_addf(&cur, "%s/", dir.buf);
+		strbuf_addstr(&cur, link);
+	}
+	split(cur.buf, &dir, &base);
+	real = realpath(dir.buf, NULL);
+	if (!real)
+		goto out;
+	strbuf_reset(out);
+	strbuf_addstr(out, real);
+	if (strcmp(real, "/"))
+		strbuf_addch(out, '/');
+	strbuf_addstr(out, base);
+	ret = 0;
+out:
+	free(real);
+	strbuf_release(&cur);
+	strbuf_release(&dir);
+	return ret;
+}
+
+/* The names of standard output that must not be replaced by a rename. */
+static int is_stdout_name(const char *out)
+{
+	return !strcmp(out, "-") || !strcmp(out, "/dev/stdout") || !strcmp(out, "/dev/fd/1") ||
+	       !strcmp(out, "/proc/self/fd/1");
+}
+
+/*
+ * -1 after an error if out (existing: *osb, else NULL; resolved: rout)
+ * names guarded, which is what (the database, its -wal...).
+ */
+static int refuse_if_same(const char *out, const struct stat *osb, const char *rout,
+			  const char *guarded, const char *what)
+{
+	struct strbuf rg = STRBUF_INIT;
+	struct stat gsb;
+	int same;
+
+	if (osb && stat(guarded, &gsb) == 0)
+		same = osb->st_dev == gsb.st_dev && osb->st_ino == gsb.st_ino;
+	else
+		same = outpath_resolve(guarded, &rg) == 0 && !strcmp(rg.buf, rout);
+	strbuf_release(&rg);
+	if (same)
+		return error("--out '%s' is %s '%s': refusing to overwrite it", out, what, guarded);
+	return 0;
+}
+
+int outpath_check(const char *out, const char *db, const char *csv, struct outpath *op)
+{
+	static const struct {
+		const char *suffix, *what;
+	} sides[] = {
+	    {"", "the database"},
+	    {"-wal", "the database's write-ahead log"},
+	    {"-shm", "the database's shared-memory file"},
+	    {"-journal", "the database's rollback journal"},
+	    {"-lock", "the database's lock file"},
+	};
+	struct strbuf rout = STRBUF_INIT, dir = STRBUF_INIT, side = STRBUF_INIT;
+	struct stat sb, *osb = NULL;
+	const char *base;
+	int ret = -1;
+
+	op->kind = OUTPATH_STDOUT;
+	op->file = NULL;
+	if (is_stdout_name(out))
+		return 0;
+	if (!*out)
+		return error("--out: empty file name (use '-' for standard output)");
+	if (stat(out, &sb) == 0) {
+		osb = &sb;
+		if (S_ISDIR(sb.st_mode))
+			return error("--out '%s' is a folder, not a file", out);
+		if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode) && !S_ISCHR(sb.st_mode))
+			return error("--out '%s' is neither a file, a FIFO nor a character device",
+				     out);
+	} else if (errno != ENOENT) {
+		return error_errno("--out '%s'", out);
+	}
+	if (outpath_resolve(out, &rout) < 0) {
+		split(out, &dir, &base);
+		if (errno == ENOENT || errno == ENOTDIR)
+			error("--out '%s': folder '%s' does not exist", out, dir.buf);
+		else
+			error_errno("--out '%s'", out);
+		goto out;
+	}
+	for (size_t i = 0; db && i < ARRAY_SIZE(sides); i++) {
+		strbuf_reset(&side);
+		strbuf_addf(&side, "%s%s", db, sides[i].suffix);
+		if (refuse_if_same(out, osb, rout.buf, side.buf, sides[i].what) < 0)
+			goto out;
+	}
+	if (csv && refuse_if_same(out, osb, rout.buf, csv, "the input CSV") < 0)
+		goto out;
+	if (osb && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode))) {
+		op->kind = OUTPATH_DIRECT;
+		op->file = xstrdup(out);
+		ret = 0;
+		goto out;
+	}
+	split(rout.buf, &dir, &base);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		error("--out '%s' is not a file name", out);
+		goto out;
+	}
+	if (access(dir.buf, W_OK | X_OK) < 0) {
+		error_errno("--out '%s': cannot write in folder '%s'", out, dir.buf);
+		goto out;
+	}
+	op->kind = OUTPATH_REPLACE;
+	op->file = strbuf_detach(&rout, NULL);
+	ret = 0;
+out:
+	strbuf_release(&rout);
+	strbuf_release(&dir);
+	strbuf_release(&side);
+	return ret;
+}
+
+void outpath_release(struct outpath *op)
+{
+	free(op->file);
+	op->file = NULL;
+}

@@ -1,0 +1,53 @@
+/*
+ * outpath.h: where an --out FILE may be written, decided before anything
+ * is sent, so an export never destroys what it should not.
+ *
+ *	-, /dev/stdout, /dev/fd/1    standard output
+ *	a FIFO, a character device   written to directly, as a shell's '>'
+ *	                             would (/dev/null stays /dev/null, a
+ *	                             FIFO's reader gets the rows)
+ *	anything else                replaced atomically (export.h): the
+ *	                             temporary file goes in the folder of the
+ *	                             final target, so a symlink is kept and
+ *	                             its target replaced
+ *
+ * Refused (-1, after an error naming --out): the database, one of its side
+ * files (-wal, -shm, -journal, -lock) or the input CSV, whatever the path,
+ * symlink or hard link that names them (an existing file is compared by
+ * st_dev and st_ino, one not there yet by its resolved path); a folder, a
+ * socket or a block device; a folder that does not exist or cannot be
+ * written.
+ */
+#ifndef FINCH_OUTPATH_H
+#define FINCH_OUTPATH_H
+
+enum outpath_kind {
+	OUTPATH_STDOUT,	 /* write to stdout */
+	OUTPATH_DIRECT,	 /* open file and write: no temporary file, no rename */
+	OUTPATH_REPLACE, /* write a temporary file beside file, rename it over file */
+};
+
+struct outpath {
+	enum outpath_kind kind;
+	char *file; /* malloc'd; DIRECT: the path to open; REPLACE: the final target */
+};
+
+/*
+ * Decides how to write out. db (may be NULL) and csv (may be NULL) are the
+ * files the command reads or keeps, which out must not name. Returns 0 and
+ * fills *op (release it with outpath_release()), or -1 after an error.
+ */
+int outpath_check(const char *out, const char *db, const char *csv, struct outpath *op);
+void outpath_release(struct outpath *op);
+
+/*
+ * Resolves path the way open() would reach it: symlinks at the last
+ * component followed (at most 40), then the folder made absolute with
+ * realpath(3); the file itself need not exist. -1 (errno set, nothing
+ * printed) when the folder does not exist or a link cannot be read.
+ * Exposed for the tests.
+ */
+struct strbuf;
+int outpath_resolve(const char *path, struct strbuf *out);
+
+#endif
