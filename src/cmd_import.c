@@ -8,11 +8,10 @@
 
 #include "cmd.h"
 #include "csv_import.h"
-#include "journal.h"
-#include "lockfile.h"
 #include "cli.h"
 #include "store.h"
 #include "util.h"
+#include "writer.h"
 
 static const char import_usage_head[] =
     "usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
@@ -40,10 +39,8 @@ int cmd_import(int argc, char **argv)
 	};
 	struct option *longopts = cli_options_merge(own, import_long_options, NULL);
 	struct import_options o = {.max_reasons = MAX_REASONS};
-	struct lockfile lk = LOCKFILE_INIT;
-	int64_t replayed = 0;
+	struct writer w = WRITER_INIT;
 	struct import_stats stats;
-	struct store *st = NULL;
 	const char *db = DEFAULT_DB_PATH;
 	int c, ret = EXIT_USAGE;
 
@@ -80,16 +77,11 @@ int cmd_import(int argc, char **argv)
 			  : "import takes one CSV file; see 'finch-onboard import --help'");
 		goto out;
 	}
-	switch (lockfile_acquire(&lk, db, "import")) {
-	case -2:
-		ret = EXIT_LOCKED;
+	ret = writer_open(&w, db, 0);
+	if (ret != EXIT_OK)
 		goto out;
-	case -1:
-		goto out;
-	}
-	/* a stopped run's answers (journal.h) come before anything changes a row */
-	if (store_open(db, &st) < 0 || journal_replay(st, &replayed) < 0 ||
-	    csv_import_file(st, argv[optind], &o, &stats) < 0)
+	ret = EXIT_USAGE;
+	if (csv_import_file(w.st, argv[optind], &o, &stats) < 0)
 		goto out;
 	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
 		fprintf(stderr,
@@ -99,8 +91,7 @@ int cmd_import(int argc, char **argv)
 	csv_import_print_summary(stdout, argv[optind], &stats);
 	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
 out:
-	store_close(st);
-	lockfile_release(&lk);
+	writer_close(&w);
 	free(longopts);
 	return ret;
 }

@@ -6,15 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "cmd.h"
 #include "export.h"
-#include "journal.h"
-#include "lockfile.h"
 #include "store.h"
 #include "util.h"
+#include "writer.h"
 
 static const char retry_usage[] =
     "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
@@ -144,11 +142,9 @@ int cmd_retry(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
-	struct lockfile lk = LOCKFILE_INIT;
-	int64_t replayed = 0;
+	struct writer w = WRITER_INIT;
 	const char **customers = NULL;
 	const char *db = DEFAULT_DB_PATH;
-	struct store *st = NULL;
 	int64_t v, count = 0;
 	int *was_pending = NULL;
 	int c, ret = EXIT_USAGE;
@@ -221,34 +217,22 @@ int cmd_retry(int argc, char **argv)
 		f.state_mask = STATE_MASK(STATE_FAILED);
 
 	/* retry changes rows: it must not create an empty database by mistake. */
-	if (access(db, F_OK) < 0) {
-		error_errno("cannot open database '%s'", db);
+	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	switch (lockfile_acquire(&lk, db, "retry")) {
-	case 0:
-		break;
-	case -2:
-		ret = EXIT_LOCKED;
-		goto out;
-	default:
-		goto out;
-	}
-	/* a stopped run's answers (journal.h) come before anything changes a row */
-	if (store_open(db, &st) < 0 || journal_replay(st, &replayed) < 0 ||
-	    unneutralise_ids(st, customers, f.ncustomers) < 0)
+	ret = EXIT_USAGE;
+	if (unneutralise_ids(w.st, customers, f.ncustomers) < 0)
 		goto out;
 	was_pending = xcalloc(f.ncustomers + 1, sizeof(*was_pending));
-	if (f.ncustomers && check_customers(st, db, customers, f.ncustomers, was_pending) < 0)
+	if (f.ncustomers && check_customers(w.st, db, customers, f.ncustomers, was_pending) < 0)
 		goto out;
-	if (store_requeue(st, &f, clock_now_ms(), &count) < 0)
+	if (store_requeue(w.st, &f, clock_now_ms(), &count) < 0)
 		goto out;
-	report_left_alone(st, &f, was_pending);
+	report_left_alone(w.st, &f, was_pending);
 	printf("re-queued %lld row%s\n", (long long)count, count == 1 ? "" : "s");
 	ret = EXIT_OK;
 out:
-	store_close(st);
-	lockfile_release(&lk);
+	writer_close(&w);
 	free(customers);
 	free(was_pending);
 	return ret;

@@ -12,11 +12,11 @@
 #include "cli.h"
 #include "cmd.h"
 #include "dispatch.h"
-#include "lockfile.h"
 #include "metrics.h"
 #include "options.h"
 #include "store.h"
 #include "util.h"
+#include "writer.h"
 
 static const char run_usage_head[] =
     "usage: finch-onboard run [--db PATH] [--base-url URL] [--concurrency N]\n"
@@ -62,11 +62,11 @@ int cmd_run(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct option *longopts = run_options_merge(own);
-	struct lockfile lk = LOCKFILE_INIT;
+	struct writer w = WRITER_INIT;
+	struct store *st = NULL; /* a dry run's read-only store */
 	struct run_config cfg;
 	struct run_summary sum;
 	const char *db = DEFAULT_DB_PATH;
-	struct store *st = NULL;
 	int c, r, ret = EXIT_USAGE;
 
 	memset(&sum, 0, sizeof(sum));
@@ -120,24 +120,25 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	r = lockfile_acquire(&lk, db, "run");
-	if (r == -2) {
-		ret = EXIT_LOCKED;
+	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (r < 0 || store_open(db, &st) < 0 || refuse_empty(st, db) < 0)
+	ret = EXIT_USAGE;
+	if (refuse_empty(w.st, db) < 0)
 		goto out;
-	ret = dispatch_run(st, &cfg, &sum);
+	ret = dispatch_run(w.st, &cfg, &sum);
+	sum.replayed = w.replayed;
+	sum.recovered = w.recovered;
 	if (!cfg.quiet && sum.run_id)
 		run_summary_print(stdout, &sum);
 out:
 	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
 	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED &&
-	    metrics_write(cfg.metrics_file, st, &sum, ret) < 0 &&
+	    metrics_write(cfg.metrics_file, w.st, &sum, ret) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	store_close(st);
-	lockfile_release(&lk);
+	writer_close(&w);
 	run_config_release(&cfg);
 	free(longopts);
 	return ret;

@@ -39,8 +39,8 @@ struct report {
 
 /*
  * A run that has not ended is running if its process is alive, else it
- * crashed or was killed. (Its pid might be reused by now; the lock file
- * names the holder if in doubt.)
+ * crashed or was killed. (Its pid might be reused by now; a writer refused
+ * with exit 4 names the holder of the database lock, from /proc/locks.)
  */
 static int run_alive(const struct run_record *run)
 {

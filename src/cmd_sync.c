@@ -27,8 +27,6 @@
 #include "csv_import.h"
 #include "dispatch.h"
 #include "export.h"
-#include "journal.h"
-#include "lockfile.h"
 #include "metrics.h"
 #include "log.h"
 #include "options.h"
@@ -36,6 +34,7 @@
 #include "store.h"
 #include "strbuf.h"
 #include "util.h"
+#include "writer.h"
 
 static const char sync_usage_head[] =
     "usage: finch-onboard sync CSV --out FILE [--db PATH] [--format csv|jsonl] [--raw]\n"
@@ -222,13 +221,12 @@ int cmd_sync(int argc, char **argv)
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
 	struct import_stats stats;
-	struct lockfile lk = LOCKFILE_INIT;
-	int64_t replayed = 0;
+	struct store *st = NULL;
+	struct writer w = WRITER_INIT;
 	struct run_config cfg;
 	struct run_summary sum;
 	const char *db = DEFAULT_DB_PATH, *csv;
 	int renew_expired = 0, reauthenticate = 0;
-	struct store *st = NULL;
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
@@ -315,19 +313,19 @@ int cmd_sync(int argc, char **argv)
 	if (run_config_finish(&cfg) < 0)
 		goto out;
 
-	/* A dry run only reads the real database (a snapshot): it takes no lock. */
-	r = cfg.dry_run ? 0 : lockfile_acquire(&lk, db, "sync");
-	if (r == -2) {
-		ret = EXIT_LOCKED;
-		goto out;
+	if (cfg.dry_run) {
+		/* A dry run only reads the real database (a snapshot): it takes no lock. Its copy
+		 * recovers, as a real sync would. */
+		if (scratch_open(&scratch, db, &w.st) < 0 ||
+		    writer_recover(w.st, &w.replayed, &w.recovered) < 0)
+			goto out;
+	} else {
+		ret = writer_open(&w, db, 0);
+		if (ret != EXIT_OK)
+			goto out;
+		ret = EXIT_USAGE;
 	}
-	if (r < 0)
-		goto out;
-	if (cfg.dry_run ? scratch_open(&scratch, db, &st) < 0 : store_open(db, &st) < 0)
-		goto out;
-	/* a stopped run's answers (journal.h) come before anything changes a row */
-	if (!cfg.dry_run && journal_replay(st, &replayed) < 0)
-		goto out;
+	st = w.st;
 
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */
 	memset(&stats, 0, sizeof(stats));
@@ -351,6 +349,8 @@ int cmd_sync(int argc, char **argv)
 	}
 
 	ret = dispatch_run(st, &cfg, &sum);
+	sum.replayed = w.replayed;
+	sum.recovered = w.recovered;
 	if (!cfg.quiet && sum.run_id)
 		run_summary_print(info, &sum);
 	/* Whatever the run's end, the file shows where the batch stands. */
@@ -370,9 +370,8 @@ out:
 	    metrics_write(cfg.metrics_file, st, &sum, ret) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
-	store_close(st);
+	writer_close(&w);
 	scratch_remove(&scratch);
-	lockfile_release(&lk);
 	run_config_release(&cfg);
 	free(longopts);
 	return ret;

@@ -1142,16 +1142,6 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	}
 	if (dispatcher_init(&d, st, cfg, sum) < 0)
 		goto out;
-	/* The answers a stopped run kept come first: recovery would take their rows for lost. */
-	if (journal_replay(st, &sum->replayed) < 0)
-		goto out;
-	if (store_recover_in_flight(st, clock_now_ms(), &sum->recovered) < 0)
-		goto out;
-	if (sum->recovered)
-		log_event(LOG_WARN, "recovered",
-			  "put back rows a crashed run left in flight; their last attempts are "
-			  "recorded as outcome unknown",
-			  LOG_I("rows", sum->recovered), LOG_END);
 	if (store_count_states(st, clock_now_ms(), &start) < 0)
 		goto out;
 	sum->to_send = start.by_state[STATE_PENDING] + start.by_state[STATE_RETRY_WAIT];

@@ -44,10 +44,12 @@
 /* What one run did, for the summary and for `sync`. */
 struct run_summary {
 	int64_t run_id;
-	int64_t replayed;		 /* answers of a stopped run, from the answers journal */
-	int64_t recovered;		 /* in_flight rows of a crashed run, put back first */
-	int64_t to_send;		 /* pending and retry_wait rows at the start */
-	int64_t sent;			 /* requests that went out (attempts) */
+	int64_t
+	    replayed; /* answers of a stopped run, from the answers journal (the caller sets it) */
+	int64_t
+	    recovered;	 /* in_flight rows of a crashed run, put back first (the caller sets it) */
+	int64_t to_send; /* pending and retry_wait rows at the start */
+	int64_t sent;	 /* requests that went out (attempts) */
 	int64_t created, exists, failed; /* final outcomes in this run */
 	int64_t retries;		 /* transient failures scheduled for another attempt */
 	int64_t deferred;		 /* of which: hint longer than --max-retry-after */
@@ -63,12 +65,11 @@ struct run_summary {
 /*
  * Runs every due row of st as cfg says (cfg must have been through
  * run_config_finish() with credentials). The caller holds the database
- * lock. Installs SIGINT/SIGTERM handlers for the duration of the run and
- * restores the previous ones. Fills *out (may be NULL) and returns an exit
- * code of cmd.h: EXIT_OK when every row ended created or exists, EXIT_ROWS
- * when some are failed, invalid or still waiting, EXIT_AUTH after a 401,
- * EXIT_INTERRUPTED after a signal, EXIT_USAGE (2) on a fatal error such as
- * a broken database, already reported.
+ * lock and has recovered a crashed run's rows (writer_open()). Installs SIGINT/SIGTERM handlers for
+ * the duration of the run and restores the previous ones. Fills *out (may be NULL) and returns an
+ * exit code of cmd.h: EXIT_OK when every row ended created or exists, EXIT_ROWS when some are
+ * failed, invalid or still waiting, EXIT_AUTH after a 401, EXIT_INTERRUPTED after a signal,
+ * EXIT_USAGE (2) on a fatal error such as a broken database, already reported.
  */
 int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summary *out);
 

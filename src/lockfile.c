@@ -1,7 +1,7 @@
 /*
- * lockfile.c: see lockfile.h. flock(2) rather than a git-style O_EXCL lock
- * file, because the kernel releases it when its holder dies: a kill -9
- * must never leave the database locked.
+ * lockfile.c: see lockfile.h. flock(2) on the database file itself, rather
+ * than a git-style O_EXCL lock file, because the kernel releases it when its
+ * holder dies and because it follows the file, not the name.
  */
 #include "lockfile.h"
 
@@ -11,70 +11,119 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "strbuf.h"
 #include "util.h"
 
-/* Reads the holder's description, written by the process that has the lock. */
-static void read_holder(int fd, char *buf, size_t size)
+long lockfile_parse_holder(const char *line, unsigned major, unsigned minor, unsigned long inode)
 {
-	ssize_t n = pread(fd, buf, size - 1, 0);
+	char kind[16], mode[16];
+	unsigned maj, min;
+	unsigned long ino;
+	long pid;
 
-	if (n <= 0) {
-		snprintf(buf, size, "another process");
-		return;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
+	/* "ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END"; a waiter has "->" after ID: */
+	if (sscanf(line, "%*[0-9]: %15s %*s %15s %ld %x:%x:%lu", kind, mode, &pid, &maj, &min,
+		   &ino) != 6)
+		return 0;
+	if (strcmp(kind, "FLOCK") || strcmp(mode, "WRITE"))
+		return 0;
+	if (maj != major || min != minor || ino != inode || pid <= 0)
+		return 0;
+	return pid;
 }
 
-int lockfile_acquire(struct lockfile *lk, const char *db_path, const char *what)
+/* The pid holding an flock() on (dev, ino), from /proc/locks; 0 if unknown. */
+static long find_holder(dev_t dev, ino_t ino)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char holder[256];
+	FILE *f = fopen("/proc/locks", "re");
+	char line[256];
+	long pid = 0;
+
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f))
+		pid = lockfile_parse_holder(line, major(dev), minor(dev), (unsigned long)ino);
+	fclose(f);
+	return pid;
+}
+
+/*
+ * Describes pid as "pid N (finch-onboard run)": the base name of its argv[0]
+ * and its argv[1], from /proc/N/cmdline, when readable.
+ */
+static void describe_pid(long pid, char *buf, size_t size)
+{
+	char path[64], cmd[256];
+	const char *argv0, *base;
+	ssize_t n = -1;
 	int fd;
 
-	strbuf_addf(&sb, "%s-lock", db_path);
-	fd = open(sb.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		error_errno("cannot open lock file '%s'", sb.buf);
-		strbuf_release(&sb);
-		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, cmd, sizeof(cmd) - 2);
+		close(fd);
+	}
+	if (n <= 0) {
+		snprintf(buf, size, "pid %ld", pid);
+		return;
+	}
+	cmd[n] = cmd[n + 1] = '\0';
+	argv0 = cmd;
+	base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	if ((size_t)n > strlen(argv0) + 1)
+		snprintf(buf, size, "pid %ld (%s %s)", pid, base, argv0 + strlen(argv0) + 1);
+	else
+		snprintf(buf, size, "pid %ld (%s)", pid, base);
+}
+
+int lockfile_acquire(struct lockfile *lk, const char *db_path, unsigned flags)
+{
+	int oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	char holder[320];
+	struct stat sb;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the open; no O_TRUNC, ever */
+	if (flags & LOCKFILE_CREATE)
+		oflags |= O_CREAT;
+	fd = open(db_path, oflags, 0600);
+	if (fd < 0)
+		return error_errno("cannot open database '%s'", db_path);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return error("database '%s' is not a regular file", db_path);
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int busy = errno == EWOULDBLOCK;
+		long pid;
 
 		if (busy) {
-			read_holder(fd, holder, sizeof(holder));
+			pid = find_holder(sb.st_dev, sb.st_ino);
+			if (pid)
+				describe_pid(pid, holder, sizeof(holder));
+			else
+				snprintf(holder, sizeof(holder), "another process");
 			error("database '%s' is in use by %s", db_path, holder);
 		} else {
-			error_errno("cannot lock '%s'", sb.buf);
+			error_errno("cannot lock database '%s'", db_path);
 		}
 		close(fd);
-		strbuf_release(&sb);
 		return busy ? -2 : -1;
 	}
-	strbuf_reset(&sb);
-	strbuf_addf(&sb, "pid %ld (%s %s)\n", (long)getpid(), util_progname(), what);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, sb.buf, sb.len, 0) != (ssize_t)sb.len)
-		warning("cannot record the lock holder in '%s-lock'", db_path);
-	strbuf_reset(&sb);
-	strbuf_addf(&sb, "%s-lock", db_path);
 	lk->fd = fd;
-	lk->path = strbuf_detach(&sb, NULL);
+	lk->path = xstrdup(db_path);
 	return 0;
 }
 
 void lockfile_release(struct lockfile *lk)
 {
-	if (lk->fd >= 0) {
-		if (ftruncate(lk->fd, 0) < 0) {
-			/* the next holder overwrites it anyway */
-		}
-		flock(lk->fd, LOCK_UN);
-		close(lk->fd);
-	}
+	if (lk->fd >= 0)
+		close(lk->fd); /* drops the flock(); SQLite has closed the database by now */
 	lk->fd = -1;
 	free(lk->path);
 	lk->path = NULL;

@@ -291,7 +291,7 @@ expect_exit 0 fo retry --db r.db --state created --customer r7
 grep -qx "re-queued 1 row" out.txt || fail "--state created --customer r7 printed '$(cat out.txt)'"
 pass "retry with no filter takes every failed row; --state widens it"
 
-flock r.db-lock "$FINCH_ONBOARD" retry --db r.db >out.txt 2>err.txt && rc=0 || rc=$?
+flock r.db "$FINCH_ONBOARD" retry --db r.db >out.txt 2>err.txt && rc=0 || rc=$?
 [ "$rc" = 4 ] || fail "retry on a locked database exited $rc, want 4"
 pass "retry on a locked database exits 4"
 

@@ -223,7 +223,7 @@ pass "--help prints the usage, an unknown option is exit 2"
 
 # ---- the database lock ---------------------------------------------------------------
 DB=locked.db
-exec 9>"$DB-lock"
+exec 9>>"$DB" # the lock is on the database file itself; >> never truncates
 flock -n 9 || fail "cannot take the test lock"
 run_fo import excel.csv --db "$DB"
 expect_rc 4 "import on a locked database"

@@ -155,7 +155,7 @@ pass "a link expiring within 7 days is counted"
 # ---- status only reads: it works while a writer holds the lock ---------------
 mkfifo release
 (
-	exec 9>"$DB-lock"
+	exec 9>>"$DB" # the lock is on the database file itself; >> never truncates
 	flock -n 9 || exit 1
 	echo held >held
 	read -r _ <release

@@ -195,7 +195,7 @@ expect_exit 0 fo sync --help
 for opt in --out --renew-expired --reauthenticate --dry-run --rate --format; do
 	grep -q -- "$opt" out.txt || fail "sync --help does not mention $opt"
 done
-flock v.db-lock "$FINCH_ONBOARD" sync valid.csv --db v.db --out v.csv --base-url http://127.0.0.1:9 \
+flock v.db "$FINCH_ONBOARD" sync valid.csv --db v.db --out v.csv --base-url http://127.0.0.1:9 \
 	>out.txt 2>err.txt && rc=0 || rc=$?
 [ "$rc" = 4 ] || fail "sync on a locked database exited $rc, want 4"
 pass "usage errors exit 2, an unreadable CSV exports nothing, a locked database exits 4"
