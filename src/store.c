@@ -535,7 +535,12 @@ int store_schema_version(void)
  */
 static int create_private(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd;
+
+	/* SQLite's in-memory and temporary databases have no file to create */
+	if (!*path || !strcmp(path, ":memory:"))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd >= 0) {
 		/* O_CREAT honours the umask, which can only take bits away; 0600 it is */

@@ -217,26 +217,27 @@ def random_email(rng):
                                "@x_y.z", "@-x.y", "@x.y.", "@x..y", "@localhost", ""])
 
 
+def with_value(body, field, v):
+    """body with field set to v, or without it for MISSING."""
+    b = dict(body)
+    if v is MISSING:
+        b.pop(field, None)
+    else:
+        b[field] = copy.deepcopy(v)
+    return b
+
+
 def bodies(seed, count):
     rng = random.Random(seed)
     base = {"customer_id": "c", "customer_name": "Acme", "products": ["company"]}
     # every value of every field once, on a valid body
     for field, values in CHOICES.items():
         for v in values:
-            b = dict(base)
-            if v is MISSING:
-                b.pop(field, None)
-            else:
-                b[field] = copy.deepcopy(v)
-            yield b
+            yield with_value(base, field, v)
     for _ in range(count):
-        b = dict(base)
+        b = base
         for field in rng.sample(sorted(CHOICES), rng.randint(1, 4)):
-            v = rng.choice(CHOICES[field])
-            if v is MISSING:
-                b.pop(field, None)
-            else:
-                b[field] = copy.deepcopy(v)
+            b = with_value(b, field, rng.choice(CHOICES[field]))
         yield b
     for _ in range(count):
         yield dict(base, customer_email=random_email(rng))

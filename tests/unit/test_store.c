@@ -110,6 +110,21 @@ static void test_store__opens_with_current_schema(void **state)
 	assert_int_equal(query_int(f->path, "PRAGMA journal_mode = WAL"), 0);
 }
 
+/* ":memory:" is SQLite's in-memory database, not a file to create 0600 (fuzz_csv_import). */
+static void test_store__memory_database_creates_no_file(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	char cwd[4096];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	assert_int_equal(store_open(":memory:", &st), 0);
+	store_close(st);
+	assert_int_equal(access(":memory:", F_OK), -1);
+	assert_int_equal(chdir(cwd), 0);
+}
+
 static void test_store__refuses_newer_schema_untouched(void **state)
 {
 	struct fixture *f = *state;
@@ -598,6 +613,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    WITH_DB(test_store__opens_with_current_schema),
+	    WITH_DB(test_store__memory_database_creates_no_file),
 	    WITH_DB(test_store__refuses_newer_schema_untouched),
 	    WITH_DB(test_store__upsert_new_unchanged_updated),
 	    WITH_DB(test_store__invalid_rows),
