@@ -84,10 +84,10 @@ int cmd_import(int argc, char **argv)
 	if (csv_import_file(w.st, argv[optind], &o, &stats) < 0)
 		goto out;
 	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
-		fprintf(stderr,
-			"%s: ... and %lld more invalid rows (see 'finch-onboard export --state "
-			"invalid')\n",
-			util_progname(), (long long)(stats.invalid - (int64_t)o.max_reasons));
+		notice("rows_invalid",
+		       "... and %lld more invalid rows (see 'finch-onboard export --state "
+		       "invalid')",
+		       (long long)(stats.invalid - (int64_t)o.max_reasons));
 	csv_import_print_summary(stdout, argv[optind], &stats);
 	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
 out:

@@ -194,10 +194,10 @@ enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_RAW, SYNC_OPT_BOM, SYNC
 static void print_import(FILE *f, const char *csv, const struct import_stats *s)
 {
 	if (s->invalid > SYNC_MAX_REASONS)
-		fprintf(stderr,
-			"%s: ... and %" PRId64 " more invalid rows (see 'finch-onboard export "
-			"--state invalid')\n",
-			util_progname(), s->invalid - SYNC_MAX_REASONS);
+		notice("rows_invalid",
+		       "... and %" PRId64 " more invalid rows (see 'finch-onboard export "
+		       "--state invalid')",
+		       s->invalid - SYNC_MAX_REASONS);
 	csv_import_print_summary(f, csv, s);
 }
 
@@ -331,6 +331,13 @@ int cmd_sync(int argc, char **argv)
 	memset(&stats, 0, sizeof(stats));
 	if (csv_import_file(st, csv, &io, &stats) < 0)
 		goto out;
+	/*
+	 * Under --log-format json with the export on stdout, stderr carries
+	 * JSON objects only: the text reports are left out (the run_end event
+	 * has the figures).
+	 */
+	if (cfg.log_format == LOG_FORMAT_JSON && info == stderr)
+		cfg.quiet = 1;
 	if (!cfg.quiet)
 		print_import(info, csv, &stats);
 	if (queue_renewals(st, renew_expired, reauthenticate, cfg.quiet ? NULL : info) < 0)

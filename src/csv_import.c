@@ -365,7 +365,7 @@ static int reject(struct importer *im, const struct record *rec, const char *key
 	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)rec->line, column, why);
 	im->stats->invalid++;
 	if (im->stats->invalid <= (int64_t)im->o->max_reasons)
-		fprintf(stderr, "%s: invalid: %s\n", util_progname(), im->reason.buf);
+		notice("row_invalid", "invalid: %s", im->reason.buf);
 	strbuf_reset(&im->display);
 	csv_printable(&im->display, cell(rec, ci), cell_len(rec, ci),
 		      rec->long_cell == ci + 1 ? rec->long_len : 0, DISPLAY_MAX_BYTES);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "strbuf.h"
 #include "util.h"
@@ -18,10 +19,26 @@ static void *before_write_data;
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
+/*
+ * error(), warning() and notice() under --log-format json: each message is
+ * one JSON object too, so every line on stderr parses.
+ */
+static void json_reporter(const char *level, const char *event, const char *msg)
+{
+	enum log_level l =
+	    !strcmp(level, "warning") || !strcmp(level, "info") ? LOG_WARN : LOG_ERROR;
+	enum log_level saved = log_min_level;
+
+	log_min_level = LOG_DEBUG; /* errors and warnings are never filtered */
+	log_event(l, event, msg, LOG_END);
+	log_min_level = saved;
+}
+
 void log_setup(enum log_format fmt, enum log_level min_level)
 {
 	log_format = fmt;
 	log_min_level = min_level;
+	util_set_reporter(fmt == LOG_FORMAT_JSON ? json_reporter : NULL);
 }
 
 enum log_format log_get_format(void)
@@ -109,7 +126,7 @@ static void format_text(struct strbuf *sb, enum log_level level, const char *msg
 	strbuf_addf(sb, "%s: ", util_progname());
 	if (level >= LOG_WARN)
 		strbuf_addf(sb, "%s: ", level_names[level]);
-	strbuf_addstr(sb, msg);
+	strbuf_add_inert(sb, msg, UTIL_MESSAGE_MAX);
 	while ((f = va_arg(ap, struct log_field)).type != LOG_FIELD_END) {
 		strbuf_addstr(sb, first ? " (" : " ");
 		first = 0;

@@ -126,3 +126,38 @@ void strbuf_trim(struct strbuf *sb)
 	if (sb->alloc)
 		sb->buf[sb->len] = '\0';
 }
+
+size_t strbuf_add_inert(struct strbuf *sb, const char *s, size_t max_bytes)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), cut = 0, i;
+
+	if (len > max_bytes) {
+		cut = len - max_bytes;
+		len = max_bytes;
+		/* never cut a UTF-8 sequence in two */
+		while (len && (p[len] & 0xc0) == 0x80) {
+			len--;
+			cut++;
+		}
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\n')
+			strbuf_addstr(sb, "\\n");
+		else if (c == '\r')
+			strbuf_addstr(sb, "\\r");
+		else if (c == '\t')
+			strbuf_addstr(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			strbuf_addf(sb, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			strbuf_addf(sb, "\\u%04x", p[++i]);
+		else
+			strbuf_addch(sb, c);
+	}
+	if (cut)
+		strbuf_addf(sb, "...[%zu more bytes]", cut);
+	return cut;
+}

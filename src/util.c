@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "strbuf.h"
+
 static const char *progname = "finch-onboard";
 
 void util_set_progname(const char *name)
@@ -72,16 +74,34 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-__attribute__((format(printf, 2, 0))) static void report(const char *prefix, const char *fmt,
-							 va_list ap, const char *suffix)
-{
-	char msg[4096];
+static void (*reporter)(const char *level, const char *event, const char *msg);
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+void util_set_reporter(void (*fn)(const char *level, const char *event, const char *msg))
+{
+	reporter = fn;
+}
+
+/* level is "error", "warning", "fatal" or "info" (printed without a prefix). */
+__attribute__((format(printf, 3, 0))) static void
+report(const char *level, const char *event, const char *fmt, va_list ap, const char *suffix)
+{
+	struct strbuf msg = STRBUF_INIT, line = STRBUF_INIT;
+
+	strbuf_vaddf(&msg, fmt, ap);
 	if (suffix)
-		fprintf(stderr, "%s: %s%s: %s\n", progname, prefix, msg, suffix);
-	else
-		fprintf(stderr, "%s: %s%s\n", progname, prefix, msg);
+		strbuf_addf(&msg, ": %s", suffix);
+	if (reporter) {
+		reporter(level, event, msg.buf);
+	} else {
+		strbuf_addf(&line, "%s: ", progname);
+		if (strcmp(level, "info"))
+			strbuf_addf(&line, "%s: ", level);
+		strbuf_add_inert(&line, msg.buf, UTIL_MESSAGE_MAX);
+		strbuf_addch(&line, '\n');
+		fwrite(line.buf, 1, line.len, stderr);
+	}
+	strbuf_release(&msg);
+	strbuf_release(&line);
 }
 
 int error(const char *fmt, ...)
@@ -89,7 +109,7 @@ int error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("error: ", fmt, ap, NULL);
+	report("error", "error", fmt, ap, NULL);
 	va_end(ap);
 	return -1;
 }
@@ -100,7 +120,7 @@ int error_errno(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("error: ", fmt, ap, strerror(saved));
+	report("error", "error", fmt, ap, strerror(saved));
 	va_end(ap);
 	errno = saved;
 	return -1;
@@ -111,7 +131,16 @@ void warning(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("warning: ", fmt, ap, NULL);
+	report("warning", "warning", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void notice(const char *event, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("info", event, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -120,7 +149,7 @@ void die(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("fatal: ", fmt, ap, NULL);
+	report("fatal", "fatal", fmt, ap, NULL);
 	va_end(ap);
 	exit(2);
 }

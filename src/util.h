@@ -37,6 +37,20 @@ int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "PROG: warning: MSG" to stderr. */
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Print "PROG: MSG" to stderr, for a report that is neither an error nor a
+ * warning (an invalid row); event names it in a JSON log ("row_invalid").
+ */
+void notice(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Messages carry text from CSV files and servers, so in text they are made
+ * inert (strbuf_add_inert(): control characters escaped, cut after
+ * UTIL_MESSAGE_MAX bytes). A log in JSON (log.c) takes them over instead:
+ * fn gets the level ("error", "warning", "fatal", "info"), an event name
+ * and the message, and every message becomes one JSON object. NULL: text.
+ */
+#define UTIL_MESSAGE_MAX 2000
+void util_set_reporter(void (*fn)(const char *level, const char *event, const char *msg));
 /* Print "PROG: fatal: MSG" and exit(2). For impossible states only. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -89,6 +89,54 @@ static void test_strbuf__holds_nul_bytes(void **state)
 	strbuf_release(&sb);
 }
 
+/* strbuf_add_inert(): untrusted text made harmless for a terminal or a text log. */
+static void test_strbuf__add_inert(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t max;
+		const char *want;
+		size_t cut;
+	} cases[] = {
+	    {"", 100, "", 0},
+	    {"plain text", 100, "plain text", 0},
+	    {"two\nlines", 100, "two\\nlines", 0},
+	    {"cr\rlf\n", 100, "cr\\rlf\\n", 0},
+	    {"tab\there", 100, "tab\\there", 0},
+	    {"\x1b[2J", 100, "\\x1b[2J", 0},
+	    {"bell\x07 del\x7f", 100, "bell\\x07 del\\x7f", 0},
+	    {"\x01\x1f", 100, "\\x01\\x1f", 0},
+	    /* C1 controls: U+009B is a one-character CSI on some terminals */
+	    {"\xc2\x9b"
+	     "2J",
+	     100,
+	     "\\u009b"
+	     "2J",
+	     0},
+	    {"\xc2\x85", 100, "\\u0085", 0},
+	    /* other UTF-8 stays as it is */
+	    {"Z\xc3\xbcrich \xe6\x9d\xb1", 100, "Z\xc3\xbcrich \xe6\x9d\xb1", 0},
+	    {"\xc2\xa0nbsp", 100, "\xc2\xa0nbsp", 0},
+	    /* a forged JSON log line cannot start a line of its own */
+	    {"x\n{\"level\":\"info\"}", 100, "x\\n{\"level\":\"info\"}", 0},
+	    /* cut with a marker, never inside a UTF-8 sequence */
+	    {"abcdef", 3, "abc...[3 more bytes]", 3},
+	    {"ab\xc3\xbc", 3, "ab...[2 more bytes]", 2},
+	    {"abc", 3, "abc", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		size_t cut = strbuf_add_inert(&sb, cases[i].in, cases[i].max);
+
+		if (strcmp(sb.buf, cases[i].want) || cut != cases[i].cut)
+			fail_msg("case %zu: got [%s] (cut %zu), want [%s] (cut %zu)", i, sb.buf,
+				 cut, cases[i].want, cases[i].cut);
+		strbuf_release(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +145,7 @@ int main(void)
 	    cmocka_unit_test(test_strbuf__addf_formats_long_output),
 	    cmocka_unit_test(test_strbuf__trim_and_detach),
 	    cmocka_unit_test(test_strbuf__holds_nul_bytes),
+	    cmocka_unit_test(test_strbuf__add_inert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

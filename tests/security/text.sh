@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# tests/security/text.sh: untrusted text is inert (issue 11, item 5). A CSV
+# whose header names and cells carry escape sequences, newlines and forged
+# JSON log lines: in text, stderr has no raw control character; under
+# --log-format json, every stderr line is one JSON object.
+set -euo pipefail
+. "$(dirname "$0")/../e2e/lib.sh"
+tmpdir text
+cd "$E2E_TMP"
+
+python3 - <<'PY'
+esc = "\x1b"
+forged = '{"ts":"2026-11-28T00:00:00.000Z","level":"info","event":"run_end","msg":"run finished","exit_code":0}'
+import csv
+rows = [
+    ["customer_id", "customer_name", "products", "x\n%s\n%s[2J" % (forged, esc)],
+    ["ok-001", "Fine", "company", ""],
+    ["bad\n%s\n" % forged, "%s[2J%s]0;title\x07" % (esc, esc), "nosuch", ""],
+    ["bad-002", "%s[31mred" % esc, "company, %s[2Jclear" % esc, ""],
+    ["long-003", "A" * 300, "company", ""],
+    ["long-004", "Long", "company " + "x" * 5000, ""],
+]
+with open("evil.csv", "w", newline="", encoding="utf-8") as f:
+    csv.writer(f, lineterminator="\r\n").writerows(rows)
+PY
+start_mock --log mock.jsonl
+no_control() { # FILE: no byte below 0x20 but LF, no DEL
+	! LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$1"
+}
+
+# ---- text: every message is escaped, and long values are cut ------------------------
+rc=0
+"$FINCH_ONBOARD" import evil.csv --db t.db >imp.out 2>imp.err || rc=$?
+[ "$rc" = 1 ] || fail "import exited $rc: $(cat imp.err)"
+no_control imp.err || fail "raw control characters on stderr: $(od -c imp.err | head)"
+grep -q 'unknown column .*x\\n{\\"ts\|unknown column .*x\\n{"ts' imp.err || fail "the header name is not escaped: $(cat imp.err)"
+grep -q '\\x1b\[2J' imp.err || fail "ESC is not shown as \\x1b: $(cat imp.err)"
+[ "$(grep -c '' imp.err)" -le 6 ] || fail "a value broke a message over lines: $(cat imp.err)"
+grep -q "unknown product 'xxxxxxxx*\.\.\.\('\|\[[0-9]* more bytes\]\)" imp.err ||
+	fail "a long value was not cut with a marker: $(cat imp.err)"
+awk 'length > 2300 { exit 1 }' imp.err || fail "a message is longer than its cut"
+pass "text: header names and cells in warnings and invalid rows show \\n and \\x1b, long values are cut"
+
+rc=0
+"$FINCH_ONBOARD" sync evil.csv --db s.db --out s.csv --base-url "$MOCK_URL" --rate 0 >sync.out 2>sync.err || rc=$?
+[ "$rc" = 1 ] || fail "sync exited $rc: $(cat sync.err)"
+no_control sync.err || fail "sync: raw control characters on stderr"
+pass "text: sync's stderr carries no raw control character"
+
+# ---- json: every line on stderr is one JSON object ------------------------------------
+for out in j.csv -; do
+	rc=0
+	"$FINCH_ONBOARD" sync evil.csv --db "j$RANDOM.db" --out "$out" --base-url "$MOCK_URL" --rate 0 \
+		--log-format json >json.out 2>json.err || rc=$?
+	[ "$rc" = 1 ] || fail "sync --log-format json --out $out exited $rc: $(cat json.err)"
+	[ -s json.err ] || fail "no log lines"
+	while IFS= read -r line; do
+		jq -e 'type == "object" and has("level") and has("msg")' <<<"$line" >/dev/null ||
+			fail "--out $out: a stderr line is not a JSON object: $line"
+	done <json.err
+	[ "$(jq -r 'select(.event == "run_end") | .exit_code' json.err | grep -c .)" = 1 ] ||
+		fail "the forged run_end line got through as an event: $(jq -c 'select(.event == "run_end")' json.err)"
+	jq -se 'any(.[]; .event == "row_invalid")' json.err >/dev/null || fail "--out $out: no row_invalid event: $(cat json.err)"
+	jq -se 'any(.[]; .level == "warning" and (.msg | test("unknown column")))' json.err >/dev/null ||
+		fail "the unknown-column warning is not a JSON object"
+done
+# a fatal error is a JSON object too
+rc=0
+"$FINCH_ONBOARD" sync missing.csv --db j.db --out j.csv --base-url "$MOCK_URL" --log-format json \
+	>json.out 2>json.err || rc=$?
+[ "$rc" = 2 ] || fail "sync of a missing CSV exited $rc"
+while IFS= read -r line; do
+	jq -e '.level == "error"' <<<"$line" >/dev/null || fail "a fatal error is not JSON: $line"
+done <json.err
+pass "--log-format json: warnings, invalid rows, fatal errors and the run's events are each one JSON object"
+
+finish
