@@ -10,6 +10,7 @@
 #include "csv_import.h"
 #include "cli.h"
 #include "store.h"
+#include "signals.h"
 #include "util.h"
 #include "writer.h"
 
@@ -42,11 +43,11 @@ int cmd_import(int argc, char **argv)
 	struct writer w = WRITER_INIT;
 	struct import_stats stats;
 	const char *db = DEFAULT_DB_PATH;
-	int c, ret = EXIT_USAGE;
+	int c, r, ret = EXIT_USAGE, signals_set = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		int r = import_option_apply(&o, c, optarg);
+		r = import_option_apply(&o, c, optarg);
 
 		if (r < 0)
 			goto out;
@@ -77,11 +78,16 @@ int cmd_import(int argc, char **argv)
 			  : "import takes one CSV file; see 'finch-onboard import --help'");
 		goto out;
 	}
+	/* SIGINT/SIGTERM roll the import back: exit 5, the database as it was */
+	if (signals_install() < 0)
+		goto out;
+	signals_set = 1;
 	ret = writer_open(&w, db, 0);
 	if (ret != EXIT_OK)
 		goto out;
-	ret = EXIT_USAGE;
-	if (csv_import_file(w.st, argv[optind], &o, &stats) < 0)
+	r = csv_import_file(w.st, argv[optind], &o, &stats);
+	ret = r == -2 ? EXIT_INTERRUPTED : EXIT_USAGE;
+	if (r < 0)
 		goto out;
 	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
 		notice("rows_invalid",
@@ -92,6 +98,8 @@ int cmd_import(int argc, char **argv)
 	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
 out:
 	writer_close(&w);
+	if (signals_set)
+		signals_restore();
 	free(longopts);
 	return ret;
 }

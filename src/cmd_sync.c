@@ -32,6 +32,7 @@
 #include "options.h"
 #include "outpath.h"
 #include "store.h"
+#include "signals.h"
 #include "strbuf.h"
 #include "util.h"
 #include "writer.h"
@@ -230,7 +231,7 @@ int cmd_sync(int argc, char **argv)
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
-	int c, r, ret = EXIT_USAGE;
+	int c, r, ret = EXIT_USAGE, signals_set = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -313,6 +314,15 @@ int cmd_sync(int argc, char **argv)
 	if (run_config_finish(&cfg) < 0)
 		goto out;
 
+	/*
+	 * SIGINT/SIGTERM, in any phase: the import rolls back, or the run drains
+	 * (signals.h); either way the export still shows where things stand and
+	 * the exit is 5. A second signal, over a second after the first, skips
+	 * the export too.
+	 */
+	if (signals_install() < 0)
+		goto out;
+	signals_set = 1;
 	if (cfg.dry_run) {
 		/* A dry run only reads the real database (a snapshot): it takes no lock. Its copy
 		 * recovers, as a real sync would. */
@@ -329,7 +339,14 @@ int cmd_sync(int argc, char **argv)
 
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */
 	memset(&stats, 0, sizeof(stats));
-	if (csv_import_file(st, csv, &io, &stats) < 0)
+	r = csv_import_file(st, csv, &io, &stats);
+	if (r == -2) {
+		ret = EXIT_INTERRUPTED;
+		if (cfg.dry_run)
+			goto out;
+		goto export;
+	}
+	if (r < 0)
 		goto out;
 	/*
 	 * Under --log-format json with the export on stdout, stderr carries
@@ -355,12 +372,24 @@ int cmd_sync(int argc, char **argv)
 		goto out;
 	}
 
+	if (signals_level() != SIGNALS_NONE) {
+		ret = EXIT_INTERRUPTED; /* between the import and the run: send nothing */
+		goto export;
+	}
 	ret = dispatch_run(st, &cfg, &sum);
 	sum.replayed = w.replayed;
 	sum.recovered = w.recovered;
 	if (!cfg.quiet && sum.run_id)
 		run_summary_print(info, &sum);
-	/* Whatever the run's end, the file shows where the batch stands. */
+	export :
+	    /* Whatever the run's end, the file shows where the batch stands, unless told to stop
+	       now. */
+	    if (signals_level() == SIGNALS_STOP_NOW)
+	{
+		error("a second signal: stopping at once; '%s' was not written", eo.out_path);
+		ret = EXIT_INTERRUPTED;
+		goto out;
+	}
 	if (export_to_path(st, &eo, &rows) < 0) {
 		if (ret == EXIT_OK || ret == EXIT_ROWS)
 			ret = EXIT_USAGE;
@@ -379,6 +408,8 @@ out:
 		ret = EXIT_USAGE;
 	writer_close(&w);
 	scratch_remove(&scratch);
+	if (signals_set)
+		signals_restore();
 	run_config_release(&cfg);
 	free(longopts);
 	return ret;

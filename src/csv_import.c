@@ -22,6 +22,7 @@
 
 #include "csv_text.h"
 #include "readahead.h"
+#include "signals.h"
 #include "strbuf.h"
 #include "util.h"
 #include "validate.h"
@@ -151,6 +152,7 @@ struct importer {
 	size_t cell_cut;       /* bytes cut from the cell being read */
 	int in_header;	       /* the next record is the header */
 	int failed;	       /* a fatal error was reported: stop */
+	int interrupted;       /* SIGINT or SIGTERM (signals.h): stopped, nothing imported */
 	char delim;	       /* the delimiter; 0 until the first line is seen */
 	char header_delim;     /* the one the header line suggests */
 
@@ -889,6 +891,13 @@ static int parse_file(struct importer *im, int fd, char sha256_hex[65], int64_t 
 		die("cannot initialise the CSV parser");
 	*size = 0;
 	while ((n = readahead_next(ra, &data)) > 0) {
+		if (signals_level() != SIGNALS_NONE) {
+			/* a 64 KiB chunk takes well under a millisecond: the stop is prompt */
+			im->interrupted = 1;
+			error("%s: interrupted at line %lld: nothing was imported", im->path,
+			      (long long)im->line);
+			goto out;
+		}
 		*size += n;
 		if (first) {
 			size_t bom;
@@ -982,6 +991,8 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 out:
 	if (ret)
 		store_rollback(st);
+	if (ret && im.interrupted)
+		ret = -2;
 	if (!stdin_fd)
 		close(fd);
 	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++) {

@@ -75,7 +75,9 @@ int import_option_apply(struct import_options *o, int c, const char *arg);
  * Imports path into st (which must not be inside a transaction). Fills
  * *stats. Returns 0 when the file was read (some rows may be invalid: see
  * stats->invalid), or -1 after reporting why the file was refused; then
- * nothing was imported.
+ * nothing was imported. Returns -2 when SIGINT or SIGTERM (signals.h, which
+ * the caller installs) came while the file was being read: the transaction
+ * was rolled back, nothing was imported, and the message says so.
  */
 int csv_import_file(struct store *st, const char *path, const struct import_options *o,
 		    struct import_stats *stats);

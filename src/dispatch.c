@@ -28,6 +28,7 @@
 #include "progress.h"
 #include "ratelimit.h"
 #include "retry.h"
+#include "signals.h"
 #include "strbuf.h"
 #include "transfer.h"
 #include "util.h"
@@ -83,73 +84,6 @@ struct dispatcher {
 	struct progress progress;
 	int64_t waiting; /* retry_wait rows, for the progress line: counted, never queried */
 };
-
-/* ---- signals ------------------------------------------------------------ */
-
-static volatile sig_atomic_t signals_received;
-static int signal_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-
-	(void)sig;
-	signals_received = signals_received + 1;
-	if (signal_pipe[1] >= 0) {
-		ssize_t w = write(signal_pipe[1], "s", 1);
-
-		(void)w;
-	}
-	errno = saved;
-}
-
-struct saved_signals {
-	struct sigaction old_int, old_term, old_pipe;
-};
-
-static int signals_install(struct saved_signals *saved)
-{
-	struct sigaction sa;
-
-	if (pipe(signal_pipe) < 0)
-		return error_errno("cannot create the signal pipe");
-	for (int i = 0; i < 2; i++) {
-		fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
-		fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
-	}
-	signals_received = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, &saved->old_int);
-	sigaction(SIGTERM, &sa, &saved->old_term);
-	/* CURLOPT_NOSIGNAL leaves SIGPIPE to us: a peer closing a TLS connection must not kill the
-	 * run. */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &saved->old_pipe);
-	return 0;
-}
-
-static void signals_restore(struct saved_signals *saved)
-{
-	sigaction(SIGINT, &saved->old_int, NULL);
-	sigaction(SIGTERM, &saved->old_term, NULL);
-	sigaction(SIGPIPE, &saved->old_pipe, NULL);
-	for (int i = 0; i < 2; i++) {
-		if (signal_pipe[i] >= 0)
-			close(signal_pipe[i]);
-		signal_pipe[i] = -1;
-	}
-}
-
-static void signal_pipe_drain(void)
-{
-	char buf[64];
-
-	while (read(signal_pipe[0], buf, sizeof(buf)) > 0)
-		;
-}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -896,21 +830,23 @@ static void adapt_rate(struct dispatcher *d, int64_t now_mono)
 /* Reacts to SIGINT/SIGTERM: the first drains, the second stops at once. */
 static void check_signals(struct dispatcher *d, int64_t now_mono)
 {
-	sig_atomic_t n = signals_received;
+	enum signals_level n = signals_level();
 
-	if (!n)
+	if (n == SIGNALS_NONE)
 		return;
-	if (n >= 2 && d->mode != MODE_ABORT && d->mode != MODE_AUTH && d->mode != MODE_TLS &&
-	    d->mode != MODE_STOPPED && d->mode != MODE_UNREACHABLE) {
+	if (n == SIGNALS_STOP_NOW && d->mode != MODE_ABORT && d->mode != MODE_AUTH &&
+	    d->mode != MODE_TLS && d->mode != MODE_STOPPED && d->mode != MODE_UNREACHABLE) {
 		if (d->mode == MODE_DRAIN)
 			log_event(LOG_WARN, "interrupted",
-				  "second signal: stopping now; rows in flight go back to pending",
+				  "a second signal, over a second after the first: stopping now; "
+				  "rows in flight "
+				  "go back to pending",
 				  LOG_I("in_flight", d->inflight), LOG_END);
 		d->mode = MODE_ABORT;
 	} else if (d->mode == MODE_RUNNING) {
 		log_event(LOG_WARN, "interrupted",
 			  "signal received: no new requests; waiting for the answers in flight "
-			  "(a second signal stops at once)",
+			  "(a second signal, over a second later, stops at once)",
 			  LOG_I("in_flight", d->inflight), LOG_I("grace_ms", d->cfg->grace_ms),
 			  LOG_END);
 		d->mode = MODE_DRAIN;
@@ -1066,7 +1002,7 @@ static const char *stop_reason(enum run_mode mode)
 
 static void loop(struct dispatcher *d)
 {
-	struct curl_waitfd extra = {signal_pipe[0], CURL_WAIT_POLLIN, 0};
+	struct curl_waitfd extra = {signals_fd(), CURL_WAIT_POLLIN, 0};
 
 	for (;;) {
 		int64_t now_ms = clock_now_ms(), now_mono = clock_mono_ms();
@@ -1113,7 +1049,7 @@ static void loop(struct dispatcher *d)
 			continue;
 		}
 		if (extra.revents)
-			signal_pipe_drain();
+			signals_drain();
 		mc = curl_multi_perform(d->multi, &running);
 		if (mc != CURLM_OK) {
 			error("curl_multi_perform: %s", curl_multi_strerror(mc));
@@ -1129,7 +1065,6 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	struct run_summary local;
 	struct run_summary *sum = out ? out : &local;
 	struct dispatcher d;
-	struct saved_signals saved;
 	struct state_counts start;
 	int64_t started_mono = clock_mono_ms();
 	int code = EXIT_USAGE, signals_set = 0;
@@ -1154,7 +1089,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		  LOG_I("retry_wait", start.by_state[STATE_RETRY_WAIT]),
 		  LOG_I("concurrency", cfg->concurrency), LOG_S("rate", cfg->rate),
 		  LOG_S("base_url", cfg->base_url), LOG_END);
-	if (signals_install(&saved) < 0)
+	if (signals_install() < 0)
 		goto out;
 	signals_set = 1;
 	progress_init(&d.progress, !cfg->quiet, sum->to_send, clock_mono_ms());
@@ -1233,7 +1168,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		  LOG_I("invalid_total", sum->counts.by_state[STATE_INVALID]), LOG_END);
 out:
 	if (signals_set)
-		signals_restore(&saved);
+		signals_restore();
 	dispatcher_release(&d);
 	curl_global_cleanup();
 	return code;

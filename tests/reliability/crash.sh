@@ -7,6 +7,14 @@
 #    (each lost attempt recorded as "outcome unknown"), imports without
 #    tripping the state trigger, runs and exports; the changed rows keep their
 #    lost attempt in their history.
+# 2. A run of CRASH_ROWS rows against an emulator with 5xx, 429s, resets and
+#    latency, killed with SIGKILL at CRASH_KILLS moments chosen at random
+#    (seeded: CRASH_SEED, printed), resumed each time, then run to the end.
+#    After all that, every POST the emulator logged is an attempt row, every
+#    session_id is the emulator's, nothing is in flight, the database is
+#    intact, the outcome-unknown attempts are exactly the rows found in
+#    flight after the kills, and a customer has more than one 201 only if a
+#    kill lost an answer of its.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../e2e/lib.sh"
@@ -62,4 +70,46 @@ check_invariants s.db m1.log
 stop_mock
 pass "a crash, then a sync whose CSV invalidates and changes in-flight rows: recovered first, exit 1, exported"
 
+# ---- 2. kill -9 at random moments of a run with faults -------------------------------
+rows=${CRASH_ROWS:-5000}
+kills=${CRASH_KILLS:-20}
+seed=${CRASH_SEED:-$RANDOM}
+RANDOM=$seed
+echo "# CRASH_SEED=$seed CRASH_ROWS=$rows CRASH_KILLS=$kills"
+start_mock --seed "$seed" --latency 20ms --jitter 20ms --error-rate 0.05 \
+	--rate-limit-fault 0.002 --retry-after 50ms --reset-rate 0.02 --log "$E2E_TMP/m2.log"
+new_db k.db "$rows" k
+run_opts=(--db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16 --max-attempts 8 --quiet)
+lost_total=0
+target=0
+for i in $(seq 1 "$kills"); do
+	# a random moment: after the emulator has logged between 20 and 20 + 2 * rows / kills more requests
+	target=$(($(requests m2.log) + 20 + RANDOM % (2 * rows / kills)))
+	"$FINCH_ONBOARD" run "${run_opts[@]}" >kill.out 2>kill.err &
+	bg_pid=$!
+	reached() { [ "$(requests m2.log)" -ge "$target" ] || ! kill -0 "$bg_pid" 2>/dev/null; }
+	WAIT_FOR_SECONDS=60 wait_for "request $target" reached
+	kill -KILL "$bg_pid" 2>/dev/null || true
+	wait "$bg_pid" 2>/dev/null || true
+	bg_pid=
+	lost_total=$((lost_total + $(count_state k.db in_flight)))
+done
+rc=0
+"$FINCH_ONBOARD" run "${run_opts[@]}" >last.out 2>last.err || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "the last resume exited $rc: $(cat last.err)"
+[ "$lost_total" -gt 0 ] || fail "no kill found a row in flight: the test proves nothing"
+[ "$(q k.db "SELECT count(*) FROM customers WHERE state NOT IN ('created', 'exists', 'failed')")" = 0 ] ||
+	fail "rows left unfinished after the last resume"
+[ "$(q k.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'")" = "$lost_total" ] ||
+	fail "outcome-unknown attempts: $(q k.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'"), rows found in flight after the kills: $lost_total"
+check_invariants k.db m2.log
+# a second 201 only where a kill lost an answer
+jq -r 'select(.status == 201) | .customer_id' m2.log | sort | uniq -c | awk '$1 > 1 {print $2, $1}' |
+	sort >twice.txt
+q k.db "SELECT c.customer_id, count(*) + 1 FROM attempts a JOIN customers c ON c.id = a.customer
+	WHERE a.transport_error = 'outcome unknown' GROUP BY 1" | tr '|' ' ' | sort >unknown.txt
+bad=$(join -a1 -e 1 -o 0,1.2,2.2 twice.txt unknown.txt | awk '$2 > $3' | head -n 5)
+[ -z "$bad" ] || fail "customers with more 201s than lost answers can explain: $bad"
+stop_mock
+pass "$kills kill -9s of a $rows-row run with faults, resumed each time: $lost_total lost answers, all accounted for"
 finish
