@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 static size_t table_len(const struct option *t)
@@ -38,6 +39,17 @@ struct option *cli_options_merge(const struct option *first, ...)
 	}
 	va_end(ap);
 	return all;
+}
+
+int cli_log_format(const char *arg)
+{
+	if (!strcmp(arg, "text"))
+		log_setup(LOG_FORMAT_TEXT, LOG_INFO);
+	else if (!strcmp(arg, "json"))
+		log_setup(LOG_FORMAT_JSON, LOG_INFO);
+	else
+		return error("option '--log-format' expects 'text' or 'json', not '%s'", arg);
+	return 0;
 }
 
 void cli_bad_option(int c, char **argv)

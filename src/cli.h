@@ -18,4 +18,19 @@ struct option *cli_options_merge(const struct option *first, ...);
  */
 void cli_bad_option(int c, char **argv);
 
+/*
+ * --log-format for the commands that take no run options (import, status,
+ * export, retry): under json every message on stderr is one JSON object
+ * (log.h). Put CLI_LOG_FORMAT_OPTION in the getopt table and call
+ * cli_log_format() for CLI_OPT_LOG_FORMAT; it returns 0 or -1 after an error.
+ */
+#define CLI_OPT_LOG_FORMAT 0x900
+#define CLI_LOG_FORMAT_OPTION                                                                      \
+	{                                                                                          \
+		"log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT                          \
+	}
+#define CLI_LOG_FORMAT_HELP                                                                        \
+	"  --log-format FORMAT  text (default) or json: one JSON object per line on stderr\n"
+int cli_log_format(const char *arg);
+
 #endif

@@ -33,17 +33,23 @@ static const char export_usage[] =
     "                     leading blanks or in fullwidth; TAB, CR); JSON Lines is\n"
     "                     never altered\n"
     "  --bom, --no-bom    start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
-    "                     (default: yes for --out FILE, no for standard output)\n"
-    "  -h, --help         show this help\n";
+    "                     (default: yes for --out FILE, no for standard "
+    "output)\n" CLI_LOG_FORMAT_HELP "  -h, --help         show this help\n";
 
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},    {"format", required_argument, NULL, 'f'},
-	    {"out", required_argument, NULL, 'o'},   {"state", required_argument, NULL, 's'},
-	    {"since", required_argument, NULL, 'S'}, {"raw", no_argument, NULL, 'r'},
-	    {"bom", no_argument, NULL, 'B'},	     {"no-bom", no_argument, NULL, 'N'},
-	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"state", required_argument, NULL, 's'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"raw", no_argument, NULL, 'r'},
+	    {"bom", no_argument, NULL, 'B'},
+	    {"no-bom", no_argument, NULL, 'N'},
+	    CLI_LOG_FORMAT_OPTION,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	const char *db = DEFAULT_DB_PATH;
@@ -88,6 +94,10 @@ int cmd_export(int argc, char **argv)
 			break;
 		case 'N':
 			o.bom = EXPORT_BOM_NEVER;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(export_usage, stdout);

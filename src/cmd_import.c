@@ -25,8 +25,8 @@ static const char import_usage_head[] =
     "\n"
     "  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
 static const char import_usage_tail[] =
-    "  --quiet                   no warnings for unknown columns, no list of invalid rows\n"
-    "  -h, --help                show this help\n";
+    "  --quiet                   no warnings for unknown columns, no list of invalid "
+    "rows\n" CLI_LOG_FORMAT_HELP "  -h, --help                show this help\n";
 
 #define MAX_REASONS 20
 
@@ -35,6 +35,7 @@ int cmd_import(int argc, char **argv)
 	static const struct option own[] = {
 	    {"db", required_argument, NULL, 'd'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    CLI_LOG_FORMAT_OPTION,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -60,6 +61,10 @@ int cmd_import(int argc, char **argv)
 		case 'q':
 			o.quiet = 1;
 			o.max_reasons = 0;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				goto out;
 			break;
 		case 'h':
 			fputs(import_usage_head, stdout);

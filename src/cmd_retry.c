@@ -28,7 +28,7 @@ static const char retry_usage[] =
     "  --http-status N    only rows whose last HTTP status is N\n"
     "  --customer ID      only this customer; repeat for more. An unknown ID is\n"
     "                     an error and nothing is re-queued. An ID as the CSV\n"
-    "                     export printed it ('-001 for -001) works too\n"
+    "                     export printed it ('-001 for -001) works too\n" CLI_LOG_FORMAT_HELP
     "  -h, --help         show this help\n";
 
 /* Writes the names of the states in mask ("failed or created") into buf. */
@@ -138,6 +138,7 @@ int cmd_retry(int argc, char **argv)
 	    {"finch-code", required_argument, NULL, 'f'},
 	    {"http-status", required_argument, NULL, 'H'},
 	    {"customer", required_argument, NULL, 'c'},
+	    CLI_LOG_FORMAT_OPTION,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -196,6 +197,10 @@ int cmd_retry(int argc, char **argv)
 			}
 			customers = xrealloc(customers, (f.ncustomers + 1) * sizeof(*customers));
 			customers[f.ncustomers++] = optarg;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				goto out;
 			break;
 		case 'h':
 			fputs(retry_usage, stdout);

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "journal.h"
 #include "store.h"
+#include "strbuf.h"
 #include "util.h"
 
 static const char status_usage[] =
@@ -23,7 +24,7 @@ static const char status_usage[] =
     "answers a stopped run left in the answers journal for the next writer.\n"
     "\n"
     "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
-    "  --json      print exactly one JSON object\n"
+    "  --json      print exactly one JSON object\n" CLI_LOG_FORMAT_HELP
     "  -h, --help  show this help\n";
 
 struct report {
@@ -77,11 +78,15 @@ static int print_failure(const char *code, long status, int64_t count, void *dat
 		cJSON_AddNumberToObject(item, "count", (double)count);
 		cJSON_AddItemToArray(data, item);
 	} else {
+		struct strbuf shown = STRBUF_INIT;
 		char st[16] = "-";
 
+		/* the code is the server's text: shown inert (strbuf_add_inert()) */
+		strbuf_add_inert(&shown, code ? code : "(none)", 80);
 		if (status)
 			snprintf(st, sizeof(st), "%ld", status);
-		printf("  %-36s %-6s %lld\n", code ? code : "(none)", st, (long long)count);
+		printf("  %-36s %-6s %lld\n", shown.buf, st, (long long)count);
+		strbuf_release(&shown);
 	}
 	return 0;
 }
@@ -200,15 +205,20 @@ static int print_text(struct store *st, const struct report *r)
 		if (store_each_failure_group(st, print_failure, NULL) < 0)
 			return -1;
 	}
-	if (r->have_import)
+	if (r->have_import) {
+		struct strbuf path = STRBUF_INIT;
+
+		strbuf_add_inert(&path, r->imp.path, 1000);
 		printf("last import: %s at %s: %lld rows read, %lld accepted, %lld invalid, "
 		       "%lld unchanged, %lld updated\n",
-		       r->imp.path, format_iso8601_ms(r->imp.started_ms, a, sizeof(a)),
+		       path.buf, format_iso8601_ms(r->imp.started_ms, a, sizeof(a)),
 		       (long long)r->imp.stats.rows_read, (long long)r->imp.stats.accepted,
 		       (long long)r->imp.stats.invalid, (long long)r->imp.stats.unchanged,
 		       (long long)r->imp.stats.updated);
-	else
+		strbuf_release(&path);
+	} else {
 		printf("last import: none\n");
+	}
 	if (r->running)
 		printf("last run: %s .. (running, pid %lld): %lld attempts so far\n",
 		       format_iso8601_ms(r->run.started_ms, a, sizeof(a)), (long long)r->run.pid,
@@ -230,6 +240,7 @@ int cmd_status(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
 	    {"json", no_argument, NULL, 'j'},
+	    CLI_LOG_FORMAT_OPTION,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -246,6 +257,10 @@ int cmd_status(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(status_usage, stdout);

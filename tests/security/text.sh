@@ -72,6 +72,18 @@ rc=0
 while IFS= read -r line; do
 	jq -e '.level == "error"' <<<"$line" >/dev/null || fail "a fatal error is not JSON: $line"
 done <json.err
-pass "--log-format json: warnings, invalid rows, fatal errors and the run's events are each one JSON object"
+# every other command takes --log-format json too
+sqlite3 foreign.db "CREATE TABLE t(x)"
+for cmd in "import evil.csv --db ji.db" "import missing.csv --db ji.db" "status --db foreign.db" \
+	"export --db foreign.db" "retry --db foreign.db" "export --db ji.db --out ji.db" "status --db ji.db"; do
+	# shellcheck disable=SC2086
+	"$FINCH_ONBOARD" $cmd --log-format json >json.out 2>json.err || true
+	while IFS= read -r line; do
+		jq -e 'type == "object" and has("level")' <<<"$line" >/dev/null ||
+			fail "$cmd --log-format json: not a JSON object: $line"
+	done <json.err
+	case $cmd in "status --db ji.db") ;; *) [ -s json.err ] || fail "$cmd: nothing on stderr" ;; esac
+done
+pass "--log-format json: warnings, invalid rows, fatal errors and the run's events are each one JSON object, for every command"
 
 finish
