@@ -899,11 +899,21 @@ int store_begin_bulk(struct store *st)
 		return -1;
 	if (r)
 		st->wal_wanted = 0; /* WAL comes back when the transaction ends */
-	if (store_begin(st) < 0) {
+	/*
+	 * In the rollback journal, BEGIN IMMEDIATE would let an outside reader
+	 * (an sqlite3 shell) take a SHARED lock, read the state before the
+	 * import, and hold the import's commit until it finishes reading (4.8 s
+	 * instead of 1.4 s for 200,000 rows behind a 3 s read). EXCLUSIVE from
+	 * the first statement keeps readers out: they wait for the commit (their
+	 * busy timeout) or get SQLITE_BUSY, and never see the old state.
+	 */
+	if (r ? exec_script(st, "BEGIN EXCLUSIVE", "cannot start the import") < 0
+	      : store_begin(st) < 0) {
 		if (r)
 			enter_wal(st);
 		return -1;
 	}
+	st->in_txn = 1;
 	st->bulk = r;
 	return 0;
 }

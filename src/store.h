@@ -107,8 +107,10 @@ int store_last_error_busy(struct store *st);
  * store_begin() for a transaction that writes much of the database (an
  * import): it runs with a rollback journal instead of WAL, which writes each
  * page twice (once to the log, once back), and so spends half the time
- * writing. Readers wait for it to commit (up to the busy timeout) instead
- * of reading the state before it.
+ * writing. It holds SQLite's EXCLUSIVE lock from its first statement, so
+ * readers wait for it to commit (up to their busy timeout) or are told the
+ * database is locked, instead of reading the state before it and holding
+ * up its commit.
  * Leaving WAL needs the only open connection; when another one is open (a
  * status, an export) the transaction stays in WAL, slower but the same.
  * store_commit() or store_rollback() go back to WAL.
