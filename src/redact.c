@@ -102,6 +102,11 @@ void redact_init(struct redact *r, const char *client_id, const char *secret)
 		}
 }
 
+int redact_secret_is_short(const struct redact *r)
+{
+	return r->secret && r->secret_len < REDACT_MIN_SECRET_BYTES;
+}
+
 void redact_release(struct redact *r)
 {
 	for (size_t i = 0; i < r->n; i++) {

@@ -30,6 +30,15 @@
 
 #define REDACTED "[redacted]"
 
+/*
+ * A secret shorter than this cannot be told apart from ordinary text: "s"
+ * is in most words, and its base64 is two letters. Such a secret is still
+ * cut out of every message, log line and trace, where a false match only
+ * costs readability, but never out of an answer's identifiers (session_id,
+ * connect_url, connection_id), where a false match would lose a session.
+ */
+#define REDACT_MIN_SECRET_BYTES 8
+
 /* The credentials' echoable forms. */
 #define REDACT_MAX_NEEDLES 6
 struct redact {
@@ -46,6 +55,9 @@ struct redact {
  * secret: nothing to hide, every call below copies its input unchanged).
  */
 void redact_init(struct redact *r, const char *client_id, const char *secret);
+/* 1 when r's secret is shorter than REDACT_MIN_SECRET_BYTES (see above). */
+int redact_secret_is_short(const struct redact *r);
+
 /* Wipes and frees the needles. */
 void redact_release(struct redact *r);
 

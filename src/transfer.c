@@ -189,19 +189,17 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 
 void transfer_scrub_answer(struct transfer *t)
 {
-	redact_strbuf(t->redact, &t->resp);
 	redact_string(t->redact, &t->request_id);
-	redact_string(t->redact, &t->retry_after);
-	redact_string(t->redact, &t->retry_after_ms);
-	redact_string(t->redact, &t->should_retry);
 	redact_buffer(t->redact, t->errbuf, sizeof(t->errbuf));
 }
 
 void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o)
 {
-	redact_string(t->redact, &o->session_id);
-	redact_string(t->redact, &o->connect_url);
-	redact_string(t->redact, &o->connection_id);
+	if (!redact_secret_is_short(t->redact)) {
+		redact_string(t->redact, &o->session_id);
+		redact_string(t->redact, &o->connect_url);
+		redact_string(t->redact, &o->connection_id);
+	}
 	redact_string(t->redact, &o->finch_code);
 	redact_string(t->redact, &o->message);
 }

@@ -72,9 +72,11 @@ int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_
 void transfer_release(struct transfer *t);
 
 /*
- * Replaces the credentials a server echoed back (t->redact) in everything
- * t captured of the answer: body, headers, curl's error text. Called before
- * the answer is classified, stored or logged.
+ * Replaces the credentials a server echoed back (t->redact) in the text t
+ * captured that is stored or logged as it is: Finch-Request-Id and curl's
+ * error text. The body is classified as it came, since a redaction could
+ * corrupt the identifiers it carries (see REDACT_MIN_SECRET_BYTES); what is
+ * kept of it goes through transfer_scrub_outcome().
  */
 void transfer_scrub_answer(struct transfer *t);
 

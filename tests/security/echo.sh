@@ -54,4 +54,16 @@ for d in e.db j.db t.db; do sec_dump "$d"; done
 grep -q '\[redacted\]' e.db.export.csv || fail "the export does not show the redacted reason"
 sec_assert_clean "echoed credentials"
 pass "no form of the secret in outputs, logs, databases, dumps, exports or status"
+
+# A one-byte secret is in most words: redacting it from the answers would
+# turn every 201 into a malformed one and send each row again.
+FINCH_CLIENT_SECRET=s start_mock --log "$PWD/short.log"
+new_db s.db 20
+FINCH_CLIENT_SECRET=s expect_exit 0 fo run --db s.db --base-url "$MOCK_URL" --rate 0
+stop_mock
+[ "$(count_state s.db created)" = 20 ] || fail "a one-byte secret corrupted the answers"
+[ "$(requests short.log)" = 20 ] || fail "a one-byte secret: $(requests short.log) requests for 20 rows"
+[ "$(q s.db "SELECT count(*) FROM customers WHERE session_id LIKE '%redacted%' OR
+	connect_url LIKE '%redacted%'")" = 0 ] || fail "a one-byte secret was cut out of the links"
+pass "a one-byte secret leaves the answers whole: 20 rows, 20 requests, 20 links"
 finish
