@@ -3,10 +3,10 @@
 #
 # Each outcome (created, exists, failed, retried transient faults), retries
 # proven from the emulator's log (no retry before its Retry-After, never more
-# than --max-attempts requests per customer), the observed rate within 5% of
-# --rate, 429s delaying only their own rows, a per-IP limit pausing the whole
-# run (or ending it with exit 7 when its penalty is too long), a 401 mid-run, kill -9 then
-# resume, SIGTERM (grace) and a second signal, two concurrent runs, --dry-run
+# than --max-attempts requests per customer), never more than --rate in any
+# second, 429s delaying only their own rows, a per-IP limit pausing the whole
+# run (or ending it with exit 7 when its penalty is too long), a 401 mid-run,
+# kill -9 then resume, SIGTERM (grace) and a second signal, two concurrent runs, --dry-run
 # sending nothing, JSON logs, no progress line off a terminal, and the secret
 # found nowhere.
 set -euo pipefail
@@ -159,21 +159,21 @@ over=$(jq -s '[.[] | select(.customer_id != null)] | group_by(.customer_id)[] | 
 stop_mock
 pass "no retry before its Retry-After, at most --max-attempts requests per customer (emulator log)"
 
-# ---- the observed rate is within 5% of --rate ------------------------------------
-# A token bucket cannot catch up after the machine starved the process (other
-# jobs on a busy CI box): a rate too low is measured once more before failing.
-# A rate too high fails at once.
-rate_once() {
-	start_mock --log "$work/m-rate$1.log"
-	new_db "rate$1.db" 121 rt
-	expect_exit 0 fo run --db "rate$1.db" --base-url "$MOCK_URL" --rate 40/s --quiet
-	stop_mock
-	rate=$(jq -s 'map(.t_ms) | sort | ((length - 1) * 1000 / (.[-1] - .[0]))' "m-rate$1.log")
-	awk -v r="$rate" 'BEGIN { exit !(r <= 42) }' || fail "observed rate $rate/s is over 40/s + 5%"
-	awk -v r="$rate" 'BEGIN { exit !(r >= 38) }'
-}
-rate_once 1 || rate_once 2 || fail "observed rate $rate/s, want 40/s +- 5% (twice)"
-pass "emulator-observed rate $(printf '%.2f' "$rate")/s for --rate 40/s"
+# ---- the rate is never above --rate ------------------------------------------------
+# The promise to the API is an upper bound: in no second does the emulator see
+# more than --rate (plus the bucket's one token, plus 2 for arrivals bunched
+# by the scheduler). How close a run gets to its rate on a busy machine is a
+# performance figure, printed by tests/bench/throttle.sh, not a test.
+start_mock --log "$work/m-rate.log"
+new_db rate.db 121 rt
+expect_exit 0 fo run --db rate.db --base-url "$MOCK_URL" --rate 40/s --quiet
+stop_mock
+[ "$(requests m-rate.log)" = 121 ] || fail "--rate 40/s: $(requests m-rate.log) requests for 121 rows"
+busiest=$(jq -r '.t_ms' m-rate.log | sort -n | awk '
+	{ t[NR] = $1 }
+	END { j = 1; for (i = 1; i <= NR; i++) { while (t[i] - t[j] >= 1000) j++; if (i - j + 1 > m) m = i - j + 1 } print m }')
+[ "$busiest" -le 43 ] || fail "--rate 40/s: the emulator saw $busiest requests within one second"
+pass "--rate 40/s: at most $busiest requests in any second at the emulator"
 
 # ---- 10% of 429s: each row waits its own Retry-After, the run never pauses ----------
 # finch_application_rl concerns the request: no global pause, no collapse of
