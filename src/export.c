@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "outpath.h"
 #include "util.h"
 
@@ -424,75 +425,6 @@ out:
 	return ret;
 }
 
-/* Makes the rename durable: fsync the folder that holds path. */
-static int fsync_parent(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0)
-		return error_errno("cannot open folder '%s'", dir);
-	/* Some file systems cannot fsync a folder (EINVAL); the rename stands. */
-	if (fsync(fd) < 0 && errno != EINVAL)
-		ret = error_errno("cannot fsync folder '%s'", dir);
-	close(fd);
-	return ret;
-}
-
-/*
- * A signal that would end the program while a file is being written removes
- * its temporary file first, so an interrupted export leaves nothing behind.
- * Only signals at their default action are caught: an ignored one stays
- * ignored, and a caller's own handler is left alone.
- */
-static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
-
-struct cleanup_guard {
-	struct sigaction old[ARRAY_SIZE(cleanup_signals)];
-	int caught[ARRAY_SIZE(cleanup_signals)];
-};
-
-static const char *volatile tmp_in_progress;
-
-static void remove_tmp_on_signal(int sig)
-{
-	const char *p = tmp_in_progress;
-
-	if (p)
-		unlink(p);
-	/* SA_RESETHAND restored the default action; SA_NODEFER lets it run now. */
-	raise(sig);
-}
-
-static void cleanup_guard_install(struct cleanup_guard *g, const char *tmp)
-{
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = remove_tmp_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-	tmp_in_progress = tmp;
-	for (i = 0; i < ARRAY_SIZE(cleanup_signals); i++) {
-		g->caught[i] = 0;
-		if (sigaction(cleanup_signals[i], NULL, &g->old[i]) < 0 ||
-		    g->old[i].sa_handler != SIG_DFL)
-			continue;
-		g->caught[i] = sigaction(cleanup_signals[i], &sa, NULL) == 0;
-	}
-}
-
-static void cleanup_guard_remove(struct cleanup_guard *g)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(cleanup_signals); i++)
-		if (g->caught[i])
-			sigaction(cleanup_signals[i], &g->old[i], NULL);
-	tmp_in_progress = NULL;
-}
-
 /*
  * Writes to a FIFO or a character device as it is: no temporary file, no
  * rename, which would put a regular file in its place (outpath.h).
@@ -519,12 +451,9 @@ static int export_direct(struct store *st, const struct export_options *o, const
 
 int export_to_path(struct store *st, const struct export_options *o, int64_t *rows)
 {
-	struct cleanup_guard guard;
+	struct atomic_file af;
 	struct outpath op;
-	const char *path, *slash;
-	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT;
-	FILE *f = NULL;
-	int fd = -1, ret = -1;
+	int ret;
 
 	if (o->bom == EXPORT_BOM_ALWAYS && o->format != EXPORT_CSV)
 		return error("--bom: JSON Lines never starts with a BOM (RFC 8259 section 8.1)");
@@ -539,63 +468,16 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 		outpath_release(&op);
 		return ret;
 	}
-	/* a symlink's final target is replaced, in its own folder; the link stays */
-	path = op.file;
-	slash = strrchr(path, '/');
-	if (slash)
-		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
-	else
-		strbuf_addch(&dir, '.');
-	/* A hidden name in the same folder, so rename() stays on one file system. */
-	strbuf_addf(&tmp, "%s/.%s.XXXXXX", dir.buf, slash ? slash + 1 : path);
-
-	fd = mkstemp(tmp.buf);
-	if (fd < 0) {
-		error_errno("cannot create a temporary file in '%s'", dir.buf);
+	/* A symlink's final target is replaced, in its own folder; the link stays. */
+	ret = -1;
+	if (atomic_file_begin(&af, op.file, 0600, NULL) < 0)
+		goto out;
+	if (export_stream(st, o, af.f, op.file, o->bom != EXPORT_BOM_NEVER, rows) < 0) {
+		atomic_file_abort(&af);
 		goto out;
 	}
-	cleanup_guard_install(&guard, tmp.buf);
-	if (fchmod(fd, 0600) < 0) {
-		error_errno("cannot set the mode of '%s'", tmp.buf);
-		goto out_unlink;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		error_errno("cannot open '%s'", tmp.buf);
-		goto out_unlink;
-	}
-	fd = -1;
-	if (export_stream(st, o, f, path, o->bom != EXPORT_BOM_NEVER, rows) < 0)
-		goto out_unlink;
-	if (fsync(fileno(f)) < 0) {
-		error_errno("cannot fsync '%s'", tmp.buf);
-		goto out_unlink;
-	}
-	if (fclose(f) == EOF) {
-		f = NULL;
-		error_errno("cannot write '%s'", path);
-		goto out_unlink;
-	}
-	f = NULL;
-	if (rename(tmp.buf, path) < 0) {
-		error_errno("cannot rename '%s' to '%s'", tmp.buf, path);
-		goto out_unlink;
-	}
-	cleanup_guard_remove(&guard);
-	ret = fsync_parent(dir.buf);
-	goto out;
-
-out_unlink:
-	if (f)
-		fclose(f);
-	f = NULL;
-	unlink(tmp.buf);
-	cleanup_guard_remove(&guard);
+	ret = atomic_file_commit(&af);
 out:
-	if (fd >= 0)
-		close(fd);
-	strbuf_release(&dir);
-	strbuf_release(&tmp);
 	outpath_release(&op);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "util.h"
 
 /* The # HELP and # TYPE lines of a metric. */
@@ -94,61 +95,20 @@ int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary
 	return 0;
 }
 
-/* Writes buf to path through a hidden temporary file in the same folder, then rename(2). */
+/* node_exporter's textfile collector reads every *.prom file: never half of one. */
 static int write_atomically(const char *path, const char *buf, size_t len)
 {
-	const char *slash = strrchr(path, '/');
-	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT;
-	size_t off = 0;
-	int fd, ret = -1;
+	struct atomic_file af;
 
-	if (!*path || (slash && !slash[1]))
-		return error("--metrics-file: '%s' is not a file name", path);
-	if (slash)
-		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
-	else
-		strbuf_addch(&dir, '.');
-	strbuf_addf(&tmp, "%s/.%s.XXXXXX", dir.buf, slash ? slash + 1 : path);
-	fd = mkstemp(tmp.buf);
-	if (fd < 0) {
-		error_errno("--metrics-file: cannot create a temporary file in '%s'", dir.buf);
-		goto out;
+	/* 0644: metrics hold counts, no links, and the collector runs as another user. */
+	if (atomic_file_begin(&af, path, 0644, "--metrics-file") < 0)
+		return -1;
+	if (fwrite(buf, 1, len, af.f) != len) {
+		error_errno("--metrics-file: cannot write '%s'", af.tmp.buf);
+		atomic_file_abort(&af);
+		return -1;
 	}
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			error_errno("--metrics-file: cannot write '%s'", tmp.buf);
-			goto out_unlink;
-		}
-		off += (size_t)n;
-	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		error_errno("--metrics-file: cannot write '%s'", tmp.buf);
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		error_errno("--metrics-file: cannot write '%s'", tmp.buf);
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp.buf, path) < 0) {
-		error_errno("--metrics-file: cannot rename '%s' to '%s'", tmp.buf, path);
-		goto out_unlink;
-	}
-	ret = 0;
-	goto out;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp.buf);
-out:
-	strbuf_release(&dir);
-	strbuf_release(&tmp);
-	return ret;
+	return atomic_file_commit(&af);
 }
 
 int metrics_write(const char *path, struct store *st, const struct run_summary *sum, int exit_code)
