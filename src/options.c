@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "finch_api.h"
 #include "ratelimit.h"
+#include "redact.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -320,9 +321,36 @@ out:
 
 static int check_base_url(struct run_config *c)
 {
-	const char *url = c->base_url, *host;
-	size_t len;
+	const char *url = c->base_url, *host, *auth = strstr(c->base_url, "://");
+	size_t len, shown = strcspn(url, "?#");
 
+	/*
+	 * Userinfo and a query are where a pasted secret would sit: refused
+	 * first, and never echoed (the messages below show a URL without them).
+	 */
+	if (c->client_secret) {
+		struct redact r;
+		char *copy = xstrdup(url);
+		size_t found;
+
+		redact_init(&r, c->client_id, c->client_secret);
+		/* a secret too short to tell from text would match any URL (redact.h) */
+		found = redact_secret_is_short(&r) ? 0 : redact_string(&r, &copy);
+		redact_release(&r);
+		free(copy);
+		if (found)
+			return error(
+			    "option '--base-url' (or FINCH_BASE_URL) holds the client "
+			    "secret; the secret only ever travels in FINCH_CLIENT_SECRET or "
+			    "--client-secret-file");
+	}
+	auth = auth ? auth + 3 : url;
+	if (memchr(auth, '@', strcspn(auth, "/?#")))
+		return error("option '--base-url' must not carry credentials; set "
+			     "FINCH_CLIENT_ID and FINCH_CLIENT_SECRET");
+	if (url[shown])
+		return error("option '--base-url': '%.*s' must not have a query or fragment",
+			     (int)shown, url);
 	if (!strncasecmp(url, "https://", 8)) {
 		/* nothing to add: TLS is verified */
 	} else if (!strncasecmp(url, "http://", 7)) {
@@ -336,11 +364,6 @@ static int check_base_url(struct run_config *c)
 	}
 	if (url_host(url, &host, &len) < 0)
 		return error("option '--base-url': '%s' has no host", url);
-	if (memchr(url, '@', (size_t)(host - url)))
-		return error("option '--base-url' must not carry credentials; set "
-			     "FINCH_CLIENT_ID and FINCH_CLIENT_SECRET");
-	if (strpbrk(url, "?#"))
-		return error("option '--base-url': '%s' must not have a query or fragment", url);
 	len = strlen(url);
 	while (len && url[len - 1] == '/')
 		c->base_url[--len] = '\0';
@@ -433,15 +456,6 @@ int run_config_finish(struct run_config *c)
 	log_setup(c->log_format,
 		  c->quiet && c->log_format == LOG_FORMAT_TEXT ? LOG_WARN : LOG_INFO);
 
-	if (!c->base_url) {
-		env = getenv("FINCH_BASE_URL");
-		c->base_url = xstrdup(env && *env ? env : FINCH_DEFAULT_BASE_URL);
-	}
-	if (check_base_url(c) < 0)
-		return -1;
-	if (c->cacert && access(c->cacert, R_OK) < 0)
-		return error_errno("option '--cacert': cannot read '%s'", c->cacert);
-
 	env = getenv("FINCH_CLIENT_ID");
 	if (env && *env) {
 		set_str(&c->client_id, env);
@@ -462,5 +476,14 @@ int run_config_finish(struct run_config *c)
 			return error("FINCH_CLIENT_SECRET is not set (or is empty); export it or "
 				     "use --client-secret-file FILE");
 	}
+	/* After the credentials: a base URL that holds the secret is refused unechoed. */
+	if (!c->base_url) {
+		env = getenv("FINCH_BASE_URL");
+		c->base_url = xstrdup(env && *env ? env : FINCH_DEFAULT_BASE_URL);
+	}
+	if (check_base_url(c) < 0)
+		return -1;
+	if (c->cacert && access(c->cacert, R_OK) < 0)
+		return error_errno("option '--cacert': cannot read '%s'", c->cacert);
 	return 0;
 }

@@ -129,23 +129,32 @@ static int hex_value(int c)
 }
 
 /*
- * How many bytes of p[0..end) spell the secret, each byte as itself or
+ * How many bytes of p[0..end) spell secret[i..len), each byte as itself or
  * percent-encoded in either hex case (RFC 3986 section 2.1, whatever set
  * the encoder chose to escape), a space also as '+' (HTML form encoding);
- * 0 when they do not.
+ * 0 when they do not. A '%' of the text may be the secret's own '%' or the
+ * start of an escape ("%25" is both): the escape is tried first, then the
+ * byte itself, so the search branches only at a '%' that could be either.
  */
-static size_t match_secret(const struct redact *r, const char *p, const char *end)
+static size_t match_secret_from(const struct redact *r, size_t i, const char *p, const char *end)
 {
 	const char *start = p;
 
-	for (size_t i = 0; i < r->secret_len; i++) {
+	for (; i < r->secret_len; i++) {
 		int c = (unsigned char)r->secret[i];
+		int escaped = end - p >= 3 && *p == '%' && hex_value(p[1]) >= 0 &&
+			      hex_value(p[2]) >= 0 && hex_value(p[1]) * 16 + hex_value(p[2]) == c;
 
-		if (p < end && (unsigned char)*p == c) {
-			p++;
-		} else if (end - p >= 3 && *p == '%' && hex_value(p[1]) >= 0 &&
-			   hex_value(p[2]) >= 0 && hex_value(p[1]) * 16 + hex_value(p[2]) == c) {
+		if (escaped && c == '%') {
+			size_t rest = match_secret_from(r, i + 1, p + 3, end);
+
+			if (rest || i + 1 == r->secret_len)
+				return (size_t)(p - start) + 3 + rest;
+			p++; /* not an escape after all: the secret's '%' as itself */
+		} else if (escaped) {
 			p += 3;
+		} else if (p < end && (unsigned char)*p == c) {
+			p++;
 		} else if (c == ' ' && p < end && *p == '+') {
 			p++;
 		} else {
@@ -153,6 +162,11 @@ static size_t match_secret(const struct redact *r, const char *p, const char *en
 		}
 	}
 	return (size_t)(p - start);
+}
+
+static size_t match_secret(const struct redact *r, const char *p, const char *end)
+{
+	return match_secret_from(r, 0, p, end);
 }
 
 /* How many bytes at p are a form of the credentials: the longest base64 needle, or the secret. */

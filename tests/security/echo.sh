@@ -50,6 +50,13 @@ pass "under --log-format json the --verbose trace is JSON events too, redacted"
 new_db t.db 2
 expect_exit 1 fo run --db t.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1
 stop_mock
+# A secret pasted into --base-url (userinfo, query, fragment) is refused without being echoed.
+for u in "http://127.0.0.1:1/?key=$FINCH_CLIENT_SECRET" "https://api.example.com/#$FINCH_CLIENT_SECRET" \
+	"http://$FINCH_CLIENT_ID:$FINCH_CLIENT_SECRET@api.example.com" \
+	"https://$FINCH_CLIENT_SECRET@api.example.com/v1?x=1"; do
+	expect_exit 2 fo run --db t.db --base-url "$u"
+	grep -q -- "--base-url" err.txt || fail "the refusal of a --base-url does not name the option"
+done
 for d in e.db j.db t.db; do sec_dump "$d"; done
 grep -q '\[redacted\]' e.db.export.csv || fail "the export does not show the redacted reason"
 sec_assert_clean "echoed credentials"

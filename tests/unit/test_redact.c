@@ -182,6 +182,39 @@ static void test_redact__space_in_a_secret_matches_plus_and_percent_20(void **st
 	redact_release(&r);
 }
 
+/* A '%' in the secret: "%25" is its escape, and a literal '%' may sit before "25". */
+static void test_redact__percent_in_a_secret(void **state)
+{
+	static const struct {
+		const char *secret, *in, *want;
+	} cases[] = {
+	    {"S3cr3t+/=x%y", "q=S3cr3t%2B%2F%3Dx%25y&z", "q=[redacted]&z"},
+	    {"S3cr3t+/=x%y", "q=S3cr3t%2b%2f%3dx%25y", "q=[redacted]"},
+	    {"S3cr3t+/=x%y", "q=S3cr3t+/=x%y", "q=[redacted]"},
+	    {"abc%def123", "abc%25def123", "[redacted]"},
+	    {"abc%def123", "abc%def123", "[redacted]"},
+	    {"Zz%41bcdef12", "Zz%2541bcdef12", "[redacted]"},
+	    {"Zz%41bcdef12", "Zz%41bcdef12", "[redacted]"},
+	    {"pass%25word", "pass%25word", "[redacted]"},   /* literal "%25" */
+	    {"pass%25word", "pass%2525word", "[redacted]"}, /* its escape */
+	    {"ends-with%", "x ends-with%25", "x [redacted]"},
+	    {"ends-with%", "x ends-with%", "x [redacted]"},
+	    {"abc%def123", "abc%2def123", "abc%2def123"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct redact r;
+		char *s = xstrdup(cases[i].in);
+
+		redact_init(&r, "cid", cases[i].secret);
+		redact_string(&r, &s);
+		assert_string_equal(s, cases[i].want);
+		free(s);
+		redact_release(&r);
+	}
+}
+
 static void test_redact__base64_url_alphabet(void **state)
 {
 	/* base64("?>?") is "Pz4/", base64url "Pz4_" */
@@ -222,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_redact__base64_matches_rfc4648),
 	    cmocka_unit_test(test_redact__echoed_credentials_table),
 	    cmocka_unit_test(test_redact__space_in_a_secret_matches_plus_and_percent_20),
+	    cmocka_unit_test(test_redact__percent_in_a_secret),
 	    cmocka_unit_test(test_redact__base64_url_alphabet),
 	    cmocka_unit_test(test_redact__no_secret_changes_nothing),
 	};
