@@ -504,10 +504,15 @@ static int is_tls_trust_error(CURLcode rc)
 /*
  * What a finished transfer says of the API (breaker.h): nothing listening,
  * no name, a TLS handshake that fails (https to a plain-http server), or a
- * 404/405 without Finch's error body (a wrong base path) say "not there".
+ * 404/405 without Finch's error body (a wrong base path) say "not there", as
+ * does a proxy's refusal of the CONNECT tunnel (CURLINFO_HTTP_CONNECTCODE).
  */
-static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_outcome *o)
+static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_outcome *o,
+					     long proxy_status)
 {
+	/* A proxy that refuses the tunnel (407, 403, 5xx to CONNECT): nothing gets through. */
+	if (rc != CURLE_OK && proxy_status >= 300)
+		return BREAKER_DOWN;
 	switch (rc) {
 	case CURLE_OK:
 		if ((o->http_status == 404 || o->http_status == 405) && !o->finch_code)
@@ -530,9 +535,14 @@ static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_out
 static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode rc,
 			     const struct finch_outcome *o)
 {
-	enum breaker_signal sig = breaker_signal_of(rc, o);
+	long proxy_status = 0;
+	enum breaker_signal sig;
 	enum breaker_state was = d->brk.state;
-	enum breaker_verdict v = breaker_record(&d->brk, sig, clock_mono_ms());
+	enum breaker_verdict v;
+
+	curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &proxy_status);
+	sig = breaker_signal_of(rc, o, proxy_status);
+	v = breaker_record(&d->brk, sig, clock_mono_ms());
 
 	if (sig == BREAKER_DOWN) {
 		strbuf_reset(&d->down_reason);

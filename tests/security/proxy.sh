@@ -66,8 +66,10 @@ for v in https_proxy HTTPS_PROXY ALL_PROXY; do
 		--cacert "$SEC_SRV/ca.pem" --max-attempts 1 --verbose >out.txt 2>err.txt || rc=$?
 	cat out.txt >>all-stdout.log
 	cat err.txt >>all-stderr.log
-	[ "$rc" != 0 ] || fail "$v: the run succeeded through a proxy that refuses everything"
-	[ "$(captured)" = $((before + 1)) ] || fail "$v: the https run did not go through the proxy"
+	# A proxy that refuses the tunnel is an API out of reach: exit 6, nothing failed.
+	[ "$rc" = 6 ] || fail "$v: a proxy refusing every CONNECT: exit $rc, want 6"
+	[ "$(count_state p.db pending)" = 1 ] || fail "$v: a proxy's refusal changed the row's state"
+	[ "$(captured)" -gt "$before" ] || fail "$v: the https run did not go through the proxy"
 	tail -n 20 "$CAPTURE_LOG" | grep -q "^CONNECT localhost:${H2_URL##*:} " ||
 		fail "$v: the proxy did not get a CONNECT for the server"
 	grep -q "^Proxy-Authorization: Basic $proxy_b64" "$CAPTURE_LOG" ||
@@ -81,7 +83,7 @@ for v in https_proxy HTTPS_PROXY ALL_PROXY; do
 done
 sec_forms >"$SEC_SRV/forms"
 ! grep -qaF -f "$SEC_SRV/forms" "$CAPTURE_LOG" || fail "the proxy saw the client secret"
-pass "https_proxy, HTTPS_PROXY and ALL_PROXY route https through the proxy; its password is redacted"
+pass "https_proxy, HTTPS_PROXY and ALL_PROXY route https through the proxy; its password is redacted; its refusal exits 6"
 
 before=$(captured)
 new_db d.db 2
