@@ -93,6 +93,7 @@ static void format_json(struct strbuf *sb, enum log_level level, const char *eve
 /* Quotes a text value only when it would not read as one word. */
 static void add_text_value(struct strbuf *sb, const char *s)
 {
+	struct strbuf quoted = STRBUF_INIT;
 	const char *p;
 
 	if (!s) {
@@ -106,16 +107,16 @@ static void add_text_value(struct strbuf *sb, const char *s)
 		strbuf_addstr(sb, s);
 		return;
 	}
-	strbuf_addch(sb, '"');
+	/* Quotes and backslashes escaped, then made inert like the message itself. */
 	for (p = s; *p; p++) {
 		if (*p == '"' || *p == '\\')
-			strbuf_addch(sb, '\\');
-		if ((unsigned char)*p < ' ')
-			strbuf_addf(sb, "\\x%02x", (unsigned char)*p);
-		else
-			strbuf_addch(sb, *p);
+			strbuf_addch(&quoted, '\\');
+		strbuf_addch(&quoted, *p);
 	}
 	strbuf_addch(sb, '"');
+	strbuf_add_inert(sb, quoted.buf ? quoted.buf : "", UTIL_MESSAGE_MAX);
+	strbuf_addch(sb, '"');
+	strbuf_release(&quoted);
 }
 
 static void format_text(struct strbuf *sb, enum log_level level, const char *msg, va_list ap)

@@ -154,7 +154,11 @@ size_t strbuf_add_inert(struct strbuf *sb, const char *s, size_t max_bytes)
 			strbuf_addf(sb, "\\x%02x", c);
 		else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
 			strbuf_addf(sb, "\\u%04x", p[++i]);
-		else
+		else if (c == 0xe2 && i + 2 < len && p[i + 1] == 0x80 &&
+			 (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+			strbuf_addstr(sb, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+			i += 2;
+		} else
 			strbuf_addch(sb, c);
 	}
 	if (cut)

@@ -47,6 +47,18 @@ rc=0
 no_control sync.err || fail "sync: raw control characters on stderr"
 pass "text: sync's stderr carries no raw control character"
 
+# A value in a log event's fields (the customer_id of a failed row) is inert too:
+# C1 controls and U+2028/U+2029 escaped like the message's.
+printf 'customer_id,customer_name,products\r\nc1\302\233[2J\342\200\251x,Name,company\r\n' >c1.csv
+start_mock --error-rate 1 --error-status 503
+rc=0
+"$FINCH_ONBOARD" sync c1.csv --db c1.db --out c1.out.csv --base-url "$MOCK_URL" --rate 0 \
+	--max-attempts 1 >c1.out 2>c1.err || rc=$?
+[ "$rc" = 1 ] || fail "sync of a failing row exited $rc: $(cat c1.err)"
+grep -q 'c1\\u009b\[2J\\u2029x' c1.err || fail "the failed row's id is not shown inert: $(cat c1.err)"
+! LC_ALL=C grep -q "$(printf '\302\233')" c1.err || fail "a raw C1 control reached stderr"
+pass "text: a log event's field values show C1 controls and U+2029 escaped"
+
 # ---- json: every line on stderr is one JSON object ------------------------------------
 for out in j.csv -; do
 	rc=0

@@ -114,6 +114,11 @@ static void test_strbuf__add_inert(void **state)
 	     "2J",
 	     0},
 	    {"\xc2\x85", 100, "\\u0085", 0},
+	    {"a\xe2\x80\xa8"
+	     "b\xe2\x80\xa9"
+	     "c",
+	     100, "a\\u2028b\\u2029c", 0},
+	    {"\xe2\x80\xa6 ellipsis", 100, "\xe2\x80\xa6 ellipsis", 0},
 	    /* other UTF-8 stays as it is */
 	    {"Z\xc3\xbcrich \xe6\x9d\xb1", 100, "Z\xc3\xbcrich \xe6\x9d\xb1", 0},
 	    {"\xc2\xa0nbsp", 100, "\xc2\xa0nbsp", 0},
