@@ -63,3 +63,17 @@ void cli_bad_option(int c, char **argv)
 	else
 		error("unknown option '%s'", opt);
 }
+
+void cli_log_format_early(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *v = NULL;
+
+		if (!strcmp(argv[i], "--log-format") && i + 1 < argc)
+			v = argv[i + 1];
+		else if (!strncmp(argv[i], "--log-format=", 13))
+			v = argv[i] + 13;
+		if (v && !strcmp(v, "json"))
+			log_setup(LOG_FORMAT_JSON, LOG_INFO);
+	}
+}

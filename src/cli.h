@@ -33,4 +33,13 @@ void cli_bad_option(int c, char **argv);
 	"  --log-format FORMAT  text (default) or json: one JSON object per line on stderr\n"
 int cli_log_format(const char *arg);
 
+/*
+ * Looks through argv (up to a "--") for "--log-format json" or
+ * "--log-format=json" before any option is parsed, so that the messages of
+ * option parsing itself (an unknown option, a bad value, a mistyped
+ * command) are JSON too under cron. The command's own parsing still checks
+ * the option. Called once by main().
+ */
+void cli_log_format_early(int argc, char **argv);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cmd.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	util_set_progname("finch-onboard");
+	cli_log_format_early(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

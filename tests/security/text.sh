@@ -98,4 +98,16 @@ for cmd in "import evil.csv --db ji.db" "import missing.csv --db ji.db" "status 
 done
 pass "--log-format json: warnings, invalid rows, fatal errors and the run's events are each one JSON object, for every command"
 
+# Option errors come before the option is parsed: they are JSON all the same.
+for args in "--log-format json run" "run --log-format json --bogus" "run --bogus --log-format=json" \
+	"export --log-format json --format xml" "sync --log-format json"; do
+	rc=0
+	# shellcheck disable=SC2086 # the words are the arguments
+	"$FINCH_ONBOARD" $args >/dev/null 2>opt.err || rc=$?
+	[ "$rc" = 2 ] || fail "'$args' exited $rc, want 2"
+	[ -s opt.err ] || fail "'$args': nothing on stderr"
+	jq -e . opt.err >/dev/null 2>&1 || fail "'$args': a line on stderr is not JSON: $(cat opt.err)"
+done
+pass "--log-format json: option errors, even before the option, are JSON objects"
+
 finish
