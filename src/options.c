@@ -437,6 +437,20 @@ static int read_secret_file(const char *path, char **out)
 		error("option '--client-secret-file': '%s' must hold the secret on one line", path);
 		goto out;
 	}
+	/* What a careless copy puts in: each would be sent as part of the secret (a 401). */
+	if (sb.len >= 3 && !memcmp(sb.buf, "\xef\xbb\xbf", 3)) {
+		error("option '--client-secret-file': '%s' starts with a UTF-8 byte order mark; "
+		      "save it without one",
+		      path);
+		goto out;
+	}
+	if (strstr(sb.buf, "FINCH_CLIENT_SECRET=") == sb.buf ||
+	    strstr(sb.buf, "export FINCH_CLIENT_SECRET=") == sb.buf) {
+		error("option '--client-secret-file': '%s' is an environment file "
+		      "(FINCH_CLIENT_SECRET=...); it must hold only the secret",
+		      path);
+		goto out;
+	}
 	*out = strbuf_detach(&sb, NULL);
 	ret = 0;
 out:

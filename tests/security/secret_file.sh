@@ -40,6 +40,20 @@ done
 [ "$(requests "$SEC_SRV/mock.log")" = "$sent" ] || fail "a refused secret file still sent requests"
 pass "a secret file a group or others can write is refused, nothing sent"
 
+# An environment file or a Windows editor's BOM would be sent as part of the secret.
+cp secret.txt secret.keep
+secret=$(cat secret.keep)
+for content in "FINCH_CLIENT_SECRET=$secret" "export FINCH_CLIENT_SECRET=$secret" \
+	"$(printf '\357\273\277')$secret"; do
+	printf '%s\n' "$content" >secret.txt
+	try 600 2
+	grep -q "option '--client-secret-file': 'secret.txt' \(is an environment file\|starts with a UTF-8 byte order mark\)" \
+		err.txt || fail "a secret file with a known mistake is not refused clearly: $(cat err.txt)"
+done
+[ "$(requests "$SEC_SRV/mock.log")" = "$sent" ] || fail "a refused secret file still sent requests"
+mv secret.keep secret.txt
+pass "a secret file in environment-file form or with a BOM is refused, naming the mistake"
+
 chmod 600 secret.txt
 ln -s secret.txt link.txt
 new_db s.db 1
