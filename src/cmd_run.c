@@ -67,7 +67,7 @@ int cmd_run(int argc, char **argv)
 	struct run_config cfg;
 	struct run_summary sum;
 	const char *db = DEFAULT_DB_PATH;
-	int c, r, ret = EXIT_USAGE;
+	int c, r, ret = EXIT_USAGE, metrics_refused = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -99,6 +99,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (run_config_finish(&cfg) < 0)
 		goto out;
+	/* Before anything is sent: never the database or its side files (outpath.h). */
+	if (cfg.metrics_file && !cfg.dry_run &&
+	    metrics_check(cfg.metrics_file, db, NULL, NULL) < 0) {
+		metrics_refused = 1;
+		goto out;
+	}
 	/* A typo in --db must not be a silent no-op every night: create nothing. */
 	if (access(db, F_OK) < 0) {
 		error_errno("cannot open database '%s'", db);
@@ -133,8 +139,8 @@ int cmd_run(int argc, char **argv)
 		run_summary_print(stdout, &sum);
 out:
 	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
-	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED &&
-	    metrics_write(cfg.metrics_file, w.st, &sum, ret) < 0 &&
+	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
+	    metrics_write(cfg.metrics_file, db, NULL, NULL, w.st, &sum, ret) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	store_close(st);

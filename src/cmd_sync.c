@@ -231,7 +231,7 @@ int cmd_sync(int argc, char **argv)
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
-	int c, r, ret = EXIT_USAGE, signals_set = 0;
+	int c, r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -313,6 +313,11 @@ int cmd_sync(int argc, char **argv)
 	outpath_release(&op);
 	if (run_config_finish(&cfg) < 0)
 		goto out;
+	if (cfg.metrics_file && !cfg.dry_run &&
+	    metrics_check(cfg.metrics_file, db, csv, eo.out_path) < 0) {
+		metrics_refused = 1;
+		goto out;
+	}
 
 	/*
 	 * SIGINT/SIGTERM, in any phase: the import rolls back, or the run drains
@@ -402,8 +407,8 @@ out:
 	/* The sync's own exit code (an export that failed makes it 2) is the run's. */
 	if (st && sum.run_id && !cfg.dry_run)
 		store_run_outcome(st, sum.run_id, ret, sum.pauses, sum.outages);
-	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED &&
-	    metrics_write(cfg.metrics_file, st, &sum, ret) < 0 &&
+	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
+	    metrics_write(cfg.metrics_file, db, eo.csv, eo.out_path, st, &sum, ret) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	writer_close(&w);

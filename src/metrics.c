@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "outpath.h"
 #include "util.h"
 
 /* The # HELP and # TYPE lines of a metric. */
@@ -111,13 +112,63 @@ static int write_atomically(const char *path, const char *buf, size_t len)
 	return atomic_file_commit(&af);
 }
 
-int metrics_write(const char *path, struct store *st, const struct run_summary *sum, int exit_code)
+/* A FIFO or a character device is written as it is: a rename would replace it (outpath.h). */
+static int write_direct(const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	size_t done = 0;
+	int ret = 0;
+
+	if (fd < 0)
+		return error_errno("--metrics-file: cannot open '%s'", path);
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = error_errno("--metrics-file: cannot write '%s'", path);
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (close(fd) < 0 && !ret)
+		ret = error_errno("--metrics-file: cannot write '%s'", path);
+	return ret;
+}
+
+int metrics_check(const char *path, const char *db, const char *csv, const char *out)
+{
+	struct outpath op;
+
+	if (outpath_check_as("--metrics-file", path, db, csv, out, &op) < 0)
+		return -1;
+	outpath_release(&op);
+	return 0;
+}
+
+int metrics_write(const char *path, const char *db, const char *csv, const char *out,
+		  struct store *st, const struct run_summary *sum, int exit_code)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct outpath op;
 	int ret = -1;
 
-	if (metrics_format(&sb, st, sum, exit_code, clock_now_ms()) == 0)
-		ret = write_atomically(path, sb.buf, sb.len);
+	/* Checked again right before writing: the path may have changed since. */
+	if (outpath_check_as("--metrics-file", path, db, csv, out, &op) < 0)
+		return -1;
+	if (metrics_format(&sb, st, sum, exit_code, clock_now_ms()) < 0)
+		goto out;
+	if (op.kind == OUTPATH_STDOUT)
+		ret = fwrite(sb.buf, 1, sb.len, stdout) == sb.len && fflush(stdout) == 0
+			  ? 0
+			  : error_errno("--metrics-file: cannot write to standard output");
+	else if (op.kind == OUTPATH_DIRECT)
+		ret = write_direct(op.file, sb.buf, sb.len);
+	else /* a symlink's final target is replaced, in its own folder; the link stays */
+		ret = write_atomically(op.file, sb.buf, sb.len);
+out:
+	outpath_release(&op);
 	strbuf_release(&sb);
 	return ret;
 }

@@ -36,7 +36,21 @@
 int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary *sum,
 		   int exit_code, int64_t now_ms);
 
-/* metrics_format() into path, atomically. Returns 0, or -1 after reporting the error. */
-int metrics_write(const char *path, struct store *st, const struct run_summary *sum, int exit_code);
+/*
+ * Whether path may be written as the --metrics-file, by outpath.h's rules:
+ * never db or its side files, the input csv, or the --out file out (each
+ * may be NULL); a FIFO or a character device is written directly, a
+ * symlink's target replaced. Returns 0, or -1 after an error: call it
+ * before anything is sent.
+ */
+int metrics_check(const char *path, const char *db, const char *csv, const char *out);
+
+/*
+ * metrics_format() into path (checked again as metrics_check() does),
+ * atomically unless it is a FIFO, a character device or standard output.
+ * Returns 0, or -1 after reporting the error.
+ */
+int metrics_write(const char *path, const char *db, const char *csv, const char *out,
+		  struct store *st, const struct run_summary *sum, int exit_code);
 
 #endif

@@ -11,12 +11,19 @@
  *	                             final target, so a symlink is kept and
  *	                             its target replaced
  *
- * Refused (-1, after an error naming --out): the database, one of its side
- * files (-wal, -shm, -journal, -lock) or the input CSV, whatever the path,
- * symlink or hard link that names them (an existing file is compared by
- * st_dev and st_ino, one not there yet by its resolved path); a folder, a
- * socket or a block device; a folder that does not exist or cannot be
- * written.
+ * Refused (-1, after an error naming the option): the database, one of its
+ * side files (-wal, -shm, -journal, -lock, and -answers, the answers
+ * journal of journal.h), named after the --db given and after its resolved
+ * path (a symlinked --db keeps its side files beside its target), or the
+ * input CSV, whatever the path, symlink or hard link that names them (an
+ * existing file is compared by st_dev and st_ino, one not there yet by its
+ * resolved path; a CSV read from '-' by fstat(2) of standard input when
+ * that is a regular file); a folder, a socket or a block device; a folder
+ * that does not exist or cannot be written (a dangling symlink's error
+ * names the link and its target's folder).
+ *
+ * The same rules hold for --metrics-file, which also must not name the
+ * file --out writes.
  */
 #ifndef FINCH_OUTPATH_H
 #define FINCH_OUTPATH_H
@@ -38,6 +45,13 @@ struct outpath {
  * fills *op (release it with outpath_release()), or -1 after an error.
  */
 int outpath_check(const char *out, const char *db, const char *csv, struct outpath *op);
+
+/*
+ * outpath_check() for the option opt (e.g. "--metrics-file"), which also
+ * must not name other (may be NULL: the --out of the same command).
+ */
+int outpath_check_as(const char *opt, const char *out, const char *db, const char *csv,
+		     const char *other, struct outpath *op);
 void outpath_release(struct outpath *op);
 
 /*

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/security/files.sh: --out never destroys anything (issue 11, item 4).
+# tests/security/files.sh: --out and --metrics-file never destroy anything
+# (issue 11, item 4).
 # It is refused (exit 2, before anything is sent) when it names the
 # database, a side file or the input CSV, through any path, symlink or hard
 # link; a FIFO, a character device and /dev/stdout are written to directly;
@@ -26,7 +27,7 @@ ln -s c.csv csv-link
 ln c.csv csv-hard
 sqlite3 o.db "PRAGMA journal_mode" >/dev/null
 for out in o.db ./o.db "$E2E_TMP/o.db" sub/../o.db sub/db-link db-hard o.db-wal o.db-shm \
-	o.db-journal o.db-lock c.csv ./c.csv csv-link csv-hard; do
+	o.db-journal o.db-lock o.db-answers c.csv ./c.csv csv-link csv-hard; do
 	before=$(digest o.db)
 	expect_exit 2 fo sync c.csv --db o.db --out "$out" --base-url "$MOCK_URL" --rate 0 \
 		--renew-expired --reauthenticate
@@ -43,7 +44,7 @@ done
 [ -L sub/db-link ] && [ -L csv-link ] || fail "a refused --out replaced a symlink"
 expect_eq "requests after the refusals" "$(requests mock.jsonl)" "$sent"
 expect_exit 0 fo status --db o.db
-pass "--out at the database, its -wal/-shm/-journal/-lock or the CSV (paths, symlinks, hard links) is exit 2 and sends nothing"
+pass "--out at the database, its -wal/-shm/-journal/-lock/-answers or the CSV (paths, symlinks, hard links) is exit 2 and sends nothing"
 
 # ---- a symlink is kept and its target replaced ------------------------------------
 mkdir target
@@ -106,5 +107,84 @@ expect_exit 2 fo sync new.csv --db o.db --out sub --base-url "$MOCK_URL" --rate 
 grep -q "error: --out 'sub' is a folder" err.txt || fail "--out a folder: $(cat err.txt)"
 expect_eq "requests after --out a folder" "$(requests mock.jsonl)" "$before"
 pass "a missing folder or a folder as --out stops sync with exit 2 before any request"
+
+# ---- a symlinked --db: the side files of its target are guarded too ---------------
+mkdir dbdir
+ln -s o.db link.db
+ln -s ../o.db dbdir/l.db
+before=$(requests mock.jsonl)
+for pair in link.db:o.db-wal link.db:o.db-answers dbdir/l.db:o.db-shm dbdir/l.db:"$E2E_TMP/o.db-journal"; do
+	db=${pair%%:*} out=${pair#*:}
+	expect_exit 2 fo export --db "$db" --out "$out"
+	grep -q "error: --out '$out' is the database's .*refusing" err.txt || fail "export --db $db --out $out: $(cat err.txt)"
+	expect_exit 2 fo sync c.csv --db "$db" --out "$out" --base-url "$MOCK_URL" --rate 0
+	grep -q "error: --out '$out' is the database's .*refusing" err.txt || fail "sync --db $db --out $out: $(cat err.txt)"
+done
+expect_eq "requests after the symlinked --db refusals" "$(requests mock.jsonl)" "$before"
+pass "with --db a symlink, --out at the side files of its target (-wal, -shm, -journal, -answers) is exit 2"
+
+# ---- the CSV read from standard input is guarded by its identity ------------------
+for out in c.csv csv-hard csv-link; do
+	expect_exit 2 fo sync - --db o.db --out "$out" --base-url "$MOCK_URL" --rate 0 <c.csv
+	grep -q "error: --out '$out' is the input CSV (standard input): refusing" err.txt ||
+		fail "sync - --out $out <c.csv: $(cat err.txt)"
+	expect_eq "CSV after sync - --out $out" "$(digest c.csv)" "$csv_sum"
+done
+expect_eq "requests after the stdin refusals" "$(requests mock.jsonl)" "$before"
+pass "sync - --out FILE <FILE (also by hard link or symlink) is exit 2 and the CSV stays"
+
+# ---- a dangling --out symlink whose target's folder is missing ---------------------
+ln -s nowhere/r.csv dangling-far.csv
+expect_exit 2 fo export --db o.db --out dangling-far.csv
+grep -q "error: --out 'dangling-far.csv' is a symlink to 'nowhere/r.csv': folder 'nowhere' does not exist" err.txt ||
+	fail "dangling symlink: $(cat err.txt)"
+pass "a dangling --out symlink's error names the link, its target and the missing folder"
+
+# ---- --metrics-file: the same rules as --out ---------------------------------------
+printf 'r\n' >r.csv
+r_sum=$(digest r.csv)
+for mf in o.db ./o.db sub/db-link db-hard o.db-wal o.db-shm o.db-journal o.db-answers link.db; do
+	db_sum=$(digest o.db)
+	expect_exit 2 fo run --db o.db --metrics-file "$mf" --base-url "$MOCK_URL" --rate 0
+	grep -q "error: --metrics-file '$mf' is the database.*refusing" err.txt || fail "run --metrics-file $mf: $(cat err.txt)"
+	expect_eq "database after run --metrics-file $mf" "$(digest o.db)" "$db_sum"
+	expect_exit 2 fo sync c.csv --db link.db --out r.csv --metrics-file "$mf" --base-url "$MOCK_URL" --rate 0
+	grep -q "error: --metrics-file '$mf' is the database.*refusing" err.txt || fail "sync --metrics-file $mf: $(cat err.txt)"
+	expect_eq "database after sync --metrics-file $mf" "$(digest o.db)" "$db_sum"
+done
+for mf in c.csv csv-link csv-hard; do
+	expect_exit 2 fo sync c.csv --db o.db --out r.csv --metrics-file "$mf" --base-url "$MOCK_URL" --rate 0
+	grep -q "error: --metrics-file '$mf' is the input CSV" err.txt || fail "sync --metrics-file $mf: $(cat err.txt)"
+done
+expect_exit 2 fo sync - --db o.db --out r.csv --metrics-file c.csv --base-url "$MOCK_URL" --rate 0 <c.csv
+grep -q "error: --metrics-file 'c.csv' is the input CSV (standard input)" err.txt || fail "sync - --metrics-file c.csv: $(cat err.txt)"
+expect_eq "CSV after the --metrics-file refusals" "$(digest c.csv)" "$csv_sum"
+ln -s r.csv r-link.csv
+for mf in r.csv ./r.csv r-link.csv; do
+	expect_exit 2 fo sync c.csv --db o.db --out r.csv --metrics-file "$mf" --base-url "$MOCK_URL" --rate 0
+	grep -q "error: --metrics-file '$mf' is the export (--out)" err.txt || fail "sync --out r.csv --metrics-file $mf: $(cat err.txt)"
+done
+expect_eq "the export after the --metrics-file refusals" "$(digest r.csv)" "$r_sum"
+expect_exit 2 fo run --db o.db --metrics-file no/such/m.prom --base-url "$MOCK_URL" --rate 0
+grep -q "error: --metrics-file 'no/such/m.prom': folder 'no/such' does not exist" err.txt || fail "missing folder: $(cat err.txt)"
+expect_exit 2 fo run --db o.db --metrics-file sub --base-url "$MOCK_URL" --rate 0
+grep -q "error: --metrics-file 'sub' is a folder" err.txt || fail "--metrics-file a folder: $(cat err.txt)"
+expect_eq "requests after the --metrics-file refusals" "$(requests mock.jsonl)" "$before"
+pass "--metrics-file at the database (any alias), its side files, the CSV (also stdin) or --out's file, a missing folder or a folder: exit 2, nothing sent or written"
+
+cat pipe >metrics-pipe.txt &
+reader=$!
+expect_exit 0 fo run --db o.db --metrics-file pipe --base-url "$MOCK_URL" --rate 0 --quiet
+wait "$reader"
+[ -p pipe ] || fail "--metrics-file replaced the FIFO"
+grep -q '^finch_onboard_last_run_exit_code 0$' metrics-pipe.txt || fail "the FIFO's reader got: $(head -c 300 metrics-pipe.txt)"
+expect_exit 0 fo run --db o.db --metrics-file /dev/null --base-url "$MOCK_URL" --rate 0 --quiet
+[ -c /dev/null ] && [ ! -s /dev/null ] || fail "--metrics-file made /dev/null a file"
+ln -s target/m.prom m-link.prom
+expect_exit 0 fo sync c.csv --db o.db --out r.csv --metrics-file m-link.prom --base-url "$MOCK_URL" --rate 0 --quiet
+[ -L m-link.prom ] || fail "--metrics-file replaced the symlink with a file"
+grep -q '^finch_onboard_last_run_exit_code 0$' target/m.prom || fail "the link's target: $(head -c 300 target/m.prom)"
+expect_eq "the metrics target's mode" "$(stat -c %a target/m.prom)" 644
+pass "--metrics-file: a FIFO's reader gets the metrics, /dev/null stays, a symlink is kept and its target replaced"
 
 finish
