@@ -1046,6 +1046,28 @@ static void loop(struct dispatcher *d)
 		if (!d->inflight) {
 			if (d->mode != MODE_RUNNING)
 				break;
+			/*
+			 * Nothing in flight and no token yet: ask the store whether a
+			 * row is left, rather than wait a whole --rate interval (a day
+			 * at 1/day, holding the lock) to find out at the next claim.
+			 * Only once every answer is committed: before that the store
+			 * still shows answered rows in flight.
+			 */
+			if (!d->queue_empty && !d->nunsaved) {
+				int due = store_has_due(d->st, now_ms);
+
+				if (due < 0) {
+					fail_fatal(d);
+					continue;
+				}
+				if (!due) {
+					d->queue_empty = 1;
+					if (refresh_next_due(d, now_ms) < 0) {
+						fail_fatal(d);
+						continue;
+					}
+				}
+			}
 			if (d->queue_empty && !d->have_next_due)
 				break;
 		}

@@ -92,6 +92,7 @@ enum stmt_id {
 	S_EACH_DUE,
 	S_REQUEUE_TRANSIENT,
 	S_NEXT_RETRY,
+	S_HAS_DUE,
 	S_ATTEMPT_INSERT,
 	S_SET_CREATED,
 	S_SET_EXISTS,
@@ -230,6 +231,10 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 			    "WHERE state = 'failed' AND give_up_at > ?1",
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
 		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
+    /* What S_CLAIM would find, without claiming it. */
+    [S_HAS_DUE] = "SELECT EXISTS (SELECT 1 FROM customers WHERE state = 'pending') OR "
+		  "EXISTS (SELECT 1 FROM customers WHERE state = 'retry_wait' "
+		  "AND next_attempt_at <= ?1)",
     [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
 			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
 			 "message, session_id, connection_id) "
@@ -1671,6 +1676,20 @@ int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms)
 	} else {
 		ret = db_error(st, "cannot find the next retry");
 	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_has_due(struct store *st, int64_t now_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_HAS_DUE];
+	int ret;
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		ret = sqlite3_column_int(s, 0) != 0;
+	else
+		ret = db_error(st, "cannot look for due rows");
 	sqlite3_reset(s);
 	return ret;
 }

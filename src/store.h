@@ -325,6 +325,13 @@ int store_each_due(struct store *st, int64_t now_ms,
  */
 int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms);
 
+/*
+ * 1 when store_claim_due() would find a row at now_ms (a pending row, or a
+ * retry_wait row that is due), 0 when not, -1 on error. Claims nothing: a
+ * rate-limited run asks it rather than wait for a token to find out.
+ */
+int store_has_due(struct store *st, int64_t now_ms);
+
 /* One HTTP attempt, for the attempts table. */
 struct attempt_record {
 	int64_t customer_row; /* customers.id */

@@ -46,6 +46,15 @@ expect_exit 2 fo sync r.db.csv --db r.db --out r.out --base-url http://127.0.0.1
 [ "$(count_state r.db pending)" = 1 ] || fail "a refused rate changed the database"
 pass "--rate below 1 per day is refused (exit 2), and nothing is sent"
 
+# ---- a slow rate ends with the work, not a token later ------------------------------------
+# At 1/day the first request goes at once; the run must then see that nothing
+# is left rather than wait a day for the next token, holding the lock.
+start_mock --log "$E2E_TMP/m-slow.log"
+expect_exit 0 timeout 60 "$FINCH_ONBOARD" run --db r.db --base-url "$MOCK_URL" --rate 1/day --quiet
+[ "$(count_state r.db created)" = 1 ] || fail "--rate 1/day: the row was not created"
+stop_mock
+pass "--rate 1/day: the run ends once its last row is answered"
+
 # ---- --concurrency above the open-file limit ------------------------------------------------
 start_mock --latency 100ms --log "$E2E_TMP/m-fd.log"
 new_db fd.db 300
