@@ -127,17 +127,26 @@ const char *csv_delimiter_name(char delim)
 
 size_t csv_sep_line(const char *buf, size_t len, char *delim)
 {
-	size_t n = 5;
+	size_t q = len && buf[0] == '"', n = q + 5, end;
+	char d;
 
-	if (len < 5 || strncasecmp(buf, "sep=", 4) || buf[4] == '\r' || buf[4] == '\n')
+	if (len < n || strncasecmp(buf + q, "sep=", 4) || buf[q + 4] == '\r' || buf[q + 4] == '\n')
 		return 0;
+	d = buf[q + 4];
+	if (q) { /* LibreOffice's "sep=;" quoted, maybe with the empty cells of its other columns */
+		if (d == '"' || n >= len || buf[n] != '"')
+			return 0;
+		for (n++; n < len && buf[n] == d;)
+			n++;
+	}
+	end = n;
 	if (n < len && buf[n] == '\r')
 		n++;
 	if (n < len && buf[n] == '\n')
 		n++;
-	if (n < len && n == 5)
+	if (n < len && n == end)
 		return 0; /* "sep=;x": not the line Excel writes */
-	*delim = buf[4];
+	*delim = d;
 	return n;
 }
 

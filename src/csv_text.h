@@ -46,7 +46,8 @@ size_t csv_bom(const char *buf, size_t len, enum csv_encoding *enc);
  * Which 8-bit encoding bytes that are not UTF-8 most likely are: Mac OS
  * Roman puts its accented letters at 0x80..0x9F (and ß Æ Ø æ ø at 0xA7,
  * 0xAE, 0xAF, 0xBE, 0xBF), where Windows-1252 has punctuation and
- * ISO-8859-1 nothing printable; Windows-1252 puts them at 0xC0..0xFF. Returns CSV_ENC_MACINTOSH or CSV_ENC_WINDOWS_1252.
+ * ISO-8859-1 nothing printable; Windows-1252 puts them at 0xC0..0xFF. Returns CSV_ENC_MACINTOSH or
+ * CSV_ENC_WINDOWS_1252.
  */
 enum csv_encoding csv_guess_8bit(const char *s, size_t len);
 
@@ -55,9 +56,10 @@ int csv_delimiter_parse(const char *arg, char *out);
 /* "','", "';'", "tab". */
 const char *csv_delimiter_name(char delim);
 /*
- * Excel's first line "sep=X" (X one byte, then a line end or the end):
- * returns the bytes to skip (the line with its line end) and sets *delim,
- * or 0 if buf does not start with one.
+ * Excel's first line "sep=X" (X one byte, then a line end or the end), or
+ * the same quoted as LibreOffice writes it back ("\"sep=;\"", maybe followed
+ * by more X for its empty cells): returns the bytes to skip (the line with its line end) and sets
+ * *delim, or 0 if buf does not start with one.
  */
 size_t csv_sep_line(const char *buf, size_t len, char *delim);
 /*

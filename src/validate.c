@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "csv_text.h"
 #include "util.h"
 #include "validate.h"
 
@@ -397,9 +398,15 @@ int validate_email(const char *s, char *why, size_t size)
 	return check_domain(at + 1, strlen(at + 1), why, size);
 }
 
-static int is_product_separator(char c)
+/*
+ * Bytes of the separator at s (0 if none): ',', ';', '|' or one Unicode white
+ * space character (LF and CR of Excel's Alt+Enter, tab, NBSP, U+3000 ...).
+ */
+static size_t product_separator(const char *s)
 {
-	return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '|';
+	if (*s == ',' || *s == ';' || *s == '|')
+		return 1;
+	return csv_space_prefix(s, strnlen(s, 3)); /* whole characters only */
 }
 
 /* product_from_name(), ignoring ASCII case. */
@@ -424,11 +431,13 @@ int parse_products(const char *s, unsigned *mask, char *why, size_t size)
 		size_t n;
 		unsigned bit;
 
-		if (is_product_separator(*s)) {
-			s++;
+		size_t sep = product_separator(s);
+
+		if (sep) {
+			s += sep;
 			continue;
 		}
-		for (n = 0; s[n] && !is_product_separator(s[n]); n++)
+		for (n = 0; s[n] && !product_separator(s + n); n++)
 			;
 		bit = product_from_name_icase(s, n);
 		if (!bit) {

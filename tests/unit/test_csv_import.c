@@ -196,6 +196,18 @@ static const struct import_case cases[] = {
      "a|A|pending|\nb|B|invalid|in.csv:8: products: unknown product 'bogus'\n", ""},
     {"cells are trimmed, quoted or not", IN(H "  a  ,\"  A  \",\tcompany \n"), 0, 1, 1, 0,
      "a|A|pending|\n", ""},
+    /* white space inside products separates them: Excel's Alt+Enter, CR, tab, NBSP */
+    {"products split by any white space",
+     IN(H "a1,A,\"company\ndirectory\"\na2,B,\"company\r\nssn\"\na3,C,company\tdirectory\n"
+	  "a4,D,company\xC2\xA0"
+	  "directory\na5,E,\"company\n\nbogus\"\n"),
+     0, 5, 4, 1,
+     "a1|A|pending|\na2|B|pending|\na3|C|pending|\na4|D|pending|\n"
+     "a5|E|invalid|in.csv:8: products: unknown product 'bogus'\n",
+     ""},
+    {"quoted sep= line as LibreOffice writes it",
+     IN("\"sep=;\"\r\ncustomer_id;customer_name;products\r\na;A, Inc;company\r\nb;B;bogus\r\n"), 0,
+     2, 1, 1, "a|A, Inc|pending|\nb|B|invalid|in.csv:4: products: unknown product 'bogus'\n", ""},
     {"fewer cells is an invalid row", IN(H "a,A\n"), 0, 1, 0, 1,
      "a|A|invalid|in.csv:2: row: 2 cells, but the header has 3\n", ""},
     {"more cells is an invalid row", IN(H "a,A,company,extra\n"), 0, 1, 0, 1,

@@ -115,6 +115,17 @@ static void test_csv_text__delimiters(void **state)
 	    {"sep=\nx", 0, 0},
 	    {"sep=;;\n", 0, 0},
 	    {"customer_id", 0, 0},
+	    /* LibreOffice re-saves the line quoted, with the empty cells of the other columns */
+	    {"\"sep=;\"\r\ncustomer_id", 9, ';'},
+	    {"\"sep=;\"\ncustomer_id", 8, ';'},
+	    {"\"SEP=,\",,\ncustomer_id", 10, ','},
+	    {"\"sep=;\";;\rcustomer_id", 10, ';'},
+	    {"\"sep=;\"", 7, ';'},
+	    {"\"sep=;\";x\n", 0, 0},
+	    {"\"sep=;\",\n", 0, 0},
+	    {"\"sep=;\n", 0, 0},
+	    {"\"sep=\"\n", 0, 0},
+	    {"\"sep=;;\"\n", 0, 0},
 	};
 	static const struct {
 		const char *arg;

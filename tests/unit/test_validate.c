@@ -313,6 +313,16 @@ static void test_validate__parse_products(void **state)
 	     0, (1u << PRODUCT_COUNT) - 1, NULL}, /* list rules are validate_products' */
 	    {"", 0, 0, NULL},
 	    {" ,;| ", 0, 0, NULL},
+	    /* any Unicode white space separates: Excel's Alt+Enter, CR, tab, NBSP, U+3000 */
+	    {"company\ndirectory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company\r\ndirectory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company\rdirectory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company\tdirectory\v\fssn", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY | PRODUCT_SSN,
+	     NULL},
+	    {"company\u00a0directory", 0, PRODUCT_COMPANY | PRODUCT_DIRECTORY, NULL},
+	    {"company\u3000directory\u2028ssn", 0,
+	     PRODUCT_COMPANY | PRODUCT_DIRECTORY | PRODUCT_SSN, NULL},
+	    {"\u00a0\ncompany\r\n", 0, PRODUCT_COMPANY, NULL},
 	    {"company foo", -1, 0, "unknown product 'foo'"},
 	    {"pay statement", -1, 0, "unknown product 'pay'"},
 	    {"pay-statement", -1, 0, "unknown product 'pay-statement'"},
