@@ -535,15 +535,18 @@ static int check_row(struct importer *im, struct record *rec, const char **colum
 
 			if (utf8_count(cell(rec, i), cell_len(rec, i)) >= 0)
 				continue;
-			guess = csv_guess_8bit(cell(rec, i), cell_len(rec, i));
+			/*
+			 * One row cannot tell the two apart (Windows-1252's “ ” – € are
+			 * Mac OS Roman's ì î ñ Ä): the row votes with all its cells, the
+			 * summary names the file's winner, and the reason names both,
+			 * so it never contradicts the summary.
+			 */
+			guess = csv_guess_8bit(rec->cells.buf, rec->cells.len);
 			im->guess_votes[guess == CSV_ENC_MACINTOSH]++;
 			im->stats->not_utf8++;
 			*column = c >= 0 ? column_names[c] : "row";
 			*keyed = c != COL_CUSTOMER_ID;
-			snprintf(why, size,
-				 "is not valid UTF-8 (looks like %s: use --encoding %s or save "
-				 "as CSV UTF-8)",
-				 csv_encoding_label(guess), csv_encoding_option(guess));
+			snprintf(why, size, "%s", CSV_NOT_UTF8_WHY);
 			return -1;
 		}
 	}

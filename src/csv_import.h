@@ -50,6 +50,15 @@ struct import_options {
 #define CSV_RECORD_MAX_BYTES (1024 * 1024)
 
 /*
+ * The reason of a row that is not UTF-8. A row alone cannot tell Windows-1252
+ * from Mac OS Roman, so it names both; the summary names the one the whole
+ * file looks like (csv_guess_8bit() votes of every such row).
+ */
+#define CSV_NOT_UTF8_WHY                                                                           \
+	"is not valid UTF-8 (looks like Windows-1252 or Mac OS Roman, the summary says which: "    \
+	"use --encoding windows-1252 or macintosh, or save as CSV UTF-8)"
+
+/*
  * The options that fill empty cells, as a getopt_long() fragment shared by
  * `import` and `sync` (same pattern as run_long_options in options.h):
  * values start at IMPORT_OPT_FIRST, import_option_apply() returns 1 when it

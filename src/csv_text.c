@@ -188,7 +188,8 @@ static size_t space_at(const unsigned char *s, size_t len)
 		return 0;
 	cp = (unsigned)(s[0] & 0x0F) << 12 | (unsigned)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
 	if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-	    cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF)
+	    cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF ||
+	    (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060) /* zero-width: invisible too */
 		return 3;
 	return 0;
 }

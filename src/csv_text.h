@@ -70,8 +70,10 @@ size_t csv_sep_line(const char *buf, size_t len, char *delim);
 char csv_delimiter_sniff(const char *buf, size_t len);
 
 /*
- * Bytes of Unicode white space (White_Space, plus U+FEFF, a stray byte
- * order mark) at the start / at the end of s[0..len), UTF-8 encoded.
+ * Bytes of Unicode white space (White_Space, plus the invisible zero-width
+ * characters U+200B, U+200C, U+200D, U+2060 and U+FEFF, a stray byte order
+ * mark) at the start / at the end of s[0..len), UTF-8 encoded. Every
+ * function here that names white space means this set.
  */
 size_t csv_space_prefix(const char *s, size_t len);
 size_t csv_space_suffix(const char *s, size_t len);

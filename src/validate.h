@@ -78,8 +78,8 @@ int validate_email(const char *s, char *why, size_t size);
 /*
  * Parses a product list separated by commas, semicolons, pipes or any
  * Unicode white space (csv_space_prefix(): a line end from Excel's Alt+Enter,
- * a tab, a no-break space; README "Cells") (case-insensitive, duplicates folded) into *mask. Does not apply the
- * list-level rules; see validate_products().
+ * a tab, a no-break space; README "Cells") (case-insensitive, duplicates folded) into *mask. Does
+ * not apply the list-level rules; see validate_products().
  */
 int parse_products(const char *s, unsigned *mask, char *why, size_t size);
 /* A product name to its bit, case-sensitive as the API is; 0 if unknown. */

@@ -24,13 +24,14 @@ FO, WORK = sys.argv[1], sys.argv[2]
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 12
 FILES = int(sys.argv[4]) if len(sys.argv) > 4 else 200
 
-# The README's "Unicode white space": White_Space, plus U+FEFF.
-WS = '\t\n\x0b\x0c\r \x85\xa0\u1680' + ''.join(map(chr, range(0x2000, 0x200b))) + \
-     '\u2028\u2029\u202f\u205f\u3000\ufeff'
+# The README's "Unicode white space": White_Space, plus the zero-width U+200B,
+# U+200C, U+200D, U+2060 and U+FEFF.
+WS = '\t\n\x0b\x0c\r \x85\xa0\u1680' + ''.join(map(chr, range(0x2000, 0x200e))) + \
+     '\u2028\u2029\u202f\u205f\u2060\u3000\ufeff'
 LINE_ENDS = ['\r\n', '\n', '\r']
 PIECES = ['a', 'b', 'Z', '0', '9', ' ', '  ', ',', ';', '\t', '"', '""', "'", '\r\n', '\n', '\r',
           'é', 'Müller', '東京', '🚀', 'שלום', 'e\u0301', '\u00a0', '\u202f', '&', '<', '\\',
-          '=', '+', '-', '@', '|', 'sep=;', '#', '%s', '\u2028']
+          '=', '+', '-', '@', '|', 'sep=;', '#', '%s', '\u2028', '\u200b', '\u2060']
 TEXT_COLUMNS = ['customer_name', 'redirect_uri', 'integration_provider']
 
 
@@ -57,7 +58,8 @@ def make_file(rng, index):
     rng.shuffle(columns)
     lines = []
     if delim != ',' and rng.random() < 0.2:
-        lines.append('sep=' + delim)
+        # Excel writes it bare, LibreOffice quoted
+        lines.append(('"sep=%s"' if rng.random() < 0.5 else 'sep=%s') % delim)
     lines.append(delim.join(quote(rng, c, delim) if rng.random() < 0.5 else c for c in columns))
     expected = []  # (fields by column, row number in data order)
     used = set()
@@ -96,7 +98,7 @@ def reference(text, delim, columns):
     """What Python's csv module reads: {customer_id: (fields, start line)}."""
     f = io.StringIO(text, newline='')
     start_line = 1
-    if text.startswith('sep='):
+    if text.startswith('sep=') or text.startswith('"sep='):
         f.readline()
         start_line = 2
     reader = csv.reader(f, delimiter=delim, strict=True)

@@ -111,7 +111,7 @@ finch-onboard: invalid: invalid_rows.csv:9: customer_id: duplicate of line 2
 finch-onboard: invalid: invalid_rows.csv:10: row: 10 cells, but the header has 9
 finch-onboard: invalid: invalid_rows.csv:11: customer_id: is empty
 finch-onboard: invalid: invalid_rows.csv:12: row: 2 cells, but the header has 9
-finch-onboard: invalid: invalid_rows.csv:13: customer_name: is not valid UTF-8 (looks like Windows-1252: use --encoding windows-1252 or save as CSV UTF-8)"
+finch-onboard: invalid: invalid_rows.csv:13: customer_name: is not valid UTF-8 (looks like Windows-1252 or Mac OS Roman, the summary says which: use --encoding windows-1252 or macintosh, or save as CSV UTF-8)"
 pass "every invalid row is reported as FILE:LINE: column: reason, exit 1"
 
 expect_eq "invalid states" "$(q "SELECT customer_id, state FROM customers ORDER BY id LIMIT 2")" \

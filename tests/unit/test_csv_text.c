@@ -176,8 +176,20 @@ static void test_csv_text__unicode_white_space(void **state)
 	    {"caf\xC3\xA9", 0, 0}, /* é is no space */
 	    {"\xC2\xA3"
 	     "5",
-	     0, 0},			 /* nor is £ */
-	    {"a\xE2\x80\x8B", 0, 0},	 /* U+200B is not White_Space */
+	     0, 0}, /* nor is £ */
+	    /* zero-width characters are trimmed too: U+200B U+200C U+200D U+2060 U+FEFF */
+	    {"\xE2\x80\x8B"
+	     "a8\xE2\x80\x8B",
+	     3, 3},
+	    {"\xE2\x80\x8C\xE2\x80\x8D"
+	     "a\xE2\x81\xA0\xEF\xBB\xBF",
+	     6, 6},
+	    {"\xE2\x80\x8E"
+	     "a\xE2\x80\x8A",
+	     0, 3}, /* U+200E is a mark, not space; U+200A hair space is */
+	    {"\xE2\x81\xA1"
+	     "a",
+	     0, 0},			 /* U+2061 function application is not */
 	    {"\xC2\xA0 \xC2\xA0", 5, 5}, /* all space */
 	    {"\xA0"
 	     "abc\xA0",
