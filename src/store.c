@@ -634,6 +634,25 @@ static void newer_schema_error(struct store *st, int64_t version)
 	      st->path, (long long)version, store_migration_count);
 }
 
+/*
+ * SQLite names its write-ahead log, shared memory and journal after the
+ * path it was given, not after the file: through a second hard link a
+ * process sees neither the other's log nor its journal, re-sends answered
+ * rows and corrupts the file (sqlite.org/howtocorrupt.html, "Multiple
+ * links to the same file"). A symlink is fine: SQLite resolves it.
+ */
+static int refuse_hard_links(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink > 1)
+		return error("database '%s' has %lu hard links; SQLite keeps its log beside the "
+			     "name it is opened by, so two names for one database lose answers "
+			     "and corrupt it: keep one name (a symlink is fine)",
+			     path, (unsigned long)sb.st_nlink);
+	return 0;
+}
+
 int store_open(const char *path, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -648,7 +667,7 @@ int store_open(const char *path, struct store **out)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
-	if (create_private(path) < 0 ||
+	if (refuse_hard_links(path) < 0 || create_private(path) < 0 ||
 	    connect(st, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
 		goto fail;
 	/*
@@ -799,6 +818,8 @@ int store_open_readonly(const char *path, struct store **out)
 		error_errno("cannot open database '%s'", path);
 		goto fail;
 	}
+	if (refuse_hard_links(path) < 0)
+		goto fail;
 	if (connect(st, path, SQLITE_OPEN_READONLY) < 0)
 		goto fail;
 	rc = try_user_version(st, &version);

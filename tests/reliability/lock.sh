@@ -23,7 +23,6 @@ echo "precious: must never be truncated" >victim.txt
 ln -s ../victim.txt data/x.db-lock # where the lock file used to be
 new_db data/x.db 40 l
 ln -s data/x.db link.db
-ln data/x.db hard.db
 
 start_mock --latency 300ms --seed 3 --log "$E2E_TMP/m.log"
 "$FINCH_ONBOARD" run --db data/x.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet \
@@ -31,6 +30,7 @@ start_mock --latency 300ms --seed 3 --log "$E2E_TMP/m.log"
 bg_pid=$!
 in_flight() { [ "$(count_state data/x.db in_flight)" -gt 0 ]; }
 wait_for "the first run to send" in_flight
+ln data/x.db hard.db # while the run holds it: the lock comes before any open
 
 refused() { # WHAT CMD...
 	local what=$1
@@ -45,6 +45,7 @@ refused "import through a symlink" fo import --db link.db data/x.db.csv
 refused "retry through a hard link" fo retry --db hard.db
 (cd other && refused "run from another folder" fo run --db ../data/x.db --base-url "$MOCK_URL" --rate 0)
 (cd data && refused "sync as ./x.db" fo sync x.db.csv --db ./x.db --out ../s.csv --base-url "$MOCK_URL")
+rm hard.db
 pass "a second writer through a symlink, a hard link or another folder's path is refused (exit 4, names the pid)"
 
 # a cleaner removes every stray lock file: the lock lives on the database itself
@@ -78,5 +79,19 @@ mkfifo fifo.db
 expect_exit 2 fo import --db fifo.db data/x.db.csv
 grep -q "not a regular file" err.txt || fail "a FIFO as the database: $(cat err.txt)"
 pass "a FIFO as the database is refused (exit 2), not opened"
+
+# Two names for one file: SQLite keeps its log beside the name, so each name
+# would miss the other's answers. Refused by every command, nothing sent.
+ln data/x.db twin.db
+sent=$(requests m.log)
+for cmd in "run --db data/x.db --base-url $MOCK_URL" "run --db twin.db --base-url $MOCK_URL" \
+	"import --db data/x.db data/x.db.csv" "status --db twin.db" "export --db data/x.db"; do
+	# shellcheck disable=SC2086 # the words are the arguments
+	expect_exit 2 fo $cmd
+	grep -q "has 2 hard links" err.txt || fail "$cmd with a hard link: $(cat err.txt)"
+done
+[ "$(requests m.log)" = "$sent" ] || fail "a hard-linked database still sent requests"
+rm twin.db
+pass "a database with a second hard link is refused by every command (exit 2), nothing sent"
 stop_mock
 finish

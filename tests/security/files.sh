@@ -43,6 +43,7 @@ for out in o.db ./o.db "$E2E_TMP/o.db" sub/../o.db sub/db-link db-hard o.db-wal 
 done
 [ -L sub/db-link ] && [ -L csv-link ] || fail "a refused --out replaced a symlink"
 expect_eq "requests after the refusals" "$(requests mock.jsonl)" "$sent"
+rm db-hard # a second name for the database is refused by every command (reliability/lock.sh)
 expect_exit 0 fo status --db o.db
 pass "--out at the database, its -wal/-shm/-journal/-lock/-answers or the CSV (paths, symlinks, hard links) is exit 2 and sends nothing"
 
@@ -143,6 +144,7 @@ pass "a dangling --out symlink's error names the link, its target and the missin
 # ---- --metrics-file: the same rules as --out ---------------------------------------
 printf 'r\n' >r.csv
 r_sum=$(digest r.csv)
+ln o.db db-hard # refused before the database is opened, so its second name is safe here
 for mf in o.db ./o.db sub/db-link db-hard o.db-wal o.db-shm o.db-journal o.db-answers link.db; do
 	db_sum=$(digest o.db)
 	expect_exit 2 fo run --db o.db --metrics-file "$mf" --base-url "$MOCK_URL" --rate 0
@@ -152,6 +154,7 @@ for mf in o.db ./o.db sub/db-link db-hard o.db-wal o.db-shm o.db-journal o.db-an
 	grep -q "error: --metrics-file '$mf' is the database.*refusing" err.txt || fail "sync --metrics-file $mf: $(cat err.txt)"
 	expect_eq "database after sync --metrics-file $mf" "$(digest o.db)" "$db_sum"
 done
+rm db-hard
 for mf in c.csv csv-link csv-hard; do
 	expect_exit 2 fo sync c.csv --db o.db --out r.csv --metrics-file "$mf" --base-url "$MOCK_URL" --rate 0
 	grep -q "error: --metrics-file '$mf' is the input CSV" err.txt || fail "sync --metrics-file $mf: $(cat err.txt)"
