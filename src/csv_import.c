@@ -1011,10 +1011,14 @@ out:
 
 void csv_import_print_summary(FILE *f, const char *path, const struct import_stats *s)
 {
+	struct strbuf shown = STRBUF_INIT;
+
+	/* A file name is the user's text: shown inert, like every message. */
+	strbuf_add_inert(&shown, path, 1000);
 	fprintf(f,
 		"imported %s: %lld rows read, %lld accepted, %lld invalid, %lld unchanged, "
 		"%lld updated",
-		path, (long long)s->rows_read, (long long)s->accepted, (long long)s->invalid,
+		shown.buf, (long long)s->rows_read, (long long)s->accepted, (long long)s->invalid,
 		(long long)s->unchanged, (long long)s->updated);
 	if (s->blank)
 		fprintf(f, ", %lld blank skipped", (long long)s->blank);
@@ -1026,4 +1030,5 @@ void csv_import_print_summary(FILE *f, const char *path, const struct import_sta
 			(long long)s->not_utf8, s->not_utf8 == 1 ? " is" : "s are",
 			csv_encoding_label((enum csv_encoding)s->likely_encoding),
 			csv_encoding_option((enum csv_encoding)s->likely_encoding));
+	strbuf_release(&shown);
 }

@@ -59,6 +59,14 @@ grep -q 'c1\\u009b\[2J\\u2029x' c1.err || fail "the failed row's id is not shown
 ! LC_ALL=C grep -q "$(printf '\302\233')" c1.err || fail "a raw C1 control reached stderr"
 pass "text: a log event's field values show C1 controls and U+2029 escaped"
 
+# A file name is the user's text too: the import's summary on stdout shows it inert.
+evil_name=$(printf 'ev\033[2Jil\n{"x":1}.csv')
+printf 'customer_id,customer_name,products\r\nn-1,Name,company\r\n' >"$evil_name"
+"$FINCH_ONBOARD" import --db name.db "$evil_name" >name.out 2>name.err || fail "import of a strange name failed"
+no_control name.out || fail "the import summary printed a file name's control characters raw"
+grep -q 'imported ev\\x1b\[2Jil\\n{"x":1}.csv: 1 rows read' name.out || fail "summary: $(cat name.out)"
+pass "text: the import's summary shows a file name's control characters escaped"
+
 # ---- json: every line on stderr is one JSON object ------------------------------------
 for out in j.csv -; do
 	rc=0
