@@ -1116,6 +1116,8 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		goto out;
 	if (store_run_start(st, clock_now_ms(), &sum->run_id) < 0)
 		goto out;
+	/* A row that asks for more than --max-retry-after waits for a later run. */
+	store_defer_long_hints(st, clock_now_ms(), cfg->retry.max_retry_after_ms);
 	log_event(LOG_INFO, "run_start", "run started", LOG_I("run_id", sum->run_id),
 		  LOG_I("to_send", sum->to_send), LOG_I("pending", start.by_state[STATE_PENDING]),
 		  LOG_I("retry_wait", start.by_state[STATE_RETRY_WAIT]),

@@ -109,6 +109,15 @@ enum stmt_id {
 	S_STMT_COUNT
 };
 
+/*
+ * A retry_wait row this run deferred (store_defer_long_hints()): its last
+ * answer, at or after SINCE, asked for a wait longer than the cap, plus a
+ * second for the time between the answer and its recording. Such a row
+ * waits for a later run, however long this one lasts.
+ */
+#define NOT_DEFERRED(SINCE, CAP)                                                                   \
+	"NOT (updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000)"
+
 static const char *const stmt_sql[S_STMT_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
@@ -220,8 +229,10 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 		      "WHERE id = ?1",
     [S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
 		"SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
-		"UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
-		"RETURNING " JOB_COLUMNS,
+		"AND " NOT_DEFERRED(
+		    3, 4) " "
+			  "UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
+			  "RETURNING " JOB_COLUMNS,
     [S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
 		   "state = 'retry_wait' AND next_attempt_at <= ?1 "
 		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
@@ -230,11 +241,11 @@ static const char *const stmt_sql[S_STMT_COUNT] = {
 			    "next_attempt_at = NULL, updated_at = ?1 "
 			    "WHERE state = 'failed' AND give_up_at > ?1",
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
-		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1",
+		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3),
     /* What S_CLAIM would find, without claiming it. */
     [S_HAS_DUE] = "SELECT EXISTS (SELECT 1 FROM customers WHERE state = 'pending') OR "
 		  "EXISTS (SELECT 1 FROM customers WHERE state = 'retry_wait' "
-		  "AND next_attempt_at <= ?1)",
+		  "AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3) ")",
     [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
 			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
 			 "message, session_id, connection_id) "
@@ -293,10 +304,12 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[S_STMT_COUNT];
-	int in_txn;	   /* inside store_begin() .. store_commit() */
-	int bulk;	   /* store_begin_bulk() left WAL: go back at the end */
-	int wal_wanted;	   /* another connection kept this one out of WAL */
-	int64_t import_id; /* the import in progress, for first_import */
+	int in_txn;		/* inside store_begin() .. store_commit() */
+	int bulk;		/* store_begin_bulk() left WAL: go back at the end */
+	int wal_wanted;		/* another connection kept this one out of WAL */
+	int64_t import_id;	/* the import in progress, for first_import */
+	int64_t defer_since_ms; /* store_defer_long_hints(); 0: none */
+	int64_t defer_cap_ms;
 	/* the products column of each row of a store_upsert_customers() batch */
 	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_MAX];
 };
@@ -1621,6 +1634,19 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	job->was_waiting = sqlite3_column_int(s, 16);
 }
 
+void store_defer_long_hints(struct store *st, int64_t since_ms, int64_t cap_ms)
+{
+	st->defer_since_ms = since_ms;
+	st->defer_cap_ms = cap_ms;
+}
+
+/* Binds NOT_DEFERRED's two parameters at i and i + 1. */
+static void bind_deferral(struct store *st, sqlite3_stmt *s, int i)
+{
+	sqlite3_bind_int64(s, i, st->defer_since_ms ? st->defer_since_ms : INT64_MAX);
+	sqlite3_bind_int64(s, i + 1, st->defer_cap_ms);
+}
+
 int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs, size_t *n)
 {
 	sqlite3_stmt *s = st->stmt[S_CLAIM];
@@ -1633,6 +1659,7 @@ int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_j
 		return -1;
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int64(s, 2, (int64_t)max);
+	bind_deferral(st, s, 3);
 	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		read_job(s, &jobs[(*n)++]);
 	if (*n < max && rc != SQLITE_DONE) {
@@ -1689,6 +1716,7 @@ int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms)
 	int ret = 0;
 
 	sqlite3_bind_int64(s, 1, horizon_ms);
+	bind_deferral(st, s, 2);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
 			*when_ms = sqlite3_column_int64(s, 0);
@@ -1707,6 +1735,7 @@ int store_has_due(struct store *st, int64_t now_ms)
 	int ret;
 
 	sqlite3_bind_int64(s, 1, now_ms);
+	bind_deferral(st, s, 2);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		ret = sqlite3_column_int(s, 0) != 0;
 	else

@@ -313,6 +313,16 @@ int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_j
 		    size_t *n);
 
 /*
+ * From now on, store_claim_due(), store_next_retry_at() and store_has_due()
+ * pass over the retry_wait rows a run deferred: those answered at or after
+ * since_ms with a wait longer than cap_ms (--max-retry-after; a second of
+ * slack for the time between an answer and its recording). Such a row is
+ * left for a later run however long this one lasts (issue 10: a long hint
+ * never holds the run). A store never told this defers nothing.
+ */
+void store_defer_long_hints(struct store *st, int64_t since_ms, int64_t cap_ms);
+
+/*
  * Like store_claim_due() but changes nothing, visiting every row a run
  * would send now (pending, and due retry_wait); for --dry-run.
  */

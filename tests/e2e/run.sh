@@ -246,6 +246,23 @@ t0=$(jq -s 'map(.t_ms) | min' m-defer.log)
 stop_mock
 pass "a hint longer than --max-retry-after leaves its row in retry_wait; the others finish"
 
+# The same when the run outlasts the hint: 60 rows at 10/s take 6 s, a 3 s hint
+# falls due meanwhile, and the deferred row still waits for a later run.
+start_mock --seed 9 --rate-limit-fault 0.2 --retry-after 3s --log "$work/m-defer2.log"
+new_db d2.db 60 e
+expect_exit 1 fo run --db d2.db --base-url "$MOCK_URL" --max-retry-after 1s --rate 10/s --quiet
+n429=$(jq -s '[.[] | select(.status == 429)] | length' m-defer2.log)
+[ "$n429" -gt 0 ] || fail "the emulator sent no 429: the check proves nothing"
+[ "$(requests m-defer2.log)" = 60 ] ||
+	fail "a deferred row was sent again once its hint passed: $(requests m-defer2.log) requests for 60 rows"
+[ "$(count_state d2.db retry_wait)" = "$n429" ] || fail "deferred rows are not in retry_wait"
+stop_mock
+start_mock --log "$work/m-defer3.log"
+expect_exit 0 fo run --db d2.db --base-url "$MOCK_URL" "${run_opts[@]}"
+[ "$(count_state d2.db created)" = 60 ] || fail "the next run did not send the deferred rows"
+stop_mock
+pass "a deferred row waits for a later run even when this one outlasts its hint; the next sends it"
+
 # ---- 401 mid-run ------------------------------------------------------------------
 start_mock --revoke-after 10 --log "$work/m-401.log"
 new_db a.db 30 a
