@@ -46,7 +46,8 @@ void strbuf_trim(struct strbuf *sb);
  * two characters, other C0 controls and DEL as \xNN, the C1 controls
  * (U+0080..U+009F, which some terminals obey) as \u00NN, the line and
  * paragraph separators U+2028 and U+2029 (new lines to some viewers and to
- * JavaScript) as \u2028 and \u2029; everything else as is. At most max_bytes of s are copied; a longer s ends with
+ * JavaScript) as \u2028 and \u2029; everything else as is. At most max_bytes of s are copied; a
+ * longer s ends with
  * "...[N more bytes]". Returns the number of bytes of s left out.
  */
 size_t strbuf_add_inert(struct strbuf *sb, const char *s, size_t max_bytes);
