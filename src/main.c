@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cmd.h"
-#include "util.h"
+#include "base/cli.h"
+#include "cmd/cmd.h"
+#include "base/util.h"
 
 static const struct {
 	const char *name;

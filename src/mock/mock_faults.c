@@ -1,7 +1,7 @@
 /*
  * mock_faults.c: see mock_faults.h.
  */
-#include "mock_faults.h"
+#include "mock/mock_faults.h"
 
 #include <string.h>
 

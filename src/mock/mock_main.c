@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "mock_server.h"
-#include "ratelimit.h"
-#include "util.h"
+#include "base/cli.h"
+#include "mock/mock_server.h"
+#include "finch/ratelimit.h"
+#include "base/util.h"
 
 static const char usage[] =
     "usage: finch-mock [options]\n"

@@ -1,7 +1,7 @@
 /*
  * mock_server.c: see mock_server.h.
  */
-#include "mock_server.h"
+#include "mock/mock_server.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,10 +20,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "finch_api.h"
-#include "redact.h"
-#include "strbuf.h"
-#include "util.h"
+#include "finch/finch_api.h"
+#include "base/redact.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 
 #define MAX_BODY (1 << 20)
 

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "mock_faults.h"
+#include "mock/mock_faults.h"
 
 struct mock_config {
 	const char *bind;	   /* address to listen on (default 127.0.0.1) */

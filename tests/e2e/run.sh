@@ -187,12 +187,14 @@ n429=$(jq -s '[.[] | select(.status == 429)] | length' m-share.log)
 [ "$(requests m-share.log)" = $((300 + n429)) ] ||
 	fail "$(requests m-share.log) requests for 300 rows and $n429 429s: a row was sent twice"
 ! grep -q "per-IP rate limit was crossed" err.txt || fail "a per-request 429 paused the whole run"
-# While a 429'd row waits its second, the others go on: requests arrive within
-# the second after the first 429 (with the old global pause there were none).
+# While a 429'd row waits its second, the others go on: more requests arrive
+# within the second after the first 429 than the 16 that can have been in
+# flight when it came (with the old global pause there were none). Not a
+# fixed delay after it: a fast machine sends all 300 in 30 ms.
 jq -s -r 'sort_by(.t_ms) | (map(select(.status == 429)) | .[0]) as $f
-	| [.[] | select(.t_ms > $f.t_ms + 50 and .t_ms < $f.t_ms + 900)] | length' \
+	| [.[] | select(.t_ms >= $f.t_ms and .t_ms < $f.t_ms + 900)] | length - 1' \
 	m-share.log >during.txt
-[ "$(cat during.txt)" -gt 0 ] || fail "nothing was sent while the first 429'd row waited"
+[ "$(cat during.txt)" -gt 16 ] || fail "nothing was sent while the first 429'd row waited"
 stop_mock
 pass "10% of 429s: $n429 rows waited their own Retry-After, the others went on, all created"
 

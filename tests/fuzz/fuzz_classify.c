@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "finch_api.h"
-#include "retry.h"
-#include "transfer.h"
-#include "util.h"
+#include "finch/finch_api.h"
+#include "finch/retry.h"
+#include "run/transfer.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "csv_import.h"
-#include "store.h"
-#include "util.h"
+#include "csv/csv_import.h"
+#include "store/store.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

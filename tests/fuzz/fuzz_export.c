@@ -20,9 +20,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "export.h"
-#include "util.h"
-#include "validate.h"
+#include "output/export.h"
+#include "base/util.h"
+#include "base/utf8.h"
+#include "finch/validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
+#include "output/atomicfile.h"
 
 static char dir[] = "/tmp/test_atomicfile.XXXXXX";
 

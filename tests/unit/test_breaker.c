@@ -10,8 +10,8 @@
 
 #include <stdio.h>
 
-#include "breaker.h"
-#include "util.h"
+#include "finch/breaker.h"
+#include "base/util.h"
 
 /* One step: at t_ms, either a signal (sig >= 0) or an allow(want) call (sig < 0). */
 struct step {

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "csv_import.h"
-#include "store.h"
-#include "strbuf.h"
-#include "util.h"
+#include "csv/csv_import.h"
+#include "store/store.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 
 #define H     "customer_id,customer_name,products\n"
 #define W1252 " " CSV_NOT_UTF8_WHY

@@ -8,8 +8,9 @@
 
 #include <string.h>
 
-#include "csv_text.h"
-#include "util.h"
+#include "csv/csv_text.h"
+#include "base/util.h"
+#include "base/utf8.h"
 
 static void test_csv_text__encoding_names(void **state)
 {
@@ -201,8 +202,8 @@ static void test_csv_text__unicode_white_space(void **state)
 		size_t len = strlen(cases[i].s);
 
 		print_message("case %zu\n", i);
-		assert_int_equal(csv_space_prefix(cases[i].s, len), cases[i].prefix);
-		assert_int_equal(csv_space_suffix(cases[i].s, len), cases[i].suffix);
+		assert_int_equal(utf8_space_prefix(cases[i].s, len), cases[i].prefix);
+		assert_int_equal(utf8_space_suffix(cases[i].s, len), cases[i].suffix);
 	}
 }
 
@@ -311,7 +312,7 @@ static void test_csv_text__space_to_ascii(void **state)
 		   "payment";
 
 	(void)state;
-	csv_space_to_ascii(s, strlen(s));
+	utf8_space_to_ascii(s, strlen(s));
 	assert_string_equal(s, "company  directory   payment");
 }
 

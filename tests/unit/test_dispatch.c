@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "dispatch.h"
-#include "log.h"
-#include "options.h"
-#include "progress.h"
-#include "store.h"
-#include "util.h"
+#include "cmd/cmd.h"
+#include "run/dispatch.h"
+#include "base/log.h"
+#include "run/options.h"
+#include "run/progress.h"
+#include "store/store.h"
+#include "base/util.h"
 
 /* Reads a whole stream back from the start into a malloc'd string. */
 static char *slurp(FILE *f)

@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "export.h"
-#include "store.h"
-#include "strbuf.h"
-#include "util.h"
-#include "validate.h"
+#include "output/export.h"
+#include "store/store.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "finch/validate.h"
 
 /* ---- cells ------------------------------------------------------------- */
 

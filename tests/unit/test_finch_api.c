@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "finch_api.h"
-#include "util.h"
+#include "finch/finch_api.h"
+#include "base/util.h"
+#include "base/utf8.h"
 
 static void set(char **slot, const char *v)
 {

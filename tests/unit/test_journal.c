@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "journal.h"
-#include "store.h"
-#include "util.h"
+#include "store/journal.h"
+#include "store/store.h"
+#include "base/util.h"
 
 /* An outcome with every string set from literals (copied: outcomes own them). */
 static struct store_outcome outcome(enum outcome_kind k, const char *customer_id, long status,

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lockfile.h"
-#include "util.h"
+#include "base/lockfile.h"
+#include "base/util.h"
 
 static void test_lockfile__parse_holder_table(void **state)
 {

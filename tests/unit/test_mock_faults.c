@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mock_faults.h"
-#include "util.h"
+#include "mock/mock_faults.h"
+#include "base/util.h"
 
 /* Customer ids of the shape a real batch has: "cust-00042". */
 static const char *cust(int i, char buf[32])

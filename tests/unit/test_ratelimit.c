@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ratelimit.h"
-#include "util.h"
+#include "finch/ratelimit.h"
+#include "base/util.h"
 
 static void test_ratelimit__parse_table(void **state)
 {

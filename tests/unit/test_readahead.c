@@ -1,7 +1,7 @@
 /*
  * test_readahead.c: every byte comes back once and in order, whatever the
  * file's size against the chunk size and the ring; the digest is SHA-256's;
- * stopping early and read errors neither hang nor leak. (test_sha256.c
+ * stopping early and read errors neither hang nor leak. (test_digest.c
  * checks the digests themselves.)
  */
 #include <stdarg.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "readahead.h"
-#include "sha256.h"
+#include "csv/readahead.h"
+#include "base/digest.h"
 
 #define CHUNK READAHEAD_CHUNK_SIZE
 #define RING  (READAHEAD_CHUNKS * READAHEAD_CHUNK_SIZE)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact.h"
-#include "util.h"
+#include "base/redact.h"
+#include "base/util.h"
 
 /* base64("cid:s3cr3t+/=key") and base64("s3cr3t+/=key") */
 #define B64_CRED   "Y2lkOnMzY3IzdCsvPWtleQ=="

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "retry.h"
-#include "util.h"
+#include "finch/retry.h"
+#include "base/util.h"
 
 static void test_retry__backoff_table(void **state)
 {

@@ -10,8 +10,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "signals.h"
-#include "util.h"
+#include "base/signals.h"
+#include "base/util.h"
 
 static void test_signals__next_level_table(void **state)
 {

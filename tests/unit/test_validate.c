@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "validate.h"
+#include "base/util.h"
+#include "base/utf8.h"
+#include "finch/validate.h"
 
 /* A malloc'd string of n copies of unit. */
 static char *repeat(const char *unit, size_t n)

@@ -1,0 +1,79 @@
+/*
+ * cli.c: see cli.h.
+ */
+#include "base/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+static size_t table_len(const struct option *t)
+{
+	size_t n = 0;
+
+	while (t[n].name)
+		n++;
+	return n;
+}
+
+struct option *cli_options_merge(const struct option *first, ...)
+{
+	const struct option *t;
+	struct option *all;
+	size_t n = 0, used = 0;
+	va_list ap;
+
+	va_start(ap, first);
+	for (t = first; t; t = va_arg(ap, const struct option *))
+		n += table_len(t);
+	va_end(ap);
+	all = xcalloc(n + 1, sizeof(*all));
+	va_start(ap, first);
+	for (t = first; t; t = va_arg(ap, const struct option *)) {
+		size_t len = table_len(t);
+
+		memcpy(all + used, t, len * sizeof(*all));
+		used += len;
+	}
+	va_end(ap);
+	return all;
+}
+
+int cli_log_format(const char *arg)
+{
+	if (!strcmp(arg, "text"))
+		log_setup(LOG_FORMAT_TEXT, LOG_INFO);
+	else if (!strcmp(arg, "json"))
+		log_setup(LOG_FORMAT_JSON, LOG_INFO);
+	else
+		return error("option '--log-format' expects 'text' or 'json', not '%s'", arg);
+	return 0;
+}
+
+void cli_bad_option(int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		error("option '%s' needs a value", opt);
+	else if (optopt && strncmp(opt, "--", 2))
+		error("unknown option '-%c'", optopt);
+	else
+		error("unknown option '%s'", opt);
+}
+
+void cli_log_format_early(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *v = NULL;
+
+		if (!strcmp(argv[i], "--log-format") && i + 1 < argc)
+			v = argv[i + 1];
+		else if (!strncmp(argv[i], "--log-format=", 13))
+			v = argv[i] + 13;
+		if (v && !strcmp(v, "json"))
+			log_setup(LOG_FORMAT_JSON, LOG_INFO);
+	}
+}

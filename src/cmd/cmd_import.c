@@ -1,0 +1,110 @@
+/*
+ * cmd_import.c: `finch-onboard import`, a CSV of employers into the database.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "csv/csv_import.h"
+#include "base/cli.h"
+#include "store/store.h"
+#include "base/signals.h"
+#include "base/util.h"
+#include "store/writer.h"
+
+static const char import_usage_head[] =
+    "usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
+    "                            [--minutes-to-expire N] [--sandbox finch|provider]\n"
+    "                            [--encoding ENC] [--delimiter D] [--quiet]\n"
+    "\n"
+    "Validates every row of CSV ('-' for standard input) against the Connect\n"
+    "session contract and loads it into the database. Invalid rows are kept with\n"
+    "their reason; a file that cannot be read as CSV imports nothing (exit 2).\n"
+    "\n"
+    "  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
+static const char import_usage_tail[] =
+    "  --quiet                   no warnings for unknown columns, no list of invalid "
+    "rows\n" CLI_LOG_FORMAT_HELP "  -h, --help                show this help\n";
+
+#define MAX_REASONS 20
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option own[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    CLI_LOG_FORMAT_OPTION,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct option *longopts = cli_options_merge(own, import_long_options, NULL);
+	struct import_options o = {.max_reasons = MAX_REASONS};
+	struct writer w = WRITER_INIT;
+	struct import_stats stats;
+	const char *db = DEFAULT_DB_PATH;
+	int c, r, ret = EXIT_USAGE, signals_set = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		r = import_option_apply(&o, c, optarg);
+
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'q':
+			o.quiet = 1;
+			o.max_reasons = 0;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				goto out;
+			break;
+		case 'h':
+			fputs(import_usage_head, stdout);
+			fputs(import_options_help, stdout);
+			fputs(import_usage_tail, stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			cli_bad_option(c, argv);
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		error(optind == argc
+			  ? "import needs a CSV file; see 'finch-onboard import --help'"
+			  : "import takes one CSV file; see 'finch-onboard import --help'");
+		goto out;
+	}
+	/* SIGINT/SIGTERM roll the import back: exit 5, the database as it was */
+	if (signals_install() < 0)
+		goto out;
+	signals_set = 1;
+	ret = writer_open(&w, db, 0);
+	if (ret != EXIT_OK)
+		goto out;
+	r = csv_import_file(w.st, argv[optind], &o, &stats);
+	ret = r == -2 ? EXIT_INTERRUPTED : EXIT_USAGE;
+	if (r < 0)
+		goto out;
+	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
+		notice("rows_invalid",
+		       "... and %lld more invalid rows (see 'finch-onboard export --state "
+		       "invalid')",
+		       (long long)(stats.invalid - (int64_t)o.max_reasons));
+	csv_import_print_summary(stdout, argv[optind], &stats);
+	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
+out:
+	writer_close(&w);
+	if (signals_set)
+		signals_restore();
+	free(longopts);
+	return ret;
+}

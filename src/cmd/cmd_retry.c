@@ -1,0 +1,244 @@
+/*
+ * cmd_retry.c: `finch-onboard retry`, which puts finished rows back in the
+ * queue (failed ones by default) so the next run sends them again.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cli.h"
+#include "cmd/cmd.h"
+#include "output/export.h"
+#include "store/store.h"
+#include "base/util.h"
+#include "store/writer.h"
+
+static const char retry_usage[] =
+    "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
+    "                           [--http-status N] [--customer ID]...\n"
+    "\n"
+    "Re-queues matching rows to pending with a fresh attempt budget, keeping\n"
+    "their history; the next run sends those rows. By default every failed row.\n"
+    "\n"
+    "  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
+    "  --state LIST       rows in these states (default failed); any of failed,\n"
+    "                     retry_wait, created, exists\n"
+    "  --finch-code CODE  only rows whose last finch_code is CODE\n"
+    "  --http-status N    only rows whose last HTTP status is N\n"
+    "  --customer ID      only this customer; repeat for more. An unknown ID is\n"
+    "                     an error and nothing is re-queued. An ID as the CSV\n"
+    "                     export printed it ('-001 for -001) works too\n" CLI_LOG_FORMAT_HELP
+    "  -h, --help         show this help\n";
+
+/* Writes the names of the states in mask ("failed or created") into buf. */
+static void describe_mask(unsigned mask, char *buf, size_t size)
+{
+	size_t len = 0;
+	int s;
+
+	buf[0] = '\0';
+	for (s = 0; s < STATE_COUNT; s++) {
+		int n;
+
+		if (!(mask & STATE_MASK(s)))
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s", len ? " or " : "",
+			     state_name((enum row_state)s));
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/*
+ * Checks every --customer id before anything changes: an unknown id is an
+ * error (returns -1, nothing is re-queued). Notes in was[i] whether the
+ * customer was pending already.
+ */
+static int check_customers(struct store *st, const char *db, const char *const *ids, size_t n,
+			   int *was_pending)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		enum row_state state;
+		int r = store_customer_state(st, ids[i], &state);
+
+		if (r < 0)
+			return -1;
+		if (!r)
+			ret = error("--customer: no customer '%s' in '%s'", ids[i], db);
+		was_pending[i] = r && state == STATE_PENDING;
+	}
+	return ret;
+}
+
+/*
+ * After the re-queue, says of every --customer that did not move why: the
+ * store's answer, not a guess made before, so the warning and the count
+ * always agree.
+ */
+static int report_left_alone(struct store *st, const struct requeue_filter *f,
+			     const int *was_pending)
+{
+	char states[128];
+
+	describe_mask(f->state_mask, states, sizeof(states));
+	for (size_t i = 0; i < f->ncustomers; i++) {
+		enum row_state state;
+		int dup = 0;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(f->customers[i], f->customers[j]);
+		if (dup || store_customer_state(st, f->customers[i], &state) < 0)
+			continue;
+		if (was_pending[i])
+			warning("customer '%s' is pending already: the next run sends it",
+				f->customers[i]);
+		else if (state != STATE_PENDING && !(f->state_mask & STATE_MASK(state)))
+			warning("customer '%s' is %s, not %s: left alone (see --state)",
+				f->customers[i], state_name(state), states);
+		else if (state != STATE_PENDING)
+			warning("customer '%s' is %s but its last answer does not match "
+				"--finch-code/--http-status: left alone",
+				f->customers[i], state_name(state));
+	}
+	return 0;
+}
+
+/*
+ * Takes each --customer id as the CSV export printed it: an id that export
+ * neutralised against formulas ("'-001" for "-001", export_is_formula())
+ * stands for the stored one, unless a customer's id really is "'-001".
+ */
+static int unneutralise_ids(struct store *st, const char **ids, size_t n)
+{
+	enum row_state state;
+
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (ids[i][0] != '\'' || !export_is_formula(ids[i] + 1))
+			continue;
+		r = store_customer_state(st, ids[i], &state);
+		if (r < 0)
+			return -1;
+		if (!r)
+			ids[i]++;
+	}
+	return 0;
+}
+
+int cmd_retry(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"state", required_argument, NULL, 's'},
+	    {"finch-code", required_argument, NULL, 'f'},
+	    {"http-status", required_argument, NULL, 'H'},
+	    {"customer", required_argument, NULL, 'c'},
+	    CLI_LOG_FORMAT_OPTION,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
+	struct writer w = WRITER_INIT;
+	const char **customers = NULL;
+	const char *db = DEFAULT_DB_PATH;
+	int64_t v, count = 0;
+	int *was_pending = NULL;
+	int c, ret = EXIT_USAGE;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 's':
+			if (state_mask_parse(optarg, &f.state_mask) < 0)
+				goto out;
+			if (f.state_mask & STATE_MASK(STATE_INVALID)) {
+				error("--state: invalid rows cannot be re-queued; fix them in the "
+				      "CSV and import it again");
+				goto out;
+			}
+			if (f.state_mask & STATE_MASK(STATE_IN_FLIGHT)) {
+				error("--state: in_flight rows cannot be re-queued; the next run "
+				      "recovers them");
+				goto out;
+			}
+			if (f.state_mask & STATE_MASK(STATE_PENDING)) {
+				error("--state: pending rows are queued already");
+				goto out;
+			}
+			break;
+		case 'f':
+			if (!*optarg) {
+				error("--finch-code: empty code");
+				goto out;
+			}
+			f.finch_code = optarg;
+			break;
+		case 'H':
+			if (parse_int64(optarg, 100, 599, &v) < 0) {
+				error("--http-status: '%s' is not an HTTP status (100..599)",
+				      optarg);
+				goto out;
+			}
+			f.http_status = (long)v;
+			break;
+		case 'c':
+			if (!*optarg) {
+				error("--customer: empty customer id");
+				goto out;
+			}
+			customers = xrealloc(customers, (f.ncustomers + 1) * sizeof(*customers));
+			customers[f.ncustomers++] = optarg;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				goto out;
+			break;
+		case 'h':
+			fputs(retry_usage, stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			cli_bad_option(c, argv);
+			fputs(retry_usage, stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		error("unexpected argument '%s'", argv[optind]);
+		fputs(retry_usage, stderr);
+		goto out;
+	}
+	f.customers = customers;
+	if (!f.state_mask)
+		f.state_mask = STATE_MASK(STATE_FAILED);
+
+	/* retry changes rows: it must not create an empty database by mistake. */
+	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_USAGE;
+	if (unneutralise_ids(w.st, customers, f.ncustomers) < 0)
+		goto out;
+	was_pending = xcalloc(f.ncustomers + 1, sizeof(*was_pending));
+	if (f.ncustomers && check_customers(w.st, db, customers, f.ncustomers, was_pending) < 0)
+		goto out;
+	if (store_requeue(w.st, &f, clock_now_ms(), &count) < 0)
+		goto out;
+	report_left_alone(w.st, &f, was_pending);
+	printf("re-queued %lld row%s\n", (long long)count, count == 1 ? "" : "s");
+	ret = EXIT_OK;
+out:
+	writer_close(&w);
+	free(customers);
+	free(was_pending);
+	return ret;
+}

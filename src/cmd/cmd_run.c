@@ -1,0 +1,151 @@
+/*
+ * cmd_run.c: `finch-onboard run`, which sends every pending and due
+ * retry_wait row of the database and records each outcome (dispatch.h).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cli.h"
+#include "cmd/cmd.h"
+#include "run/dispatch.h"
+#include "output/metrics.h"
+#include "run/options.h"
+#include "store/store.h"
+#include "base/util.h"
+#include "store/writer.h"
+
+static const char run_usage_head[] =
+    "usage: finch-onboard run [--db PATH] [--base-url URL] [--concurrency N]\n"
+    "                         [--rate R] [--max-attempts N] [--timeout SECONDS]\n"
+    "                         [--grace SECONDS] [--dry-run] [more options below]\n"
+    "\n"
+    "Creates a Finch Connect session for every pending row, and retries rows\n"
+    "whose last attempt failed for a transient reason once they are due.\n"
+    "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET (or\n"
+    "--client-secret-file). Exit: 0 every row created or exists, 1 some rows\n"
+    "failed, invalid or still waiting, 2 usage error or a database error,\n"
+    "3 credentials rejected, 4 database in use, 5 interrupted, 6 the API could\n"
+    "not be reached (nothing was marked failed).\n"
+    "\n"
+    "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n";
+
+static const char run_usage_tail[] = "  -h, --help            show this help\n";
+
+static void usage(FILE *f)
+{
+	fputs(run_usage_head, f);
+	fputs(run_options_help, f);
+	fputs(run_usage_tail, f);
+}
+
+/* A database without a single row was never imported into: say so. */
+static int refuse_empty(struct store *st, const char *db)
+{
+	struct state_counts c;
+
+	if (store_count_states(st, clock_now_ms(), &c) < 0)
+		return -1;
+	if (!c.total)
+		return error("nothing to send: import a CSV first ('%s' has no rows)", db);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option own[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct option *longopts = run_options_merge(own);
+	struct writer w = WRITER_INIT;
+	struct store *st = NULL; /* a dry run's read-only store */
+	struct run_config cfg;
+	struct run_summary sum;
+	const char *db = DEFAULT_DB_PATH;
+	int c, r, ret = EXIT_USAGE, metrics_refused = 0;
+
+	memset(&sum, 0, sizeof(sum));
+
+	run_config_init(&cfg);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		r = run_option_apply(&cfg, c, optarg);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			cli_bad_option(c, argv);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		error("unexpected argument '%s'; see 'finch-onboard run --help'", argv[optind]);
+		goto out;
+	}
+	if (run_config_finish(&cfg) < 0)
+		goto out;
+	/* Before anything is sent: never the database or its side files (outpath.h). */
+	if (cfg.metrics_file && !cfg.dry_run &&
+	    metrics_check(cfg.metrics_file, db, NULL, NULL) < 0) {
+		metrics_refused = 1;
+		goto out;
+	}
+	/* A typo in --db must not be a silent no-op every night: create nothing. */
+	if (access(db, F_OK) < 0) {
+		error_errno("cannot open database '%s'", db);
+		error("nothing to send: import a CSV first ('finch-onboard import CSV --db %s')",
+		      db);
+		goto out;
+	}
+
+	if (cfg.dry_run) {
+		int64_t count = 0;
+
+		/* A dry run only reads: no lock, no schema, no journal mode change. */
+		if (store_open_readonly(db, &st) < 0 || refuse_empty(st, db) < 0 ||
+		    dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+			goto out;
+		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent\n",
+		       count, count == 1 ? "" : "s", cfg.base_url);
+		ret = EXIT_OK;
+		goto out;
+	}
+
+	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_USAGE;
+	if (refuse_empty(w.st, db) < 0)
+		goto out;
+	ret = dispatch_run(w.st, &cfg, &sum);
+	sum.replayed = w.replayed;
+	sum.recovered = w.recovered;
+	if (!cfg.quiet && sum.run_id)
+		run_summary_print(stdout, &sum);
+out:
+	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
+	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
+	    metrics_write(cfg.metrics_file, db, NULL, NULL, w.st, &sum, ret) < 0 &&
+	    (ret == EXIT_OK || ret == EXIT_ROWS))
+		ret = EXIT_USAGE;
+	store_close(st);
+	writer_close(&w);
+	run_config_release(&cfg);
+	free(longopts);
+	return ret;
+}

@@ -1,0 +1,303 @@
+/*
+ * cmd_status.c: `finch-onboard status`, where a batch stands.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "base/cli.h"
+#include "cmd/cmd.h"
+#include "store/journal.h"
+#include "store/store.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+
+static const char status_usage[] =
+    "usage: finch-onboard status [--db PATH] [--json]\n"
+    "\n"
+    "Shows the rows per state, failures by finch_code and HTTP status, expired\n"
+    "links and links expiring within 7 days, the last import and run, and the\n"
+    "answers a stopped run left in the answers journal for the next writer.\n"
+    "\n"
+    "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
+    "  --json      print exactly one JSON object\n" CLI_LOG_FORMAT_HELP
+    "  -h, --help  show this help\n";
+
+struct report {
+	struct state_counts counts;
+	struct import_record imp;
+	int have_import;
+	struct run_record run;
+	int have_run;
+	int running;		 /* the last run has not ended and its process is alive */
+	char *journal;		 /* the answers journal's path */
+	int64_t journal_answers; /* answers waiting in it */
+};
+
+/*
+ * A run that has not ended is running if its process is alive, else it
+ * crashed or was killed. (Its pid might be reused by now; a writer refused
+ * with exit 4 names the holder of the database lock, from /proc/locks.)
+ */
+static int run_alive(const struct run_record *run)
+{
+	if (run->ended_ms || run->pid <= 0)
+		return 0;
+	return kill((pid_t)run->pid, 0) == 0 || errno == EPERM;
+}
+
+static const char *run_state(const struct report *r)
+{
+	if (r->running)
+		return "running";
+	return r->run.exit_reason[0] ? r->run.exit_reason : "did not finish";
+}
+
+static char *iso(int64_t ms, char *buf, size_t size)
+{
+	return ms ? format_iso8601_ms(ms, buf, size) : NULL;
+}
+
+static int print_failure(const char *code, long status, int64_t count, void *data)
+{
+	if (data) {
+		cJSON *item = cJSON_CreateObject();
+
+		if (code)
+			cJSON_AddStringToObject(item, "finch_code", code);
+		else
+			cJSON_AddNullToObject(item, "finch_code");
+		if (status)
+			cJSON_AddNumberToObject(item, "http_status", (double)status);
+		else
+			cJSON_AddNullToObject(item, "http_status");
+		cJSON_AddNumberToObject(item, "count", (double)count);
+		cJSON_AddItemToArray(data, item);
+	} else {
+		struct strbuf shown = STRBUF_INIT;
+		char st[16] = "-";
+
+		/* the code is the server's text: shown inert (strbuf_add_inert()) */
+		strbuf_add_inert(&shown, code ? code : "(none)", 80);
+		if (status)
+			snprintf(st, sizeof(st), "%ld", status);
+		printf("  %-36s %-6s %lld\n", shown.buf, st, (long long)count);
+		strbuf_release(&shown);
+	}
+	return 0;
+}
+
+static void add_time(cJSON *obj, const char *key, int64_t ms)
+{
+	char buf[32];
+
+	if (ms)
+		cJSON_AddStringToObject(obj, key, iso(ms, buf, sizeof(buf)));
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+static int print_json(struct store *st, const struct report *r)
+{
+	cJSON *root = cJSON_CreateObject(), *by = cJSON_CreateObject(), *fail;
+	char *text;
+	int ret = 0;
+
+	cJSON_AddNumberToObject(root, "total", (double)r->counts.total);
+	for (int s = 0; s < STATE_COUNT; s++)
+		cJSON_AddNumberToObject(by, state_name(s), (double)r->counts.by_state[s]);
+	cJSON_AddItemToObject(root, "by_state", by);
+	cJSON_AddNumberToObject(root, "line_invalid", (double)r->counts.line_invalid);
+	cJSON_AddNumberToObject(root, "expired", (double)r->counts.expired);
+	cJSON_AddNumberToObject(root, "expiring_7d", (double)r->counts.expiring_soon);
+	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
+	add_time(root, "next_retry_at", r->counts.next_retry_ms);
+	cJSON_AddNumberToObject(root, "carried_over", (double)r->counts.carried);
+	add_time(root, "carried_over_until", r->counts.carried_until_ms);
+	fail = cJSON_AddArrayToObject(root, "failures");
+	if (store_each_failure_group(st, print_failure, fail) < 0)
+		ret = -1;
+	if (r->have_import) {
+		cJSON *imp = cJSON_AddObjectToObject(root, "last_import");
+
+		cJSON_AddStringToObject(imp, "path", r->imp.path);
+		cJSON_AddNumberToObject(imp, "size", (double)r->imp.size);
+		cJSON_AddStringToObject(imp, "sha256", r->imp.sha256);
+		cJSON_AddNumberToObject(imp, "rows_read", (double)r->imp.stats.rows_read);
+		cJSON_AddNumberToObject(imp, "accepted", (double)r->imp.stats.accepted);
+		cJSON_AddNumberToObject(imp, "invalid", (double)r->imp.stats.invalid);
+		cJSON_AddNumberToObject(imp, "unchanged", (double)r->imp.stats.unchanged);
+		cJSON_AddNumberToObject(imp, "updated", (double)r->imp.stats.updated);
+		add_time(imp, "started_at", r->imp.started_ms);
+		add_time(imp, "ended_at", r->imp.ended_ms);
+	} else {
+		cJSON_AddNullToObject(root, "last_import");
+	}
+	if (r->have_run) {
+		cJSON *run = cJSON_AddObjectToObject(root, "last_run");
+
+		add_time(run, "started_at", r->run.started_ms);
+		add_time(run, "ended_at", r->run.ended_ms);
+		if (r->run.exit_reason[0])
+			cJSON_AddStringToObject(run, "exit_reason", r->run.exit_reason);
+		else
+			cJSON_AddNullToObject(run, "exit_reason");
+		cJSON_AddBoolToObject(run, "running", r->running);
+		if (r->running)
+			cJSON_AddNumberToObject(run, "pid", (double)r->run.pid);
+		else
+			cJSON_AddNullToObject(run, "pid");
+		cJSON_AddNumberToObject(run, "attempts", (double)r->run.attempts);
+		cJSON_AddNumberToObject(run, "p50_ms", r->run.p50_ms);
+		cJSON_AddNumberToObject(run, "p95_ms", r->run.p95_ms);
+		cJSON_AddNumberToObject(run, "p99_ms", r->run.p99_ms);
+	} else {
+		cJSON_AddNullToObject(root, "last_run");
+	}
+	if (r->journal_answers) {
+		cJSON *j = cJSON_AddObjectToObject(root, "answers_journal");
+
+		cJSON_AddStringToObject(j, "path", r->journal);
+		cJSON_AddNumberToObject(j, "answers", (double)r->journal_answers);
+	} else {
+		cJSON_AddNullToObject(root, "answers_journal");
+	}
+	text = cJSON_PrintUnformatted(root);
+	if (!text)
+		die("out of memory printing JSON");
+	puts(text);
+	free(text);
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int print_text(struct store *st, const struct report *r)
+{
+	char a[32], b[32];
+
+	if (r->journal_answers)
+		printf("answers journal: %lld answers of a stopped run wait in '%s'; the next run, "
+		       "import, retry or sync records them first\n",
+		       (long long)r->journal_answers, r->journal);
+	printf("%lld rows\n", (long long)r->counts.total);
+	for (int s = 0; s < STATE_COUNT; s++)
+		printf("  %-11s %lld\n", state_name(s), (long long)r->counts.by_state[s]);
+	if (r->counts.line_invalid)
+		printf("created or exists, but the CSV line is now invalid: %lld (they keep their "
+		       "links; the reason is in 'export --state created,exists')\n",
+		       (long long)r->counts.line_invalid);
+	printf("links expired: %lld, expiring within 7 days: %lld\n", (long long)r->counts.expired,
+	       (long long)r->counts.expiring_soon);
+	if (r->counts.next_retry_ms)
+		printf("retry_wait: the next retry is due at %s\n",
+		       format_iso8601_ms(r->counts.next_retry_ms, a, sizeof(a)));
+	if (r->counts.carried)
+		printf("failed on transient errors, sent again by the next sync: %lld (until %s at "
+		       "the latest, see --give-up-after); the other failed rows are permanent\n",
+		       (long long)r->counts.carried,
+		       format_iso8601_ms(r->counts.carried_until_ms, a, sizeof(a)));
+	if (r->counts.by_state[STATE_FAILED]) {
+		printf("failures by finch_code and HTTP status:\n");
+		if (store_each_failure_group(st, print_failure, NULL) < 0)
+			return -1;
+	}
+	if (r->have_import) {
+		struct strbuf path = STRBUF_INIT;
+
+		strbuf_add_inert(&path, r->imp.path, 1000);
+		printf("last import: %s at %s: %lld rows read, %lld accepted, %lld invalid, "
+		       "%lld unchanged, %lld updated\n",
+		       path.buf, format_iso8601_ms(r->imp.started_ms, a, sizeof(a)),
+		       (long long)r->imp.stats.rows_read, (long long)r->imp.stats.accepted,
+		       (long long)r->imp.stats.invalid, (long long)r->imp.stats.unchanged,
+		       (long long)r->imp.stats.updated);
+		strbuf_release(&path);
+	} else {
+		printf("last import: none\n");
+	}
+	if (r->running)
+		printf("last run: %s .. (running, pid %lld): %lld attempts so far\n",
+		       format_iso8601_ms(r->run.started_ms, a, sizeof(a)), (long long)r->run.pid,
+		       (long long)r->run.attempts);
+	else if (r->have_run)
+		printf("last run: %s .. %s (%s): %lld attempts, latency p50 %.0f ms, p95 %.0f ms, "
+		       "p99 %.0f ms\n",
+		       format_iso8601_ms(r->run.started_ms, a, sizeof(a)),
+		       r->run.ended_ms ? format_iso8601_ms(r->run.ended_ms, b, sizeof(b)) : "?",
+		       run_state(r), (long long)r->run.attempts, r->run.p50_ms, r->run.p95_ms,
+		       r->run.p99_ms);
+	else
+		printf("last run: none\n");
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    CLI_LOG_FORMAT_OPTION,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *db = DEFAULT_DB_PATH;
+	struct store *st = NULL;
+	struct report r = {0};
+	int c, json = 0, ret = EXIT_USAGE, got;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			fputs(status_usage, stdout);
+			return EXIT_OK;
+		default:
+			cli_bad_option(c, argv);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		error("status takes no arguments; see 'finch-onboard status --help'");
+		return EXIT_USAGE;
+	}
+	/* status only reads: never create a database by looking at one (store.h) */
+	if (access(db, F_OK) != 0) {
+		error_errno("cannot open database '%s'", db);
+		return EXIT_USAGE;
+	}
+	if (store_open_readonly(db, &st) < 0 ||
+	    store_count_states(st, clock_now_ms(), &r.counts) < 0)
+		goto out;
+	if ((got = store_last_import(st, &r.imp)) < 0)
+		goto out;
+	r.have_import = got;
+	if ((got = store_last_run(st, &r.run)) < 0)
+		goto out;
+	r.have_run = got;
+	r.running = got && run_alive(&r.run);
+	r.journal = journal_path(store_filename(st));
+	r.journal_answers = journal_waiting(store_filename(st));
+	if (r.journal_answers < 0)
+		goto out;
+	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
+		goto out;
+	ret = EXIT_OK;
+out:
+	free(r.journal);
+	store_close(st);
+	return ret;
+}

@@ -1,0 +1,421 @@
+/*
+ * cmd_sync.c: `finch-onboard sync`, the nightly job: import, then run, then
+ * export, in one command and under one lock.
+ *
+ * The export is written whenever the import succeeded, even after a run
+ * that was interrupted or whose credentials were rejected, so the file always
+ * shows where the batch stands; the exit code tells what happened. A file
+ * that cannot be read as CSV stops everything before a request is sent.
+ *
+ * --dry-run works on a throw-away copy of the database: the import and the
+ * queueing of --renew-expired/--reauthenticate happen there, the requests a
+ * run would send are printed, and the real database and export are left as
+ * they were.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cli.h"
+#include "cmd/cmd.h"
+#include "csv/csv_import.h"
+#include "run/dispatch.h"
+#include "output/export.h"
+#include "output/metrics.h"
+#include "base/log.h"
+#include "run/options.h"
+#include "output/outpath.h"
+#include "store/store.h"
+#include "base/signals.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "store/writer.h"
+
+static const char sync_usage_head[] =
+    "usage: finch-onboard sync CSV --out FILE [--db PATH] [--format csv|jsonl] [--raw]\n"
+    "                          [--bom|--no-bom]\n"
+    "                          [--renew-expired] [--reauthenticate] [--dry-run]\n"
+    "                          [import options] [run options]\n"
+    "\n"
+    "The nightly job: imports CSV, sends every new, changed or due row, then\n"
+    "exports every row to FILE (atomically, mode 0600). Rows that are done are\n"
+    "left alone, so a second sync in a row sends nothing. Rows whose attempts ran\n"
+    "out on transient errors in an earlier run are sent again with a fresh budget\n"
+    "(until --give-up-after). The export is written\n"
+    "even when the run is interrupted (exit 5) or its credentials are rejected\n"
+    "(exit 3). Exit 1: some rows are invalid, failed or still waiting.\n"
+    "\n"
+    "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n"
+    "  --out FILE            the export (required); '-' for standard output\n"
+    "  --format FORMAT       csv (default) or jsonl\n"
+    "  --raw                 CSV: do not neutralise formula cells (= + - @, also\n"
+    "                        after blanks or fullwidth; TAB, CR)\n"
+    "  --bom, --no-bom       start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
+    "                        (default: yes for a file, no for standard output)\n"
+    "  --renew-expired       first queue created rows whose link has expired: each\n"
+    "                        gets a new session, or becomes exists if connected\n"
+    "  --reauthenticate      first queue every exists row for a fresh link from\n"
+    "                        /connect/sessions/reauthenticate (with its connection_id)\n"
+    "\n"
+    "import options (fill empty cells):\n";
+
+static const char sync_usage_tail[] = "  -h, --help            show this help\n";
+
+static void usage(FILE *f)
+{
+	fputs(sync_usage_head, f);
+	fputs(import_options_help, f);
+	fputs("\nrun options:\n", f);
+	fputs(run_options_help, f);
+	fputs(sync_usage_tail, f);
+}
+
+/* A throw-away copy of a database, for --dry-run. */
+struct scratch_db {
+	char dir[64]; /* "" when not created */
+	struct strbuf path;
+};
+
+/*
+ * Opens a copy of db (or an empty database if db does not exist) in a new
+ * temporary folder. The copy is SQLite's own (VACUUM INTO), one read
+ * transaction, so it is consistent whatever a writer does meanwhile; the
+ * real database is opened read-only (store_open_readonly()), so its bytes,
+ * mode and journal mode stay as they were, and an empty file stays empty.
+ */
+static int scratch_open(struct scratch_db *sc, const char *db, struct store **out)
+{
+	struct store *real = NULL;
+	struct stat sb;
+	const char *tmp = getenv("TMPDIR");
+	int ret = -1;
+
+	snprintf(sc->dir, sizeof(sc->dir), "%s/finch-dry-run.XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (!mkdtemp(sc->dir)) {
+		error_errno("cannot create a folder for the dry run in '%s'", sc->dir);
+		sc->dir[0] = '\0';
+		goto out;
+	}
+	strbuf_addf(&sc->path, "%s/dry-run.db", sc->dir);
+	/* The real database is only read; an empty file is like no database. */
+	if (stat(db, &sb) == 0 && sb.st_size > 0) {
+		if (store_open_readonly(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
+			goto out;
+	}
+	ret = store_open(sc->path.buf, out);
+out:
+	store_close(real);
+	return ret;
+}
+
+/* Removes the copy and its folder. */
+static void scratch_remove(struct scratch_db *sc)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (sc->dir[0]) {
+		for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+			strbuf_reset(&sb);
+			strbuf_addf(&sb, "%s%s", sc->path.buf, suffixes[i]);
+			unlink(sb.buf);
+		}
+		rmdir(sc->dir);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&sc->path);
+}
+
+/*
+ * Queues the rows whose attempts ran out on transient errors in an earlier
+ * run (retry_carry_over()), then expired links and connected employers, as
+ * asked.
+ */
+static int queue_renewals(struct store *st, int renew_expired, int reauthenticate, FILE *info)
+{
+	int64_t now = clock_now_ms(), n;
+
+	if (store_requeue_transient(st, now, &n) < 0)
+		return -1;
+	if (n) {
+		log_event(LOG_INFO, "carried_over",
+			  "re-queued rows whose attempts ran out on transient errors in an earlier "
+			  "run, with a fresh budget",
+			  LOG_I("rows", n), LOG_END);
+		if (info)
+			fprintf(info,
+				"carry over: %" PRId64 " row%s that failed on transient errors "
+				"queued again\n",
+				n, n == 1 ? "" : "s");
+	}
+
+	if (renew_expired) {
+		if (store_queue_expired(st, now, &n) < 0)
+			return -1;
+		if (info)
+			fprintf(info,
+				"renew: %" PRId64 " expired link%s queued for a new session\n", n,
+				n == 1 ? "" : "s");
+	}
+	if (reauthenticate) {
+		if (store_queue_reauth(st, now, &n) < 0)
+			return -1;
+		if (info)
+			fprintf(info, "reauthenticate: %" PRId64 " connected employer%s queued\n",
+				n, n == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+/* The exit code of a dry run: 1 if the store has invalid or failed rows. */
+static int dry_run_exit_code(struct store *st)
+{
+	struct state_counts c;
+
+	if (store_count_states(st, clock_now_ms(), &c) < 0)
+		return EXIT_USAGE;
+	return c.by_state[STATE_INVALID] || c.by_state[STATE_FAILED] ? EXIT_ROWS : EXIT_OK;
+}
+
+/* Below RUN_OPT_FIRST and IMPORT_OPT_FIRST, the fragments' ranges. */
+enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_RAW, SYNC_OPT_BOM, SYNC_OPT_NO_BOM };
+
+/* Reasons of invalid rows printed to stderr, as `import` does. */
+#define SYNC_MAX_REASONS 20
+
+/* Prints what the import did, in `import`'s words. */
+static void print_import(FILE *f, const char *csv, const struct import_stats *s)
+{
+	if (s->invalid > SYNC_MAX_REASONS)
+		notice("rows_invalid",
+		       "... and %" PRId64 " more invalid rows (see 'finch-onboard export "
+		       "--state invalid')",
+		       s->invalid - SYNC_MAX_REASONS);
+	csv_import_print_summary(f, csv, s);
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	static const struct option own[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"raw", no_argument, NULL, SYNC_OPT_RAW},
+	    {"bom", no_argument, NULL, SYNC_OPT_BOM},
+	    {"no-bom", no_argument, NULL, SYNC_OPT_NO_BOM},
+	    {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
+	    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct option *longopts =
+	    cli_options_merge(own, import_long_options, run_long_options, NULL);
+	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
+	struct scratch_db scratch = {"", STRBUF_INIT};
+	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
+	struct import_stats stats;
+	struct store *st = NULL;
+	struct writer w = WRITER_INIT;
+	struct run_config cfg;
+	struct run_summary sum;
+	const char *db = DEFAULT_DB_PATH, *csv;
+	int renew_expired = 0, reauthenticate = 0;
+	struct outpath op;
+	FILE *info = stdout;
+	int64_t rows = 0;
+	int c, r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0;
+
+	memset(&sum, 0, sizeof(sum));
+
+	run_config_init(&cfg);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		r = run_option_apply(&cfg, c, optarg);
+		if (!r)
+			r = import_option_apply(&io, c, optarg);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'o':
+			if (!*optarg) {
+				error("--out: empty file name");
+				goto out;
+			}
+			eo.out_path = optarg;
+			break;
+		case 'f':
+			if (export_format_parse(optarg, &eo.format) < 0) {
+				error("--format: unknown format '%s' (csv or jsonl)", optarg);
+				goto out;
+			}
+			break;
+		case SYNC_OPT_RAW:
+			eo.raw = 1;
+			break;
+		case SYNC_OPT_BOM:
+			eo.bom = EXPORT_BOM_ALWAYS;
+			break;
+		case SYNC_OPT_NO_BOM:
+			eo.bom = EXPORT_BOM_NEVER;
+			break;
+		case SYNC_OPT_RENEW:
+			renew_expired = 1;
+			break;
+		case SYNC_OPT_REAUTH:
+			reauthenticate = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			cli_bad_option(c, argv);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		error("missing the CSV file; see 'finch-onboard sync --help'");
+		goto out;
+	}
+	csv = argv[optind++];
+	if (optind < argc) {
+		error("unexpected argument '%s'; see 'finch-onboard sync --help'", argv[optind]);
+		goto out;
+	}
+	if (!eo.out_path) {
+		error("--out FILE is required (the export of every row; '-' for standard output)");
+		goto out;
+	}
+	/*
+	 * Before anything is sent: --out must not name the database, its side
+	 * files or the CSV, and its folder must exist (outpath.h).
+	 */
+	eo.db = db;
+	eo.csv = csv;
+	if (outpath_check(eo.out_path, db, csv, &op) < 0)
+		goto out;
+	/* With the export on stdout, the reports go to stderr. */
+	info = op.kind != OUTPATH_STDOUT ? stdout : stderr;
+	outpath_release(&op);
+	if (run_config_finish(&cfg) < 0)
+		goto out;
+	if (cfg.metrics_file && !cfg.dry_run &&
+	    metrics_check(cfg.metrics_file, db, csv, eo.out_path) < 0) {
+		metrics_refused = 1;
+		goto out;
+	}
+
+	/*
+	 * SIGINT/SIGTERM, in any phase: the import rolls back, or the run drains
+	 * (signals.h); either way the export still shows where things stand and
+	 * the exit is 5. A second signal, over a second after the first, skips
+	 * the export too.
+	 */
+	if (signals_install() < 0)
+		goto out;
+	signals_set = 1;
+	if (cfg.dry_run) {
+		/* A dry run only reads the real database (a snapshot): it takes no lock. Its copy
+		 * recovers, as a real sync would. */
+		if (scratch_open(&scratch, db, &w.st) < 0 ||
+		    writer_recover(w.st, &w.replayed, &w.recovered) < 0)
+			goto out;
+	} else {
+		ret = writer_open(&w, db, 0);
+		if (ret != EXIT_OK)
+			goto out;
+		ret = EXIT_USAGE;
+	}
+	st = w.st;
+
+	/* An unreadable file stops everything: nothing is sent, nothing exported. */
+	memset(&stats, 0, sizeof(stats));
+	r = csv_import_file(st, csv, &io, &stats);
+	if (r == -2) {
+		ret = EXIT_INTERRUPTED;
+		if (cfg.dry_run)
+			goto out;
+		goto export;
+	}
+	if (r < 0)
+		goto out;
+	/*
+	 * Under --log-format json with the export on stdout, stderr carries
+	 * JSON objects only: the text reports are left out (the run_end event
+	 * has the figures).
+	 */
+	if (cfg.log_format == LOG_FORMAT_JSON && info == stderr)
+		cfg.quiet = 1;
+	if (!cfg.quiet)
+		print_import(info, csv, &stats);
+	if (queue_renewals(st, renew_expired, reauthenticate, cfg.quiet ? NULL : info) < 0)
+		goto out;
+
+	if (cfg.dry_run) {
+		int64_t count = 0;
+
+		if (dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+			goto out;
+		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent, "
+		       "'%s' and '%s' are unchanged\n",
+		       count, count == 1 ? "" : "s", cfg.base_url, db, eo.out_path);
+		ret = dry_run_exit_code(st);
+		goto out;
+	}
+
+	if (signals_level() != SIGNALS_NONE) {
+		ret = EXIT_INTERRUPTED; /* between the import and the run: send nothing */
+		goto export;
+	}
+	ret = dispatch_run(st, &cfg, &sum);
+	sum.replayed = w.replayed;
+	sum.recovered = w.recovered;
+	if (!cfg.quiet && sum.run_id)
+		run_summary_print(info, &sum);
+	export :
+	    /* Whatever the run's end, the file shows where the batch stands, unless told to stop
+	       now. */
+	    if (signals_level() == SIGNALS_STOP_NOW)
+	{
+		error("a second signal: stopping at once; '%s' was not written", eo.out_path);
+		ret = EXIT_INTERRUPTED;
+		goto out;
+	}
+	if (export_to_path(st, &eo, &rows) < 0) {
+		if (ret == EXIT_OK || ret == EXIT_ROWS)
+			ret = EXIT_USAGE;
+		goto out;
+	}
+	if (!cfg.quiet && info == stdout)
+		fprintf(info, "exported %" PRId64 " row%s to '%s'\n", rows, rows == 1 ? "" : "s",
+			eo.out_path);
+out:
+	/* The sync's own exit code (an export that failed makes it 2) is the run's. */
+	if (st && sum.run_id && !cfg.dry_run)
+		store_run_outcome(st, sum.run_id, ret, sum.pauses, sum.outages);
+	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
+	    metrics_write(cfg.metrics_file, db, eo.csv, eo.out_path, st, &sum, ret) < 0 &&
+	    (ret == EXIT_OK || ret == EXIT_ROWS))
+		ret = EXIT_USAGE;
+	writer_close(&w);
+	scratch_remove(&scratch);
+	if (signals_set)
+		signals_restore();
+	run_config_release(&cfg);
+	free(longopts);
+	return ret;
+}

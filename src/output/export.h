@@ -1,0 +1,140 @@
+/*
+ * export.h: the results of a batch as CSV or JSON Lines, for the people who
+ * send the connect links.
+ *
+ * Both formats have the same columns, in this order (EXPORT_COLUMNS):
+ *
+ *	customer_id, customer_name, status, session_id, connect_url,
+ *	connection_id, expires_at, attempts, http_status, finch_code, error,
+ *	updated_at, next_attempt_at, retry_until
+ *
+ * next_attempt_at is when a retry_wait row is sent again. retry_until is set
+ * on a row whose last failure was transient: the next sync re-queues
+ * a failed row until then (retry_carry_over()); an error without it is a
+ * permanent failure.
+ *
+ * CSV follows RFC 4180: a header line, CRLF line ends, and a field is quoted
+ * (with inner quotes doubled) when it holds a comma, a quote, a CR or a LF.
+ * An absent value is an empty field. Times are ISO 8601 UTC with
+ * milliseconds ("2026-11-28T16:20:00.000Z").
+ *
+ * JSON Lines has one object per row, keys in the column order, numbers for
+ * attempts and http_status, null for an absent value, and the same ISO 8601
+ * strings for times. Bytes that are not valid UTF-8 become U+FFFD, so every
+ * line parses.
+ *
+ * In CSV, unless raw is set, a text cell that export_is_formula() flags is
+ * neutralised against spreadsheet formula injection by a leading "'"
+ * (OWASP's CSV injection guidance). JSON Lines is for programs and is never
+ * altered: a customer_id there is the id, byte for byte.
+ *
+ * Rows are streamed from store_each_export(): memory does not grow with the
+ * number of rows.
+ */
+#ifndef FINCH_EXPORT_H
+#define FINCH_EXPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/store.h"
+#include "base/strbuf.h"
+
+enum export_format { EXPORT_CSV, EXPORT_JSONL };
+
+/* The column names, in order, as the CSV header and the JSON keys. */
+#define EXPORT_NCOLUMNS 14
+extern const char *const export_columns[EXPORT_NCOLUMNS];
+
+/* "csv" or "jsonl" (also "json-lines", "ndjson"). Returns 0, or -1 without printing. */
+int export_format_parse(const char *s, enum export_format *out);
+
+/*
+ * Parses the --since option: an ISO 8601 time, or a duration meaning that
+ * long before now_ms ("24h", "90m"). Returns 0, or -1 after printing an
+ * error that names the option.
+ */
+int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms);
+
+/*
+ * Whether a CSV starts with a UTF-8 BOM (EF BB BF). Windows Excel opens a CSV
+ * without one in the ANSI code page, so "Müller" shows as "MÃ¼ller"; with
+ * one, as UTF-8. LibreOffice, Google Sheets, Numbers, Python's "utf-8-sig"
+ * and our own import skip it. A program reading standard output usually
+ * wants plain UTF-8, hence the default. JSON Lines never starts with one:
+ * RFC 8259 section 8.1 forbids it.
+ */
+enum export_bom {
+	EXPORT_BOM_AUTO,   /* a file yes, standard output no */
+	EXPORT_BOM_NEVER,  /* --no-bom */
+	EXPORT_BOM_ALWAYS, /* --bom */
+};
+
+/* One output stream being written. */
+struct export_writer {
+	FILE *out;
+	const char *name; /* for messages: the path, or "standard output" */
+	enum export_format format;
+	int raw;	    /* 1: CSV cells as stored, no formula neutralising */
+	int bom;	    /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
+	int64_t rows;	    /* data rows written so far */
+	struct strbuf line; /* the line being built, reused for every row */
+};
+
+/* Sets up w to write to out; name is used in error messages only. Writes nothing. */
+void export_writer_init(struct export_writer *w, FILE *out, const char *name,
+			enum export_format format, int raw);
+void export_writer_release(struct export_writer *w);
+
+/* Writes the BOM if w->bom, and the CSV header line (nothing for JSON Lines). */
+int export_writer_begin(struct export_writer *w);
+/* Writes one row. */
+int export_writer_row(struct export_writer *w, const struct export_row *row);
+/* Flushes the stream and reports any write error that happened on it. */
+int export_writer_finish(struct export_writer *w);
+
+/*
+ * Appends one CSV field for s (NULL: empty) to sb: neutralised unless raw,
+ * then quoted if needed. Exposed for the tests.
+ */
+void export_csv_field(struct strbuf *sb, const char *s, int raw);
+/* Appends s as a JSON string (NULL: null), exactly: never neutralised. */
+void export_json_string(struct strbuf *sb, const char *s);
+
+/*
+ * 1 if a spreadsheet could run s as a formula, so CSV export neutralises it
+ * (https://owasp.org/www-community/attacks/CSV_Injection): s starts with a
+ * tab or a CR, or its first character after leading blanks (ASCII white
+ * space, no-break, fullwidth U+3000 and the other Unicode spaces, zero-width
+ * characters) is = + - @ or a fullwidth or small form of one (U+FF1D,
+ * U+FF0B, U+FF0D, U+FF20, U+FE66, U+FE62, U+FE63). NULL and "" are not.
+ */
+int export_is_formula(const char *s);
+
+struct export_options {
+	enum export_format format;
+	const char *out_path; /* a file, or "-" for standard output */
+	struct export_filter filter;
+	int raw;
+	enum export_bom bom; /* EXPORT_BOM_ALWAYS with JSON Lines is an error */
+	const char *db;	     /* NULL, or the database out_path must not name (outpath.h) */
+	const char *csv;     /* NULL, or the input CSV out_path must not name */
+};
+
+/*
+ * Writes every row of st that matches o->filter to o->out_path.
+ *
+ * outpath_check() decides first, refusing a path that names o->db, its
+ * side files or o->csv. A file is written atomically: a temporary file in
+ * the folder of the final target (mode 0600, since connect URLs are
+ * credentials for the employer) is written, flushed and fsync'ed, then
+ * renamed over the target (a symlink's target: the link stays), and the
+ * folder is fsync'ed. On any error the temporary file is removed and an
+ * existing target is left untouched. "-" and /dev/stdout write to standard
+ * output; a FIFO or a character device is written to directly.
+ * A CSV starts with a UTF-8 BOM as o->bom says (enum export_bom).
+ * *rows (may be NULL) tells how many rows were written.
+ */
+int export_to_path(struct store *st, const struct export_options *o, int64_t *rows);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * metrics.c: --metrics-file; see metrics.h.
+ */
+#include "output/metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "output/atomicfile.h"
+#include "output/outpath.h"
+#include "base/util.h"
+
+/* The # HELP and # TYPE lines of a metric. */
+static void header(struct strbuf *sb, const char *name, const char *type, const char *help)
+{
+	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_ms(struct strbuf *sb, const char *name, int64_t ms)
+{
+	strbuf_addf(sb, "%s %" PRId64 ".%03d\n", name, ms / 1000, (int)(ms % 1000));
+}
+
+int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary *sum,
+		   int exit_code, int64_t now_ms)
+{
+	static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+	struct state_counts c;
+	struct store_metrics m;
+
+	if (st && (store_count_states(st, now_ms, &c) < 0 || store_metrics(st, &m) < 0))
+		return -1;
+	if (st) {
+		header(sb, "finch_onboard_rows", "gauge", "Rows in the database, by state.");
+		for (int s = 0; s < STATE_COUNT; s++)
+			strbuf_addf(sb, "finch_onboard_rows{state=\"%s\"} %" PRId64 "\n",
+				    state_name((enum row_state)s), c.by_state[s]);
+		header(sb, "finch_onboard_rows_carried_over", "gauge",
+		       "Failed rows the next sync sends again (transient errors, within "
+		       "--give-up-after).");
+		strbuf_addf(sb, "finch_onboard_rows_carried_over %" PRId64 "\n", c.carried);
+		header(sb, "finch_onboard_requests_total", "counter",
+		       "Requests sent to the API, by the class of their HTTP status (none: no "
+		       "answer).");
+		for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
+			if (m.requests_by_class[i] || i == 1 || i == 3 || i == 4)
+				strbuf_addf(
+				    sb, "finch_onboard_requests_total{class=\"%s\"} %" PRId64 "\n",
+				    classes[i], m.requests_by_class[i]);
+		strbuf_addf(sb, "finch_onboard_requests_total{class=\"none\"} %" PRId64 "\n",
+			    m.requests_unanswered);
+		header(sb, "finch_onboard_throttled_requests_total", "counter",
+		       "Requests answered 429 Too Many Requests.");
+		strbuf_addf(sb, "finch_onboard_throttled_requests_total %" PRId64 "\n",
+			    m.throttled);
+		header(sb, "finch_onboard_pauses_total", "counter",
+		       "Times a run paused every request: for a client-wide 429 (rate_limit) or "
+		       "because the API stopped answering (outage).");
+		strbuf_addf(sb, "finch_onboard_pauses_total{reason=\"rate_limit\"} %" PRId64 "\n",
+			    m.pauses);
+		strbuf_addf(sb, "finch_onboard_pauses_total{reason=\"outage\"} %" PRId64 "\n",
+			    m.outages);
+		header(sb, "finch_onboard_runs_total", "counter", "Runs recorded in the database.");
+		strbuf_addf(sb, "finch_onboard_runs_total %" PRId64 "\n", m.runs);
+		if (m.last_success_ms) {
+			header(sb, "finch_onboard_last_success_timestamp_seconds", "gauge",
+			       "When the last run that exited 0 or 1 ended, in Unix time.");
+			sample_ms(sb, "finch_onboard_last_success_timestamp_seconds",
+				  m.last_success_ms);
+		}
+	}
+	if (sum && sum->run_id) {
+		header(sb, "finch_onboard_last_run_duration_seconds", "gauge",
+		       "How long the last run took.");
+		sample_ms(sb, "finch_onboard_last_run_duration_seconds", sum->elapsed_ms);
+		header(sb, "finch_onboard_last_run_requests", "gauge",
+		       "Requests the last run sent, and of them those answered 429.");
+		strbuf_addf(sb, "finch_onboard_last_run_requests{answer=\"any\"} %" PRId64 "\n",
+			    sum->sent);
+		strbuf_addf(sb, "finch_onboard_last_run_requests{answer=\"429\"} %" PRId64 "\n",
+			    sum->throttled);
+	}
+	header(sb, "finch_onboard_last_run_exit_code", "gauge",
+	       "The exit code of the last run (0 all good, 1 rows invalid or failed, 2 usage, 3 "
+	       "credentials, 4 locked, 5 interrupted, 6 API unreachable, 7 stopped early).");
+	strbuf_addf(sb, "finch_onboard_last_run_exit_code %d\n", exit_code);
+	header(sb, "finch_onboard_last_run_timestamp_seconds", "gauge",
+	       "When the last run ended (this file was written), in Unix time.");
+	sample_ms(sb, "finch_onboard_last_run_timestamp_seconds", now_ms);
+	return 0;
+}
+
+/* node_exporter's textfile collector reads every *.prom file: never half of one. */
+static int write_atomically(const char *path, const char *buf, size_t len)
+{
+	struct atomic_file af;
+
+	/* 0644: metrics hold counts, no links, and the collector runs as another user. */
+	if (atomic_file_begin(&af, path, 0644, "--metrics-file") < 0)
+		return -1;
+	if (fwrite(buf, 1, len, af.f) != len) {
+		error_errno("--metrics-file: cannot write '%s'", af.tmp.buf);
+		atomic_file_abort(&af);
+		return -1;
+	}
+	return atomic_file_commit(&af);
+}
+
+/* A FIFO or a character device is written as it is: a rename would replace it (outpath.h). */
+static int write_direct(const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	size_t done = 0;
+	int ret = 0;
+
+	if (fd < 0)
+		return error_errno("--metrics-file: cannot open '%s'", path);
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = error_errno("--metrics-file: cannot write '%s'", path);
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (close(fd) < 0 && !ret)
+		ret = error_errno("--metrics-file: cannot write '%s'", path);
+	return ret;
+}
+
+int metrics_check(const char *path, const char *db, const char *csv, const char *out)
+{
+	struct outpath op;
+
+	if (outpath_check_as("--metrics-file", path, db, csv, out, &op) < 0)
+		return -1;
+	outpath_release(&op);
+	return 0;
+}
+
+int metrics_write(const char *path, const char *db, const char *csv, const char *out,
+		  struct store *st, const struct run_summary *sum, int exit_code)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct outpath op;
+	int ret = -1;
+
+	/* Checked again right before writing: the path may have changed since. */
+	if (outpath_check_as("--metrics-file", path, db, csv, out, &op) < 0)
+		return -1;
+	if (metrics_format(&sb, st, sum, exit_code, clock_now_ms()) < 0)
+		goto out;
+	if (op.kind == OUTPATH_STDOUT)
+		ret = fwrite(sb.buf, 1, sb.len, stdout) == sb.len && fflush(stdout) == 0
+			  ? 0
+			  : error_errno("--metrics-file: cannot write to standard output");
+	else if (op.kind == OUTPATH_DIRECT)
+		ret = write_direct(op.file, sb.buf, sb.len);
+	else /* a symlink's final target is replaced, in its own folder; the link stays */
+		ret = write_atomically(op.file, sb.buf, sb.len);
+out:
+	outpath_release(&op);
+	strbuf_release(&sb);
+	return ret;
+}

@@ -1,0 +1,503 @@
+/*
+ * options.c: the options shared by `run` and `sync`; see options.h.
+ */
+#include "run/options.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "finch/breaker.h"
+#include "base/cli.h"
+#include "finch/finch_api.h"
+#include "finch/ratelimit.h"
+#include "base/redact.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+
+/* Refused with a pointer to the safe ways; listed so getopt does not guess a prefix. */
+#define RUN_OPT_SECRET_ON_ARGV (RUN_OPT_LAST + 1)
+
+const struct option run_long_options[] = {
+    {"base-url", required_argument, NULL, RUN_OPT_BASE_URL},
+    {"concurrency", required_argument, NULL, RUN_OPT_CONCURRENCY},
+    {"rate", required_argument, NULL, RUN_OPT_RATE},
+    {"max-attempts", required_argument, NULL, RUN_OPT_MAX_ATTEMPTS},
+    {"timeout", required_argument, NULL, RUN_OPT_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, RUN_OPT_CONNECT_TIMEOUT},
+    {"grace", required_argument, NULL, RUN_OPT_GRACE},
+    {"max-retry-after", required_argument, NULL, RUN_OPT_MAX_RETRY_AFTER},
+    {"cacert", required_argument, NULL, RUN_OPT_CACERT},
+    {"client-secret-file", required_argument, NULL, RUN_OPT_SECRET_FILE},
+    {"client-secret", optional_argument, NULL, RUN_OPT_SECRET_ON_ARGV},
+    {"dry-run", no_argument, NULL, RUN_OPT_DRY_RUN},
+    {"quiet", no_argument, NULL, RUN_OPT_QUIET},
+    {"verbose", no_argument, NULL, RUN_OPT_VERBOSE},
+    {"log-format", required_argument, NULL, RUN_OPT_LOG_FORMAT},
+    {"seed", required_argument, NULL, RUN_OPT_SEED},
+    {"max-outage", required_argument, NULL, RUN_OPT_MAX_OUTAGE},
+    {"give-up-after", required_argument, NULL, RUN_OPT_GIVE_UP_AFTER},
+    {"metrics-file", required_argument, NULL, RUN_OPT_METRICS_FILE},
+    {0, 0, 0, 0},
+};
+
+const char run_options_help[] =
+    "  --base-url URL        the API (default $FINCH_BASE_URL, else " FINCH_DEFAULT_BASE_URL ");\n"
+    "                        http:// only to 127.0.0.1, [::1] or localhost,\n"
+    "                        never through a proxy; https uses $https_proxy,\n"
+    "                        $ALL_PROXY and $NO_PROXY as curl does\n"
+    "  --concurrency N       requests in flight at most, 1..1024 (default 16)\n"
+    "  --rate R              requests per time: 3/s, 150/min, 1000/5m, or 0 for no\n"
+    "                        limit (default " RATELIMIT_DEFAULT
+    ", under Finch's 1000 per 5 minutes per IP)\n"
+    "  --max-attempts N      attempts per row before it fails (default 5)\n"
+    "  --timeout SECONDS     per attempt (default 60); also 500ms, 2m\n"
+    "  --connect-timeout SECONDS\n"
+    "                        to establish a connection (default 10)\n"
+    "  --grace SECONDS       after SIGINT/SIGTERM, wait this long for answers in\n"
+    "                        flight (default 10); a second signal stops at once\n"
+    "  --max-retry-after DURATION\n"
+    "                        a server's Retry-After longer than this leaves the row\n"
+    "                        for a later run (default 10m)\n"
+    "  --cacert FILE         trust the CA certificates in FILE (TLS is always verified)\n"
+    "  --client-secret-file FILE\n"
+    "                        read the client secret from FILE instead of\n"
+    "                        $FINCH_CLIENT_SECRET (never from the command line);\n"
+    "                        FILE must be yours (or root's), writable by no one\n"
+    "                        else\n"
+    "  --dry-run             print the requests that would be sent, secrets\n"
+    "                        redacted, and send nothing\n"
+    "  --quiet               no progress line and no summary\n"
+    "  --verbose             print each request's and response's headers\n"
+    "                        (Authorization redacted)\n"
+    "  --log-format FORMAT   text (default) or json: one JSON object per line on stderr\n"
+    "  --seed N              seed the retry jitter, for reproducible tests\n"
+    "  --max-outage DURATION when the API stops answering mid-run, pause and probe\n"
+    "                        for this long before giving up with exit 6 (default 5m)\n"
+    "  --give-up-after DURATION\n"
+    "                        a row whose attempts ran out on transient errors is\n"
+    "                        re-queued by the next sync until this long after its\n"
+    "                        first transient failure (default 7d)\n"
+    "  --metrics-file FILE   at the end, write Prometheus metrics to FILE\n"
+    "                        (atomically; for node_exporter's textfile collector)\n";
+
+void run_config_init(struct run_config *c)
+{
+	char why[128];
+
+	memset(c, 0, sizeof(*c));
+	c->concurrency = RUN_CONCURRENCY_DEFAULT;
+	c->rate = xstrdup(RATELIMIT_DEFAULT);
+	if (ratelimit_parse(RATELIMIT_DEFAULT, &c->rate_per_s, why, sizeof(why)) < 0)
+		c->rate_per_s = 3.0;
+	c->retry = (struct retry_policy)RETRY_POLICY_INIT;
+	c->timeout_ms = RUN_TIMEOUT_MS_DEFAULT;
+	c->connect_timeout_ms = RUN_CONNECT_TIMEOUT_MS_DEFAULT;
+	c->grace_ms = RUN_GRACE_MS_DEFAULT;
+	c->max_outage_ms = BREAKER_GIVE_UP_DEFAULT_MS;
+	c->give_up_after_ms = RUN_GIVE_UP_AFTER_MS_DEFAULT;
+	c->log_format = LOG_FORMAT_TEXT;
+	c->need_credentials = 1;
+}
+
+static void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	/* The secret should not outlive its use in freed heap memory. */
+	for (volatile char *p = s; *p; p++)
+		*p = 0;
+	free(s);
+}
+
+void run_config_release(struct run_config *c)
+{
+	free(c->base_url);
+	free(c->client_id);
+	wipe_free(c->client_secret);
+	free(c->secret_file);
+	free(c->cacert);
+	free(c->rate);
+	free(c->metrics_file);
+	memset(c, 0, sizeof(*c));
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* A duration option: more than zero (or zero when allowed) and no more than a day. */
+static int apply_duration(const char *name, const char *arg, int allow_zero, int64_t *out)
+{
+	int64_t ms;
+
+	if (parse_duration_ms(arg, &ms) < 0 || ms < 0 || (!allow_zero && ms == 0) ||
+	    ms > 24 * 3600 * 1000LL)
+		return error("option '--%s' expects a duration such as 10, 1.5, 500ms or 2m, "
+			     "not '%s'",
+			     name, arg);
+	*out = ms;
+	return 1;
+}
+
+int run_option_apply(struct run_config *c, int opt, const char *arg)
+{
+	int64_t v;
+	char why[128];
+
+	switch (opt) {
+	case RUN_OPT_BASE_URL:
+		set_str(&c->base_url, arg);
+		return 1;
+	case RUN_OPT_CONCURRENCY:
+		if (parse_int64(arg, 1, RUN_CONCURRENCY_MAX, &v) < 0)
+			return error(
+			    "option '--concurrency' expects a number from 1 to %d, not '%s'",
+			    RUN_CONCURRENCY_MAX, arg);
+		c->concurrency = v;
+		return 1;
+	case RUN_OPT_RATE:
+		if (ratelimit_parse(arg, &c->rate_per_s, why, sizeof(why)) < 0)
+			return error("option '--rate': %s", why);
+		set_str(&c->rate, arg);
+		return 1;
+	case RUN_OPT_MAX_ATTEMPTS:
+		if (parse_int64(arg, 1, 100, &v) < 0)
+			return error(
+			    "option '--max-attempts' expects a number from 1 to 100, not '%s'",
+			    arg);
+		c->retry.max_attempts = v;
+		return 1;
+	case RUN_OPT_TIMEOUT:
+		return apply_duration("timeout", arg, 0, &c->timeout_ms);
+	case RUN_OPT_CONNECT_TIMEOUT:
+		return apply_duration("connect-timeout", arg, 0, &c->connect_timeout_ms);
+	case RUN_OPT_GRACE:
+		return apply_duration("grace", arg, 1, &c->grace_ms);
+	case RUN_OPT_MAX_RETRY_AFTER:
+		return apply_duration("max-retry-after", arg, 1, &c->retry.max_retry_after_ms);
+	case RUN_OPT_MAX_OUTAGE:
+		return apply_duration("max-outage", arg, 1, &c->max_outage_ms);
+	case RUN_OPT_GIVE_UP_AFTER:
+		if (parse_duration_ms(arg, &v) < 0 || v < 0 || v > 366 * 24 * 3600 * 1000LL)
+			return error("option '--give-up-after' expects a duration such as 7d, 36h "
+				     "or 0 (never carry over), not '%s'",
+				     arg);
+		c->give_up_after_ms = v;
+		return 1;
+	case RUN_OPT_METRICS_FILE:
+		if (!*arg)
+			return error("option '--metrics-file': empty file name");
+		set_str(&c->metrics_file, arg);
+		return 1;
+	case RUN_OPT_CACERT:
+		set_str(&c->cacert, arg);
+		return 1;
+	case RUN_OPT_SECRET_FILE:
+		set_str(&c->secret_file, arg);
+		return 1;
+	case RUN_OPT_SECRET_ON_ARGV:
+		return error("the client secret is never taken on the command line (other users "
+			     "can read it there); set FINCH_CLIENT_SECRET or use "
+			     "--client-secret-file FILE");
+	case RUN_OPT_DRY_RUN:
+		c->dry_run = 1;
+		return 1;
+	case RUN_OPT_QUIET:
+		c->quiet = 1;
+		return 1;
+	case RUN_OPT_VERBOSE:
+		c->verbose = 1;
+		return 1;
+	case RUN_OPT_LOG_FORMAT:
+		if (!strcmp(arg, "text"))
+			c->log_format = LOG_FORMAT_TEXT;
+		else if (!strcmp(arg, "json"))
+			c->log_format = LOG_FORMAT_JSON;
+		else
+			return error("option '--log-format' expects 'text' or 'json', not '%s'",
+				     arg);
+		return 1;
+	case RUN_OPT_SEED:
+		if (parse_int64(arg, 0, INT64_MAX, &v) < 0)
+			return error("option '--seed' expects a non-negative number, not '%s'",
+				     arg);
+		c->seed = (uint64_t)v;
+		c->seed_given = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+struct option *run_options_merge(const struct option *own)
+{
+	return cli_options_merge(own, run_long_options, NULL);
+}
+
+/*
+ * Finds the host of an absolute URL: *host points into url, *len is its
+ * length (brackets of an IPv6 literal included). -1 if there is no host.
+ */
+static int url_host(const char *url, const char **host, size_t *len)
+{
+	const char *p = strstr(url, "://"), *end, *at;
+
+	if (!p)
+		return -1;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', (size_t)(end - p));
+
+		if (!close)
+			return -1;
+		end = close + 1;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+
+		if (colon)
+			end = colon;
+	}
+	if (end == p)
+		return -1;
+	*host = p;
+	*len = (size_t)(end - p);
+	return 0;
+}
+
+int url_is_loopback(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	size_t len;
+	int ret = 0;
+
+	if (!u)
+		die("out of memory parsing a URL");
+	/* libcurl's own parser: the host checked is the host libcurl connects to. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	len = strlen(host);
+	/*
+	 * Only names that never reach a resolver: "localhost" itself, which
+	 * transfer.c pins to 127.0.0.1 and ::1 (RFC 6761 section 6.3), and
+	 * literal addresses. "localhost." is an absolute DNS name that a
+	 * resolver is free to answer for: refused.
+	 */
+	if (!strcasecmp(host, "localhost")) {
+		ret = 1;
+	} else if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
+		struct in6_addr a6;
+
+		host[len - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6) == 1)
+			ret = IN6_IS_ADDR_LOOPBACK(&a6) ||
+			      (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	} else {
+		struct in_addr a4;
+
+		if (inet_pton(AF_INET, host, &a4) == 1)
+			ret = (ntohl(a4.s_addr) >> 24) == 127;
+	}
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+static int check_base_url(struct run_config *c)
+{
+	const char *url = c->base_url, *host, *auth = strstr(c->base_url, "://");
+	size_t len, shown = strcspn(url, "?#");
+
+	/*
+	 * Userinfo and a query are where a pasted secret would sit: refused
+	 * first, and never echoed (the messages below show a URL without them).
+	 */
+	if (c->client_secret) {
+		struct redact r;
+		char *copy = xstrdup(url);
+		size_t found;
+
+		redact_init(&r, c->client_id, c->client_secret);
+		/* a secret too short to tell from text would match any URL (redact.h) */
+		found = redact_secret_is_short(&r) ? 0 : redact_string(&r, &copy);
+		redact_release(&r);
+		free(copy);
+		if (found)
+			return error(
+			    "option '--base-url' (or FINCH_BASE_URL) holds the client "
+			    "secret; the secret only ever travels in FINCH_CLIENT_SECRET or "
+			    "--client-secret-file");
+	}
+	auth = auth ? auth + 3 : url;
+	if (memchr(auth, '@', strcspn(auth, "/?#")))
+		return error("option '--base-url' must not carry credentials; set "
+			     "FINCH_CLIENT_ID and FINCH_CLIENT_SECRET");
+	if (url[shown])
+		return error("option '--base-url': '%.*s' must not have a query or fragment",
+			     (int)shown, url);
+	if (!strncasecmp(url, "https://", 8)) {
+		/* nothing to add: TLS is verified */
+	} else if (!strncasecmp(url, "http://", 7)) {
+		if (!url_is_loopback(url))
+			return error("option '--base-url': '%s' is plain http to a host that is "
+				     "not loopback; use https:// (http:// is only for a literal "
+				     "loopback address such as 127.0.0.1 or [::1], or localhost)",
+				     url);
+	} else {
+		return error("option '--base-url': '%s' is not an http:// or https:// URL", url);
+	}
+	if (url_host(url, &host, &len) < 0)
+		return error("option '--base-url': '%s' has no host", url);
+	len = strlen(url);
+	while (len && url[len - 1] == '/')
+		c->base_url[--len] = '\0';
+	return 0;
+}
+
+/* Reads the secret file into a malloc'd string, a trailing newline trimmed. */
+static int read_secret_file(const char *path, char **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct stat stt;
+	char buf[1024];
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno("option '--client-secret-file': cannot open '%s'", path);
+	if (fstat(fd, &stt) < 0) {
+		error_errno("option '--client-secret-file': cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(stt.st_mode)) {
+		error("option '--client-secret-file': '%s' is not a regular file", path);
+		goto out;
+	}
+	/*
+	 * As ssh does for its keys (OpenSSH misc.c safe_path()): a file another
+	 * user owns or can write could hold a secret of their choosing, and
+	 * every session would then go to their account. Root may own it.
+	 */
+	if (stt.st_uid != geteuid() && stt.st_uid != 0) {
+		error("option '--client-secret-file': '%s' is owned by another user (uid %lu); "
+		      "it must be yours: run 'chown %lu %s'",
+		      path, (unsigned long)stt.st_uid, (unsigned long)geteuid(), path);
+		goto out;
+	}
+	if (stt.st_mode & (S_IWGRP | S_IWOTH)) {
+		error("option '--client-secret-file': others can write '%s' (mode %04o); "
+		      "run 'chmod 600 %s'",
+		      path, (unsigned)(stt.st_mode & 07777), path);
+		goto out;
+	}
+	if (stt.st_mode & (S_IRGRP | S_IROTH))
+		warning("'%s' holds the client secret but others can read it (mode %04o); "
+			"run 'chmod 600 %s'",
+			path, (unsigned)(stt.st_mode & 07777), path);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error_errno("option '--client-secret-file': cannot read '%s'", path);
+			goto out;
+		}
+		strbuf_add(&sb, buf, (size_t)n);
+		if (sb.len > 64 * 1024) {
+			error("option '--client-secret-file': '%s' is too large for a secret",
+			      path);
+			goto out;
+		}
+	}
+	if (sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	if (sb.len && sb.buf[sb.len - 1] == '\r')
+		sb.buf[--sb.len] = '\0';
+	if (!sb.len) {
+		error("option '--client-secret-file': '%s' is empty", path);
+		goto out;
+	}
+	if (memchr(sb.buf, '\n', sb.len) || memchr(sb.buf, '\0', sb.len)) {
+		error("option '--client-secret-file': '%s' must hold the secret on one line", path);
+		goto out;
+	}
+	/* What a careless copy puts in: each would be sent as part of the secret (a 401). */
+	if (sb.len >= 3 && !memcmp(sb.buf, "\xef\xbb\xbf", 3)) {
+		error("option '--client-secret-file': '%s' starts with a UTF-8 byte order mark; "
+		      "save it without one",
+		      path);
+		goto out;
+	}
+	if (strstr(sb.buf, "FINCH_CLIENT_SECRET=") == sb.buf ||
+	    strstr(sb.buf, "export FINCH_CLIENT_SECRET=") == sb.buf) {
+		error("option '--client-secret-file': '%s' is an environment file "
+		      "(FINCH_CLIENT_SECRET=...); it must hold only the secret",
+		      path);
+		goto out;
+	}
+	*out = strbuf_detach(&sb, NULL);
+	ret = 0;
+out:
+	memset(buf, 0, sizeof(buf));
+	if (sb.alloc)
+		memset(sb.buf, 0, sb.alloc);
+	strbuf_release(&sb);
+	close(fd);
+	return ret;
+}
+
+int run_config_finish(struct run_config *c)
+{
+	const char *env;
+	int need = c->need_credentials && !c->dry_run;
+
+	log_setup(c->log_format,
+		  c->quiet && c->log_format == LOG_FORMAT_TEXT ? LOG_WARN : LOG_INFO);
+
+	env = getenv("FINCH_CLIENT_ID");
+	if (env && *env) {
+		set_str(&c->client_id, env);
+	} else if (need) {
+		return error("FINCH_CLIENT_ID is not set; export FINCH_CLIENT_ID and "
+			     "FINCH_CLIENT_SECRET (or use --client-secret-file)");
+	}
+	wipe_free(c->client_secret);
+	c->client_secret = NULL;
+	if (c->secret_file) {
+		if (read_secret_file(c->secret_file, &c->client_secret) < 0)
+			return -1;
+	} else {
+		env = getenv("FINCH_CLIENT_SECRET");
+		if (env && *env)
+			c->client_secret = xstrdup(env);
+		else if (need)
+			return error("FINCH_CLIENT_SECRET is not set (or is empty); export it or "
+				     "use --client-secret-file FILE");
+	}
+	/* After the credentials: a base URL that holds the secret is refused unechoed. */
+	if (!c->base_url) {
+		env = getenv("FINCH_BASE_URL");
+		c->base_url = xstrdup(env && *env ? env : FINCH_DEFAULT_BASE_URL);
+	}
+	if (check_base_url(c) < 0)
+		return -1;
+	if (c->cacert && access(c->cacert, R_OK) < 0)
+		return error_errno("option '--cacert': cannot read '%s'", c->cacert);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/*
+ * transfer.h: one slot of a run: a reusable libcurl easy handle, the row it
+ * carries, and what the callbacks capture of the answer (body, the few
+ * headers the outcome depends on, curl's error text). It also owns the
+ * --verbose trace and what is kept of the answer, both with credentials
+ * redacted (redact.h), and the network rules of a plain-http base URL.
+ *
+ * dispatch.c drives the slots; this module knows nothing of the store's
+ * transactions or of the rate limit.
+ */
+#ifndef FINCH_TRANSFER_H
+#define FINCH_TRANSFER_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "finch/finch_api.h"
+#include "run/options.h"
+#include "base/redact.h"
+#include "store/store.h"
+#include "base/strbuf.h"
+
+/*
+ * A connection idle longer than this is not reused (CURLOPT_MAXAGE_CONN):
+ * load balancers commonly drop idle connections after 60 s, and a request
+ * sent on a connection the server already closed is one that fails.
+ */
+#define TRANSFER_MAX_IDLE_CONN_S 50
+
+/* A response body larger than this is cut off: no documented answer comes close. */
+#define TRANSFER_MAX_BODY_BYTES (256 * 1024)
+
+/* One slot: an easy handle and the row it carries. */
+struct transfer {
+	CURL *easy;
+	int busy;
+	struct store_job job;
+	char *body;		   /* the request body, malloc'd while busy */
+	size_t body_len, body_off; /* how much of it libcurl has read */
+	int resend_refused;	   /* libcurl wanted to send it again: refused */
+	struct strbuf resp;	   /* the response body */
+	char *request_id;	   /* Finch-Request-Id, malloc'd or NULL */
+	char *retry_after;	   /* Retry-After */
+	char *retry_after_ms;	   /* retry-after-ms */
+	char *should_retry;	   /* x-should-retry */
+	int64_t started_ms;	   /* wall clock, for the attempts table */
+	int64_t started_mono;
+	char errbuf[CURL_ERROR_SIZE];
+	void (*before_trace)(void *data); /* --verbose: called before each trace line */
+	void *trace_data;
+	const struct redact *redact; /* the run's credentials to hide, or NULL; set before init */
+	struct curl_slist *resolve;  /* CURLOPT_RESOLVE pinning localhost, or NULL */
+	struct strbuf trace_line;    /* --verbose scratch */
+};
+
+/*
+ * Creates t's easy handle with every option of a run (cfg: timeouts, TLS,
+ * protocols, credentials, --verbose) and the shared request headers (owned
+ * by the caller, alive as long as t). t must be zeroed (but for
+ * before_trace, trace_data and redact). Returns 0, or -1 after reporting
+ * the error.
+ *
+ * A plain http:// base URL (options.c allows only a literal loopback
+ * address or localhost) never goes through a proxy (CURLOPT_NOPROXY "*",
+ * whatever http_proxy or ALL_PROXY say) and never through DNS: localhost is
+ * pinned to 127.0.0.1 and ::1 with CURLOPT_RESOLVE. An https:// URL uses
+ * libcurl's proxy variables as curl does (libcurl-env(3)).
+ */
+int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_slist *headers);
+
+/* Frees the easy handle and everything t owns; t must not be busy. */
+void transfer_release(struct transfer *t);
+
+/*
+ * Replaces the credentials a server echoed back (t->redact) in the text t
+ * captured that is stored or logged as it is: Finch-Request-Id and curl's
+ * error text. The body is classified as it came, since a redaction could
+ * corrupt the identifiers it carries (see REDACT_MIN_SECRET_BYTES); what is
+ * kept of it goes through transfer_scrub_outcome().
+ */
+void transfer_scrub_answer(struct transfer *t);
+
+/* The same for the strings of the outcome classified from t's answer. */
+void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o);
+
+/*
+ * Makes body (NUL-terminated, owned by the caller until the transfer ends)
+ * the request body of t's next transfer.
+ *
+ * libcurl sends a POST again by itself when a reused connection dies before
+ * any answer byte ("Connection died, retrying a fresh connect"): the server
+ * may have taken the first one, and Finch has no idempotency key. To keep
+ * every request that leaves the process an attempt of ours, the body is
+ * given through CURLOPT_READFUNCTION with a CURLOPT_SEEKFUNCTION that
+ * refuses to rewind it; CURLOPT_SEEKFUNCTION(3) documents that libcurl
+ * rewinds the body "when an existing HTTP connection is reused too late and
+ * the server closes the connection", and CURLOPT_READFUNCTION(3) that a
+ * failed rewind fails the transfer (CURLE_SEND_FAIL_REWIND). The dispatcher
+ * then records that attempt and retries it under its own policy and budget.
+ * t->resend_refused tells that this happened.
+ */
+void transfer_set_body(struct transfer *t, char *body);
+
+/* Frees what t captured of the last answer (headers); keeps the handle. */
+void transfer_clear_captures(struct transfer *t);
+/*
+ * Captures one response header line (data[0..len), as libcurl hands it to
+ * CURLOPT_HEADERFUNCTION, not NUL-terminated) into t: the callback itself,
+ * exposed for tests/fuzz/fuzz_classify.c.
+ */
+void transfer_capture_header(struct transfer *t, const char *data, size_t len);
+
+/* base + path as a malloc'd string; the caller frees. */
+char *transfer_join_url(const char *base, const char *path);
+
+/* The headers every request sends (Finch-API-Version, JSON); free with curl_slist_free_all(). */
+struct curl_slist *transfer_request_headers(void);
+
+#endif

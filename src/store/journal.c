@@ -1,0 +1,382 @@
+/*
+ * journal.c: the answers journal; see journal.h.
+ */
+#define _GNU_SOURCE /* fallocate(2) and FALLOC_FL_KEEP_SIZE */
+#include "store/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+/* Integers in JSON are doubles: every time and id we write stays below 2^53. */
+#define JSON_INT_MAX 9007199254740992.0
+
+char *journal_path(const char *db_file)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, db_file);
+	strbuf_addstr(&sb, JOURNAL_SUFFIX);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void add_str(cJSON *o, const char *key, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void add_int(cJSON *o, const char *key, int64_t v, int null_if_zero)
+{
+	if (null_if_zero && !v)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+void journal_encode(const struct store_outcome *o, struct strbuf *out)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *text;
+
+	add_int(j, "v", JOURNAL_VERSION, 0);
+	add_str(j, "outcome", outcome_kind_name(o->kind));
+	add_str(j, "customer_id", o->customer_id);
+	add_int(j, "customer_row", o->customer_row, 0);
+	add_int(j, "run_id", o->run_id, 1);
+	add_int(j, "attempt_no", o->attempt_no, 0);
+	add_str(j, "kind", o->req_kind == REQUEST_REAUTH ? "reauth" : "create");
+	add_int(j, "started_at", o->started_ms, 0);
+	add_int(j, "elapsed_ms", o->elapsed_ms, 0);
+	add_int(j, "http_status", o->http_status, 1);
+	add_str(j, "transport_error", o->transport_error);
+	add_str(j, "finch_code", o->finch_code);
+	add_str(j, "request_id", o->request_id);
+	add_str(j, "message", o->message);
+	add_str(j, "session_id", o->session_id);
+	add_str(j, "connect_url", o->connect_url);
+	add_str(j, "connection_id", o->connection_id);
+	add_int(j, "expires_at", o->expires_at_ms, 1);
+	add_int(j, "next_attempt_at", o->next_attempt_ms, 1);
+	add_int(j, "first_transient_at", o->first_transient_ms, 1);
+	add_int(j, "give_up_at", o->give_up_ms, 1);
+	text = cJSON_PrintUnformatted(j);
+	if (!text)
+		die("out of memory encoding the answers journal");
+	strbuf_addstr(out, text);
+	strbuf_addch(out, '\n');
+	free(text);
+	cJSON_Delete(j);
+}
+
+/* A string member, or NULL member; anything else is an error. */
+static int get_str(const cJSON *j, const char *key, char **out, char *why, size_t size)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
+
+	*out = NULL;
+	if (!item || cJSON_IsNull(item))
+		return 0;
+	if (!cJSON_IsString(item))
+		return set_why(why, size, "%s: not a string", key);
+	*out = xstrdup(item->valuestring);
+	return 0;
+}
+
+/* An integer member (null or absent reads as 0 unless required). */
+static int get_int(const cJSON *j, const char *key, int required, int64_t *out, char *why,
+		   size_t size)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
+	double v;
+
+	*out = 0;
+	if (!item || cJSON_IsNull(item))
+		return required ? set_why(why, size, "%s: missing", key) : 0;
+	if (!cJSON_IsNumber(item))
+		return set_why(why, size, "%s: not a number", key);
+	v = item->valuedouble;
+	if (v != floor(v) || fabs(v) > JSON_INT_MAX)
+		return set_why(why, size, "%s: not an integer", key);
+	*out = (int64_t)v;
+	return 0;
+}
+
+int journal_decode(const char *line, size_t len, struct store_outcome *o, char *why, size_t size)
+{
+	cJSON *j = cJSON_ParseWithLength(line, len);
+	char *outcome = NULL, *kind = NULL;
+	int64_t version, status;
+	int ret = -1;
+
+	memset(o, 0, sizeof(*o));
+	if (!j || !cJSON_IsObject(j)) {
+		set_why(why, size, "not a JSON object");
+		goto out;
+	}
+	if (get_int(j, "v", 1, &version, why, size) < 0)
+		goto out;
+	if (version != JOURNAL_VERSION) {
+		set_why(why, size, "version %lld, this finch-onboard reads version %d",
+			(long long)version, JOURNAL_VERSION);
+		goto out;
+	}
+	if (get_str(j, "outcome", &outcome, why, size) < 0 ||
+	    get_str(j, "kind", &kind, why, size) < 0 ||
+	    get_str(j, "customer_id", &o->customer_id, why, size) < 0 ||
+	    get_str(j, "transport_error", &o->transport_error, why, size) < 0 ||
+	    get_str(j, "finch_code", &o->finch_code, why, size) < 0 ||
+	    get_str(j, "request_id", &o->request_id, why, size) < 0 ||
+	    get_str(j, "message", &o->message, why, size) < 0 ||
+	    get_str(j, "session_id", &o->session_id, why, size) < 0 ||
+	    get_str(j, "connect_url", &o->connect_url, why, size) < 0 ||
+	    get_str(j, "connection_id", &o->connection_id, why, size) < 0 ||
+	    get_int(j, "customer_row", 1, &o->customer_row, why, size) < 0 ||
+	    get_int(j, "run_id", 0, &o->run_id, why, size) < 0 ||
+	    get_int(j, "attempt_no", 1, &o->attempt_no, why, size) < 0 ||
+	    get_int(j, "started_at", 1, &o->started_ms, why, size) < 0 ||
+	    get_int(j, "elapsed_ms", 0, &o->elapsed_ms, why, size) < 0 ||
+	    get_int(j, "http_status", 0, &status, why, size) < 0 ||
+	    get_int(j, "expires_at", 0, &o->expires_at_ms, why, size) < 0 ||
+	    get_int(j, "next_attempt_at", 0, &o->next_attempt_ms, why, size) < 0 ||
+	    get_int(j, "first_transient_at", 0, &o->first_transient_ms, why, size) < 0 ||
+	    get_int(j, "give_up_at", 0, &o->give_up_ms, why, size) < 0)
+		goto out;
+	o->http_status = (long)status;
+	if (!outcome || outcome_kind_from_name(outcome, &o->kind) < 0) {
+		set_why(why, size,
+			"outcome: '%s' is not one of created, exists, failed, retry, unsent",
+			outcome ? outcome : "");
+		goto out;
+	}
+	if (!kind || (strcmp(kind, "create") && strcmp(kind, "reauth"))) {
+		set_why(why, size, "kind: '%s' is not create or reauth", kind ? kind : "");
+		goto out;
+	}
+	o->req_kind = !strcmp(kind, "reauth") ? REQUEST_REAUTH : REQUEST_CREATE;
+	if (!o->customer_id || !*o->customer_id) {
+		set_why(why, size, "customer_id: missing");
+		goto out;
+	}
+	if (o->kind == OUTCOME_CREATED && (!o->session_id || !o->connect_url)) {
+		set_why(why, size, "a created outcome without session_id and connect_url");
+		goto out;
+	}
+	if (o->kind == OUTCOME_EXISTS && !o->connection_id) {
+		set_why(why, size, "an exists outcome without connection_id");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret)
+		store_outcome_release(o);
+	free(outcome);
+	free(kind);
+	cJSON_Delete(j);
+	return ret;
+}
+
+/* fsyncs the folder that holds path, so a created or removed name survives a crash. */
+static int sync_dir_of(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		ret = error_errno("cannot sync the folder of '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ret;
+}
+
+int journal_open(struct journal *j, const char *db_file, size_t reserve_bytes)
+{
+	j->path = journal_path(db_file);
+	j->appended = 0;
+	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0)
+		return error_errno("cannot open the answers journal '%s'", j->path);
+	/*
+	 * Reserved now, while there is room: on a full disk the journal is the
+	 * only place left for the answers. KEEP_SIZE: the file stays empty.
+	 */
+	if (reserve_bytes && fallocate(j->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)reserve_bytes) < 0 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS)
+		warning("cannot reserve %zu bytes for the answers journal '%s': %s", reserve_bytes,
+			j->path, strerror(errno));
+	return sync_dir_of(j->path);
+}
+
+int journal_append(struct journal *j, const struct store_outcome *o, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+	size_t left;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++)
+		journal_encode(&o[i], &sb);
+	p = sb.buf;
+	left = sb.len;
+	while (left) {
+		ssize_t w = write(j->fd, p, left);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			ret = error_errno("cannot write the answers journal '%s'", j->path);
+			goto out;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fdatasync(j->fd) < 0) {
+		ret = error_errno("cannot sync the answers journal '%s'", j->path);
+		goto out;
+	}
+	j->appended += (int64_t)n;
+out:
+	strbuf_release(&sb);
+	return ret;
+}
+
+void journal_close(struct journal *j)
+{
+	struct stat sb;
+
+	if (j->fd >= 0) {
+		if (!j->appended && fstat(j->fd, &sb) == 0 && sb.st_size == 0 &&
+		    unlink(j->path) == 0)
+			sync_dir_of(j->path);
+		close(j->fd);
+	}
+	free(j->path);
+	j->fd = -1;
+	j->path = NULL;
+}
+
+/*
+ * Reads the journal of db_file into *buf: 1 when it has bytes, 0 when it is
+ * absent or empty, -1 after reporting.
+ */
+static int read_journal(const char *path, struct strbuf *buf)
+{
+	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0
+				       : error_errno("cannot open the answers journal '%s'", path);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error_errno("cannot read the answers journal '%s'", path);
+			close(fd);
+			return -1;
+		}
+		strbuf_add(buf, chunk, (size_t)n);
+	}
+	close(fd);
+	return buf->len > 0;
+}
+
+int64_t journal_waiting(const char *db_file)
+{
+	struct strbuf buf = STRBUF_INIT;
+	char *path = journal_path(db_file);
+	int64_t lines = 0;
+	int r = read_journal(path, &buf);
+
+	for (size_t i = 0; r > 0 && i < buf.len; i++)
+		lines += buf.buf[i] == '\n';
+	strbuf_release(&buf);
+	free(path);
+	return r < 0 ? -1 : lines;
+}
+
+int journal_replay(struct store *st, int64_t *count)
+{
+	struct strbuf buf = STRBUF_INIT;
+	char *path = journal_path(store_filename(st));
+	int64_t lineno = 0, moved_on = 0, gone = 0;
+	size_t pos = 0;
+	int r, ret = -1;
+
+	*count = 0;
+	r = read_journal(path, &buf);
+	if (r <= 0) {
+		/* an empty journal is a crash's leftover reservation */
+		if (r == 0 && unlink(path) == 0)
+			sync_dir_of(path);
+		ret = r;
+		goto out;
+	}
+	if (store_begin(st) < 0)
+		goto out;
+	while (pos < buf.len) {
+		const char *line = buf.buf + pos, *nl = memchr(line, '\n', buf.len - pos);
+		struct store_outcome o;
+		char why[256];
+		int applied;
+
+		lineno++;
+		if (!nl) {
+			warning("%s:%lld: an incomplete last line (an append cut short by a crash, "
+				"never acknowledged); ignored",
+				path, (long long)lineno);
+			break;
+		}
+		pos = (size_t)(nl - buf.buf) + 1;
+		if (nl == line)
+			continue;
+		if (journal_decode(line, (size_t)(nl - line), &o, why, sizeof(why)) < 0) {
+			error("%s:%lld: %s; the journal is left in place", path, (long long)lineno,
+			      why);
+			goto rollback;
+		}
+		r = store_replay_outcome(st, &o, &applied);
+		store_outcome_release(&o);
+		if (r < 0)
+			goto rollback;
+		*count += 1;
+		moved_on += applied == 0;
+		gone += applied < 0;
+	}
+	if (store_commit(st) < 0)
+		goto rollback;
+	if (unlink(path) < 0)
+		warning("cannot remove the replayed answers journal '%s': %s", path,
+			strerror(errno));
+	else
+		sync_dir_of(path);
+	log_event(LOG_WARN, "journal_replayed",
+		  "recorded the answers a stopped run kept in the answers journal",
+		  LOG_S("journal", path), LOG_I("answers", *count), LOG_I("history_only", moved_on),
+		  LOG_I("unknown_customers", gone), LOG_END);
+	ret = 0;
+	goto out;
+rollback:
+	store_rollback(st);
+	*count = 0;
+out:
+	strbuf_release(&buf);
+	free(path);
+	return ret;
+}

@@ -1,0 +1,504 @@
+/*
+ * store.h: the durable state of a batch, in one SQLite database.
+ *
+ * Every SQL statement of the program lives in store.c (and the migrations
+ * in schema/). Statements are prepared once, when the store opens, and
+ * always bound, never formatted. The database runs in WAL mode (but for
+ * store_begin_bulk()) with foreign keys and a 5 s busy timeout. Times are milliseconds since the
+ * Unix epoch.
+ *
+ * Writers call store_begin()/store_commit() around batches; a function
+ * documented as "commits" manages its own transaction and must be called
+ * outside one. Every function returns 0 on success or -1 after reporting
+ * the error with error(), unless its comment says otherwise.
+ */
+#ifndef FINCH_STORE_H
+#define FINCH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "finch/validate.h"
+
+/* The states of a row; the allowed transitions are in schema/001_init.sql. */
+enum row_state {
+	STATE_PENDING,
+	STATE_IN_FLIGHT,
+	STATE_RETRY_WAIT,
+	STATE_CREATED,
+	STATE_EXISTS,
+	STATE_FAILED,
+	STATE_INVALID,
+	STATE_COUNT
+};
+#define STATE_MASK(s) (1u << (s))
+
+/* "pending", "in_flight", ...; the names stored in the database. */
+const char *state_name(enum row_state s);
+/* Returns 0 and stores the state, or -1 (without printing) if unknown. */
+int state_from_name(const char *name, enum row_state *out);
+/*
+ * Parses a comma-separated list of state names ("failed,created") into a
+ * mask. Returns -1 and prints an error naming the bad word otherwise.
+ */
+int state_mask_parse(const char *list, unsigned *mask);
+
+/* What a queued row asks the API for. */
+enum request_kind {
+	REQUEST_CREATE, /* POST /connect/sessions */
+	REQUEST_REAUTH, /* POST /connect/sessions/reauthenticate with connection_id */
+};
+
+struct store;
+
+/*
+ * Opens (creating if needed) the database at path and brings its schema to
+ * the newest migration this binary has, in one transaction. A database whose
+ * user_version is newer than the binary's is refused, untouched, and so is
+ * any SQLite file that is not ours ("'X' is not a finch-onboard database").
+ * A new database is created with mode 0600 whatever the umask, so its -wal,
+ * -shm and -journal are 0600 too (SQLite gives them the database's mode);
+ * an existing one that others can read gets a warning naming the fix.
+ */
+int store_open(const char *path, struct store **out);
+/*
+ * Opens an existing database of ours for reading only (SQLITE_OPEN_READONLY):
+ * no schema is created or migrated, the journal mode is left as it is, and
+ * the file's bytes and mode stay the same (status, export, dry runs). An
+ * empty file, another program's database, or a schema older or newer than
+ * the binary's is refused. A WAL database in a folder this user cannot
+ * write is read as an immutable file when it has no write-ahead log
+ * pending; otherwise the error names what is missing. Writers fail.
+ */
+int store_open_readonly(const char *path, struct store **out);
+/* Finalizes every statement and closes the connection. NULL is fine. */
+void store_close(struct store *st);
+/* The schema version the binary carries (the number of migrations). */
+int store_schema_version(void);
+
+/*
+ * The file SQLite opened: absolute, with symlinks resolved
+ * (sqlite3_db_filename()); SQLite names its -wal and -journal files after
+ * it, and the answers journal (journal.h) lives beside it too.
+ */
+const char *store_filename(struct store *st);
+
+int store_begin(struct store *st);
+/*
+ * BEGIN IMMEDIATE that waits at most wait_ms for another connection's write
+ * lock (instead of the 5 s busy timeout), for a loop that must keep serving
+ * the network while a foreign process (an sqlite3 shell, a backup) holds
+ * the database. Returns 0 inside the transaction, 1 when the lock is still
+ * held by someone else (nothing reported), -1 on any other error (reported).
+ */
+int store_try_begin(struct store *st, int64_t wait_ms);
+/*
+ * COMMIT for the same loop: 0 committed; 1 when SQLite answered SQLITE_BUSY
+ * (the transaction stays open, as SQLite documents, and may be committed
+ * again later); -1 on any other error (reported; the caller rolls back).
+ */
+int store_try_commit(struct store *st);
+/*
+ * 1 when the last error of the connection was SQLITE_BUSY or SQLITE_LOCKED
+ * (the database is locked by someone else), else 0.
+ */
+int store_last_error_busy(struct store *st);
+/*
+ * store_begin() for a transaction that writes much of the database (an
+ * import): it runs with a rollback journal instead of WAL, which writes each
+ * page twice (once to the log, once back), and so spends half the time
+ * writing. It holds SQLite's EXCLUSIVE lock from its first statement, so
+ * readers wait for it to commit (up to their busy timeout) or are told the
+ * database is locked, instead of reading the state before it and holding
+ * up its commit.
+ * Leaving WAL needs the only open connection; when another one is open (a
+ * status, an export) the transaction stays in WAL, slower but the same.
+ * store_commit() or store_rollback() go back to WAL.
+ */
+int store_begin_bulk(struct store *st);
+int store_commit(struct store *st);
+/* Never fails loudly: used on error paths. */
+void store_rollback(struct store *st);
+/* 1 inside a transaction begun by store_begin(), else 0. */
+int store_in_transaction(const struct store *st);
+
+/* ---- import ------------------------------------------------------------ */
+
+struct import_stats {
+	int64_t rows_read; /* data rows, not counting the header and blank lines */
+	int64_t accepted;  /* valid rows that were new */
+	int64_t invalid;
+	int64_t unchanged;   /* valid rows identical to what the store had */
+	int64_t updated;     /* valid rows whose request fields changed */
+	int64_t blank;	     /* records whose cells are all empty, skipped (not stored) */
+	int64_t not_utf8;    /* invalid rows with a cell that is not UTF-8 */
+	int likely_encoding; /* for those: csv_text.h's enum csv_encoding (not stored) */
+};
+
+/* Records the start of an import; *import_id identifies it. Inside a transaction. */
+int store_import_start(struct store *st, const char *path, int64_t size, const char *sha256_hex,
+		       int64_t started_ms, int64_t *import_id);
+int store_import_finish(struct store *st, int64_t import_id, const struct import_stats *stats,
+			int64_t ended_ms);
+/*
+ * Records the file's SHA-256 and its size in bytes, known only once the
+ * whole file has been read (a pipe has no size until then).
+ */
+int store_import_hash(struct store *st, int64_t import_id, const char *sha256_hex, int64_t size);
+
+enum upsert_result {
+	UPSERT_NEW,
+	UPSERT_UNCHANGED,
+	UPSERT_UPDATED,
+	UPSERT_DUPLICATE, /* this import stored the customer already: nothing changed */
+};
+
+/* A valid row of an import, and what storing it did. */
+struct customer_upsert {
+	const struct connect_request *req; /* in */
+	int64_t line;			   /* in: the CSV line its record starts on */
+	enum upsert_result res;		   /* out */
+	int64_t dup_line;		   /* out: the earlier line, for UPSERT_DUPLICATE */
+};
+
+/* Rows a full store_upsert_customers() batch takes in one statement. */
+#define STORE_UPSERT_BATCH 64
+
+/*
+ * store_upsert_customer() for n <= STORE_UPSERT_BATCH rows, in order, as if
+ * one at a time; a full batch of new customers is one INSERT. The strings
+ * of every rows[i].req must stay valid until it returns.
+ */
+int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_t n,
+			   const char *source, int64_t now_ms);
+
+/*
+ * Inserts or updates the customer r->customer_id with a valid request.
+ * Identical request fields leave the row alone (UPSERT_UNCHANGED). Changed
+ * fields, or a row that was invalid, go back to pending with a fresh
+ * attempt budget; session_id, connect_url, connection_id and the attempt
+ * history are kept. source names FILE and line the CSV line the record
+ * starts on: within one import, a line is one record, and that is how a
+ * row the INSERT of a batch just stored is told from one that existed.
+ * Call it between store_import_start() and store_import_finish(): the
+ * import's id is what tells a new row from an updated one, and a customer
+ * this import stored already from an earlier line (UPSERT_DUPLICATE, with
+ * that line in *dup_line) from an unchanged one. The database does that
+ * bookkeeping, so an import's memory does not grow with the file.
+ */
+int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
+			  int64_t line, int64_t now_ms, enum upsert_result *res, int64_t *dup_line);
+
+/*
+ * Returns 1 and the line in *line if the current import already stored
+ * customer_id (valid or invalid), 0 if not, -1 on error.
+ */
+int store_seen_in_import(struct store *st, const char *customer_id, int64_t *line);
+
+/*
+ * Stores a row that broke a rule, with reason "FILE:LINE: column: why".
+ * If customer_id is a usable key (valid, and not a duplicate within this
+ * file) the customer's row becomes invalid and keeps its history and its
+ * last good request fields; a created or exists row keeps its state and
+ * link too, with the reason in error and line_invalid set, until a valid
+ * line comes back. Otherwise (customer_id NULL) the line is kept as
+ * a keyless invalid row named by display_id (the raw id, made printable),
+ * which the next import of the same source replaces.
+ */
+int store_mark_invalid(struct store *st, const char *customer_id, const char *display_id,
+		       const char *display_name, const char *reason, const char *source,
+		       int64_t line, int64_t now_ms);
+
+/* Deletes the keyless invalid rows left by earlier imports of source. */
+int store_forget_keyless(struct store *st, const char *source);
+
+struct import_record {
+	int64_t id;
+	char path[4096];
+	int64_t size;
+	char sha256[65];
+	struct import_stats stats;
+	int64_t started_ms, ended_ms; /* ended_ms 0: never finished */
+};
+
+/* Returns 1 and fills *out with the newest import, 0 if there is none, -1 on error. */
+int store_last_import(struct store *st, struct import_record *out);
+
+/* ---- status ------------------------------------------------------------ */
+
+struct state_counts {
+	int64_t by_state[STATE_COUNT];
+	int64_t total;
+	int64_t expired;	  /* created rows whose expires_at is in the past */
+	int64_t expiring_soon;	  /* created rows expiring within the next 7 days */
+	int64_t retries;	  /* attempts beyond each row's first, over all runs */
+	int64_t carried;	  /* failed rows the next sync re-queues (transient errors) */
+	int64_t carried_until_ms; /* the latest of their give-up times; 0: none */
+	int64_t next_retry_ms;	  /* the earliest retry_wait row's next attempt; 0: none */
+	int64_t line_invalid;	  /* created or exists rows whose latest CSV line is invalid */
+};
+
+int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
+
+/* Calls fn once per (finch_code, http_status) of failed rows, most common first. */
+int store_each_failure_group(struct store *st,
+			     int (*fn)(const char *finch_code, long http_status, int64_t count,
+				       void *data),
+			     void *data);
+
+struct run_record {
+	int64_t id;
+	int64_t started_ms, ended_ms;  /* ended_ms 0: still running, or crashed */
+	int64_t attempts;	       /* attempts made by this run */
+	double p50_ms, p95_ms, p99_ms; /* latency of this run's answered attempts */
+	char exit_reason[32];	       /* "done", "interrupted", "auth", "crashed" ... */
+	int64_t pid;		       /* the process that ran it; 0: unknown */
+};
+
+/* Returns 1 and fills *out with the newest run, 0 if none, -1 on error. */
+int store_last_run(struct store *st, struct run_record *out);
+
+/* ---- run --------------------------------------------------------------- */
+
+/*
+ * Puts every in_flight row (a run that crashed or was killed) back to
+ * pending and records its lost attempt as "outcome unknown". Commits.
+ * *count tells how many rows were recovered.
+ */
+int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count);
+
+/* Records a run's start, with this process's pid (commits), and end (commits). */
+int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id);
+int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const char *exit_reason);
+/* Records how a run ended for monitoring: its exit code, 429 pauses and outages. */
+int store_run_outcome(struct store *st, int64_t run_id, int exit_code, int64_t pauses,
+		      int64_t outages);
+
+/* What --metrics-file reports from the whole history of the database. */
+struct store_metrics {
+	int64_t requests_by_class[5]; /* attempts answered 1xx .. 5xx */
+	int64_t requests_unanswered;  /* attempts without an answer (transport errors) */
+	int64_t throttled;	      /* attempts answered 429 */
+	int64_t runs;
+	int64_t pauses;		 /* client-wide 429 pauses, over all runs */
+	int64_t outages;	 /* times the API stopped answering mid-run */
+	int64_t last_success_ms; /* end of the last run that exited 0 or 1; 0: none */
+};
+
+int store_metrics(struct store *st, struct store_metrics *out);
+
+/* One row handed to the dispatcher. Strings are owned; store_job_release() frees. */
+struct store_job {
+	int64_t id; /* the customers row id */
+	enum request_kind kind;
+	struct connect_request req;
+	char *connection_id;	    /* REQUEST_REAUTH: the connection to renew */
+	int64_t attempts;	    /* attempts already made in this budget */
+	int64_t attempt_total;	    /* attempts ever made for this customer */
+	int64_t first_transient_ms; /* start of its streak of transient failures; 0: none */
+	int was_waiting; /* it was claimed from retry_wait (pending has no next_attempt_at) */
+};
+
+void store_job_release(struct store_job *job);
+
+/*
+ * Claims up to max rows that are due: retry_wait rows whose
+ * next_attempt_at <= now_ms first, then pending rows in import order. They
+ * become in_flight. Called outside a transaction, it commits before it
+ * returns; called inside one (to share a group commit with recorded
+ * outcomes), the caller must commit before sending any claimed request, so
+ * a crash can never lose a row. Fills jobs[0..*n).
+ */
+int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs,
+		    size_t *n);
+
+/*
+ * From now on, store_claim_due(), store_next_retry_at() and store_has_due()
+ * pass over the retry_wait rows a run deferred: those answered at or after
+ * since_ms with a wait longer than cap_ms (--max-retry-after; a second of
+ * slack for the time between an answer and its recording). Such a row is
+ * left for a later run however long this one lasts (issue 10: a long hint
+ * never holds the run). A store never told this defers nothing.
+ */
+void store_defer_long_hints(struct store *st, int64_t since_ms, int64_t cap_ms);
+
+/*
+ * Like store_claim_due() but changes nothing, visiting every row a run
+ * would send now (pending, and due retry_wait); for --dry-run.
+ */
+int store_each_due(struct store *st, int64_t now_ms,
+		   int (*fn)(const struct store_job *job, void *data), void *data);
+
+/*
+ * Earliest next_attempt_at among retry_wait rows no later than horizon_ms.
+ * Returns 1 and stores it, 0 if there is none, -1 on error.
+ */
+int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms);
+
+/*
+ * 1 when store_claim_due() would find a row at now_ms (a pending row, or a
+ * retry_wait row that is due), 0 when not, -1 on error. Claims nothing: a
+ * rate-limited run asks it rather than wait for a token to find out.
+ */
+int store_has_due(struct store *st, int64_t now_ms);
+
+/* One HTTP attempt, for the attempts table. */
+struct attempt_record {
+	int64_t customer_row; /* customers.id */
+	int64_t run_id;
+	int64_t attempt_no; /* 1-based over the customer's whole history */
+	enum request_kind kind;
+	int64_t started_ms;
+	int64_t elapsed_ms;
+	long http_status;	     /* 0: no answer */
+	const char *transport_error; /* NULL unless no answer arrived */
+	const char *finch_code;
+	const char *request_id; /* Finch-Request-Id */
+	const char *message;
+	/* store_record_failed() and _retry(): the transient streak (retry_carry_over()); 0: none */
+	int64_t first_transient_ms;
+	int64_t give_up_ms;	   /* a failed row is re-queued by the next run until then */
+	const char *session_id;	   /* a 201's session_id, even when the row keeps another */
+	const char *connection_id; /* a connection_already_exists' connection_id */
+};
+
+/*
+ * The outcome writers. Each records the attempt and moves the row, within
+ * the caller's transaction (the dispatcher group-commits them).
+ */
+int store_record_created(struct store *st, const struct attempt_record *a, const char *session_id,
+			 const char *connect_url, int64_t expires_at_ms);
+int store_record_exists(struct store *st, const struct attempt_record *a,
+			const char *connection_id);
+int store_record_failed(struct store *st, const struct attempt_record *a);
+int store_record_retry(struct store *st, const struct attempt_record *a, int64_t next_attempt_ms);
+/*
+ * The attempt was cut short with no answer that counts (401 elsewhere in the
+ * run, or a forced stop): the row goes back to pending, its budget untouched.
+ * a may be NULL when the request never went out.
+ */
+int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a);
+
+/* What an answer (or its absence) does to a row: which outcome writer above. */
+enum outcome_kind {
+	OUTCOME_CREATED, /* store_record_created() */
+	OUTCOME_EXISTS,	 /* store_record_exists() */
+	OUTCOME_FAILED,	 /* store_record_failed() */
+	OUTCOME_RETRY,	 /* store_record_retry() */
+	OUTCOME_UNSENT,	 /* store_record_unsent() */
+	OUTCOME_KIND_COUNT
+};
+
+/* "created", "exists", "failed", "retry", "unsent"; the names the answers journal uses. */
+const char *outcome_kind_name(enum outcome_kind k);
+/* Returns 0 and stores the kind, or -1 (without printing) if unknown. */
+int outcome_kind_from_name(const char *name, enum outcome_kind *out);
+
+/*
+ * One outcome held in memory until it is committed (or written to the
+ * answers journal): an attempt_record and the row's new fields, with every
+ * string owned (malloc'd or NULL). store_outcome_release() frees them.
+ */
+struct store_outcome {
+	enum outcome_kind kind;
+	int64_t customer_row; /* customers.id */
+	char *customer_id;    /* checked on replay: the row must still be this customer */
+	int64_t run_id;
+	int64_t attempt_no;
+	enum request_kind req_kind;
+	int64_t started_ms, elapsed_ms;
+	long http_status;
+	char *transport_error, *finch_code, *request_id, *message;
+	char *session_id, *connect_url; /* OUTCOME_CREATED (session_id: any 201) */
+	char *connection_id;		/* OUTCOME_EXISTS */
+	int64_t expires_at_ms;		/* OUTCOME_CREATED */
+	int64_t next_attempt_ms;	/* OUTCOME_RETRY */
+	int64_t first_transient_ms;	/* OUTCOME_FAILED and _RETRY: attempt_record's */
+	int64_t give_up_ms;
+};
+
+void store_outcome_release(struct store_outcome *o);
+
+/* Records o with the writer its kind names, within the caller's transaction. */
+int store_record_outcome(struct store *st, const struct store_outcome *o);
+
+/*
+ * Records an outcome read back from the answers journal, within the
+ * caller's transaction. The row is found by customer_id. If it is still
+ * in_flight (the run that got the answer could not commit it), the outcome
+ * is recorded as store_record_outcome() would. Otherwise (the row moved on:
+ * an older binary recovered it) only the attempt is added to the history,
+ * with its session_id or connection_id, and *applied is 0. A customer that
+ * no longer exists is skipped with *applied -1.
+ */
+int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied);
+
+/* ---- results ------------------------------------------------------------ */
+
+/* One line of an export. Pointers are valid only during the callback. */
+struct export_row {
+	const char *customer_id;
+	const char *customer_name;
+	enum row_state state;
+	const char *session_id; /* NULL when absent, and likewise below */
+	const char *connect_url;
+	const char *connection_id;
+	int64_t expires_at_ms; /* 0: none */
+	int64_t attempts;      /* attempts ever made for the customer */
+	long http_status;      /* last HTTP status; 0: none */
+	const char *finch_code;
+	const char *error;
+	int64_t updated_at_ms;
+	int64_t next_attempt_at_ms; /* retry_wait: when it is sent again; 0: none */
+	int64_t retry_until_ms;	    /* the next runs re-queue a transient failure until then */
+};
+
+struct export_filter {
+	unsigned state_mask; /* 0: every state */
+	int64_t since_ms;    /* rows updated strictly after; 0: all */
+};
+
+/*
+ * Streams the matching rows in import order (constant memory) to fn; stops
+ * and returns fn's value if fn returns nonzero.
+ */
+int store_each_export(struct store *st, const struct export_filter *f,
+		      int (*fn)(const struct export_row *row, void *data), void *data);
+
+struct requeue_filter {
+	unsigned state_mask;	      /* 0 means failed only */
+	const char *finch_code;	      /* NULL: any */
+	long http_status;	      /* 0: any */
+	const char *const *customers; /* NULL or ncustomers ids: only those rows */
+	size_t ncustomers;
+};
+
+/*
+ * Re-queues matching rows to pending with a fresh attempt budget, keeping
+ * their history. Commits. *count tells how many rows moved.
+ */
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count);
+
+/*
+ * failed rows whose transient streak is not over (give_up_at > now_ms) go
+ * back to pending with a fresh attempt budget: the carry-over of transient
+ * failures to the next run. Commits.
+ */
+int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count);
+
+/* created rows whose expires_at < now_ms go back to pending for a new session. Commits. */
+int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);
+/* exists rows are queued as REQUEST_REAUTH. Commits. */
+int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count);
+
+/* Returns 1 and stores the state of customer_id, 0 if there is no such customer, -1 on error. */
+int store_customer_state(struct store *st, const char *customer_id, enum row_state *state);
+
+/*
+ * Writes a consistent copy of the whole database to path, which must not
+ * exist (VACUUM INTO). Outside a transaction. For dry runs that must change
+ * nothing: they work on the copy.
+ */
+int store_snapshot(struct store *st, const char *path);
+
+#endif
