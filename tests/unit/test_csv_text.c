@@ -10,7 +10,6 @@
 
 #include "csv/csv_text.h"
 #include "base/util.h"
-#include "base/utf8.h"
 
 static void test_csv_text__encoding_names(void **state)
 {
@@ -157,56 +156,6 @@ static void test_csv_text__delimiters(void **state)
 	}
 }
 
-static void test_csv_text__unicode_white_space(void **state)
-{
-	static const struct {
-		const char *s;
-		size_t prefix, suffix;
-	} cases[] = {
-	    {"abc", 0, 0},
-	    {" \tabc\r\n", 2, 2},
-	    {"\xC2\xA0"
-	     "abc\xC2\xA0",
-	     2, 2}, /* U+00A0 no-break space */
-	    {"\xE2\x80\xAF"
-	     "abc\xE3\x80\x80",
-	     3, 3}, /* U+202F, U+3000 */
-	    {"\xEF\xBB\xBF"
-	     "abc",
-	     3, 0},		   /* a stray BOM */
-	    {"caf\xC3\xA9", 0, 0}, /* é is no space */
-	    {"\xC2\xA3"
-	     "5",
-	     0, 0}, /* nor is £ */
-	    /* zero-width characters are trimmed too: U+200B U+200C U+200D U+2060 U+FEFF */
-	    {"\xE2\x80\x8B"
-	     "a8\xE2\x80\x8B",
-	     3, 3},
-	    {"\xE2\x80\x8C\xE2\x80\x8D"
-	     "a\xE2\x81\xA0\xEF\xBB\xBF",
-	     6, 6},
-	    {"\xE2\x80\x8E"
-	     "a\xE2\x80\x8A",
-	     0, 3}, /* U+200E is a mark, not space; U+200A hair space is */
-	    {"\xE2\x81\xA1"
-	     "a",
-	     0, 0},			 /* U+2061 function application is not */
-	    {"\xC2\xA0 \xC2\xA0", 5, 5}, /* all space */
-	    {"\xA0"
-	     "abc\xA0",
-	     0, 0}, /* not UTF-8: left alone */
-	};
-
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		size_t len = strlen(cases[i].s);
-
-		print_message("case %zu\n", i);
-		assert_int_equal(utf8_space_prefix(cases[i].s, len), cases[i].prefix);
-		assert_int_equal(utf8_space_suffix(cases[i].s, len), cases[i].suffix);
-	}
-}
-
 static void test_csv_text__header_keys(void **state)
 {
 	static const struct {
@@ -305,17 +254,6 @@ static void test_csv_text__printable(void **state)
 	strbuf_release(&out);
 }
 
-static void test_csv_text__space_to_ascii(void **state)
-{
-	char s[] = "company\xC2\xA0"
-		   "directory\xE2\x80\xAF"
-		   "payment";
-
-	(void)state;
-	utf8_space_to_ascii(s, strlen(s));
-	assert_string_equal(s, "company  directory   payment");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,12 +261,10 @@ int main(void)
 	    cmocka_unit_test(test_csv_text__byte_order_marks),
 	    cmocka_unit_test(test_csv_text__likely_8bit_encoding),
 	    cmocka_unit_test(test_csv_text__delimiters),
-	    cmocka_unit_test(test_csv_text__unicode_white_space),
 	    cmocka_unit_test(test_csv_text__header_keys),
 	    cmocka_unit_test(test_csv_text__edit_distance),
 	    cmocka_unit_test(test_csv_text__excel_numbers),
 	    cmocka_unit_test(test_csv_text__printable),
-	    cmocka_unit_test(test_csv_text__space_to_ascii),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

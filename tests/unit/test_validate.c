@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "base/utf8.h"
 #include "finch/validate.h"
 
 /* A malloc'd string of n copies of unit. */
@@ -25,48 +24,6 @@ static char *repeat(const char *unit, size_t n)
 		memcpy(s + i * len, unit, len);
 	s[len * n] = '\0';
 	return s;
-}
-
-static void test_validate__utf8_count(void **state)
-{
-	static const struct {
-		const char *s;
-		size_t len;
-		long want;
-	} cases[] = {
-	    {"", 0, 0},
-	    {"abc", 3, 3},
-	    {"\xc3\xa9", 2, 1},		/* é */
-	    {"\xe2\x82\xac", 3, 1},	/* € */
-	    {"\xf0\x9f\x90\xa6", 4, 1}, /* 🐦 */
-	    {"a\xc3\xa9z", 4, 3},
-	    {"\xf4\x8f\xbf\xbf", 4, 1},	 /* U+10FFFF, the last code point */
-	    {"\xed\x9f\xbf", 3, 1},	 /* U+D7FF, just below the surrogates */
-	    {"\xee\x80\x80", 3, 1},	 /* U+E000, just above them */
-	    {"a\0b", 3, 3},		 /* NUL is a character here */
-	    {"\xc3", 1, -1},		 /* truncated */
-	    {"\xe2\x82", 2, -1},	 /* truncated */
-	    {"\xc3\xa9\xc3", 3, -1},	 /* truncated at the end */
-	    {"\x80", 1, -1},		 /* lone continuation */
-	    {"\xc0\xaf", 2, -1},	 /* overlong '/' */
-	    {"\xc1\xbf", 2, -1},	 /* overlong */
-	    {"\xe0\x80\xaf", 3, -1},	 /* overlong, 3 bytes */
-	    {"\xf0\x80\x80\xaf", 4, -1}, /* overlong, 4 bytes */
-	    {"\xed\xa0\x80", 3, -1},	 /* U+D800, a surrogate */
-	    {"\xed\xbf\xbf", 3, -1},	 /* U+DFFF */
-	    {"\xf4\x90\x80\x80", 4, -1}, /* U+110000 */
-	    {"\xf5\x80\x80\x80", 4, -1}, /* lead byte above F4 */
-	    {"\xff", 1, -1},
-	    {"\xc3\x28", 2, -1}, /* bad continuation */
-	    {"\xe2\x28\xa1", 3, -1},
-	};
-
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		long got = utf8_count(cases[i].s, cases[i].len);
-		if (got != cases[i].want)
-			fail_msg("case %zu: utf8_count = %ld, want %ld", i, got, cases[i].want);
-	}
 }
 
 static void test_validate__customer_field_bounds(void **state)
@@ -767,7 +724,6 @@ static void test_validate__why_fits_small_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_validate__utf8_count),
 	    cmocka_unit_test(test_validate__customer_field_bounds),
 	    cmocka_unit_test(test_validate__customer_field_rejects_nul),
 	    cmocka_unit_test(test_validate__email),
