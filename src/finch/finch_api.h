@@ -1,6 +1,6 @@
 /*
  * finch_api.h: Finch's Connect session endpoints as data: request bodies
- * in, outcomes out. No I/O happens here; dispatch.c moves the bytes and the
+ * in, outcomes out. No I/O happens here; dispatch_loop.c moves the bytes and the
  * emulator serves them, both through these functions.
  */
 #ifndef FINCH_API_H

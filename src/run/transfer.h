@@ -5,7 +5,7 @@
  * --verbose trace and what is kept of the answer, both with credentials
  * redacted (redact.h), and the network rules of a plain-http base URL.
  *
- * dispatch.c drives the slots; this module knows nothing of the store's
+ * dispatch_loop.c drives the slots; this module knows nothing of the store's
  * transactions or of the rate limit.
  */
 #ifndef FINCH_TRANSFER_H

@@ -1,6 +1,6 @@
 /*
  * test_dispatch.c: the pure parts around the run loop: run options and
- * credentials (options.c), the jitter PRNG and exit codes (dispatch.c),
+ * credentials (options.c), the jitter PRNG and exit codes (dispatch_loop.c, dispatch_stop.c),
  * the progress line (progress.c), log formats (log.c) and the dry run.
  * The loop itself is driven end to end against finch-mock by tests/e2e/run.sh.
  */

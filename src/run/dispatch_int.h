@@ -1,0 +1,141 @@
+/*
+ * dispatch_int.h: what the files of the run loop share, and nothing else
+ * includes (only src/run/dispatch*.c). The loop itself, setup and the dry
+ * run are in dispatch_loop.c; the group commit and the answers journal hand-off
+ * in dispatch_commit.c; what a finished transfer means for its row in
+ * dispatch_answer.c; signals, grace and how a run ends in dispatch_stop.c.
+ */
+#ifndef FINCH_DISPATCH_INT_H
+#define FINCH_DISPATCH_INT_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "finch/breaker.h"
+#include "finch/ratelimit.h"
+#include "run/dispatch.h"
+#include "run/progress.h"
+#include "run/transfer.h"
+#include "base/redact.h"
+#include "base/strbuf.h"
+#include "store/journal.h"
+
+/* Without any deadline, the loop still looks around this often. */
+#define MAX_POLL_MS 1000
+
+enum run_mode {
+	MODE_RUNNING,	  /* claiming and sending */
+	MODE_DRAIN,	  /* first signal: no new requests, wait for answers up to --grace */
+	MODE_AUTH,	  /* a 401: no new requests, wait for answers up to --grace */
+	MODE_DBFAIL,	  /* the database cannot be written: the same, then the journal */
+	MODE_TLS,	  /* the server's certificate cannot be trusted: stop at once */
+	MODE_STOPPED,	  /* a per-IP limit asks for a pause beyond --max-retry-after */
+	MODE_UNREACHABLE, /* the breaker gave up: the API cannot be reached */
+	MODE_ABORT,	  /* second signal, or a fatal error */
+};
+
+struct dispatcher {
+	struct store *st;
+	const struct run_config *cfg;
+	struct run_summary *sum;
+	CURLM *multi;
+	struct curl_slist *headers;
+	char *url_sessions;
+	char *url_reauth;
+	struct transfer *xfers;
+	size_t nxfers;
+	size_t inflight;
+	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
+	struct ratelimit rl;
+	struct redact redact; /* the credentials no answer may echo into a log or the store */
+	struct breaker brk;
+	struct strbuf down_reason; /* why the last request found nothing there */
+	uint64_t rng;
+	enum run_mode mode;
+	int fatal;
+	int saw_auth;		       /* a 401 came: the exit is 3 */
+	struct store_outcome *unsaved; /* outcomes not committed yet, in arrival order */
+	size_t nunsaved, aunsaved;
+	int64_t commit_due_mono; /* when the unsaved outcomes must be committed */
+	int db_busy;		 /* the last commit found the database locked by another process */
+	int64_t db_busy_since_mono, db_retry_mono, db_backoff_ms;
+	int db_failed; /* the database cannot be written: the outcomes go to the journal */
+	struct journal journal;
+	int queue_empty; /* the last claim found fewer rows than asked */
+	int have_next_due;
+	int64_t next_due_ms; /* wall: the earliest retry_wait row within the horizon */
+	int64_t grace_end_mono;
+	int64_t consecutive_429; /* client-wide 429s in a row, for the unhinted pause */
+	int64_t stop_resume_ms;	 /* MODE_STOPPED: wall time when the API lets us resume */
+	const char *stop_code;	 /* MODE_STOPPED: the finch_code that stopped the run */
+	struct progress progress;
+	int64_t waiting; /* retry_wait rows, for the progress line: counted, never queried */
+};
+
+static inline int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- dispatch_loop.c ---------------------------------------------------- */
+
+/* Frees t's request and answer and gives its slot back. */
+void dispatch_transfer_done(struct dispatcher *d, struct transfer *t);
+
+/* ---- dispatch_commit.c: the store side ---------------------------------- */
+
+/*
+ * Holds o (taking its strings) until the next group commit. A row going to
+ * retry_wait is counted here, in memory, for the progress line.
+ */
+void dispatch_keep(struct dispatcher *d, struct store_outcome *o);
+
+/* Frees the outcomes held. */
+void dispatch_drop_unsaved(struct dispatcher *d);
+
+/*
+ * The group commit: records every unsaved outcome and, when want > 0,
+ * claims up to want due rows into d->claimed, in one transaction that
+ * waits at most wait_ms for a foreign lock. Returns 0 when committed
+ * (*nclaimed rows claimed), 1 when the database is locked by someone else
+ * (nothing changed: the outcomes are still held), -1 when it cannot be
+ * written (reported; d->db_failed set).
+ */
+int dispatch_group_commit(struct dispatcher *d, int64_t now_ms, size_t want, int64_t wait_ms,
+			  size_t *nclaimed);
+
+/*
+ * At the end of the run: commits what is held, waiting out a foreign lock
+ * up to its limit; if the database cannot be written, appends it all to the
+ * answers journal.
+ */
+void dispatch_final_commit(struct dispatcher *d);
+
+/* Re-reads when the next retry_wait row within the horizon is due. Returns 0 or -1. */
+int dispatch_refresh_next_due(struct dispatcher *d, int64_t now_ms);
+
+/* A row goes to retry_wait until when_ms: wakes the loop then, if within the horizon. */
+void dispatch_note_retry_due(struct dispatcher *d, int64_t when_ms, int64_t now_ms);
+
+/* ---- dispatch_answer.c: answers ----------------------------------------- */
+
+/* The attempt t made, as an outcome of kind k whose other fields the caller fills. */
+void dispatch_fill_outcome(struct dispatcher *d, struct transfer *t, enum outcome_kind k,
+			   struct store_outcome *o);
+
+/* Moves finished transfers to the outcomes held for the next group commit. */
+void dispatch_collect(struct dispatcher *d);
+
+/* ---- dispatch_stop.c: stopping and ending ------------------------------- */
+
+/*
+ * Reacts to signals and to the end of --grace. Returns 1 when the loop must
+ * end now (the rows still in flight are then put back to pending), else 0.
+ */
+int dispatch_stop_due(struct dispatcher *d, int64_t now_mono);
+
+/* The exit code of a finished run, with sum->exit_reason set and the reason reported. */
+int dispatch_verdict(struct dispatcher *d, struct run_summary *sum);
+
+#endif
