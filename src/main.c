@@ -7,6 +7,7 @@
 #include "base/cli.h"
 #include "cmd/cmd.h"
 #include "base/util.h"
+#include "base/version.h"
 
 static const struct {
 	const char *name;
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("finch-onboard %s\n", FINCH_ONBOARD_VERSION);
+		version_print(stdout, "finch-onboard", NULL);
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)

@@ -2,6 +2,7 @@
  * mock_main.c: finch-mock's entry point: options, start, wait for a signal, stop.
  */
 #include <getopt.h>
+#include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "mock/mock_server.h"
 #include "finch/ratelimit.h"
 #include "base/util.h"
+#include "base/version.h"
 
 static const char usage[] =
     "usage: finch-mock [options]\n"
@@ -308,7 +310,10 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (opt == OPT_VERSION) {
-			printf("finch-mock %s\n", FINCH_ONBOARD_VERSION);
+			char mhd[64];
+
+			snprintf(mhd, sizeof(mhd), "libmicrohttpd/%s", MHD_get_version());
+			version_print(stdout, "finch-mock", mhd);
 			return 0;
 		}
 		if (opt == ':' || opt == '?') {

@@ -22,6 +22,9 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 
+/* The name of the secret among systemd's credentials (LoadCredential=). */
+#define SECRET_CREDENTIAL "client_secret"
+
 /* Refused with a pointer to the safe ways; listed so getopt does not guess a prefix. */
 #define RUN_OPT_SECRET_ON_ARGV (RUN_OPT_LAST + 1)
 
@@ -370,8 +373,14 @@ static int check_base_url(struct run_config *c)
 	return 0;
 }
 
-/* Reads the secret file into a malloc'd string, a trailing newline trimmed. */
-static int read_secret_file(const char *path, char **out)
+/*
+ * Reads a secret file into a malloc'd string, a trailing newline trimmed.
+ * what names the source in messages ("option '--client-secret-file'").
+ * from_manager: systemd wrote the file into a folder only the service can
+ * enter, and grants it read access with an ACL, which stat shows as group
+ * bits: no warning about who can read it.
+ */
+static int read_secret_file(const char *what, const char *path, int from_manager, char **out)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct stat stt;
@@ -381,13 +390,13 @@ static int read_secret_file(const char *path, char **out)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return error_errno("option '--client-secret-file': cannot open '%s'", path);
+		return error_errno("%s: cannot open '%s'", what, path);
 	if (fstat(fd, &stt) < 0) {
-		error_errno("option '--client-secret-file': cannot stat '%s'", path);
+		error_errno("%s: cannot stat '%s'", what, path);
 		goto out;
 	}
 	if (!S_ISREG(stt.st_mode)) {
-		error("option '--client-secret-file': '%s' is not a regular file", path);
+		error("%s: '%s' is not a regular file", what, path);
 		goto out;
 	}
 	/*
@@ -396,18 +405,18 @@ static int read_secret_file(const char *path, char **out)
 	 * every session would then go to their account. Root may own it.
 	 */
 	if (stt.st_uid != geteuid() && stt.st_uid != 0) {
-		error("option '--client-secret-file': '%s' is owned by another user (uid %lu); "
+		error("%s: '%s' is owned by another user (uid %lu); "
 		      "it must be yours: run 'chown %lu %s'",
-		      path, (unsigned long)stt.st_uid, (unsigned long)geteuid(), path);
+		      what, path, (unsigned long)stt.st_uid, (unsigned long)geteuid(), path);
 		goto out;
 	}
 	if (stt.st_mode & (S_IWGRP | S_IWOTH)) {
-		error("option '--client-secret-file': others can write '%s' (mode %04o); "
+		error("%s: others can write '%s' (mode %04o); "
 		      "run 'chmod 600 %s'",
-		      path, (unsigned)(stt.st_mode & 07777), path);
+		      what, path, (unsigned)(stt.st_mode & 07777), path);
 		goto out;
 	}
-	if (stt.st_mode & (S_IRGRP | S_IROTH))
+	if ((stt.st_mode & (S_IRGRP | S_IROTH)) && !from_manager)
 		warning("'%s' holds the client secret but others can read it (mode %04o); "
 			"run 'chmod 600 %s'",
 			path, (unsigned)(stt.st_mode & 07777), path);
@@ -415,13 +424,12 @@ static int read_secret_file(const char *path, char **out)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			error_errno("option '--client-secret-file': cannot read '%s'", path);
+			error_errno("%s: cannot read '%s'", what, path);
 			goto out;
 		}
 		strbuf_add(&sb, buf, (size_t)n);
 		if (sb.len > 64 * 1024) {
-			error("option '--client-secret-file': '%s' is too large for a secret",
-			      path);
+			error("%s: '%s' is too large for a secret", what, path);
 			goto out;
 		}
 	}
@@ -430,25 +438,25 @@ static int read_secret_file(const char *path, char **out)
 	if (sb.len && sb.buf[sb.len - 1] == '\r')
 		sb.buf[--sb.len] = '\0';
 	if (!sb.len) {
-		error("option '--client-secret-file': '%s' is empty", path);
+		error("%s: '%s' is empty", what, path);
 		goto out;
 	}
 	if (memchr(sb.buf, '\n', sb.len) || memchr(sb.buf, '\0', sb.len)) {
-		error("option '--client-secret-file': '%s' must hold the secret on one line", path);
+		error("%s: '%s' must hold the secret on one line", what, path);
 		goto out;
 	}
 	/* What a careless copy puts in: each would be sent as part of the secret (a 401). */
 	if (sb.len >= 3 && !memcmp(sb.buf, "\xef\xbb\xbf", 3)) {
-		error("option '--client-secret-file': '%s' starts with a UTF-8 byte order mark; "
+		error("%s: '%s' starts with a UTF-8 byte order mark; "
 		      "save it without one",
-		      path);
+		      what, path);
 		goto out;
 	}
 	if (strstr(sb.buf, "FINCH_CLIENT_SECRET=") == sb.buf ||
 	    strstr(sb.buf, "export FINCH_CLIENT_SECRET=") == sb.buf) {
-		error("option '--client-secret-file': '%s' is an environment file "
+		error("%s: '%s' is an environment file "
 		      "(FINCH_CLIENT_SECRET=...); it must hold only the secret",
-		      path);
+		      what, path);
 		goto out;
 	}
 	*out = strbuf_detach(&sb, NULL);
@@ -459,6 +467,26 @@ out:
 		memset(sb.buf, 0, sb.alloc);
 	strbuf_release(&sb);
 	close(fd);
+	return ret;
+}
+
+/*
+ * The secret systemd hands the service (LoadCredential=client_secret:FILE):
+ * $CREDENTIALS_DIRECTORY/client_secret, under the secret file's rules. *out
+ * stays NULL when there is no such folder or no such credential in it.
+ */
+static int read_credential(char **out)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	struct strbuf path = STRBUF_INIT;
+	int ret = 0;
+
+	if (!dir || !*dir)
+		return 0;
+	strbuf_addf(&path, "%s/" SECRET_CREDENTIAL, dir);
+	if (access(path.buf, F_OK) == 0)
+		ret = read_secret_file("credential '" SECRET_CREDENTIAL "'", path.buf, 1, out);
+	strbuf_release(&path);
 	return ret;
 }
 
@@ -480,15 +508,17 @@ int run_config_finish(struct run_config *c)
 	wipe_free(c->client_secret);
 	c->client_secret = NULL;
 	if (c->secret_file) {
-		if (read_secret_file(c->secret_file, &c->client_secret) < 0)
+		if (read_secret_file("option '--client-secret-file'", c->secret_file, 0,
+				     &c->client_secret) < 0)
 			return -1;
-	} else {
-		env = getenv("FINCH_CLIENT_SECRET");
-		if (env && *env)
-			c->client_secret = xstrdup(env);
-		else if (need)
-			return error("FINCH_CLIENT_SECRET is not set (or is empty); export it or "
-				     "use --client-secret-file FILE");
+	} else if ((env = getenv("FINCH_CLIENT_SECRET")) && *env) {
+		c->client_secret = xstrdup(env);
+	} else if (read_credential(&c->client_secret) < 0) {
+		return -1;
+	} else if (!c->client_secret && need) {
+		return error("FINCH_CLIENT_SECRET is not set (or is empty); export it, "
+			     "use --client-secret-file FILE, or give the service the "
+			     "credential '" SECRET_CREDENTIAL "'");
 	}
 	/* After the credentials: a base URL that holds the secret is refused unechoed. */
 	if (!c->base_url) {

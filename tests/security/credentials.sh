@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# tests/security/credentials.sh: the secret systemd hands the service
+# (LoadCredential=client_secret:FILE), tested without systemd by setting
+# CREDENTIALS_DIRECTORY as the service manager does. The order is
+# --client-secret-file, then FINCH_CLIENT_SECRET, then the credential; the
+# credential is held to the secret file's rules, and a folder without it is
+# the same as no folder.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+sec_setup credentials
+start_mock --log "$SEC_SRV/mock.log"
+secret=$FINCH_CLIENT_SECRET
+unset FINCH_CLIENT_SECRET
+umask 077
+mkdir creds
+printf '%s\n' "$secret" >creds/client_secret
+chmod 400 creds/client_secret
+export CREDENTIALS_DIRECTORY=$E2E_TMP/creds
+
+new_db c.db 2
+expect_exit 0 fo run --db c.db --base-url "$MOCK_URL"
+[ "$(count_state c.db created)" = 2 ] || fail "the credential's secret did not create the sessions"
+[ ! -s err.txt ] || ! grep -q warning err.txt || fail "unexpected warning: $(cat err.txt)"
+pass "with only \$CREDENTIALS_DIRECTORY/client_secret, the run authenticates"
+
+# systemd grants the service read access with an ACL, which stat shows as group bits
+chmod 440 creds/client_secret
+new_db c.db 1
+expect_exit 0 fo run --db c.db --base-url "$MOCK_URL"
+! grep -q warning err.txt || fail "a credential readable through its ACL mask drew a warning: $(cat err.txt)"
+pass "a credential with group read bits (systemd's ACL mask) draws no warning"
+
+# The order: an explicit source wins over the credential.
+printf 'wrong-secret\n' >wrong.txt
+new_db c.db 1
+FINCH_CLIENT_SECRET=wrong-secret expect_exit 3 fo run --db c.db --base-url "$MOCK_URL"
+pass "FINCH_CLIENT_SECRET comes before the credential (a wrong one is used: exit 3)"
+new_db c.db 1
+expect_exit 3 fo run --db c.db --base-url "$MOCK_URL" --client-secret-file wrong.txt
+pass "--client-secret-file comes before the credential"
+printf '%s\n' "$secret" >right.txt
+chmod 600 creds/client_secret
+printf 'wrong-secret\n' >creds/client_secret
+new_db c.db 1
+FINCH_CLIENT_SECRET=wrong-secret expect_exit 0 fo run --db c.db --base-url "$MOCK_URL" \
+	--client-secret-file right.txt
+new_db c.db 1
+FINCH_CLIENT_SECRET=$secret expect_exit 0 fo run --db c.db --base-url "$MOCK_URL"
+pass "--client-secret-file, then FINCH_CLIENT_SECRET, then the credential"
+rm -f right.txt wrong.txt
+
+# The secret file's rules, naming the credential.
+sent=$(requests "$SEC_SRV/mock.log")
+for content in "FINCH_CLIENT_SECRET=$secret" "$(printf '\357\273\277')$secret" ""; do
+	printf '%s\n' "$content" >creds/client_secret
+	new_db c.db 1
+	expect_exit 2 fo run --db c.db --base-url "$MOCK_URL"
+	grep -q "credential 'client_secret': '$CREDENTIALS_DIRECTORY/client_secret' \(is an environment file\|starts with a UTF-8 byte order mark\|is empty\)" \
+		err.txt || fail "a credential with a known mistake is not refused clearly: $(cat err.txt)"
+done
+printf '%s\n' "$secret" >creds/client_secret
+chmod 620 creds/client_secret
+new_db c.db 1
+expect_exit 2 fo run --db c.db --base-url "$MOCK_URL"
+grep -q "credential 'client_secret': others can write" err.txt ||
+	fail "a credential others can write is not refused: $(cat err.txt)"
+[ "$(requests "$SEC_SRV/mock.log")" = "$sent" ] || fail "a refused credential still sent requests"
+pass "an env-file, BOM, empty or writable credential is refused, naming it, nothing sent"
+
+# A credentials folder without client_secret (the service loaded others).
+rm creds/client_secret
+new_db c.db 1
+expect_exit 2 fo run --db c.db --base-url "$MOCK_URL"
+grep -q "FINCH_CLIENT_SECRET is not set.*credential 'client_secret'" err.txt ||
+	fail "a missing credential does not say where the secret is looked for: $(cat err.txt)"
+unset CREDENTIALS_DIRECTORY
+new_db c.db 1
+expect_exit 2 fo run --db c.db --base-url "$MOCK_URL"
+pass "no secret anywhere: exit 2, naming the three sources"
+
+stop_mock
+export FINCH_CLIENT_SECRET=$secret
+rm -rf creds
+sec_dump c.db
+sec_assert_clean "credentials"
+pass "no form of the secret in any output or database"
+finish
