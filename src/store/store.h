@@ -1,11 +1,11 @@
 /*
  * store.h: the durable state of a batch, in one SQLite database.
  *
- * Every SQL statement of the program lives in store.c (and the migrations
- * in schema/). Statements are prepared once, when the store opens, and
- * always bound, never formatted. The database runs in WAL mode (but for
- * store_begin_bulk()) with foreign keys and a 5 s busy timeout. Times are milliseconds since the
- * Unix epoch.
+ * Every SQL statement of the program lives in the store_*.c files beside
+ * this header (and the migrations in schema/). Statements are prepared
+ * once, when the store opens, and always bound, never formatted. The
+ * database runs in WAL mode (but for store_begin_bulk()) with foreign keys
+ * and a 5 s busy timeout. Times are milliseconds since the Unix epoch.
  *
  * Writers call store_begin()/store_commit() around batches; a function
  * documented as "commits" manages its own transaction and must be called

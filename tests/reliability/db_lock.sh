@@ -12,7 +12,7 @@ set -euo pipefail
 tmpdir rel-lock
 cd "$E2E_TMP"
 unset FINCH_ONBOARD_NOW FINCH_BASE_URL
-HOLD_S=7 # the fault: longer than store.c's 5 s busy timeout
+HOLD_S=7 # the fault: longer than store_open.c's 5 s busy timeout
 
 new_db l.db 400 l
 start_mock --latency 50ms --log "$E2E_TMP/m.log"

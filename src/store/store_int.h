@@ -1,0 +1,147 @@
+/*
+ * store_int.h: what the files of src/store/ that hold SQL share, and
+ * nothing outside src/store/ includes: struct store, the ids of the
+ * prepared statements, and the helpers that bind, step and report.
+ *
+ * Each store_*.c file owns the SQL of its statements, in a table indexed
+ * by enum stmt_id (the other files' entries left NULL); store_open()
+ * prepares every one of them once.
+ */
+#ifndef FINCH_STORE_INT_H
+#define FINCH_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/util.h"
+#include "store/store.h"
+
+/* The products column of a row: all ten names, their spaces and a NUL take 95 bytes. */
+#define PRODUCTS_TEXT_MAX 128
+
+enum stmt_id {
+	/* store_open.c: transactions and the snapshot */
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SNAPSHOT,
+	/* store_import.c */
+	S_IMPORT_START,
+	S_IMPORT_FINISH,
+	S_IMPORT_HASH,
+	S_LAST_IMPORT,
+	S_MARK_SEEN,
+	S_FIND_CUSTOMER,
+	S_INSERT_CUSTOMER,
+	S_INSERT_CUSTOMERS,
+	S_UPDATE_CUSTOMER,
+	S_SEEN_LINE,
+	S_INVALID_KEYED,
+	S_INVALID_KEYLESS,
+	S_FORGET_KEYLESS,
+	/* store_queue.c */
+	S_IN_FLIGHT_ROWS,
+	S_RECOVER_ROW,
+	S_CLAIM,
+	S_EACH_DUE,
+	S_NEXT_RETRY,
+	S_HAS_DUE,
+	S_REQUEUE_TRANSIENT,
+	S_REQUEUE,
+	S_QUEUE_EXPIRED,
+	S_QUEUE_REAUTH,
+	/* store_outcome.c */
+	S_ATTEMPT_INSERT,
+	S_SET_CREATED,
+	S_SET_EXISTS,
+	S_SET_FAILED,
+	S_SET_RETRY,
+	S_SET_UNSENT,
+	S_ROW_BY_CUSTOMER,
+	S_RUN_START,
+	S_RUN_FINISH,
+	S_RUN_OUTCOME,
+	/* store_report.c */
+	S_COUNT_STATES,
+	S_COUNT_EXPIRY,
+	S_COUNT_CARRY,
+	S_FAILURE_GROUPS,
+	S_LAST_RUN,
+	S_RUN_ATTEMPTS,
+	S_RUN_LATENCY_AT,
+	S_METRIC_REQUESTS,
+	S_METRIC_RUNS,
+	S_EXPORT,
+	S_CUSTOMER_STATE,
+	S_STMT_COUNT
+};
+
+/* The statements of each file, indexed by id; NULL: another file's. */
+extern const char *const store_core_sql[S_STMT_COUNT];
+extern const char *const store_import_sql[S_STMT_COUNT];
+extern const char *const store_queue_sql[S_STMT_COUNT];
+extern const char *const store_outcome_sql[S_STMT_COUNT];
+extern const char *const store_report_sql[S_STMT_COUNT];
+
+/* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
+#define STATE_BIT_SQL                                                                              \
+	"(1 << (CASE state WHEN 'pending' THEN 0 WHEN 'in_flight' THEN 1 "                         \
+	"WHEN 'retry_wait' THEN 2 WHEN 'created' THEN 3 WHEN 'exists' THEN 4 "                     \
+	"WHEN 'failed' THEN 5 ELSE 6 END))"
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[S_STMT_COUNT];
+	int in_txn;		/* inside store_begin() .. store_commit() */
+	int bulk;		/* store_begin_bulk() left WAL: go back at the end */
+	int wal_wanted;		/* another connection kept this one out of WAL */
+	int64_t import_id;	/* the import in progress, for first_import */
+	int64_t defer_since_ms; /* store_defer_long_hints(); 0: none */
+	int64_t defer_cap_ms;
+	/* the products column of each row of a store_upsert_customers() batch */
+	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_MAX];
+};
+
+/* Reports the connection's last error for what, and returns -1. */
+int store_db_error(struct store *st, const char *what);
+/* Steps a statement expected to return no row, then resets it and clears its bindings. */
+int store_exec(struct store *st, enum stmt_id id);
+/* Adds one attempt to the attempts table (store_outcome.c). */
+int store_insert_attempt(struct store *st, const struct attempt_record *a);
+
+/*
+ * Binds a string, or NULL when v is NULL. SQLITE_STATIC: every caller steps
+ * and resets the statement before its strings can change, so SQLite need
+ * not copy them (a malloc and a memcpy per cell on the import path).
+ */
+static inline void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Binds an integer, or NULL when v equals null_value. */
+static inline void bind_int_or_null(sqlite3_stmt *s, int i, int64_t v, int64_t null_value)
+{
+	if (v == null_value)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+static inline char *column_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static inline const char *column_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+#endif

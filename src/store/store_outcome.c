@@ -1,0 +1,289 @@
+/*
+ * store_outcome.c: what a run records: the runs table, every attempt, and
+ * each answer's outcome (within the dispatcher's group commits), also when
+ * it is replayed from the answers journal; see store.h.
+ */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+
+const char *const store_outcome_sql[S_STMT_COUNT] = {
+    [S_RUN_START] = "INSERT INTO runs(started_at, pid) VALUES (?1, ?2)",
+    [S_RUN_FINISH] = "UPDATE runs SET ended_at = ?2, exit_reason = ?3 WHERE id = ?1",
+    [S_RUN_OUTCOME] = "UPDATE runs SET exit_code = ?2, pauses = ?3, outages = ?4 WHERE id = ?1",
+    [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
+			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
+			 "message, session_id, connection_id) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    /* A reauthenticated employer is still connected: the row stays exists, with its new link. */
+    [S_SET_CREATED] = "UPDATE customers SET state = CASE request_kind WHEN 'reauth' "
+		      "THEN 'exists' ELSE 'created' END, session_id = ?2, "
+		      "connect_url = ?3, expires_at = ?4, http_status = ?5, finch_code = NULL, "
+		      "error = NULL, attempts = attempts + 1, attempt_total = attempt_total + 1, "
+		      "next_attempt_at = NULL, first_transient_at = NULL, give_up_at = NULL, "
+		      "updated_at = ?6 WHERE id = ?1",
+    [S_SET_EXISTS] = "UPDATE customers SET state = 'exists', connection_id = ?2, "
+		     "http_status = ?3, finch_code = ?4, error = NULL, attempts = attempts + 1, "
+		     "attempt_total = attempt_total + 1, next_attempt_at = NULL, "
+		     "first_transient_at = NULL, give_up_at = NULL, updated_at = ?5 WHERE id = ?1",
+    /* ?6, ?7: the transient streak (NULL for a permanent failure), see retry_carry_over() */
+    [S_SET_FAILED] = "UPDATE customers SET state = 'failed', http_status = ?2, finch_code = ?3, "
+		     "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "
+		     "next_attempt_at = NULL, first_transient_at = ?6, give_up_at = ?7, "
+		     "updated_at = ?5 WHERE id = ?1",
+    [S_SET_RETRY] = "UPDATE customers SET state = 'retry_wait', http_status = ?2, "
+		    "finch_code = ?3, error = ?4, attempts = attempts + 1, "
+		    "attempt_total = attempt_total + 1, first_transient_at = ?6, give_up_at = ?7, "
+		    "next_attempt_at = ?8, updated_at = ?5 WHERE id = ?1",
+    [S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
+		     "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
+    [S_ROW_BY_CUSTOMER] = "SELECT id, state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+};
+
+int store_insert_attempt(struct store *st, const struct attempt_record *a)
+{
+	sqlite3_stmt *s = st->stmt[S_ATTEMPT_INSERT];
+
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_int_or_null(s, 2, a->run_id, 0);
+	sqlite3_bind_int64(s, 3, a->attempt_no);
+	bind_text(s, 4, a->kind == REQUEST_REAUTH ? "reauth" : "create");
+	sqlite3_bind_int64(s, 5, a->started_ms);
+	sqlite3_bind_int64(s, 6, a->elapsed_ms);
+	bind_int_or_null(s, 7, a->http_status, 0);
+	bind_text(s, 8, a->transport_error);
+	bind_text(s, 9, a->finch_code);
+	bind_text(s, 10, a->request_id);
+	bind_text(s, 11, a->message);
+	bind_text(s, 12, a->session_id);
+	bind_text(s, 13, a->connection_id);
+	return store_exec(st, S_ATTEMPT_INSERT);
+}
+
+int store_run_start(struct store *st, int64_t now_ms, int64_t *run_id)
+{
+	sqlite3_bind_int64(st->stmt[S_RUN_START], 1, now_ms);
+	sqlite3_bind_int64(st->stmt[S_RUN_START], 2, (int64_t)getpid());
+	if (store_exec(st, S_RUN_START) < 0)
+		return -1;
+	*run_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int store_run_finish(struct store *st, int64_t run_id, int64_t now_ms, const char *exit_reason)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_FINISH];
+
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	bind_text(s, 3, exit_reason);
+	return store_exec(st, S_RUN_FINISH);
+}
+
+int store_run_outcome(struct store *st, int64_t run_id, int exit_code, int64_t pauses,
+		      int64_t outages)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_OUTCOME];
+
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_int64(s, 2, exit_code);
+	sqlite3_bind_int64(s, 3, pauses);
+	sqlite3_bind_int64(s, 4, outages);
+	return store_exec(st, S_RUN_OUTCOME);
+}
+
+static int64_t attempt_end(const struct attempt_record *a)
+{
+	return a->started_ms + a->elapsed_ms;
+}
+
+int store_record_created(struct store *st, const struct attempt_record *a, const char *session_id,
+			 const char *connect_url, int64_t expires_at_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_CREATED];
+	struct attempt_record with_id = *a;
+
+	with_id.session_id = session_id;
+	if (store_insert_attempt(st, &with_id) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_text(s, 2, session_id);
+	bind_text(s, 3, connect_url);
+	sqlite3_bind_int64(s, 4, expires_at_ms);
+	bind_int_or_null(s, 5, a->http_status, 0);
+	sqlite3_bind_int64(s, 6, attempt_end(a));
+	return store_exec(st, S_SET_CREATED);
+}
+
+int store_record_exists(struct store *st, const struct attempt_record *a, const char *connection_id)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_EXISTS];
+	struct attempt_record with_id = *a;
+
+	with_id.connection_id = connection_id;
+	if (store_insert_attempt(st, &with_id) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_text(s, 2, connection_id);
+	bind_int_or_null(s, 3, a->http_status, 0);
+	bind_text(s, 4, a->finch_code);
+	sqlite3_bind_int64(s, 5, attempt_end(a));
+	return store_exec(st, S_SET_EXISTS);
+}
+
+/* failed and retry_wait share their first seven parameters. */
+static int record_problem(struct store *st, enum stmt_id id, const struct attempt_record *a)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (store_insert_attempt(st, a) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_int_or_null(s, 2, a->http_status, 0);
+	bind_text(s, 3, a->finch_code);
+	bind_text(s, 4, a->message ? a->message : a->transport_error);
+	sqlite3_bind_int64(s, 5, attempt_end(a));
+	bind_int_or_null(s, 6, a->first_transient_ms, 0);
+	bind_int_or_null(s, 7, a->give_up_ms, 0);
+	return 0;
+}
+
+int store_record_failed(struct store *st, const struct attempt_record *a)
+{
+	if (record_problem(st, S_SET_FAILED, a) < 0)
+		return -1;
+	return store_exec(st, S_SET_FAILED);
+}
+
+int store_record_retry(struct store *st, const struct attempt_record *a, int64_t next_attempt_ms)
+{
+	if (record_problem(st, S_SET_RETRY, a) < 0)
+		return -1;
+	sqlite3_bind_int64(st->stmt[S_SET_RETRY], 8, next_attempt_ms);
+	return store_exec(st, S_SET_RETRY);
+}
+
+int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_UNSENT];
+
+	if (a && store_insert_attempt(st, a) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_row);
+	sqlite3_bind_int64(s, 2, a ? 1 : 0);
+	sqlite3_bind_int64(s, 3, a ? attempt_end(a) : clock_now_ms());
+	return store_exec(st, S_SET_UNSENT);
+}
+
+static const char *const outcome_names[OUTCOME_KIND_COUNT] = {
+    "created", "exists", "failed", "retry", "unsent",
+};
+
+const char *outcome_kind_name(enum outcome_kind k)
+{
+	return (unsigned)k < OUTCOME_KIND_COUNT ? outcome_names[k] : "unknown";
+}
+
+int outcome_kind_from_name(const char *name, enum outcome_kind *out)
+{
+	for (int i = 0; i < OUTCOME_KIND_COUNT; i++) {
+		if (!strcmp(name, outcome_names[i])) {
+			*out = (enum outcome_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void store_outcome_release(struct store_outcome *o)
+{
+	free(o->customer_id);
+	free(o->transport_error);
+	free(o->finch_code);
+	free(o->request_id);
+	free(o->message);
+	free(o->session_id);
+	free(o->connect_url);
+	free(o->connection_id);
+	memset(o, 0, sizeof(*o));
+}
+
+static void outcome_attempt(const struct store_outcome *o, struct attempt_record *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->customer_row = o->customer_row;
+	a->run_id = o->run_id;
+	a->attempt_no = o->attempt_no;
+	a->kind = o->req_kind;
+	a->started_ms = o->started_ms;
+	a->elapsed_ms = o->elapsed_ms;
+	a->http_status = o->http_status;
+	a->transport_error = o->transport_error;
+	a->finch_code = o->finch_code;
+	a->request_id = o->request_id;
+	a->message = o->message;
+	a->session_id = o->session_id;
+	a->connection_id = o->connection_id;
+	a->first_transient_ms = o->first_transient_ms;
+	a->give_up_ms = o->give_up_ms;
+}
+
+int store_record_outcome(struct store *st, const struct store_outcome *o)
+{
+	struct attempt_record a;
+
+	outcome_attempt(o, &a);
+	switch (o->kind) {
+	case OUTCOME_CREATED:
+		return store_record_created(st, &a, o->session_id, o->connect_url,
+					    o->expires_at_ms);
+	case OUTCOME_EXISTS:
+		return store_record_exists(st, &a, o->connection_id);
+	case OUTCOME_FAILED:
+		return store_record_failed(st, &a);
+	case OUTCOME_RETRY:
+		return store_record_retry(st, &a, o->next_attempt_ms);
+	case OUTCOME_UNSENT:
+		return store_record_unsent(st, o->customer_row, &a);
+	case OUTCOME_KIND_COUNT:
+		break;
+	}
+	return error("%s: unknown outcome kind %d", st->path, (int)o->kind);
+}
+
+int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied)
+{
+	sqlite3_stmt *s = st->stmt[S_ROW_BY_CUSTOMER];
+	struct store_outcome here = *o;
+	struct attempt_record a;
+	int64_t row = 0;
+	int rc, in_flight = 0;
+
+	*applied = -1;
+	bind_text(s, 1, o->customer_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row = sqlite3_column_int64(s, 0);
+		in_flight = !strcmp(column_str(s, 1), "in_flight");
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_error(st, "cannot look up a journaled customer");
+	if (rc == SQLITE_DONE)
+		return 0;
+	here.customer_row = row;
+	if (in_flight) {
+		*applied = 1;
+		return store_record_outcome(st, &here);
+	}
+	/* The row moved on: keep the answer in the history only. */
+	outcome_attempt(&here, &a);
+	*applied = 0;
+	return store_insert_attempt(st, &a);
+}

@@ -1,0 +1,327 @@
+/*
+ * store_queue.c: the queue of rows to send: claiming the due ones
+ * (pending, and retry_wait whose time has come) as in_flight, what a run
+ * waits for, the rows re-queued for another run, and the recovery of the
+ * rows a crashed run left in flight; see store.h.
+ */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* The columns a run needs to build a request, in the order read_job() reads them. */
+#define JOB_COLUMNS                                                                                \
+	"id, request_kind, customer_id, customer_name, customer_email, products, "                 \
+	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
+	"integration_auth_method, connection_id, attempts, attempt_total, "                        \
+	"coalesce(first_transient_at, 0), next_attempt_at IS NOT NULL"
+
+/*
+ * A retry_wait row this run deferred (store_defer_long_hints()): its last
+ * answer, at or after SINCE, asked for a wait longer than the cap, plus a
+ * second for the time between the answer and its recording. Such a row
+ * waits for a later run, however long this one lasts.
+ */
+#define NOT_DEFERRED(SINCE, CAP)                                                                   \
+	"NOT (updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000)"
+
+const char *const store_queue_sql[S_STMT_COUNT] = {
+    [S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
+			 "WHERE state = 'in_flight'",
+    [S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
+		      "attempt_total = attempt_total + 1, error = ?2, next_attempt_at = NULL, "
+		      "updated_at = ?3 "
+		      "WHERE id = ?1",
+    [S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
+		"SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
+		"AND " NOT_DEFERRED(
+		    3, 4) " "
+			  "UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
+			  "RETURNING " JOB_COLUMNS,
+    [S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
+		   "state = 'retry_wait' AND next_attempt_at <= ?1 "
+		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
+    /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
+    [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
+			    "next_attempt_at = NULL, updated_at = ?1 "
+			    "WHERE state = 'failed' AND give_up_at > ?1",
+    [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
+		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3),
+    /* What S_CLAIM would find, without claiming it. */
+    [S_HAS_DUE] = "SELECT EXISTS (SELECT 1 FROM customers WHERE state = 'pending') OR "
+		  "EXISTS (SELECT 1 FROM customers WHERE state = 'retry_wait' "
+		  "AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3) ")",
+    [S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
+		  "first_transient_at = NULL, give_up_at = NULL, updated_at = ?5 WHERE keyless = 0 "
+		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
+		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
+		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
+		  "AND (?4 IS NULL OR customer_id = ?4)",
+    [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
+			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
+			"WHERE state = 'created' AND expires_at < ?1",
+    [S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
+		       "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
+		       "WHERE state = 'exists' AND connection_id IS NOT NULL",
+};
+
+int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
+{
+	static const char lost[] =
+	    "outcome unknown: the run stopped before the answer was recorded";
+	sqlite3_stmt *s = st->stmt[S_IN_FLIGHT_ROWS];
+	struct attempt_record a = {0};
+	int64_t *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = -1;
+
+	*count = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	/* Read first, write after: updating rows under a live SELECT of them is fragile. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n + 3 > alloc) {
+			alloc = alloc ? alloc * 2 : 48;
+			rows = xrealloc(rows, alloc * sizeof(*rows));
+		}
+		rows[n++] = sqlite3_column_int64(s, 0);
+		rows[n++] = sqlite3_column_int64(s, 1);
+		rows[n++] = !strcmp(column_str(s, 2), "reauth") ? REQUEST_REAUTH : REQUEST_CREATE;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_db_error(st, "cannot find rows left in flight");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i += 3) {
+		sqlite3_stmt *u = st->stmt[S_RECOVER_ROW];
+
+		a.customer_row = rows[i];
+		a.attempt_no = rows[i + 1] + 1;
+		a.kind = (enum request_kind)rows[i + 2];
+		a.started_ms = now_ms;
+		a.transport_error = "outcome unknown";
+		a.message = lost;
+		if (store_insert_attempt(st, &a) < 0)
+			goto out;
+		sqlite3_bind_int64(u, 1, rows[i]);
+		bind_text(u, 2, lost);
+		sqlite3_bind_int64(u, 3, now_ms);
+		if (store_exec(st, S_RECOVER_ROW) < 0)
+			goto out;
+	}
+	if (store_commit(st) < 0)
+		goto out;
+	*count = (int64_t)(n / 3);
+	ret = 0;
+out:
+	if (ret)
+		store_rollback(st);
+	free(rows);
+	return ret;
+}
+
+void store_job_release(struct store_job *job)
+{
+	connect_request_release(&job->req);
+	free(job->connection_id);
+	memset(job, 0, sizeof(*job));
+}
+
+/* Fills job from a row of JOB_COLUMNS. */
+static void read_job(sqlite3_stmt *s, struct store_job *job)
+{
+	const char *products = column_str(s, 5);
+
+	memset(job, 0, sizeof(*job));
+	connect_request_init(&job->req);
+	job->id = sqlite3_column_int64(s, 0);
+	job->kind = !strcmp(column_str(s, 1), "reauth") ? REQUEST_REAUTH : REQUEST_CREATE;
+	job->req.customer_id = column_dup(s, 2);
+	job->req.customer_name = column_dup(s, 3);
+	job->req.customer_email = column_dup(s, 4);
+	if (products) {
+		char why[VALIDATE_WHY_MAX];
+
+		/* Stored lists are canonical; a hand-edited bad one just sends fewer products. */
+		if (parse_products(products, &job->req.products, why, sizeof(why)) < 0)
+			job->req.products = 0;
+	}
+	job->req.redirect_uri = column_dup(s, 6);
+	job->req.minutes_to_expire =
+	    sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 7);
+	job->req.sandbox = column_dup(s, 8);
+	job->req.manual = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
+	job->req.integration_provider = column_dup(s, 10);
+	job->req.integration_auth_method = column_dup(s, 11);
+	job->connection_id = column_dup(s, 12);
+	job->attempts = sqlite3_column_int64(s, 13);
+	job->attempt_total = sqlite3_column_int64(s, 14);
+	job->first_transient_ms = sqlite3_column_int64(s, 15);
+	job->was_waiting = sqlite3_column_int(s, 16);
+}
+
+void store_defer_long_hints(struct store *st, int64_t since_ms, int64_t cap_ms)
+{
+	st->defer_since_ms = since_ms;
+	st->defer_cap_ms = cap_ms;
+}
+
+/* Binds NOT_DEFERRED's two parameters at i and i + 1. */
+static void bind_deferral(struct store *st, sqlite3_stmt *s, int i)
+{
+	sqlite3_bind_int64(s, i, st->defer_since_ms ? st->defer_since_ms : INT64_MAX);
+	sqlite3_bind_int64(s, i + 1, st->defer_cap_ms);
+}
+
+int store_claim_due(struct store *st, int64_t now_ms, size_t max, struct store_job *jobs, size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[S_CLAIM];
+	int own_txn = !st->in_txn, rc, ret = -1;
+
+	*n = 0;
+	if (!max)
+		return 0;
+	if (own_txn && store_begin(st) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	bind_deferral(st, s, 3);
+	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_job(s, &jobs[(*n)++]);
+	if (*n < max && rc != SQLITE_DONE) {
+		store_db_error(st, "cannot claim rows");
+		goto out;
+	}
+	if (sqlite3_reset(s) != SQLITE_OK) {
+		store_db_error(st, "cannot claim rows");
+		goto out;
+	}
+	if (own_txn && store_commit(st) < 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_clear_bindings(s);
+	if (ret) {
+		sqlite3_reset(s);
+		for (size_t i = 0; i < *n; i++)
+			store_job_release(&jobs[i]);
+		*n = 0;
+		if (own_txn)
+			store_rollback(st);
+	}
+	return ret;
+}
+
+int store_each_due(struct store *st, int64_t now_ms,
+		   int (*fn)(const struct store_job *job, void *data), void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_EACH_DUE];
+	struct store_job job;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int stop;
+
+		read_job(s, &job);
+		stop = fn(&job, data);
+		store_job_release(&job);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_db_error(st, "cannot list due rows");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_NEXT_RETRY];
+	int ret = 0;
+
+	sqlite3_bind_int64(s, 1, horizon_ms);
+	bind_deferral(st, s, 2);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+			*when_ms = sqlite3_column_int64(s, 0);
+			ret = 1;
+		}
+	} else {
+		ret = store_db_error(st, "cannot find the next retry");
+	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_has_due(struct store *st, int64_t now_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_HAS_DUE];
+	int ret;
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	bind_deferral(st, s, 2);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		ret = sqlite3_column_int(s, 0) != 0;
+	else
+		ret = store_db_error(st, "cannot look for due rows");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count)
+{
+	sqlite3_stmt *s = st->stmt[S_REQUEUE];
+	size_t rounds = f->customers ? f->ncustomers : 1;
+
+	*count = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	for (size_t i = 0; i < rounds; i++) {
+		sqlite3_bind_int64(s, 1, f->state_mask ? f->state_mask : STATE_MASK(STATE_FAILED));
+		bind_text(s, 2, f->finch_code);
+		sqlite3_bind_int64(s, 3, f->http_status);
+		bind_text(s, 4, f->customers ? f->customers[i] : NULL);
+		sqlite3_bind_int64(s, 5, now_ms);
+		if (store_exec(st, S_REQUEUE) < 0) {
+			store_rollback(st);
+			return -1;
+		}
+		*count += sqlite3_changes(st->db);
+	}
+	if (store_commit(st) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int queue_rows(struct store *st, enum stmt_id id, int64_t now_ms, int64_t *count)
+{
+	*count = 0;
+	sqlite3_bind_int64(st->stmt[id], 1, now_ms);
+	if (store_exec(st, id) < 0)
+		return -1;
+	*count = sqlite3_changes(st->db);
+	return 0;
+}
+
+int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_REQUEUE_TRANSIENT, now_ms, count);
+}
+
+int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_QUEUE_EXPIRED, now_ms, count);
+}
+
+int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_QUEUE_REAUTH, now_ms, count);
+}

@@ -1,0 +1,310 @@
+/*
+ * store_report.c: what the store tells without changing it: the names of
+ * the states, the counts of status and --metrics-file, the last run, the
+ * export's rows; see store.h.
+ */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+#include "store/store_int.h"
+
+const char *const store_report_sql[S_STMT_COUNT] = {
+    [S_COUNT_STATES] = "SELECT state, count(*), "
+		       "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END), "
+		       "sum(line_invalid) FROM customers GROUP BY state",
+    [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
+		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
+		       "FROM customers WHERE state = 'created'",
+    [S_COUNT_CARRY] = "SELECT coalesce(sum(state = 'failed' AND give_up_at > ?1), 0), "
+		      "coalesce(min(CASE WHEN state = 'retry_wait' THEN next_attempt_at END), 0), "
+		      "coalesce(max(CASE WHEN state = 'failed' AND give_up_at > ?1 "
+		      "THEN give_up_at END), 0) "
+		      "FROM customers WHERE state = 'failed' OR state = 'retry_wait'",
+    [S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
+			 "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+    [S_LAST_RUN] = "SELECT id, started_at, coalesce(ended_at, 0), coalesce(exit_reason, ''), "
+		   "coalesce(pid, 0), "
+		   "(SELECT count(*) FROM attempts WHERE run_id = runs.id), "
+		   "(SELECT count(*) FROM attempts WHERE run_id = runs.id "
+		   "AND http_status IS NOT NULL) "
+		   "FROM runs ORDER BY id DESC LIMIT 1",
+    [S_RUN_ATTEMPTS] = "SELECT count(*) FROM attempts WHERE run_id = ?1",
+    [S_RUN_LATENCY_AT] = "SELECT elapsed_ms FROM attempts WHERE run_id = ?1 "
+			 "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
+    /* Every attempt ever made, by the class of its answer; NULL: no answer. */
+    [S_METRIC_REQUESTS] = "SELECT http_status / 100, count(*), "
+			  "coalesce(sum(http_status = 429), 0) FROM attempts GROUP BY 1",
+    [S_METRIC_RUNS] = "SELECT count(*), coalesce(sum(pauses), 0), coalesce(sum(outages), 0), "
+		      "coalesce(max(CASE WHEN exit_code IN (0, 1) THEN ended_at END), 0) "
+		      "FROM runs",
+    [S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "
+		 "connection_id, coalesce(expires_at, 0), attempt_total, "
+		 "coalesce(http_status, 0), finch_code, error, updated_at, "
+		 "CASE WHEN state = 'retry_wait' THEN coalesce(next_attempt_at, 0) ELSE 0 END, "
+		 "CASE WHEN state IN ('retry_wait', 'failed', 'pending') "
+		 "THEN coalesce(give_up_at, 0) ELSE 0 END FROM customers "
+		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
+		 "ORDER BY id",
+    [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+};
+
+static const char *const state_names[STATE_COUNT] = {
+    "pending", "in_flight", "retry_wait", "created", "exists", "failed", "invalid",
+};
+
+const char *state_name(enum row_state s)
+{
+	return (unsigned)s < STATE_COUNT ? state_names[s] : "unknown";
+}
+
+int state_from_name(const char *name, enum row_state *out)
+{
+	for (int i = 0; i < STATE_COUNT; i++) {
+		if (!strcmp(name, state_names[i])) {
+			*out = (enum row_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int state_mask_parse(const char *list, unsigned *mask)
+{
+	struct strbuf word = STRBUF_INIT;
+	const char *p = list;
+	int ret = 0;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		enum row_state s;
+
+		strbuf_reset(&word);
+		strbuf_add(&word, p, n);
+		strbuf_trim(&word);
+		if (state_from_name(word.buf, &s) < 0) {
+			ret = error("'%s' is not a state (pending, in_flight, retry_wait, created, "
+				    "exists, failed, invalid)",
+				    word.buf);
+			goto out;
+		}
+		*mask |= STATE_MASK(s);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+out:
+	strbuf_release(&word);
+	return ret;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+#define DAY_MS (24 * 3600 * 1000LL)
+
+int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out)
+{
+	sqlite3_stmt *s = st->stmt[S_COUNT_STATES];
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		enum row_state state;
+
+		if (state_from_name(column_str(s, 0), &state) == 0)
+			out->by_state[state] = sqlite3_column_int64(s, 1);
+		out->total += sqlite3_column_int64(s, 1);
+		out->retries += sqlite3_column_int64(s, 2);
+		out->line_invalid += sqlite3_column_int64(s, 3);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_db_error(st, "cannot count rows");
+	sqlite3_reset(s);
+	if (ret)
+		return ret;
+
+	s = st->stmt[S_COUNT_EXPIRY];
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int64(s, 2, now_ms + 7 * DAY_MS);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->expired = sqlite3_column_int64(s, 0);
+		out->expiring_soon = sqlite3_column_int64(s, 1);
+	} else {
+		ret = store_db_error(st, "cannot count expiring sessions");
+	}
+	sqlite3_reset(s);
+	if (ret)
+		return ret;
+
+	s = st->stmt[S_COUNT_CARRY];
+	sqlite3_bind_int64(s, 1, now_ms);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->carried = sqlite3_column_int64(s, 0);
+		out->next_retry_ms = sqlite3_column_int64(s, 1);
+		out->carried_until_ms = sqlite3_column_int64(s, 2);
+	} else {
+		ret = store_db_error(st, "cannot count the rows waiting for a retry");
+	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_each_failure_group(struct store *st,
+			     int (*fn)(const char *finch_code, long http_status, int64_t count,
+				       void *data),
+			     void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_FAILURE_GROUPS];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(column_str(s, 0), (long)sqlite3_column_int64(s, 1),
+		       sqlite3_column_int64(s, 2), data))
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_db_error(st, "cannot group failures");
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* The elapsed_ms at percentile p (nearest rank) of the n answered attempts of run. */
+static int run_percentile(struct store *st, int64_t run, int64_t n, double p, double *out)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_LATENCY_AT];
+	int64_t rank = (int64_t)(p * (double)n + 0.999999999);
+	int ret = 0;
+
+	if (rank < 1)
+		rank = 1;
+	sqlite3_bind_int64(s, 1, run);
+	sqlite3_bind_int64(s, 2, rank - 1);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*out = (double)sqlite3_column_int64(s, 0);
+	else
+		ret = store_db_error(st, "cannot compute latency");
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_last_run(struct store *st, struct run_record *out)
+{
+	sqlite3_stmt *s = st->stmt[S_LAST_RUN];
+	int64_t answered = 0;
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->started_ms = sqlite3_column_int64(s, 1);
+		out->ended_ms = sqlite3_column_int64(s, 2);
+		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", column_str(s, 3));
+		out->pid = sqlite3_column_int64(s, 4);
+		out->attempts = sqlite3_column_int64(s, 5);
+		answered = sqlite3_column_int64(s, 6);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = store_db_error(st, "cannot read the last run");
+	}
+	sqlite3_reset(s);
+	if (ret == 1 && answered > 0) {
+		if (run_percentile(st, out->id, answered, 0.50, &out->p50_ms) < 0 ||
+		    run_percentile(st, out->id, answered, 0.95, &out->p95_ms) < 0 ||
+		    run_percentile(st, out->id, answered, 0.99, &out->p99_ms) < 0)
+			return -1;
+	}
+	return ret;
+}
+
+int store_metrics(struct store *st, struct store_metrics *out)
+{
+	sqlite3_stmt *s = st->stmt[S_METRIC_REQUESTS];
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(s, 1);
+
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+			out->requests_unanswered += n;
+		else if (sqlite3_column_int64(s, 0) >= 1 && sqlite3_column_int64(s, 0) <= 5)
+			out->requests_by_class[sqlite3_column_int64(s, 0) - 1] += n;
+		out->throttled += sqlite3_column_int64(s, 2);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_db_error(st, "cannot count requests");
+	sqlite3_reset(s);
+	if (ret)
+		return ret;
+	s = st->stmt[S_METRIC_RUNS];
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->runs = sqlite3_column_int64(s, 0);
+		out->pauses = sqlite3_column_int64(s, 1);
+		out->outages = sqlite3_column_int64(s, 2);
+		out->last_success_ms = sqlite3_column_int64(s, 3);
+	} else {
+		ret = store_db_error(st, "cannot read the runs");
+	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+int store_each_export(struct store *st, const struct export_filter *f,
+		      int (*fn)(const struct export_row *row, void *data), void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_EXPORT];
+	struct export_row row;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, f->state_mask);
+	sqlite3_bind_int64(s, 2, f->since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		enum row_state state = STATE_INVALID;
+
+		state_from_name(column_str(s, 2), &state);
+		row.customer_id = column_str(s, 0);
+		row.customer_name = column_str(s, 1);
+		row.state = state;
+		row.session_id = column_str(s, 3);
+		row.connect_url = column_str(s, 4);
+		row.connection_id = column_str(s, 5);
+		row.expires_at_ms = sqlite3_column_int64(s, 6);
+		row.attempts = sqlite3_column_int64(s, 7);
+		row.http_status = (long)sqlite3_column_int64(s, 8);
+		row.finch_code = column_str(s, 9);
+		row.error = column_str(s, 10);
+		row.updated_at_ms = sqlite3_column_int64(s, 11);
+		row.next_attempt_at_ms = sqlite3_column_int64(s, 12);
+		row.retry_until_ms = sqlite3_column_int64(s, 13);
+		if ((ret = fn(&row, data)) != 0)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_db_error(st, "cannot read rows to export");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_customer_state(struct store *st, const char *customer_id, enum row_state *state)
+{
+	sqlite3_stmt *s = st->stmt[S_CUSTOMER_STATE];
+	int rc, ret = 0;
+
+	bind_text(s, 1, customer_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = state_from_name(column_str(s, 0), state) == 0 ? 1 : 0;
+	else if (rc != SQLITE_DONE)
+		ret = store_db_error(st, "cannot look up customer");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
