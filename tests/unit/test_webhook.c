@@ -1,0 +1,229 @@
+/*
+ * test_webhook.c: Finch's webhook signature against the SDK's known answer
+ * (finch-api-python tests/api_resources/test_webhooks.py), then every way a
+ * delivery is refused, as a table; the secret's parsing; account.updated.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "finch/webhook.h"
+
+#define KAT_SECRET "5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH"
+#define KAT_ID	   "msg_2Lh9KRb0pzN4LePd3XiA4v12Axj"
+#define KAT_TS	   "1676312382"
+#define KAT_BODY   "{\"company_id\":\"720be419-0293-4d32-a707-32179b0827ab\"}"
+#define KAT_SIG	   "m7y0TV2C+hlHxU42wCieApTSTaA8/047OAplBqxIV/s="
+#define KAT_NOW	   1676312382
+
+static void kat_key(struct webhook_key *k)
+{
+	char why[WEBHOOK_WHY_MAX];
+
+	assert_int_equal(webhook_key_parse(KAT_SECRET, k, why, sizeof(why)), 0);
+	assert_int_equal(k->len, 24);
+}
+
+static void test_webhook__known_answer(void **state)
+{
+	struct webhook_key k;
+	char sig[WEBHOOK_SIG_B64_LEN + 1];
+
+	(void)state;
+	kat_key(&k);
+	assert_int_equal(webhook_sign(&k, KAT_ID, KAT_NOW, KAT_BODY, strlen(KAT_BODY), sig), 0);
+	assert_string_equal(sig, KAT_SIG);
+}
+
+static void test_webhook__verdicts(void **state)
+{
+	static const struct {
+		const char *id, *ts, *sig, *body;
+		int64_t now;
+		enum webhook_verdict want;
+	} cases[] = {
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_OK},
+	    /* 5 minutes either way is the edge, still accepted */
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW + 300, WEBHOOK_OK},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW - 300, WEBHOOK_OK},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW + 301, WEBHOOK_OLD_TIMESTAMP},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW - 301, WEBHOOK_NEW_TIMESTAMP},
+	    /* several entries: any v1 that matches; other versions are skipped */
+	    {KAT_ID, KAT_TS, "v1,Zm9v v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_OK},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG "  v2,x", KAT_BODY, KAT_NOW, WEBHOOK_OK},
+	    {KAT_ID, KAT_TS, "v2," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    {KAT_ID, KAT_TS, KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG "x", KAT_BODY, KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    {KAT_ID, KAT_TS, "v1,n7y0TV2C+hlHxU42wCieApTSTaA8/047OAplBqxIV/s=", KAT_BODY, KAT_NOW,
+	     WEBHOOK_BAD_SIGNATURE},
+	    /* each signed part matters: the id, the timestamp, one byte of the body */
+	    {"msg_other", KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    {KAT_ID, "1676312383", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, KAT_BODY " ", KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    {KAT_ID, KAT_TS, "v1," KAT_SIG, "", KAT_NOW, WEBHOOK_BAD_SIGNATURE},
+	    /* headers */
+	    {NULL, KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
+	    {"", KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
+	    {KAT_ID, NULL, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
+	    {KAT_ID, KAT_TS, NULL, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
+	    {KAT_ID, "1676312382.5", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "-1", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "soon", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "99999999999999999999", "v1," KAT_SIG, KAT_BODY, KAT_NOW,
+	     WEBHOOK_BAD_TIMESTAMP},
+	};
+	struct webhook_key k;
+
+	(void)state;
+	kat_key(&k);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct webhook_headers h = {cases[i].id, cases[i].ts, cases[i].sig};
+		char why[WEBHOOK_WHY_MAX] = "";
+		enum webhook_verdict v = webhook_verify(
+		    &k, &h, cases[i].body, strlen(cases[i].body), cases[i].now, why, sizeof(why));
+
+		if (v != cases[i].want)
+			fail_msg("case %zu: verdict %d, want %d (%s)", i, v, cases[i].want, why);
+		if (v != WEBHOOK_OK)
+			assert_true(why[0]);
+	}
+}
+
+static void test_webhook__wrong_key(void **state)
+{
+	struct webhook_key k;
+	struct webhook_headers h = {KAT_ID, KAT_TS, "v1," KAT_SIG};
+	char why[WEBHOOK_WHY_MAX];
+
+	(void)state;
+	assert_int_equal(
+	    webhook_key_parse("6WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH", &k, why, sizeof(why)), 0);
+	assert_int_equal(
+	    webhook_verify(&k, &h, KAT_BODY, strlen(KAT_BODY), KAT_NOW, why, sizeof(why)),
+	    WEBHOOK_BAD_SIGNATURE);
+}
+
+static void test_webhook__secret_parse(void **state)
+{
+	static const struct {
+		const char *secret;
+		int ok;
+		size_t len;
+		const char *why;
+	} cases[] = {
+	    {KAT_SECRET, 1, 24, NULL},
+	    {"YWJj", 1, 3, NULL},
+	    {"YWI=", 1, 2, NULL},
+	    {"YQ==", 1, 1, NULL},
+	    {"", 0, 0, "is empty"},
+	    {"whsec_" KAT_SECRET, 0, 0, "starts with 'whsec_'"},
+	    {"YWJ", 0, 0, "not a multiple of 4"},
+	    {"YW-j", 0, 0, "character 3"},
+	    {"Y=Jj", 0, 0, "character 2"},
+	    {"====", 0, 0, "character 1"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct webhook_key k;
+		char why[WEBHOOK_WHY_MAX] = "";
+		int r = webhook_key_parse(cases[i].secret, &k, why, sizeof(why));
+
+		if (cases[i].ok) {
+			assert_int_equal(r, 0);
+			assert_int_equal(k.len, cases[i].len);
+		} else {
+			assert_int_equal(r, -1);
+			if (!strstr(why, cases[i].why))
+				fail_msg("case %zu: '%s' lacks '%s'", i, why, cases[i].why);
+			/* a reason never quotes the secret */
+			if (*cases[i].secret)
+				assert_null(strstr(why, "5WbX5k"));
+		}
+	}
+}
+
+static void test_webhook__header_names_ignore_case(void **state)
+{
+	struct webhook_headers h = {0};
+
+	(void)state;
+	assert_int_equal(webhook_headers_pick(&h, "FINCH-EVENT-ID", "a"), 1);
+	assert_int_equal(webhook_headers_pick(&h, "finch-timestamp", "b"), 1);
+	assert_int_equal(webhook_headers_pick(&h, "Finch-Signature", "c"), 1);
+	assert_int_equal(webhook_headers_pick(&h, "Content-Type", "d"), 0);
+	assert_string_equal(h.event_id, "a");
+	assert_string_equal(h.timestamp, "b");
+	assert_string_equal(h.signature, "c");
+}
+
+static void test_webhook__event_parse(void **state)
+{
+	static const struct {
+		const char *body;
+		int ok;
+		const char *type, *conn, *status;
+	} cases[] = {
+	    {"{\"event_type\":\"account.updated\",\"connection_id\":\"c1\",\"data\":{\"status\":"
+	     "\"reauth\"}}",
+	     1, "account.updated", "c1", "reauth"},
+	    {"{\"event_type\":\"directory.created\",\"connection_id\":\"c1\"}", 1,
+	     "directory.created", "c1", NULL},
+	    {"{\"event_type\":\"company.updated\"}", 1, "company.updated", NULL, NULL},
+	    {"{\"event_type\":\"account.updated\",\"data\":{\"status\":\"reauth\"}}", 0, NULL, NULL,
+	     NULL},
+	    {"{\"event_type\":\"account.updated\",\"connection_id\":\"c1\",\"data\":{\"status\":"
+	     "\"asleep\"}}",
+	     0, NULL, NULL, NULL},
+	    {"{\"event_type\":\"account.updated\",\"connection_id\":\"c1\"}", 0, NULL, NULL, NULL},
+	    {"{\"connection_id\":\"c1\"}", 0, NULL, NULL, NULL},
+	    {"[1]", 0, NULL, NULL, NULL},
+	    {"not json", 0, NULL, NULL, NULL},
+	    {"", 0, NULL, NULL, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct webhook_event ev;
+		char why[WEBHOOK_WHY_MAX] = "";
+		int r = webhook_event_parse(cases[i].body, strlen(cases[i].body), &ev, why,
+					    sizeof(why));
+
+		if (!cases[i].ok) {
+			if (r != -1 || !why[0])
+				fail_msg("case %zu: accepted", i);
+			continue;
+		}
+		if (r != 0)
+			fail_msg("case %zu: %s", i, why);
+		assert_string_equal(ev.event_type, cases[i].type);
+		if (cases[i].conn)
+			assert_string_equal(ev.connection_id, cases[i].conn);
+		else
+			assert_null(ev.connection_id);
+		if (cases[i].status)
+			assert_string_equal(ev.status, cases[i].status);
+		else
+			assert_null(ev.status);
+		webhook_event_release(&ev);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_webhook__known_answer),
+	    cmocka_unit_test(test_webhook__verdicts),
+	    cmocka_unit_test(test_webhook__wrong_key),
+	    cmocka_unit_test(test_webhook__secret_parse),
+	    cmocka_unit_test(test_webhook__header_names_ignore_case),
+	    cmocka_unit_test(test_webhook__event_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
