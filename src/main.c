@@ -22,6 +22,20 @@ static const struct {
     {"sync", cmd_sync, "import, run and export in one go: the nightly job"},
 };
 
+/*
+ * What the command wrote to standard output must have reached it: a full
+ * disk or /dev/full is a failure even when the command succeeded (git's
+ * run_builtin() checks the same). A command that already failed keeps its
+ * more precise code. Returns the exit code.
+ */
+static int check_stdout(int code)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return code;
+	error_errno("cannot write to standard output");
+	return code == EXIT_OK || code == EXIT_ROWS ? EXIT_USAGE : code;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: finch-onboard <command> [options]\n"
@@ -42,15 +56,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return EXIT_OK;
+		return check_stdout(EXIT_OK);
 	}
 	if (!strcmp(argv[1], "--version")) {
 		version_print(stdout, "finch-onboard", NULL);
-		return EXIT_OK;
+		return check_stdout(EXIT_OK);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return check_stdout(commands[i].fn(argc - 1, argv + 1));
 	error("'%s' is not a command; see 'finch-onboard --help'", argv[1]);
 	return EXIT_USAGE;
 }

@@ -18,7 +18,7 @@ static volatile sig_atomic_t level;
 static atomic_llong first_ms; /* lock-free on every platform we build for */
 static int pipe_fd[2] = {-1, -1};
 static int depth;
-static struct sigaction old_int, old_term, old_pipe;
+static struct sigaction old_int, old_term, old_hup, old_pipe;
 
 enum signals_level signals_next_level(enum signals_level lv, int64_t first, int64_t now_ms)
 {
@@ -69,9 +69,11 @@ int signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGHUP);
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
 	return 0;
@@ -83,6 +85,7 @@ void signals_restore(void)
 		return;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	for (int i = 0; i < 2; i++) {
 		if (pipe_fd[i] >= 0)

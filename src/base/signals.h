@@ -1,6 +1,8 @@
 /*
- * signals.h: SIGINT and SIGTERM, the same way in every command that changes
- * the database (import, run, sync).
+ * signals.h: SIGINT, SIGTERM and SIGHUP, the same way in every command that
+ * changes the database (import, run, sync). SIGHUP is a stop like SIGTERM,
+ * as curl, git and rsync take it: a run whose ssh session drops drains its
+ * answers instead of dying like kill -9 (issue 15).
  *
  * The first signal asks for a stop: a run stops sending and waits up to
  * --grace for the answers in flight, an import rolls back, a sync exports
@@ -37,7 +39,7 @@ enum signals_level {
 enum signals_level signals_next_level(enum signals_level level, int64_t first_ms, int64_t now_ms);
 
 /*
- * Installs the handlers for SIGINT and SIGTERM (and ignores SIGPIPE, which
+ * Installs the handlers for SIGINT, SIGTERM and SIGHUP (and ignores SIGPIPE, which
  * libcurl leaves to us with CURLOPT_NOSIGNAL) and resets the level. Calls
  * nest: only the outermost signals_install()/signals_restore() pair acts,
  * so `sync` installs once for all its phases and the run inside keeps the

@@ -266,6 +266,8 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 			   struct run_summary *sum)
 {
 	memset(d, 0, sizeof(*d));
+	d->journal =
+	    (struct journal)JOURNAL_INIT; /* fd -1: zero is a file an early exit would close */
 	d->st = st;
 	d->cfg = cfg;
 	d->sum = sum;

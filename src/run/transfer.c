@@ -299,6 +299,10 @@ int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_
 	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
 	curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
 	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long)TRANSFER_MAX_IDLE_CONN_S);
+	/* RFC 9110 section 12.5.3: a gateway may compress an answer nobody asked
+	 * to be; "" decodes every coding this libcurl supports, so a 2xx is read
+	 * as the answer it is and never retried as a malformed body. */
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

@@ -186,4 +186,15 @@ expect_eq "status is read-only" "$OUT" "$first"
 expect_eq "imports" "$(q 'SELECT count(*) FROM imports')" "3"
 pass "status changes nothing"
 
+# output that cannot be written is a failure (issue 15: these all exited 0)
+for args in "status" "status --json" "run --dry-run"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$FINCH_ONBOARD" $args --db "$DB" >/dev/full 2>full.err || rc=$?
+	expect_eq "$args to /dev/full: exit" "$rc" "2"
+	grep -q "cannot write to standard output" full.err ||
+		fail "$args to /dev/full: no message: $(cat full.err)"
+done
+pass "status, status --json and run --dry-run to a full /dev/full exit 2"
+
 finish

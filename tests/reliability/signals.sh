@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/reliability/signals.sh: SIGINT and SIGTERM in every phase.
+# tests/reliability/signals.sh: SIGINT, SIGTERM and SIGHUP in every phase.
 #
 # 1. Two SIGTERMs 5 ms apart (coreutils timeout signals the child and its
 #    group) are one request: the run stops sending, waits for the answers in
@@ -41,6 +41,29 @@ grep -q "stopping now" t.err && fail "two signals 5 ms apart were taken for a se
 check_invariants t.db m1.log --one-201
 stop_mock
 pass "two SIGTERMs 5 ms apart are one request: the answers in flight are waited for and recorded, exit 5"
+
+# ---- 1b. SIGHUP (an ssh session that drops) is a stop like SIGTERM ------------------------
+# Before, SIGHUP killed the run like kill -9: the 4 rows in flight were sent
+# again by the next run (8 POSTs for 4 customers).
+start_mock --latency 1500ms --log "$E2E_TMP/m1h.log"
+new_db h.db 20 h
+"$FINCH_ONBOARD" run --db h.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 \
+	--quiet >h.out 2>h.err &
+bg_pid=$!
+four_sent_h() { [ "$(requests m1h.log)" -ge 4 ]; }
+wait_for "four requests sent" four_sent_h
+kill -HUP "$bg_pid"
+rc=0
+wait "$bg_pid" || rc=$?
+bg_pid=
+[ "$rc" = 5 ] || fail "SIGHUP: exit $rc, want 5: $(cat h.err)"
+[ "$(count_state h.db created)" = 4 ] || fail "SIGHUP: the four answers in flight were not recorded"
+[ "$(count_state h.db in_flight)" = 0 ] || fail "SIGHUP: rows left in_flight"
+expect_exit 0 fo run --db h.db --base-url "$MOCK_URL" --rate 0 --quiet
+[ "$(requests m1h.log)" = 20 ] || fail "SIGHUP: $(requests m1h.log) POSTs for 20 customers"
+check_invariants h.db m1h.log --one-201
+stop_mock
+pass "SIGHUP is a stop like SIGTERM: the answers in flight are recorded, exit 5, nothing sent twice"
 
 # ---- 2. SIGINT during a large import ---------------------------------------------------------
 "$FINCH_SOURCE_DIR/samples/gen_customers" 300 >small.csv || fail "gen_customers failed"
