@@ -18,6 +18,7 @@ static const char import_usage_head[] =
     "usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
     "                            [--minutes-to-expire N] [--sandbox finch|provider]\n"
     "                            [--encoding ENC] [--delimiter D] [--quiet]\n"
+    "                            [--allow-product NAME]...\n"
     "\n"
     "Validates every row of CSV ('-' for standard input) against the Connect\n"
     "session contract and loads it into the database. Invalid rows are kept with\n"
@@ -77,6 +78,8 @@ int cmd_import(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (import_options_finish(&o) < 0)
+		goto out;
 	if (optind != argc - 1) {
 		error(optind == argc
 			  ? "import needs a CSV file; see 'finch-onboard import --help'"

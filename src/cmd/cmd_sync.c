@@ -287,6 +287,8 @@ int cmd_sync(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (import_options_finish(&io) < 0)
+		goto out;
 	if (optind >= argc) {
 		error("missing the CSV file; see 'finch-onboard sync --help'");
 		goto out;

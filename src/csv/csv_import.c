@@ -39,13 +39,24 @@ enum column {
 	COL_MANUAL,
 	COL_INTEGRATION_PROVIDER,
 	COL_INTEGRATION_AUTH_METHOD,
+	COL_RECORDKEEPING_RECORDKEEPER,
+	COL_RECORDKEEPING_PLAN_ID,
 	COL_COUNT
 };
 
 static const char *const column_names[COL_COUNT] = {
-    "customer_id",	    "customer_name",	       "customer_email", "products",
-    "redirect_uri",	    "minutes_to_expire",       "sandbox",	 "manual",
-    "integration_provider", "integration_auth_method",
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "products",
+    "redirect_uri",
+    "minutes_to_expire",
+    "sandbox",
+    "manual",
+    "integration_provider",
+    "integration_auth_method",
+    "recordkeeping_recordkeeper",
+    "recordkeeping_plan_id",
 };
 
 const struct option import_long_options[] = {
@@ -55,6 +66,7 @@ const struct option import_long_options[] = {
     {"sandbox", required_argument, NULL, IMPORT_OPT_SANDBOX},
     {"encoding", required_argument, NULL, IMPORT_OPT_ENCODING},
     {"delimiter", required_argument, NULL, IMPORT_OPT_DELIMITER},
+    {"allow-product", required_argument, NULL, IMPORT_OPT_ALLOW_PRODUCT},
     {NULL, 0, NULL, 0},
 };
 
@@ -65,7 +77,8 @@ const char import_options_help[] =
     "  --sandbox finch|provider  sandbox for rows that have none\n"
     "  --encoding ENC            auto (a BOM, else UTF-8), utf-8, utf-16, windows-1252,\n"
     "                            iso-8859-1 or macintosh\n"
-    "  --delimiter D             auto (sep= line, .tsv, else the header's), ',', ';' or tab\n";
+    "  --delimiter D             auto (sep= line, .tsv, else the header's), ',', ';' or tab\n"
+    "  --allow-product NAME      accept product NAME, newer than this build (repeatable)\n";
 
 int import_option_apply(struct import_options *o, int c, const char *arg)
 {
@@ -74,9 +87,18 @@ int import_option_apply(struct import_options *o, int c, const char *arg)
 
 	switch (c) {
 	case IMPORT_OPT_PRODUCTS:
-		if (parse_products(arg, &d->products, why, sizeof(why)) < 0 ||
-		    validate_products(d->products, why, sizeof(why)) < 0)
-			return error("--products '%s': %s", arg, why);
+		/* parsed by import_options_finish(), once every --allow-product is known */
+		d->products_arg = arg;
+		return 1;
+	case IMPORT_OPT_ALLOW_PRODUCT:
+		switch (product_allow(arg, why, sizeof(why))) {
+		case -1:
+			return error("--allow-product '%s': %s", arg, why);
+		case 1:
+			warning("product '%s' is newer than this build: sent as given "
+				"(--allow-product)",
+				arg);
+		}
 		return 1;
 	case IMPORT_OPT_REDIRECT_URI:
 		if (!*arg)
@@ -103,6 +125,22 @@ int import_option_apply(struct import_options *o, int c, const char *arg)
 			return error("--delimiter '%s': must be ',', ';', tab or auto", arg);
 		return 1;
 	}
+	return 0;
+}
+
+int import_options_finish(struct import_options *o)
+{
+	struct import_defaults *d = &o->defaults;
+	char why[VALIDATE_WHY_MAX];
+
+	if (!d->products_arg)
+		return 0;
+	if (parse_products(d->products_arg, &d->products, why, sizeof(why)) < 0 ||
+	    validate_products(d->products, why, sizeof(why)) < 0)
+		return error("--products '%s': %s%s", d->products_arg, why,
+			     strstr(why, "unknown product") ? " (a product newer than this build "
+							      "needs --allow-product NAME)"
+							    : "");
 	return 0;
 }
 
@@ -424,6 +462,10 @@ static int build_request(struct importer *im, struct record *rec, const char **c
 	r->integration_provider = *v ? (char *)v : NULL;
 	v = col(im, rec, COL_INTEGRATION_AUTH_METHOD);
 	r->integration_auth_method = *v ? (char *)v : NULL;
+	v = col(im, rec, COL_RECORDKEEPING_RECORDKEEPER);
+	r->recordkeeper = *v ? (char *)v : NULL;
+	v = col(im, rec, COL_RECORDKEEPING_PLAN_ID);
+	r->recordkeeping_plan_id = *v ? (char *)v : NULL;
 
 	if (validate_request(r, column, why, size) < 0) {
 		/* the contract's names of the nested fields are the CSV's flat ones */
@@ -431,6 +473,12 @@ static int build_request(struct importer *im, struct record *rec, const char **c
 			*column = column_names[COL_INTEGRATION_PROVIDER];
 		else if (!strcmp(*column, "integration.auth_method"))
 			*column = column_names[COL_INTEGRATION_AUTH_METHOD];
+		else if (!strcmp(*column, "recordkeeping.recordkeeper"))
+			*column = column_names[COL_RECORDKEEPING_RECORDKEEPER];
+		else if (!strcmp(*column, "recordkeeping.plan_id"))
+			*column = column_names[COL_RECORDKEEPING_PLAN_ID];
+		else if (!strcmp(*column, "recordkeeping"))
+			*column = "recordkeeping_recordkeeper, recordkeeping_plan_id";
 		return -1;
 	}
 	return 0;
@@ -574,7 +622,7 @@ static int check_row(struct importer *im, struct record *rec, const char **colum
 	if (im->col_cell[COL_PRODUCTS] >= 0 &&
 	    !all_ascii(col(im, rec, COL_PRODUCTS), strlen(col(im, rec, COL_PRODUCTS))))
 		utf8_space_to_ascii(rec->cells.buf + rec->off[im->col_cell[COL_PRODUCTS]],
-				   strlen(col(im, rec, COL_PRODUCTS)));
+				    strlen(col(im, rec, COL_PRODUCTS)));
 	return build_request(im, rec, column, why, size);
 }
 

@@ -29,7 +29,8 @@
 
 /* Values that fill empty cells; zero/NULL members fill nothing. */
 struct import_defaults {
-	unsigned products;	   /* --products */
+	unsigned products;	   /* --products, once import_options_finish() parsed it */
+	const char *products_arg;  /* --products as given */
 	const char *redirect_uri;  /* --redirect-uri */
 	int64_t minutes_to_expire; /* --minutes-to-expire */
 	const char *sandbox;	   /* --sandbox */
@@ -73,12 +74,18 @@ enum {
 	IMPORT_OPT_SANDBOX,
 	IMPORT_OPT_ENCODING,
 	IMPORT_OPT_DELIMITER,
+	IMPORT_OPT_ALLOW_PRODUCT,
 };
 
 extern const struct option import_long_options[]; /* ends with a zero entry */
 extern const char import_options_help[];
 
 int import_option_apply(struct import_options *o, int c, const char *arg);
+/*
+ * Parses --products once every option is read, so that --allow-product may
+ * come after it. Returns 0, or -1 after reporting a bad list.
+ */
+int import_options_finish(struct import_options *o);
 
 /*
  * Imports path into st (which must not be inside a transaction). Fills

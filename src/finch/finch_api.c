@@ -38,11 +38,12 @@ static void add_products(cJSON *obj, unsigned mask)
 
 	check_alloc(arr);
 	for (unsigned i = 0; i < PRODUCT_COUNT; i++) {
+		const char *name = (mask & (1u << i)) ? product_name(1u << i) : NULL;
 		cJSON *item;
 
-		if (!(mask & (1u << i)))
+		if (!name)
 			continue;
-		item = cJSON_CreateString(product_name(1u << i));
+		item = cJSON_CreateString(name);
 		check_alloc(item);
 		cJSON_AddItemToArray(arr, item);
 	}
@@ -90,6 +91,15 @@ char *finch_api_session_body(const struct connect_request *r)
 		add_string(integ, "provider", r->integration_provider);
 		if (r->integration_auth_method)
 			add_string(integ, "auth_method", r->integration_auth_method);
+	}
+	if (r->recordkeeper) {
+		/* finch-api-node 9.12.0: only with the recordkeeping product (validate.c) */
+		cJSON *rk = cJSON_AddObjectToObject(obj, "recordkeeping");
+
+		check_alloc(rk);
+		add_string(rk, "recordkeeper", r->recordkeeper);
+		if (r->recordkeeping_plan_id)
+			add_string(rk, "plan_id", r->recordkeeping_plan_id);
 	}
 	return print_and_delete(obj);
 }
@@ -271,6 +281,21 @@ int finch_api_parse_session_body(const char *json, size_t len, struct connect_re
 		*field = "integration.auth_method";
 		if (get_opt_string(item, "auth_method", &out->integration_auth_method, why, size) <
 		    0)
+			goto out;
+	}
+
+	*field = "recordkeeping";
+	item = cJSON_GetObjectItemCaseSensitive(root, "recordkeeping");
+	if (!is_absent(item)) {
+		if (!cJSON_IsObject(item)) {
+			set_why(why, size, "must be an object");
+			goto out;
+		}
+		*field = "recordkeeping.recordkeeper";
+		if (get_req_string(item, "recordkeeper", &out->recordkeeper, why, size) < 0)
+			goto out;
+		*field = "recordkeeping.plan_id";
+		if (get_opt_string(item, "plan_id", &out->recordkeeping_plan_id, why, size) < 0)
 			goto out;
 	}
 

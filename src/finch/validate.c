@@ -11,11 +11,39 @@
 #include "base/utf8.h"
 #include "finch/validate.h"
 
-/* The products in the contract's enum order; index i is bit 1 << i. */
-static const char *const product_names[PRODUCT_COUNT] = {
-    "benefits",	  "company",	"deduction", "directory",     "documents",
-    "employment", "individual", "payment",   "pay_statement", "ssn",
+/*
+ * The products in the contract's enum order; index i is bit 1 << i. The
+ * first ten are the seed page's (finch-api-node 10.7 SessionNewParams);
+ * Finch added the others since, and each came with an SDK release:
+ * - recordkeeping: finch-api-node 9.12.0 (June 2026), with the optional
+ *   recordkeeping object {recordkeeper, plan_id?};
+ * - plans, plans_dependents, plans_enrollments: finch-api-node 10.5.0
+ *   (August 2026).
+ * A product newer than this build is allowed by name (product_allow()) and
+ * takes one of the bits after these.
+ */
+static const char *const known_names[PRODUCT_KNOWN_COUNT] = {
+    "benefits",	     "company",	   "deduction",	       "directory",	    "documents",
+    "employment",    "individual", "payment",	       "pay_statement",	    "ssn",
+    "recordkeeping", "plans",	   "plans_dependents", "plans_enrollments",
 };
+
+/* --allow-product names, in the order allowed; bit PRODUCT_KNOWN_COUNT + i. */
+static char allowed_names[PRODUCT_ALLOWED_MAX][PRODUCT_ALLOWED_NAME_MAX + 1];
+static size_t allowed_count;
+
+/* The recordkeeping object's recordkeeper enum (finch-api-node 9.12.0). */
+static const char *const recordkeepers[] = {"voya", "empower", "fidelity", "transamerica"};
+
+/* The name of product index i, or NULL for an allowed slot still free. */
+static const char *name_at(size_t i)
+{
+	if (i < PRODUCT_KNOWN_COUNT)
+		return known_names[i];
+	if (i - PRODUCT_KNOWN_COUNT < allowed_count)
+		return allowed_names[i - PRODUCT_KNOWN_COUNT];
+	return NULL;
+}
 
 static const char *const auth_methods[] = {"assisted", "credential", "oauth", "api_token"};
 
@@ -37,6 +65,8 @@ void connect_request_release(struct connect_request *r)
 	free(r->sandbox);
 	free(r->integration_provider);
 	free(r->integration_auth_method);
+	free(r->recordkeeper);
+	free(r->recordkeeping_plan_id);
 	connect_request_init(r);
 }
 
@@ -366,14 +396,57 @@ static size_t product_separator(const char *s)
 static unsigned product_from_name_icase(const char *name, size_t len)
 {
 	for (size_t i = 0; i < PRODUCT_COUNT; i++) {
-		const char *p = product_names[i];
-		if (strlen(p) == len && !strncasecmp(p, name, len))
+		const char *p = name_at(i);
+		if (p && strlen(p) == len && !strncasecmp(p, name, len))
 			return 1u << i;
 	}
 	return 0;
 }
 
-int parse_products(const char *s, unsigned *mask, char *why, size_t size)
+/* A name product_allow() takes: [a-z0-9_], 1..PRODUCT_ALLOWED_NAME_MAX bytes. */
+static int check_allowed_name(const char *name, size_t len, char *why, size_t size)
+{
+	if (!len)
+		return set_why(why, size, "is empty");
+	if (len > PRODUCT_ALLOWED_NAME_MAX)
+		return set_why(why, size, "is longer than %d bytes", PRODUCT_ALLOWED_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return set_why(why, size,
+				       "a product name is lowercase letters, digits and '_'");
+	}
+	return 0;
+}
+
+static int allow_name(const char *name, size_t len, char *why, size_t size)
+{
+	if (product_from_name(name, len))
+		return 0;
+	if (check_allowed_name(name, len, why, size) < 0)
+		return -1;
+	if (allowed_count == PRODUCT_ALLOWED_MAX)
+		return set_why(why, size, "more than %d products newer than this build",
+			       PRODUCT_ALLOWED_MAX);
+	memcpy(allowed_names[allowed_count], name, len);
+	allowed_names[allowed_count][len] = '\0';
+	allowed_count++;
+	return 1;
+}
+
+int product_allow(const char *name, char *why, size_t size)
+{
+	return allow_name(name, strlen(name), why, size);
+}
+
+void product_allow_reset(void)
+{
+	memset(allowed_names, 0, sizeof(allowed_names));
+	allowed_count = 0;
+}
+
+/* parse_products(), allowing unknown names when allow is set. */
+static int parse_list(const char *s, unsigned *mask, int allow, char *why, size_t size)
 {
 	unsigned m = 0;
 
@@ -393,6 +466,8 @@ int parse_products(const char *s, unsigned *mask, char *why, size_t size)
 		for (n = 0; s[n] && !product_separator(s + n); n++)
 			;
 		bit = product_from_name_icase(s, n);
+		if (!bit && allow && allow_name(s, n, NULL, 0) >= 0)
+			bit = product_from_name(s, n);
 		if (!bit) {
 			if (n > WHY_QUOTE_MAX)
 				return set_why(why, size, "unknown product '%.*s...'",
@@ -406,11 +481,21 @@ int parse_products(const char *s, unsigned *mask, char *why, size_t size)
 	return 0;
 }
 
+int parse_products(const char *s, unsigned *mask, char *why, size_t size)
+{
+	return parse_list(s, mask, 0, why, size);
+}
+
+int parse_products_stored(const char *s, unsigned *mask, char *why, size_t size)
+{
+	return parse_list(s, mask, 1, why, size);
+}
+
 unsigned product_from_name(const char *name, size_t len)
 {
 	for (size_t i = 0; i < PRODUCT_COUNT; i++) {
-		const char *p = product_names[i];
-		if (strlen(p) == len && !memcmp(p, name, len))
+		const char *p = name_at(i);
+		if (p && strlen(p) == len && !memcmp(p, name, len))
 			return 1u << i;
 	}
 	return 0;
@@ -420,15 +505,35 @@ const char *product_name(unsigned bit)
 {
 	for (size_t i = 0; i < PRODUCT_COUNT; i++)
 		if (bit == 1u << i)
-			return product_names[i];
+			return name_at(i);
 	return NULL;
+}
+
+void products_join(unsigned mask, char out[PRODUCTS_TEXT_SIZE])
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < PRODUCT_COUNT; i++) {
+		const char *name = (mask & (1u << i)) ? name_at(i) : NULL;
+		size_t n;
+
+		if (!name)
+			continue;
+		/* no snprintf: this runs for every row of a large import */
+		n = strlen(name);
+		if (used)
+			out[used++] = ' ';
+		memcpy(out + used, name, n + 1);
+		used += n;
+	}
 }
 
 int validate_products(unsigned mask, char *why, size_t size)
 {
 	if (!mask)
 		return set_why(why, size, "is empty");
-	if (mask >> PRODUCT_COUNT)
+	if (mask >> (PRODUCT_KNOWN_COUNT + allowed_count))
 		return set_why(why, size, "holds an unknown product");
 	if ((mask & PRODUCT_DEDUCTION) && (mask & PRODUCT_BENEFITS))
 		return set_why(why, size, "cannot combine 'deduction' with 'benefits'");
@@ -505,6 +610,14 @@ int parse_bool(const char *s, int *out, char *why, size_t size)
 		}
 	}
 	return set_why(why, size, "must be true, false, 1, 0, yes or no");
+}
+
+int validate_recordkeeper(const char *s, char *why, size_t size)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(recordkeepers); i++)
+		if (!strcmp(s, recordkeepers[i]))
+			return 0;
+	return set_why(why, size, "must be " RECORDKEEPERS);
 }
 
 int validate_auth_method(const char *s, char *why, size_t size)
@@ -596,6 +709,24 @@ int validate_contract(const struct connect_request *r, const char **field, char 
 			return set_why(why, size, "requires an integration provider");
 	}
 
+	/*
+	 * finch-api-node 9.12.0: the recordkeeping object is sent "only when the
+	 * recordkeeping product is requested"; its recordkeeper is required.
+	 */
+	*field = "recordkeeping";
+	if ((r->recordkeeper || r->recordkeeping_plan_id) && !(r->products & PRODUCT_RECORDKEEPING))
+		return set_why(why, size, "is sent only with the 'recordkeeping' product");
+	*field = "recordkeeping.recordkeeper";
+	if (r->recordkeeper && validate_recordkeeper(r->recordkeeper, why, size) < 0)
+		return -1;
+	*field = "recordkeeping.plan_id";
+	if (r->recordkeeping_plan_id) {
+		if (validate_text(r->recordkeeping_plan_id, why, size) < 0)
+			return -1;
+		if (!r->recordkeeper)
+			return set_why(why, size, "requires a recordkeeper");
+	}
+
 	*field = NULL;
 	return 0;
 }
@@ -607,6 +738,11 @@ int validate_request(const struct connect_request *r, const char **field, char *
 	*field = "products";
 	if (!r->products)
 		return set_why(why, size, "is empty");
+	/* the importer's rule: the recordkeeping product names its recordkeeper */
+	*field = "recordkeeping.recordkeeper";
+	if ((r->products & PRODUCT_RECORDKEEPING) && !r->recordkeeper)
+		return set_why(why, size,
+			       "is required with the 'recordkeeping' product (" RECORDKEEPERS ")");
 	*field = NULL;
 	return 0;
 }

@@ -23,7 +23,10 @@
 #define MINUTES_TO_EXPIRE_DEFAULT 129600
 #define REAUTH_MINUTES_DEFAULT	  43200
 
-/* Products as bits; the order is the enum's order in the contract. */
+/*
+ * Products as bits; the order is the enum's order in the contract, then the
+ * products the SDKs added since (validate.c cites the version of each).
+ */
 enum product {
 	PRODUCT_BENEFITS = 1u << 0,
 	PRODUCT_COMPANY = 1u << 1,
@@ -35,8 +38,25 @@ enum product {
 	PRODUCT_PAYMENT = 1u << 7,
 	PRODUCT_PAY_STATEMENT = 1u << 8,
 	PRODUCT_SSN = 1u << 9,
+	PRODUCT_RECORDKEEPING = 1u << 10,
+	PRODUCT_PLANS = 1u << 11,
+	PRODUCT_PLANS_DEPENDENTS = 1u << 12,
+	PRODUCT_PLANS_ENROLLMENTS = 1u << 13,
 };
-#define PRODUCT_COUNT 10
+#define PRODUCT_KNOWN_COUNT 14
+/*
+ * Bits PRODUCT_KNOWN_COUNT.. are products newer than this build, each
+ * accepted by name with product_allow() (--allow-product): at most
+ * PRODUCT_ALLOWED_MAX of them, of at most PRODUCT_ALLOWED_NAME_MAX bytes.
+ */
+#define PRODUCT_ALLOWED_MAX	 8
+#define PRODUCT_ALLOWED_NAME_MAX 32
+#define PRODUCT_COUNT		 (PRODUCT_KNOWN_COUNT + PRODUCT_ALLOWED_MAX)
+/* The products column of a row: every name, a space after each, and a NUL. */
+#define PRODUCTS_TEXT_SIZE 512
+
+/* The recordkeepers of the recordkeeping object (SDK 9.12.0). */
+#define RECORDKEEPERS "voya, empower, fidelity or transamerica"
 
 /*
  * The request fields of one employer. Strings are owned by the struct
@@ -54,6 +74,8 @@ struct connect_request {
 	int manual;		       /* -1: absent, 0: false, 1: true */
 	char *integration_provider;    /* NULL: no integration object */
 	char *integration_auth_method; /* NULL, or one of the four methods */
+	char *recordkeeper;	       /* NULL: no recordkeeping object */
+	char *recordkeeping_plan_id;   /* NULL: absent; needs recordkeeper */
 };
 
 void connect_request_init(struct connect_request *r);
@@ -80,6 +102,31 @@ int parse_products(const char *s, unsigned *mask, char *why, size_t size);
 unsigned product_from_name(const char *name, size_t len);
 /* The contract's name of one product bit, or NULL. */
 const char *product_name(unsigned bit);
+/*
+ * Accepts name as a product although this build does not know it (Finch
+ * added it after this release): from now on parse_products() and
+ * product_from_name() give it a bit of its own. The name is lowercase
+ * letters, digits and '_', 1..PRODUCT_ALLOWED_NAME_MAX bytes. Returns 1 when
+ * it is new (the caller warns once), 0 when known or allowed already, -1
+ * with a reason (a bad name, or PRODUCT_ALLOWED_MAX allowed already). The
+ * registry is process-wide: options fill it before any row is read.
+ */
+int product_allow(const char *name, char *why, size_t size);
+/* Forgets every allowed product (tests). */
+void product_allow_reset(void);
+/*
+ * The names of mask's bits, space-separated in the contract's order, into
+ * out[PRODUCTS_TEXT_SIZE] (the store's products column).
+ */
+void products_join(unsigned mask, char out[PRODUCTS_TEXT_SIZE]);
+/*
+ * parse_products() of a list this program stored itself: a name it does not
+ * know was allowed when the row was imported, so it is allowed again
+ * (product_allow()) instead of refused.
+ */
+int parse_products_stored(const char *s, unsigned *mask, char *why, size_t size);
+/* "voya", "empower", "fidelity" or "transamerica". */
+int validate_recordkeeper(const char *s, char *why, size_t size);
 /* Non-empty, and never deduction together with benefits. */
 int validate_products(unsigned mask, char *why, size_t size);
 /* An integer in [1, 129600], from a cell such as "60". */
@@ -100,14 +147,15 @@ int validate_auth_method(const char *s, char *why, size_t size);
 /*
  * Checks a whole request against the contract: every field above, plus the
  * cross-field rules (auth_method needs a provider, never deduction with
- * benefits). An empty products mask passes (the schema has no minItems).
- * The emulator's rule. On failure stores the failing field's contract name
+ * benefits, the recordkeeping object only with the recordkeeping product). An empty products mask
+ * passes (the schema has no minItems). The emulator's rule. On failure stores the failing field's
+ * contract name
  * ("customer_email", "integration.auth_method", ...) in *field and returns -1.
  */
 int validate_contract(const struct connect_request *r, const char **field, char *why, size_t size);
 /*
  * validate_contract(), plus what the importer asks beyond the contract: at
- * least one product.
+ * least one product, and a recordkeeper with the recordkeeping product.
  */
 int validate_request(const struct connect_request *r, const char **field, char *why, size_t size);
 

@@ -18,9 +18,10 @@
 #define INSERT_COLUMNS                                                                             \
 	"customer_id, customer_name, customer_email, products, redirect_uri, "                     \
 	"minutes_to_expire, sandbox, manual, integration_provider, integration_auth_method, "      \
-	"source, source_line, first_import, last_import, created_at, updated_at"
-#define INSERT_ROW	  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define INSERT_ROW_PARAMS 16
+	"source, source_line, first_import, last_import, created_at, updated_at, "                 \
+	"recordkeeping_recordkeeper, recordkeeping_plan_id"
+#define INSERT_ROW	  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define INSERT_ROW_PARAMS 18
 /* s repeated 64 times, comma-separated: still a string literal, not formatted SQL */
 #define ROWS_2(s)  s "," s
 #define ROWS_8(s)  ROWS_2(ROWS_2(ROWS_2(s)))
@@ -45,7 +46,8 @@ const char *const store_import_sql[S_STMT_COUNT] = {
      * touches) on each row, and RETURNING an ephemeral table; together they
      * doubled the time of a large import. All three number alike (see
      * bind_settle()): ?1..?10 are the request fields (IS compares NULLs as
-     * values), ?11 the source, ?12 this import, ?13 the line. S_MARK_SEEN
+     * values), ?11 the source, ?12 this import, ?13 the line, and ?16, ?17
+     * the recordkeeping object's two fields (schema/005). S_MARK_SEEN
      * records where the customer was seen, for "duplicate of line N".
      */
     [S_MARK_SEEN] = "UPDATE customers SET last_import = ?12, source = ?11, source_line = ?13, "
@@ -54,7 +56,8 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 		    "state <> 'invalid' AND customer_name IS ?2 AND customer_email IS ?3 AND "
 		    "products IS ?4 AND redirect_uri IS ?5 AND minutes_to_expire IS ?6 AND "
 		    "sandbox IS ?7 AND manual IS ?8 AND integration_provider IS ?9 AND "
-		    "integration_auth_method IS ?10",
+		    "integration_auth_method IS ?10 AND recordkeeping_recordkeeper IS ?16 AND "
+		    "recordkeeping_plan_id IS ?17",
     [S_FIND_CUSTOMER] = "SELECT id, last_import IS ?12, source_line, "
 			"first_import IS ?12 AND source_line IS ?13 "
 			"FROM customers WHERE customer_id = ?1 AND keyless = 0",
@@ -70,7 +73,8 @@ const char *const store_import_sql[S_STMT_COUNT] = {
     [S_UPDATE_CUSTOMER] =
 	"UPDATE customers SET customer_name = ?2, customer_email = ?3, products = ?4, "
 	"redirect_uri = ?5, minutes_to_expire = ?6, sandbox = ?7, manual = ?8, "
-	"integration_provider = ?9, integration_auth_method = ?10, source = ?11, "
+	"integration_provider = ?9, integration_auth_method = ?10, "
+	"recordkeeping_recordkeeper = ?16, recordkeeping_plan_id = ?17, source = ?11, "
 	"last_import = ?12, source_line = ?13, state = 'pending', request_kind = 'create', "
 	"attempts = 0, next_attempt_at = NULL, error = NULL, first_transient_at = NULL, "
 	"give_up_at = NULL, line_invalid = 0, updated_at = ?14 WHERE id = ?15",
@@ -190,29 +194,8 @@ static void bind_insert_row(struct store *st, sqlite3_stmt *s, int base,
 	bind_int_or_null(s, base + 14, st->import_id, 0);
 	sqlite3_bind_int64(s, base + 15, now_ms);
 	sqlite3_bind_int64(s, base + 16, now_ms);
-}
-
-/*
- * The products column: the names of the bits set in mask, space-separated
- * in the contract's order.
- */
-static void products_text(unsigned mask, char out[PRODUCTS_TEXT_MAX])
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (unsigned bit = 1; bit < (1u << PRODUCT_COUNT); bit <<= 1) {
-		if (mask & bit) {
-			const char *name = product_name(bit);
-			size_t n = strlen(name);
-
-			/* no snprintf: it was 4% of a large import */
-			if (used)
-				out[used++] = ' ';
-			memcpy(out + used, name, n + 1);
-			used += n;
-		}
-	}
+	bind_text(s, base + 17, u->req->recordkeeper);
+	bind_text(s, base + 18, u->req->recordkeeping_plan_id);
 }
 
 /*
@@ -229,6 +212,10 @@ static void bind_settle(struct store *st, sqlite3_stmt *s, const struct customer
 	bind_text(s, 11, source);
 	bind_int_or_null(s, 12, st->import_id, 0);
 	sqlite3_bind_int64(s, 13, u->line);
+	if (sqlite3_bind_parameter_count(s) >= 17) {
+		bind_text(s, 16, u->req->recordkeeper);
+		bind_text(s, 17, u->req->recordkeeping_plan_id);
+	}
 }
 
 static int settle_upsert(struct store *st, struct customer_upsert *u, const char *products,
@@ -293,7 +280,7 @@ int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_
 		return error("%s: %zu rows in one upsert, more than %d", st->path, n,
 			     STORE_UPSERT_BATCH);
 	for (size_t i = 0; i < n; i++)
-		products_text(rows[i].req->products, st->products[i]);
+		products_join(rows[i].req->products, st->products[i]);
 	/*
 	 * New customers (the common case of a first import) are one INSERT:
 	 * OR IGNORE turns the unique customer_id into "it exists", and only

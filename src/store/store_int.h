@@ -16,9 +16,6 @@
 #include "base/util.h"
 #include "store/store.h"
 
-/* The products column of a row: all ten names, their spaces and a NUL take 95 bytes. */
-#define PRODUCTS_TEXT_MAX 128
-
 enum stmt_id {
 	/* store_open.c: transactions and the snapshot */
 	S_BEGIN,
@@ -100,7 +97,7 @@ struct store {
 	int64_t defer_since_ms; /* store_defer_long_hints(); 0: none */
 	int64_t defer_cap_ms;
 	/* the products column of each row of a store_upsert_customers() batch */
-	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_MAX];
+	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_SIZE];
 };
 
 /* Reports the connection's last error for what, and returns -1. */

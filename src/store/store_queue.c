@@ -17,7 +17,8 @@
 	"id, request_kind, customer_id, customer_name, customer_email, products, "                 \
 	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
 	"integration_auth_method, connection_id, attempts, attempt_total, "                        \
-	"coalesce(first_transient_at, 0), next_attempt_at IS NOT NULL"
+	"coalesce(first_transient_at, 0), next_attempt_at IS NOT NULL, "                           \
+	"recordkeeping_recordkeeper, recordkeeping_plan_id"
 
 /*
  * A retry_wait row this run deferred (store_defer_long_hints()): its last
@@ -146,8 +147,12 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	if (products) {
 		char why[VALIDATE_WHY_MAX];
 
-		/* Stored lists are canonical; a hand-edited bad one just sends fewer products. */
-		if (parse_products(products, &job->req.products, why, sizeof(why)) < 0)
+		/*
+		 * Stored lists are canonical; a name this build does not know was
+		 * allowed by --allow-product at import, so it is allowed again. A
+		 * hand-edited bad one just sends fewer products.
+		 */
+		if (parse_products_stored(products, &job->req.products, why, sizeof(why)) < 0)
 			job->req.products = 0;
 	}
 	job->req.redirect_uri = column_dup(s, 6);
@@ -162,6 +167,8 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	job->attempt_total = sqlite3_column_int64(s, 14);
 	job->first_transient_ms = sqlite3_column_int64(s, 15);
 	job->was_waiting = sqlite3_column_int(s, 16);
+	job->req.recordkeeper = column_dup(s, 17);
+	job->req.recordkeeping_plan_id = column_dup(s, 18);
 }
 
 void store_defer_long_hints(struct store *st, int64_t since_ms, int64_t cap_ms)

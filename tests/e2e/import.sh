@@ -198,7 +198,7 @@ usage_error() { # MESSAGE ARGS...
 	expect_eq "import $* message" "$(head -n 1 err.txt)" "finch-onboard: error: $msg"
 	pass "import $*: $msg"
 }
-usage_error "--products 'payroll': unknown product 'payroll'" no_products.csv --db u.db --products payroll
+usage_error "--products 'payroll': unknown product 'payroll' (a product newer than this build needs --allow-product NAME)" no_products.csv --db u.db --products payroll
 usage_error "--products 'deduction benefits': cannot combine 'deduction' with 'benefits'" \
 	no_products.csv --db u.db --products "deduction benefits"
 usage_error "--minutes-to-expire '0': must be between 1 and 129600" excel.csv --db u.db --minutes-to-expire 0

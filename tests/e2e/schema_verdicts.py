@@ -14,7 +14,11 @@ states:
   - "format: email" is checked, as RFC 5321's Mailbox (JSON Schema 2020-12,
     7.3.2), by rfc5321_mailbox() below, written from the RFC's ABNF and not
     from validate.c; jsonschema's own "email" check only looks for an '@';
-  - products never holds both deduction and benefits (the schema's prose).
+  - products never holds both deduction and benefits (the schema's prose);
+  - a recordkeeping object comes only with the recordkeeping product (its
+    description).
+The products and the recordkeeping object of finch-api-node 9.12.0 and 10.5.0
+were added to the seed's schema by hand.
 
 usage: schema_verdicts.py SCHEMA.yaml MOCK_URL [SEED] [COUNT]
 The credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET.
@@ -141,6 +145,10 @@ def load_schema(path):
             }
         },
     }
+    schema["if"] = {"required": ["recordkeeping"],
+                    "properties": {"recordkeeping": {"type": "object"}}}
+    schema["then"] = {"properties": {"products": {
+        "type": "array", "contains": {"const": "recordkeeping"}}}}
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("email")(rfc5321_mailbox)
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
@@ -174,7 +182,9 @@ CHOICES = {
                  ["benefits", "ssn", "deduction"], ["deduction"], ["Company"], ["x"],
                  "company", None, [1], [None],
                  ["benefits", "company", "directory", "documents", "employment",
-                  "individual", "payment", "pay_statement", "ssn"], MISSING],
+                  "individual", "payment", "pay_statement", "ssn"],
+                 ["recordkeeping"], ["plans", "plans_dependents", "plans_enrollments"],
+                 ["plans_x"], ["Plans"], MISSING],
     "redirect_uri": [None, "", "https://x.example/cb", "not a uri", 5, [], MISSING],
     "minutes_to_expire": [None, 1, 1.0, 1.5, 0, 0.5, 0.999, 129600, 129600.0, 129599.5,
                           129600.5, 129601, -1, 100000, 1e300, 10 ** 30, "60", True, [],
@@ -190,6 +200,13 @@ CHOICES = {
                     {"provider": "g", "auth_method": "sso"},
                     {"provider": "g", "auth_method": 3}, {"auth_method": "oauth"},
                     {"provider": "g", "extra": 1}, "gusto", [], MISSING],
+    "recordkeeping": [None, {}, {"recordkeeper": "voya"}, {"recordkeeper": "Voya"},
+                      {"recordkeeper": "empower", "plan_id": "p1"},
+                      {"recordkeeper": "fidelity", "plan_id": None},
+                      {"recordkeeper": "transamerica", "plan_id": ""},
+                      {"recordkeeper": "vanguard"}, {"recordkeeper": None},
+                      {"plan_id": "p1"}, {"recordkeeper": "voya", "plan_id": 5},
+                      "voya", [], MISSING],
     "extra_member": [1, "x", None, MISSING],
 }
 
@@ -234,6 +251,9 @@ def bodies(seed, count):
     for field, values in CHOICES.items():
         for v in values:
             yield with_value(base, field, v)
+    # the recordkeeping object with its product too
+    for v in CHOICES["recordkeeping"]:
+        yield with_value(dict(base, products=["recordkeeping", "plans"]), "recordkeeping", v)
     for _ in range(count):
         b = base
         for field in rng.sample(sorted(CHOICES), rng.randint(1, 4)):

@@ -197,6 +197,25 @@ static void test_finch_api__parse_session_body(void **state)
 	     "integration.auth_method", "must be a string", NULL},
 	    {"{\"customer_id\":\"a\",\"customer_name\":\"\xff\",\"products\":[\"ssn\"]}",
 	     "customer_name", "is not valid UTF-8", NULL},
+	    /* the products and the recordkeeping object of SDK 9.12.0 and 10.5.0 */
+	    {"{" ID_NAME ",\"products\":[\"plans_enrollments\",\"recordkeeping\",\"plans\"],"
+	     "\"recordkeeping\":{\"recordkeeper\":\"empower\",\"plan_id\":\"p-9\"}}",
+	     NULL, NULL,
+	     "{" ID_NAME ",\"products\":[\"recordkeeping\",\"plans\",\"plans_enrollments\"],"
+	     "\"recordkeeping\":{\"recordkeeper\":\"empower\",\"plan_id\":\"p-9\"}}"},
+	    {"{" ID_NAME ",\"products\":[\"recordkeeping\"],\"recordkeeping\":null}", NULL, NULL,
+	     "{" ID_NAME ",\"products\":[\"recordkeeping\"]}"},
+	    {"{" GOOD ",\"recordkeeping\":{\"recordkeeper\":\"voya\"}}", "recordkeeping",
+	     "is sent only with the 'recordkeeping' product", NULL},
+	    {"{" ID_NAME ",\"products\":[\"recordkeeping\"],\"recordkeeping\":{}}",
+	     "recordkeeping.recordkeeper", "is required", NULL},
+	    {"{" ID_NAME ",\"products\":[\"recordkeeping\"],\"recordkeeping\":{\"recordkeeper\":"
+	     "\"vanguard\"}}",
+	     "recordkeeping.recordkeeper", "must be voya, empower, fidelity or transamerica", NULL},
+	    {"{" ID_NAME ",\"products\":[\"recordkeeping\"],\"recordkeeping\":[1]}",
+	     "recordkeeping", "must be an object", NULL},
+	    {"{" ID_NAME ",\"products\":[\"plans_futures\"]}", "products",
+	     "unknown product 'plans_futures'", NULL},
 	};
 
 	(void)state;
@@ -262,13 +281,15 @@ static void test_finch_api__round_trip(void **state)
 	set(&r.customer_id, "\xe5\x8c\x97\xe4\xba\xac-7");
 	set(&r.customer_name, "Caf\xc3\xa9 \"Le Nord\"\n\\ 2");
 	set(&r.customer_email, "a@b.co");
-	r.products = (1u << PRODUCT_COUNT) - 1 - PRODUCT_DEDUCTION;
+	r.products = (1u << PRODUCT_KNOWN_COUNT) - 1 - PRODUCT_DEDUCTION;
 	set(&r.redirect_uri, "https://x/cb?a=1&b=2");
 	r.minutes_to_expire = 77;
 	set(&r.sandbox, "finch");
 	r.manual = 1;
 	set(&r.integration_provider, "paychex_flex");
 	set(&r.integration_auth_method, "assisted");
+	set(&r.recordkeeper, "transamerica");
+	set(&r.recordkeeping_plan_id, "401k \xe2\x82\xac");
 	body = finch_api_session_body(&r);
 	if (finch_api_parse_session_body(body, strlen(body), &back, &field, why, sizeof(why)))
 		fail_msg("%s: %s", field, why);
@@ -278,6 +299,8 @@ static void test_finch_api__round_trip(void **state)
 	assert_int_equal(back.minutes_to_expire, 77);
 	assert_int_equal(back.manual, 1);
 	assert_string_equal(back.integration_auth_method, "assisted");
+	assert_string_equal(back.recordkeeper, "transamerica");
+	assert_string_equal(back.recordkeeping_plan_id, r.recordkeeping_plan_id);
 	again = finch_api_session_body(&back);
 	assert_string_equal(again, body);
 	free(body);

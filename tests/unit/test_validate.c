@@ -267,8 +267,13 @@ static void test_validate__parse_products(void **state)
 	    {"ssn ssn SSN", 0, PRODUCT_SSN, NULL},
 	    {"pay_statement", 0, PRODUCT_PAY_STATEMENT, NULL},
 	    {"benefits company deduction directory documents employment individual payment "
-	     "pay_statement ssn",
-	     0, (1u << PRODUCT_COUNT) - 1, NULL}, /* list rules are validate_products' */
+	     "pay_statement ssn recordkeeping plans plans_dependents plans_enrollments",
+	     0, (1u << PRODUCT_KNOWN_COUNT) - 1, NULL}, /* list rules are validate_products' */
+	    /* the products of SDK 9.12.0 and 10.5.0 */
+	    {"recordkeeping", 0, PRODUCT_RECORDKEEPING, NULL},
+	    {"Plans, plans_dependents; PLANS_ENROLLMENTS", 0,
+	     PRODUCT_PLANS | PRODUCT_PLANS_DEPENDENTS | PRODUCT_PLANS_ENROLLMENTS, NULL},
+	    {"plans_futures", -1, 0, "unknown product 'plans_futures'"},
 	    {"", 0, 0, NULL},
 	    {" ,;| ", 0, 0, NULL},
 	    /* any Unicode white space separates: Excel's Alt+Enter, CR, tab, NBSP, U+3000 */
@@ -323,6 +328,11 @@ static void test_validate__product_names_are_exact(void **state)
 	    {"payment", PRODUCT_PAYMENT},
 	    {"pay_statement", PRODUCT_PAY_STATEMENT},
 	    {"ssn", PRODUCT_SSN},
+	    {"recordkeeping", PRODUCT_RECORDKEEPING},
+	    {"plans", PRODUCT_PLANS},
+	    {"plans_dependents", PRODUCT_PLANS_DEPENDENTS},
+	    {"plans_enrollments", PRODUCT_PLANS_ENROLLMENTS},
+	    {"plan", 0},
 	    {"SSN", 0},
 	    {"Benefits", 0},
 	    {"", 0},
@@ -347,6 +357,68 @@ static void test_validate__product_names_are_exact(void **state)
 	assert_null(product_name(1u << PRODUCT_COUNT));
 }
 
+/* --allow-product: a product newer than this build takes a bit of its own. */
+static void test_validate__allow_product(void **state)
+{
+	char why[VALIDATE_WHY_MAX] = "";
+	char text[PRODUCTS_TEXT_SIZE];
+	unsigned mask = 0, bit;
+	char name[16];
+
+	(void)state;
+	product_allow_reset();
+	assert_int_equal(parse_products("company payroll_v2", &mask, why, sizeof(why)), -1);
+	assert_string_equal(why, "unknown product 'payroll_v2'");
+	assert_int_equal(product_allow("payroll_v2", why, sizeof(why)), 1);
+	assert_int_equal(product_allow("payroll_v2", why, sizeof(why)), 0); /* warned once */
+	assert_int_equal(product_allow("plans", why, sizeof(why)), 0);	    /* known */
+	bit = product_from_name("payroll_v2", 10);
+	assert_int_equal(bit, 1u << PRODUCT_KNOWN_COUNT);
+	assert_string_equal(product_name(bit), "payroll_v2");
+	assert_int_equal(parse_products("company PAYROLL_V2", &mask, why, sizeof(why)), 0);
+	assert_int_equal(mask, PRODUCT_COMPANY | bit);
+	assert_int_equal(validate_products(mask, why, sizeof(why)), 0);
+	assert_int_equal(validate_products(bit << 1, why, sizeof(why)), -1);
+	products_join(mask | PRODUCT_PLANS_ENROLLMENTS, text);
+	assert_string_equal(text, "company plans_enrollments payroll_v2");
+
+	/* names: lowercase letters, digits, '_', at most 32 bytes */
+	assert_int_equal(product_allow("Payroll", why, sizeof(why)), -1);
+	assert_string_equal(why, "a product name is lowercase letters, digits and '_'");
+	assert_int_equal(product_allow("", why, sizeof(why)), -1);
+	assert_int_equal(product_allow("a234567890123456789012345678901234", why, sizeof(why)), -1);
+	assert_string_equal(why, "is longer than 32 bytes");
+	for (int i = 1; i < PRODUCT_ALLOWED_MAX; i++) {
+		snprintf(name, sizeof(name), "new_%d", i);
+		assert_int_equal(product_allow(name, why, sizeof(why)), 1);
+	}
+	assert_int_equal(product_allow("one_too_many", why, sizeof(why)), -1);
+	assert_string_equal(why, "more than 8 products newer than this build");
+
+	/* a stored list names what an earlier import allowed: allowed again */
+	product_allow_reset();
+	assert_int_equal(parse_products_stored("company payroll_v2", &mask, why, sizeof(why)), 0);
+	assert_int_equal(mask, PRODUCT_COMPANY | (1u << PRODUCT_KNOWN_COUNT));
+	assert_int_equal(parse_products_stored("company Bad-Name", &mask, why, sizeof(why)), -1);
+	product_allow_reset();
+}
+
+/* All fourteen names and eight allowed ones of the longest length fit the column. */
+static void test_validate__products_text_fits(void **state)
+{
+	char why[VALIDATE_WHY_MAX], text[PRODUCTS_TEXT_SIZE], name[PRODUCT_ALLOWED_NAME_MAX + 1];
+
+	(void)state;
+	product_allow_reset();
+	for (int i = 0; i < PRODUCT_ALLOWED_MAX; i++) {
+		snprintf(name, sizeof(name), "%031d%d", 0, i);
+		assert_int_equal(product_allow(name, why, sizeof(why)), 1);
+	}
+	products_join((unsigned)((1ull << PRODUCT_COUNT) - 1), text);
+	assert_true(strlen(text) < PRODUCTS_TEXT_SIZE);
+	product_allow_reset();
+}
+
 static void test_validate__products_list_rules(void **state)
 {
 	static const struct {
@@ -363,6 +435,8 @@ static void test_validate__products_list_rules(void **state)
 	    {PRODUCT_DEDUCTION | PRODUCT_BENEFITS | PRODUCT_SSN, -1,
 	     "cannot combine 'deduction' with 'benefits'"},
 	    {0, -1, "is empty"},
+	    {PRODUCT_PLANS | PRODUCT_RECORDKEEPING, 0, NULL},
+	    {1u << PRODUCT_KNOWN_COUNT, -1, "holds an unknown product"},
 	    {1u << PRODUCT_COUNT, -1, "holds an unknown product"},
 	};
 
@@ -606,6 +680,85 @@ static void m_bad_utf8_redirect(struct connect_request *r)
 	set(&r->redirect_uri, "https://x/\xc0\xaf");
 }
 
+static void m_recordkeeping(struct connect_request *r)
+{
+	r->products |= PRODUCT_RECORDKEEPING;
+	set(&r->recordkeeper, "fidelity");
+	set(&r->recordkeeping_plan_id, "plan-401k-7");
+}
+static void m_recordkeeper_only(struct connect_request *r)
+{
+	r->products |= PRODUCT_RECORDKEEPING;
+	set(&r->recordkeeper, "voya");
+}
+static void m_recordkeeping_without_product(struct connect_request *r)
+{
+	set(&r->recordkeeper, "voya");
+}
+static void m_plan_id_without_product(struct connect_request *r)
+{
+	set(&r->recordkeeping_plan_id, "p1");
+}
+static void m_bad_recordkeeper(struct connect_request *r)
+{
+	r->products |= PRODUCT_RECORDKEEPING;
+	set(&r->recordkeeper, "Vanguard");
+}
+static void m_plan_id_without_recordkeeper(struct connect_request *r)
+{
+	r->products |= PRODUCT_RECORDKEEPING;
+	set(&r->recordkeeping_plan_id, "p1");
+}
+static void m_recordkeeping_product_alone(struct connect_request *r)
+{
+	r->products = PRODUCT_RECORDKEEPING;
+}
+
+/*
+ * The recordkeeping object (finch-api-node 9.12.0): only with the product,
+ * and the importer asks for it with the product.
+ */
+static void test_validate__recordkeeping(void **state)
+{
+	static const struct request_case cases[] = {
+	    {"object with product", m_recordkeeping, NULL, NULL},
+	    {"recordkeeper alone", m_recordkeeper_only, NULL, NULL},
+	    {"no product", m_recordkeeping_without_product, "recordkeeping",
+	     "is sent only with the 'recordkeeping' product"},
+	    {"plan_id, no product", m_plan_id_without_product, "recordkeeping",
+	     "is sent only with the 'recordkeeping' product"},
+	    {"unknown recordkeeper", m_bad_recordkeeper, "recordkeeping.recordkeeper",
+	     "must be voya, empower, fidelity or transamerica"},
+	    {"plan_id alone", m_plan_id_without_recordkeeper, "recordkeeping.plan_id",
+	     "requires a recordkeeper"},
+	    {"product without object", m_recordkeeping_product_alone, "recordkeeping.recordkeeper",
+	     "is required with the 'recordkeeping' product (voya, empower, fidelity or "
+	     "transamerica)"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct connect_request r;
+		const char *field = "untouched";
+		char why[VALIDATE_WHY_MAX] = "";
+		int got;
+
+		good_request(&r);
+		cases[i].mutate(&r);
+		got = validate_request(&r, &field, why, sizeof(why));
+		if (!cases[i].field) {
+			if (got)
+				fail_msg("%s: %s: %s", cases[i].name, field, why);
+		} else {
+			if (!got)
+				fail_msg("%s: accepted", cases[i].name);
+			assert_string_equal(field, cases[i].field);
+			assert_string_equal(why, cases[i].why);
+		}
+		connect_request_release(&r);
+	}
+}
+
 static void test_validate__request_rules(void **state)
 {
 	static const struct request_case cases[] = {
@@ -730,6 +883,9 @@ int main(void)
 	    cmocka_unit_test(test_validate__parse_products),
 	    cmocka_unit_test(test_validate__product_names_are_exact),
 	    cmocka_unit_test(test_validate__products_list_rules),
+	    cmocka_unit_test(test_validate__allow_product),
+	    cmocka_unit_test(test_validate__products_text_fits),
+	    cmocka_unit_test(test_validate__recordkeeping),
 	    cmocka_unit_test(test_validate__minutes_to_expire),
 	    cmocka_unit_test(test_validate__sandbox),
 	    cmocka_unit_test(test_validate__bool_spellings),
