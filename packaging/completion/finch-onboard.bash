@@ -1,0 +1,140 @@
+# bash completion for finch-onboard and finch-mock                -*- shell-script -*-
+# Installed as /usr/share/bash-completion/completions/finch-onboard (and a
+# link named finch-mock). Self-contained: it uses bash's own compgen, and
+# bash-completion's _filedir for file names when it is loaded.
+# tests/package/package.sh checks that every option of every command's
+# --help is offered here, and nothing else.
+
+_finch_onboard_commands="import run status export retry sync"
+_finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
+	--encoding --delimiter --allow-product --quiet --log-format --help"
+_finch_onboard_run_opts="--db --base-url --concurrency --rate --max-attempts --timeout
+	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
+	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --help"
+_finch_onboard_status_opts="--db --json --log-format --help"
+_finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
+	--log-format --help"
+_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --log-format
+	--help"
+_finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --renew-expired
+	--reauthenticate --products --redirect-uri --minutes-to-expire --sandbox --encoding
+	--delimiter --allow-product --base-url --concurrency --rate --max-attempts --timeout --connect-timeout
+	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
+	--log-format --seed --max-outage --give-up-after --metrics-file --help"
+_finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
+	--threads --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
+	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503
+	--html-errors --latency --jitter --hang-rate --hang --hang-for --reset-rate --reset
+	--malformed-rate --malformed --short-body-rate --cut-body-rate --revoke-after
+	--fail-first --rate-limit --penalty --help --version"
+
+# _finch_onboard_files [-d]: file (or, with -d, folder) names into COMPREPLY.
+_finch_onboard_files()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	if declare -F _filedir >/dev/null; then
+		_filedir "$@"
+	else
+		mapfile -t COMPREPLY < <(compgen "${1:--f}" -- "$cur")
+	fi
+}
+
+# _finch_onboard_list WORDS: one of WORDS after the last comma of a list.
+_finch_onboard_list()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} head=
+	case $cur in
+	*,*) head=${cur%,*}, cur=${cur##*,} ;;
+	esac
+	mapfile -t COMPREPLY < <(compgen -P "$head" -W "$1" -- "$cur")
+	compopt -o nospace 2>/dev/null || true
+}
+
+# _finch_onboard_value PREV: the values of an option that takes a fixed
+# set; returns 1 when PREV takes no value we know.
+_finch_onboard_value()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} cmd=$2 words=
+	case $1 in
+	--format) words="csv jsonl" ;;
+	--log-format) words="text json" ;;
+	--encoding) words="auto utf-8 utf-16 windows-1252 iso-8859-1 macintosh" ;;
+	--delimiter) words="auto tab , \\\\;" ;;
+	--sandbox) words="finch provider" ;;
+	--retry-after-mode) words="seconds date ms none mix" ;;
+	--error-status) words="500 502 503 mix" ;;
+	--state)
+		if [ "$cmd" = retry ]; then
+			_finch_onboard_list "failed retry_wait created exists"
+		else
+			_finch_onboard_list "pending in_flight retry_wait created exists failed invalid"
+		fi
+		return 0
+		;;
+	--products)
+		_finch_onboard_list "benefits company deduction directory documents employment
+			individual payment pay_statement ssn recordkeeping plans plans_dependents
+			plans_enrollments"
+		return 0
+		;;
+	--db | --out | --cacert | --client-secret-file | --metrics-file | --existing | --log)
+		_finch_onboard_files
+		return 0
+		;;
+	--base-url | --redirect-uri | --connect-base | --bind | --port | --client-id | \
+		--minutes-to-expire | --concurrency | --rate | --max-attempts | --timeout | \
+		--connect-timeout | --grace | --max-retry-after | --seed | --max-outage | \
+		--give-up-after | --since | --allow-product | --finch-code | --http-status | --customer | \
+		--existing-every | --threads | --rate-limit-fault | --fail-* | --retry-after | \
+		--error-rate | --latency | --jitter | --hang* | --reset* | --malformed* | \
+		--short-body-rate | --cut-body-rate | --revoke-after | --rate-limit | --penalty)
+		COMPREPLY=() # a value of the user's own
+		return 0
+		;;
+	*) return 1 ;;
+	esac
+	mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+	return 0
+}
+
+_finch_onboard()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev= cmd= opts i
+	COMPREPLY=()
+	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]} && break ;;
+		esac
+	done
+	if [ -z "$cmd" ]; then
+		mapfile -t COMPREPLY < <(compgen -W "$_finch_onboard_commands --help --version" -- "$cur")
+		return 0
+	fi
+	_finch_onboard_value "$prev" "$cmd" && return 0
+	# a command we know has a list _finch_onboard_CMD_opts above
+	[[ $cmd =~ ^[a-z]+$ ]] || return 0
+	opts=_finch_onboard_${cmd}_opts
+	[ -n "${!opts+set}" ] || return 0
+	opts=${!opts}
+	if [[ $cur == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+	elif [ "$cmd" = import ] || [ "$cmd" = sync ]; then
+		_finch_onboard_files # the CSV
+	fi
+	return 0
+}
+
+_finch_mock()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=
+	COMPREPLY=()
+	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	_finch_onboard_value "$prev" mock && return 0
+	mapfile -t COMPREPLY < <(compgen -W "$_finch_mock_opts" -- "$cur")
+	return 0
+}
+
+complete -F _finch_onboard finch-onboard
+complete -F _finch_mock finch-mock

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# tests/package/package.sh: the Debian package, tested as installed. It
+# builds the .deb with cpack from this build, lists it against
+# tests/package/files.txt, runs lintian (no error allowed), unpacks it into a
+# scratch root (dpkg -x: the machine's own /usr is never touched) and there:
+# runs both binaries' --version and a sync --dry-run on the sample, renders
+# both manual pages with man -l (no groff warning), checks the completions
+# (bash: complete -p and compgen through the completion function; zsh: it
+# loads, and both offer every option of every --help), runs
+# `systemd-analyze verify` on both units (and shows it fails without the
+# binary), scores the service with `systemd-analyze security --offline`,
+# and runs the service's own ExecStart line against the installed
+# finch-mock, with the secret only in $CREDENTIALS_DIRECTORY.
+#
+# A sanitizer or fuzzing build makes no package worth testing: it skips
+# (exit 77, ctest's SKIP_RETURN_CODE) and says so.
+set -euo pipefail
+: "${FINCH_BUILD_DIR:?set FINCH_BUILD_DIR to the build folder}"
+: "${FINCH_SOURCE_DIR:?set FINCH_SOURCE_DIR to the source folder}"
+if [ "${FINCH_PACKAGE_SKIP:-}" ]; then
+	echo "skipped: $FINCH_PACKAGE_SKIP"
+	exit 77
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+for tool in cpack dpkg-deb dpkg-shlibdeps lintian man systemd-analyze zsh; do
+	command -v "$tool" >/dev/null || {
+		echo "FAIL: $tool is needed (see the packages in .ci/run)" >&2
+		exit 1
+	}
+done
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/package.XXXXXX")
+root=$scratch/root
+# The binaries under test are the installed ones (lib.sh's fo and start_mock).
+export FINCH_ONBOARD=$root/usr/bin/finch-onboard FINCH_MOCK=$root/usr/bin/finch-mock
+. "$FINCH_SOURCE_DIR/tests/e2e/lib.sh"
+E2E_TMP=$scratch
+trap e2e_cleanup EXIT
+cd "$scratch"
+
+# --- build and list ----------------------------------------------------------
+cpack --config "$FINCH_BUILD_DIR/CPackConfig.cmake" -B "$scratch/out" >cpack.log 2>&1 ||
+	fail "cpack failed: $(tail -n 20 cpack.log)"
+version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$FINCH_BUILD_DIR/CPackConfig.cmake")
+arch=$(dpkg --print-architecture)
+deb=$scratch/out/finch-onboard_${version}-1_${arch}.deb
+[ -f "$deb" ] || fail "no $deb: $(ls "$scratch/out")"
+pass "cpack -G DEB made $(basename "$deb")"
+
+dpkg-deb -I "$deb" control >control
+depends=$(sed -n 's/^Depends: //p' control)
+for lib in libc6 libcurl4 libsqlite3-0 libcjson1 libcsv3 libmicrohttpd12; do
+	grep -q "\(^\|, \)$lib\( \|,\|$\)" <<<"$depends" || fail "Depends lacks $lib: $depends"
+done
+pass "Depends comes from dpkg-shlibdeps: $depends"
+
+# "MODE OWNER PATH[ -> TARGET]", without sizes and dates
+dpkg-deb -c "$deb" | awk '{ $3 = $4 = $5 = ""; print }' | sed 's/   */ /; s|\./|/|; s|/$||' |
+	sed 's/^\([^ ]*\) \([^ ]*\) /\1 \2 /' | sort -k3 >files.txt
+sort -k3 "$here/files.txt" | grep -v '^#' >want.txt
+diff -u want.txt files.txt >files.diff || fail "dpkg-deb -c differs from tests/package/files.txt:
+$(cat files.diff)"
+pass "dpkg-deb -c lists exactly tests/package/files.txt"
+
+# --- lintian -----------------------------------------------------------------
+lintian --fail-on error --display-info "$deb" >lintian.txt 2>lintian.err ||
+	fail "lintian reports errors: $(cat lintian.txt lintian.err)"
+echo "lintian: $(grep -c '^E:' lintian.txt || true) errors, $(grep -c '^W:' lintian.txt || true) warnings, $(grep -c '^I:' lintian.txt || true) infos"
+sed 's/^/  /' lintian.txt
+pass "lintian: no error"
+
+# --- installed into a scratch root -------------------------------------------
+dpkg -x "$deb" "$root"
+"$FINCH_ONBOARD" --version >version.txt || fail "the installed finch-onboard --version failed"
+grep -qE "^finch-onboard $version \(commit [^)]+\) libcurl/" version.txt ||
+	fail "installed --version: $(cat version.txt)"
+"$FINCH_MOCK" --version | grep -qE "^finch-mock $version .* libmicrohttpd/" ||
+	fail "installed finch-mock --version: $("$FINCH_MOCK" --version)"
+pass "the installed binaries run: $(head -n 1 version.txt)"
+
+# the sample has 22 valid rows and 3 invalid ones (exit 1)
+(
+	unset FINCH_CLIENT_SECRET
+	expect_exit 1 fo sync "$FINCH_SOURCE_DIR/samples/customers.csv" --db dry.db --out dry.csv --dry-run
+)
+[ "$(grep -c '^POST https://api.tryfinch.com/connect/sessions$' out.txt)" = 22 ] ||
+	fail "sync --dry-run did not print the 22 requests: $(head -n 5 out.txt err.txt)"
+[ ! -e dry.db ] && [ ! -e dry.csv ] || fail "sync --dry-run wrote the database or the export"
+pass "the installed finch-onboard: sync --dry-run on the sample prints its 22 requests, with no credential"
+
+# --- manual pages ------------------------------------------------------------
+for page in finch-onboard finch-mock; do
+	f=$root/usr/share/man/man1/$page.1.gz
+	gzip -t "$f" || fail "$page.1.gz is not gzip"
+	MANWIDTH=80 man --warnings -l "$f" >man.txt 2>man.err || fail "man -l $page: $(cat man.err)"
+	[ ! -s man.err ] || fail "man -l $page: groff warnings: $(cat man.err)"
+	grep -q "^NAME" man.txt && grep -q -- "--version" man.txt ||
+		fail "man -l $page renders no NAME or no --version"
+done
+pass "man -l renders finch-onboard(1) and finch-mock(1), gzipped, without a warning"
+
+# --- completions -------------------------------------------------------------
+bcomp=$root/usr/share/bash-completion/completions
+# compl WORDS...: what bash completes for the last word (COMPREPLY, one a line)
+compl() {
+	bash -c 'source "$1"; shift
+		complete -p "$1" >/dev/null || exit 3
+		fn=$(complete -p "$1" | sed -n "s/.* -F \([^ ]*\) .*/\1/p")
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		"$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+		printf "%s\n" "${COMPREPLY[@]}" | sort' \
+		bash "$bcomp/$1" "$@" || fail "bash completion of '$*' failed"
+}
+bash -c 'source "$1"; complete -p finch-onboard; source "$2"; complete -p finch-mock' bash \
+	"$bcomp/finch-onboard" "$bcomp/finch-mock" >complete.txt || fail "complete -p: nothing registered"
+grep -q "^complete -F _finch_onboard finch-onboard$" complete.txt || fail "complete -p: $(cat complete.txt)"
+# the commands finch-onboard --help lists
+commands=$("$FINCH_ONBOARD" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
+[ -n "$commands" ] || fail "finch-onboard --help lists no command"
+want=$(printf '%s\n' $commands --help --version | sort | tr '\n' ' ')
+[ "$(compl finch-onboard '' | tr '\n' ' ')" = "$want" ] ||
+	fail "subcommands: $(compl finch-onboard '' | tr '\n' ' '), want $want"
+[ "$(compl finch-onboard s | tr '\n' ' ')" = "status sync " ] || fail "'s': $(compl finch-onboard s)"
+[ "$(compl finch-onboard export --format '' | tr '\n' ' ')" = "csv jsonl " ] ||
+	fail "--format: $(compl finch-onboard export --format '')"
+[ "$(compl finch-onboard sync --log-format j)" = json ] || fail "--log-format j"
+[ "$(compl finch-onboard export --state created,f)" = created,failed ] || fail "--state created,f"
+compl finch-onboard import --encoding '' | grep -qx windows-1252 || fail "--encoding"
+compl finch-onboard sync --delimiter '' | grep -qx tab || fail "--delimiter"
+pass "bash: complete -p, subcommands, --format, --log-format, --state lists, --encoding, --delimiter"
+
+zcomp=$root/usr/share/zsh/vendor-completions/_finch-onboard
+zsh -n "$zcomp" || fail "_finch-onboard: zsh syntax error"
+zsh -fc 'fpath=($1 $fpath); autoload -Uz compinit; compinit -u -d $2
+	print -r -- ${_comps[finch-onboard]} ${_comps[finch-mock]}; autoload +X _finch-onboard' \
+	zsh "$(dirname "$zcomp")" "$scratch/zcompdump" >zsh.txt 2>&1 || fail "zsh: $(cat zsh.txt)"
+[ "$(cat zsh.txt)" = "_finch-onboard _finch-onboard" ] || fail "zsh compinit: $(cat zsh.txt)"
+pass "zsh: the completion loads and compinit binds it to both commands"
+
+# Every option of every --help, and no other, in both completions.
+opts_of() { "$@" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
+for cmd in $commands mock; do
+	if [ $cmd = mock ]; then
+		opts_of "$FINCH_MOCK" >help.txt
+		compl finch-mock -- >comp.txt
+	else
+		opts_of "$FINCH_ONBOARD" $cmd >help.txt
+		compl finch-onboard $cmd -- >comp.txt
+	fi
+	diff -u help.txt comp.txt >opts.diff || fail "bash completion of $cmd vs its --help:
+$(cat opts.diff)"
+	while read -r o; do
+		[ "$o" = --help ] || grep -qF -- "$o[" "$zcomp" || fail "zsh completion lacks $cmd $o"
+	done <help.txt
+	[ $cmd = mock ] || grep -qF -- "'$cmd:" "$zcomp" || fail "zsh completion lacks the command $cmd"
+done
+pass "bash and zsh complete every option of every command's --help (and bash no other)"
+
+# --- systemd units -----------------------------------------------------------
+unitdir=$(dirname "$(find "$root" -name 'finch-onboard-sync@.service' | head -n 1)")
+service=$unitdir/finch-onboard-sync@.service
+timer=$unitdir/finch-onboard-sync@.timer
+for want in 'ExecStart=/usr/bin/finch-onboard sync' 'DynamicUser=yes' \
+	'StateDirectory=finch-onboard/%i' 'LogsDirectory=finch-onboard/%i' \
+	'LoadCredential=client_secret:/etc/finch-onboard/%i.secret' 'SuccessExitStatus=1' \
+	'ProtectSystem=strict' 'PrivateTmp=yes' 'NoNewPrivileges=yes' 'RestrictAddressFamilies=' \
+	'SystemCallFilter=@system-service' 'EnvironmentFile=/etc/finch-onboard/%i.env'; do
+	grep -qF -- "$want" "$service" || fail "the service lacks $want"
+done
+! grep -qE '^Environment=.*SECRET' "$service" || fail "the service puts a secret in Environment="
+for want in 'OnCalendar=daily' 'RandomizedDelaySec=' 'Persistent=true' 'WantedBy=timers.target'; do
+	grep -qF -- "$want" "$timer" || fail "the timer lacks $want"
+done
+# systemd-analyze verify loads units from --root; the default dependencies
+# (sysinit.target...) come from this machine's systemd, the man: link from
+# the package's pages.
+mkdir -p "$root/usr/lib/systemd/system"
+cp -rn /lib/systemd/system/. "$root/usr/lib/systemd/system/"
+verify() {
+	MANPATH=$root/usr/share/man systemd-analyze verify --root="$root" \
+		finch-onboard-sync@acme.service finch-onboard-sync@acme.timer >verify.txt 2>&1
+}
+verify || fail "systemd-analyze verify: $(cat verify.txt)"
+[ ! -s verify.txt ] || fail "systemd-analyze verify complains: $(cat verify.txt)"
+mv "$root/usr/bin/finch-onboard" "$scratch/fo.moved"
+! verify || fail "systemd-analyze verify passes without the binary: it checks nothing"
+grep -q "/usr/bin/finch-onboard is not executable" verify.txt || fail "verify: $(cat verify.txt)"
+mv "$scratch/fo.moved" "$root/usr/bin/finch-onboard"
+pass "systemd-analyze verify passes on both units (and fails without the binary)"
+
+systemd-analyze security --offline=true --root="$root" finch-onboard-sync@acme.service \
+	>security.txt 2>&1 || true
+score=$(sed -n 's/.*Overall exposure level for finch-onboard-sync@acme.service: \([0-9.]*\) .*/\1/p' security.txt)
+[ -n "$score" ] || fail "systemd-analyze security gave no score: $(tail -n 5 security.txt)"
+echo "systemd-analyze security --offline=true: $score ($(grep -c '✗' security.txt) settings open)"
+awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' ||
+	fail "the service's exposure is $score, above the 2.0 the README promises: $(grep '✗' security.txt)"
+pass "systemd-analyze security scores the service $score (README: at most 2.0)"
+
+# --- the service's command line, run as systemd would ------------------------
+# ExecStart with %S, %L, %i and $FINCH_SYNC_OPTIONS expanded, the settings of
+# the example environment file, the CSV on standard input, and the secret
+# only in $CREDENTIALS_DIRECTORY (the unit unsets FINCH_CLIENT_SECRET).
+start_mock
+job=acme
+mkdir -p "$scratch/var/lib/finch-onboard/$job" "$scratch/var/log/finch-onboard/$job" creds
+printf '%s\n' "$FINCH_CLIENT_SECRET" >creds/client_secret
+chmod 400 creds/client_secret
+example=$root/usr/share/doc/finch-onboard/examples/finch-onboard-sync.env
+grep -q '^FINCH_CLIENT_ID=' "$example" || fail "the example environment file sets no FINCH_CLIENT_ID"
+! grep -q '^FINCH_CLIENT_SECRET' "$example" || fail "the example environment file holds a secret"
+sync_options=$(sed -n 's/^FINCH_SYNC_OPTIONS=//p' "$example")
+exec_start=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$service" | sed 's/\\$//; s/^ExecStart=//' | tr -s ' \n' '  ')
+exec_start=${exec_start//%S/$scratch/var/lib}
+exec_start=${exec_start//%L/$scratch/var/log}
+exec_start=${exec_start//%i/$job}
+exec_start=${exec_start//\$FINCH_SYNC_OPTIONS/$sync_options}
+exec_start=${exec_start//\/usr\/bin\/finch-onboard/$FINCH_ONBOARD}
+read -r -a argv <<<"$exec_start"
+rc=0
+env -u FINCH_CLIENT_SECRET CREDENTIALS_DIRECTORY="$scratch/creds" FINCH_BASE_URL="$MOCK_URL" \
+	"${argv[@]}" <"$FINCH_SOURCE_DIR/samples/customers.csv" >unit.out 2>unit.err || rc=$?
+grep -q "^SuccessExitStatus=$rc\$" "$service" || [ $rc = 0 ] ||
+	fail "the service's command exited $rc, which the unit counts as a failure: $(tail -n 5 unit.err)"
+[ -s "$scratch/var/lib/finch-onboard/$job/onboard.db" ] || fail "no database in the StateDirectory"
+[ -s "$scratch/var/log/finch-onboard/$job/results.csv" ] || fail "no export in the LogsDirectory"
+[ -s "$scratch/var/log/finch-onboard/$job/finch_onboard.prom" ] || fail "no metrics in the LogsDirectory"
+jq -e . unit.err >/dev/null || fail "the service's log is not JSON lines: $(head -n 3 unit.err)"
+created=$(grep -c ',created,' "$scratch/var/log/finch-onboard/$job/results.csv" || true)
+[ "$created" -gt 0 ] || fail "the service's sync created no session: $(tail -n 5 unit.err)"
+pass "the service's ExecStart (example settings, CSV on stdin, secret as a credential): exit $rc, $created sessions, database, export and metrics where the sandbox lets it write"
+finish
