@@ -18,34 +18,19 @@
 # Environment: FINCH_ONBOARD (the binary; default BUILD_DIR/finch-onboard),
 # BENCH_ROWS, BENCH_RUNS, BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh" "$@"
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}
-FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
 rows=${BENCH_ROWS:-1000000}
-runs=${BENCH_RUNS:-3}
 
-[ -x "$FINCH_ONBOARD" ] || { echo "bench: '$FINCH_ONBOARD' is not built" >&2; exit 2; }
-command -v sqlite3 >/dev/null || { echo "bench: sqlite3 is not installed" >&2; exit 2; }
+bench_need "$FINCH_ONBOARD" sqlite3
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is not installed (apt-get install time)" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-import.XXXXXX")
-cleanup() {
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "kept $work"
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
+bench_workdir import
 
 csv=$work/customers.csv
 echo "generating $rows rows ..."
 "$src/samples/gen_customers" "$rows" >"$csv"
 echo "$(du -m "$csv" | cut -f1) MiB, $(sqlite3 --version | cut -d' ' -f1) sqlite3, $(nproc) CPUs"
-
-# median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # "wall cpu rss" of a command from /usr/bin/time -v: elapsed seconds, user +
 # system CPU seconds (steadier than wall time on a shared machine), peak KiB

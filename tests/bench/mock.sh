@@ -15,28 +15,14 @@
 # BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 64), BENCH_THREADS,
 # BENCH_UNIQUE, BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh" "$@"
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}
-FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
-runs=${BENCH_RUNS:-3}
 secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNECTIONS:-64}
 threads=${BENCH_THREADS:-2}
 
-[ -x "$FINCH_MOCK" ] || { echo "bench: '$FINCH_MOCK' is not built" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-mock.XXXXXX")
-mock_pid=
-cleanup() {
-	if [ -n "$mock_pid" ]; then
-		kill -TERM "$mock_pid" 2>/dev/null || true
-		wait "$mock_pid" 2>/dev/null || true
-	fi
-	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
+bench_need "$FINCH_MOCK" wrk
+bench_workdir mock
 
 # bench-only credentials; the secret reaches wrk (as Basic auth) through its environment
 export FINCH_CLIENT_ID=bench-client
@@ -86,7 +72,6 @@ code=$(printf 'user = "%s:%s"\n' "$FINCH_CLIENT_ID" "$FINCH_CLIENT_SECRET" |
 [ "$code" = 201 ] || { echo "bench: a valid POST got $code, not 201" >&2; exit 1; }
 
 echo "finch-mock $url, $threads worker threads; wrk -t2 -c$conns -d${secs}s; $(nproc) CPUs"
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >"$work/rates"
 for r in $(seq 1 "$runs"); do
 	wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" "$url" >"$work/wrk.$r" 2>&1 ||

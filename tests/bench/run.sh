@@ -16,55 +16,13 @@
 # Environment: FINCH_ONBOARD, FINCH_MOCK (binaries), BENCH_RUNS (default 3;
 # medians are printed), BENCH_ROWS (20000), BENCH_LATENCY_ROWS (10000).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh" "$@"
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}
-FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
-FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
-runs=${BENCH_RUNS:-3}
 rows=${BENCH_ROWS:-20000}
 latency_rows=${BENCH_LATENCY_ROWS:-10000}
 progress_rows=${BENCH_PROGRESS_ROWS:-50000}
 
-for bin in "$FINCH_ONBOARD" "$FINCH_MOCK"; do
-	[ -x "$bin" ] || { echo "bench: '$bin' is not built" >&2; exit 2; }
-done
-command -v curl >/dev/null || { echo "bench: curl is not installed" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-run.XXXXXX")
-mock_pid=
-cleanup() {
-	[ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-umask 077
-
-export FINCH_CLIENT_ID=bench-client
-FINCH_CLIENT_SECRET=bench-secret-$RANDOM$RANDOM
-export FINCH_CLIENT_SECRET
-
-# start_bench_mock ARGS...: a fresh emulator on a free port; sets mock_url.
-start_bench_mock() {
-	stop_bench_mock
-	"$FINCH_MOCK" --port 0 "$@" >mock.out 2>mock.err &
-	mock_pid=$!
-	for _ in $(seq 100); do
-		mock_url=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' mock.out | head -n 1)
-		[ -n "$mock_url" ] && return 0
-		sleep 0.05
-	done
-	echo "bench: finch-mock did not start: $(cat mock.err)" >&2
-	exit 2
-}
-stop_bench_mock() {
-	if [ -n "$mock_pid" ]; then
-		kill "$mock_pid" 2>/dev/null || true
-		wait "$mock_pid" 2>/dev/null || true
-		mock_pid=
-	fi
-}
+bench_setup run "$FINCH_ONBOARD" "$FINCH_MOCK" curl
 
 # make_db N FILE: a database of N pending rows, imported from a generated CSV.
 make_db() {
@@ -94,7 +52,6 @@ timed() {
 	/usr/bin/time -f "%e %U %S" -o "$out" "$@"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # The curl config for the same requests: one block per body, credentials in the
 # file (mode 0600), never on argv.

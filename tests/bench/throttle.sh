@@ -21,53 +21,16 @@
 # Environment: FINCH_ONBOARD, FINCH_MOCK (binaries), BENCH_RUNS (default 3;
 # medians of cases 1 and 2), BENCH_ROWS (2000).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh" "$@"
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}
-FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
-FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
-runs=${BENCH_RUNS:-3}
 rows=${BENCH_ROWS:-2000}
 
-for bin in "$FINCH_ONBOARD" "$FINCH_MOCK"; do
-	[ -x "$bin" ] || { echo "bench: '$bin' is not built" >&2; exit 2; }
-done
-command -v jq >/dev/null || { echo "bench: jq is not installed" >&2; exit 2; }
+bench_setup throttle "$FINCH_ONBOARD" "$FINCH_MOCK" jq
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-throttle.XXXXXX")
-mock_pid=
-cleanup() {
-	[ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-umask 077
-
-export FINCH_CLIENT_ID=bench-client
-FINCH_CLIENT_SECRET=bench-secret-$RANDOM$RANDOM
-export FINCH_CLIENT_SECRET
-
-# start_bench_mock ARGS...: a fresh emulator on a free port, logging to mock.log.
-start_bench_mock() {
-	stop_bench_mock
-	rm -f mock.log mock.out
-	"$FINCH_MOCK" --port 0 --log mock.log "$@" >mock.out 2>mock.err &
-	mock_pid=$!
-	for _ in $(seq 100); do
-		mock_url=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' mock.out | head -n 1)
-		[ -n "$mock_url" ] && return 0
-		sleep 0.05
-	done
-	echo "bench: finch-mock did not start: $(cat mock.err)" >&2
-	exit 2
-}
-stop_bench_mock() {
-	if [ -n "$mock_pid" ]; then
-		kill "$mock_pid" 2>/dev/null || true
-		wait "$mock_pid" 2>/dev/null || true
-		mock_pid=
-	fi
+# logged_mock ARGS...: a fresh emulator logging every request to mock.log.
+logged_mock() {
+	rm -f mock.log
+	start_bench_mock --log mock.log "$@"
 }
 
 # make_db N FILE: a database of N pending rows.
@@ -82,8 +45,6 @@ make_db() {
 }
 
 count() { sqlite3 run.db "SELECT count(*) FROM customers WHERE state = '$1'"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now_ms() { date +%s%3N; }
 
 # onboard N ARGS...: a run of a fresh N-row database; sets rc, elapsed_s, end_ms.
 onboard() {
@@ -104,11 +65,11 @@ echo "finch-onboard throttling benchmark: $(nproc) cores"
 : >plain.txt
 : >share.txt
 for _ in $(seq "$runs"); do
-	start_bench_mock --latency 100ms
+	logged_mock --latency 100ms
 	onboard "$rows" --rate 0 --concurrency 16
 	[ "$rc" = 0 ] || { echo "bench: run without 429s exited $rc" >&2; exit 1; }
 	echo "$elapsed_s" >>plain.txt
-	start_bench_mock --latency 100ms --seed "$RANDOM" --rate-limit-fault 0.1 --retry-after 1s
+	logged_mock --latency 100ms --seed "$RANDOM" --rate-limit-fault 0.1 --retry-after 1s
 	onboard "$rows" --rate 0 --concurrency 16
 	[ "$rc" = 0 ] || { echo "bench: run with 429s exited $rc" >&2; exit 1; }
 	echo "$elapsed_s $(jq -s '[.[] | select(.status == 429)] | length' mock.log)" >>share.txt
@@ -126,7 +87,7 @@ awk -v a="$share" -v b="$plain" 'BEGIN {
 # ---- case 2 -------------------------------------------------------------------
 : >cap.txt
 for _ in $(seq "$runs"); do
-	start_bench_mock --latency 100ms --rate-limit 50/1s --penalty 1s
+	logged_mock --latency 100ms --rate-limit 50/1s --penalty 1s
 	onboard "$rows" --rate 0 --concurrency 16 --max-attempts 20
 	[ "$(count created)" = "$rows" ] || { echo "bench: capped run created $(count created) of $rows" >&2; exit 1; }
 	jq -s --arg n "$rows" --arg e "$elapsed_s" '[($n | tonumber) / ($e | tonumber),
@@ -141,7 +102,7 @@ awk -v r="$cap_rate" -v s="$cap_share" 'BEGIN {
 		r, r * 2, (r >= 45 ? "met" : "NOT met"), s, (s < 10 ? "met" : "NOT met") }'
 
 # ---- case 3 -------------------------------------------------------------------
-start_bench_mock
+logged_mock
 onboard 1200 --rate 20/s
 [ "$rc" = 0 ] || { echo "bench: --rate 20/s run exited $rc" >&2; exit 1; }
 echo "case 3: --rate 20/s, 1,200 rows, requests per 10 s window (emulator log)"
@@ -157,7 +118,7 @@ awk '{
 }' windows.txt
 
 # ---- case 4 -------------------------------------------------------------------
-start_bench_mock --rate-limit 1000/300s --penalty 60m
+logged_mock --rate-limit 1000/300s --penalty 60m
 onboard 1500 --rate 0 --concurrency 16
 first429=$(jq -s '[.[] | select(.status == 429) | .t_ms] | min // 0' mock.log)
 echo "case 4: --rate-limit 1000/300s --penalty 60m, 1,500 rows"
@@ -167,7 +128,7 @@ printf "  --rate 0: exit %s after %.2f s; %s requests, %s of them 429s; failed %
 printf "    ended %d ms after the first 429 (goal: exit 7, no row failed, within seconds: %s)\n" \
 	"$((end_ms - first429))" \
 	"$([ "$rc" = 7 ] && [ "$(count failed)" = 0 ] && echo met || echo NOT met)"
-start_bench_mock --rate-limit 100/30s --penalty 60m
+logged_mock --rate-limit 100/30s --penalty 60m
 onboard 135
 printf "  default --rate (3/s), 1/10 scale (100/30s, 135 rows): exit %s in %.0f s, %s 429s (goal 0: %s)\n" \
 	"$rc" "$elapsed_s" "$(jq -s '[.[] | select(.status == 429)] | length' mock.log)" \

@@ -91,17 +91,20 @@ expect_eq "header variants" "$(q "SELECT customer_id, customer_name, products, c
 	"h-001|Header Co|company directory|hr@header.example"
 pass "Customer ID, Customer-Name and no-break spaces in headers and cells"
 
-stored deeply_quoted.csv
-expect_eq "deep quotes" "$(q "SELECT group_concat(customer_name, '|') FROM customers")" \
+# stored_is FILE WHAT SQL WANT: FILE imported, SQL on the database gives WANT.
+stored_is() {
+	stored "$1"
+	expect_eq "$2" "$(q "$3")" "$4"
+}
+stored_is deeply_quoted.csv "deep quotes" "SELECT group_concat(customer_name, '|') FROM customers" \
 	'"""""""|a "b "c "d"" c" b" a|"'
-stored formula_cells.csv
-expect_eq "formula cells stored as written" "$(q "SELECT group_concat(customer_id || '=' || customer_name, '|') FROM customers")" \
+stored_is formula_cells.csv "formula cells stored as written" \
+	"SELECT group_concat(customer_id || '=' || customer_name, '|') FROM customers" \
 	"f-001==HYPERLINK(\"http://evil.example\",\"x\")|f-002=+33 1 23 45|f-003=@SUM(A1:A2)|f-004=-1+2|=cmd|' /C calc'!A0=Formula Id"
-stored path_like_ids.csv
-expect_eq "path-like ids" "$(q "SELECT group_concat(customer_id, '|') FROM customers")" \
+stored_is path_like_ids.csv "path-like ids" "SELECT group_concat(customer_id, '|') FROM customers" \
 	'../../etc/passwd|C:\Windows\System32|/dev/null|%2e%2e%2f'
-stored sql_text.csv
-expect_eq "sql-looking text" "$(q "SELECT group_concat(customer_id || '=' || customer_name, '|') FROM customers")" \
+stored_is sql_text.csv "sql-looking text" \
+	"SELECT group_concat(customer_id || '=' || customer_name, '|') FROM customers" \
 	"'; DROP TABLE customers; --=Bobby|robert-001=Robert'); DROP TABLE customers;--|x-001=OR 1=1 --"
 pass "quotes, formulas, paths and SQL are stored as written (the export neutralises formulas)"
 

@@ -10,16 +10,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-export.XXXXXX")
-trap 'stop_mock; rm -rf "$work"' EXIT
-cd "$work"
+e2e_setup export
+work=$E2E_TMP
 
-export FINCH_CLIENT_ID=e2e-export-client
-FINCH_CLIENT_SECRET=e2e-secret-$RANDOM$RANDOM-do-not-leak
-export FINCH_CLIENT_SECRET
+e2e_credentials export
 
-# q DB SQL: one value from the database.
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 # csvq FILE SQL: queries an exported CSV, loaded by sqlite3's own CSV reader.
 csvq() {
 	sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "$2"

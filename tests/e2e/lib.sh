@@ -10,7 +10,9 @@
 # with a deadline (poll_until, wait_for). Safe under set -euo pipefail.
 #
 # API (stable): fail MSG, pass MSG, finish, tmpdir [NAME] (sets E2E_TMP),
-# e2e_cleanup, poll_until SECONDS CMD..., wait_for DESC CMD..., fo, expect_exit, requests,
+# e2e_setup NAME, e2e_credentials NAME, e2e_cleanup, poll_until SECONDS CMD..., wait_for DESC CMD...,
+# fo, expect_exit, requests, q DB SQL, count_state DB STATE,
+# bg_fo NAME ARGS... (sets BG_PID), bg_wait and bg_signal SIG (set BG_RC),
 # start_mock [ARGS...] (sets MOCK_PID, MOCK_URL, MOCK_LOG), stop_mock.
 
 : "${FINCH_ONBOARD:?set FINCH_ONBOARD to the finch-onboard binary}"
@@ -24,6 +26,8 @@ MOCK_OUT=
 E2E_TMP=
 E2E_MOCK_PIDS=() # every mock start_mock started, for e2e_cleanup
 E2E_MOCK_OUTS=()
+BG_PID= # the finch-onboard bg_fo started, for e2e_cleanup
+BG_RC=
 
 # Test credentials: the secret only ever travels through the environment.
 export FINCH_CLIENT_ID="${FINCH_CLIENT_ID:-e2e-client}"
@@ -102,6 +106,33 @@ expect_exit() {
 	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(tail -n 5 err.txt)"
 }
 
+# q DB SQL: the query's rows, bare (no header); count_state DB STATE: how
+# many customers are in STATE.
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
+
+# bg_fo NAME ARGS...: starts finch-onboard ARGS in the background, stdout in
+# NAME.out and stderr in NAME.err; sets BG_PID. bg_wait waits for it and
+# sets BG_RC to its exit code; bg_signal SIG sends SIG first. e2e_cleanup
+# kills one still running.
+bg_fo() {
+	local name=$1
+	shift
+	"$FINCH_ONBOARD" "$@" >"$name.out" 2>"$name.err" &
+	BG_PID=$!
+}
+
+bg_wait() {
+	BG_RC=0
+	wait "$BG_PID" 2>/dev/null || BG_RC=$?
+	BG_PID=
+}
+
+bg_signal() {
+	kill -"$1" "$BG_PID"
+	bg_wait
+}
+
 # requests LOG [PATH]: how many requests finch-mock logged (to PATH).
 requests() {
 	if [ ! -s "$1" ]; then
@@ -113,12 +144,17 @@ requests() {
 	fi
 }
 
-# e2e_cleanup: stops every mock start_mock started (SIGTERM, then SIGKILL
-# after 5 s) and removes E2E_TMP. tmpdir installs it as the EXIT trap; a
+# e2e_cleanup: kills the finch-onboard bg_fo started, stops every mock
+# start_mock started (SIGTERM, then SIGKILL after 5 s) and removes E2E_TMP. tmpdir installs it as the EXIT trap; a
 # script with its own trap can call it from there.
 e2e_cleanup() {
 	local p deadline=$((SECONDS + 5))
 
+	if [ -n "$BG_PID" ]; then
+		kill -KILL "$BG_PID" 2>/dev/null || true
+		wait "$BG_PID" 2>/dev/null || true
+		BG_PID=
+	fi
 	for p in "${E2E_MOCK_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
@@ -145,6 +181,22 @@ e2e_cleanup() {
 tmpdir() {
 	E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-${1:-test}.XXXXXX")
 	trap e2e_cleanup EXIT
+}
+
+# e2e_setup NAME: tmpdir NAME, then into it, with FINCH_BASE_URL and
+# FINCH_ONBOARD_NOW unset so the caller's environment cannot steer a test.
+e2e_setup() {
+	tmpdir "$1"
+	cd "$E2E_TMP"
+	unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+}
+
+# e2e_credentials NAME: credentials of the test's own, e2e-NAME-client and a
+# secret that says what it is if it ever shows up.
+e2e_credentials() {
+	export FINCH_CLIENT_ID=e2e-$1-client
+	FINCH_CLIENT_SECRET=e2e-secret-$RANDOM$RANDOM-do-not-leak
+	export FINCH_CLIENT_SECRET
 }
 
 _mock_listening() {

@@ -9,11 +9,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 check="python3 $(cd "$(dirname "$0")" && pwd)/prom_check.py"
-tmpdir metrics
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup metrics
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 # checked FILE: runs the checker on FILE once, keeping its JSON for metric.
 checked() { $check "$1" >cur.json || fail "$1 is not valid: $(cat "$1")"; }
 # metric SERIES: the value of one series of the file checked last.

@@ -7,12 +7,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-tmpdir nightly
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup nightly
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
 csv_col() { # FILE COLUMN: the column's values, one per line, in file order
 	sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "SELECT \"$2\" FROM t"
 }

@@ -12,26 +12,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-run.XXXXXX")
-bg_pid=
-cleanup() {
-	if [ -n "$bg_pid" ]; then
-		kill -9 "$bg_pid" 2>/dev/null || true
-		wait "$bg_pid" 2>/dev/null || true
-	fi
-	stop_mock
-	rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
+e2e_setup run
+work=$E2E_TMP
 
 export FINCH_CLIENT_ID=e2e-run-client
 FINCH_CLIENT_SECRET=e2e-run-secret-$RANDOM$RANDOM-do-not-leak
 export FINCH_CLIENT_SECRET
 secret_b64=$(printf '%s:%s' "$FINCH_CLIENT_ID" "$FINCH_CLIENT_SECRET" | base64 -w0)
-unset FINCH_ONBOARD_NOW FINCH_BASE_URL
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 # make_csv FILE N PREFIX: N valid rows PREFIX-001...
 make_csv() {
 	awk -v n="$2" -v p="$3" 'BEGIN {
@@ -46,7 +34,6 @@ new_db() {
 	make_csv "$1.csv" "$2" "$3"
 	fo import --db "$1" "$1.csv" >/dev/null 2>>all-stderr.log || fail "import of $1.csv failed"
 }
-count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
 run_opts=(--rate 0 --quiet --seed 7)
 
 # ---- usage and refusals ----------------------------------------------------------
@@ -287,14 +274,10 @@ pass "a 401 mid-run stops at once (exit 3), no row failed, the rest stays pendin
 # ---- kill -9 mid-run, then resume ---------------------------------------------------
 start_mock --latency 100ms --log "$work/m-kill.log"
 new_db k.db 200 k
-"$FINCH_ONBOARD" run --db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16 --quiet \
-	>kill.out 2>kill.err &
-bg_pid=$!
+bg_fo kill run --db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16 --quiet
 created_some() { [ "$(count_state k.db created)" -ge 40 ]; }
 wait_for "40 sessions before the kill" created_some
-kill -9 "$bg_pid"
-wait "$bg_pid" 2>/dev/null || true
-bg_pid=
+bg_signal KILL
 lost=$(count_state k.db in_flight)
 [ "$lost" -gt 0 ] || fail "no row was in flight at the kill: the test proves nothing"
 expect_exit 0 fo run --db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16
@@ -314,19 +297,14 @@ pass "kill -9 mid-run: the next run recovers $lost in-flight rows, finishes, eve
 # ---- two runs at once; SIGTERM drains within --grace ---------------------------------
 start_mock --latency 300ms --log "$work/m-lock.log"
 new_db l.db 40 l
-"$FINCH_ONBOARD" run --db l.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet \
-	>lock.out 2>lock.err &
-bg_pid=$!
+bg_fo lock run --db l.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet
 in_flight() { [ "$(count_state l.db in_flight)" -gt 0 ]; }
 wait_for "the first run to send" in_flight
 expect_exit 4 fo run --db l.db --base-url "$MOCK_URL" "${run_opts[@]}"
-grep -q "pid $bg_pid (finch-onboard run)" err.txt || fail "the refusal does not name the other run: $(cat err.txt)"
+grep -q "pid $BG_PID (finch-onboard run)" err.txt || fail "the refusal does not name the other run: $(cat err.txt)"
 expect_exit 4 fo import --db l.db l.db.csv
-kill -TERM "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "SIGTERM: run exited $rc, want 5"
+bg_signal TERM
+[ "$BG_RC" = 5 ] || fail "SIGTERM: run exited $BG_RC, want 5"
 [ "$(count_state l.db in_flight)" = 0 ] || fail "SIGTERM left rows in flight"
 [ "$(q l.db "SELECT count(*) FROM attempts WHERE transport_error = 'cut short'")" = 0 ] ||
 	fail "within --grace, answers in flight should have been recorded, not cut short"
@@ -338,22 +316,17 @@ pass "a second run or import on the same database exits 4 naming the first; SIGT
 
 start_mock --latency 5s --log "$work/m-sig2.log"
 new_db g.db 10 g
-"$FINCH_ONBOARD" run --db g.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --quiet \
-	>sig.out 2>sig.err &
-bg_pid=$!
+bg_fo sig run --db g.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --quiet
 g_sent() { [ "$(requests m-sig2.log)" = 4 ]; }
 wait_for "four requests sent" g_sent
-kill -TERM "$bg_pid"
+kill -TERM "$BG_PID"
 g_draining() { grep -q "signal received" sig.err; }
 wait_for "the first signal to be taken" g_draining
 # the scenario itself, not a wait: signals within a second of the first are the same request
 sleep 1.1
 t0=$(date +%s%3N)
-kill -TERM "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "two signals: run exited $rc, want 5"
+bg_signal TERM
+[ "$BG_RC" = 5 ] || fail "two signals: run exited $BG_RC, want 5"
 [ $(($(date +%s%3N) - t0)) -lt 3000 ] || fail "a second signal did not stop the run at once"
 [ "$(count_state g.db in_flight)" = 0 ] && [ "$(count_state g.db pending)" = 10 ] ||
 	fail "a second signal left rows in flight or changed their state"

@@ -10,16 +10,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-sync.XXXXXX")
-trap 'stop_mock; rm -rf "$work"' EXIT
-cd "$work"
+e2e_setup sync
+work=$E2E_TMP
 
-export FINCH_CLIENT_ID=e2e-sync-client
-FINCH_CLIENT_SECRET=e2e-secret-$RANDOM$RANDOM-do-not-leak
-export FINCH_CLIENT_SECRET
-unset FINCH_ONBOARD_NOW
+e2e_credentials sync
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 sync_opts=(--rate 0 --quiet)
 
 cat >nightly.csv <<EOF

@@ -9,12 +9,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-tmpdir traps
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup traps
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
 new_db() { # DB N
 	awk -v n="$2" 'BEGIN { print "customer_id,customer_name,products"
 		for (i = 1; i <= n; i++) printf "t-%03d,Employer %d,company\n", i, i }' >"$1.csv"

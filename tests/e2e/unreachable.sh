@@ -12,12 +12,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-tmpdir unreachable
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup unreachable
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
 new_db() { # DB N
 	rm -f "$1" "$1-wal" "$1-shm"
 	awk -v n="$2" 'BEGIN { print "customer_id,customer_name,products"

@@ -5,12 +5,9 @@
 # flight and records them: every 201 the emulator sent is a created row,
 # only unanswered rows go back to pending, and the exit code is 3.
 set -euo pipefail
-. "$(dirname "$0")/../e2e/lib.sh"
-. "$(dirname "$0")/invariants.sh"
+. "$(dirname "$0")/lib.sh"
 
-tmpdir rel-401
-cd "$E2E_TMP"
-unset FINCH_ONBOARD_NOW FINCH_BASE_URL
+e2e_setup rel-401
 
 new_db a.db 300 a
 start_mock --revoke-after 40 --latency 200ms --jitter 150ms --seed 9 --log "$E2E_TMP/m.log"

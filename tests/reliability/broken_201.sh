@@ -6,12 +6,9 @@
 # - cut inside its body: a failed attempt that keeps the status and a
 #   bounded fragment of the body, retried.
 set -euo pipefail
-. "$(dirname "$0")/../e2e/lib.sh"
-. "$(dirname "$0")/invariants.sh"
+. "$(dirname "$0")/lib.sh"
 
-tmpdir rel-201
-cd "$E2E_TMP"
-unset FINCH_ONBOARD_NOW FINCH_BASE_URL
+e2e_setup rel-201
 
 new_db s.db 150 s
 start_mock --short-body-rate 0.3 --seed 3 --log "$E2E_TMP/ms.log"

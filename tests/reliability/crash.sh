@@ -16,27 +16,16 @@
 #    flight after the kills, and a customer has more than one 201 only if a
 #    kill lost an answer of its.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../e2e/lib.sh"
-. "$here/invariants.sh"
-tmpdir crash
-cd "$E2E_TMP"
-bg_pid=
-stop_bg() { [ -z "$bg_pid" ] || kill -KILL "$bg_pid" 2>/dev/null || true; e2e_cleanup; }
-trap stop_bg EXIT
-q() { sqlite3 -batch -noheader "$@"; }
+. "$(dirname "$0")/lib.sh"
+e2e_setup crash
 
 # ---- 1. a crash, then a nightly sync whose CSV changed -------------------------------
 start_mock --latency 400ms --log "$E2E_TMP/m1.log"
 new_db s.db 64 s
-"$FINCH_ONBOARD" run --db s.db --base-url "$MOCK_URL" --rate 0 --concurrency 8 --quiet \
-	>run1.out 2>run1.err &
-bg_pid=$!
+bg_fo run1 run --db s.db --base-url "$MOCK_URL" --rate 0 --concurrency 8 --quiet
 eight_in_flight() { [ "$(count_state s.db in_flight)" -ge 8 ]; }
 wait_for "eight rows in flight" eight_in_flight
-kill -KILL "$bg_pid"
-wait "$bg_pid" 2>/dev/null || true
-bg_pid=
+bg_signal KILL
 q s.db "SELECT customer_id FROM customers WHERE state = 'in_flight' ORDER BY id" >lost.txt
 nlost=$(wc -l <lost.txt)
 [ "$nlost" -ge 8 ] || fail "only $nlost rows in flight after the kill"
@@ -85,13 +74,11 @@ target=0
 for i in $(seq 1 "$kills"); do
 	# a random moment: after the emulator has logged between 20 and 20 + 2 * rows / kills more requests
 	target=$(($(requests m2.log) + 20 + RANDOM % (2 * rows / kills)))
-	"$FINCH_ONBOARD" run "${run_opts[@]}" >kill.out 2>kill.err &
-	bg_pid=$!
-	reached() { [ "$(requests m2.log)" -ge "$target" ] || ! kill -0 "$bg_pid" 2>/dev/null; }
+	bg_fo kill run "${run_opts[@]}"
+	reached() { [ "$(requests m2.log)" -ge "$target" ] || ! kill -0 "$BG_PID" 2>/dev/null; }
 	WAIT_FOR_SECONDS=60 wait_for "request $target" reached
-	kill -KILL "$bg_pid" 2>/dev/null || true
-	wait "$bg_pid" 2>/dev/null || true
-	bg_pid=
+	kill -KILL "$BG_PID" 2>/dev/null || true
+	bg_wait
 	lost_total=$((lost_total + $(count_state k.db in_flight)))
 done
 rc=0

@@ -6,12 +6,9 @@
 # commit them once the lock is released, and finish with every answer
 # recorded: no customer gets a second session.
 set -euo pipefail
-. "$(dirname "$0")/../e2e/lib.sh"
-. "$(dirname "$0")/invariants.sh"
+. "$(dirname "$0")/lib.sh"
 
-tmpdir rel-lock
-cd "$E2E_TMP"
-unset FINCH_ONBOARD_NOW FINCH_BASE_URL
+e2e_setup rel-lock
 HOLD_S=7 # the fault: longer than store_open.c's 5 s busy timeout
 
 new_db l.db 400 l

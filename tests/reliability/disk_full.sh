@@ -7,8 +7,7 @@
 # space is freed, the next run replays it first and finishes the batch with
 # no customer getting a second session.
 set -euo pipefail
-. "$(dirname "$0")/../e2e/lib.sh"
-. "$(dirname "$0")/invariants.sh"
+. "$(dirname "$0")/lib.sh"
 
 tmpdir rel-disk
 fs="$E2E_TMP/fs"

@@ -6,12 +6,9 @@
 # again. Before, its gzip bytes were "not a JSON object" and each row was
 # retried to its budget (15 POSTs for 3 customers, every row failed).
 set -euo pipefail
-. "$(dirname "$0")/../e2e/lib.sh"
-. "$(dirname "$0")/invariants.sh"
+. "$(dirname "$0")/lib.sh"
 
-tmpdir rel-gzip
-cd "$E2E_TMP"
-unset FINCH_ONBOARD_NOW FINCH_BASE_URL
+e2e_setup rel-gzip
 srv_pid=
 stop_srv() { [ -z "$srv_pid" ] || kill -TERM "$srv_pid" 2>/dev/null || true; e2e_cleanup; }
 trap stop_srv EXIT

@@ -9,14 +9,8 @@
 # invariant true: every POST the emulator received is an attempt row, no
 # customer got two sessions.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../e2e/lib.sh"
-. "$here/invariants.sh"
-tmpdir lock
-cd "$E2E_TMP"
-bg_pid=
-stop_bg() { [ -z "$bg_pid" ] || kill -KILL "$bg_pid" 2>/dev/null || true; e2e_cleanup; }
-trap stop_bg EXIT
+. "$(dirname "$0")/lib.sh"
+e2e_setup lock
 
 mkdir data other
 echo "precious: must never be truncated" >victim.txt
@@ -25,9 +19,7 @@ new_db data/x.db 40 l
 ln -s data/x.db link.db
 
 start_mock --latency 300ms --seed 3 --log "$E2E_TMP/m.log"
-"$FINCH_ONBOARD" run --db data/x.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet \
-	>first.out 2>first.err &
-bg_pid=$!
+bg_fo first run --db data/x.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet
 in_flight() { [ "$(count_state data/x.db in_flight)" -gt 0 ]; }
 wait_for "the first run to send" in_flight
 ln data/x.db hard.db # while the run holds it: the lock comes before any open
@@ -36,7 +28,7 @@ refused() { # WHAT CMD...
 	local what=$1
 	shift
 	expect_exit 4 "$@"
-	grep -q "is in use by pid $bg_pid (finch-onboard run)" err.txt ||
+	grep -q "is in use by pid $BG_PID (finch-onboard run)" err.txt ||
 		fail "$what: the refusal does not name the first run: $(cat err.txt)"
 }
 refused "run through a symlink" fo run --db link.db --base-url "$MOCK_URL" --rate 0 --quiet
@@ -53,11 +45,8 @@ rm -f data/x.db-lock data/*.lock
 refused "run after a cleaner" fo run --db link.db --base-url "$MOCK_URL" --rate 0 --quiet
 pass "deleting lock files while a run holds the database changes nothing"
 
-kill -TERM "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "SIGTERM: the first run exited $rc, want 5: $(cat first.err)"
+bg_signal TERM
+[ "$BG_RC" = 5 ] || fail "SIGTERM: the first run exited $BG_RC, want 5: $(cat first.err)"
 [ "$(count_state data/x.db pending)" -gt 0 ] || fail "the first run finished before the test did"
 check_invariants data/x.db m.log --one-201
 

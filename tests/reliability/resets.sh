@@ -6,12 +6,9 @@
 # request that reaches the emulator is an attempt row, and --max-attempts
 # bounds what reaches the API.
 set -euo pipefail
-. "$(dirname "$0")/../e2e/lib.sh"
-. "$(dirname "$0")/invariants.sh"
+. "$(dirname "$0")/lib.sh"
 
-tmpdir rel-resets
-cd "$E2E_TMP"
-unset FINCH_ONBOARD_NOW FINCH_BASE_URL
+e2e_setup rel-resets
 
 for conc in 1 4; do
 	new_db r$conc.db 120 r$conc

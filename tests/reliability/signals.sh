@@ -8,31 +8,19 @@
 # 3. SIGTERM during a sync's import: exit 5, nothing sent, the export of
 #    where things stand written all the same.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../e2e/lib.sh"
-. "$here/invariants.sh"
-tmpdir signals
-cd "$E2E_TMP"
-bg_pid=
-stop_bg() { [ -z "$bg_pid" ] || kill -KILL "$bg_pid" 2>/dev/null || true; e2e_cleanup; }
-trap stop_bg EXIT
-q() { sqlite3 -batch -noheader "$@"; }
+. "$(dirname "$0")/lib.sh"
+e2e_setup signals
 
 # ---- 1. two SIGTERMs 5 ms apart: the grace is honoured ----------------------------------
 start_mock --latency 1500ms --log "$E2E_TMP/m1.log"
 new_db t.db 20 t
-"$FINCH_ONBOARD" run --db t.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 \
-	--quiet >t.out 2>t.err &
-bg_pid=$!
+bg_fo t run --db t.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 --quiet
 four_sent() { [ "$(requests m1.log)" -ge 4 ]; }
 wait_for "four requests sent" four_sent
-kill -TERM "$bg_pid"
+kill -TERM "$BG_PID"
 sleep 0.005 # the scenario: a second signal 5 ms after the first
-kill -TERM "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "two SIGTERMs 5 ms apart: exit $rc, want 5: $(cat t.err)"
+bg_signal TERM
+[ "$BG_RC" = 5 ] || fail "two SIGTERMs 5 ms apart: exit $BG_RC, want 5: $(cat t.err)"
 grep -q "stopping now" t.err && fail "two signals 5 ms apart were taken for a second request"
 [ "$(q t.db "SELECT count(*) FROM attempts WHERE transport_error LIKE 'cut short%'")" = 0 ] ||
 	fail "answers in flight were cut short: the grace was not honoured"
@@ -47,16 +35,11 @@ pass "two SIGTERMs 5 ms apart are one request: the answers in flight are waited 
 # again by the next run (8 POSTs for 4 customers).
 start_mock --latency 1500ms --log "$E2E_TMP/m1h.log"
 new_db h.db 20 h
-"$FINCH_ONBOARD" run --db h.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 \
-	--quiet >h.out 2>h.err &
-bg_pid=$!
+bg_fo h run --db h.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 --quiet
 four_sent_h() { [ "$(requests m1h.log)" -ge 4 ]; }
 wait_for "four requests sent" four_sent_h
-kill -HUP "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "SIGHUP: exit $rc, want 5: $(cat h.err)"
+bg_signal HUP
+[ "$BG_RC" = 5 ] || fail "SIGHUP: exit $BG_RC, want 5: $(cat h.err)"
 [ "$(count_state h.db created)" = 4 ] || fail "SIGHUP: the four answers in flight were not recorded"
 [ "$(count_state h.db in_flight)" = 0 ] || fail "SIGHUP: rows left in_flight"
 expect_exit 0 fo run --db h.db --base-url "$MOCK_URL" --rate 0 --quiet
@@ -71,15 +54,11 @@ pass "SIGHUP is a stop like SIGTERM: the answers in flight are recorded, exit 5,
 expect_exit 0 fo import small.csv --db i.db --quiet
 snapshot() { q i.db "SELECT * FROM customers ORDER BY id; SELECT * FROM imports ORDER BY id" | sha256sum; }
 before=$(snapshot)
-"$FINCH_ONBOARD" import big.csv --db i.db --quiet >i.out 2>i.err &
-bg_pid=$!
-journal() { [ -s i.db-journal ] || ! kill -0 "$bg_pid" 2>/dev/null; }
+bg_fo i import big.csv --db i.db --quiet
+journal() { [ -s i.db-journal ] || ! kill -0 "$BG_PID" 2>/dev/null; }
 wait_for "the import's rollback journal" journal
-kill -INT "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "SIGINT during an import: exit $rc, want 5: $(cat i.err)"
+bg_signal INT
+[ "$BG_RC" = 5 ] || fail "SIGINT during an import: exit $BG_RC, want 5: $(cat i.err)"
 grep -q "interrupted at line [0-9]*: nothing was imported" i.err || fail "no message: $(cat i.err)"
 [ "$(snapshot)" = "$before" ] || fail "the database changed after an interrupted import"
 [ "$(q i.db 'PRAGMA integrity_check')" = ok ] || fail "integrity_check after an interrupted import"
@@ -88,15 +67,10 @@ pass "SIGINT during a large import: exit 5, the database exactly as before"
 
 # ---- 3. SIGTERM during a sync's import phase ---------------------------------------------------
 start_mock --log "$E2E_TMP/m3.log"
-"$FINCH_ONBOARD" sync big.csv --db i.db --out s.csv --base-url "$MOCK_URL" --rate 0 --quiet \
-	>s.out 2>s.err &
-bg_pid=$!
+bg_fo s sync big.csv --db i.db --out s.csv --base-url "$MOCK_URL" --rate 0 --quiet
 wait_for "the sync's import" journal
-kill -TERM "$bg_pid"
-rc=0
-wait "$bg_pid" || rc=$?
-bg_pid=
-[ "$rc" = 5 ] || fail "SIGTERM during a sync's import: exit $rc, want 5: $(cat s.err)"
+bg_signal TERM
+[ "$BG_RC" = 5 ] || fail "SIGTERM during a sync's import: exit $BG_RC, want 5: $(cat s.err)"
 [ "$(requests m3.log)" = 0 ] || fail "a sync interrupted in its import sent requests"
 [ "$(snapshot)" = "$before" ] || fail "the database changed after an interrupted sync import"
 [ -s s.csv ] || fail "an interrupted sync wrote no export"

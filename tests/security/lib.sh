@@ -83,8 +83,6 @@ sec_dump() {
 	fo status --db "$1" --json >"$1.status.json" 2>>all-stderr.log || true
 }
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
 
 # new_db DB N: a fresh database of N pending rows.
 new_db() {

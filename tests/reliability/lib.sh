@@ -1,8 +1,11 @@
-# tests/reliability/invariants.sh: what must hold after any fault, checked
-# from the emulator's own request log and the database. Source it after
-# ../e2e/lib.sh:
+# tests/reliability/lib.sh: helpers of the reliability suite, on top of
+# ../e2e/lib.sh (which it sources): new_db, and what must hold after any
+# fault, checked from the emulator's own request log and the database.
+# Source it:
 #
-#	. "$(dirname "$0")/invariants.sh"
+#	. "$(dirname "$0")/lib.sh"
+#	e2e_setup NAME
+#	...
 #	check_invariants DB MOCKLOG [--one-201]
 #
 # - every POST the emulator received for a customer is an attempt row
@@ -14,6 +17,8 @@
 # - no row is left in_flight, and PRAGMA integrity_check is ok;
 # - with --one-201: no customer received two 201s (runs without crashes,
 #   renewals or re-queues).
+
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
 _inv_q() { sqlite3 -batch -noheader "$1" "$2"; }
 
@@ -78,5 +83,3 @@ new_db() {
 	} >"$db.csv"
 	"$FINCH_ONBOARD" import "$db.csv" --db "$db" --quiet >/dev/null || fail "cannot import $db.csv"
 }
-
-count_state() { _inv_q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }

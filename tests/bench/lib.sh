@@ -1,0 +1,97 @@
+# tests/bench/lib.sh: what the benchmark scripts share. Source it with the
+# script's arguments, before anything else:
+#
+#	. "$(dirname "$0")/lib.sh" "$@"
+#
+# It sets src (the source tree), build (the first argument, BUILD_DIR;
+# default src/build), FINCH_ONBOARD and FINCH_MOCK (from the environment,
+# else in build) and runs (BENCH_RUNS, default 3), and defines:
+#
+#   bench_need WHAT...        exit 2 unless each is built (a path) or installed
+#                             (a command)
+#   bench_workdir NAME        a fresh work folder, $work (bench-NAME.XXXXXX);
+#                             on exit the emulator is stopped and the folder
+#                             removed (BENCH_KEEP=1 keeps it)
+#   bench_enter               into $work, umask 077, bench-only credentials
+#   bench_setup NAME WHAT...  bench_need WHAT..., bench_workdir NAME, bench_enter
+#   start_bench_mock ARGS...  a fresh finch-mock on a free port (mock.out,
+#                             mock.err in the current folder); sets mock_pid
+#                             and mock_url
+#   stop_bench_mock
+#   median                    the median of the numbers on stdin, one a line
+#   now_ms                    the time in milliseconds since the epoch
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:-$src/build}
+FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
+FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
+runs=${BENCH_RUNS:-3}
+work=
+mock_pid=
+mock_url=
+
+bench_need() {
+	local w
+	for w in "$@"; do
+		case $w in
+		*/*) [ -x "$w" ] || { echo "bench: '$w' is not built" >&2; exit 2; } ;;
+		*) command -v "$w" >/dev/null || { echo "bench: $w is not installed" >&2; exit 2; } ;;
+		esac
+	done
+}
+
+bench_cleanup() {
+	stop_bench_mock
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+
+bench_workdir() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/bench-$1.XXXXXX")
+	trap bench_cleanup EXIT
+}
+
+bench_enter() {
+	cd "$work"
+	umask 077
+	export FINCH_CLIENT_ID=bench-client
+	FINCH_CLIENT_SECRET=bench-secret-$RANDOM$RANDOM
+	export FINCH_CLIENT_SECRET
+}
+
+bench_setup() {
+	local name=$1
+	shift
+	bench_need "$@"
+	bench_workdir "$name"
+	bench_enter
+}
+
+start_bench_mock() {
+	stop_bench_mock
+	rm -f mock.out
+	"$FINCH_MOCK" --port 0 "$@" >mock.out 2>mock.err &
+	mock_pid=$!
+	for _ in $(seq 100); do
+		mock_url=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' mock.out | head -n 1)
+		[ -n "$mock_url" ] && return 0
+		sleep 0.05
+	done
+	echo "bench: finch-mock did not start: $(cat mock.err)" >&2
+	exit 2
+}
+
+stop_bench_mock() {
+	if [ -n "$mock_pid" ]; then
+		kill "$mock_pid" 2>/dev/null || true
+		wait "$mock_pid" 2>/dev/null || true
+		mock_pid=
+	fi
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+now_ms() { date +%s%3N; }
