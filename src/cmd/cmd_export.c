@@ -5,10 +5,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+#include <stdlib.h>
 
 #include "base/cli.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "output/export.h"
 #include "output/outpath.h"
 #include "store/store.h"
@@ -36,93 +37,57 @@ static const char export_usage[] =
     "                     (default: yes for --out FILE, no for standard "
     "output)\n" CLI_LOG_FORMAT_HELP "  -h, --help         show this help\n";
 
+static void usage(FILE *f)
+{
+	fputs(export_usage, f);
+}
+
+/* export's own options: --state, --since and the export's (common.h). */
+static int export_apply(void *ctx, int c, const char *arg)
+{
+	struct export_options *o = ctx;
+
+	switch (c) {
+	case 's':
+		return state_mask_parse(arg, &o->filter.state_mask) < 0 ? -1 : 1;
+	case 'S':
+		return export_parse_since(arg, clock_now_ms(), &o->filter.since_ms) < 0 ? -1 : 1;
+	default:
+		return cmd_export_option(o, c, arg);
+	}
+}
+
 int cmd_export(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"out", required_argument, NULL, 'o'},
 	    {"state", required_argument, NULL, 's'},
-	    {"since", required_argument, NULL, 'S'},
-	    {"raw", no_argument, NULL, 'r'},
-	    {"bom", no_argument, NULL, 'B'},
-	    {"no-bom", no_argument, NULL, 'N'},
+	    {"since", required_argument, NULL, 'S'}, /* and the export's: common.h */
 	    CLI_LOG_FORMAT_OPTION,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct option *longopts = cli_options_merge(own, cmd_export_long_options, NULL);
 	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
-	const char *db = DEFAULT_DB_PATH;
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1};
 	struct store *st = NULL;
 	struct outpath op;
 	int64_t rows = 0;
-	int c, ret = EXIT_USAGE;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'f':
-			if (export_format_parse(optarg, &o.format) < 0) {
-				error("--format: unknown format '%s' (csv or jsonl)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			if (!*optarg) {
-				error("--out: empty file name (use '-' for standard output)");
-				return EXIT_USAGE;
-			}
-			o.out_path = optarg;
-			break;
-		case 's':
-			if (state_mask_parse(optarg, &o.filter.state_mask) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'S':
-			if (export_parse_since(optarg, clock_now_ms(), &o.filter.since_ms) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'r':
-			o.raw = 1;
-			break;
-		case 'B':
-			o.bom = EXPORT_BOM_ALWAYS;
-			break;
-		case 'N':
-			o.bom = EXPORT_BOM_NEVER;
-			break;
-		case CLI_OPT_LOG_FORMAT:
-			if (cli_log_format(optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			fputs(export_usage, stdout);
-			return EXIT_OK;
-		default:
-			cli_bad_option(c, argv);
-			fputs(export_usage, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		error("unexpected argument '%s'", argv[optind]);
-		fputs(export_usage, stderr);
-		return EXIT_USAGE;
-	}
-	/* Reading must not create an empty database by mistake. */
-	if (access(db, F_OK) < 0) {
-		error_errno("cannot open database '%s'", db);
-		return EXIT_USAGE;
-	}
-	o.db = db;
-	if (outpath_check(o.out_path, db, NULL, &op) < 0)
-		return EXIT_USAGE;
+	ret = cmd_read_options(&co, argc, argv, longopts, export_apply, &o);
+	if (ret != CMD_OPTIONS_READ)
+		goto out;
+	ret = EXIT_USAGE;
+	if (cmd_no_operands(&co, argc, argv) < 0)
+		goto out;
+	if (cmd_db_exists(co.db) < 0)
+		goto out;
+	o.db = co.db;
+	if (outpath_check(o.out_path, co.db, NULL, &op) < 0)
+		goto out;
 	outpath_release(&op);
-	if (store_open_readonly(db, &st) < 0)
+	if (store_open_readonly(co.db, &st) < 0)
 		goto out;
 	if (export_to_path(st, &o, &rows) < 0)
 		goto out;
@@ -131,5 +96,6 @@ int cmd_export(int argc, char **argv)
 	ret = EXIT_OK;
 out:
 	store_close(st);
+	free(longopts);
 	return ret;
 }

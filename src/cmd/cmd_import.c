@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "csv/csv_import.h"
 #include "base/cli.h"
 #include "store/store.h"
@@ -29,7 +30,26 @@ static const char import_usage_tail[] =
     "  --quiet                   no warnings for unknown columns, no list of invalid "
     "rows\n" CLI_LOG_FORMAT_HELP "  -h, --help                show this help\n";
 
+static void usage(FILE *f)
+{
+	fputs(import_usage_head, f);
+	fputs(import_options_help, f);
+	fputs(import_usage_tail, f);
+}
+
 #define MAX_REASONS 20
+
+/* import's own options: --quiet and the import options (csv_import.h). */
+static int import_apply(void *ctx, int c, const char *arg)
+{
+	struct import_options *o = ctx;
+
+	if (c != 'q')
+		return import_option_apply(o, c, arg);
+	o->quiet = 1;
+	o->max_reasons = 0;
+	return 1;
+}
 
 int cmd_import(int argc, char **argv)
 {
@@ -44,39 +64,13 @@ int cmd_import(int argc, char **argv)
 	struct import_options o = {.max_reasons = MAX_REASONS};
 	struct writer w = WRITER_INIT;
 	struct import_stats stats;
-	const char *db = DEFAULT_DB_PATH;
-	int c, r, ret = EXIT_USAGE, signals_set = 0;
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	int r, ret = EXIT_USAGE, signals_set = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		r = import_option_apply(&o, c, optarg);
-
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			continue;
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'q':
-			o.quiet = 1;
-			o.max_reasons = 0;
-			break;
-		case CLI_OPT_LOG_FORMAT:
-			if (cli_log_format(optarg) < 0)
-				goto out;
-			break;
-		case 'h':
-			fputs(import_usage_head, stdout);
-			fputs(import_options_help, stdout);
-			fputs(import_usage_tail, stdout);
-			ret = EXIT_OK;
-			goto out;
-		default:
-			cli_bad_option(c, argv);
-			goto out;
-		}
+	r = cmd_read_options(&co, argc, argv, longopts, import_apply, &o);
+	if (r != CMD_OPTIONS_READ) {
+		ret = r;
+		goto out;
 	}
 	if (import_options_finish(&o) < 0)
 		goto out;
@@ -90,7 +84,7 @@ int cmd_import(int argc, char **argv)
 	if (signals_install() < 0)
 		goto out;
 	signals_set = 1;
-	ret = writer_open(&w, db, 0);
+	ret = writer_open(&w, co.db, 0);
 	if (ret != EXIT_OK)
 		goto out;
 	r = csv_import_file(w.st, argv[optind], &o, &stats);

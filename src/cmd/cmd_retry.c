@@ -9,6 +9,7 @@
 
 #include "base/cli.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "output/export.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -30,6 +31,11 @@ static const char retry_usage[] =
     "                     an error and nothing is re-queued. An ID as the CSV\n"
     "                     export printed it ('-001 for -001) works too\n" CLI_LOG_FORMAT_HELP
     "  -h, --help         show this help\n";
+
+static void usage(FILE *f)
+{
+	fputs(retry_usage, f);
+}
 
 /* Writes the names of the states in mask ("failed or created") into buf. */
 static void describe_mask(unsigned mask, char *buf, size_t size)
@@ -130,6 +136,53 @@ static int unneutralise_ids(struct store *st, const char **ids, size_t n)
 	return 0;
 }
 
+/* What retry's own options fill in. */
+struct retry_args {
+	struct requeue_filter *f;
+	const char **customers; /* --customer, f->ncustomers of them; the caller frees */
+};
+
+/* retry's own options: the filters of the re-queue. */
+static int retry_apply(void *ctx, int c, const char *arg)
+{
+	struct retry_args *a = ctx;
+	struct requeue_filter *f = a->f;
+	int64_t v;
+
+	switch (c) {
+	case 's':
+		if (state_mask_parse(arg, &f->state_mask) < 0)
+			return -1;
+		if (f->state_mask & STATE_MASK(STATE_INVALID))
+			return error("--state: invalid rows cannot be re-queued; fix them in the "
+				     "CSV and import it again");
+		if (f->state_mask & STATE_MASK(STATE_IN_FLIGHT))
+			return error("--state: in_flight rows cannot be re-queued; the next run "
+				     "recovers them");
+		if (f->state_mask & STATE_MASK(STATE_PENDING))
+			return error("--state: pending rows are queued already");
+		return 1;
+	case 'f':
+		if (!*arg)
+			return error("--finch-code: empty code");
+		f->finch_code = arg;
+		return 1;
+	case 'H':
+		if (parse_int64(arg, 100, 599, &v) < 0)
+			return error("--http-status: '%s' is not an HTTP status (100..599)", arg);
+		f->http_status = (long)v;
+		return 1;
+	case 'c':
+		if (!*arg)
+			return error("--customer: empty customer id");
+		a->customers = xrealloc(a->customers, (f->ncustomers + 1) * sizeof(*a->customers));
+		a->customers[f->ncustomers++] = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int cmd_retry(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -144,92 +197,32 @@ int cmd_retry(int argc, char **argv)
 	};
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
 	struct writer w = WRITER_INIT;
-	const char **customers = NULL;
-	const char *db = DEFAULT_DB_PATH;
-	int64_t v, count = 0;
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1};
+	struct retry_args a = {&f, NULL};
+	int64_t count = 0;
 	int *was_pending = NULL;
-	int c, ret = EXIT_USAGE;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 's':
-			if (state_mask_parse(optarg, &f.state_mask) < 0)
-				goto out;
-			if (f.state_mask & STATE_MASK(STATE_INVALID)) {
-				error("--state: invalid rows cannot be re-queued; fix them in the "
-				      "CSV and import it again");
-				goto out;
-			}
-			if (f.state_mask & STATE_MASK(STATE_IN_FLIGHT)) {
-				error("--state: in_flight rows cannot be re-queued; the next run "
-				      "recovers them");
-				goto out;
-			}
-			if (f.state_mask & STATE_MASK(STATE_PENDING)) {
-				error("--state: pending rows are queued already");
-				goto out;
-			}
-			break;
-		case 'f':
-			if (!*optarg) {
-				error("--finch-code: empty code");
-				goto out;
-			}
-			f.finch_code = optarg;
-			break;
-		case 'H':
-			if (parse_int64(optarg, 100, 599, &v) < 0) {
-				error("--http-status: '%s' is not an HTTP status (100..599)",
-				      optarg);
-				goto out;
-			}
-			f.http_status = (long)v;
-			break;
-		case 'c':
-			if (!*optarg) {
-				error("--customer: empty customer id");
-				goto out;
-			}
-			customers = xrealloc(customers, (f.ncustomers + 1) * sizeof(*customers));
-			customers[f.ncustomers++] = optarg;
-			break;
-		case CLI_OPT_LOG_FORMAT:
-			if (cli_log_format(optarg) < 0)
-				goto out;
-			break;
-		case 'h':
-			fputs(retry_usage, stdout);
-			ret = EXIT_OK;
-			goto out;
-		default:
-			cli_bad_option(c, argv);
-			fputs(retry_usage, stderr);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		error("unexpected argument '%s'", argv[optind]);
-		fputs(retry_usage, stderr);
+	ret = cmd_read_options(&co, argc, argv, longopts, retry_apply, &a);
+	if (ret != CMD_OPTIONS_READ)
 		goto out;
-	}
-	f.customers = customers;
+	ret = EXIT_USAGE;
+	if (cmd_no_operands(&co, argc, argv) < 0)
+		goto out;
+	f.customers = a.customers;
 	if (!f.state_mask)
 		f.state_mask = STATE_MASK(STATE_FAILED);
 
 	/* retry changes rows: it must not create an empty database by mistake. */
-	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	ret = writer_open(&w, co.db, WRITER_MUST_EXIST);
 	if (ret != EXIT_OK)
 		goto out;
 	ret = EXIT_USAGE;
-	if (unneutralise_ids(w.st, customers, f.ncustomers) < 0)
+	if (unneutralise_ids(w.st, a.customers, f.ncustomers) < 0)
 		goto out;
 	was_pending = xcalloc(f.ncustomers + 1, sizeof(*was_pending));
-	if (f.ncustomers && check_customers(w.st, db, customers, f.ncustomers, was_pending) < 0)
+	if (f.ncustomers &&
+	    check_customers(w.st, co.db, a.customers, f.ncustomers, was_pending) < 0)
 		goto out;
 	if (store_requeue(w.st, &f, clock_now_ms(), &count) < 0)
 		goto out;
@@ -238,7 +231,7 @@ int cmd_retry(int argc, char **argv)
 	ret = EXIT_OK;
 out:
 	writer_close(&w);
-	free(customers);
+	free(a.customers);
 	free(was_pending);
 	return ret;
 }

@@ -11,6 +11,7 @@
 
 #include "base/cli.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "run/dispatch.h"
 #include "output/metrics.h"
 #include "run/options.h"
@@ -54,6 +55,12 @@ static int refuse_empty(struct store *st, const char *db)
 	return 0;
 }
 
+/* run's own options: the run options (options.h). */
+static int run_apply(void *ctx, int c, const char *arg)
+{
+	return run_option_apply(ctx, c, arg);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -66,32 +73,16 @@ int cmd_run(int argc, char **argv)
 	struct store *st = NULL; /* a dry run's read-only store */
 	struct run_config cfg;
 	struct run_summary sum;
-	const char *db = DEFAULT_DB_PATH;
-	int c, r, ret = EXIT_USAGE, metrics_refused = 0;
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	int r, ret = EXIT_USAGE, metrics_refused = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
 	run_config_init(&cfg);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		r = run_option_apply(&cfg, c, optarg);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			continue;
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			ret = EXIT_OK;
-			goto out;
-		default:
-			cli_bad_option(c, argv);
-			goto out;
-		}
+	r = cmd_read_options(&co, argc, argv, longopts, run_apply, &cfg);
+	if (r != CMD_OPTIONS_READ) {
+		ret = r;
+		goto out;
 	}
 	if (optind < argc) {
 		error("unexpected argument '%s'; see 'finch-onboard run --help'", argv[optind]);
@@ -101,15 +92,14 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	/* Before anything is sent: never the database or its side files (outpath.h). */
 	if (cfg.metrics_file && !cfg.dry_run &&
-	    metrics_check(cfg.metrics_file, db, NULL, NULL) < 0) {
+	    metrics_check(cfg.metrics_file, co.db, NULL, NULL) < 0) {
 		metrics_refused = 1;
 		goto out;
 	}
 	/* A typo in --db must not be a silent no-op every night: create nothing. */
-	if (access(db, F_OK) < 0) {
-		error_errno("cannot open database '%s'", db);
+	if (cmd_db_exists(co.db) < 0) {
 		error("nothing to send: import a CSV first ('finch-onboard import CSV --db %s')",
-		      db);
+		      co.db);
 		goto out;
 	}
 
@@ -117,7 +107,7 @@ int cmd_run(int argc, char **argv)
 		int64_t count = 0;
 
 		/* A dry run only reads: no lock, no schema, no journal mode change. */
-		if (store_open_readonly(db, &st) < 0 || refuse_empty(st, db) < 0 ||
+		if (store_open_readonly(co.db, &st) < 0 || refuse_empty(st, co.db) < 0 ||
 		    dispatch_dry_run(st, &cfg, stdout, &count) < 0)
 			goto out;
 		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent\n",
@@ -126,11 +116,11 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	ret = writer_open(&w, co.db, WRITER_MUST_EXIST);
 	if (ret != EXIT_OK)
 		goto out;
 	ret = EXIT_USAGE;
-	if (refuse_empty(w.st, db) < 0)
+	if (refuse_empty(w.st, co.db) < 0)
 		goto out;
 	ret = dispatch_run(w.st, &cfg, &sum);
 	sum.replayed = w.replayed;
@@ -140,7 +130,7 @@ int cmd_run(int argc, char **argv)
 out:
 	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
 	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
-	    metrics_write(cfg.metrics_file, db, NULL, NULL, w.st, &sum, ret) < 0 &&
+	    metrics_write(cfg.metrics_file, co.db, NULL, NULL, w.st, &sum, ret) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	store_close(st);

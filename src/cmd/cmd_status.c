@@ -11,6 +11,7 @@
 
 #include "base/cli.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "store/journal.h"
 #include "store/store.h"
 #include "base/strbuf.h"
@@ -26,6 +27,11 @@ static const char status_usage[] =
     "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
     "  --json      print exactly one JSON object\n" CLI_LOG_FORMAT_HELP
     "  -h, --help  show this help\n";
+
+static void usage(FILE *f)
+{
+	fputs(status_usage, f);
+}
 
 struct report {
 	struct state_counts counts;
@@ -235,6 +241,16 @@ static int print_text(struct store *st, const struct report *r)
 	return 0;
 }
 
+/* status's own option: --json. */
+static int status_apply(void *ctx, int c, const char *arg)
+{
+	(void)arg;
+	if (c != 'j')
+		return 0;
+	*(int *)ctx = 1;
+	return 1;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -244,42 +260,23 @@ int cmd_status(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *db = DEFAULT_DB_PATH;
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
 	struct store *st = NULL;
 	struct report r = {0};
-	int c, json = 0, ret = EXIT_USAGE, got;
+	int json = 0, ret, got;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case CLI_OPT_LOG_FORMAT:
-			if (cli_log_format(optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return EXIT_OK;
-		default:
-			cli_bad_option(c, argv);
-			return EXIT_USAGE;
-		}
-	}
+	ret = cmd_read_options(&co, argc, argv, longopts, status_apply, &json);
+	if (ret != CMD_OPTIONS_READ)
+		return ret;
+	ret = EXIT_USAGE;
 	if (optind != argc) {
 		error("status takes no arguments; see 'finch-onboard status --help'");
 		return EXIT_USAGE;
 	}
 	/* status only reads: never create a database by looking at one (store.h) */
-	if (access(db, F_OK) != 0) {
-		error_errno("cannot open database '%s'", db);
+	if (cmd_db_exists(co.db) < 0)
 		return EXIT_USAGE;
-	}
-	if (store_open_readonly(db, &st) < 0 ||
+	if (store_open_readonly(co.db, &st) < 0 ||
 	    store_count_states(st, clock_now_ms(), &r.counts) < 0)
 		goto out;
 	if ((got = store_last_import(st, &r.imp)) < 0)

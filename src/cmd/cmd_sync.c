@@ -24,6 +24,7 @@
 
 #include "base/cli.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "csv/csv_import.h"
 #include "run/dispatch.h"
 #include "output/export.h"
@@ -186,7 +187,7 @@ static int dry_run_exit_code(struct store *st)
 }
 
 /* Below RUN_OPT_FIRST and IMPORT_OPT_FIRST, the fragments' ranges. */
-enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_RAW, SYNC_OPT_BOM, SYNC_OPT_NO_BOM };
+enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH };
 
 /* Reasons of invalid rows printed to stderr, as `import` does. */
 #define SYNC_MAX_REASONS 20
@@ -202,22 +203,46 @@ static void print_import(FILE *f, const char *csv, const struct import_stats *s)
 	csv_import_print_summary(f, csv, s);
 }
 
+/* What sync's options fill in. */
+struct sync_args {
+	struct run_config *cfg;
+	struct import_options *io;
+	struct export_options *eo;
+	int renew_expired, reauthenticate;
+};
+
+/* sync's own options: the run, import and export options, and the renewals. */
+static int sync_apply(void *ctx, int c, const char *arg)
+{
+	struct sync_args *a = ctx;
+	int r = run_option_apply(a->cfg, c, arg);
+
+	if (!r)
+		r = import_option_apply(a->io, c, arg);
+	if (!r)
+		r = cmd_export_option(a->eo, c, arg);
+	if (r)
+		return r;
+	if (c == SYNC_OPT_RENEW)
+		a->renew_expired = 1;
+	else if (c == SYNC_OPT_REAUTH)
+		a->reauthenticate = 1;
+	else
+		return 0;
+	return 1;
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	static const struct option own[] = {
 	    {"db", required_argument, NULL, 'd'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"raw", no_argument, NULL, SYNC_OPT_RAW},
-	    {"bom", no_argument, NULL, SYNC_OPT_BOM},
-	    {"no-bom", no_argument, NULL, SYNC_OPT_NO_BOM},
 	    {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
 	    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct option *longopts =
-	    cli_options_merge(own, import_long_options, run_long_options, NULL);
+	struct option *longopts = cli_options_merge(own, cmd_export_long_options,
+						    import_long_options, run_long_options, NULL);
 	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
@@ -226,66 +251,21 @@ int cmd_sync(int argc, char **argv)
 	struct writer w = WRITER_INIT;
 	struct run_config cfg;
 	struct run_summary sum;
-	const char *db = DEFAULT_DB_PATH, *csv;
-	int renew_expired = 0, reauthenticate = 0;
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	const char *csv;
+	struct sync_args a = {&cfg, &io, &eo, 0, 0};
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
-	int c, r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0;
+	int r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
 	run_config_init(&cfg);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		r = run_option_apply(&cfg, c, optarg);
-		if (!r)
-			r = import_option_apply(&io, c, optarg);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			continue;
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'o':
-			if (!*optarg) {
-				error("--out: empty file name");
-				goto out;
-			}
-			eo.out_path = optarg;
-			break;
-		case 'f':
-			if (export_format_parse(optarg, &eo.format) < 0) {
-				error("--format: unknown format '%s' (csv or jsonl)", optarg);
-				goto out;
-			}
-			break;
-		case SYNC_OPT_RAW:
-			eo.raw = 1;
-			break;
-		case SYNC_OPT_BOM:
-			eo.bom = EXPORT_BOM_ALWAYS;
-			break;
-		case SYNC_OPT_NO_BOM:
-			eo.bom = EXPORT_BOM_NEVER;
-			break;
-		case SYNC_OPT_RENEW:
-			renew_expired = 1;
-			break;
-		case SYNC_OPT_REAUTH:
-			reauthenticate = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			ret = EXIT_OK;
-			goto out;
-		default:
-			cli_bad_option(c, argv);
-			goto out;
-		}
+	r = cmd_read_options(&co, argc, argv, longopts, sync_apply, &a);
+	if (r != CMD_OPTIONS_READ) {
+		ret = r;
+		goto out;
 	}
 	if (import_options_finish(&io) < 0)
 		goto out;
@@ -306,9 +286,9 @@ int cmd_sync(int argc, char **argv)
 	 * Before anything is sent: --out must not name the database, its side
 	 * files or the CSV, and its folder must exist (outpath.h).
 	 */
-	eo.db = db;
+	eo.db = co.db;
 	eo.csv = csv;
-	if (outpath_check(eo.out_path, db, csv, &op) < 0)
+	if (outpath_check(eo.out_path, co.db, csv, &op) < 0)
 		goto out;
 	/* With the export on stdout, the reports go to stderr. */
 	info = op.kind != OUTPATH_STDOUT ? stdout : stderr;
@@ -316,7 +296,7 @@ int cmd_sync(int argc, char **argv)
 	if (run_config_finish(&cfg) < 0)
 		goto out;
 	if (cfg.metrics_file && !cfg.dry_run &&
-	    metrics_check(cfg.metrics_file, db, csv, eo.out_path) < 0) {
+	    metrics_check(cfg.metrics_file, co.db, csv, eo.out_path) < 0) {
 		metrics_refused = 1;
 		goto out;
 	}
@@ -333,11 +313,11 @@ int cmd_sync(int argc, char **argv)
 	if (cfg.dry_run) {
 		/* A dry run only reads the real database (a snapshot): it takes no lock. Its copy
 		 * recovers, as a real sync would. */
-		if (scratch_open(&scratch, db, &w.st) < 0 ||
+		if (scratch_open(&scratch, co.db, &w.st) < 0 ||
 		    writer_recover(w.st, &w.replayed, &w.recovered) < 0)
 			goto out;
 	} else {
-		ret = writer_open(&w, db, 0);
+		ret = writer_open(&w, co.db, 0);
 		if (ret != EXIT_OK)
 			goto out;
 		ret = EXIT_USAGE;
@@ -364,7 +344,7 @@ int cmd_sync(int argc, char **argv)
 		cfg.quiet = 1;
 	if (!cfg.quiet)
 		print_import(info, csv, &stats);
-	if (queue_renewals(st, renew_expired, reauthenticate, cfg.quiet ? NULL : info) < 0)
+	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.quiet ? NULL : info) < 0)
 		goto out;
 
 	if (cfg.dry_run) {
@@ -374,7 +354,7 @@ int cmd_sync(int argc, char **argv)
 			goto out;
 		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent, "
 		       "'%s' and '%s' are unchanged\n",
-		       count, count == 1 ? "" : "s", cfg.base_url, db, eo.out_path);
+		       count, count == 1 ? "" : "s", cfg.base_url, co.db, eo.out_path);
 		ret = dry_run_exit_code(st);
 		goto out;
 	}
@@ -410,7 +390,7 @@ out:
 	if (st && sum.run_id && !cfg.dry_run)
 		store_run_outcome(st, sum.run_id, ret, sum.pauses, sum.outages);
 	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
-	    metrics_write(cfg.metrics_file, db, eo.csv, eo.out_path, st, &sum, ret) < 0 &&
+	    metrics_write(cfg.metrics_file, co.db, eo.csv, eo.out_path, st, &sum, ret) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	writer_close(&w);

@@ -1,0 +1,96 @@
+/*
+ * common.c: what the subcommands share when they read their options
+ * (common.h).
+ */
+#include <unistd.h>
+
+#include "base/cli.h"
+#include "base/util.h"
+#include "cmd/cmd.h"
+#include "cmd/common.h"
+
+int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct option *longopts,
+		     int (*apply)(void *ctx, int c, const char *arg), void *ctx)
+{
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		r = apply(ctx, c, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'd':
+			co->db = optarg;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			co->usage(stdout);
+			return EXIT_OK;
+		default:
+			cli_bad_option(c, argv);
+			if (co->usage_after_refusal)
+				co->usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	return CMD_OPTIONS_READ;
+}
+
+int cmd_no_operands(const struct cmd_common *co, int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	error("unexpected argument '%s'", argv[optind]);
+	if (co->usage_after_refusal)
+		co->usage(stderr);
+	return -1;
+}
+
+const struct option cmd_export_long_options[] = {
+    {"format", required_argument, NULL, CMD_OPT_FORMAT},
+    {"out", required_argument, NULL, CMD_OPT_OUT},
+    {"raw", no_argument, NULL, CMD_OPT_RAW},
+    {"bom", no_argument, NULL, CMD_OPT_BOM},
+    {"no-bom", no_argument, NULL, CMD_OPT_NO_BOM},
+    {NULL, 0, NULL, 0},
+};
+
+int cmd_export_option(struct export_options *o, int c, const char *arg)
+{
+	switch (c) {
+	case CMD_OPT_FORMAT:
+		if (export_format_parse(arg, &o->format) < 0)
+			return error("--format: unknown format '%s' (csv or jsonl)", arg);
+		return 1;
+	case CMD_OPT_OUT:
+		if (!*arg)
+			return error("--out: empty file name (use '-' for standard output)");
+		o->out_path = arg;
+		return 1;
+	case CMD_OPT_RAW:
+		o->raw = 1;
+		return 1;
+	case CMD_OPT_BOM:
+		o->bom = EXPORT_BOM_ALWAYS;
+		return 1;
+	case CMD_OPT_NO_BOM:
+		o->bom = EXPORT_BOM_NEVER;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cmd_db_exists(const char *db)
+{
+	if (access(db, F_OK) < 0)
+		return error_errno("cannot open database '%s'", db);
+	return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * common.h: what the subcommands share when they read their options: the
+ * options every command reads the same way (--db, --log-format, --help and
+ * what getopt_long() refused), the export's options that `export` and `sync`
+ * both take, and the check that a command which only reads a database does
+ * not create one.
+ *
+ * A command hands its getopt_long() table and a function for its own
+ * options to cmd_read_options(), which takes the common ones itself:
+ *
+ *	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+ *
+ *	ret = cmd_read_options(&co, argc, argv, longopts, apply, &my_options);
+ *	if (ret != CMD_OPTIONS_READ)
+ *		return ret;	(EXIT_OK after --help, else EXIT_USAGE)
+ *	... argv[optind] is the first operand, co.db the database
+ */
+#ifndef FINCH_CMD_COMMON_H
+#define FINCH_CMD_COMMON_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "output/export.h"
+
+struct cmd_common {
+	const char *db;		 /* --db PATH; the default until given */
+	void (*usage)(FILE *f);	 /* prints the command's help */
+	int usage_after_refusal; /* 1: a refused option also prints the help on stderr */
+};
+
+/* What cmd_read_options() returns when every option was read. */
+#define CMD_OPTIONS_READ (-1)
+
+/*
+ * Reads the options of argv (getopt_long() with ":h", from argv[1]). Each
+ * goes first to apply(ctx, c, arg), which returns 1 if it took option c,
+ * 0 if c is not one of its own, or -1 after an error (reported); then to
+ * what every command reads the same way: 'd' (--db, into co->db),
+ * CLI_OPT_LOG_FORMAT, 'h' (--help: the usage on stdout), and an option
+ * getopt_long() refused (reported, with the usage on stderr if
+ * usage_after_refusal). Returns CMD_OPTIONS_READ when all are read (optind
+ * is at the first operand), EXIT_OK after --help, or EXIT_USAGE after an
+ * error.
+ */
+int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct option *longopts,
+		     int (*apply)(void *ctx, int c, const char *arg), void *ctx);
+
+/*
+ * 0 if no operand follows the options (optind == argc); else -1 after an
+ * error naming the first, with the usage on stderr if usage_after_refusal.
+ */
+int cmd_no_operands(const struct cmd_common *co, int argc, char **argv);
+
+/*
+ * The export's options, for `export` and `sync`: --format, --out, --raw,
+ * --bom and --no-bom, a getopt_long() table fragment (cli_options_merge())
+ * ending with a zero entry. cmd_export_option() applies option c to o:
+ * returns 1 if c was one of them, 0 if not, -1 after an error (reported).
+ */
+enum {
+	CMD_OPT_FORMAT = 0x700, /* below RUN_OPT_FIRST and IMPORT_OPT_FIRST */
+	CMD_OPT_OUT,
+	CMD_OPT_RAW,
+	CMD_OPT_BOM,
+	CMD_OPT_NO_BOM,
+};
+extern const struct option cmd_export_long_options[];
+int cmd_export_option(struct export_options *o, int c, const char *arg);
+
+/*
+ * 0 if the database file db exists; else -1 after an error naming it.
+ * Looking at a database must not create an empty one by mistake.
+ */
+int cmd_db_exists(const char *db);
+
+#endif
