@@ -24,6 +24,8 @@ set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-$src/build}
+# absolute, since the scripts work in a folder of their own
+if [ -d "$build" ]; then build=$(cd "$build" && pwd); fi
 FINCH_ONBOARD=${FINCH_ONBOARD:-$build/finch-onboard}
 FINCH_MOCK=${FINCH_MOCK:-$build/finch-mock}
 runs=${BENCH_RUNS:-3}
