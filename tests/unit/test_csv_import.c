@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "testdb.h"
 
 #define H     "customer_id,customer_name,products\n"
 #define W1252 " " CSV_NOT_UTF8_WHY
@@ -36,11 +37,9 @@ static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_csv_import.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	testdb_dir(f->dir, f->db, "test_csv_import");
 	/* reasons name the file as given: work in the directory for short, exact names */
 	assert_int_equal(chdir(f->dir), 0);
-	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
 	assert_int_equal(store_open(f->db, &f->st), 0);
 	strbuf_init(&f->err, 0);
 	*state = f;
@@ -50,14 +49,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
 
 	store_close(f->st);
 	strbuf_release(&f->err);
-	if (chdir("/") != 0)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (chdir("/") != 0 || testdb_remove(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;
@@ -118,21 +113,6 @@ static void dump(const struct fixture *f, struct strbuf *out)
 			    sqlite3_column_text(s, 3));
 	sqlite3_finalize(s);
 	sqlite3_close(db);
-}
-
-static int64_t query_int(const struct fixture *f, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v = -12345;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
 }
 
 struct import_case {
@@ -280,10 +260,10 @@ static void test_csv_import__edge_cases(void **state)
 			assert_int_equal(f->stats.rows_read, c->read);
 			assert_int_equal(f->stats.accepted, c->accepted);
 			assert_int_equal(f->stats.invalid, c->invalid);
-			assert_int_equal(query_int(f, "SELECT count(*) FROM imports"), 1);
+			assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 1);
 		} else {
 			/* refused: not even the import is recorded */
-			assert_int_equal(query_int(f, "SELECT count(*) FROM imports"), 0);
+			assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 0);
 		}
 		assert_int_equal(store_in_transaction(f->st), 0);
 		/* a fresh database for the next case */
@@ -327,8 +307,8 @@ static void test_csv_import__row_encoding_never_contradicts_the_file(void **stat
 		assert_int_equal(import_bytes(f, files[i].in, strlen(files[i].in), NULL), 0);
 		assert_int_equal(f->stats.not_utf8, 3);
 		assert_int_equal(f->stats.likely_encoding, files[i].want);
-		assert_int_equal(query_int(f, "SELECT count(DISTINCT substr(error, 10)) FROM "
-					      "customers"),
+		assert_int_equal(query_int(f->db, "SELECT count(DISTINCT substr(error, 10)) FROM "
+						  "customers"),
 				 1);
 		dump(f, &rows);
 		snprintf(want, sizeof(want), "in.csv:2: customer_name: %s\n", CSV_NOT_UTF8_WHY);
@@ -366,11 +346,11 @@ static void test_csv_import__255_vs_256_characters(void **state)
 	assert_int_equal(f->stats.rows_read, 4);
 	assert_int_equal(f->stats.accepted, 2);
 	assert_int_equal(f->stats.invalid, 2);
-	assert_int_equal(query_int(f, "SELECT length(customer_name) FROM customers "
-				      "WHERE customer_id = 'ok' AND state = 'pending'"),
+	assert_int_equal(query_int(f->db, "SELECT length(customer_name) FROM customers "
+					  "WHERE customer_id = 'ok' AND state = 'pending'"),
 			 255);
-	assert_int_equal(query_int(f, "SELECT length(customer_id) FROM customers "
-				      "WHERE customer_name = 'Euro' AND state = 'pending'"),
+	assert_int_equal(query_int(f->db, "SELECT length(customer_id) FROM customers "
+					  "WHERE customer_name = 'Euro' AND state = 'pending'"),
 			 255);
 	dump(f, &rows);
 	assert_non_null(strstr(rows.buf, "|invalid|in.csv:3: customer_name: is longer than 255 "
@@ -401,15 +381,16 @@ static void test_csv_import__defaults_fill_empty_cells(void **state)
 				      &o),
 			 0);
 	assert_int_equal(f->stats.accepted, 2);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
-				      "products = 'directory' AND sandbox = 'provider' AND "
-				      "minutes_to_expire = 30 AND "
-				      "redirect_uri = 'https://default.example/cb'"),
+	assert_int_equal(query_int(f->db,
+				   "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
+				   "products = 'directory' AND sandbox = 'provider' AND "
+				   "minutes_to_expire = 30 AND "
+				   "redirect_uri = 'https://default.example/cb'"),
 			 1);
 	assert_int_equal(
-	    query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
-			 "products = 'company payment' AND sandbox = 'finch' AND "
-			 "minutes_to_expire = 60 AND redirect_uri = 'https://own.example/'"),
+	    query_int(f->db, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
+			     "products = 'company payment' AND sandbox = 'finch' AND "
+			     "minutes_to_expire = 60 AND redirect_uri = 'https://own.example/'"),
 	    1);
 }
 
@@ -462,8 +443,8 @@ static void test_csv_import__reimport_unchanged_and_updated(void **state)
 	assert_int_equal(import_bytes(f, IN(H "a,A,company\nb,B Renamed,company\n"), NULL), 0);
 	assert_int_equal(f->stats.unchanged, 1);
 	assert_int_equal(f->stats.updated, 1);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers"), 2);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM imports"), 3);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers"), 2);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 3);
 }
 
 /* A fatal error after good rows rolls every one of them back. */
@@ -480,11 +461,11 @@ static void test_csv_import__refused_file_imports_nothing(void **state)
 	assert_true(in.len > 65536 * 2);
 	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), -1);
 	assert_string_equal(f->err.buf, FATAL(":3002: contains a NUL byte"));
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers"), 0);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM imports"), 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers"), 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 0);
 	/* and the store is usable afterwards */
 	assert_int_equal(import_bytes(f, IN(H "a,A,company\n"), NULL), 0);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers"), 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers"), 1);
 	strbuf_release(&in);
 }
 
@@ -556,10 +537,11 @@ static void test_csv_import__changed_row_keeps_its_session(void **state)
 	assert_int_equal(f->stats.accepted, 0);
 	dump(f, &rows);
 	assert_string_equal(rows.buf, "a|A Renamed|pending|\nb|B|pending|\n");
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
-				      "session_id = 'sess-1' AND "
-				      "connect_url = 'https://connect.example/1' AND "
-				      "attempt_total = 1 AND attempts = 0"),
+	assert_int_equal(query_int(f->db,
+				   "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
+				   "session_id = 'sess-1' AND "
+				   "connect_url = 'https://connect.example/1' AND "
+				   "attempt_total = 1 AND attempts = 0"),
 			 1);
 	strbuf_release(&rows);
 }
@@ -574,8 +556,9 @@ static void test_csv_import__products_column_may_be_missing_with_a_default(void 
 	assert_int_equal(import_bytes(f, IN("customer_id,customer_name\na,A\nb,B\n"), &o), 0);
 	assert_string_equal(f->err.buf, "");
 	assert_int_equal(f->stats.accepted, 2);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE state = 'pending' AND "
-				      "products = 'company payment'"),
+	assert_int_equal(query_int(f->db,
+				   "SELECT count(*) FROM customers WHERE state = 'pending' AND "
+				   "products = 'company payment'"),
 			 2);
 }
 
@@ -591,12 +574,13 @@ static void test_csv_import__ascii_255_fits(void **state)
 	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
 	assert_int_equal(f->stats.accepted, 1);
 	assert_int_equal(f->stats.invalid, 1);
-	assert_int_equal(query_int(f, "SELECT length(customer_id) + length(customer_name) FROM "
-				      "customers WHERE state = 'pending'"),
+	assert_int_equal(query_int(f->db, "SELECT length(customer_id) + length(customer_name) FROM "
+					  "customers WHERE state = 'pending'"),
 			 510);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
-				      "error = 'in.csv:3: customer_name: is longer than 255 "
-				      "characters (256)'"),
+	assert_int_equal(query_int(f->db,
+				   "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
+				   "error = 'in.csv:3: customer_name: is longer than 255 "
+				   "characters (256)'"),
 			 1);
 	strbuf_release(&in);
 	strbuf_release(&s255);
@@ -622,12 +606,14 @@ static void test_csv_import__crlf_split_across_reads(void **state)
 		assert_int_equal(f->stats.invalid, 1);
 		dump(f, &rows);
 		strbuf_reset(&in);
-		assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE error LIKE "
-					      "'in.csv:' || (SELECT source_line + 1 FROM customers "
-					      "WHERE customer_id = 'cut-2') || ': products:%'"),
+		assert_int_equal(query_int(f->db,
+					   "SELECT count(*) FROM customers WHERE error LIKE "
+					   "'in.csv:' || (SELECT source_line + 1 FROM customers "
+					   "WHERE customer_id = 'cut-2') || ': products:%'"),
 				 1);
-		assert_int_equal(query_int(f, "SELECT max(source_line) - min(source_line) + 1 = "
-					      "count(*) FROM customers"),
+		assert_int_equal(query_int(f->db,
+					   "SELECT max(source_line) - min(source_line) + 1 = "
+					   "count(*) FROM customers"),
 				 1);
 	}
 	strbuf_release(&in);
@@ -666,7 +652,7 @@ static void test_csv_import__one_bad_byte_anywhere_in_a_long_row(void **state)
 		    sql, sizeof(sql),
 		    "SELECT count(*) FROM customers WHERE customer_id = 'a%zu' AND error LIKE '%s'",
 		    i + 1, want[i]);
-		assert_int_equal(query_int(f, sql), 1);
+		assert_int_equal(query_int(f->db, sql), 1);
 	}
 }
 
@@ -695,17 +681,18 @@ static void test_csv_import__batches_keep_file_order(void **state)
 	assert_int_equal(f->stats.rows_read, rows);
 	assert_int_equal(f->stats.accepted, rows - 2);
 	assert_int_equal(f->stats.invalid, 2);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE keyless = 0 AND "
-				      "state = 'pending'"),
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers WHERE keyless = 0 AND "
+					  "state = 'pending'"),
 			 rows - 2);
 	assert_int_equal(
-	    query_int(f, "SELECT count(*) FROM customers WHERE keyless = 1 AND "
-			 "((customer_id = 'r3' AND error = "
-			 "'in.csv:101: customer_id: duplicate of line 4') OR "
-			 "(customer_id = 'r110' AND error LIKE 'in.csv:121: products: %'))"),
+	    query_int(f->db, "SELECT count(*) FROM customers WHERE keyless = 1 AND "
+			     "((customer_id = 'r3' AND error = "
+			     "'in.csv:101: customer_id: duplicate of line 4') OR "
+			     "(customer_id = 'r110' AND error LIKE 'in.csv:121: products: %'))"),
 	    2);
-	assert_int_equal(query_int(f, "SELECT count(*) FROM customers WHERE customer_id = 'r110' "
-				      "AND keyless = 0 AND customer_name = 'R 110'"),
+	assert_int_equal(query_int(f->db,
+				   "SELECT count(*) FROM customers WHERE customer_id = 'r110' "
+				   "AND keyless = 0 AND customer_name = 'R 110'"),
 			 1);
 
 	/* again, unchanged: every row is settled one by one, nothing changes */

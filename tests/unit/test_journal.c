@@ -18,6 +18,7 @@
 #include "store/journal.h"
 #include "store/store.h"
 #include "base/util.h"
+#include "testdb.h"
 
 /* An outcome with every string set from literals (copied: outcomes own them). */
 static struct store_outcome outcome(enum outcome_kind k, const char *customer_id, long status,
@@ -181,9 +182,7 @@ static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_journal.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	testdb_dir(f->dir, f->path, "test_journal");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	for (int i = 0; i < 4; i++) {
 		struct connect_request r;
@@ -210,30 +209,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
 
 	for (size_t i = 0; i < f->njobs; i++)
 		store_job_release(&f->jobs[i]);
 	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (testdb_remove(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;
-}
-
-static void query_text(const char *path, const char *sql, char *buf, size_t size)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-
-	buf[0] = '\0';
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	sqlite3_close(db);
 }
 
 /* The outcome of job j of the fixture, as the dispatcher would hold it. */

@@ -14,6 +14,7 @@
 
 #include "store/store.h"
 #include "base/util.h"
+#include "testdb.h"
 
 struct fixture {
 	char dir[64];
@@ -25,9 +26,7 @@ static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	testdb_dir(f->dir, f->path, "test_store");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	*state = f;
 	return 0;
@@ -36,46 +35,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
 
 	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (testdb_remove(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;
 }
 
 /* Runs one SQL query on a second connection and returns its first column as an integer. */
-static int64_t query_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v = -12345;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
-static void query_text(const char *path, const char *sql, char *buf, size_t size)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-
-	buf[0] = '\0';
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-}
-
 static void make_request(struct connect_request *r, const char *id, const char *email)
 {
 	connect_request_init(r);
