@@ -585,6 +585,18 @@ int store_begin(struct store *st)
 	return 0;
 }
 
+/*
+ * The end of store_begin_bulk()'s transaction: foreign key checks and WAL
+ * come back (a sync runs on the same connection after its import).
+ */
+static int end_bulk(struct store *st)
+{
+	int ret = exec_script(st, "PRAGMA foreign_keys = ON", "cannot check foreign keys again");
+
+	st->bulk = 0;
+	return enter_wal(st) < 0 ? -1 : ret;
+}
+
 int store_begin_bulk(struct store *st)
 {
 	int r;
@@ -604,10 +616,11 @@ int store_begin_bulk(struct store *st)
 	 * the first statement keeps readers out: they wait for the commit (their
 	 * busy timeout) or get SQLITE_BUSY, and never see the old state.
 	 */
-	if (r ? exec_script(st, "BEGIN EXCLUSIVE", "cannot start the import") < 0
+	if (r ? exec_script(st, "PRAGMA foreign_keys = OFF; BEGIN EXCLUSIVE",
+			    "cannot start the import") < 0
 	      : store_begin(st) < 0) {
 		if (r)
-			enter_wal(st);
+			end_bulk(st);
 		return -1;
 	}
 	st->in_txn = 1;
@@ -622,10 +635,8 @@ int store_commit(struct store *st)
 	if (store_exec(st, S_COMMIT) < 0)
 		return -1;
 	st->in_txn = 0;
-	if (st->bulk) {
-		st->bulk = 0;
-		return enter_wal(st);
-	}
+	if (st->bulk)
+		return end_bulk(st);
 	return 0;
 }
 
@@ -636,10 +647,8 @@ void store_rollback(struct store *st)
 	sqlite3_step(st->stmt[S_ROLLBACK]);
 	sqlite3_reset(st->stmt[S_ROLLBACK]);
 	st->in_txn = 0;
-	if (st->bulk) {
-		st->bulk = 0;
-		enter_wal(st);
-	}
+	if (st->bulk)
+		end_bulk(st);
 }
 
 int store_in_transaction(const struct store *st)
@@ -692,10 +701,8 @@ int store_try_commit(struct store *st)
 	sqlite3_reset(st->stmt[S_COMMIT]);
 	if (rc == SQLITE_DONE) {
 		st->in_txn = 0;
-		if (st->bulk) {
-			st->bulk = 0;
-			return enter_wal(st);
-		}
+		if (st->bulk)
+			return end_bulk(st);
 		return 0;
 	}
 	if ((rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(st->db) == 0)
