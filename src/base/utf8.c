@@ -3,6 +3,7 @@
  */
 #include "base/utf8.h"
 
+#include <stdint.h>
 #include <string.h>
 
 long utf8_count(const char *s, size_t len)
@@ -15,7 +16,17 @@ long utf8_count(const char *s, size_t len)
 		unsigned c = p[i];
 		unsigned cp, min;
 		size_t need;
+		uint64_t word;
 
+		/* most text is ASCII: eight bytes at a time while none has its high bit */
+		if (len - i >= sizeof(word)) {
+			memcpy(&word, p + i, sizeof(word));
+			if (!(word & 0x8080808080808080u)) {
+				i += sizeof(word);
+				n += (long)sizeof(word);
+				continue;
+			}
+		}
 		if (c < 0x80) {
 			i++;
 			n++;

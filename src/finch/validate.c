@@ -387,8 +387,12 @@ int validate_email(const char *s, char *why, size_t size)
  */
 static size_t product_separator(const char *s)
 {
-	if (*s == ',' || *s == ';' || *s == '|')
+	unsigned char c = (unsigned char)*s;
+
+	if (c == ',' || c == ';' || c == '|')
 		return 1;
+	if (c < 0x80)
+		return utf8_space_at(s, 1);
 	return utf8_space_prefix(s, strnlen(s, 3)); /* whole characters only */
 }
 
@@ -397,7 +401,11 @@ static unsigned product_from_name_icase(const char *name, size_t len)
 {
 	for (size_t i = 0; i < PRODUCT_COUNT; i++) {
 		const char *p = name_at(i);
-		if (p && strlen(p) == len && !strncasecmp(p, name, len))
+		unsigned char c = (unsigned char)name[0];
+
+		/* names are [a-z0-9_]: the first byte, folded, rules out most at once */
+		if (p && (c >= 'A' && c <= 'Z' ? c | 0x20 : c) == (unsigned char)p[0] &&
+		    strlen(p) == len && !strncasecmp(p, name, len))
 			return 1u << i;
 	}
 	return 0;
@@ -463,8 +471,13 @@ static int parse_list(const char *s, unsigned *mask, int allow, char *why, size_
 			s += sep;
 			continue;
 		}
-		for (n = 0; s[n] && !product_separator(s + n); n++)
-			;
+		/* letters, digits and '_' never separate: no call for them */
+		for (n = 0; s[n]; n++) {
+			unsigned char c = (unsigned char)s[n];
+
+			if (!is_alpha(c) && !is_digit(c) && c != '_' && product_separator(s + n))
+				break;
+		}
 		bit = product_from_name_icase(s, n);
 		if (!bit && allow && allow_name(s, n, NULL, 0) >= 0)
 			bit = product_from_name(s, n);
