@@ -16,7 +16,8 @@
 #
 # Usage: tests/bench/import.sh [BUILD_DIR]   (default: build)
 # Environment: FINCH_ONBOARD (the binary; default BUILD_DIR/finch-onboard),
-# BENCH_ROWS, BENCH_RUNS, BENCH_KEEP=1 keeps the work directory.
+# FINCH_ONBOARD_BEFORE (another build, timed in the same rounds: what a
+# change bought), BENCH_ROWS, BENCH_RUNS, BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -65,7 +66,9 @@ timed_rc() {
 	awk -F': ' '/Maximum resident set size/ { print $2 }' "$out"
 }
 
-ours=() theirs=() ours_cpu=() theirs_cpu=() rss=() again=()
+before=${FINCH_ONBOARD_BEFORE:-}
+[ -z "$before" ] || [ -x "$before" ] || { echo "bench: '$before' is not built" >&2; exit 2; }
+ours=() theirs=() ours_cpu=() theirs_cpu=() rss=() again=() prev=() prev_cpu=()
 for r in $(seq 1 "$runs"); do
 	rm -f "$work"/f.db* "$work"/s.db*
 	read -r t1 c1 m1 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
@@ -75,6 +78,12 @@ for r in $(seq 1 "$runs"); do
 	read -r t3 _ m3 < <(timed "$FINCH_ONBOARD" import "$csv" --db "$work/f.db" --quiet)
 	printf 'round %d: finch-onboard import %6.2f s (%5.2f s CPU, peak RSS %d KiB)   sqlite3 .import %6.2f s (%5.2f s CPU)   again, unchanged %6.2f s\n' \
 		"$r" "$t1" "$c1" "$m1" "$t2" "$c2" "$t3"
+	if [ -n "$before" ]; then
+		rm -f "$work"/b.db*
+		read -r t4 c4 _ < <(timed "$before" import "$csv" --db "$work/b.db" --quiet)
+		printf 'round %d: the build before %6.2f s (%5.2f s CPU)\n' "$r" "$t4" "$c4"
+		prev+=("$t4") prev_cpu+=("$c4")
+	fi
 	ours+=("$t1") theirs+=("$t2") ours_cpu+=("$c1") theirs_cpu+=("$c2") rss+=("$m1" "$m3") again+=("$t3")
 done
 
@@ -91,6 +100,10 @@ awk -v a="$(med "${ours[@]}")" -v b="$(med "${theirs[@]}")" \
 	printf "peak RSS of finch-onboard import: %d KiB = %.1f MiB (goal <= 16 MiB: %s)\n",
 		r, r / 1024, r <= 16384 ? "met" : "NOT met"
 	printf "the same file again, unchanged: %.2f s (%.0f rows/s)\n", again, n / again
+}'
+[ -z "$before" ] || awk -v a="$(med "${prev[@]}")" -v ac="$(med "${prev_cpu[@]}")" \
+	-v b="$(med "${theirs[@]}")" -v bc="$(med "${theirs_cpu[@]}")" 'BEGIN {
+	printf "the build before: %.2f s (%.2f s CPU): %.2fx wall, %.2fx CPU\n", a, ac, a / b, ac / bc
 }'
 
 # ---- inputs that try to make memory grow --------------------------------------
