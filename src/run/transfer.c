@@ -39,35 +39,33 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return len;
 }
 
-static size_t on_read(char *buf, size_t size, size_t n, void *userdata)
-{
-	struct transfer *t = userdata;
-	size_t want = size * n, left = t->body_len - t->body_off;
-
-	if (want > left)
-		want = left;
-	memcpy(buf, t->body + t->body_off, want);
-	t->body_off += want;
-	return want;
-}
-
-/* libcurl asks to rewind only to send the body again: see transfer_set_body(). */
-static int on_seek(void *userdata, curl_off_t offset, int origin)
+/*
+ * libcurl calls this before each request it sends for the transfer, once
+ * the connection is ready: a second call is a re-send (see
+ * transfer_set_body()), refused.
+ */
+static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port,
+		     int local_port)
 {
 	struct transfer *t = userdata;
 
-	if (offset == 0 && origin == SEEK_SET && t->body_off == 0)
-		return CURL_SEEKFUNC_OK; /* nothing was sent yet: not a re-send */
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (t->sends++ == 0)
+		return CURL_PREREQFUNC_OK;
 	t->resend_refused = 1;
-	return CURL_SEEKFUNC_FAIL;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 void transfer_set_body(struct transfer *t, char *body)
 {
 	t->body = body;
 	t->body_len = strlen(body);
-	t->body_off = 0;
+	t->sends = 0;
 	t->resend_refused = 0;
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
 }
 
@@ -294,10 +292,8 @@ int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_
 	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	curl_easy_setopt(e, CURLOPT_USERNAME, cfg->client_id ? cfg->client_id : "");
 	curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->client_secret ? cfg->client_secret : "");
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(e, CURLOPT_READDATA, t);
-	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-	curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
 	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long)TRANSFER_MAX_IDLE_CONN_S);
 	/* RFC 9110 section 12.5.3: a gateway may compress an answer nobody asked
 	 * to be; "" decodes every coding this libcurl supports, so a 2xx is read

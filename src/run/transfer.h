@@ -35,15 +35,16 @@ struct transfer {
 	CURL *easy;
 	int busy;
 	struct store_job job;
-	char *body;		   /* the request body, malloc'd while busy */
-	size_t body_len, body_off; /* how much of it libcurl has read */
-	int resend_refused;	   /* libcurl wanted to send it again: refused */
-	struct strbuf resp;	   /* the response body */
-	char *request_id;	   /* Finch-Request-Id, malloc'd or NULL */
-	char *retry_after;	   /* Retry-After */
-	char *retry_after_ms;	   /* retry-after-ms */
-	char *should_retry;	   /* x-should-retry */
-	int64_t started_ms;	   /* wall clock, for the attempts table */
+	char *body; /* the request body, malloc'd while busy */
+	size_t body_len;
+	int sends;	      /* requests libcurl began for this body (CURLOPT_PREREQFUNCTION) */
+	int resend_refused;   /* libcurl wanted to send it again: refused */
+	struct strbuf resp;   /* the response body */
+	char *request_id;     /* Finch-Request-Id, malloc'd or NULL */
+	char *retry_after;    /* Retry-After */
+	char *retry_after_ms; /* retry-after-ms */
+	char *should_retry;   /* x-should-retry */
+	int64_t started_ms;   /* wall clock, for the attempts table */
 	int64_t started_mono;
 	char errbuf[CURL_ERROR_SIZE];
 	void (*before_trace)(void *data); /* --verbose: called before each trace line */
@@ -90,14 +91,18 @@ void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o);
  * libcurl sends a POST again by itself when a reused connection dies before
  * any answer byte ("Connection died, retrying a fresh connect"): the server
  * may have taken the first one, and Finch has no idempotency key. To keep
- * every request that leaves the process an attempt of ours, the body is
- * given through CURLOPT_READFUNCTION with a CURLOPT_SEEKFUNCTION that
- * refuses to rewind it; CURLOPT_SEEKFUNCTION(3) documents that libcurl
- * rewinds the body "when an existing HTTP connection is reused too late and
- * the server closes the connection", and CURLOPT_READFUNCTION(3) that a
- * failed rewind fails the transfer (CURLE_SEND_FAIL_REWIND). The dispatcher
- * then records that attempt and retries it under its own policy and budget.
- * t->resend_refused tells that this happened.
+ * every request that leaves the process an attempt of ours, a
+ * CURLOPT_PREREQFUNCTION counts the requests libcurl begins for the body:
+ * libcurl calls it "after a connection has been established or reused" and
+ * before each request is sent, so that re-send, made on a fresh connection,
+ * calls it a second time, and the callback refuses it (the transfer fails
+ * with CURLE_ABORTED_BY_CALLBACK before a byte of it leaves). The
+ * dispatcher then records that attempt and retries it under its own policy
+ * and budget. t->resend_refused tells that this happened.
+ *
+ * The body goes with CURLOPT_POSTFIELDS (not copied): libcurl sends a small
+ * body in the same write as the headers, where a read callback cost a
+ * second send(2) per request and a 64 KiB upload buffer per transfer.
  */
 void transfer_set_body(struct transfer *t, char *body);
 

@@ -2,7 +2,7 @@
 # tests/reliability/resets.sh: the emulator closes 30% of connections after
 # reading a request, without answering. On a reused connection libcurl
 # would send the POST again by itself ("Connection died, retrying a fresh
-# connect"); finch-onboard refuses that rewind (transfer.h), so every
+# connect"); finch-onboard refuses that re-send (transfer.h), so every
 # request that reaches the emulator is an attempt row, and --max-attempts
 # bounds what reaches the API.
 set -euo pipefail
