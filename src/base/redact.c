@@ -210,12 +210,26 @@ size_t redact_strbuf(const struct redact *r, struct strbuf *sb)
 	return count;
 }
 
+/*
+ * 1 when text[0..len) holds a needle: the answers redact_string() and
+ * redact_buffer() scrub almost never do, and are then left without a copy.
+ */
+static int has_match(const struct redact *r, const char *text, size_t len)
+{
+	const char *end = text + len;
+
+	for (const char *p = text; p < end; p++)
+		if (r->can_start[(unsigned char)*p] && match_at(r, p, end))
+			return 1;
+	return 0;
+}
+
 size_t redact_string(const struct redact *r, char **s)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t count;
 
-	if (!r || !r->secret || !*s)
+	if (!r || !r->secret || !*s || !has_match(r, *s, strlen(*s)))
 		return 0;
 	strbuf_addstr(&sb, *s);
 	count = redact_strbuf(r, &sb);
@@ -234,7 +248,7 @@ size_t redact_buffer(const struct redact *r, char *buf, size_t size)
 	struct strbuf sb = STRBUF_INIT;
 	size_t count, n;
 
-	if (!r || !r->secret || !size)
+	if (!r || !r->secret || !size || !has_match(r, buf, strlen(buf)))
 		return 0;
 	strbuf_addstr(&sb, buf);
 	count = redact_strbuf(r, &sb);
