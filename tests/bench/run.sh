@@ -4,8 +4,12 @@
 #
 #   case 1: 20,000 rows at concurrency 64: finch-onboard run (every result
 #           committed to SQLite) vs `curl --parallel --parallel-max 64` with
-#           the same 20,000 bodies; sessions/s, CPU seconds, and the ratio.
-#           Goal: finch-onboard at least as fast as curl.
+#           the same 20,000 bodies; sessions/s, CPU seconds and CPU per
+#           request (user+sys), and the ratio. Goal: finch-onboard at least
+#           as fast as curl. With BENCH_BASELINE=path/to/finch-onboard (a
+#           build of an earlier commit), that binary runs in the same
+#           rounds, on its own import of the rows, and the bench prints its
+#           CPU per request next to this build's. Goal: no more than it.
 #   case 2: 200 ms of emulator latency at concurrency 256: the ideal is
 #           256 / 0.2 s = 1,280 sessions/s. Goal: at least 90% of it.
 #   case 3: the progress line's cost: 50,000 rows at concurrency 64, run on a
@@ -14,19 +18,23 @@
 #
 # Usage: tests/bench/run.sh [BUILD_DIR]   (default: build)
 # Environment: FINCH_ONBOARD, FINCH_MOCK (binaries), BENCH_RUNS (default 3;
-# medians are printed), BENCH_ROWS (20000), BENCH_LATENCY_ROWS (10000).
+# medians are printed), BENCH_ROWS (20000), BENCH_LATENCY_ROWS (10000),
+# BENCH_BASELINE (see case 1), BENCH_CASES (default "1 2 3").
 set -euo pipefail
 . "$(dirname "$0")/lib.sh" "$@"
 
 rows=${BENCH_ROWS:-20000}
 latency_rows=${BENCH_LATENCY_ROWS:-10000}
 progress_rows=${BENCH_PROGRESS_ROWS:-50000}
+baseline=${BENCH_BASELINE:-}
+cases=" ${BENCH_CASES:-1 2 3} "
 
-bench_setup run "$FINCH_ONBOARD" "$FINCH_MOCK" curl
+bench_setup run "$FINCH_ONBOARD" "$FINCH_MOCK" $baseline curl
 
-# make_db N FILE: a database of N pending rows, imported from a generated CSV.
+# make_db N FILE [BINARY]: a database of N pending rows, imported from a
+# generated CSV by BINARY (default $FINCH_ONBOARD).
 make_db() {
-	local n=$1 db=$2
+	local n=$1 db=$2 bin=${3:-$FINCH_ONBOARD}
 	if [ -x "$src/samples/gen_customers" ]; then
 		"$src/samples/gen_customers" "$n" >"customers-$n.csv"
 	else
@@ -36,7 +44,7 @@ make_db() {
 				printf "bench-%06d,Bench Employer %d,hr%d@example.com,company directory\n", i, i, i
 		}' >"customers-$n.csv"
 	fi
-	"$FINCH_ONBOARD" import --db "$db" "customers-$n.csv" >/dev/null
+	"$bin" import --db "$db" "customers-$n.csv" >/dev/null
 }
 
 # fresh_db PRISTINE COPY: a copy of a closed database (no WAL left behind).
@@ -76,11 +84,11 @@ make_curl_config() {
 	[ "$(grep -c '^url' "$cfg")" -eq "$(grep -c '^{' dry.txt)" ]
 }
 
-# bench_onboard DB N CONC LABEL: one run; appends "elapsed cpu" to LABEL.txt.
+# bench_onboard DB N CONC LABEL [BINARY]: one run; appends "elapsed cpu" to LABEL.txt.
 bench_onboard() {
-	local db=$1 n=$2 conc=$3 label=$4 created
+	local db=$1 n=$2 conc=$3 label=$4 bin=${5:-$FINCH_ONBOARD} created
 	fresh_db "$db" run.db
-	timed t.txt "$FINCH_ONBOARD" run --db run.db --base-url "$mock_url" --rate 0 \
+	timed t.txt "$bin" run --db run.db --base-url "$mock_url" --rate 0 \
 		--concurrency "$conc" --quiet
 	created=$(sqlite3 run.db "SELECT count(*) FROM customers WHERE state = 'created'")
 	if [ "$created" -ne "$n" ]; then
@@ -121,48 +129,62 @@ bench_curl() {
 	awk '{ printf "%s %.2f\n", $1, $2 + $3 }' t.txt >>"$label.txt"
 }
 
-# report LABEL N: "elapsed s, sessions/s, CPU s" medians of LABEL.txt; sets rate_LABEL.
+# report LABEL N: "elapsed s, sessions/s, CPU s, CPU us per request" medians of
+# LABEL.txt; sets rate_LABEL and cpu_LABEL (us per request).
 report() {
-	local label=$1 n=$2 el cpu rate
+	local label=$1 n=$2 el cpu rate per
 	el=$(cut -d' ' -f1 "$label.txt" | median)
 	cpu=$(cut -d' ' -f2 "$label.txt" | median)
 	rate=$(awk -v n="$n" -v e="$el" 'BEGIN { printf "%.0f", (e > 0 ? n / e : 0) }')
-	printf "  %-22s %7.2f s  %7s sessions/s  %6.2f CPU s   (median of %d)\n" \
-		"$3" "$el" "$rate" "$cpu" "$(wc -l <"$label.txt")"
-	eval "rate_$label=$rate"
+	per=$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.0f", c * 1e6 / n }')
+	printf "  %-22s %7.2f s  %7s sessions/s  %6.2f CPU s  %4s us CPU/request   (median of %d)\n" \
+		"$3" "$el" "$rate" "$cpu" "$per" "$(wc -l <"$label.txt")"
+	eval "rate_$label=$rate cpu_$label=$per"
 }
 
 echo "finch-onboard run benchmark: $(nproc) cores, $(curl --version | head -n 1 | cut -d' ' -f1-2)"
 
 # ---- case 1 -------------------------------------------------------------------
-make_db "$rows" pristine.db
-start_bench_mock
-make_curl_config pristine.db curl.cfg
-for _ in $(seq "$runs"); do
-	bench_onboard pristine.db "$rows" 64 onboard
-	bench_curl curl.cfg "$rows" 64 curl
-done
-echo "case 1: $rows rows, concurrency 64, no emulator latency, --rate 0"
-report onboard "$rows" "finch-onboard run"
-report curl "$rows" "curl --parallel"
-awk -v a="$rate_onboard" -v b="$rate_curl" 'BEGIN {
-	printf "  ratio finch-onboard / curl: %.2f (goal >= 1.00: %s)\n", a / b, (a >= b ? "met" : "NOT met")
-}'
+if [[ $cases == *" 1 "* ]]; then
+	make_db "$rows" pristine.db
+	[ -z "$baseline" ] || make_db "$rows" pristine-base.db "$baseline"
+	start_bench_mock
+	make_curl_config pristine.db curl.cfg
+	for _ in $(seq "$runs"); do
+		bench_onboard pristine.db "$rows" 64 onboard
+		bench_curl curl.cfg "$rows" 64 curl
+		[ -z "$baseline" ] || bench_onboard pristine-base.db "$rows" 64 base "$baseline"
+	done
+	echo "case 1: $rows rows, concurrency 64, no emulator latency, --rate 0"
+	report onboard "$rows" "finch-onboard run"
+	report curl "$rows" "curl --parallel"
+	[ -z "$baseline" ] || report base "$rows" "baseline run"
+	awk -v a="$rate_onboard" -v b="$rate_curl" 'BEGIN {
+		printf "  ratio finch-onboard / curl: %.2f (goal >= 1.00: %s)\n", a / b, (a >= b ? "met" : "NOT met")
+	}'
+	[ -z "$baseline" ] || awk -v a="$cpu_onboard" -v b="$cpu_base" -v r="$rate_base" -v c="$rate_curl" 'BEGIN {
+		printf "  baseline / curl: %.2f; CPU per request, this build / baseline: %.2f (goal <= 1.00: %s)\n", r / c, a / b, (a <= b ? "met" : "NOT met")
+	}'
+fi
 
 # ---- case 2 -------------------------------------------------------------------
-make_db "$latency_rows" pristine2.db
-start_bench_mock --latency 200ms
-for _ in $(seq "$runs"); do
-	bench_onboard pristine2.db "$latency_rows" 256 latency
-done
-echo "case 2: $latency_rows rows, concurrency 256, 200 ms emulator latency, --rate 0"
-report latency "$latency_rows" "finch-onboard run"
-awk -v a="$rate_latency" 'BEGIN {
-	printf "  %.1f%% of the ideal 1280 sessions/s (goal >= 90%%: %s)\n", a * 100 / 1280, (a >= 1152 ? "met" : "NOT met")
-}'
+if [[ $cases == *" 2 "* ]]; then
+	make_db "$latency_rows" pristine2.db
+	start_bench_mock --latency 200ms
+	for _ in $(seq "$runs"); do
+		bench_onboard pristine2.db "$latency_rows" 256 latency
+	done
+	echo "case 2: $latency_rows rows, concurrency 256, 200 ms emulator latency, --rate 0"
+	report latency "$latency_rows" "finch-onboard run"
+	awk -v a="$rate_latency" 'BEGIN {
+		printf "  %.1f%% of the ideal 1280 sessions/s (goal >= 90%%: %s)\n", a * 100 / 1280, (a >= 1152 ? "met" : "NOT met")
+	}'
+fi
 
 # ---- case 3 -------------------------------------------------------------------
-if command -v script >/dev/null; then
+if [[ $cases != *" 3 "* ]]; then
+	:
+elif command -v script >/dev/null; then
 	make_db "$progress_rows" pristine3.db
 	start_bench_mock
 	for _ in $(seq "$runs"); do
