@@ -102,6 +102,7 @@ out:
 	writer_close(&w);
 	if (signals_set)
 		signals_restore();
+	import_options_release(&o);
 	free(longopts);
 	return ret;
 }

@@ -398,6 +398,7 @@ out:
 	if (signals_set)
 		signals_restore();
 	run_config_release(&cfg);
+	import_options_release(&io);
 	free(longopts);
 	return ret;
 }

@@ -6,6 +6,7 @@
  * the parser is between records, the next record starts on the next line.
  */
 #include "csv/csv_import.h"
+#include "csv/csv_importer.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csv/csv_header.h"
 #include "csv/csv_text.h"
 #include "csv/readahead.h"
 #include "base/signals.h"
@@ -27,37 +29,6 @@
 #include "base/util.h"
 #include "base/utf8.h"
 #include "finch/validate.h"
-
-enum column {
-	COL_CUSTOMER_ID,
-	COL_CUSTOMER_NAME,
-	COL_CUSTOMER_EMAIL,
-	COL_PRODUCTS,
-	COL_REDIRECT_URI,
-	COL_MINUTES_TO_EXPIRE,
-	COL_SANDBOX,
-	COL_MANUAL,
-	COL_INTEGRATION_PROVIDER,
-	COL_INTEGRATION_AUTH_METHOD,
-	COL_RECORDKEEPING_RECORDKEEPER,
-	COL_RECORDKEEPING_PLAN_ID,
-	COL_COUNT
-};
-
-static const char *const column_names[COL_COUNT] = {
-    "customer_id",
-    "customer_name",
-    "customer_email",
-    "products",
-    "redirect_uri",
-    "minutes_to_expire",
-    "sandbox",
-    "manual",
-    "integration_provider",
-    "integration_auth_method",
-    "recordkeeping_recordkeeper",
-    "recordkeeping_plan_id",
-};
 
 const struct option import_long_options[] = {
     {"products", required_argument, NULL, IMPORT_OPT_PRODUCTS},
@@ -67,6 +38,8 @@ const struct option import_long_options[] = {
     {"encoding", required_argument, NULL, IMPORT_OPT_ENCODING},
     {"delimiter", required_argument, NULL, IMPORT_OPT_DELIMITER},
     {"allow-product", required_argument, NULL, IMPORT_OPT_ALLOW_PRODUCT},
+    {"column", required_argument, NULL, IMPORT_OPT_COLUMN},
+    {"ignore-column", required_argument, NULL, IMPORT_OPT_IGNORE_COLUMN},
     {NULL, 0, NULL, 0},
 };
 
@@ -78,7 +51,15 @@ const char import_options_help[] =
     "  --encoding ENC            auto (a BOM, else UTF-8), utf-8, utf-16, windows-1252,\n"
     "                            iso-8859-1 or macintosh\n"
     "  --delimiter D             auto (sep= line, .tsv, else the header's), ',', ';' or tab\n"
-    "  --allow-product NAME      accept product NAME, newer than this build (repeatable)\n";
+    "  --allow-product NAME      accept product NAME, newer than this build (repeatable)\n"
+    "  --column FIELD=HEADER     read the file's column HEADER as FIELD, e.g.\n"
+    "                            --column customer_id='Account ID' (repeatable)\n"
+    "  --ignore-column HEADER    a column known to be there: no warning (repeatable)\n";
+
+void import_options_release(struct import_options *o)
+{
+	csv_columns_release(&o->columns);
+}
 
 int import_option_apply(struct import_options *o, int c, const char *arg)
 {
@@ -124,10 +105,20 @@ int import_option_apply(struct import_options *o, int c, const char *arg)
 		if (csv_delimiter_parse(arg, &o->delimiter) < 0)
 			return error("--delimiter '%s': must be ',', ';', tab or auto", arg);
 		return 1;
+	case IMPORT_OPT_COLUMN:
+		return csv_columns_add_map(&o->columns, arg) < 0 ? -1 : 1;
+	case IMPORT_OPT_IGNORE_COLUMN:
+		return csv_columns_add_ignore(&o->columns, arg) < 0 ? -1 : 1;
+	case IMPORT_OPT_KEEP_COLUMN:
+		return csv_columns_add_keep(&o->columns, arg) < 0 ? -1 : 1;
+	case IMPORT_OPT_SKIP_LINES:
+		if (parse_int64(arg, 0, 1000000, &o->skip_lines) < 0)
+			return error(
+			    "--skip-lines '%s': expects a number of lines from 0 to 1000000", arg);
+		return 1;
 	}
 	return 0;
 }
-
 int import_options_finish(struct import_options *o)
 {
 	struct import_defaults *d = &o->defaults;
@@ -149,70 +140,12 @@ int import_options_finish(struct import_options *o)
 #define PSTATE_FIELD		      2 /* FIELD_BEGUN */
 #define PSTATE_FIELD_MIGHT_HAVE_ENDED 3
 
-/* Stored display values of invalid rows are cut past this. */
-#define DISPLAY_MAX_BYTES 1024
-
-/*
- * One CSV record: cell i is cells.buf[off[i]], NUL-terminated. Cells past
- * the header's width are counted, not kept.
- */
-struct record {
-	struct strbuf cells;
-	size_t *off;
-	size_t ncells, alloc_cells;
-	size_t nextra;		    /* cells past the header's, up to the last non-empty one */
-	size_t nseen_extra;	    /* cells past the header's */
-	size_t long_cell;	    /* 1 + the first cell longer than CSV_CELL_MAX_BYTES, or 0 */
-	size_t long_len;	    /* its length */
-	int64_t line;		    /* the line it starts on */
-	struct connect_request req; /* a valid row's request, pointing into cells */
-};
-
 /* The iconv stage: the file's bytes in, UTF-8 out. */
 struct decoder {
 	iconv_t cd;		 /* (iconv_t)-1: the file is UTF-8 already */
 	enum csv_encoding enc;	 /* what it decodes */
 	char *in, *out;		 /* the carried bytes plus a chunk; its UTF-8 */
 	size_t ncarry, out_size; /* in[0..ncarry): a character cut by the chunk's end */
-};
-
-struct importer {
-	struct store *st;
-	const char *path;
-	const struct import_options *o;
-	struct import_stats *stats;
-	int64_t now_ms;
-
-	int64_t line;	       /* the physical line being fed, 1-based */
-	int64_t rec_line;      /* the line the current record started on */
-	int64_t last_rec_line; /* of the record before it */
-	int last_cr;	       /* the last byte fed was a CR: a LF now ends no new line */
-	size_t rec_bytes;      /* bytes fed since the current record began */
-	size_t cell_cut;       /* bytes cut from the cell being read */
-	int in_header;	       /* the next record is the header */
-	int failed;	       /* a fatal error was reported: stop */
-	int interrupted;       /* SIGINT or SIGTERM (signals.h): stopped, nothing imported */
-	char delim;	       /* the delimiter; 0 until the first line is seen */
-	char header_delim;     /* the one the header line suggests */
-
-	/*
-	 * Valid rows wait in rec[0..nqueued) to be stored a batch at a time;
-	 * the record being read goes to rec[nqueued]. Invalid rows are stored
-	 * at once, after the batch: rows reach the store in file order.
-	 */
-	struct record rec[STORE_UPSERT_BATCH];
-	struct customer_upsert queue[STORE_UPSERT_BATCH];
-	size_t nqueued;
-	size_t queued_bytes; /* held by rec[0..nqueued) */
-
-	size_t nheader;		 /* cells in the header, up to its last non-empty one */
-	int *header_col;	 /* header cell -> enum column, or -1 */
-	int col_cell[COL_COUNT]; /* column -> header cell, or -1 */
-	int64_t guess_votes[2];	 /* rows not UTF-8 that look Windows-1252, Mac OS Roman */
-
-	struct strbuf reason; /* reused for every invalid row */
-	struct strbuf display;
-	struct strbuf key;
 };
 
 /* Appends a cell to rec (data[0..len), of which cut more bytes were dropped). */
@@ -253,7 +186,7 @@ static void on_field(void *data, size_t len, void *ctx)
 		len -= skip;
 		len -= utf8_space_suffix(s, len);
 	}
-	if (!im->in_header && rec->ncells >= im->nheader) {
+	if (!im->in_header && rec->ncells >= im->hdr.ncells) {
 		rec->nseen_extra++;
 		if (len || cut)
 			rec->nextra = rec->nseen_extra;
@@ -262,28 +195,7 @@ static void on_field(void *data, size_t len, void *ctx)
 	add_cell(rec, s, len, cut);
 }
 
-static const char *cell(const struct record *rec, size_t i)
-{
-	return i < rec->ncells ? rec->cells.buf + rec->off[i] : "";
-}
-
-static size_t cell_len(const struct record *rec, size_t i)
-{
-	size_t end = i + 1 < rec->ncells ? rec->off[i + 1] : rec->cells.len;
-
-	return i < rec->ncells ? end - rec->off[i] - 1 : 0;
-}
-
-/* The cell of column c in rec ("" when absent or short). */
-static const char *col(const struct importer *im, const struct record *rec, enum column c)
-{
-	return im->col_cell[c] < 0 ? "" : cell(rec, (size_t)im->col_cell[c]);
-}
-
-static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
+int importer_fatal(struct importer *im, int64_t line, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
@@ -298,364 +210,6 @@ static int fatal(struct importer *im, int64_t line, const char *fmt, ...)
 	strbuf_release(&sb);
 	im->failed = 1;
 	return -1;
-}
-
-/* The known column closest to key, if it is close enough to be a typo; else NULL. */
-static const char *did_you_mean(const char *key)
-{
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX;
-
-	for (int c = 0; c < COL_COUNT; c++) {
-		size_t d = csv_edit_distance(key, column_names[c]);
-		size_t limit = strlen(column_names[c]) / 4;
-
-		if (d <= (limit > 2 ? limit : 2) && d < best_d) {
-			best = column_names[c];
-			best_d = d;
-		}
-	}
-	return best;
-}
-
-/* Refuses a header that lacks column name, saying which delimiter split it. */
-static void missing_column(struct importer *im, const char *name, const char *hint)
-{
-	const char *used = csv_delimiter_name(im->delim);
-	const char *seen = csv_delimiter_name(im->header_delim);
-
-	if (im->header_delim == im->delim)
-		fatal(im, im->rec_line, "the header has no '%s' column (read with delimiter %s%s)",
-		      name, used, hint);
-	else
-		fatal(im, im->rec_line,
-		      "the header has no '%s' column (read with delimiter %s, but the header "
-		      "looks %s-separated: try --delimiter %s%s)",
-		      name, used, seen, seen, hint);
-}
-
-static void read_header(struct importer *im, const struct record *rec)
-{
-	im->nheader = rec->ncells;
-	while (im->nheader && !cell_len(rec, im->nheader - 1))
-		im->nheader--; /* a spreadsheet's empty columns at the right */
-	im->header_col = xmalloc((im->nheader ? im->nheader : 1) * sizeof(*im->header_col));
-	for (int c = 0; c < COL_COUNT; c++)
-		im->col_cell[c] = -1;
-	for (size_t i = 0; i < im->nheader; i++) {
-		const char *typo;
-
-		im->header_col[i] = -1;
-		if (utf8_count(cell(rec, i), cell_len(rec, i)) < 0) {
-			enum csv_encoding guess = csv_guess_8bit(cell(rec, i), cell_len(rec, i));
-
-			fatal(im, im->rec_line,
-			      "the header is not valid UTF-8 (column %zu; it looks like %s: use "
-			      "--encoding %s)",
-			      i + 1, csv_encoding_label(guess), csv_encoding_option(guess));
-			return;
-		}
-		csv_header_key(cell(rec, i), cell_len(rec, i), &im->key);
-		for (int c = 0; c < COL_COUNT; c++) {
-			if (strcmp(im->key.buf, column_names[c]))
-				continue;
-			if (im->col_cell[c] >= 0) {
-				fatal(im, im->rec_line,
-				      "column '%s' appears twice (columns %d and %zu)",
-				      column_names[c], im->col_cell[c] + 1, i + 1);
-				return;
-			}
-			im->col_cell[c] = (int)i;
-			im->header_col[i] = c;
-		}
-		if (im->header_col[i] >= 0 || !im->key.len || im->o->quiet)
-			continue;
-		strbuf_reset(&im->display);
-		csv_printable(&im->display, cell(rec, i), cell_len(rec, i), 0, 256);
-		typo = did_you_mean(im->key.buf);
-		if (typo)
-			warning("%s:%lld: unknown column '%s' is ignored (did you mean '%s'?)",
-				im->path, (long long)im->rec_line, im->display.buf, typo);
-		else
-			warning("%s:%lld: unknown column '%s' is ignored", im->path,
-				(long long)im->rec_line, im->display.buf);
-	}
-	for (int c = 0; c < COL_COUNT; c++) {
-		if (im->col_cell[c] >= 0 || (c != COL_CUSTOMER_ID && c != COL_CUSTOMER_NAME &&
-					     (c != COL_PRODUCTS || im->o->defaults.products)))
-			continue;
-		missing_column(im, column_names[c],
-			       c == COL_PRODUCTS ? "; or give --products" : "");
-		return;
-	}
-}
-
-/*
- * Stores rec as an invalid row. key is the customer_id when it can name a
- * customer, NULL when the line can only be kept as a report.
- */
-static int reject(struct importer *im, const struct record *rec, const char *key,
-		  const char *column, const char *why)
-{
-	size_t ci = (size_t)im->col_cell[COL_CUSTOMER_ID],
-	       cn = (size_t)im->col_cell[COL_CUSTOMER_NAME];
-	char *display_id;
-	int ret;
-
-	strbuf_reset(&im->reason);
-	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)rec->line, column, why);
-	im->stats->invalid++;
-	if (im->stats->invalid <= (int64_t)im->o->max_reasons)
-		notice("row_invalid", "invalid: %s", im->reason.buf);
-	strbuf_reset(&im->display);
-	csv_printable(&im->display, cell(rec, ci), cell_len(rec, ci),
-		      rec->long_cell == ci + 1 ? rec->long_len : 0, DISPLAY_MAX_BYTES);
-	display_id = xstrdup(im->display.buf);
-	strbuf_reset(&im->display);
-	csv_printable(&im->display, cell(rec, cn), cell_len(rec, cn),
-		      rec->long_cell == cn + 1 ? rec->long_len : 0, DISPLAY_MAX_BYTES);
-	ret = store_mark_invalid(im->st, key, display_id, im->display.buf, im->reason.buf, im->path,
-				 rec->line, im->now_ms);
-	free(display_id);
-	return ret;
-}
-
-/* Builds rec->req from rec, pointing into its cells (req owns nothing). */
-static int build_request(struct importer *im, struct record *rec, const char **column, char *why,
-			 size_t size)
-{
-	const struct import_defaults *d = &im->o->defaults;
-	struct connect_request *r = &rec->req;
-	const char *v;
-
-	connect_request_init(r);
-	r->customer_id = (char *)col(im, rec, COL_CUSTOMER_ID);
-	r->customer_name = (char *)col(im, rec, COL_CUSTOMER_NAME);
-	v = col(im, rec, COL_CUSTOMER_EMAIL);
-	r->customer_email = *v ? (char *)v : NULL;
-
-	v = col(im, rec, COL_PRODUCTS);
-	*column = column_names[COL_PRODUCTS];
-	if (*v) {
-		if (parse_products(v, &r->products, why, size) < 0)
-			return -1;
-	} else {
-		r->products = d->products;
-	}
-	v = col(im, rec, COL_REDIRECT_URI);
-	r->redirect_uri = *v ? (char *)v : (char *)d->redirect_uri;
-	v = col(im, rec, COL_MINUTES_TO_EXPIRE);
-	*column = column_names[COL_MINUTES_TO_EXPIRE];
-	if (*v) {
-		if (parse_minutes_to_expire(v, &r->minutes_to_expire, why, size) < 0)
-			return -1;
-	} else {
-		r->minutes_to_expire = d->minutes_to_expire;
-	}
-	v = col(im, rec, COL_SANDBOX);
-	r->sandbox = *v ? (char *)v : (char *)d->sandbox;
-	v = col(im, rec, COL_MANUAL);
-	*column = column_names[COL_MANUAL];
-	if (*v && parse_bool(v, &r->manual, why, size) < 0)
-		return -1;
-	v = col(im, rec, COL_INTEGRATION_PROVIDER);
-	r->integration_provider = *v ? (char *)v : NULL;
-	v = col(im, rec, COL_INTEGRATION_AUTH_METHOD);
-	r->integration_auth_method = *v ? (char *)v : NULL;
-	v = col(im, rec, COL_RECORDKEEPING_RECORDKEEPER);
-	r->recordkeeper = *v ? (char *)v : NULL;
-	v = col(im, rec, COL_RECORDKEEPING_PLAN_ID);
-	r->recordkeeping_plan_id = *v ? (char *)v : NULL;
-
-	if (validate_request(r, column, why, size) < 0) {
-		/* the contract's names of the nested fields are the CSV's flat ones */
-		if (!strcmp(*column, "integration.provider"))
-			*column = column_names[COL_INTEGRATION_PROVIDER];
-		else if (!strcmp(*column, "integration.auth_method"))
-			*column = column_names[COL_INTEGRATION_AUTH_METHOD];
-		else if (!strcmp(*column, "recordkeeping.recordkeeper"))
-			*column = column_names[COL_RECORDKEEPING_RECORDKEEPER];
-		else if (!strcmp(*column, "recordkeeping.plan_id"))
-			*column = column_names[COL_RECORDKEEPING_PLAN_ID];
-		else if (!strcmp(*column, "recordkeeping"))
-			*column = "recordkeeping_recordkeeper, recordkeeping_plan_id";
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * rec's customer_id if it can name a customer's row: valid, and not stored
- * already by an earlier line of this import (that row must not be
- * overwritten by a later, broken one). NULL otherwise.
- */
-static const char *id_usable(struct importer *im, const struct record *rec)
-{
-	const char *id = col(im, rec, COL_CUSTOMER_ID);
-	char why[VALIDATE_WHY_MAX];
-	int64_t line;
-
-	if (validate_customer_field(id, strlen(id), why, sizeof(why)) < 0)
-		return NULL;
-	return store_seen_in_import(im->st, id, &line) == 0 ? id : NULL;
-}
-
-/*
- * 1 if s[0..len) has no byte >= 0x80, and so is valid UTF-8: most rows are
- * plain ASCII, and one pass a word at a time spares utf8_count() on every
- * cell (3% of a large import).
- */
-static int all_ascii(const char *s, size_t len)
-{
-	uint64_t acc = 0, w;
-	size_t i = 0;
-
-	for (; i + sizeof(w) <= len; i += sizeof(w)) {
-		memcpy(&w, s + i, sizeof(w));
-		acc |= w;
-	}
-	for (; i < len; i++)
-		acc |= (unsigned char)s[i];
-	return !(acc & 0x8080808080808080ull);
-}
-
-/*
- * Stores the valid rows waiting in the queue, and counts what that did; a
- * customer an earlier line of this import stored already makes its row
- * invalid.
- */
-static int flush(struct importer *im)
-{
-	size_t n = im->nqueued;
-	char why[64];
-
-	im->nqueued = 0;
-	if (!n)
-		return 0;
-	if (store_upsert_customers(im->st, im->queue, n, im->path, im->now_ms) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		switch (im->queue[i].res) {
-		case UPSERT_NEW:
-			im->stats->accepted++;
-			break;
-		case UPSERT_UNCHANGED:
-			im->stats->unchanged++;
-			break;
-		case UPSERT_UPDATED:
-			im->stats->updated++;
-			break;
-		case UPSERT_DUPLICATE:
-			snprintf(why, sizeof(why), "duplicate of line %lld",
-				 (long long)im->queue[i].dup_line);
-			if (reject(im, &im->rec[i], NULL, column_names[COL_CUSTOMER_ID], why) < 0)
-				return -1;
-			break;
-		}
-	}
-	return 0;
-}
-
-/*
- * Checks rec against every rule and builds its request. Returns 0 if it is
- * valid; otherwise -1 with the column and why, and *keyed 1 if its
- * customer_id is valid and so may still name the customer's row.
- */
-static int check_row(struct importer *im, struct record *rec, const char **column, char *why,
-		     size_t size, int *keyed)
-{
-	const char *id = col(im, rec, COL_CUSTOMER_ID);
-	size_t ncells = rec->ncells + rec->nextra;
-
-	*keyed = 1;
-	if (rec->long_cell) {
-		int c = im->header_col[rec->long_cell - 1];
-
-		*column = c >= 0 ? column_names[c] : "row";
-		*keyed = c != COL_CUSTOMER_ID;
-		snprintf(why, size, "is longer than %d bytes (%zu), the limit for a cell",
-			 CSV_CELL_MAX_BYTES, rec->long_len);
-		return -1;
-	}
-	if (!all_ascii(rec->cells.buf, rec->cells.len)) {
-		for (size_t i = 0; i < rec->ncells; i++) {
-			int c = im->header_col[i];
-			enum csv_encoding guess;
-
-			if (utf8_count(cell(rec, i), cell_len(rec, i)) >= 0)
-				continue;
-			/*
-			 * One row cannot tell the two apart (Windows-1252's “ ” – € are
-			 * Mac OS Roman's ì î ñ Ä): the row votes with all its cells, the
-			 * summary names the file's winner, and the reason names both,
-			 * so it never contradicts the summary.
-			 */
-			guess = csv_guess_8bit(rec->cells.buf, rec->cells.len);
-			im->guess_votes[guess == CSV_ENC_MACINTOSH]++;
-			im->stats->not_utf8++;
-			*column = c >= 0 ? column_names[c] : "row";
-			*keyed = c != COL_CUSTOMER_ID;
-			snprintf(why, size, "%s", CSV_NOT_UTF8_WHY);
-			return -1;
-		}
-	}
-	if (csv_excel_number(id)) {
-		*column = column_names[COL_CUSTOMER_ID];
-		*keyed = 0;
-		snprintf(why, size,
-			 "'%s' reads like a number Excel rounded: format the column as Text "
-			 "and export again",
-			 id);
-		return -1;
-	}
-	if (validate_customer_field(id, strlen(id), why, size) < 0) {
-		*column = column_names[COL_CUSTOMER_ID];
-		*keyed = 0;
-		return -1;
-	}
-	if (ncells != im->nheader) {
-		*column = "row";
-		snprintf(why, size, "%zu cell%s, but the header has %zu", ncells,
-			 ncells == 1 ? "" : "s", im->nheader);
-		return -1;
-	}
-	if (im->col_cell[COL_PRODUCTS] >= 0 &&
-	    !all_ascii(col(im, rec, COL_PRODUCTS), strlen(col(im, rec, COL_PRODUCTS))))
-		utf8_space_to_ascii(rec->cells.buf + rec->off[im->col_cell[COL_PRODUCTS]],
-				    strlen(col(im, rec, COL_PRODUCTS)));
-	return build_request(im, rec, column, why, size);
-}
-
-/* Queues rec if it is valid (storing the batch when full), or stores it as invalid. */
-static int import_row(struct importer *im, struct record *rec)
-{
-	const char *column = NULL;
-	char why[VALIDATE_WHY_MAX + 96];
-	size_t i;
-	int keyed;
-
-	for (i = 0; i < rec->ncells && !cell_len(rec, i); i++)
-		;
-	if (i == rec->ncells && !rec->nextra && !rec->long_cell) {
-		im->stats->blank++; /* ",,," is a blank line a spreadsheet wrote */
-		return 0;
-	}
-	im->stats->rows_read++;
-
-	if (check_row(im, rec, &column, why, sizeof(why), &keyed) == 0) {
-		im->queue[im->nqueued].req = &rec->req;
-		im->queue[im->nqueued].line = rec->line;
-		im->queued_bytes += rec->cells.alloc + rec->alloc_cells * sizeof(*rec->off);
-		/* a batch of long rows is stored early: memory stays bounded */
-		if (++im->nqueued == STORE_UPSERT_BATCH ||
-		    im->queued_bytes > 4 * CSV_RECORD_MAX_BYTES)
-			return flush(im);
-		return 0;
-	}
-	/* the rows before it first: whether its id is usable depends on them */
-	if (flush(im) < 0)
-		return -1;
-	return reject(im, rec, keyed ? id_usable(im, rec) : NULL, column, why);
 }
 
 /* Empties the record slot that the next record goes to; a slot a long record grew is shrunk. */
@@ -684,15 +238,16 @@ static void on_record(int term, void *ctx)
 		return;
 	/* the store tells a record from another by its line: never two on one */
 	if (im->rec_line <= im->last_rec_line) {
-		fatal(im, im->rec_line, "internal error: a second record starts on this line");
+		importer_fatal(im, im->rec_line,
+			       "internal error: a second record starts on this line");
 		return;
 	}
 	im->last_rec_line = im->rec_line;
 	rec->line = im->rec_line;
 	if (im->in_header) {
 		im->in_header = 0;
-		read_header(im, rec);
-	} else if (import_row(im, rec) < 0) {
+		importer_header(im, rec);
+	} else if (importer_row(im, rec) < 0) {
 		im->failed = 1;
 	}
 	if (!im->nqueued)
@@ -715,10 +270,11 @@ static int bound(struct importer *im, struct csv_parser *p, size_t n)
 	}
 	im->rec_bytes += n;
 	if (im->rec_bytes > CSV_RECORD_MAX_BYTES)
-		return fatal(im, im->rec_line,
-			     "a record longer than %d MiB starts here (a quote that is never "
-			     "closed?)",
-			     CSV_RECORD_MAX_BYTES / (1024 * 1024));
+		return importer_fatal(
+		    im, im->rec_line,
+		    "a record longer than %d MiB starts here (a quote that is never "
+		    "closed?)",
+		    CSV_RECORD_MAX_BYTES / (1024 * 1024));
 	if (p->entry_pos > CSV_CELL_MAX_BYTES &&
 	    (p->pstate == PSTATE_FIELD || p->pstate == PSTATE_FIELD_MIGHT_HAVE_ENDED)) {
 		/* in FIELD_MIGHT_HAVE_ENDED the last byte is the quote libcsv drops */
@@ -756,10 +312,11 @@ static int feed(struct importer *im, struct csv_parser *p, const char *buf, size
 		/* "c\0u\0" or "\0c\0u" at the start of the file */
 		if (im->line == 1 && !im->last_rec_line && len >= 4 &&
 		    ((!buf[1] && !buf[3]) || (!buf[0] && !buf[2])))
-			return fatal(im, line,
-				     "contains a NUL byte (a UTF-16 file without a byte order "
-				     "mark? try --encoding utf-16)");
-		return fatal(im, line, "contains a NUL byte");
+			return importer_fatal(
+			    im, line,
+			    "contains a NUL byte (a UTF-16 file without a byte order "
+			    "mark? try --encoding utf-16)");
+		return importer_fatal(im, line, "contains a NUL byte");
 	}
 	while (len && !im->failed) {
 		const char *end;
@@ -776,8 +333,8 @@ static int feed(struct importer *im, struct csv_parser *p, const char *buf, size
 		if (csv_parse(p, buf, n, on_field, on_record, im) != n) {
 			if (im->failed)
 				return -1;
-			return fatal(im, im->line, "malformed quoted field (%s)",
-				     csv_strerror(csv_error(p)));
+			return importer_fatal(im, im->line, "malformed quoted field (%s)",
+					      csv_strerror(csv_error(p)));
 		}
 		if (im->failed || bound(im, p, n) < 0)
 			return -1;
@@ -808,8 +365,8 @@ static int decoder_open(struct importer *im, struct decoder *d, enum csv_encodin
 		return 0;
 	d->cd = iconv_open("UTF-8", name);
 	if (d->cd == (iconv_t)-1)
-		return fatal(im, 0, "cannot decode %s: %s", csv_encoding_label(enc),
-			     strerror(errno));
+		return importer_fatal(im, 0, "cannot decode %s: %s", csv_encoding_label(enc),
+				      strerror(errno));
 	d->in = xmalloc(READAHEAD_CHUNK_SIZE + 8);
 	/* a byte of an 8-bit encoding, or half a UTF-16 unit, is at most 3 in UTF-8 */
 	d->out_size = 3 * (READAHEAD_CHUNK_SIZE + 8);
@@ -922,8 +479,8 @@ static int parse_chunk(struct importer *im, struct csv_parser *p, struct decoder
 	if (feed(im, p, data, len) < 0)
 		return -1;
 	if (bad >= 0)
-		return fatal(im, im->line, "byte 0x%02X is not valid %s (see --encoding)", bad,
-			     csv_encoding_label(d->enc));
+		return importer_fatal(im, im->line, "byte 0x%02X is not valid %s (see --encoding)",
+				      bad, csv_encoding_label(d->enc));
 	return 0;
 }
 
@@ -966,21 +523,21 @@ static int parse_file(struct importer *im, int fd, char sha256_hex[65], int64_t 
 	if (n < 0)
 		goto out;
 	if (d.ncarry) {
-		fatal(im, im->line, "ends in the middle of a %s character",
-		      csv_encoding_label(d.enc));
+		importer_fatal(im, im->line, "ends in the middle of a %s character",
+			       csv_encoding_label(d.enc));
 		goto out;
 	}
 	if (csv_fini(&p, on_field, on_record, im) != 0) {
-		fatal(im, im->rec_line, "unterminated quoted field");
+		importer_fatal(im, im->rec_line, "unterminated quoted field");
 		goto out;
 	}
 	if (im->failed)
 		goto out;
 	if (im->in_header) {
-		fatal(im, 0, "is empty: no header line");
+		importer_fatal(im, 0, "is empty: no header line");
 		goto out;
 	}
-	if (flush(im) < 0)
+	if (importer_finish(im) < 0)
 		goto out;
 	readahead_sha256_hex(ra, sha256_hex);
 	im->stats->likely_encoding =
@@ -1054,7 +611,7 @@ out:
 	strbuf_release(&im.reason);
 	strbuf_release(&im.display);
 	strbuf_release(&im.key);
-	free(im.header_col);
+	csv_header_release(&im.hdr);
 	return ret;
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "csv/csv_header.h"
 #include "csv/csv_text.h"
 #include "store/store.h"
 
@@ -42,7 +43,12 @@ struct import_options {
 	int quiet;		    /* 1: no warnings for unknown columns */
 	enum csv_encoding encoding; /* --encoding; CSV_ENC_AUTO by default */
 	char delimiter;		    /* --delimiter: ',', ';', '\t', or 0 for auto */
+	struct csv_columns columns; /* --column, --ignore-column, --keep-column (owned) */
+	int64_t skip_lines;	    /* --skip-lines: a preamble above the header */
 };
+
+/* Releases what import_option_apply() allocated. */
+void import_options_release(struct import_options *o);
 
 /* A longer cell makes its row invalid; only its first CSV_CELL_KEEP_BYTES are kept. */
 #define CSV_CELL_MAX_BYTES  (64 * 1024)
@@ -75,6 +81,10 @@ enum {
 	IMPORT_OPT_ENCODING,
 	IMPORT_OPT_DELIMITER,
 	IMPORT_OPT_ALLOW_PRODUCT,
+	IMPORT_OPT_COLUMN,
+	IMPORT_OPT_IGNORE_COLUMN,
+	IMPORT_OPT_KEEP_COLUMN,
+	IMPORT_OPT_SKIP_LINES,
 };
 
 extern const struct option import_long_options[]; /* ends with a zero entry */

@@ -1,0 +1,316 @@
+/*
+ * csv_import_rows.c: what each record of an import becomes; see
+ * csv_importer.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/utf8.h"
+#include "base/util.h"
+#include "csv/csv_import.h"
+#include "csv/csv_importer.h"
+#include "csv/csv_text.h"
+
+static int reject(struct importer *im, const struct record *rec, const char *key,
+		  const char *column, const char *why);
+
+void importer_header(struct importer *im, const struct record *rec)
+{
+	const char **cells = xmalloc((rec->ncells ? rec->ncells : 1) * sizeof(*cells));
+	size_t *lens = xmalloc((rec->ncells ? rec->ncells : 1) * sizeof(*lens));
+	struct csv_header_input in = {
+	    .cells = cells,
+	    .lens = lens,
+	    .ncells = rec->ncells,
+	    .path = im->path,
+	    .line = im->rec_line,
+	    .cols = &im->o->columns,
+	    .products_default = im->o->defaults.products != 0,
+	    .quiet = im->o->quiet,
+	    .delim = im->delim,
+	    .header_delim = im->header_delim,
+	};
+
+	for (size_t i = 0; i < rec->ncells; i++) {
+		cells[i] = cell(rec, i);
+		lens[i] = cell_len(rec, i);
+	}
+	if (csv_header_resolve(&im->hdr, &in) < 0)
+		im->failed = 1;
+	free(cells);
+	free(lens);
+}
+
+/*
+ * Stores rec as an invalid row. key is the customer_id when it can name a
+ * customer, NULL when the line can only be kept as a report.
+ */
+static int reject(struct importer *im, const struct record *rec, const char *key,
+		  const char *column, const char *why)
+{
+	size_t ci = (size_t)im->hdr.col_cell[CSV_COL_CUSTOMER_ID],
+	       cn = (size_t)im->hdr.col_cell[CSV_COL_CUSTOMER_NAME];
+	char *display_id;
+	int ret;
+
+	strbuf_reset(&im->reason);
+	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)rec->line, column, why);
+	im->stats->invalid++;
+	if (im->stats->invalid <= (int64_t)im->o->max_reasons)
+		notice("row_invalid", "invalid: %s", im->reason.buf);
+	strbuf_reset(&im->display);
+	csv_printable(&im->display, cell(rec, ci), cell_len(rec, ci),
+		      rec->long_cell == ci + 1 ? rec->long_len : 0, DISPLAY_MAX_BYTES);
+	display_id = xstrdup(im->display.buf);
+	strbuf_reset(&im->display);
+	csv_printable(&im->display, cell(rec, cn), cell_len(rec, cn),
+		      rec->long_cell == cn + 1 ? rec->long_len : 0, DISPLAY_MAX_BYTES);
+	ret = store_mark_invalid(im->st, key, display_id, im->display.buf, im->reason.buf, im->path,
+				 rec->line, im->now_ms);
+	free(display_id);
+	return ret;
+}
+
+/* Builds rec->req from rec, pointing into its cells (req owns nothing). */
+static int build_request(struct importer *im, struct record *rec, const char **column, char *why,
+			 size_t size)
+{
+	const struct import_defaults *d = &im->o->defaults;
+	struct connect_request *r = &rec->req;
+	const char *v;
+
+	connect_request_init(r);
+	r->customer_id = (char *)col(im, rec, CSV_COL_CUSTOMER_ID);
+	r->customer_name = (char *)col(im, rec, CSV_COL_CUSTOMER_NAME);
+	v = col(im, rec, CSV_COL_CUSTOMER_EMAIL);
+	r->customer_email = *v ? (char *)v : NULL;
+
+	v = col(im, rec, CSV_COL_PRODUCTS);
+	*column = csv_column_names[CSV_COL_PRODUCTS];
+	if (*v) {
+		if (parse_products(v, &r->products, why, size) < 0)
+			return -1;
+	} else {
+		r->products = d->products;
+	}
+	v = col(im, rec, CSV_COL_REDIRECT_URI);
+	r->redirect_uri = *v ? (char *)v : (char *)d->redirect_uri;
+	v = col(im, rec, CSV_COL_MINUTES_TO_EXPIRE);
+	*column = csv_column_names[CSV_COL_MINUTES_TO_EXPIRE];
+	if (*v) {
+		if (parse_minutes_to_expire(v, &r->minutes_to_expire, why, size) < 0)
+			return -1;
+	} else {
+		r->minutes_to_expire = d->minutes_to_expire;
+	}
+	v = col(im, rec, CSV_COL_SANDBOX);
+	r->sandbox = *v ? (char *)v : (char *)d->sandbox;
+	v = col(im, rec, CSV_COL_MANUAL);
+	*column = csv_column_names[CSV_COL_MANUAL];
+	if (*v && parse_bool(v, &r->manual, why, size) < 0)
+		return -1;
+	v = col(im, rec, CSV_COL_INTEGRATION_PROVIDER);
+	r->integration_provider = *v ? (char *)v : NULL;
+	v = col(im, rec, CSV_COL_INTEGRATION_AUTH_METHOD);
+	r->integration_auth_method = *v ? (char *)v : NULL;
+	v = col(im, rec, CSV_COL_RECORDKEEPING_RECORDKEEPER);
+	r->recordkeeper = *v ? (char *)v : NULL;
+	v = col(im, rec, CSV_COL_RECORDKEEPING_PLAN_ID);
+	r->recordkeeping_plan_id = *v ? (char *)v : NULL;
+
+	if (validate_request(r, column, why, size) < 0) {
+		/* the contract's names of the nested fields are the CSV's flat ones */
+		if (!strcmp(*column, "integration.provider"))
+			*column = csv_column_names[CSV_COL_INTEGRATION_PROVIDER];
+		else if (!strcmp(*column, "integration.auth_method"))
+			*column = csv_column_names[CSV_COL_INTEGRATION_AUTH_METHOD];
+		else if (!strcmp(*column, "recordkeeping.recordkeeper"))
+			*column = csv_column_names[CSV_COL_RECORDKEEPING_RECORDKEEPER];
+		else if (!strcmp(*column, "recordkeeping.plan_id"))
+			*column = csv_column_names[CSV_COL_RECORDKEEPING_PLAN_ID];
+		else if (!strcmp(*column, "recordkeeping"))
+			*column = "recordkeeping_recordkeeper, recordkeeping_plan_id";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * rec's customer_id if it can name a customer's row: valid, and not stored
+ * already by an earlier line of this import (that row must not be
+ * overwritten by a later, broken one). NULL otherwise.
+ */
+static const char *id_usable(struct importer *im, const struct record *rec)
+{
+	const char *id = col(im, rec, CSV_COL_CUSTOMER_ID);
+	char why[VALIDATE_WHY_MAX];
+	int64_t line;
+
+	if (validate_customer_field(id, strlen(id), why, sizeof(why)) < 0)
+		return NULL;
+	return store_seen_in_import(im->st, id, &line) == 0 ? id : NULL;
+}
+
+/*
+ * 1 if s[0..len) has no byte >= 0x80, and so is valid UTF-8: most rows are
+ * plain ASCII, and one pass a word at a time spares utf8_count() on every
+ * cell (3% of a large import).
+ */
+static int all_ascii(const char *s, size_t len)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(&w, s + i, sizeof(w));
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= (unsigned char)s[i];
+	return !(acc & 0x8080808080808080ull);
+}
+
+/*
+ * Stores the valid rows waiting in the queue, and counts what that did; a
+ * customer an earlier line of this import stored already makes its row
+ * invalid.
+ */
+static int flush(struct importer *im)
+{
+	size_t n = im->nqueued;
+	char why[64];
+
+	im->nqueued = 0;
+	if (!n)
+		return 0;
+	if (store_upsert_customers(im->st, im->queue, n, im->path, im->now_ms) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		switch (im->queue[i].res) {
+		case UPSERT_NEW:
+			im->stats->accepted++;
+			break;
+		case UPSERT_UNCHANGED:
+			im->stats->unchanged++;
+			break;
+		case UPSERT_UPDATED:
+			im->stats->updated++;
+			break;
+		case UPSERT_DUPLICATE:
+			snprintf(why, sizeof(why), "duplicate of line %lld",
+				 (long long)im->queue[i].dup_line);
+			if (reject(im, &im->rec[i], NULL, csv_column_names[CSV_COL_CUSTOMER_ID],
+				   why) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Checks rec against every rule and builds its request. Returns 0 if it is
+ * valid; otherwise -1 with the column and why, and *keyed 1 if its
+ * customer_id is valid and so may still name the customer's row.
+ */
+static int check_row(struct importer *im, struct record *rec, const char **column, char *why,
+		     size_t size, int *keyed)
+{
+	const char *id = col(im, rec, CSV_COL_CUSTOMER_ID);
+	size_t ncells = rec->ncells + rec->nextra;
+
+	*keyed = 1;
+	if (rec->long_cell) {
+		int c = im->hdr.cell_col[rec->long_cell - 1];
+
+		*column = c >= 0 ? csv_column_names[c] : "row";
+		*keyed = c != CSV_COL_CUSTOMER_ID;
+		snprintf(why, size, "is longer than %d bytes (%zu), the limit for a cell",
+			 CSV_CELL_MAX_BYTES, rec->long_len);
+		return -1;
+	}
+	if (!all_ascii(rec->cells.buf, rec->cells.len)) {
+		for (size_t i = 0; i < rec->ncells; i++) {
+			int c = im->hdr.cell_col[i];
+			enum csv_encoding guess;
+
+			if (utf8_count(cell(rec, i), cell_len(rec, i)) >= 0)
+				continue;
+			/*
+			 * One row cannot tell the two apart (Windows-1252's “ ” – € are
+			 * Mac OS Roman's ì î ñ Ä): the row votes with all its cells, the
+			 * summary names the file's winner, and the reason names both,
+			 * so it never contradicts the summary.
+			 */
+			guess = csv_guess_8bit(rec->cells.buf, rec->cells.len);
+			im->guess_votes[guess == CSV_ENC_MACINTOSH]++;
+			im->stats->not_utf8++;
+			*column = c >= 0 ? csv_column_names[c] : "row";
+			*keyed = c != CSV_COL_CUSTOMER_ID;
+			snprintf(why, size, "%s", CSV_NOT_UTF8_WHY);
+			return -1;
+		}
+	}
+	if (csv_excel_number(id)) {
+		*column = csv_column_names[CSV_COL_CUSTOMER_ID];
+		*keyed = 0;
+		snprintf(why, size,
+			 "'%s' reads like a number Excel rounded: format the column as Text "
+			 "and export again",
+			 id);
+		return -1;
+	}
+	if (validate_customer_field(id, strlen(id), why, size) < 0) {
+		*column = csv_column_names[CSV_COL_CUSTOMER_ID];
+		*keyed = 0;
+		return -1;
+	}
+	if (ncells != im->hdr.ncells) {
+		*column = "row";
+		snprintf(why, size, "%zu cell%s, but the header has %zu", ncells,
+			 ncells == 1 ? "" : "s", im->hdr.ncells);
+		return -1;
+	}
+	if (im->hdr.col_cell[CSV_COL_PRODUCTS] >= 0 &&
+	    !all_ascii(col(im, rec, CSV_COL_PRODUCTS), strlen(col(im, rec, CSV_COL_PRODUCTS))))
+		utf8_space_to_ascii(rec->cells.buf + rec->off[im->hdr.col_cell[CSV_COL_PRODUCTS]],
+				    strlen(col(im, rec, CSV_COL_PRODUCTS)));
+	return build_request(im, rec, column, why, size);
+}
+
+int importer_row(struct importer *im, struct record *rec)
+{
+	const char *column = NULL;
+	char why[VALIDATE_WHY_MAX + 96];
+	size_t i;
+	int keyed;
+
+	for (i = 0; i < rec->ncells && !cell_len(rec, i); i++)
+		;
+	if (i == rec->ncells && !rec->nextra && !rec->long_cell) {
+		im->stats->blank++; /* ",,," is a blank line a spreadsheet wrote */
+		return 0;
+	}
+	im->stats->rows_read++;
+
+	if (check_row(im, rec, &column, why, sizeof(why), &keyed) == 0) {
+		im->queue[im->nqueued].req = &rec->req;
+		im->queue[im->nqueued].line = rec->line;
+		im->queued_bytes += rec->cells.alloc + rec->alloc_cells * sizeof(*rec->off);
+		/* a batch of long rows is stored early: memory stays bounded */
+		if (++im->nqueued == STORE_UPSERT_BATCH ||
+		    im->queued_bytes > 4 * CSV_RECORD_MAX_BYTES)
+			return flush(im);
+		return 0;
+	}
+	/* the rows before it first: whether its id is usable depends on them */
+	if (flush(im) < 0)
+		return -1;
+	return reject(im, rec, keyed ? id_usable(im, rec) : NULL, column, why);
+}
+
+int importer_finish(struct importer *im)
+{
+	return flush(im);
+}
