@@ -6,6 +6,7 @@
 
 #include "base/cli.h"
 #include "cmd/cmd.h"
+#include "cmd/config.h"
 #include "base/util.h"
 #include "base/version.h"
 
@@ -20,6 +21,7 @@ static const struct {
     {"export", cmd_export, "write results as CSV or JSON Lines"},
     {"retry", cmd_retry, "re-queue failed rows for the next run"},
     {"sync", cmd_sync, "import, run and export in one go: the nightly job"},
+    {"config", cmd_config, "print the settings in force and where each comes from"},
 };
 
 /*
@@ -43,7 +45,9 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'finch-onboard <command> --help' describes a command's options.\n"
-		     "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET.\n");
+		     "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET.\n"
+		     "Every command takes --config FILE (else $FINCH_ONBOARD_CONFIG): settings\n"
+		     "from an INI file, below the environment and the command line.\n");
 }
 
 int main(int argc, char **argv)
@@ -64,7 +68,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return check_stdout(commands[i].fn(argc - 1, argv + 1));
+			return check_stdout(commands[i].fn == cmd_config
+						? cmd_config(argc - 1, argv + 1)
+						: config_run_command(commands[i].name,
+								     commands[i].fn, argc - 1,
+								     argv + 1));
 	error("'%s' is not a command; see 'finch-onboard --help'", argv[1]);
 	return EXIT_USAGE;
 }

@@ -4,6 +4,7 @@
 #include "base/cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -76,4 +77,40 @@ void cli_log_format_early(int argc, char **argv)
 		if (v && !strcmp(v, "json"))
 			log_setup(LOG_FORMAT_JSON, LOG_INFO);
 	}
+}
+
+static struct {
+	const char *arg;
+	char *origin;
+} * origins;
+static size_t norigins;
+
+void cli_arg_origin(const char *arg, const char *origin)
+{
+	origins = xrealloc(origins, (norigins + 1) * sizeof(*origins));
+	origins[norigins].arg = arg;
+	origins[norigins++].origin = xstrdup(origin);
+}
+
+void cli_arg_origins_clear(void)
+{
+	for (size_t i = 0; i < norigins; i++)
+		free(origins[i].origin);
+	free(origins);
+	origins = NULL;
+	norigins = 0;
+	util_set_context(NULL);
+}
+
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts)
+{
+	int c = getopt_long(argc, argv, optstring, longopts, NULL);
+	const char *arg = c != -1 && optind > 0 && optind <= argc ? argv[optind - 1] : NULL;
+	const char *origin = NULL;
+
+	for (size_t i = 0; arg && i < norigins && !origin; i++)
+		if (origins[i].arg == arg)
+			origin = origins[i].origin;
+	util_set_context(origin);
+	return c;
 }

@@ -42,4 +42,17 @@ int cli_log_format(const char *arg);
  */
 void cli_log_format_early(int argc, char **argv);
 
+/*
+ * Says that the argument arg (the very string, compared by address) came
+ * from origin ("FILE:LINE: key"), as a config file's settings do: while
+ * getopt_long() hands it over through cli_getopt(), every message starts
+ * with origin, so an error names the file, the line and the key. origin is
+ * copied; cli_arg_origins_clear() forgets them all.
+ */
+void cli_arg_origin(const char *arg, const char *origin);
+void cli_arg_origins_clear(void);
+
+/* getopt_long() that sets the message context of cli_arg_origin() for each option. */
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts);
+
 #endif

@@ -10,11 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/strbuf.h"
 
 static void (*reporter)(const char *level, const char *event, const char *msg);
+static const char *context;
+
+void util_set_context(const char *prefix)
+{
+	context = prefix;
+}
 
 void util_set_reporter(void (*fn)(const char *level, const char *event, const char *msg))
 {
@@ -27,6 +35,8 @@ report(const char *level, const char *event, const char *fmt, va_list ap, const 
 {
 	struct strbuf msg = STRBUF_INIT, line = STRBUF_INIT;
 
+	if (context)
+		strbuf_addf(&msg, "%s: ", context);
 	strbuf_vaddf(&msg, fmt, ap);
 	if (suffix)
 		strbuf_addf(&msg, ": %s", suffix);
@@ -42,6 +52,18 @@ report(const char *level, const char *event, const char *fmt, va_list ap, const 
 	}
 	strbuf_release(&msg);
 	strbuf_release(&line);
+}
+
+int file_check_trusted(const struct stat *st, const char *what, const char *path)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return error("%s: '%s' is owned by another user (uid %lu); it must be yours: run "
+			     "'chown %lu %s'",
+			     what, path, (unsigned long)st->st_uid, (unsigned long)geteuid(), path);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return error("%s: others can write '%s' (mode %04o); run 'chmod 600 %s'", what,
+			     path, (unsigned)(st->st_mode & 07777), path);
+	return 0;
 }
 
 int error(const char *fmt, ...)

@@ -17,6 +17,21 @@
 
 #include "base/xalloc.h"
 
+/*
+ * A prefix for every message until the next call ("FILE:LINE: key", where
+ * a config file's setting is being applied), or NULL for none. Not copied.
+ */
+void util_set_context(const char *prefix);
+
+struct stat;
+/*
+ * Refuses a file that could hold someone else's words (OpenSSH's
+ * safe_path()): owned by another user than us or root, or writable by its
+ * group or others. what names it in the error ("option '--client-secret-file'").
+ * Returns 0, or -1 after reporting.
+ */
+int file_check_trusted(const struct stat *st, const char *what, const char *path);
+
 /* Print "PROG: error: MSG" to stderr and return -1. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like error(), with ": strerror(errno)" appended. errno is preserved. */

@@ -5,6 +5,8 @@
 #ifndef FINCH_CMD_H
 #define FINCH_CMD_H
 
+#include <getopt.h>
+
 #include "base/exitcode.h"
 
 #define DEFAULT_DB_PATH "onboard.db"
@@ -16,5 +18,11 @@ int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* Each command's own getopt_long() table, for the config file (config.h). */
+
+extern const struct option cmd_import_options[], cmd_run_options[], cmd_status_options[],
+    cmd_export_options[], cmd_retry_options[], cmd_sync_options[];
 
 #endif

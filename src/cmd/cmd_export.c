@@ -57,17 +57,20 @@ static int export_apply(void *ctx, int c, const char *arg)
 	}
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_export_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"state", required_argument, NULL, 's'},
+    {"since", required_argument, NULL, 'S'}, /* and the export's: common.h */
+    CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_export(int argc, char **argv)
 {
-	static const struct option own[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"state", required_argument, NULL, 's'},
-	    {"since", required_argument, NULL, 'S'}, /* and the export's: common.h */
-	    CLI_LOG_FORMAT_OPTION,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct option *longopts = cli_options_merge(own, cmd_export_long_options, NULL);
+	struct option *longopts =
+	    cli_options_merge(cmd_export_options, cmd_export_long_options, NULL);
 	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1};
 	struct store *st = NULL;

@@ -51,16 +51,18 @@ static int import_apply(void *ctx, int c, const char *arg)
 	return 1;
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_import_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"quiet", no_argument, NULL, 'q'},
+    CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_import(int argc, char **argv)
 {
-	static const struct option own[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    CLI_LOG_FORMAT_OPTION,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct option *longopts = cli_options_merge(own, import_long_options, NULL);
+	struct option *longopts = cli_options_merge(cmd_import_options, import_long_options, NULL);
 	struct import_options o = {.max_reasons = MAX_REASONS};
 	struct writer w = WRITER_INIT;
 	struct import_stats stats;

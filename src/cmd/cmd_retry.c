@@ -183,18 +183,20 @@ static int retry_apply(void *ctx, int c, const char *arg)
 	}
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_retry_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"state", required_argument, NULL, 's'},
+    {"finch-code", required_argument, NULL, 'f'},
+    {"http-status", required_argument, NULL, 'H'},
+    {"customer", required_argument, NULL, 'c'},
+    CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_retry(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"state", required_argument, NULL, 's'},
-	    {"finch-code", required_argument, NULL, 'f'},
-	    {"http-status", required_argument, NULL, 'H'},
-	    {"customer", required_argument, NULL, 'c'},
-	    CLI_LOG_FORMAT_OPTION,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
 	struct writer w = WRITER_INIT;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1};
@@ -203,7 +205,7 @@ int cmd_retry(int argc, char **argv)
 	int *was_pending = NULL;
 	int ret;
 
-	ret = cmd_read_options(&co, argc, argv, longopts, retry_apply, &a);
+	ret = cmd_read_options(&co, argc, argv, cmd_retry_options, retry_apply, &a);
 	if (ret != CMD_OPTIONS_READ)
 		goto out;
 	ret = EXIT_USAGE;

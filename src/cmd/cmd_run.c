@@ -61,14 +61,16 @@ static int run_apply(void *ctx, int c, const char *arg)
 	return run_option_apply(ctx, c, arg);
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_run_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_run(int argc, char **argv)
 {
-	static const struct option own[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct option *longopts = run_options_merge(own);
+	struct option *longopts = run_options_merge(cmd_run_options);
 	struct writer w = WRITER_INIT;
 	struct store *st = NULL; /* a dry run's read-only store */
 	struct run_config cfg;

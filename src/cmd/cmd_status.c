@@ -251,21 +251,23 @@ static int status_apply(void *ctx, int c, const char *arg)
 	return 1;
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_status_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"json", no_argument, NULL, 'j'},
+    CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_status(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},
-	    CLI_LOG_FORMAT_OPTION,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
 	struct store *st = NULL;
 	struct report r = {0};
 	int json = 0, ret, got;
 
-	ret = cmd_read_options(&co, argc, argv, longopts, status_apply, &json);
+	ret = cmd_read_options(&co, argc, argv, cmd_status_options, status_apply, &json);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	ret = EXIT_USAGE;

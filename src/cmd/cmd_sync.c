@@ -232,16 +232,18 @@ static int sync_apply(void *ctx, int c, const char *arg)
 	return 1;
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_sync_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
+    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_sync(int argc, char **argv)
 {
-	static const struct option own[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
-	    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct option *longopts = cli_options_merge(own, cmd_export_long_options,
+	struct option *longopts = cli_options_merge(cmd_sync_options, cmd_export_long_options,
 						    import_long_options, run_long_options, NULL);
 	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
 	struct scratch_db scratch = {"", STRBUF_INIT};

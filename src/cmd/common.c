@@ -16,7 +16,7 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", longopts)) != -1) {
 		r = apply(ctx, c, optarg);
 		if (r < 0)
 			return EXIT_USAGE;

@@ -404,18 +404,8 @@ static int read_secret_file(const char *what, const char *path, int from_manager
 	 * user owns or can write could hold a secret of their choosing, and
 	 * every session would then go to their account. Root may own it.
 	 */
-	if (stt.st_uid != geteuid() && stt.st_uid != 0) {
-		error("%s: '%s' is owned by another user (uid %lu); "
-		      "it must be yours: run 'chown %lu %s'",
-		      what, path, (unsigned long)stt.st_uid, (unsigned long)geteuid(), path);
+	if (file_check_trusted(&stt, what, path) < 0)
 		goto out;
-	}
-	if (stt.st_mode & (S_IWGRP | S_IWOTH)) {
-		error("%s: others can write '%s' (mode %04o); "
-		      "run 'chmod 600 %s'",
-		      what, path, (unsigned)(stt.st_mode & 07777), path);
-		goto out;
-	}
 	if ((stt.st_mode & (S_IRGRP | S_IROTH)) && !from_manager)
 		warning("'%s' holds the client secret but others can read it (mode %04o); "
 			"run 'chmod 600 %s'",
