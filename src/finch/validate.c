@@ -590,6 +590,14 @@ int validate_minutes_to_expire(int64_t v, char *why, size_t size)
 	return 0;
 }
 
+int64_t minutes_to_expire_to_send(int64_t row_minutes, int reauth)
+{
+	if (row_minutes > 0)
+		return row_minutes;
+	/* finch-api-node 10.7 SessionNewParams and SessionReauthenticateParams */
+	return reauth ? REAUTH_MINUTES_DEFAULT : MINUTES_TO_EXPIRE_DEFAULT;
+}
+
 int validate_minutes_to_expire_number(double v, int64_t *whole, char *why, size_t size)
 {
 	/* NaN fails both comparisons, so the cast below is always defined */

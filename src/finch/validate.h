@@ -133,6 +133,14 @@ int validate_products(unsigned mask, char *why, size_t size);
 int parse_minutes_to_expire(const char *s, int64_t *out, char *why, size_t size);
 int validate_minutes_to_expire(int64_t v, char *why, size_t size);
 /*
+ * What a session request sends as minutes_to_expire: the row's value, or
+ * else the default we assume (MINUTES_TO_EXPIRE_DEFAULT for a new session,
+ * REAUTH_MINUTES_DEFAULT for a reauthentication). Always sent, because
+ * Finch's own default moved four times (10,080, 20,160, 43,200, 129,600)
+ * and its answer carries no expiry: the expiry we store is what we sent.
+ */
+int64_t minutes_to_expire_to_send(int64_t row_minutes, int reauth);
+/*
  * The contract's own rule for a JSON number, which may have a fraction
  * ("type: number", 1..129600). Stores it rounded up to whole minutes.
  */

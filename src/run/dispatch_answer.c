@@ -16,11 +16,10 @@ static char *dup_or_null(const char *v)
 	return v ? xstrdup(v) : NULL;
 }
 
-static int64_t default_minutes(const struct store_job *job)
+/* What the request sent (read_job() fills the default), never a constant of ours. */
+static int64_t sent_minutes(const struct store_job *job)
 {
-	if (job->req.minutes_to_expire > 0)
-		return job->req.minutes_to_expire;
-	return job->kind == REQUEST_REAUTH ? REAUTH_MINUTES_DEFAULT : MINUTES_TO_EXPIRE_DEFAULT;
+	return minutes_to_expire_to_send(job->req.minutes_to_expire, job->kind == REQUEST_REAUTH);
 }
 
 /* The attempt t made, as an outcome of kind k whose other fields the caller fills. */
@@ -37,6 +36,7 @@ void dispatch_fill_outcome(struct dispatcher *d, struct transfer *t, enum outcom
 	o->started_ms = t->started_ms;
 	o->elapsed_ms = clock_mono_ms() - t->started_mono;
 	o->request_id = dup_or_null(t->request_id);
+	o->minutes_to_expire = sent_minutes(&t->job);
 }
 
 /* The pause of the whole run after a client-wide 429 that gave no hint: doubling, capped. */
@@ -297,7 +297,7 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 		so.kind = OUTCOME_CREATED;
 		so.session_id = dup_or_null(o.session_id);
 		so.connect_url = dup_or_null(o.connect_url);
-		so.expires_at_ms = now_ms + default_minutes(&t->job) * 60000;
+		so.expires_at_ms = now_ms + sent_minutes(&t->job) * 60000;
 		dispatch_keep(d, &so);
 		break;
 	case FINCH_EXISTS:

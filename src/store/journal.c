@@ -74,6 +74,7 @@ void journal_encode(const struct store_outcome *o, struct strbuf *out)
 	add_int(j, "next_attempt_at", o->next_attempt_ms, 1);
 	add_int(j, "first_transient_at", o->first_transient_ms, 1);
 	add_int(j, "give_up_at", o->give_up_ms, 1);
+	add_int(j, "minutes_to_expire", o->minutes_to_expire, 1);
 	text = cJSON_PrintUnformatted(j);
 	if (!text)
 		die("out of memory encoding the answers journal");
@@ -154,7 +155,8 @@ int journal_decode(const char *line, size_t len, struct store_outcome *o, char *
 	    get_int(j, "expires_at", 0, &o->expires_at_ms, why, size) < 0 ||
 	    get_int(j, "next_attempt_at", 0, &o->next_attempt_ms, why, size) < 0 ||
 	    get_int(j, "first_transient_at", 0, &o->first_transient_ms, why, size) < 0 ||
-	    get_int(j, "give_up_at", 0, &o->give_up_ms, why, size) < 0)
+	    get_int(j, "give_up_at", 0, &o->give_up_ms, why, size) < 0 ||
+	    get_int(j, "minutes_to_expire", 0, &o->minutes_to_expire, why, size) < 0)
 		goto out;
 	o->http_status = (long)status;
 	if (!outcome || outcome_kind_from_name(outcome, &o->kind) < 0) {

@@ -23,11 +23,12 @@
  *    "finch_code":null,"request_id":"...","message":null,"session_id":"...",
  *    "connect_url":"https://...","connection_id":null,
  *    "expires_at":1772206000000,"next_attempt_at":null,
- *    "first_transient_at":null,"give_up_at":null}
+ *    "first_transient_at":null,"give_up_at":null,"minutes_to_expire":129600}
  *
  * "outcome" is created, exists, failed, retry or unsent (store.h's
  * outcome_kind); "kind" is create or reauth; times are milliseconds since
- * the Unix epoch; absent values are null. A last line without its "\n" is
+ * the Unix epoch; absent values are null ("minutes_to_expire", what the
+ * request sent, came later and is absent from older journals). A last line without its "\n" is
  * an append a crash cut short, never acknowledged: replay ignores it with a
  * warning. Any other line that does not decode stops the replay and the
  * writer, naming the file and line, with the file left in place.

@@ -366,6 +366,7 @@ struct attempt_record {
 	int64_t give_up_ms;	   /* a failed row is re-queued by the next run until then */
 	const char *session_id;	   /* a 201's session_id, even when the row keeps another */
 	const char *connection_id; /* a connection_already_exists' connection_id */
+	int64_t minutes_to_expire; /* what the request sent; 0: unknown (older journals) */
 };
 
 /*
@@ -421,6 +422,7 @@ struct store_outcome {
 	int64_t next_attempt_ms;	/* OUTCOME_RETRY */
 	int64_t first_transient_ms;	/* OUTCOME_FAILED and _RETRY: attempt_record's */
 	int64_t give_up_ms;
+	int64_t minutes_to_expire; /* what the request sent (attempt_record's) */
 };
 
 void store_outcome_release(struct store_outcome *o);

@@ -18,8 +18,8 @@ const char *const store_outcome_sql[S_STMT_COUNT] = {
     [S_RUN_OUTCOME] = "UPDATE runs SET exit_code = ?2, pauses = ?3, outages = ?4 WHERE id = ?1",
     [S_ATTEMPT_INSERT] = "INSERT INTO attempts(customer, run_id, attempt_no, kind, started_at, "
 			 "elapsed_ms, http_status, transport_error, finch_code, request_id, "
-			 "message, session_id, connection_id) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			 "message, session_id, connection_id, minutes_to_expire) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     /* A reauthenticated employer is still connected: the row stays exists, with its new link. */
     [S_SET_CREATED] = "UPDATE customers SET state = CASE request_kind WHEN 'reauth' "
 		      "THEN 'exists' ELSE 'created' END, session_id = ?2, "
@@ -62,6 +62,7 @@ int store_insert_attempt(struct store *st, const struct attempt_record *a)
 	bind_text(s, 11, a->message);
 	bind_text(s, 12, a->session_id);
 	bind_text(s, 13, a->connection_id);
+	bind_int_or_null(s, 14, a->minutes_to_expire, 0);
 	return store_exec(st, S_ATTEMPT_INSERT);
 }
 
@@ -231,6 +232,7 @@ static void outcome_attempt(const struct store_outcome *o, struct attempt_record
 	a->connection_id = o->connection_id;
 	a->first_transient_ms = o->first_transient_ms;
 	a->give_up_ms = o->give_up_ms;
+	a->minutes_to_expire = o->minutes_to_expire;
 }
 
 int store_record_outcome(struct store *st, const struct store_outcome *o)

@@ -156,8 +156,10 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 			job->req.products = 0;
 	}
 	job->req.redirect_uri = column_dup(s, 6);
-	job->req.minutes_to_expire =
-	    sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 7);
+	/* always sent, so the stored expiry is what Finch was asked for */
+	job->req.minutes_to_expire = minutes_to_expire_to_send(
+	    sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 7),
+	    job->kind == REQUEST_REAUTH);
 	job->req.sandbox = column_dup(s, 8);
 	job->req.manual = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
 	job->req.integration_provider = column_dup(s, 10);
