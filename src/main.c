@@ -22,6 +22,8 @@ static const struct {
     {"retry", cmd_retry, "re-queue failed rows for the next run"},
     {"sync", cmd_sync, "import, run and export in one go: the nightly job"},
     {"config", cmd_config, "print the settings in force and where each comes from"},
+    {"connections", cmd_connections, "import the app's record of who connected"},
+    {"webhooks", cmd_webhooks, "receive Finch's webhooks, or verify a saved one"},
 };
 
 /*

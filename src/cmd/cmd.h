@@ -18,6 +18,8 @@ int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
+int cmd_connections(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 
 /* Each command's own getopt_long() table, for the config file (config.h). */

@@ -34,6 +34,18 @@ static const char usage[] =
     "  --echo-auth            answer every session request with a 400 that quotes\n"
     "                         its credentials (raw, base64, percent-encoded)\n"
     "\n"
+    "the journey after the link (loopback peers only):\n"
+    "  POST /_mock/complete {\"session_id\":S}   the employer completes session S: its\n"
+    "                         customer is connected (later sessions answer\n"
+    "                         connection_already_exists) and account.updated is sent\n"
+    "  POST /_mock/status {\"connection_id\":C,\"status\":ST}   account.updated with ST\n"
+    "  GET /_mock/deliveries  webhook deliveries queued, answered, and answered wrongly\n"
+    "  --webhook-url URL      where account.updated goes, signed with the base64 secret\n"
+    "                         in $FINCH_WEBHOOK_SECRET as Finch signs it\n"
+    "  --webhook-fault LIST   bad-signature, old-timestamp, duplicate: with each event,\n"
+    "                         a forged copy, a replay signed 10 minutes ago, or the\n"
+    "                         same delivery twice\n"
+    "\n"
     "faults (P is a probability from 0 to 1):\n"
     "  --rate-limit-fault P   429 finch_application_rl (alias --fail-429 P)\n"
     "  --retry-after X        the 429 hint: a duration (default 1s), or a mode:\n"
@@ -94,6 +106,8 @@ enum {
 	OPT_PENALTY,
 	OPT_VERSION,
 	OPT_ECHO_AUTH,
+	OPT_WEBHOOK_URL,
+	OPT_WEBHOOK_FAULT,
 };
 
 static const struct option longopts[] = {
@@ -132,6 +146,8 @@ static const struct option longopts[] = {
     {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
     {"penalty", required_argument, NULL, OPT_PENALTY},
     {"echo-auth", no_argument, NULL, OPT_ECHO_AUTH},
+    {"webhook-url", required_argument, NULL, OPT_WEBHOOK_URL},
+    {"webhook-fault", required_argument, NULL, OPT_WEBHOOK_FAULT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -264,6 +280,14 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 	case OPT_ECHO_AUTH:
 		c->echo_auth = 1;
 		return 0;
+	case OPT_WEBHOOK_URL:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			return error("--webhook-url '%s': must start with http:// or https://",
+				     arg);
+		c->journey.webhook_url = arg;
+		return 0;
+	case OPT_WEBHOOK_FAULT:
+		return mock_journey_faults_parse(arg, &c->journey.faults);
 	case OPT_LATENCY:
 		return parse_ms("latency", arg, &f->latency_ms);
 	case OPT_JITTER:
@@ -333,6 +357,15 @@ int main(int argc, char **argv)
 	if (sum > 1.0 + 1e-9) {
 		error("the fault probabilities add up to %.3f, more than 1", sum);
 		return 2;
+	}
+	if (getenv(WEBHOOK_SECRET_ENV) && *getenv(WEBHOOK_SECRET_ENV)) {
+		char why[WEBHOOK_WHY_MAX];
+
+		if (webhook_key_parse(getenv(WEBHOOK_SECRET_ENV), &c.journey.key, why,
+				      sizeof(why)) < 0) {
+			error("%s: %s", WEBHOOK_SECRET_ENV, why);
+			return 2;
+		}
 	}
 	if (!c.client_id || !*c.client_id)
 		c.client_id = "test-client";

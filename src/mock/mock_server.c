@@ -115,6 +115,7 @@ struct mock_server {
 	int port;
 	char self_url[64];
 	char *expected_auth; /* "Basic base64(id:secret)" */
+	struct mock_journey *journey;
 
 	pthread_mutex_t lock; /* everything below */
 	struct map attempts;
@@ -357,6 +358,7 @@ struct log_fields {
 	int64_t retry_after_ms; /* -1: none */
 	const char *session_id;
 	const char *connection_id;
+	int64_t minutes_to_expire; /* a created session's, defaults applied; 0: none */
 };
 
 static void json_string(FILE *f, const char *s)
@@ -407,6 +409,8 @@ static void account(struct mock_server *s, const struct log_fields *l)
 	json_string(s->log, l->session_id);
 	fputs(",\"connection_id\":", s->log);
 	json_string(s->log, l->connection_id);
+	if (l->minutes_to_expire)
+		fprintf(s->log, ",\"minutes_to_expire\":%lld", (long long)l->minutes_to_expire);
 	fputs("}\n", s->log);
 	fflush(s->log); /* tests read the log while the server runs */
 }
@@ -722,7 +726,8 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 	}
 	rate_limited = mock_window_hit(&s->window, &s->cfg.faults, clock_mono_ms());
 	penalty_left = s->window.penalty_until_ms - clock_mono_ms();
-	exists = !reauth && existing_connection(s, cr.customer_id, conn);
+	exists = !reauth && (existing_connection(s, cr.customer_id, conn) ||
+			     mock_journey_connection(s->journey, cr.customer_id, conn));
 	pthread_mutex_unlock(&s->lock);
 
 	d = mock_faults_decide(&s->cfg.faults, request_no, reauth ? connection_id : cr.customer_id,
@@ -738,6 +743,9 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 				l.fault = FAULT_NONE; /* those break 201s only */
 		} else {
 			answer_created(q, &l, session);
+			l.minutes_to_expire = mock_journey_session(
+			    s->journey, session, reauth ? NULL : cr.customer_id, connection_id,
+			    cr.minutes_to_expire);
 		}
 	}
 out:
@@ -748,6 +756,32 @@ out:
 	free(connection_id);
 	connect_request_release(&cr);
 	return d.delay_ms;
+}
+
+/* 1 when the peer of conn is 127.0.0.0/8 or ::1. */
+static int peer_is_loopback(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >>
+			24) == 127;
+	if (sa && sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return 0;
+}
+
+/* The /_mock/ admin endpoints (mock_journey.h). */
+static void answer_admin(struct request *q, const char *method, const char *url)
+{
+	char *body = mock_journey_admin(q->srv->journey, method, url, q->body.buf, q->body.len,
+					peer_is_loopback(q->conn), &q->status);
+
+	q->response = make_response(q->srv, body, "application/json");
+	free(body);
 }
 
 /* ---- timers: suspended connections waiting for their answer -------------- */
@@ -879,6 +913,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		q->decided = 1;
 		if ((sessions || reauth) && !strcmp(method, "POST")) {
 			delay = decide_session(q, url, reauth);
+		} else if (!strncmp(url, "/_mock/", 7)) {
+			answer_admin(q, method, url);
 		} else if (!strcmp(url, "/stats") && !strcmp(method, "GET")) {
 			q->status = 200;
 			q->response = stats_response(s);
@@ -984,6 +1020,8 @@ int mock_server_start(const struct mock_config *c, struct mock_server **out)
 
 	if (c->existing_file && load_existing(s, c->existing_file) < 0)
 		goto fail;
+	if (mock_journey_start(&c->journey, &s->journey) < 0)
+		goto fail;
 	if (c->log_path) {
 		s->log = fopen(c->log_path, "a");
 		if (!s->log) {
@@ -1025,6 +1063,7 @@ int mock_server_start(const struct mock_config *c, struct mock_server **out)
 fail:
 	if (s->log)
 		fclose(s->log);
+	mock_journey_stop(s->journey, 0);
 	map_release(&s->existing);
 	free(s->expected_auth);
 	free(s);
@@ -1066,6 +1105,8 @@ void mock_server_stop(struct mock_server *s, int64_t grace_ms)
 	MHD_stop_daemon(s->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
+	/* webhooks already queued still go out, within the same grace */
+	mock_journey_stop(s->journey, deadline - clock_mono_ms());
 	if (s->log && fclose(s->log) != 0)
 		error_errno("cannot write the log");
 	map_release(&s->attempts);

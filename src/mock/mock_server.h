@@ -1,7 +1,8 @@
 /*
  * mock_server.h: finch-mock, a local Finch that answers
  * POST /connect/sessions and /connect/sessions/reauthenticate as the
- * contract says, and misbehaves on demand (mock_faults.h).
+ * contract says, and misbehaves on demand (mock_faults.h). What follows a
+ * link (completion, webhooks) is mock_journey.h's.
  *
  * It runs on libmicrohttpd's internal epoll thread pool. Latency and hangs
  * never block a worker: the connection is suspended and a timer thread
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "mock/mock_faults.h"
+#include "mock/mock_journey.h"
 
 struct mock_config {
 	const char *bind;	   /* address to listen on (default 127.0.0.1) */
@@ -26,6 +28,7 @@ struct mock_config {
 	unsigned threads;	   /* worker threads (default 2) */
 	int echo_auth;		   /* every session request gets a 400 quoting its credentials */
 	struct mock_faults faults;
+	struct mock_journey_config journey; /* --webhook-url, --webhook-fault, the secret */
 };
 
 void mock_config_init(struct mock_config *c);

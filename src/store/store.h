@@ -441,6 +441,48 @@ int store_record_outcome(struct store *st, const struct store_outcome *o);
  */
 int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied);
 
+/* ---- connections: what follows the link (store_connections.c) ----------- */
+
+/* A verified webhook delivery (finch/webhook.h), as stored. */
+struct webhook_record {
+	const char *event_id; /* Finch-Event-Id: the key of idempotence */
+	const char *event_type;
+	const char *connection_id; /* NULL: none */
+	const char *status;	   /* account.updated's data.status, else NULL */
+	int64_t event_ms;	   /* Finch-Timestamp: orders statuses that arrive late */
+	int64_t received_ms;
+};
+
+/*
+ * Stores a verified delivery once, within the caller's transaction. A new
+ * event_id is kept, and an account.updated sets connection_status (and
+ * connected_at, the first time it is "connected") of every row with its
+ * connection_id, unless a newer status is there already. *duplicate is 1
+ * when the event_id was stored before (nothing changes); *rows counts the
+ * rows it updated.
+ */
+int store_webhook_event(struct store *st, const struct webhook_record *w, int *duplicate,
+			int64_t *rows);
+
+/* What store_mark_connected() did with one customer. */
+enum connection_mark {
+	CONNECTION_MARKED,    /* now exists with that connection and status */
+	CONNECTION_UNCHANGED, /* it already had them: importing again changes nothing */
+	CONNECTION_UNKNOWN,   /* no such customer: reported, never created */
+	CONNECTION_SKIPPED,   /* an invalid row (or one in flight): left alone */
+};
+
+/*
+ * Marks customer_id connected with connection_id, within the caller's
+ * transaction: a created, pending, failed or retry_wait row becomes exists
+ * (so it is never renewed again), and every row takes the connection_id,
+ * the status (NULL: "connected") and its time at_ms, unless a newer status
+ * is there already.
+ */
+int store_mark_connected(struct store *st, const char *customer_id, const char *connection_id,
+			 const char *status, int64_t at_ms, int64_t now_ms,
+			 enum connection_mark *res);
+
 /* ---- results ------------------------------------------------------------ */
 
 /* One line of an export. Pointers are valid only during the callback. */

@@ -70,6 +70,12 @@ enum stmt_id {
 	S_METRIC_RUNS,
 	S_EXPORT,
 	S_CUSTOMER_STATE,
+	/* store_connections.c */
+	S_WEBHOOK_INSERT,
+	S_WEBHOOK_APPLY,
+	S_WEBHOOK_ROWS,
+	S_MARK_CONNECTED,
+	S_CONNECTION_LOOKUP,
 	S_STMT_COUNT
 };
 
@@ -79,6 +85,7 @@ extern const char *const store_import_sql[S_STMT_COUNT];
 extern const char *const store_queue_sql[S_STMT_COUNT];
 extern const char *const store_outcome_sql[S_STMT_COUNT];
 extern const char *const store_report_sql[S_STMT_COUNT];
+extern const char *const store_connections_sql[S_STMT_COUNT];
 
 /* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
 #define STATE_BIT_SQL                                                                              \

@@ -39,6 +39,8 @@ expect_eq "reauth attempt" "$(q e.db "SELECT a.kind || ' ' || a.minutes_to_expir
 	((c.expires_at - a.started_at - 43200 * 60000) BETWEEN 0 AND 10000)
 	FROM attempts a JOIN customers c ON c.id = a.customer WHERE c.customer_id = 'e-3' ORDER BY a.id DESC LIMIT 1")" \
 	"reauth 43200 1"
+[ "$(jq -r 'select(.path == "/connect/sessions/reauthenticate") | .minutes_to_expire' m.log)" = 43200 ] ||
+	fail "the emulator did not log 43,200 minutes for the reauthentication: $(tail -n 1 m.log)"
 pass "a reauthentication sends 43,200 and its link expires after 30 days"
 stop_mock
 finish

@@ -1,0 +1,299 @@
+/*
+ * cmd_connections.c: `finch-onboard connections import FILE`, the app's own
+ * record of who connected.
+ *
+ * Nothing at Finch lists connections; the one answer that ties our
+ * customer_id to a connection_id is the app's POST /auth/token exchange at
+ * its redirect. An app that logs customer_id and connection_id there (CSV
+ * with a header, or JSON Lines) hands the log to this command: each customer
+ * becomes an exists row with that connection (a created one is never renewed
+ * again), unknown customers are reported and never created, and importing
+ * the same file again changes nothing. The whole file is one transaction
+ * under the writer's lock: a bad line (named FILE:LINE: field) imports
+ * nothing.
+ */
+#include <csv.h>
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cli.h"
+#include "base/strbuf.h"
+#include "base/utf8.h"
+#include "base/util.h"
+#include "cmd/cmd.h"
+#include "finch/validate.h"
+#include "finch/webhook.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+#define MAX_UNKNOWN_LISTED 20
+#define CELLS_MAX	   16
+
+static const char connections_usage[] =
+    "usage: finch-onboard connections import FILE [--db PATH]\n"
+    "\n"
+    "Marks the customers of FILE connected: CSV with a header naming customer_id\n"
+    "and connection_id (and optionally status and time), or JSON Lines with those\n"
+    "members, as an app's /auth/token handler can log them. Each customer becomes\n"
+    "an exists row with its connection_id (a created row is never renewed again);\n"
+    "unknown customers are reported, not created (exit 1); importing again changes\n"
+    "nothing. time is Unix seconds or ISO 8601 (default: now); status is\n"
+    "account.updated's (default connected).\n"
+    "\n"
+    "  --db PATH      the database (default " DEFAULT_DB_PATH ")\n" CLI_LOG_FORMAT_HELP
+    "  -h, --help     show this help\n";
+
+/* One connection of the file. Strings point into the line's storage. */
+struct conn_line {
+	const char *customer_id, *connection_id, *status, *time;
+};
+
+struct counts {
+	int64_t lines, marked, unchanged, unknown, skipped;
+};
+
+/* ---- CSV: one physical line at a time (ids and times hold no line ends) ---- */
+
+struct cells {
+	struct strbuf buf;
+	size_t off[CELLS_MAX];
+	size_t n;
+};
+
+static void cell_cb(void *s, size_t len, void *data)
+{
+	struct cells *c = data;
+
+	if (c->n < CELLS_MAX) {
+		c->off[c->n++] = c->buf.len;
+		strbuf_add(&c->buf, s, len);
+		strbuf_add(&c->buf, "", 1);
+	}
+}
+
+static int split_csv(const char *line, struct cells *c)
+{
+	struct csv_parser p;
+	int ret = 0;
+
+	strbuf_reset(&c->buf);
+	c->n = 0;
+	if (csv_init(&p, CSV_APPEND_NULL) != 0)
+		die("out of memory starting the CSV parser");
+	if (csv_parse(&p, line, strlen(line), cell_cb, NULL, c) != strlen(line) ||
+	    csv_fini(&p, cell_cb, NULL, c) != 0)
+		ret = -1;
+	csv_free(&p);
+	return ret;
+}
+
+/* ---- one connection ------------------------------------------------------------ */
+
+/* Checks and applies one line; -1 after reporting (the caller rolls back). */
+static int apply(struct store *st, const char *path, int64_t line, const struct conn_line *cl,
+		 int64_t now_ms, struct counts *n)
+{
+	enum connection_mark res;
+	int64_t at_ms = now_ms;
+
+	if (!cl->customer_id || !*cl->customer_id)
+		return error("%s:%lld: customer_id is empty", path, (long long)line);
+	if (utf8_count(cl->customer_id, strlen(cl->customer_id)) < 0)
+		return error("%s:%lld: customer_id is not valid UTF-8", path, (long long)line);
+	if (!cl->connection_id || !*cl->connection_id)
+		return error("%s:%lld: connection_id is empty", path, (long long)line);
+	if (utf8_count(cl->connection_id, strlen(cl->connection_id)) < 0)
+		return error("%s:%lld: connection_id is not valid UTF-8", path, (long long)line);
+	if (cl->status && *cl->status && !webhook_status_valid(cl->status))
+		return error("%s:%lld: status: '%s' is not one of pending, processing, connected, "
+			     "reauth, error_permissions, error_no_account_setup, disconnected",
+			     path, (long long)line, cl->status);
+	if (cl->time && *cl->time) {
+		int64_t s;
+
+		if (parse_int64(cl->time, 0, INT64_MAX / 1000, &s) == 0)
+			at_ms = s * 1000;
+		else if (parse_iso8601_ms(cl->time, &at_ms) < 0)
+			return error("%s:%lld: time: '%s' is neither Unix seconds nor ISO 8601",
+				     path, (long long)line, cl->time);
+	}
+	if (store_mark_connected(st, cl->customer_id, cl->connection_id,
+				 cl->status && *cl->status ? cl->status : NULL, at_ms, now_ms,
+				 &res) < 0)
+		return -1;
+	switch (res) {
+	case CONNECTION_MARKED:
+		n->marked++;
+		break;
+	case CONNECTION_UNCHANGED:
+		n->unchanged++;
+		break;
+	case CONNECTION_SKIPPED:
+		n->skipped++;
+		notice("connection_skipped",
+		       "%s:%lld: customer '%s' is invalid in the database; not marked", path,
+		       (long long)line, cl->customer_id);
+		break;
+	case CONNECTION_UNKNOWN:
+		if (++n->unknown <= MAX_UNKNOWN_LISTED)
+			notice("connection_unknown",
+			       "%s:%lld: customer '%s' is not in the database; not created", path,
+			       (long long)line, cl->customer_id);
+		break;
+	}
+	return 0;
+}
+
+static const char *json_member(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Reads path line by line into st; -1 after reporting. */
+static int import_file(struct store *st, const char *path, struct counts *n)
+{
+	FILE *f = fopen(path, "r");
+	struct cells c = {STRBUF_INIT, {0}, 0};
+	char *line = NULL;
+	size_t alloc = 0;
+	ssize_t len;
+	int col[4] = {-1, -1, -1, -1}, jsonl = -1, ret = -1;
+	static const char *const names[4] = {"customer_id", "connection_id", "status", "time"};
+	int64_t now_ms = clock_now_ms(), lineno = 0;
+
+	if (!f)
+		return error_errno("cannot open '%s'", path);
+	while ((len = getline(&line, &alloc, f)) >= 0) {
+		struct conn_line cl = {0};
+		char *p = line;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (lineno == 1 && !strncmp(p, "\xef\xbb\xbf", 3))
+			p += 3;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			continue;
+		if (jsonl < 0)
+			jsonl = *p == '{';
+		if (jsonl) {
+			cJSON *o = cJSON_Parse(p);
+
+			if (!cJSON_IsObject(o)) {
+				cJSON_Delete(o);
+				error("%s:%lld: not a JSON object", path, (long long)lineno);
+				goto out;
+			}
+			cl.customer_id = json_member(o, "customer_id");
+			cl.connection_id = json_member(o, "connection_id");
+			cl.status = json_member(o, "status");
+			cl.time = json_member(o, "time");
+			n->lines++;
+			if (apply(st, path, lineno, &cl, now_ms, n) < 0) {
+				cJSON_Delete(o);
+				goto out;
+			}
+			cJSON_Delete(o);
+			continue;
+		}
+		if (split_csv(p, &c) < 0) {
+			error("%s:%lld: not a CSV line (an unterminated quote?)", path,
+			      (long long)lineno);
+			goto out;
+		}
+		if (col[0] < 0 && col[1] < 0) {
+			for (size_t i = 0; i < c.n; i++)
+				for (int k = 0; k < 4; k++)
+					if (!strcasecmp(c.buf.buf + c.off[i], names[k]))
+						col[k] = (int)i;
+			if (col[0] < 0 || col[1] < 0) {
+				error("%s:%lld: the header needs customer_id and connection_id",
+				      path, (long long)lineno);
+				goto out;
+			}
+			continue;
+		}
+		cl.customer_id = (size_t)col[0] < c.n ? c.buf.buf + c.off[col[0]] : NULL;
+		cl.connection_id = (size_t)col[1] < c.n ? c.buf.buf + c.off[col[1]] : NULL;
+		cl.status = col[2] >= 0 && (size_t)col[2] < c.n ? c.buf.buf + c.off[col[2]] : NULL;
+		cl.time = col[3] >= 0 && (size_t)col[3] < c.n ? c.buf.buf + c.off[col[3]] : NULL;
+		n->lines++;
+		if (apply(st, path, lineno, &cl, now_ms, n) < 0)
+			goto out;
+	}
+	if (ferror(f)) {
+		error_errno("cannot read '%s'", path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(line);
+	strbuf_release(&c.buf);
+	fclose(f);
+	return ret;
+}
+
+int cmd_connections(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    CLI_LOG_FORMAT_OPTION,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct writer w = WRITER_INIT;
+	struct counts n = {0};
+	const char *db = DEFAULT_DB_PATH, *path;
+	int c, ret = EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			fputs(connections_usage, stdout);
+			return EXIT_OK;
+		default:
+			cli_bad_option(c, argv);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 2 != argc || strcmp(argv[optind], "import")) {
+		error("connections needs 'import FILE'; see 'finch-onboard connections --help'");
+		return EXIT_USAGE;
+	}
+	path = argv[optind + 1];
+	ret = writer_open(&w, db, WRITER_MUST_EXIST);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_USAGE;
+	if (store_begin(w.st) < 0)
+		goto out;
+	if (import_file(w.st, path, &n) < 0) {
+		store_rollback(w.st);
+		goto out;
+	}
+	if (store_commit(w.st) < 0)
+		goto out;
+	printf("connections %s: %lld lines, %lld marked connected, %lld unchanged, %lld unknown "
+	       "customers (not created), %lld skipped\n",
+	       path, (long long)n.lines, (long long)n.marked, (long long)n.unchanged,
+	       (long long)n.unknown, (long long)n.skipped);
+	ret = n.unknown || n.skipped ? EXIT_ROWS : EXIT_OK;
+out:
+	writer_close(&w);
+	return ret;
+}

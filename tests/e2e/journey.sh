@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# tests/e2e/journey.sh: the employer's journey against the emulator: sync,
+# some employers complete their session (POST /_mock/complete), signed
+# account.updated webhooks reach `webhooks serve` (forged, replayed and
+# duplicated ones too: --webhook-fault), a connections file arrives, and the
+# next sync renews only the unconverted links.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+tmpdir journey
+cd "$E2E_TMP" || fail "cannot cd to $E2E_TMP"
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+export FINCH_WEBHOOK_SECRET=5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH
+opts=(--rate 0 --quiet)
+
+printf 'customer_id,customer_name,products,minutes_to_expire\n' >j.csv
+for i in 1 2 3 4; do echo "j-$i,Journey $i,company,60" >>j.csv; done
+expect_exit 0 fo import j.csv --db j.db
+
+# the receiver, on a free port
+fo webhooks serve --listen 127.0.0.1:0 --db j.db >recv.out 2>recv.err &
+RECV_PID=$!
+recv_url() { RECV_URL=$(sed -n '1s/^listening on \(http:\/\/[^ ]*\)$/\1/p' recv.out); [ -n "$RECV_URL" ]; }
+wait_for "the receiver" recv_url
+stop_recv() { kill -TERM "$RECV_PID" 2>/dev/null; wait "$RECV_PID" 2>/dev/null; }
+trap 'stop_recv; e2e_cleanup' EXIT
+
+start_mock --webhook-url "$RECV_URL/finch" --webhook-fault bad-signature,old-timestamp,duplicate
+expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --base-url "$MOCK_URL" "${opts[@]}"
+expect_eq "sessions" "$(q j.db "SELECT count(*) FROM customers WHERE state = 'created'")" 4
+
+admin() { curl -s -X POST "$MOCK_URL/_mock/$1" -H 'Content-Type: application/json' -d "$2"; }
+s1=$(q j.db "SELECT session_id FROM customers WHERE customer_id = 'j-1'")
+s2=$(q j.db "SELECT session_id FROM customers WHERE customer_id = 'j-2'")
+c1=$(admin complete "{\"session_id\":\"$s1\"}" | jq -r .connection_id)
+c2=$(admin complete "{\"session_id\":\"$s2\"}" | jq -r .connection_id)
+[ -n "$c1" ] && [ "$c1" != null ] || fail "/_mock/complete gave no connection"
+expect_eq "unknown session" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$MOCK_URL/_mock/complete" -d '{"session_id":"nope"}')" 404
+delivered() { [ "$(curl -s "$MOCK_URL/_mock/deliveries" | jq -r '.idle and .queued == .answered + .wrong')" = true ]; }
+wait_for "the webhook deliveries" delivered
+expect_eq "wrong answers" "$(curl -s "$MOCK_URL/_mock/deliveries" | jq -c '[.events, .queued, .wrong]')" "[2,8,0]"
+expect_eq "stored events" "$(q j.db "SELECT count(*) || ' ' || group_concat(DISTINCT status) FROM webhook_events")" "2 connected"
+pass "completed sessions send signed account.updated; forged, replayed and duplicate deliveries are refused or stored once"
+
+# the app's connections file: j-1 connected (j-2 only through the webhook, which names no customer)
+printf 'customer_id,connection_id,time\nj-1,%s,1700000000\nj-9,conn-9,\n' "$c1" >conns.csv
+expect_exit 1 fo connections import conns.csv --db j.db
+grep -q "customer 'j-9' is not in the database; not created" err.txt || fail "unknown customer not reported: $(cat err.txt)"
+expect_eq "j-1" "$(q j.db "SELECT state || ' ' || connection_id || ' ' || connection_status FROM customers WHERE customer_id = 'j-1'")" "exists $c1 connected"
+expect_exit 1 fo connections import conns.csv --db j.db
+grep -q "0 marked connected, 1 unchanged" out.txt || fail "a second import changed something: $(cat out.txt)"
+expect_eq "no j-9" "$(q j.db "SELECT count(*) FROM customers WHERE customer_id = 'j-9'")" 0
+pass "connections import marks j-1 connected (exists), reports the unknown customer, and is idempotent"
+
+# a status change reaches the row that knows the connection
+admin status "{\"connection_id\":\"$c1\",\"status\":\"reauth\"}" >/dev/null
+wait_for "the reauth delivery" delivered
+expect_eq "j-1 status" "$(q j.db "SELECT connection_status FROM customers WHERE customer_id = 'j-1'")" reauth
+pass "account.updated sets the connection status of the row with its connection_id"
+
+# two hours later the 60-minute links have expired: only the unconverted are renewed;
+# j-2 connected, so its renewal answers connection_already_exists
+t=$(( $(date +%s) + 7200 ))
+FINCH_ONBOARD_NOW=$t expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --renew-expired --base-url "$MOCK_URL" "${opts[@]}"
+expect_eq "after renewal" "$(q j.db "SELECT group_concat(customer_id || '=' || state, ' ') FROM (SELECT * FROM customers ORDER BY customer_id)")" \
+	"j-1=exists j-2=exists j-3=created j-4=created"
+expect_eq "j-2 connection" "$(q j.db "SELECT connection_id FROM customers WHERE customer_id = 'j-2'")" "$c2"
+pass "the next sync renews only the unconverted links; a connected employer's renewal is exists"
+
+# webhooks verify: a saved delivery
+body='{"company_id":"720be419-0293-4d32-a707-32179b0827ab"}'
+printf 'finch-event-id: msg_2Lh9KRb0pzN4LePd3XiA4v12Axj\r\nFinch-Timestamp: 1676312382\r\nFINCH-SIGNATURE: v1,m7y0TV2C+hlHxU42wCieApTSTaA8/047OAplBqxIV/s=\r\n\r\n%s' "$body" >saved.txt
+expect_exit 1 fo webhooks verify saved.txt --at 1676312382
+grep -q "event_type is missing" out.txt || fail "verify: $(cat out.txt)"
+expect_exit 1 fo webhooks verify saved.txt
+grep -q "s old" out.txt || fail "verify of an old delivery: $(cat out.txt)"
+pass "webhooks verify checks a saved delivery (the SDK's vector, headers in any case)"
+stop_mock
+finish
