@@ -5,18 +5,21 @@
 # tests/package/package.sh checks that every option of every command's
 # --help is offered here, and nothing else.
 
-_finch_onboard_commands="import run status export retry sync"
+_finch_onboard_commands="import run status export retry sync config"
 _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
-	--encoding --delimiter --allow-product --quiet --log-format --help"
+	--encoding --delimiter --allow-product --column --ignore-column --keep-column --skip-lines
+	--check --config --quiet --log-format --help"
 _finch_onboard_run_opts="--db --base-url --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
 	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --help"
 _finch_onboard_status_opts="--db --json --log-format --help"
 _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
-	--log-format --help"
+	--columns --config --log-format --help"
 _finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --log-format
 	--help"
-_finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --renew-expired
+_finch_onboard_config_opts="--config --help"
+_finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
+	--column --ignore-column --keep-column --skip-lines --renew-expired
 	--reauthenticate --products --redirect-uri --minutes-to-expire --sandbox --encoding
 	--delimiter --allow-product --base-url --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose

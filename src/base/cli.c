@@ -4,6 +4,7 @@
 #include "base/cli.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,12 @@ void cli_bad_option(int c, char **argv)
 		error("unknown option '-%c'", optopt);
 	else
 		error("unknown option '%s'", opt);
+}
+
+void cli_usage_error(const char *usage)
+{
+	if (log_get_format() == LOG_FORMAT_TEXT)
+		fputs(usage, stderr);
 }
 
 void cli_log_format_early(int argc, char **argv)

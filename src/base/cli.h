@@ -18,6 +18,9 @@ struct option *cli_options_merge(const struct option *first, ...);
  */
 void cli_bad_option(int c, char **argv);
 
+/* After a usage error: the usage text on stderr, under text logs only (a JSON log stays JSON). */
+void cli_usage_error(const char *usage);
+
 /*
  * --log-format for the commands that take no run options (import, status,
  * export, retry): under json every message on stderr is one JSON object

@@ -21,7 +21,9 @@ static const char config_usage[] =
     "redacted. With COMMAND (import, run, sync, export, status, retry) and its\n"
     "options, the settings that command would use, the command line over the\n"
     "environment over the config file; without, every setting of the file.\n"
-    "The file is --config FILE, else $FINCH_ONBOARD_CONFIG.\n";
+    "The file is --config FILE, else $FINCH_ONBOARD_CONFIG.\n"
+    "\n"
+    "  -h, --help  show this help\n";
 
 /* One setting and where it comes from. */
 struct setting {

@@ -18,10 +18,11 @@
 static const char export_usage[] =
     "usage: finch-onboard export [--db PATH] [--format csv|jsonl] [--out FILE|-]\n"
     "                            [--state LIST] [--since TIME] [--raw] [--bom|--no-bom]\n"
+    "                            [--columns LIST] [--config FILE]\n"
     "\n"
     "Writes one line per customer: customer_id, customer_name, status, session_id,\n"
     "connect_url, connection_id, expires_at, attempts, http_status, finch_code,\n"
-    "error, updated_at.\n"
+    "error, updated_at, next_attempt_at, retry_until, customer_email.\n"
     "\n"
     "  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
     "  --format FORMAT    csv (RFC 4180, the default) or jsonl (one JSON object a line)\n"
@@ -30,6 +31,11 @@ static const char export_usage[] =
     "  --state LIST       only rows in these states, e.g. created,exists\n"
     "  --since TIME       only rows updated after TIME: an ISO 8601 time\n"
     "                     (2026-11-28T02:00:00Z) or a duration before now (24h)\n"
+    "  --columns LIST     choose and order the columns: any of the above, products,\n"
+    "                     redirect_uri, minutes_to_expire, sandbox, manual,\n"
+    "                     integration_provider, integration_auth_method, and the\n"
+    "                     columns an import kept, e.g.\n"
+    "                     customer_id,customer_email,connect_url,'Account Owner'\n"
     "  --raw              CSV: do not neutralise formula cells (= + - @, also after\n"
     "                     leading blanks or in fullwidth; TAB, CR); JSON Lines is\n"
     "                     never altered\n"
@@ -71,7 +77,8 @@ int cmd_export(int argc, char **argv)
 {
 	struct option *longopts =
 	    cli_options_merge(cmd_export_options, cmd_export_long_options, NULL);
-	struct export_options o = {EXPORT_CSV, "-", {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
+	struct export_options o = {EXPORT_CSV,	    "-",  {0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1};
 	struct store *st = NULL;
 	struct outpath op;
@@ -95,9 +102,10 @@ int cmd_export(int argc, char **argv)
 	if (export_to_path(st, &o, &rows) < 0)
 		goto out;
 	if (strcmp(o.out_path, "-"))
-		fprintf(stderr, "exported %lld rows to '%s'\n", (long long)rows, o.out_path);
+		notice("export_done", "exported %lld rows to '%s'", (long long)rows, o.out_path);
 	ret = EXIT_OK;
 out:
+	export_columns_release(&o.columns);
 	store_close(st);
 	free(longopts);
 	return ret;

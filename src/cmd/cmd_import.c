@@ -18,8 +18,10 @@
 static const char import_usage_head[] =
     "usage: finch-onboard import CSV [--db PATH] [--products LIST] [--redirect-uri URI]\n"
     "                            [--minutes-to-expire N] [--sandbox finch|provider]\n"
-    "                            [--encoding ENC] [--delimiter D] [--quiet]\n"
-    "                            [--allow-product NAME]...\n"
+    "                            [--encoding ENC] [--delimiter D] [--column FIELD=HEADER]\n"
+    "                            [--ignore-column HEADER] [--keep-column HEADER]\n"
+    "                            [--skip-lines N] [--check] [--allow-product NAME]...\n"
+    "                            [--config FILE] [--quiet]\n"
     "\n"
     "Validates every row of CSV ('-' for standard input) against the Connect\n"
     "session contract and loads it into the database. Invalid rows are kept with\n"
@@ -27,6 +29,8 @@ static const char import_usage_head[] =
     "\n"
     "  --db PATH                 the database (default " DEFAULT_DB_PATH ")\n";
 static const char import_usage_tail[] =
+    "  --check                   validate only: the same report and exit code, and\n"
+    "                            nothing written (no database, no side file)\n"
     "  --quiet                   no warnings for unknown columns, no list of invalid "
     "rows\n" CLI_LOG_FORMAT_HELP "  -h, --help                show this help\n";
 
@@ -44,6 +48,10 @@ static int import_apply(void *ctx, int c, const char *arg)
 {
 	struct import_options *o = ctx;
 
+	if (c == 'c') {
+		o->check = 1;
+		return 1;
+	}
 	if (c != 'q')
 		return import_option_apply(o, c, arg);
 	o->quiet = 1;
@@ -53,11 +61,9 @@ static int import_apply(void *ctx, int c, const char *arg)
 
 /* The command's own options (cmd.h: the config file reads them too). */
 const struct option cmd_import_options[] = {
-    {"db", required_argument, NULL, 'd'},
-    {"quiet", no_argument, NULL, 'q'},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
+    {"check", no_argument, NULL, 'c'},	  CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 };
 
 int cmd_import(int argc, char **argv)
@@ -67,6 +73,7 @@ int cmd_import(int argc, char **argv)
 	struct writer w = WRITER_INIT;
 	struct import_stats stats;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	struct store *check_st = NULL;
 	int r, ret = EXIT_USAGE, signals_set = 0;
 
 	r = cmd_read_options(&co, argc, argv, longopts, import_apply, &o);
@@ -86,10 +93,16 @@ int cmd_import(int argc, char **argv)
 	if (signals_install() < 0)
 		goto out;
 	signals_set = 1;
-	ret = writer_open(&w, co.db, 0);
-	if (ret != EXIT_OK)
-		goto out;
-	r = csv_import_file(w.st, argv[optind], &o, &stats);
+	if (o.check) {
+		/* validated into a database in memory: no file, no lock, nothing beside --db */
+		if (store_open(":memory:", &check_st) < 0)
+			goto out;
+	} else {
+		ret = writer_open(&w, co.db, 0);
+		if (ret != EXIT_OK)
+			goto out;
+	}
+	r = csv_import_file(o.check ? check_st : w.st, argv[optind], &o, &stats);
 	ret = r == -2 ? EXIT_INTERRUPTED : EXIT_USAGE;
 	if (r < 0)
 		goto out;
@@ -98,9 +111,10 @@ int cmd_import(int argc, char **argv)
 		       "... and %lld more invalid rows (see 'finch-onboard export --state "
 		       "invalid')",
 		       (long long)(stats.invalid - (int64_t)o.max_reasons));
-	csv_import_print_summary(stdout, argv[optind], &stats);
+	csv_import_print_summary(stdout, o.check ? "checked" : "imported", argv[optind], &stats);
 	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
 out:
+	store_close(check_st);
 	writer_close(&w);
 	if (signals_set)
 		signals_restore();

@@ -40,7 +40,7 @@
 
 static const char sync_usage_head[] =
     "usage: finch-onboard sync CSV --out FILE [--db PATH] [--format csv|jsonl] [--raw]\n"
-    "                          [--bom|--no-bom]\n"
+    "                          [--bom|--no-bom] [--columns LIST] [--config FILE]\n"
     "                          [--renew-expired] [--reauthenticate] [--dry-run]\n"
     "                          [import options] [run options]\n"
     "\n"
@@ -55,6 +55,7 @@ static const char sync_usage_head[] =
     "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n"
     "  --out FILE            the export (required); '-' for standard output\n"
     "  --format FORMAT       csv (default) or jsonl\n"
+    "  --columns LIST        the export's columns, as export --columns chooses them\n"
     "  --raw                 CSV: do not neutralise formula cells (= + - @, also\n"
     "                        after blanks or fullwidth; TAB, CR)\n"
     "  --bom, --no-bom       start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
@@ -200,7 +201,7 @@ static void print_import(FILE *f, const char *csv, const struct import_stats *s)
 		       "... and %" PRId64 " more invalid rows (see 'finch-onboard export "
 		       "--state invalid')",
 		       s->invalid - SYNC_MAX_REASONS);
-	csv_import_print_summary(f, csv, s);
+	csv_import_print_summary(f, "imported", csv, s);
 }
 
 /* What sync's options fill in. */
@@ -245,7 +246,8 @@ int cmd_sync(int argc, char **argv)
 {
 	struct option *longopts = cli_options_merge(cmd_sync_options, cmd_export_long_options,
 						    import_long_options, run_long_options, NULL);
-	struct export_options eo = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
+	struct export_options eo = {EXPORT_CSV,	     NULL, {0, 0}, 0,
+				    EXPORT_BOM_AUTO, NULL, NULL,   {NULL, 0, 0}};
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
 	struct import_stats stats;
@@ -401,6 +403,7 @@ out:
 		signals_restore();
 	run_config_release(&cfg);
 	import_options_release(&io);
+	export_columns_release(&eo.columns);
 	free(longopts);
 	return ret;
 }

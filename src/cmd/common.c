@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/cli.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
@@ -35,7 +36,8 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 			return EXIT_OK;
 		default:
 			cli_bad_option(c, argv);
-			if (co->usage_after_refusal)
+			/* a JSON log stays JSON: no usage text in it */
+			if (co->usage_after_refusal && log_get_format() == LOG_FORMAT_TEXT)
 				co->usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -48,7 +50,7 @@ int cmd_no_operands(const struct cmd_common *co, int argc, char **argv)
 	if (optind >= argc)
 		return 0;
 	error("unexpected argument '%s'", argv[optind]);
-	if (co->usage_after_refusal)
+	if (co->usage_after_refusal && log_get_format() == LOG_FORMAT_TEXT)
 		co->usage(stderr);
 	return -1;
 }
@@ -57,6 +59,7 @@ const struct option cmd_export_long_options[] = {
     {"format", required_argument, NULL, CMD_OPT_FORMAT},
     {"out", required_argument, NULL, CMD_OPT_OUT},
     {"raw", no_argument, NULL, CMD_OPT_RAW},
+    {"columns", required_argument, NULL, CMD_OPT_COLUMNS},
     {"bom", no_argument, NULL, CMD_OPT_BOM},
     {"no-bom", no_argument, NULL, CMD_OPT_NO_BOM},
     {NULL, 0, NULL, 0},
@@ -74,6 +77,9 @@ int cmd_export_option(struct export_options *o, int c, const char *arg)
 			return error("--out: empty file name (use '-' for standard output)");
 		o->out_path = arg;
 		return 1;
+	case CMD_OPT_COLUMNS:
+		export_columns_release(&o->columns);
+		return export_columns_parse(arg, &o->columns) < 0 ? -1 : 1;
 	case CMD_OPT_RAW:
 		o->raw = 1;
 		return 1;

@@ -54,9 +54,9 @@ int cmd_no_operands(const struct cmd_common *co, int argc, char **argv);
 
 /*
  * The export's options, for `export` and `sync`: --format, --out, --raw,
- * --bom and --no-bom, a getopt_long() table fragment (cli_options_merge())
- * ending with a zero entry. cmd_export_option() applies option c to o:
- * returns 1 if c was one of them, 0 if not, -1 after an error (reported).
+ * --bom, --no-bom and --columns (into o->columns: the command releases it), a getopt_long() table
+ * fragment (cli_options_merge()) ending with a zero entry. cmd_export_option() applies option c to
+ * o: returns 1 if c was one of them, 0 if not, -1 after an error (reported).
  */
 enum {
 	CMD_OPT_FORMAT = 0x700, /* below RUN_OPT_FIRST and IMPORT_OPT_FIRST */
@@ -64,6 +64,7 @@ enum {
 	CMD_OPT_RAW,
 	CMD_OPT_BOM,
 	CMD_OPT_NO_BOM,
+	CMD_OPT_COLUMNS,
 };
 extern const struct option cmd_export_long_options[];
 int cmd_export_option(struct export_options *o, int c, const char *arg);

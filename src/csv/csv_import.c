@@ -40,6 +40,8 @@ const struct option import_long_options[] = {
     {"allow-product", required_argument, NULL, IMPORT_OPT_ALLOW_PRODUCT},
     {"column", required_argument, NULL, IMPORT_OPT_COLUMN},
     {"ignore-column", required_argument, NULL, IMPORT_OPT_IGNORE_COLUMN},
+    {"keep-column", required_argument, NULL, IMPORT_OPT_KEEP_COLUMN},
+    {"skip-lines", required_argument, NULL, IMPORT_OPT_SKIP_LINES},
     {NULL, 0, NULL, 0},
 };
 
@@ -54,7 +56,11 @@ const char import_options_help[] =
     "  --allow-product NAME      accept product NAME, newer than this build (repeatable)\n"
     "  --column FIELD=HEADER     read the file's column HEADER as FIELD, e.g.\n"
     "                            --column customer_id='Account ID' (repeatable)\n"
-    "  --ignore-column HEADER    a column known to be there: no warning (repeatable)\n";
+    "  --ignore-column HEADER    a column known to be there: no warning (repeatable)\n"
+    "  --keep-column HEADER      store the column's value with its row, for the\n"
+    "                            export only; never sent\n"
+    "                            (repeatable)\n"
+    "  --skip-lines N            skip N lines above the header (a report's preamble)\n";
 
 void import_options_release(struct import_options *o)
 {
@@ -428,7 +434,7 @@ static size_t choose_delimiter(struct importer *im, struct csv_parser *p, const 
 	size_t skip = csv_sep_line(buf, len, &sep);
 
 	if (skip)
-		im->line = im->rec_line = 2;
+		im->rec_line = ++im->line;
 	im->header_delim = csv_delimiter_sniff(buf + skip, len - skip);
 	im->delim = im->o->delimiter   ? im->o->delimiter
 		    : skip	       ? sep
@@ -460,6 +466,36 @@ static enum csv_encoding choose_encoding(struct importer *im, const char *buf, s
 	return want;
 }
 
+/*
+ * --skip-lines: skips what is left of the preamble in buf[0..len), counting
+ * its lines ("\r\n", "\n" and a lone "\r" are one each). Returns the bytes
+ * to skip.
+ */
+static size_t skip_preamble(struct importer *im, const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && im->skip_left) {
+		char ch = buf[i++];
+
+		if (ch == '\n' && im->last_cr) {
+			im->last_cr = 0; /* the LF of a CRLF cut by the chunk's end */
+			continue;
+		}
+		im->last_cr = ch == '\r';
+		if (ch == '\r' || ch == '\n') {
+			im->skip_left--;
+			im->line++;
+		}
+	}
+	if (!im->skip_left && im->last_cr && i < len && buf[i] == '\n') {
+		i++;
+		im->last_cr = 0;
+	}
+	im->rec_line = im->line;
+	return i;
+}
+
 /* Decodes and parses one chunk of the file. */
 static int parse_chunk(struct importer *im, struct csv_parser *p, struct decoder *d,
 		       const char *data, size_t len)
@@ -470,6 +506,11 @@ static int parse_chunk(struct importer *im, struct csv_parser *p, struct decoder
 	if (d->cd != (iconv_t)-1) {
 		len = decode(d, data, len, &bad);
 		data = d->out;
+	}
+	if (im->skip_left) {
+		skip = skip_preamble(im, data, len);
+		data += skip;
+		len -= skip;
 	}
 	if (!im->delim && len) {
 		skip = choose_delimiter(im, p, data, len);
@@ -581,6 +622,9 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 	im.in_header = 1;
 	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++)
 		strbuf_init(&im.rec[i].cells, 512);
+	for (size_t i = 0; i < CSV_FOOTER_MAX; i++)
+		strbuf_init(&im.held[i].cells, 0);
+	im.skip_left = o->skip_lines;
 	strbuf_init(&im.reason, 0);
 	strbuf_init(&im.display, 0);
 	strbuf_init(&im.key, 0);
@@ -612,22 +656,27 @@ out:
 	strbuf_release(&im.display);
 	strbuf_release(&im.key);
 	csv_header_release(&im.hdr);
+	importer_release(&im);
 	return ret;
 }
 
-void csv_import_print_summary(FILE *f, const char *path, const struct import_stats *s)
+void csv_import_print_summary(FILE *f, const char *verb, const char *path,
+			      const struct import_stats *s)
 {
 	struct strbuf shown = STRBUF_INIT;
 
 	/* A file name is the user's text: shown inert, like every message. */
 	strbuf_add_inert(&shown, path, 1000);
 	fprintf(f,
-		"imported %s: %lld rows read, %lld accepted, %lld invalid, %lld unchanged, "
+		"%s %s: %lld rows read, %lld accepted, %lld invalid, %lld unchanged, "
 		"%lld updated",
-		shown.buf, (long long)s->rows_read, (long long)s->accepted, (long long)s->invalid,
-		(long long)s->unchanged, (long long)s->updated);
+		verb, shown.buf, (long long)s->rows_read, (long long)s->accepted,
+		(long long)s->invalid, (long long)s->unchanged, (long long)s->updated);
 	if (s->blank)
 		fprintf(f, ", %lld blank skipped", (long long)s->blank);
+	if (s->footer)
+		fprintf(f, ", %lld footer line%s skipped", (long long)s->footer,
+			s->footer == 1 ? "" : "s");
 	fputc('\n', f);
 	if (s->not_utf8)
 		fprintf(f,

@@ -45,6 +45,7 @@ struct import_options {
 	char delimiter;		    /* --delimiter: ',', ';', '\t', or 0 for auto */
 	struct csv_columns columns; /* --column, --ignore-column, --keep-column (owned) */
 	int64_t skip_lines;	    /* --skip-lines: a preamble above the header */
+	int check;		    /* import --check: validate only (cmd_import.c) */
 };
 
 /* Releases what import_option_apply() allocated. */
@@ -109,9 +110,11 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 		    struct import_stats *stats);
 
 /*
- * Prints what an import did to f: "imported PATH: N rows read, ..." and,
+ * Prints what an import did to f: "VERB PATH: N rows read, ..." (VERB is
+ * "imported", or "checked" for import --check) and,
  * when rows were not valid UTF-8, which encoding the file most likely has.
  */
-void csv_import_print_summary(FILE *f, const char *path, const struct import_stats *stats);
+void csv_import_print_summary(FILE *f, const char *verb, const char *path,
+			      const struct import_stats *stats);
 
 #endif

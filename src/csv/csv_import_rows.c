@@ -2,6 +2,7 @@
  * csv_import_rows.c: what each record of an import becomes; see
  * csv_importer.h.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,29 @@ static int all_ascii(const char *s, size_t len)
 }
 
 /*
+ * --keep-column: stores rec's kept cells with its row, a JSON object keyed
+ * by the names given to the option, for the export only.
+ */
+static int store_kept(struct importer *im, const struct record *rec)
+{
+	const struct csv_columns *cols = &im->o->columns;
+	cJSON *obj = cJSON_CreateObject();
+	char *json;
+	int ret;
+
+	for (size_t k = 0; k < im->hdr.nkeep; k++)
+		cJSON_AddItemToObject(obj, cols->keep[k],
+				      cJSON_CreateString(cell(rec, (size_t)im->hdr.keep_cell[k])));
+	json = cJSON_PrintUnformatted(obj);
+	if (!json)
+		die("out of memory");
+	ret = store_set_kept(im->st, rec->req.customer_id, json);
+	cJSON_free(json);
+	cJSON_Delete(obj);
+	return ret;
+}
+
+/*
  * Stores the valid rows waiting in the queue, and counts what that did; a
  * customer an earlier line of this import stored already makes its row
  * invalid.
@@ -203,8 +227,10 @@ static int flush(struct importer *im)
 			if (reject(im, &im->rec[i], NULL, csv_column_names[CSV_COL_CUSTOMER_ID],
 				   why) < 0)
 				return -1;
-			break;
+			continue;
 		}
+		if (im->hdr.nkeep && store_kept(im, &im->rec[i]) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -252,6 +278,14 @@ static int check_row(struct importer *im, struct record *rec, const char **colum
 			return -1;
 		}
 	}
+	/* before the id's rules: a short record has no id where the header says */
+	if (ncells != im->hdr.ncells) {
+		*column = "row";
+		*keyed = !csv_excel_number(id);
+		snprintf(why, size, "%zu cell%s, but the header has %zu", ncells,
+			 ncells == 1 ? "" : "s", im->hdr.ncells);
+		return -1;
+	}
 	if (csv_excel_number(id)) {
 		*column = csv_column_names[CSV_COL_CUSTOMER_ID];
 		*keyed = 0;
@@ -266,12 +300,6 @@ static int check_row(struct importer *im, struct record *rec, const char **colum
 		*keyed = 0;
 		return -1;
 	}
-	if (ncells != im->hdr.ncells) {
-		*column = "row";
-		snprintf(why, size, "%zu cell%s, but the header has %zu", ncells,
-			 ncells == 1 ? "" : "s", im->hdr.ncells);
-		return -1;
-	}
 	if (im->hdr.col_cell[CSV_COL_PRODUCTS] >= 0 &&
 	    !all_ascii(col(im, rec, CSV_COL_PRODUCTS), strlen(col(im, rec, CSV_COL_PRODUCTS))))
 		utf8_space_to_ascii(rec->cells.buf + rec->off[im->hdr.col_cell[CSV_COL_PRODUCTS]],
@@ -279,21 +307,15 @@ static int check_row(struct importer *im, struct record *rec, const char **colum
 	return build_request(im, rec, column, why, size);
 }
 
-int importer_row(struct importer *im, struct record *rec)
+/* Checks rec, then queues it if it is valid (storing the batch when full), or stores it as invalid.
+ */
+static int row(struct importer *im, struct record *rec)
 {
 	const char *column = NULL;
 	char why[VALIDATE_WHY_MAX + 96];
-	size_t i;
 	int keyed;
 
-	for (i = 0; i < rec->ncells && !cell_len(rec, i); i++)
-		;
-	if (i == rec->ncells && !rec->nextra && !rec->long_cell) {
-		im->stats->blank++; /* ",,," is a blank line a spreadsheet wrote */
-		return 0;
-	}
 	im->stats->rows_read++;
-
 	if (check_row(im, rec, &column, why, sizeof(why), &keyed) == 0) {
 		im->queue[im->nqueued].req = &rec->req;
 		im->queue[im->nqueued].line = rec->line;
@@ -310,7 +332,84 @@ int importer_row(struct importer *im, struct record *rec)
 	return reject(im, rec, keyed ? id_usable(im, rec) : NULL, column, why);
 }
 
+/* Keeps a copy of rec, a record not of the header's shape, in im->held. */
+static void hold(struct importer *im, const struct record *rec)
+{
+	struct record *h = &im->held[im->nheld++];
+
+	strbuf_reset(&h->cells);
+	strbuf_add(&h->cells, rec->cells.buf, rec->cells.len);
+	if (h->alloc_cells < rec->ncells) {
+		h->alloc_cells = rec->ncells;
+		h->off = xrealloc(h->off, h->alloc_cells * sizeof(*h->off));
+	}
+	if (rec->ncells)
+		memcpy(h->off, rec->off, rec->ncells * sizeof(*h->off));
+	h->ncells = rec->ncells;
+	h->nextra = rec->nextra;
+	h->nseen_extra = rec->nseen_extra;
+	h->long_cell = rec->long_cell;
+	h->long_len = rec->long_len;
+	h->line = rec->line;
+}
+
+/* The held records were no footer: a record of the header's shape came after them. */
+static int release_held(struct importer *im)
+{
+	size_t n = im->nheld;
+
+	im->nheld = 0;
+	for (size_t i = 0; i < n; i++)
+		if (row(im, &im->held[i]) < 0)
+			return -1;
+	return 0;
+}
+
+int importer_row(struct importer *im, struct record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < rec->ncells && !cell_len(rec, i); i++)
+		;
+	if (i == rec->ncells && !rec->nextra && !rec->long_cell) {
+		im->stats->blank++; /* ",,," is a blank line a spreadsheet wrote */
+		return 0;
+	}
+	/*
+	 * A record of one cell (a line of text) under a wider header may start
+	 * a report's footer. A short row of several cells never does: it is a
+	 * row someone cut, and is reported.
+	 */
+	if (rec->ncells + rec->nseen_extra == 1 && im->hdr.ncells > 1 && !rec->long_cell &&
+	    im->nheld < CSV_FOOTER_MAX) {
+		hold(im, rec);
+		return 0;
+	}
+	if (release_held(im) < 0)
+		return -1;
+	if (rec != &im->rec[im->nqueued]) {
+		/* releasing stored the queue: rec must be where the next queued record goes */
+		struct record tmp = im->rec[im->nqueued];
+
+		im->rec[im->nqueued] = *rec;
+		*rec = tmp;
+		rec = &im->rec[im->nqueued];
+	}
+	return row(im, rec);
+}
+
 int importer_finish(struct importer *im)
 {
+	/* what is still held is the block at the end of the file: a footer */
+	im->stats->footer += (int64_t)im->nheld;
+	im->nheld = 0;
 	return flush(im);
+}
+
+void importer_release(struct importer *im)
+{
+	for (size_t i = 0; i < CSV_FOOTER_MAX; i++) {
+		strbuf_release(&im->held[i].cells);
+		free(im->held[i].off);
+	}
 }

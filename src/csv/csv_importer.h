@@ -20,6 +20,9 @@
 
 struct import_options; /* csv_import.h */
 
+/* A report's footer is at most this many records (Salesforce writes 5). */
+#define CSV_FOOTER_MAX 16
+
 /* Stored display values of invalid rows are cut past this. */
 #define DISPLAY_MAX_BYTES 1024
 
@@ -68,6 +71,15 @@ struct importer {
 	size_t nqueued;
 	size_t queued_bytes; /* held by rec[0..nqueued) */
 
+	/*
+	 * Records not of the header's shape wait in held[0..nheld) for the
+	 * next record of its shape (then they are rows, invalid) or the end
+	 * of the file (then they are a report's footer, counted, not stored).
+	 */
+	struct record held[CSV_FOOTER_MAX];
+	size_t nheld;
+	int64_t skip_left; /* lines of --skip-lines still to skip */
+
 	struct csv_header hdr;	/* which cell is which column */
 	int64_t guess_votes[2]; /* rows not UTF-8 that look Windows-1252, Mac OS Roman */
 
@@ -106,7 +118,9 @@ int importer_fatal(struct importer *im, int64_t line, const char *fmt, ...)
 void importer_header(struct importer *im, const struct record *rec);
 /* A data record: queued when valid (stored a batch at a time), else stored as invalid. */
 int importer_row(struct importer *im, struct record *rec);
-/* At the end of the file: stores what is queued or held. */
+/* At the end of the file: counts the held records as a footer, stores what is queued. */
 int importer_finish(struct importer *im);
+/* Frees what the rows' half holds. */
+void importer_release(struct importer *im);
 
 #endif

@@ -13,15 +13,108 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "csv/csv_text.h"
 #include "output/atomicfile.h"
 #include "output/outpath.h"
 #include "base/util.h"
 
+/* Every stored field by its export name, in enum export_col_id's order. */
+static const char *const col_names[EXPORT_COL_KEPT] = {
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "status",
+    "session_id",
+    "connect_url",
+    "connection_id",
+    "expires_at",
+    "attempts",
+    "http_status",
+    "finch_code",
+    "error",
+    "updated_at",
+    "next_attempt_at",
+    "retry_until",
+    "products",
+    "redirect_uri",
+    "minutes_to_expire",
+    "sandbox",
+    "manual",
+    "integration_provider",
+    "integration_auth_method",
+};
+
 const char *const export_columns[EXPORT_NCOLUMNS] = {
     "customer_id",   "customer_name", "status",		 "session_id",	"connect_url",
     "connection_id", "expires_at",    "attempts",	 "http_status", "finch_code",
-    "error",	     "updated_at",    "next_attempt_at", "retry_until",
+    "error",	     "updated_at",    "next_attempt_at", "retry_until", "customer_email",
 };
+
+/* The default columns: export_columns[], as columns. */
+static struct export_column default_cols[EXPORT_NCOLUMNS];
+static const struct export_columns default_columns = {default_cols, EXPORT_NCOLUMNS, 0};
+
+static const struct export_columns *columns_of(const struct export_writer *w)
+{
+	if (w->cols)
+		return w->cols;
+	if (!default_cols[0].name)
+		for (size_t i = 0; i < EXPORT_NCOLUMNS; i++)
+			for (int c = 0; c < EXPORT_COL_KEPT; c++)
+				if (!strcmp(export_columns[i], col_names[c]))
+					default_cols[i] = (struct export_column){
+					    (enum export_col_id)c, (char *)export_columns[i]};
+	return &default_columns;
+}
+
+int export_columns_parse(const char *list, struct export_columns *out)
+{
+	const char *p = list;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		struct strbuf name = STRBUF_INIT;
+		struct export_column c = {EXPORT_COL_KEPT, NULL};
+
+		strbuf_add(&name, p, len);
+		strbuf_trim(&name);
+		if (!name.len) {
+			strbuf_release(&name);
+			export_columns_release(out);
+			return error("--columns '%s': an empty column name", list);
+		}
+		for (int i = 0; i < EXPORT_COL_KEPT; i++)
+			if (!strcmp(name.buf, col_names[i]))
+				c.id = (enum export_col_id)i;
+		for (size_t i = 0; i < out->n; i++)
+			if (!strcmp(out->c[i].name, name.buf)) {
+				error("--columns: '%s' is named twice", name.buf);
+				strbuf_release(&name);
+				export_columns_release(out);
+				return -1;
+			}
+		c.name = strbuf_detach(&name, NULL);
+		out->any_kept |= c.id == EXPORT_COL_KEPT;
+		out->c = xrealloc(out->c, (out->n + 1) * sizeof(*out->c));
+		out->c[out->n++] = c;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+void export_columns_release(struct export_columns *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->c[i].name);
+	free(c->c);
+	memset(c, 0, sizeof(*c));
+}
 
 int export_format_parse(const char *s, enum export_format *out)
 {
@@ -56,6 +149,7 @@ void export_writer_init(struct export_writer *w, FILE *out, const char *name,
 {
 	w->out = out;
 	w->name = name;
+	w->cols = NULL;
 	w->format = format;
 	w->raw = raw;
 	w->bom = 0;
@@ -261,72 +355,156 @@ static void add_time_json(struct strbuf *sb, int64_t ms)
 	strbuf_addf(sb, "\"%s\"", format_iso8601_ms(ms, buf, sizeof(buf)));
 }
 
-static void build_csv_row(struct export_writer *w, const struct export_row *r)
+/* A kept column's value in a row's kept object (keys matched like header names), or NULL. */
+static const char *kept_value(const cJSON *kept, const char *name)
 {
-	struct strbuf *sb = &w->line;
+	struct strbuf want = STRBUF_INIT, key = STRBUF_INIT;
+	const cJSON *it;
+	const char *v = NULL;
 
-	export_csv_field(sb, r->customer_id, w->raw);
-	strbuf_addch(sb, ',');
-	export_csv_field(sb, r->customer_name, w->raw);
-	strbuf_addch(sb, ',');
-	strbuf_addstr(sb, state_name(r->state));
-	strbuf_addch(sb, ',');
-	export_csv_field(sb, r->session_id, w->raw);
-	strbuf_addch(sb, ',');
-	export_csv_field(sb, r->connect_url, w->raw);
-	strbuf_addch(sb, ',');
-	export_csv_field(sb, r->connection_id, w->raw);
-	strbuf_addch(sb, ',');
-	add_time_csv(sb, r->expires_at_ms);
-	strbuf_addf(sb, ",%" PRId64 ",", r->attempts);
-	if (r->http_status)
-		strbuf_addf(sb, "%ld", r->http_status);
-	strbuf_addch(sb, ',');
-	export_csv_field(sb, r->finch_code, w->raw);
-	strbuf_addch(sb, ',');
-	export_csv_field(sb, r->error, w->raw);
-	strbuf_addch(sb, ',');
-	add_time_csv(sb, r->updated_at_ms);
-	strbuf_addch(sb, ',');
-	add_time_csv(sb, r->next_attempt_at_ms);
-	strbuf_addch(sb, ',');
-	add_time_csv(sb, r->retry_until_ms);
-	strbuf_addstr(sb, "\r\n");
+	csv_header_key(name, strlen(name), &want);
+	cJSON_ArrayForEach(it, kept)
+	{
+		csv_header_key(it->string, strlen(it->string), &key);
+		if (cJSON_IsString(it) &&
+		    !strcmp(key.buf ? key.buf : "", want.buf ? want.buf : "")) {
+			v = it->valuestring;
+			break;
+		}
+	}
+	strbuf_release(&want);
+	strbuf_release(&key);
+	return v;
 }
 
-static void build_json_row(struct export_writer *w, const struct export_row *r)
+/* One cell of r: text (neutralised in CSV unless raw), a number, a time or a boolean. */
+static void add_cell(struct export_writer *w, const struct export_row *r,
+		     const struct export_column *c, const cJSON *kept)
 {
 	struct strbuf *sb = &w->line;
+	int json = w->format == EXPORT_JSONL;
+	const char *text = NULL;
+	int64_t num = 0, time = 0;
+	int is_num = 0, is_time = 0;
 
-	strbuf_addstr(sb, "{\"customer_id\":");
-	export_json_string(sb, r->customer_id);
-	strbuf_addstr(sb, ",\"customer_name\":");
-	export_json_string(sb, r->customer_name);
-	strbuf_addf(sb, ",\"status\":\"%s\"", state_name(r->state));
-	strbuf_addstr(sb, ",\"session_id\":");
-	export_json_string(sb, r->session_id);
-	strbuf_addstr(sb, ",\"connect_url\":");
-	export_json_string(sb, r->connect_url);
-	strbuf_addstr(sb, ",\"connection_id\":");
-	export_json_string(sb, r->connection_id);
-	strbuf_addstr(sb, ",\"expires_at\":");
-	add_time_json(sb, r->expires_at_ms);
-	strbuf_addf(sb, ",\"attempts\":%" PRId64, r->attempts);
-	if (r->http_status)
-		strbuf_addf(sb, ",\"http_status\":%ld", r->http_status);
-	else
-		strbuf_addstr(sb, ",\"http_status\":null");
-	strbuf_addstr(sb, ",\"finch_code\":");
-	export_json_string(sb, r->finch_code);
-	strbuf_addstr(sb, ",\"error\":");
-	export_json_string(sb, r->error);
-	strbuf_addstr(sb, ",\"updated_at\":");
-	add_time_json(sb, r->updated_at_ms);
-	strbuf_addstr(sb, ",\"next_attempt_at\":");
-	add_time_json(sb, r->next_attempt_at_ms);
-	strbuf_addstr(sb, ",\"retry_until\":");
-	add_time_json(sb, r->retry_until_ms);
-	strbuf_addstr(sb, "}\n");
+	switch (c->id) {
+	case EXPORT_COL_CUSTOMER_ID:
+		text = r->customer_id;
+		break;
+	case EXPORT_COL_CUSTOMER_NAME:
+		text = r->customer_name;
+		break;
+	case EXPORT_COL_CUSTOMER_EMAIL:
+		text = r->customer_email;
+		break;
+	case EXPORT_COL_STATUS:
+		text = state_name(r->state);
+		break;
+	case EXPORT_COL_SESSION_ID:
+		text = r->session_id;
+		break;
+	case EXPORT_COL_CONNECT_URL:
+		text = r->connect_url;
+		break;
+	case EXPORT_COL_CONNECTION_ID:
+		text = r->connection_id;
+		break;
+	case EXPORT_COL_EXPIRES_AT:
+		time = r->expires_at_ms;
+		is_time = 1;
+		break;
+	case EXPORT_COL_ATTEMPTS:
+		/* always a number, 0 included */
+		strbuf_addf(sb, "%" PRId64, r->attempts);
+		return;
+	case EXPORT_COL_HTTP_STATUS:
+		num = r->http_status;
+		is_num = 1;
+		break;
+	case EXPORT_COL_FINCH_CODE:
+		text = r->finch_code;
+		break;
+	case EXPORT_COL_ERROR:
+		text = r->error;
+		break;
+	case EXPORT_COL_UPDATED_AT:
+		time = r->updated_at_ms;
+		is_time = 1;
+		break;
+	case EXPORT_COL_NEXT_ATTEMPT_AT:
+		time = r->next_attempt_at_ms;
+		is_time = 1;
+		break;
+	case EXPORT_COL_RETRY_UNTIL:
+		time = r->retry_until_ms;
+		is_time = 1;
+		break;
+	case EXPORT_COL_PRODUCTS:
+		text = r->products;
+		break;
+	case EXPORT_COL_REDIRECT_URI:
+		text = r->redirect_uri;
+		break;
+	case EXPORT_COL_MINUTES_TO_EXPIRE:
+		num = r->minutes_to_expire;
+		is_num = 1;
+		break;
+	case EXPORT_COL_SANDBOX:
+		text = r->sandbox;
+		break;
+	case EXPORT_COL_MANUAL:
+		text = r->manual < 0 ? NULL : r->manual ? "true" : "false";
+		if (json) {
+			strbuf_addstr(sb, text ? text : "null");
+			return;
+		}
+		break;
+	case EXPORT_COL_INTEGRATION_PROVIDER:
+		text = r->integration_provider;
+		break;
+	case EXPORT_COL_INTEGRATION_AUTH_METHOD:
+		text = r->integration_auth_method;
+		break;
+	case EXPORT_COL_KEPT:
+		text = kept_value(kept, c->name);
+		break;
+	}
+	if (is_time) {
+		if (json)
+			add_time_json(sb, time);
+		else
+			add_time_csv(sb, time);
+	} else if (is_num) {
+		if (num)
+			strbuf_addf(sb, "%" PRId64, num);
+		else if (json)
+			strbuf_addstr(sb, "null");
+	} else if (json) {
+		export_json_string(sb, text);
+	} else {
+		export_csv_field(sb, text, w->raw);
+	}
+}
+
+static void build_row(struct export_writer *w, const struct export_row *r)
+{
+	const struct export_columns *cols = columns_of(w);
+	cJSON *kept = cols->any_kept && r->kept ? cJSON_Parse(r->kept) : NULL;
+	struct strbuf *sb = &w->line;
+
+	if (w->format == EXPORT_JSONL)
+		strbuf_addch(sb, '{');
+	for (size_t i = 0; i < cols->n; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		if (w->format == EXPORT_JSONL) {
+			export_json_string(sb, cols->c[i].name);
+			strbuf_addch(sb, ':');
+		}
+		add_cell(w, r, &cols->c[i], kept);
+	}
+	strbuf_addstr(sb, w->format == EXPORT_JSONL ? "}\n" : "\r\n");
+	cJSON_Delete(kept);
 }
 
 /* Reports a failed write, with the reason when the C library gave one. */
@@ -354,10 +532,11 @@ int export_writer_begin(struct export_writer *w)
 	strbuf_reset(&w->line);
 	if (w->bom)
 		strbuf_addstr(&w->line, "\xef\xbb\xbf");
-	for (i = 0; i < EXPORT_NCOLUMNS; i++) {
+	for (i = 0; i < columns_of(w)->n; i++) {
 		if (i)
 			strbuf_addch(&w->line, ',');
-		strbuf_addstr(&w->line, export_columns[i]);
+		/* a kept column's name is the user's text, neutralised like any cell */
+		export_csv_field(&w->line, columns_of(w)->c[i].name, w->raw);
 	}
 	strbuf_addstr(&w->line, "\r\n");
 	return write_line(w);
@@ -366,10 +545,7 @@ int export_writer_begin(struct export_writer *w)
 int export_writer_row(struct export_writer *w, const struct export_row *row)
 {
 	strbuf_reset(&w->line);
-	if (w->format == EXPORT_CSV)
-		build_csv_row(w, row);
-	else
-		build_json_row(w, row);
+	build_row(w, row);
 	if (write_line(w) < 0)
 		return -1;
 	w->rows++;
@@ -410,6 +586,7 @@ static int export_stream(struct store *st, const struct export_options *o, FILE 
 
 	export_writer_init(&w, out, name, o->format, o->raw);
 	w.bom = bom;
+	w.cols = o->columns.n ? &o->columns : NULL;
 	if (export_writer_begin(&w) < 0)
 		goto out;
 	/* A write error stops the walk; it was reported where it happened. */
@@ -449,6 +626,71 @@ static int export_direct(struct store *st, const struct export_options *o, const
 	return ret;
 }
 
+struct kept_check {
+	const char *want; /* its header key */
+	const char *closest;
+	size_t closest_d;
+	int found;
+	struct strbuf key, best;
+};
+
+static int kept_name_cb(const char *name, void *data)
+{
+	struct kept_check *k = data;
+	size_t d;
+
+	csv_header_key(name, strlen(name), &k->key);
+	if (!strcmp(k->key.buf ? k->key.buf : "", k->want)) {
+		k->found = 1;
+		return 1;
+	}
+	d = csv_edit_distance(k->want, k->key.buf ? k->key.buf : "");
+	if (d < k->closest_d && d <= 3) {
+		k->closest_d = d;
+		strbuf_reset(&k->best);
+		strbuf_addstr(&k->best, name);
+	}
+	return 0;
+}
+
+/* Every kept column --columns names must be one an import kept. */
+static int check_kept(struct store *st, const struct export_columns *cols)
+{
+	int ret = 0;
+
+	for (size_t i = 0; cols && i < cols->n && !ret; i++) {
+		struct strbuf want = STRBUF_INIT;
+		struct kept_check k = {NULL, NULL, SIZE_MAX, 0, STRBUF_INIT, STRBUF_INIT};
+		const char *field = NULL;
+
+		if (cols->c[i].id != EXPORT_COL_KEPT)
+			continue;
+		csv_header_key(cols->c[i].name, strlen(cols->c[i].name), &want);
+		k.want = want.buf ? want.buf : "";
+		if (store_each_kept_name(st, kept_name_cb, &k) < 0) {
+			ret = -1;
+		} else if (!k.found) {
+			for (int c = 0; c < EXPORT_COL_KEPT && !field; c++)
+				if (csv_edit_distance(k.want, col_names[c]) <= 2)
+					field = col_names[c];
+			if (!field && k.best.len)
+				field = k.best.buf;
+			if (field)
+				ret = error("--columns: no column '%s' (did you mean '%s'?)",
+					    cols->c[i].name, field);
+			else
+				ret = error(
+				    "--columns: no column '%s': it is not a stored field, and "
+				    "no import kept it (import --keep-column '%s')",
+				    cols->c[i].name, cols->c[i].name);
+		}
+		strbuf_release(&want);
+		strbuf_release(&k.key);
+		strbuf_release(&k.best);
+	}
+	return ret;
+}
+
 int export_to_path(struct store *st, const struct export_options *o, int64_t *rows)
 {
 	struct atomic_file af;
@@ -457,6 +699,8 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 
 	if (o->bom == EXPORT_BOM_ALWAYS && o->format != EXPORT_CSV)
 		return error("--bom: JSON Lines never starts with a BOM (RFC 8259 section 8.1)");
+	if (check_kept(st, &o->columns) < 0)
+		return -1;
 	/* Checked again here, right before writing: the path may have changed since. */
 	if (outpath_check(o->out_path, o->db, o->csv, &op) < 0)
 		return -1;

@@ -2,11 +2,17 @@
  * export.h: the results of a batch as CSV or JSON Lines, for the people who
  * send the connect links.
  *
- * Both formats have the same columns, in this order (EXPORT_COLUMNS):
+ * Both formats have the same columns, by default in this order
+ * (export_columns[]):
  *
  *	customer_id, customer_name, status, session_id, connect_url,
  *	connection_id, expires_at, attempts, http_status, finch_code, error,
- *	updated_at, next_attempt_at, retry_until
+ *	updated_at, next_attempt_at, retry_until, customer_email
+ *
+ * --columns LIST chooses and orders them from every stored field: those,
+ * the request's (products, redirect_uri, minutes_to_expire, sandbox,
+ * manual, integration_provider, integration_auth_method) and the columns
+ * an import kept (--keep-column), named as the file named them.
  *
  * next_attempt_at is when a retry_wait row is sent again. retry_until is set
  * on a row whose last failure was transient: the next sync re-queues
@@ -42,9 +48,55 @@
 
 enum export_format { EXPORT_CSV, EXPORT_JSONL };
 
-/* The column names, in order, as the CSV header and the JSON keys. */
-#define EXPORT_NCOLUMNS 14
+/* The default column names, in order, as the CSV header and the JSON keys. */
+#define EXPORT_NCOLUMNS 15
 extern const char *const export_columns[EXPORT_NCOLUMNS];
+
+/* A chosen column: one of the stored fields, or a kept column (EXPORT_COL_KEPT). */
+enum export_col_id {
+	EXPORT_COL_CUSTOMER_ID,
+	EXPORT_COL_CUSTOMER_NAME,
+	EXPORT_COL_CUSTOMER_EMAIL,
+	EXPORT_COL_STATUS,
+	EXPORT_COL_SESSION_ID,
+	EXPORT_COL_CONNECT_URL,
+	EXPORT_COL_CONNECTION_ID,
+	EXPORT_COL_EXPIRES_AT,
+	EXPORT_COL_ATTEMPTS,
+	EXPORT_COL_HTTP_STATUS,
+	EXPORT_COL_FINCH_CODE,
+	EXPORT_COL_ERROR,
+	EXPORT_COL_UPDATED_AT,
+	EXPORT_COL_NEXT_ATTEMPT_AT,
+	EXPORT_COL_RETRY_UNTIL,
+	EXPORT_COL_PRODUCTS,
+	EXPORT_COL_REDIRECT_URI,
+	EXPORT_COL_MINUTES_TO_EXPIRE,
+	EXPORT_COL_SANDBOX,
+	EXPORT_COL_MANUAL,
+	EXPORT_COL_INTEGRATION_PROVIDER,
+	EXPORT_COL_INTEGRATION_AUTH_METHOD,
+	EXPORT_COL_KEPT,
+};
+
+struct export_column {
+	enum export_col_id id;
+	char *name; /* the header and JSON key, as given (malloc'd) */
+};
+
+struct export_columns {
+	struct export_column *c;
+	size_t n;
+	int any_kept; /* some column is a kept one */
+};
+
+/*
+ * Parses --columns LIST: names separated by commas (white space around
+ * them trimmed). A name that is not one of the stored fields is a kept
+ * column. Returns 0, or -1 after reporting an empty or repeated name.
+ */
+int export_columns_parse(const char *list, struct export_columns *out);
+void export_columns_release(struct export_columns *c);
 
 /* "csv" or "jsonl" (also "json-lines", "ndjson"). Returns 0, or -1 without printing. */
 int export_format_parse(const char *s, enum export_format *out);
@@ -75,10 +127,11 @@ struct export_writer {
 	FILE *out;
 	const char *name; /* for messages: the path, or "standard output" */
 	enum export_format format;
-	int raw;	    /* 1: CSV cells as stored, no formula neutralising */
-	int bom;	    /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
-	int64_t rows;	    /* data rows written so far */
-	struct strbuf line; /* the line being built, reused for every row */
+	int raw;			   /* 1: CSV cells as stored, no formula neutralising */
+	int bom;			   /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
+	int64_t rows;			   /* data rows written so far */
+	const struct export_columns *cols; /* NULL: export_columns[] */
+	struct strbuf line;		   /* the line being built, reused for every row */
 };
 
 /* Sets up w to write to out; name is used in error messages only. Writes nothing. */
@@ -119,6 +172,7 @@ struct export_options {
 	enum export_bom bom; /* EXPORT_BOM_ALWAYS with JSON Lines is an error */
 	const char *db;	     /* NULL, or the database out_path must not name (outpath.h) */
 	const char *csv;     /* NULL, or the input CSV out_path must not name */
+	struct export_columns columns; /* --columns (owned); n == 0: the default */
 };
 
 /*

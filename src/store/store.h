@@ -137,6 +137,7 @@ struct import_stats {
 	int64_t unchanged;   /* valid rows identical to what the store had */
 	int64_t updated;     /* valid rows whose request fields changed */
 	int64_t blank;	     /* records whose cells are all empty, skipped (not stored) */
+	int64_t footer;	     /* records of a report's footer, skipped (not stored) */
 	int64_t not_utf8;    /* invalid rows with a cell that is not UTF-8 */
 	int likely_encoding; /* for those: csv_text.h's enum csv_encoding (not stored) */
 };
@@ -166,6 +167,13 @@ struct customer_upsert {
 	enum upsert_result res;		   /* out */
 	int64_t dup_line;		   /* out: the earlier line, for UPSERT_DUPLICATE */
 };
+
+/*
+ * Stores the kept columns of a customer's row (a JSON object, or NULL for
+ * none), for the export only: it changes neither the row's state nor its
+ * updated_at. Inside the import's transaction.
+ */
+int store_set_kept(struct store *st, const char *customer_id, const char *kept_json);
 
 /* Rows a full store_upsert_customers() batch takes in one statement. */
 #define STORE_UPSERT_BATCH 64
@@ -501,6 +509,16 @@ struct export_row {
 	int64_t updated_at_ms;
 	int64_t next_attempt_at_ms; /* retry_wait: when it is sent again; 0: none */
 	int64_t retry_until_ms;	    /* the next runs re-queue a transient failure until then */
+	/* the request's fields (NULL, 0 or -1 when absent) */
+	const char *customer_email;
+	const char *products; /* space-separated */
+	const char *redirect_uri;
+	int64_t minutes_to_expire;
+	const char *sandbox;
+	int manual; /* -1: absent */
+	const char *integration_provider;
+	const char *integration_auth_method;
+	const char *kept; /* --keep-column values: a JSON object {"header": "value"}, or NULL */
 };
 
 struct export_filter {
@@ -514,6 +532,12 @@ struct export_filter {
  */
 int store_each_export(struct store *st, const struct export_filter *f,
 		      int (*fn)(const struct export_row *row, void *data), void *data);
+
+/*
+ * Calls fn with every name a kept column has in some row (--keep-column),
+ * once each; stops and returns fn's value if fn returns nonzero.
+ */
+int store_each_kept_name(struct store *st, int (*fn)(const char *name, void *data), void *data);
 
 struct requeue_filter {
 	unsigned state_mask;	      /* 0 means failed only */

@@ -100,6 +100,8 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 	"source_line, first_import, created_at, updated_at) "
 	"VALUES (?1, 1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7)",
     [S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
+    /* for the export only: no state, no updated_at, no request digest moves */
+    [S_SET_KEPT] = "UPDATE customers SET kept = ?2 WHERE customer_id = ?1 AND keyless = 0",
 };
 
 int store_import_start(struct store *st, const char *path, int64_t size, const char *sha256_hex,
@@ -368,4 +370,13 @@ int store_forget_keyless(struct store *st, const char *source)
 {
 	bind_text(st->stmt[S_FORGET_KEYLESS], 1, source);
 	return store_exec(st, S_FORGET_KEYLESS);
+}
+
+int store_set_kept(struct store *st, const char *customer_id, const char *kept_json)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_KEPT];
+
+	bind_text(s, 1, customer_id);
+	bind_text(s, 2, kept_json);
+	return store_exec(st, S_SET_KEPT);
 }

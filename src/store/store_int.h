@@ -36,6 +36,7 @@ enum stmt_id {
 	S_INVALID_KEYED,
 	S_INVALID_KEYLESS,
 	S_FORGET_KEYLESS,
+	S_SET_KEPT,
 	/* store_queue.c */
 	S_IN_FLIGHT_ROWS,
 	S_RECOVER_ROW,
@@ -69,6 +70,7 @@ enum stmt_id {
 	S_METRIC_REQUESTS,
 	S_METRIC_RUNS,
 	S_EXPORT,
+	S_KEPT_NAMES,
 	S_CUSTOMER_STATE,
 	/* store_connections.c */
 	S_WEBHOOK_INSERT,

@@ -46,9 +46,13 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		 "coalesce(http_status, 0), finch_code, error, updated_at, "
 		 "CASE WHEN state = 'retry_wait' THEN coalesce(next_attempt_at, 0) ELSE 0 END, "
 		 "CASE WHEN state IN ('retry_wait', 'failed', 'pending') "
-		 "THEN coalesce(give_up_at, 0) ELSE 0 END FROM customers "
+		 "THEN coalesce(give_up_at, 0) ELSE 0 END, customer_email, products, redirect_uri, "
+		 "coalesce(minutes_to_expire, 0), sandbox, coalesce(manual, -1), "
+		 "integration_provider, integration_auth_method, kept FROM customers "
 		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
 		 "ORDER BY id",
+    [S_KEPT_NAMES] = "SELECT DISTINCT j.key FROM customers, json_each(customers.kept) AS j "
+		     "WHERE customers.kept IS NOT NULL",
     [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
 };
 
@@ -283,6 +287,15 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		row.updated_at_ms = sqlite3_column_int64(s, 11);
 		row.next_attempt_at_ms = sqlite3_column_int64(s, 12);
 		row.retry_until_ms = sqlite3_column_int64(s, 13);
+		row.customer_email = column_str(s, 14);
+		row.products = column_str(s, 15);
+		row.redirect_uri = column_str(s, 16);
+		row.minutes_to_expire = sqlite3_column_int64(s, 17);
+		row.sandbox = column_str(s, 18);
+		row.manual = (int)sqlite3_column_int64(s, 19);
+		row.integration_provider = column_str(s, 20);
+		row.integration_auth_method = column_str(s, 21);
+		row.kept = column_str(s, 22);
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}
@@ -290,6 +303,20 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		ret = store_db_error(st, "cannot read rows to export");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_each_kept_name(struct store *st, int (*fn)(const char *name, void *data), void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_KEPT_NAMES];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((ret = fn(column_str(s, 0), data)) != 0)
+			break;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_db_error(st, "cannot read the kept columns");
+	sqlite3_reset(s);
 	return ret;
 }
 

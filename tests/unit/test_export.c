@@ -295,15 +295,15 @@ static void test_export__csv_rows(void **state)
 	const char *want =
 	    "customer_id,customer_name,status,session_id,connect_url,connection_id,"
 	    "expires_at,attempts,http_status,finch_code,error,updated_at,next_attempt_at,"
-	    "retry_until\r\n"
+	    "retry_until,customer_email\r\n"
 	    "acme-1,\"Acme, \"\"Widgets\"\"\nInc.\",created,"
 	    "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f,"
 	    "https://connect.tryfinch.com/authorize?session=3f1c7a52,,"
-	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z,,\r\n"
+	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z,,,\r\n"
 	    "'=cmd|' /C calc'!A0,Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac,failed,,,,,5,400,"
-	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z,,\r\n"
+	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z,,,\r\n"
 	    "bad,Bad,invalid,,,,,0,,,customers.csv:7: customer_email: is not an email "
-	    "address,2026-11-28T16:00:00.000Z,,\r\n";
+	    "address,2026-11-28T16:00:00.000Z,,,\r\n";
 
 	(void)state;
 	assert_string_equal(got, want);
@@ -344,6 +344,55 @@ static void test_export__writer_bom(void **state)
 	free(buf);
 }
 
+/* --columns: chosen and ordered, kept columns from the row's JSON, neutralised like any text. */
+static void test_export__chosen_columns(void **state)
+{
+	struct export_row row = created_row;
+	struct export_columns cols;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct export_writer w;
+
+	(void)state;
+	row.customer_email = "-hr@acme.example";
+	row.products = "company directory";
+	row.minutes_to_expire = 1440;
+	row.manual = 1;
+	row.kept = "{\"Account Owner\":\"@Pat, O'Brien\",\"Region\":\"EU\"}";
+	assert_int_equal(
+	    export_columns_parse(" customer_id , customer_email,products,minutes_to_expire,manual,"
+				 "account owner,redirect_uri",
+				 &cols),
+	    0);
+	assert_true(cols.any_kept);
+	for (int fmt = EXPORT_CSV; fmt <= EXPORT_JSONL; fmt++) {
+		f = open_memstream(&buf, &len);
+		export_writer_init(&w, f, "memory", (enum export_format)fmt, 0);
+		w.cols = &cols;
+		assert_int_equal(export_writer_begin(&w), 0);
+		assert_int_equal(export_writer_row(&w, &row), 0);
+		assert_int_equal(export_writer_finish(&w), 0);
+		export_writer_release(&w);
+		fclose(f);
+		assert_string_equal(
+		    buf,
+		    fmt == EXPORT_CSV
+			? "customer_id,customer_email,products,minutes_to_expire,manual,account "
+			  "owner,redirect_uri\r\nacme-1,'-hr@acme.example,company "
+			  "directory,1440,true,\"'@Pat, O'Brien\",\r\n"
+			: "{\"customer_id\":\"acme-1\",\"customer_email\":\"-hr@acme.example\","
+			  "\"products\":\"company directory\",\"minutes_to_expire\":1440,"
+			  "\"manual\":true,\"account owner\":\"@Pat, O'Brien\","
+			  "\"redirect_uri\":null}\n");
+		free(buf);
+		buf = NULL;
+	}
+	export_columns_release(&cols);
+	assert_int_equal(export_columns_parse("customer_id,,status", &cols), -1);
+	assert_int_equal(export_columns_parse("status,status", &cols), -1);
+}
+
 /* Found by fuzz_export: INT64_MIN overflowed; times clamp to years 0000..9999. */
 static void test_export__extreme_times_clamp(void **state)
 {
@@ -372,7 +421,7 @@ static void test_export__csv_header_only(void **state)
 	(void)state;
 	assert_string_equal(got, "customer_id,customer_name,status,session_id,connect_url,"
 				 "connection_id,expires_at,attempts,http_status,finch_code,"
-				 "error,updated_at,next_attempt_at,retry_until\r\n");
+				 "error,updated_at,next_attempt_at,retry_until,customer_email\r\n");
 	free(got);
 }
 
@@ -596,7 +645,8 @@ static int stray_files(const char *dir, const char *keep)
 static void test_export__file_atomic_0600(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
+	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
 	char out[256];
 	struct stat sb;
 	int64_t rows = -1;
@@ -621,9 +671,10 @@ static void test_export__file_atomic_0600(void **state)
 	assert_int_equal(export_to_path(fx->st, &o, &rows), 0);
 	assert_int_equal(rows, 0);
 	text = slurp(out);
-	assert_string_equal(text, BOM "customer_id,customer_name,status,session_id,connect_url,"
-				      "connection_id,expires_at,attempts,http_status,finch_code,"
-				      "error,updated_at,next_attempt_at,retry_until\r\n");
+	assert_string_equal(text,
+			    BOM "customer_id,customer_name,status,session_id,connect_url,"
+				"connection_id,expires_at,attempts,http_status,finch_code,"
+				"error,updated_at,next_attempt_at,retry_until,customer_email\r\n");
 	free(text);
 }
 
@@ -649,7 +700,7 @@ static void test_export__file_bom(void **state)
 	snprintf(out, sizeof(out), "%s/bom.out", fx->dir);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct export_options o = {cases[i].format, out,  {0, 0}, 0,
-					   cases[i].bom,    NULL, NULL};
+					   cases[i].bom,    NULL, NULL,	  {NULL, 0, 0}};
 		char *text;
 
 		unlink(out);
@@ -674,7 +725,8 @@ static void test_export__file_bom(void **state)
 static void test_export__file_error_keeps_old(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_JSONL, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
+	struct export_options o = {EXPORT_JSONL,    NULL, {0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
 	char out[256];
 	struct rlimit old, small;
 	void (*old_xfsz)(int);
@@ -709,7 +761,8 @@ static void test_export__file_error_keeps_old(void **state)
 static void test_export__file_bad_folder(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV, NULL, {0, 0}, 0, EXPORT_BOM_AUTO, NULL, NULL};
+	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
 	char out[256];
 
 	snprintf(out, sizeof(out), "%s/no/such/folder/results.csv", fx->dir);
@@ -736,6 +789,7 @@ int main(void)
 	    cmocka_unit_test(test_export__csv_header_only),
 	    cmocka_unit_test(test_export__writer_bom),
 	    cmocka_unit_test(test_export__extreme_times_clamp),
+	    cmocka_unit_test(test_export__chosen_columns),
 	    cmocka_unit_test(test_export__jsonl_parses),
 	    cmocka_unit_test(test_export__jsonl_raw),
 	    cmocka_unit_test(test_export__write_error),
