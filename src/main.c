@@ -45,7 +45,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: finch-onboard <command> [options]\n"
 		     "       finch-onboard --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'finch-onboard <command> --help' describes a command's options.\n"
 		     "Credentials come from FINCH_CLIENT_ID and FINCH_CLIENT_SECRET.\n"
 		     "Every command takes --config FILE (else $FINCH_ONBOARD_CONFIG): settings\n"

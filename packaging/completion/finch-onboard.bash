@@ -5,7 +5,7 @@
 # tests/package/package.sh checks that every option of every command's
 # --help is offered here, and nothing else.
 
-_finch_onboard_commands="import run status export retry sync config"
+_finch_onboard_commands="import run status export retry sync config connections webhooks"
 _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
 	--encoding --delimiter --allow-product --column --ignore-column --keep-column --skip-lines
 	--check --config --quiet --log-format --help"
@@ -18,6 +18,8 @@ _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no
 _finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --log-format
 	--help"
 _finch_onboard_config_opts="--config --help"
+_finch_onboard_connections_opts="--db --log-format --help"
+_finch_onboard_webhooks_opts="--listen --db --at --log-format --help"
 _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
 	--column --ignore-column --keep-column --skip-lines --renew-expired
 	--reauthenticate --products --redirect-uri --minutes-to-expire --sandbox --encoding
@@ -29,7 +31,7 @@ _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing
 	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503
 	--html-errors --latency --jitter --hang-rate --hang --hang-for --reset-rate --reset
 	--malformed-rate --malformed --short-body-rate --cut-body-rate --revoke-after
-	--fail-first --rate-limit --penalty --help --version"
+	--fail-first --rate-limit --penalty --webhook-url --webhook-fault --help --version"
 
 # _finch_onboard_files [-d]: file (or, with -d, folder) names into COMPREPLY.
 _finch_onboard_files()
@@ -123,7 +125,12 @@ _finch_onboard()
 	opts=${!opts}
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
-	elif [ "$cmd" = import ] || [ "$cmd" = sync ]; then
+	elif [ "$cmd" = connections ] && [ "$prev" = connections ]; then
+		mapfile -t COMPREPLY < <(compgen -W "import" -- "$cur")
+	elif [ "$cmd" = webhooks ] && [ "$prev" = webhooks ]; then
+		mapfile -t COMPREPLY < <(compgen -W "serve verify" -- "$cur")
+	elif [ "$cmd" = import ] || [ "$cmd" = sync ] || [ "$cmd" = connections ] ||
+		[ "$cmd" = webhooks ]; then
 		_finch_onboard_files # the CSV
 	fi
 	return 0
