@@ -25,6 +25,7 @@
 #include "csv/csv_text.h"
 #include "csv/readahead.h"
 #include "base/signals.h"
+#include "base/safepath.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/utf8.h"
@@ -602,10 +603,13 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 	int fd, ret = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	/* a pipe, /dev/stdin or <(...) streams like a file: only a directory is refused */
-	fd = stdin_fd ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * A pipe, /dev/stdin or <(...) streams like a file; another user's
+	 * symlink, a device or a socket is refused (safepath.h).
+	 */
+	fd = stdin_fd ? STDIN_FILENO : safepath_open_input(path);
 	if (fd < 0)
-		return error_errno("cannot open '%s'", path);
+		return -1;
 	if (stdin_fd)
 		path = "stdin";
 	if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {

@@ -19,13 +19,14 @@
 static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static const char *volatile tmp_in_progress;
+static volatile int tmp_dirfd = -1;
 
 static void remove_tmp_on_signal(int sig)
 {
 	const char *p = tmp_in_progress;
 
 	if (p)
-		unlink(p);
+		unlinkat(tmp_dirfd, p, 0);
 	/* SA_RESETHAND restored the default action; SA_NODEFER lets it run now. */
 	raise(sig);
 }
@@ -38,6 +39,7 @@ static void guard_install(struct atomic_file *af)
 	sa.sa_handler = remove_tmp_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	tmp_dirfd = af->dirfd;
 	tmp_in_progress = af->tmp.buf;
 	for (size_t i = 0; i < ARRAY_SIZE(cleanup_signals); i++) {
 		af->caught[i] = 0;
@@ -55,53 +57,80 @@ static void guard_remove(struct atomic_file *af)
 			sigaction(cleanup_signals[i], &af->old[i], NULL);
 	memset(af->caught, 0, sizeof(af->caught));
 	tmp_in_progress = NULL;
+	tmp_dirfd = -1;
 }
 
 /* Makes the rename durable: fsync the folder that holds the file. */
-static int fsync_dir(const char *dir)
+static int fsync_dir(const struct atomic_file *af)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0)
-		return error_errno("cannot open folder '%s'", dir);
-	/* Some file systems cannot fsync a folder (EINVAL); the rename stands. */
-	if (fsync(fd) < 0 && errno != EINVAL)
-		ret = error_errno("cannot fsync folder '%s'", dir);
-	close(fd);
-	return ret;
+	/* Some file systems cannot fsync a folder (EINVAL); a search-only one is O_PATH (EBADF). */
+	if (fsync(af->dirfd) < 0 && errno != EINVAL && errno != EBADF)
+		return error_errno("cannot fsync folder '%s'", af->dir.buf);
+	return 0;
 }
 
 static void release(struct atomic_file *af)
 {
 	guard_remove(af);
+	if (af->dirfd >= 0)
+		close(af->dirfd);
+	af->dirfd = -1;
 	strbuf_release(&af->dir);
+	strbuf_release(&af->base);
 	strbuf_release(&af->tmp);
 }
 
-int atomic_file_begin(struct atomic_file *af, const char *path, mode_t mode, const char *what)
+/* mkstemp(3) in dirfd: a fresh name, O_EXCL and O_NOFOLLOW, so nothing planted is opened. */
+static int create_tmp(struct atomic_file *af)
 {
-	const char *slash = strrchr(path, '/');
+	static const char chars[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		int fd;
+
+		if (random_bytes(r, sizeof(r)) < 0)
+			return -1;
+		strbuf_reset(&af->tmp);
+		strbuf_addf(&af->tmp, ".%s.", af->base.buf);
+		for (size_t i = 0; i < sizeof(r); i++)
+			strbuf_addch(&af->tmp, chars[r[i] % (sizeof(chars) - 1)]);
+		fd = openat(af->dirfd, af->tmp.buf,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int atomic_file_begin_at(struct atomic_file *af, int dirfd, const char *dir, const char *base,
+			 const char *path, mode_t mode, const char *what)
+{
+	const char *sep = what ? ": " : "";
 	int fd;
 
 	memset(af, 0, sizeof(*af));
 	af->path = path;
+	af->dirfd = -1;
 	strbuf_init(&af->dir, 0);
+	strbuf_init(&af->base, 0);
 	strbuf_init(&af->tmp, 0);
-	const char *sep = what ? ": " : "";
-
 	if (!what)
 		what = "";
-	if (!*path || (slash && !slash[1]))
-		return error("%s%s'%s' is not a file name", what, sep, path);
-	if (slash)
-		strbuf_add(&af->dir, path, slash == path ? 1 : (size_t)(slash - path));
-	else
-		strbuf_addch(&af->dir, '.');
-	strbuf_addf(&af->tmp, "%s/.%s.XXXXXX", af->dir.buf, slash ? slash + 1 : path);
-	fd = mkstemp(af->tmp.buf);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || strchr(base, '/')) {
+		error("%s%s'%s' is not a file name", what, sep, path);
+		release(af);
+		return -1;
+	}
+	strbuf_addstr(&af->dir, dir);
+	strbuf_addstr(&af->base, base);
+	af->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	fd = af->dirfd < 0 ? -1 : create_tmp(af);
 	if (fd < 0) {
 		error_errno("%s%scannot create a temporary file in '%s'", what, sep, af->dir.buf);
+		strbuf_reset(&af->tmp);
 		release(af);
 		return -1;
 	}
@@ -113,6 +142,34 @@ int atomic_file_begin(struct atomic_file *af, const char *path, mode_t mode, con
 		return -1;
 	}
 	return 0;
+}
+
+int atomic_file_begin(struct atomic_file *af, const char *path, mode_t mode, const char *what)
+{
+	const char *slash = strrchr(path, '/'), *sep = what ? ": " : "";
+	struct strbuf dir = STRBUF_INIT;
+	int dirfd, ret;
+
+	if (!*path || (slash && !slash[1])) {
+		memset(af, 0, sizeof(*af));
+		return error("%s%s'%s' is not a file name", what ? what : "", sep, path);
+	}
+	if (slash)
+		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
+	else
+		strbuf_addch(&dir, '.');
+	dirfd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		memset(af, 0, sizeof(*af));
+		ret = error_errno("%s%scannot create a temporary file in '%s'", what ? what : "",
+				  sep, dir.buf);
+	} else {
+		ret = atomic_file_begin_at(af, dirfd, dir.buf, slash ? slash + 1 : path, path, mode,
+					   what);
+		close(dirfd);
+	}
+	strbuf_release(&dir);
+	return ret;
 }
 
 int atomic_file_commit(struct atomic_file *af)
@@ -130,11 +187,11 @@ int atomic_file_commit(struct atomic_file *af)
 		error_errno("cannot write '%s'", af->tmp.buf);
 		goto fail;
 	}
-	if (rename(af->tmp.buf, af->path) < 0) {
+	if (renameat(af->dirfd, af->tmp.buf, af->dirfd, af->base.buf) < 0) {
 		error_errno("cannot rename '%s' to '%s'", af->tmp.buf, af->path);
 		goto fail;
 	}
-	ret = fsync_dir(af->dir.buf);
+	ret = fsync_dir(af);
 	release(af);
 	return ret;
 fail:
@@ -147,7 +204,7 @@ void atomic_file_abort(struct atomic_file *af)
 	if (af->f)
 		fclose(af->f);
 	af->f = NULL;
-	if (af->tmp.len)
-		unlink(af->tmp.buf);
+	if (af->tmp.len && af->dirfd >= 0)
+		unlinkat(af->dirfd, af->tmp.buf, 0);
 	release(af);
 }

@@ -606,23 +606,23 @@ out:
  * Writes to a FIFO or a character device as it is: no temporary file, no
  * rename, which would put a regular file in its place (outpath.h).
  */
-static int export_direct(struct store *st, const struct export_options *o, const char *path,
+static int export_direct(struct store *st, const struct export_options *o, const struct outpath *op,
 			 int64_t *rows)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = outpath_open_direct(op, "");
 	FILE *f;
 	int ret;
 
 	if (fd < 0)
-		return error_errno("cannot open '%s'", path);
+		return -1;
 	f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		return error_errno("cannot open '%s'", path);
+		return error_errno("cannot open '%s'", op->file);
 	}
-	ret = export_stream(st, o, f, path, o->bom == EXPORT_BOM_ALWAYS, rows);
+	ret = export_stream(st, o, f, op->file, o->bom == EXPORT_BOM_ALWAYS, rows);
 	if (fclose(f) == EOF && ret == 0)
-		ret = error_errno("cannot write '%s'", path);
+		ret = error_errno("cannot write '%s'", op->file);
 	return ret;
 }
 
@@ -708,13 +708,13 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 		return export_stream(st, o, stdout, "standard output", o->bom == EXPORT_BOM_ALWAYS,
 				     rows);
 	if (op.kind == OUTPATH_DIRECT) {
-		ret = export_direct(st, o, op.file, rows);
+		ret = export_direct(st, o, &op, rows);
 		outpath_release(&op);
 		return ret;
 	}
 	/* A symlink's final target is replaced, in its own folder; the link stays. */
 	ret = -1;
-	if (atomic_file_begin(&af, op.file, 0600, NULL) < 0)
+	if (outpath_begin_replace(&op, &af, 0600, NULL) < 0)
 		goto out;
 	if (export_stream(st, o, af.f, op.file, o->bom != EXPORT_BOM_NEVER, rows) < 0) {
 		atomic_file_abort(&af);

@@ -97,12 +97,12 @@ int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary
 }
 
 /* node_exporter's textfile collector reads every *.prom file: never half of one. */
-static int write_atomically(const char *path, const char *buf, size_t len)
+static int write_atomically(const struct outpath *op, const char *buf, size_t len)
 {
 	struct atomic_file af;
 
 	/* 0644: metrics hold counts, no links, and the collector runs as another user. */
-	if (atomic_file_begin(&af, path, 0644, "--metrics-file") < 0)
+	if (outpath_begin_replace(op, &af, 0644, "--metrics-file") < 0)
 		return -1;
 	if (fwrite(buf, 1, len, af.f) != len) {
 		error_errno("--metrics-file: cannot write '%s'", af.tmp.buf);
@@ -113,14 +113,15 @@ static int write_atomically(const char *path, const char *buf, size_t len)
 }
 
 /* A FIFO or a character device is written as it is: a rename would replace it (outpath.h). */
-static int write_direct(const char *path, const char *buf, size_t len)
+static int write_direct(const struct outpath *op, const char *buf, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	const char *path = op->file;
+	int fd = outpath_open_direct(op, "--metrics-file: ");
 	size_t done = 0;
 	int ret = 0;
 
 	if (fd < 0)
-		return error_errno("--metrics-file: cannot open '%s'", path);
+		return -1;
 	while (done < len) {
 		ssize_t n = write(fd, buf + done, len - done);
 
@@ -164,9 +165,9 @@ int metrics_write(const char *path, const char *db, const char *csv, const char 
 			  ? 0
 			  : error_errno("--metrics-file: cannot write to standard output");
 	else if (op.kind == OUTPATH_DIRECT)
-		ret = write_direct(op.file, sb.buf, sb.len);
+		ret = write_direct(&op, sb.buf, sb.len);
 	else /* a symlink's final target is replaced, in its own folder; the link stays */
-		ret = write_atomically(op.file, sb.buf, sb.len);
+		ret = write_atomically(&op, sb.buf, sb.len);
 out:
 	outpath_release(&op);
 	strbuf_release(&sb);

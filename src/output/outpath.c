@@ -4,6 +4,7 @@
 #include "output/outpath.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,12 @@ static int is_stdout_name(const char *out)
 	       !strcmp(out, "/proc/self/fd/1");
 }
 
+/* Devices every user may write to directly, whoever owns them. */
+static int is_shared_device_name(const char *out)
+{
+	return !strcmp(out, "/dev/null") || !strcmp(out, "/dev/stderr");
+}
+
 /*
  * -1 after an error if out (existing: *osb, else NULL; resolved: rout)
  * names guarded, which is what (the database, its -wal...).
@@ -188,6 +195,9 @@ int outpath_check_as(const char *opt, const char *out, const char *db, const cha
 
 	op->kind = OUTPATH_STDOUT;
 	op->file = NULL;
+	op->at.dirfd = -1;
+	strbuf_init(&op->at.dir, 0);
+	strbuf_init(&op->at.base, 0);
 	if (is_stdout_name(out))
 		return 0;
 	if (!*out)
@@ -226,10 +236,34 @@ int outpath_check_as(const char *opt, const char *out, const char *db, const cha
 	if (other && !is_stdout_name(other) &&
 	    refuse_if_same(opt, out, osb, rout.buf, other, "the export (--out)") < 0)
 		goto out;
-	if (osb && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode))) {
+	if (is_shared_device_name(out)) {
 		op->kind = OUTPATH_DIRECT;
 		op->file = xstrdup(out);
 		ret = 0;
+		goto out;
+	}
+	/* from here on, what the walk opened is what gets written (safepath.h) */
+	if (safepath_walk(&op->at, out, opt) < 0)
+		goto out;
+	if (op->at.exists && S_ISDIR(op->at.st.st_mode)) {
+		error("%s '%s' is a folder, not a file", opt, out);
+		goto out;
+	}
+	if (op->at.exists && (S_ISFIFO(op->at.st.st_mode) || S_ISCHR(op->at.st.st_mode))) {
+		if (op->at.st.st_uid != geteuid()) {
+			error("%s '%s' is a %s owned by uid %lu, not by this user (uid %lu): "
+			      "refusing to write to it",
+			      opt, out, S_ISFIFO(op->at.st.st_mode) ? "FIFO" : "character device",
+			      (unsigned long)op->at.st.st_uid, (unsigned long)geteuid());
+			goto out;
+		}
+		op->kind = OUTPATH_DIRECT;
+		op->file = xstrdup(out);
+		ret = 0;
+		goto out;
+	}
+	if (op->at.exists && !S_ISREG(op->at.st.st_mode)) {
+		error("%s '%s' is neither a file, a FIFO nor a character device", opt, out);
 		goto out;
 	}
 	split(rout.buf, &dir, &base);
@@ -237,7 +271,7 @@ int outpath_check_as(const char *opt, const char *out, const char *db, const cha
 		error("%s '%s' is not a file name", opt, out);
 		goto out;
 	}
-	if (access(dir.buf, W_OK | X_OK) < 0) {
+	if (faccessat(op->at.dirfd, ".", W_OK | X_OK, 0) < 0) {
 		error_errno("%s '%s': cannot write in folder '%s'", opt, out, dir.buf);
 		goto out;
 	}
@@ -245,6 +279,8 @@ int outpath_check_as(const char *opt, const char *out, const char *db, const cha
 	op->file = strbuf_detach(&rout, NULL);
 	ret = 0;
 out:
+	if (ret)
+		outpath_release(op);
 	strbuf_release(&rout);
 	strbuf_release(&dir);
 	strbuf_release(&cur);
@@ -255,4 +291,25 @@ void outpath_release(struct outpath *op)
 {
 	free(op->file);
 	op->file = NULL;
+	safepath_release(&op->at);
+}
+
+int outpath_open_direct(const struct outpath *op, const char *what)
+{
+	int fd;
+
+	if (op->at.dirfd < 0)
+		fd = open(op->file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	else
+		fd = safepath_open(&op->at, O_WRONLY | O_NOCTTY, 0);
+	if (fd < 0)
+		return error_errno("%scannot open '%s'", what, op->file);
+	return fd;
+}
+
+int outpath_begin_replace(const struct outpath *op, struct atomic_file *af, mode_t mode,
+			  const char *what)
+{
+	return atomic_file_begin_at(af, op->at.dirfd, op->at.dir.buf, op->at.base.buf, op->file,
+				    mode, what);
 }

@@ -3,13 +3,21 @@
  * is sent, so an export never destroys what it should not.
  *
  *	-, /dev/stdout, /dev/fd/1    standard output
+ *	/dev/null, /dev/stderr       written to directly
  *	a FIFO, a character device   written to directly, as a shell's '>'
- *	                             would (/dev/null stays /dev/null, a
- *	                             FIFO's reader gets the rows)
- *	anything else                replaced atomically (export.h): the
+ *	                             would (a FIFO's reader gets the rows),
+ *	                             when this user owns it: a co-writer of a
+ *	                             shared folder never gets the links
+ *	anything else                replaced atomically (atomicfile.h): the
  *	                             temporary file goes in the folder of the
  *	                             final target, so a symlink is kept and
  *	                             its target replaced
+ *
+ * A symlink at the path is followed only when it and its folder belong to
+ * this user or root (safepath.h: sudo's, logrotate's and tmpfiles' rule),
+ * so another user's link in a shared drop folder never turns the export
+ * into "overwrite that file". The folder reached is opened once, and the
+ * file is opened or replaced relative to it (O_NOFOLLOW, O_EXCL, renameat).
  *
  * Refused (-1, after an error naming the option): the database, one of its
  * side files (-wal, -shm, -journal, -lock, and -answers, the answers
@@ -28,6 +36,9 @@
 #ifndef FINCH_OUTPATH_H
 #define FINCH_OUTPATH_H
 
+#include "base/safepath.h"
+#include "output/atomicfile.h"
+
 enum outpath_kind {
 	OUTPATH_STDOUT,	 /* write to stdout */
 	OUTPATH_DIRECT,	 /* open file and write: no temporary file, no rename */
@@ -36,7 +47,8 @@ enum outpath_kind {
 
 struct outpath {
 	enum outpath_kind kind;
-	char *file; /* malloc'd; DIRECT: the path to open; REPLACE: the final target */
+	char *file;	    /* malloc'd; DIRECT: the path to open; REPLACE: the final target */
+	struct safepath at; /* DIRECT, REPLACE: the final folder, open (dirfd -1: a /dev name) */
 };
 
 /*
@@ -53,6 +65,17 @@ int outpath_check(const char *out, const char *db, const char *csv, struct outpa
 int outpath_check_as(const char *opt, const char *out, const char *db, const char *csv,
 		     const char *other, struct outpath *op);
 void outpath_release(struct outpath *op);
+
+/*
+ * DIRECT: opens op's file for writing, the very one the check saw. Returns
+ * the descriptor, or -1 after an error prefixed with what ("--metrics-file: ",
+ * or "").
+ */
+int outpath_open_direct(const struct outpath *op, const char *what);
+
+/* REPLACE: atomic_file_begin() in op's folder, opened by the check. */
+int outpath_begin_replace(const struct outpath *op, struct atomic_file *af, mode_t mode,
+			  const char *what);
 
 /*
  * Resolves path the way open() would reach it: symlinks at the last

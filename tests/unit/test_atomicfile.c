@@ -131,6 +131,39 @@ static void test_atomicfile__refuses_a_folder_name(void **state)
 	assert_int_equal(entries(), 0);
 }
 
+/*
+ * The folder is opened once: swapping it for a symlink between begin and
+ * commit moves nothing to the link's target (renameat, not rename).
+ */
+static void test_atomicfile__folder_swapped_for_a_link_midway(void **state)
+{
+	char sub[128], moved[128], elsewhere[128], path[256], check[256];
+	struct atomic_file af;
+
+	(void)state;
+	path_in(sub, sizeof(sub), "sub");
+	path_in(moved, sizeof(moved), "moved");
+	path_in(elsewhere, sizeof(elsewhere), "elsewhere");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(mkdir(elsewhere, 0700), 0);
+	snprintf(path, sizeof(path), "%s/r.csv", sub);
+	assert_int_equal(atomic_file_begin(&af, path, 0600, NULL), 0);
+	fputs("rows", af.f);
+	assert_int_equal(rename(sub, moved), 0);
+	assert_int_equal(symlink(elsewhere, sub), 0);
+	assert_int_equal(atomic_file_commit(&af), 0);
+	snprintf(check, sizeof(check), "%s/r.csv", moved);
+	assert_content(check, "rows");
+	snprintf(check, sizeof(check), "%s/r.csv", elsewhere);
+	assert_int_equal(access(check, F_OK), -1);
+	unlink(sub);
+	snprintf(check, sizeof(check), "%s/r.csv", moved);
+	unlink(check);
+	rmdir(moved);
+	rmdir(elsewhere);
+	assert_int_equal(entries(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +171,7 @@ int main(void)
 	    cmocka_unit_test(test_atomicfile__abort_leaves_the_target),
 	    cmocka_unit_test(test_atomicfile__failed_commit_leaves_the_target),
 	    cmocka_unit_test(test_atomicfile__refuses_a_folder_name),
+	    cmocka_unit_test(test_atomicfile__folder_swapped_for_a_link_midway),
 	};
 	int ret;
 
