@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/secret.h"
 #include "base/util.h"
 
 void redact_base64(const void *data, size_t len, struct strbuf *out)
@@ -37,7 +38,7 @@ static void add_needle(struct redact *r, struct strbuf *sb)
 		if (r->len[i] == sb->len && !memcmp(r->needle[i], sb->buf, sb->len))
 			break;
 	if (sb->len && i == r->n && r->n < REDACT_MAX_NEEDLES) {
-		r->needle[r->n] = xstrndup(sb->buf, sb->len);
+		r->needle[r->n] = secret_dup(sb->buf, sb->len);
 		r->len[r->n++] = sb->len;
 	}
 	if (sb->alloc)
@@ -76,7 +77,7 @@ void redact_init(struct redact *r, const char *client_id, const char *secret)
 	memset(r, 0, sizeof(*r));
 	if (!secret || !*secret)
 		return;
-	r->secret = xstrdup(secret);
+	r->secret = secret_dup(secret, strlen(secret));
 	r->secret_len = strlen(secret);
 	strbuf_addf(&cred, "%s:%s", client_id ? client_id : "", secret);
 	add_base64_needles(r, cred.buf);
@@ -109,14 +110,9 @@ int redact_secret_is_short(const struct redact *r)
 
 void redact_release(struct redact *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		memset(r->needle[i], 0, r->len[i]);
-		free(r->needle[i]);
-	}
-	if (r->secret) {
-		memset(r->secret, 0, r->secret_len);
-		free(r->secret);
-	}
+	for (size_t i = 0; i < r->n; i++)
+		secret_free(r->needle[i]);
+	secret_free(r->secret);
 	memset(r, 0, sizeof(*r));
 }
 

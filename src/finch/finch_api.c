@@ -619,3 +619,57 @@ void finch_api_broken_answer(long http_status, const char *body, size_t body_len
 	}
 	out->message = strbuf_detach(&sb, NULL);
 }
+
+/* 1 for a loopback host as it appears in a URL's authority. */
+static int is_loopback_host(const char *h, size_t len)
+{
+	return (len == 9 && !strncasecmp(h, "localhost", 9)) ||
+	       (len == 5 && !memcmp(h, "[::1]", 5)) ||
+	       (len >= 7 && !memcmp(h, "127.", 4) && strspn(h, "0123456789.") >= len);
+}
+
+int finch_api_link_check(const char *url, const struct finch_link_rule *rule, char *why,
+			 size_t size)
+{
+	const char *auth, *end, *colon, *port = NULL;
+	size_t host_len;
+	int https = !strncasecmp(url, "https://", 8);
+
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			set_why(why, size, "holds a space, a control or a non-ASCII byte");
+			return 0;
+		}
+	}
+	if (!https && !(rule->emulator_port && !strncasecmp(url, "http://", 7))) {
+		set_why(why, size, "is not an https:// link");
+		return 0;
+	}
+	auth = url + (https ? 8 : 7);
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth))) {
+		set_why(why, size, "has a user name before its host");
+		return 0;
+	}
+	/* the port follows the first ':' after an IPv6 literal's brackets */
+	colon = memchr(auth, ']', (size_t)(end - auth));
+	if (!colon)
+		colon = auth;
+	colon = memchr(colon, ':', (size_t)(end - colon));
+	host_len = (size_t)((colon ? colon : end) - auth);
+	if (colon)
+		port = colon + 1;
+	if (https) {
+		if (host_len == strlen(rule->host) && !strncasecmp(auth, rule->host, host_len) &&
+		    (!port || (end - port == 3 && !memcmp(port, "443", 3))))
+			return 1;
+		set_why(why, size, "is not on https://%s", rule->host);
+		return 0;
+	}
+	if (is_loopback_host(auth, host_len) && port &&
+	    (size_t)(end - port) == strlen(rule->emulator_port) &&
+	    !memcmp(port, rule->emulator_port, (size_t)(end - port)))
+		return 1;
+	set_why(why, size, "is neither on https://%s nor the emulator's own origin", rule->host);
+	return 0;
+}

@@ -15,6 +15,8 @@
 #define FINCH_DEFAULT_BASE_URL "https://api.tryfinch.com"
 #define FINCH_PATH_SESSIONS    "/connect/sessions"
 #define FINCH_PATH_REAUTH      "/connect/sessions/reauthenticate"
+/* The host of the links Finch's answers hold: https://connect.tryfinch.com/authorize?... */
+#define FINCH_CONNECT_HOST_DEFAULT "connect.tryfinch.com"
 
 /*
  * The JSON body of POST /connect/sessions for r: only the fields r has,
@@ -110,5 +112,23 @@ int finch_api_is_client_wide_limit(const char *finch_code);
  */
 void finch_api_broken_answer(long http_status, const char *body, size_t body_len, const char *what,
 			     struct finch_outcome *out);
+
+/* Where a connect_url may lead (finch_api_link_check()). */
+struct finch_link_rule {
+	const char *host;	   /* https://HOST[:443]/..., any case */
+	const char *emulator_port; /* NULL, or the port of a plain-http loopback --base-url */
+};
+
+/*
+ * 1 when url is a link to hand to an employer: printable ASCII only (no
+ * space, no control, nothing a terminal or a mail client would read
+ * otherwise), "https://" then rule->host (any case) with no userinfo and
+ * no port but 443, then "/", "?", "#" or the end; or, when
+ * rule->emulator_port is set (--base-url names a plain-http emulator on
+ * this machine), "http://" to 127.0.0.1..., [::1] or localhost on that
+ * port. Anything else (javascript:, data:, another host) gives 0 and why.
+ */
+int finch_api_link_check(const char *url, const struct finch_link_rule *rule, char *why,
+			 size_t size);
 
 #endif

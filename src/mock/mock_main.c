@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/secret.h"
 #include "base/cli.h"
 #include "mock/mock_server.h"
 #include "finch/ratelimit.h"
@@ -326,6 +327,7 @@ int main(int argc, char **argv)
 
 	util_set_progname("finch-mock");
 	mock_config_init(&c);
+	secret_harden(); /* it holds the secret too: never in a core dump */
 	c.client_id = getenv("FINCH_CLIENT_ID");
 	c.client_secret = getenv("FINCH_CLIENT_SECRET");
 	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,12 +155,16 @@ void export_writer_init(struct export_writer *w, FILE *out, const char *name,
 	w->raw = raw;
 	w->bom = 0;
 	w->rows = 0;
+	/* a FILE of fmemopen(3) has no descriptor (-1): not a terminal */
+	w->terminal = fileno(out) >= 0 && isatty(fileno(out));
 	strbuf_init(&w->line, 512);
+	strbuf_init(&w->shown, 0);
 }
 
 void export_writer_release(struct export_writer *w)
 {
 	strbuf_release(&w->line);
+	strbuf_release(&w->shown);
 }
 
 /*
@@ -517,8 +522,22 @@ static int write_error(const struct export_writer *w)
 
 static int write_line(struct export_writer *w)
 {
+	const struct strbuf *line = &w->line;
+
+	if (w->terminal) {
+		/* names, ids and links from a CSV or a server never drive the terminal */
+		size_t len = line->len;
+
+		while (len && (line->buf[len - 1] == '\n' || line->buf[len - 1] == '\r'))
+			len--;
+		strbuf_reset(&w->shown);
+		line->buf[len] = '\0'; /* the line is rebuilt for every row */
+		strbuf_add_inert(&w->shown, line->buf, SIZE_MAX);
+		strbuf_addch(&w->shown, '\n');
+		line = &w->shown;
+	}
 	errno = 0;
-	if (fwrite(w->line.buf, 1, w->line.len, w->out) != w->line.len)
+	if (fwrite(line->buf, 1, line->len, w->out) != line->len)
 		return write_error(w);
 	return 0;
 }

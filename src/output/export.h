@@ -36,6 +36,10 @@
  *
  * Rows are streamed from store_each_export(): memory does not grow with the
  * number of rows.
+ * A terminal gets every line inert (strbuf_add_inert(): control characters,
+ * C1 controls, U+2028 and U+2029 escaped, one "\n" at the end), so a name
+ * or a link cannot drive the account manager's terminal; files and pipes
+ * get the data as it is.
  */
 #ifndef FINCH_EXPORT_H
 #define FINCH_EXPORT_H
@@ -131,7 +135,9 @@ struct export_writer {
 	int bom;			   /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
 	int64_t rows;			   /* data rows written so far */
 	const struct export_columns *cols; /* NULL: export_columns[] */
+	int terminal;			   /* 1: out is a terminal, control characters are shown escaped */
 	struct strbuf line;		   /* the line being built, reused for every row */
+	struct strbuf shown;		   /* the line as a terminal gets it */
 };
 
 /* Sets up w to write to out; name is used in error messages only. Writes nothing. */

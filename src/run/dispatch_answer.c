@@ -276,6 +276,7 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 			finch_api_transport_error(what.buf, &o);
 	}
 	transfer_scrub_outcome(t, &o);
+	transfer_check_link(&d->link, &o);
 	if (rc == CURLE_OK)
 		ratelimit_answered(&d->rl, clock_mono_ms(), t->started_mono, o.http_status == 429);
 	dispatch_fill_outcome(d, t, OUTCOME_UNSENT, &so);

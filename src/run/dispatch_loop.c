@@ -279,6 +279,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->xfers = xcalloc(d->nxfers, sizeof(*d->xfers));
 	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
 	redact_init(&d->redact, cfg->client_id, cfg->client_secret);
+	transfer_link_rule(cfg, &d->link, d->emulator_port);
 	d->multi = curl_multi_init();
 	if (!d->multi)
 		return error("cannot create a curl multi handle");

@@ -19,6 +19,7 @@
 #include "finch/finch_api.h"
 #include "finch/ratelimit.h"
 #include "base/redact.h"
+#include "base/secret.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -48,6 +49,8 @@ const struct option run_long_options[] = {
     {"max-outage", required_argument, NULL, RUN_OPT_MAX_OUTAGE},
     {"give-up-after", required_argument, NULL, RUN_OPT_GIVE_UP_AFTER},
     {"metrics-file", required_argument, NULL, RUN_OPT_METRICS_FILE},
+    {"connect-host", required_argument, NULL, RUN_OPT_CONNECT_HOST},
+    {"allow-keylog", no_argument, NULL, RUN_OPT_ALLOW_KEYLOG},
     {0, 0, 0, 0},
 };
 
@@ -89,7 +92,12 @@ const char run_options_help[] =
     "                        re-queued by the next sync until this long after its\n"
     "                        first transient failure (default 7d)\n"
     "  --metrics-file FILE   at the end, write Prometheus metrics to FILE\n"
-    "                        (atomically; for node_exporter's textfile collector)\n";
+    "                        (atomically; for node_exporter's textfile collector)\n"
+    "  --connect-host HOST   the host of the connect links Finch answers with\n"
+    "                        (default " FINCH_CONNECT_HOST_DEFAULT
+    "); a link elsewhere fails its row\n"
+    "  --allow-keylog        let $SSLKEYLOGFILE record the TLS keys (debugging only;\n"
+    "                        without this option it is refused)\n";
 
 void run_config_init(struct run_config *c)
 {
@@ -110,22 +118,13 @@ void run_config_init(struct run_config *c)
 	c->need_credentials = 1;
 }
 
-static void wipe_free(char *s)
-{
-	if (!s)
-		return;
-	/* The secret should not outlive its use in freed heap memory. */
-	for (volatile char *p = s; *p; p++)
-		*p = 0;
-	free(s);
-}
-
 void run_config_release(struct run_config *c)
 {
 	free(c->base_url);
 	free(c->client_id);
-	wipe_free(c->client_secret);
+	secret_free(c->client_secret);
 	free(c->secret_file);
+	free(c->connect_host);
 	free(c->cacert);
 	free(c->rate);
 	free(c->metrics_file);
@@ -204,6 +203,16 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 		return 1;
 	case RUN_OPT_CACERT:
 		set_str(&c->cacert, arg);
+		return 1;
+	case RUN_OPT_CONNECT_HOST:
+		if (!*arg || strpbrk(arg, "/:@?#[] \t"))
+			return error("option '--connect-host' expects a host name such as "
+				     "connect.tryfinch.com, not '%s'",
+				     arg);
+		set_str(&c->connect_host, arg);
+		return 1;
+	case RUN_OPT_ALLOW_KEYLOG:
+		c->allow_keylog = 1;
 		return 1;
 	case RUN_OPT_SECRET_FILE:
 		set_str(&c->secret_file, arg);
@@ -449,7 +458,7 @@ static int read_secret_file(const char *what, const char *path, int from_manager
 		      what, path);
 		goto out;
 	}
-	*out = strbuf_detach(&sb, NULL);
+	*out = secret_dup(sb.buf, sb.len);
 	ret = 0;
 out:
 	memset(buf, 0, sizeof(buf));
@@ -487,6 +496,16 @@ int run_config_finish(struct run_config *c)
 
 	log_setup(c->log_format,
 		  c->quiet && c->log_format == LOG_FORMAT_TEXT ? LOG_WARN : LOG_INFO);
+	/* before any secret is read: no core dump will ever hold it (secret.h) */
+	secret_harden();
+	env = getenv("SSLKEYLOGFILE");
+	if (env && *env && !c->allow_keylog)
+		return error("SSLKEYLOGFILE is set ('%s'): every TLS session key would be "
+			     "written there; unset it, or give --allow-keylog for a debugging "
+			     "session",
+			     env);
+	if (!c->connect_host)
+		c->connect_host = xstrdup(FINCH_CONNECT_HOST_DEFAULT);
 
 	env = getenv("FINCH_CLIENT_ID");
 	if (env && *env) {
@@ -495,14 +514,14 @@ int run_config_finish(struct run_config *c)
 		return error("FINCH_CLIENT_ID is not set; export FINCH_CLIENT_ID and "
 			     "FINCH_CLIENT_SECRET (or use --client-secret-file)");
 	}
-	wipe_free(c->client_secret);
+	secret_free(c->client_secret);
 	c->client_secret = NULL;
 	if (c->secret_file) {
 		if (read_secret_file("option '--client-secret-file'", c->secret_file, 0,
 				     &c->client_secret) < 0)
 			return -1;
 	} else if ((env = getenv("FINCH_CLIENT_SECRET")) && *env) {
-		c->client_secret = xstrdup(env);
+		c->client_secret = secret_dup(env, strlen(env));
 	} else if (read_credential(&c->client_secret) < 0) {
 		return -1;
 	} else if (!c->client_secret && need) {

@@ -53,7 +53,7 @@
 struct run_config {
 	char *base_url;		   /* no trailing slash; checked by run_config_finish() */
 	char *client_id;	   /* NULL until run_config_finish() */
-	char *client_secret;	   /* never printed, logged or stored */
+	char *client_secret;	   /* never printed, logged or stored; secret_dup()'d (secret.h) */
 	char *secret_file;	   /* --client-secret-file, or NULL */
 	char *cacert;		   /* --cacert: a CA bundle file, or NULL for the system's */
 	int64_t concurrency;	   /* transfers in flight at most */
@@ -66,6 +66,8 @@ struct run_config {
 	int64_t max_outage_ms;	  /* the API unreachable mid-run this long: stop (exit 6) */
 	int64_t give_up_after_ms; /* transient failures are carried over this long */
 	char *metrics_file;	  /* --metrics-file, or NULL */
+	char *connect_host;	  /* a connect_url's expected https host (finch_api_link_check()) */
+	int allow_keylog;	  /* --allow-keylog: $SSLKEYLOGFILE tolerated */
 	uint64_t seed;		  /* of the jitter PRNG */
 	int seed_given;		  /* 0: seed from getrandom() */
 	int dry_run;
@@ -95,6 +97,8 @@ enum {
 	RUN_OPT_MAX_OUTAGE,
 	RUN_OPT_GIVE_UP_AFTER,
 	RUN_OPT_METRICS_FILE,
+	RUN_OPT_CONNECT_HOST,
+	RUN_OPT_ALLOW_KEYLOG,
 	RUN_OPT_LAST
 };
 

@@ -202,6 +202,50 @@ void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o)
 	redact_string(t->redact, &o->message);
 }
 
+void transfer_link_rule(const struct run_config *cfg, struct finch_link_rule *rule, char port[8])
+{
+	CURLU *u = curl_url();
+	char *p = NULL;
+
+	rule->host = cfg->connect_host ? cfg->connect_host : FINCH_CONNECT_HOST_DEFAULT;
+	rule->emulator_port = NULL;
+	if (!u)
+		die("out of memory parsing the base URL");
+	if (!strncasecmp(cfg->base_url, "http://", 7) &&
+	    curl_url_set(u, CURLUPART_URL, cfg->base_url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK && strlen(p) < 8) {
+		memcpy(port, p, strlen(p) + 1);
+		rule->emulator_port = port;
+	}
+	curl_free(p);
+	curl_url_cleanup(u);
+}
+
+/* The raw link is kept for the record this far. */
+#define LINK_RECORD_BYTES 300
+
+void transfer_check_link(const struct finch_link_rule *rule, struct finch_outcome *o)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char why[128];
+	size_t len;
+
+	if (o->result != FINCH_CREATED ||
+	    finch_api_link_check(o->connect_url, rule, why, sizeof(why)))
+		return;
+	len = strlen(o->connect_url);
+	strbuf_addf(&sb, "malformed %ld answer (session_id '%s'): connect_url '", o->http_status,
+		    o->session_id);
+	strbuf_add(&sb, o->connect_url, len < LINK_RECORD_BYTES ? len : LINK_RECORD_BYTES);
+	strbuf_addf(&sb, "%s' %s; not kept as a link, not retried",
+		    len > LINK_RECORD_BYTES ? "..." : "", why);
+	free(o->message);
+	o->message = strbuf_detach(&sb, NULL);
+	free(o->connect_url);
+	o->connect_url = NULL;
+	o->result = FINCH_REJECTED;
+}
+
 char *transfer_join_url(const char *base, const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -85,6 +85,22 @@ void transfer_scrub_answer(struct transfer *t);
 void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o);
 
 /*
+ * The links a run accepts (finch_api_link_check()): https on
+ * cfg->connect_host, and the emulator's own origin when cfg->base_url is
+ * plain http (to this machine, run_config_finish() saw to that). port
+ * holds the emulator's port; rule points into it and into cfg.
+ */
+void transfer_link_rule(const struct run_config *cfg, struct finch_link_rule *rule, char port[8]);
+
+/*
+ * A FINCH_CREATED outcome whose connect_url rule refuses becomes a
+ * malformed answer: FINCH_REJECTED, no link, and a message that holds the
+ * raw value and the session_id for the record. It is never retried: the
+ * session was created, and a second POST would create another.
+ */
+void transfer_check_link(const struct finch_link_rule *rule, struct finch_outcome *o);
+
+/*
  * Makes body (NUL-terminated, owned by the caller until the transfer ends)
  * the request body of t's next transfer.
  *

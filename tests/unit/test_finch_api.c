@@ -609,6 +609,54 @@ static void test_finch_api__broken_answer_fragment_is_bounded(void **state)
 	free(body);
 }
 
+/* Where a connect_url may lead: Finch's host over https, or the emulator's own origin. */
+static void test_finch_api__link_check(void **state)
+{
+	static const struct {
+		const char *url, *emulator_port;
+		int ok;
+	} cases[] = {
+	    {"https://connect.tryfinch.com/authorize?session=3f1c", NULL, 1},
+	    {"HTTPS://Connect.TryFinch.com/authorize", NULL, 1},
+	    {"https://connect.tryfinch.com:443/authorize", NULL, 1},
+	    {"https://connect.tryfinch.com", NULL, 1},
+	    {"https://connect.tryfinch.com?x", NULL, 1},
+	    {"https://connect.tryfinch.com:8443/authorize", NULL, 0},
+	    {"https://connect.tryfinch.com.evil.example/authorize", NULL, 0},
+	    {"https://evil.example/connect.tryfinch.com", NULL, 0},
+	    {"https://user@connect.tryfinch.com/authorize", NULL, 0},
+	    {"https://evil.example@connect.tryfinch.com/", NULL, 0},
+	    {"http://connect.tryfinch.com/authorize", NULL, 0},
+	    {"javascript:alert(1)//connect.tryfinch.com", NULL, 0},
+	    {"data:text/html,<script>", NULL, 0},
+	    {"https://connect.tryfinch.com/a b", NULL, 0},
+	    {"https://connect.tryfinch.com/\x1b[2J", NULL, 0},
+	    {"https://connect.tryfinch.com/caf\xc3\xa9", NULL, 0},
+	    {"", NULL, 0},
+	    {"http://127.0.0.1:8080/authorize?session=1", "8080", 1},
+	    {"http://localhost:8080/authorize", "8080", 1},
+	    {"http://[::1]:8080/authorize", "8080", 1},
+	    {"http://127.0.0.1:8081/authorize", "8080", 0},
+	    {"http://127.0.0.1/authorize", "8080", 0},
+	    {"http://10.0.0.1:8080/authorize", "8080", 0},
+	    {"http://127.0.0.1.evil.example:8080/", "8080", 0},
+	    {"http://127.0.0.1:8080/authorize", NULL, 0},
+	    {"https://connect.tryfinch.com/authorize", "8080", 1},
+	};
+	char why[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct finch_link_rule rule = {"connect.tryfinch.com", cases[i].emulator_port};
+
+		why[0] = '\0';
+		if (finch_api_link_check(cases[i].url, &rule, why, sizeof(why)) != cases[i].ok)
+			fail_msg("case %zu '%s': want %d (%s)", i, cases[i].url, cases[i].ok, why);
+		if (!cases[i].ok && !why[0])
+			fail_msg("case %zu '%s': no reason", i, cases[i].url);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +671,7 @@ int main(void)
 	    cmocka_unit_test(test_finch_api__transport_error),
 	    cmocka_unit_test(test_finch_api__broken_answer),
 	    cmocka_unit_test(test_finch_api__broken_answer_fragment_is_bounded),
+	    cmocka_unit_test(test_finch_api__link_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
