@@ -29,8 +29,11 @@ void redact_base64(const void *data, size_t len, struct strbuf *out)
 	}
 }
 
-/* Adds sb as a needle unless empty or already there; sb is emptied (and wiped). */
-static void add_needle(struct redact *r, struct strbuf *sb)
+/*
+ * Adds sb as a needle unless empty or already there, matched also by its
+ * first min_len bytes or more (0: only whole); sb is emptied (and wiped).
+ */
+static void add_needle(struct redact *r, struct strbuf *sb, size_t min_len)
 {
 	size_t i;
 
@@ -39,6 +42,7 @@ static void add_needle(struct redact *r, struct strbuf *sb)
 			break;
 	if (sb->len && i == r->n && r->n < REDACT_MAX_NEEDLES) {
 		r->needle[r->n] = secret_dup(sb->buf, sb->len);
+		r->min_len[r->n] = min_len && min_len < sb->len ? min_len : sb->len;
 		r->len[r->n++] = sb->len;
 	}
 	if (sb->alloc)
@@ -46,18 +50,22 @@ static void add_needle(struct redact *r, struct strbuf *sb)
 	strbuf_reset(sb);
 }
 
-/* Adds base64 of data, padded, unpadded, and in the URL alphabet (RFC 4648 section 5). */
-static void add_base64_needles(struct redact *r, const char *data)
+/*
+ * Adds base64 of data, padded, unpadded, and in the URL alphabet (RFC 4648
+ * section 5); an echo cut short counts once it spells the first
+ * prefix_bytes of data (0: only whole).
+ */
+static void add_base64_needles(struct redact *r, const char *data, size_t prefix_bytes)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t len = strlen(data);
+	size_t len = strlen(data), min_len = (prefix_bytes * 4 + 2) / 3;
 
 	redact_base64(data, len, &sb);
-	add_needle(r, &sb);
+	add_needle(r, &sb, min_len);
 	redact_base64(data, len, &sb);
 	while (sb.len && sb.buf[sb.len - 1] == '=')
 		sb.buf[--sb.len] = '\0';
-	add_needle(r, &sb);
+	add_needle(r, &sb, min_len);
 	redact_base64(data, len, &sb);
 	while (sb.len && sb.buf[sb.len - 1] == '=')
 		sb.buf[--sb.len] = '\0';
@@ -66,7 +74,7 @@ static void add_base64_needles(struct redact *r, const char *data)
 			sb.buf[i] = '-';
 		else if (sb.buf[i] == '/')
 			sb.buf[i] = '_';
-	add_needle(r, &sb);
+	add_needle(r, &sb, min_len);
 	strbuf_release(&sb);
 }
 
@@ -80,8 +88,14 @@ void redact_init(struct redact *r, const char *client_id, const char *secret)
 	r->secret = secret_dup(secret, strlen(secret));
 	r->secret_len = strlen(secret);
 	strbuf_addf(&cred, "%s:%s", client_id ? client_id : "", secret);
-	add_base64_needles(r, cred.buf);
-	add_base64_needles(r, secret);
+	if (r->secret_len < REDACT_MIN_SECRET_BYTES) {
+		add_base64_needles(r, cred.buf, 0);
+		add_base64_needles(r, secret, 0);
+	} else {
+		/* cut short, a form counts once it spells REDACT_MIN_SECRET_BYTES of the secret */
+		add_base64_needles(r, cred.buf, cred.len - r->secret_len + REDACT_MIN_SECRET_BYTES);
+		add_base64_needles(r, secret, REDACT_MIN_SECRET_BYTES);
+	}
 	memset(cred.buf, 0, cred.len);
 	strbuf_release(&cred);
 	r->can_start[(unsigned char)secret[0]] = 1;
@@ -96,10 +110,14 @@ void redact_init(struct redact *r, const char *client_id, const char *secret)
 			char *np = r->needle[j];
 			size_t nl = r->len[j];
 
+			size_t nm = r->min_len[j];
+
 			r->needle[j] = r->needle[j - 1];
 			r->len[j] = r->len[j - 1];
+			r->min_len[j] = r->min_len[j - 1];
 			r->needle[j - 1] = np;
 			r->len[j - 1] = nl;
+			r->min_len[j - 1] = nm;
 		}
 }
 
@@ -125,14 +143,16 @@ static int hex_value(int c)
 }
 
 /*
- * How many bytes of p[0..end) spell secret[i..len), each byte as itself or
- * percent-encoded in either hex case (RFC 3986 section 2.1, whatever set
- * the encoder chose to escape), a space also as '+' (HTML form encoding);
- * 0 when they do not. A '%' of the text may be the secret's own '%' or the
- * start of an escape ("%25" is both): the escape is tried first, then the
- * byte itself, so the search branches only at a '%' that could be either.
+ * Walks p[0..end) as secret[i..len), each byte as itself or percent-encoded
+ * in either hex case (RFC 3986 section 2.1, whatever set the encoder chose
+ * to escape), a space also as '+' (HTML form encoding), as far as it goes:
+ * returns the text bytes walked and sets *reached to the secret's index
+ * reached. A '%' of the text may be the secret's own '%' or the start of an
+ * escape ("%25" is both): both are walked and the longer kept, so the
+ * search branches only at a '%' that could be either.
  */
-static size_t match_secret_from(const struct redact *r, size_t i, const char *p, const char *end)
+static size_t walk_secret(const struct redact *r, size_t i, const char *p, const char *end,
+			  size_t *reached)
 {
 	const char *start = p;
 
@@ -142,11 +162,16 @@ static size_t match_secret_from(const struct redact *r, size_t i, const char *p,
 			      hex_value(p[2]) >= 0 && hex_value(p[1]) * 16 + hex_value(p[2]) == c;
 
 		if (escaped && c == '%') {
-			size_t rest = match_secret_from(r, i + 1, p + 3, end);
+			size_t reach_esc, reach_lit;
+			size_t n_esc = walk_secret(r, i + 1, p + 3, end, &reach_esc);
+			size_t n_lit = walk_secret(r, i + 1, p + 1, end, &reach_lit);
 
-			if (rest || i + 1 == r->secret_len)
-				return (size_t)(p - start) + 3 + rest;
-			p++; /* not an escape after all: the secret's '%' as itself */
+			if (reach_esc >= reach_lit) {
+				*reached = reach_esc;
+				return (size_t)(p - start) + 3 + n_esc;
+			}
+			*reached = reach_lit;
+			return (size_t)(p - start) + 1 + n_lit;
 		} else if (escaped) {
 			p += 3;
 		} else if (p < end && (unsigned char)*p == c) {
@@ -154,25 +179,39 @@ static size_t match_secret_from(const struct redact *r, size_t i, const char *p,
 		} else if (c == ' ' && p < end && *p == '+') {
 			p++;
 		} else {
-			return 0;
+			break;
 		}
 	}
+	*reached = i;
 	return (size_t)(p - start);
 }
 
+/*
+ * How many bytes at p spell the secret, whole, or cut short after at least
+ * REDACT_MIN_SECRET_BYTES of it (an echo truncated by the server); 0 when
+ * they do not. A secret shorter than that only ever matches whole.
+ */
 static size_t match_secret(const struct redact *r, const char *p, const char *end)
 {
-	return match_secret_from(r, 0, p, end);
+	size_t reached, n = walk_secret(r, 0, p, end, &reached);
+
+	return reached == r->secret_len || reached >= REDACT_MIN_SECRET_BYTES ? n : 0;
 }
 
-/* How many bytes at p are a form of the credentials: the longest base64 needle, or the secret. */
+/* How many bytes at p are a form of the credentials, whole or cut short: the longest. */
 static size_t match_at(const struct redact *r, const char *p, const char *end)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if ((size_t)(end - p) >= r->len[i] && *p == r->needle[i][0] &&
-		    !memcmp(p, r->needle[i], r->len[i]))
-			return r->len[i];
-	return match_secret(r, p, end);
+	size_t best = match_secret(r, p, end);
+
+	for (size_t i = 0; i < r->n; i++) {
+		size_t k = 0, max = (size_t)(end - p) < r->len[i] ? (size_t)(end - p) : r->len[i];
+
+		while (k < max && p[k] == r->needle[i][k])
+			k++;
+		if (k >= r->min_len[i] && k > best)
+			best = k;
+	}
+	return best;
 }
 
 size_t redact_strbuf(const struct redact *r, struct strbuf *sb)
@@ -306,13 +345,42 @@ static int add_hiding_userinfo(const char *p, size_t len, struct strbuf *out)
 	return hidden;
 }
 
+/*
+ * libcurl's "Uses proxy env variable X == 'VALUE'": the userinfo ends at
+ * the line's last '@', whatever the password holds (/ ? # @, quotes),
+ * since a host never holds one. Appends line with the password hidden and
+ * returns 1, or returns 0 (nothing appended) for any other line.
+ */
+static int hide_env_proxy(const char *line, size_t len, struct strbuf *out)
+{
+	const char *end = line + len, *v = find_bytes(line, len, "== '", 4), *at = NULL, *s, *colon;
+
+	if (!v)
+		return 0;
+	v += 4;
+	for (const char *q = v; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (!at)
+		return 0;
+	s = find_bytes(v, (size_t)(at - v), "://", 3);
+	s = s ? s + 3 : v;
+	colon = memchr(s, ':', (size_t)(at - s));
+	if (!colon)
+		return 0;
+	strbuf_add(out, line, (size_t)(colon + 1 - line));
+	strbuf_addstr(out, REDACTED);
+	strbuf_add(out, at, (size_t)(end - at));
+	return 1;
+}
+
 int redact_trace_line(const char *line, size_t len, struct strbuf *out)
 {
 	const char *name = find_word(line, len, "authorization"), *v, *end = line + len, *w;
 	int hidden;
 
 	if (!name)
-		return add_hiding_userinfo(line, len, out);
+		return hide_env_proxy(line, len, out) || add_hiding_userinfo(line, len, out);
 	add_hiding_userinfo(line, (size_t)(name - line), out);
 	hidden = 1;
 	strbuf_add(out, name, 13);

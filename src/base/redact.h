@@ -17,9 +17,11 @@
  *   standard or the URL alphabet (RFC 4648 sections 4 and 5); and the
  *   secret itself, each byte as is or percent-encoded in either hex case
  *   (RFC 3986 section 2.1, whichever characters the encoder chose to
- *   escape), a space also as '+'. Every occurrence becomes "[redacted]"
- *   (REDACTED) before a body, header, message or curl error text is
- *   stored, logged or exported.
+ *   escape), a space also as '+'. An echo cut short counts too once it
+ *   spells REDACT_MIN_SECRET_BYTES of the secret or more (a server's
+ *   truncated error message), in every form. Every occurrence becomes
+ *   "[redacted]" (REDACTED) before a body, header, message or curl error
+ *   text is classified, stored, logged or exported.
  */
 #ifndef FINCH_REDACT_H
 #define FINCH_REDACT_H
@@ -46,6 +48,7 @@ struct redact {
 	size_t secret_len;
 	char *needle[REDACT_MAX_NEEDLES]; /* the base64 forms, longest first */
 	size_t len[REDACT_MAX_NEEDLES];
+	size_t min_len[REDACT_MAX_NEEDLES]; /* a cut echo this long or longer counts */
 	size_t n;
 	unsigned char can_start[256]; /* 1 for a byte that can begin a match */
 };

@@ -280,6 +280,14 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 	d->claimed = xcalloc(d->nxfers, sizeof(*d->claimed));
 	redact_init(&d->redact, cfg->client_id, cfg->client_secret);
 	transfer_link_rule(cfg, &d->link, d->emulator_port);
+	{
+		char *pw = transfer_proxy_password();
+
+		redact_init(&d->proxy_redact, NULL, pw);
+		if (pw)
+			explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
 	d->multi = curl_multi_init();
 	if (!d->multi)
 		return error("cannot create a curl multi handle");
@@ -290,6 +298,7 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 		d->xfers[i].before_trace = before_log;
 		d->xfers[i].trace_data = &d->progress;
 		d->xfers[i].redact = &d->redact;
+		d->xfers[i].proxy_redact = &d->proxy_redact;
 		if (transfer_init(&d->xfers[i], cfg, d->headers) < 0)
 			return -1;
 	}
@@ -319,6 +328,7 @@ static void dispatcher_release(struct dispatcher *d)
 	free(d->url_sessions);
 	free(d->url_reauth);
 	redact_release(&d->redact);
+	redact_release(&d->proxy_redact);
 	strbuf_release(&d->down_reason);
 	dispatch_drop_unsaved(d);
 	free(d->unsaved);

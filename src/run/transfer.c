@@ -178,6 +178,7 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 			strbuf_reset(&t->trace_line);
 			redact_trace_line(p, len, &t->trace_line);
 			redact_strbuf(t->redact, &t->trace_line);
+			redact_strbuf(t->proxy_redact, &t->trace_line);
 			write_trace_line(kind, prefix, &t->trace_line);
 		}
 		p = nl ? nl + 1 : end;
@@ -187,8 +188,33 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 
 void transfer_scrub_answer(struct transfer *t)
 {
+	if (!redact_secret_is_short(t->redact))
+		redact_strbuf(t->redact, &t->resp);
+	redact_string(t->redact, &t->retry_after);
+	redact_string(t->redact, &t->retry_after_ms);
+	redact_string(t->redact, &t->should_retry);
 	redact_string(t->redact, &t->request_id);
 	redact_buffer(t->redact, t->errbuf, sizeof(t->errbuf));
+	redact_buffer(t->proxy_redact, t->errbuf, sizeof(t->errbuf));
+}
+
+char *transfer_proxy_password(void)
+{
+	static const char *const vars[] = {"https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+					   "all_proxy",	  "http_proxy",	 "HTTP_PROXY"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+		const char *v = getenv(vars[i]), *at, *s, *colon;
+
+		if (!v || !(at = strrchr(v, '@')))
+			continue;
+		s = strstr(v, "://");
+		s = s && s < at ? s + 3 : v;
+		colon = memchr(s, ':', (size_t)(at - s));
+		if (colon && colon + 1 < at)
+			return xstrndup(colon + 1, (size_t)(at - colon - 1));
+	}
+	return NULL;
 }
 
 void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o)

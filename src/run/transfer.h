@@ -50,8 +50,10 @@ struct transfer {
 	void (*before_trace)(void *data); /* --verbose: called before each trace line */
 	void *trace_data;
 	const struct redact *redact; /* the run's credentials to hide, or NULL; set before init */
-	struct curl_slist *resolve;  /* CURLOPT_RESOLVE pinning localhost, or NULL */
-	struct strbuf trace_line;    /* --verbose scratch */
+	const struct redact
+	    *proxy_redact;	    /* the proxy password (transfer_proxy_password()), or NULL */
+	struct curl_slist *resolve; /* CURLOPT_RESOLVE pinning localhost, or NULL */
+	struct strbuf trace_line;   /* --verbose scratch */
 };
 
 /*
@@ -73,16 +75,29 @@ int transfer_init(struct transfer *t, const struct run_config *cfg, struct curl_
 void transfer_release(struct transfer *t);
 
 /*
- * Replaces the credentials a server echoed back (t->redact) in the text t
- * captured that is stored or logged as it is: Finch-Request-Id and curl's
- * error text. The body is classified as it came, since a redaction could
- * corrupt the identifiers it carries (see REDACT_MIN_SECRET_BYTES); what is
- * kept of it goes through transfer_scrub_outcome().
+ * Replaces the credentials a server echoed back (t->redact), whole or cut
+ * short, in everything t captured, before anything reads it: the body and
+ * the headers (Finch-Request-Id, Retry-After, x-should-retry) and curl's
+ * error text. With a secret shorter than REDACT_MIN_SECRET_BYTES the body
+ * is classified as it came, since a redaction could corrupt the
+ * identifiers it carries; what is kept of it then goes through
+ * transfer_scrub_outcome() (which runs in every case, for a secret that
+ * only shows once the JSON is decoded).
  */
 void transfer_scrub_answer(struct transfer *t);
 
 /* The same for the strings of the outcome classified from t's answer. */
 void transfer_scrub_outcome(const struct transfer *t, struct finch_outcome *o);
+
+/*
+ * The password of the first proxy variable libcurl could use
+ * (https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, http_proxy) that holds
+ * one, as written: between "user:" and the value's last '@', whatever it
+ * contains. Malloc'd, or NULL. A run cuts it from every trace line and
+ * error text libcurl writes ("Uses proxy env variable", "Unsupported proxy
+ * syntax in '...'").
+ */
+char *transfer_proxy_password(void);
 
 /*
  * The links a run accepts (finch_api_link_check()): https on

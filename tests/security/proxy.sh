@@ -81,9 +81,19 @@ for v in https_proxy HTTPS_PROXY ALL_PROXY; do
 	! grep -qF -e "$proxy_pass" -e "$proxy_b64" err.txt out.txt ||
 		fail "$v: the proxy password leaked in --verbose"
 done
+# whatever the password holds (/ ? # @ and quotes, unencoded as people paste them), it is cut
+for pw in "pw/$RANDOM?x#y@z" "it's\"$RANDOM\"@x" "a b@c:d/$RANDOM"; do
+	new_db p.db 1
+	env "https_proxy=http://puser:$pw@127.0.0.1:${CAPTURE_URL##*:}" "$FINCH_ONBOARD" run --db p.db \
+		--base-url "$H2_URL" --cacert "$SEC_SRV/ca.pem" --max-attempts 1 --verbose >out.txt 2>err.txt || true
+	cat err.txt >>all-stderr.log
+	grep -q "Uses proxy env variable https_proxy == 'http://puser:\[redacted\]@127.0.0.1:" err.txt ||
+		fail "password '$pw': the proxy line is not cut: $(grep -i 'proxy env' err.txt)"
+	! grep -qF -e "$pw" -e "${pw%%@*}" err.txt out.txt || fail "password '$pw' leaked in --verbose: $(grep -F "${pw%%@*}" err.txt | head -3)"
+done
 sec_forms >"$SEC_SRV/forms"
 ! grep -qaF -f "$SEC_SRV/forms" "$CAPTURE_LOG" || fail "the proxy saw the client secret"
-pass "https_proxy, HTTPS_PROXY and ALL_PROXY route https through the proxy; its password is redacted; its refusal exits 6"
+pass "https_proxy, HTTPS_PROXY and ALL_PROXY route https through the proxy; its password is redacted whatever it holds; its refusal exits 6"
 
 before=$(captured)
 new_db d.db 2

@@ -55,6 +55,15 @@ static void test_redact__trace_line_table(void **state)
 	    /* a proxy URL with a password, as "Uses proxy env variable" prints it */
 	    {"Uses proxy env variable https_proxy == 'http://bob:hunter2@proxy:3128'",
 	     "Uses proxy env variable https_proxy == 'http://bob:[redacted]@proxy:3128'", 1},
+	    /* whatever the password holds: the userinfo ends at the value's last '@' */
+	    {"Uses proxy env variable https_proxy == 'http://bob:p/w?x#y@z@proxy:3128'",
+	     "Uses proxy env variable https_proxy == 'http://bob:[redacted]@proxy:3128'", 1},
+	    {"Uses proxy env variable HTTPS_PROXY == 'http://bob:it's\"q\" @ 1/2:3@p:1'",
+	     "Uses proxy env variable HTTPS_PROXY == 'http://bob:[redacted]@p:1'", 1},
+	    {"Uses proxy env variable ALL_PROXY == 'bob:pw#1@proxy:3128'",
+	     "Uses proxy env variable ALL_PROXY == 'bob:[redacted]@proxy:3128'", 1},
+	    {"Uses proxy env variable NO_PROXY == 'localhost'",
+	     "Uses proxy env variable NO_PROXY == 'localhost'", 0},
 	    {"ALL_PROXY == 'socks5h://u:p%40ss@[::1]:1080/'",
 	     "ALL_PROXY == 'socks5h://u:[redacted]@[::1]:1080/'", 1},
 	    {"a http://x:y@h and https://z:w@g",
@@ -133,7 +142,10 @@ static void test_redact__echoed_credentials_table(void **state)
 	    {"s3cr3t+/=keys3cr3t+/=key", "[redacted][redacted]", 2},
 	    {"{\"message\":\"Basic " B64_CRED " (cid:s3cr3t+/=key)\"}",
 	     "{\"message\":\"Basic [redacted] (cid:[redacted])\"}", 2},
-	    {"s3cr3t+/=ke", "s3cr3t+/=ke", 0},
+	    /* cut short after 8 bytes or more: still the secret (a truncated echo) */
+	    {"s3cr3t+/=ke", "[redacted]", 1},
+	    {"s3cr3t+/", "[redacted]", 1},
+	    {"s3cr3t+", "s3cr3t+", 0},
 	    {"nothing here", "nothing here", 0},
 	    {"", "", 0},
 	};
@@ -162,6 +174,61 @@ static void test_redact__echoed_credentials_table(void **state)
 		free(s);
 		strbuf_release(&sb);
 	}
+	redact_release(&r);
+}
+
+/* One echo cut after 1, 2, ... bytes of each form: 8 bytes of the secret or more is cut out. */
+static void test_redact__cut_echoes_of_each_length(void **state)
+{
+	static const char secret[] = "s3cr3t+/=key-long-9", id[] = "cid";
+	struct strbuf b64 = STRBUF_INIT, cred = STRBUF_INIT, b64cred = STRBUF_INIT;
+	struct redact r;
+
+	(void)state;
+	redact_init(&r, id, secret);
+	redact_base64(secret, strlen(secret), &b64);
+	strbuf_addf(&cred, "%s:%s", id, secret);
+	redact_base64(cred.buf, cred.len, &b64cred);
+	for (size_t k = 1; k <= strlen(secret); k++) {
+		struct strbuf raw = STRBUF_INIT, pct = STRBUF_INIT;
+		int cut = k >= REDACT_MIN_SECRET_BYTES;
+
+		strbuf_addf(&raw, "invalid secret '%.*s' given", (int)k, secret);
+		strbuf_addstr(&pct, "q=");
+		for (size_t i = 0; i < k; i++)
+			strbuf_addf(&pct, "%%%02X", (unsigned char)secret[i]);
+		strbuf_addstr(&pct, "&x=1");
+		if ((redact_strbuf(&r, &raw) == 1) != cut)
+			fail_msg("raw cut after %zu bytes: '%s'", k, raw.buf);
+		if (cut)
+			assert_string_equal(raw.buf, "invalid secret '[redacted]' given");
+		if ((redact_strbuf(&r, &pct) == 1) != cut)
+			fail_msg("percent-encoded cut after %zu bytes: '%s'", k, pct.buf);
+		if (cut)
+			assert_string_equal(pct.buf, "q=[redacted]&x=1");
+		strbuf_release(&raw);
+		strbuf_release(&pct);
+	}
+	/* base64 text cut after L characters: it spells L * 3 / 4 bytes */
+	for (size_t l = 1; l <= b64cred.len; l++) {
+		struct strbuf a = STRBUF_INIT, c = STRBUF_INIT;
+		int cut_a = l <= b64.len && l * 3 / 4 >= REDACT_MIN_SECRET_BYTES,
+		    cut_c = l * 3 / 4 >= strlen(id) + 1 + REDACT_MIN_SECRET_BYTES;
+
+		if (l <= b64.len) {
+			strbuf_addf(&a, "token %.*s;", (int)l, b64.buf);
+			if ((redact_strbuf(&r, &a) == 1) != cut_a)
+				fail_msg("base64 of the secret cut after %zu: '%s'", l, a.buf);
+		}
+		strbuf_addf(&c, "Basic %.*s;", (int)l, b64cred.buf);
+		if ((redact_strbuf(&r, &c) == 1) != cut_c)
+			fail_msg("base64 of id:secret cut after %zu: '%s'", l, c.buf);
+		strbuf_release(&a);
+		strbuf_release(&c);
+	}
+	strbuf_release(&b64);
+	strbuf_release(&cred);
+	strbuf_release(&b64cred);
 	redact_release(&r);
 }
 
@@ -254,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(test_redact__trace_line_table),
 	    cmocka_unit_test(test_redact__base64_matches_rfc4648),
 	    cmocka_unit_test(test_redact__echoed_credentials_table),
+	    cmocka_unit_test(test_redact__cut_echoes_of_each_length),
 	    cmocka_unit_test(test_redact__space_in_a_secret_matches_plus_and_percent_20),
 	    cmocka_unit_test(test_redact__percent_in_a_secret),
 	    cmocka_unit_test(test_redact__base64_url_alphabet),
