@@ -11,7 +11,7 @@ _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire -
 	--check --config --quiet --log-format --help"
 _finch_onboard_run_opts="--db --base-url --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
-	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --help"
+	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --connect-host --allow-keylog --help"
 _finch_onboard_status_opts="--db --json --log-format --help"
 _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
 	--columns --config --log-format --help"
@@ -25,7 +25,7 @@ _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --c
 	--reauthenticate --products --redirect-uri --minutes-to-expire --sandbox --encoding
 	--delimiter --allow-product --base-url --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
-	--log-format --seed --max-outage --give-up-after --metrics-file --help"
+	--log-format --seed --max-outage --give-up-after --metrics-file --connect-host --allow-keylog --help"
 _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
 	--threads --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
 	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503
