@@ -135,9 +135,9 @@ struct export_writer {
 	int bom;			   /* 1: a CSV begins with a UTF-8 BOM (0 after init) */
 	int64_t rows;			   /* data rows written so far */
 	const struct export_columns *cols; /* NULL: export_columns[] */
-	int terminal;			   /* 1: out is a terminal, control characters are shown escaped */
-	struct strbuf line;		   /* the line being built, reused for every row */
-	struct strbuf shown;		   /* the line as a terminal gets it */
+	int terminal;	     /* 1: out is a terminal, control characters are shown escaped */
+	struct strbuf line;  /* the line being built, reused for every row */
+	struct strbuf shown; /* the line as a terminal gets it */
 };
 
 /* Sets up w to write to out; name is used in error messages only. Writes nothing. */

@@ -48,8 +48,8 @@ struct dispatcher {
 	size_t inflight;
 	struct store_job *claimed; /* scratch for store_claim_due(), nxfers long */
 	struct ratelimit rl;
-	struct redact redact; /* the credentials no answer may echo into a log or the store */
-	struct redact proxy_redact;  /* the proxy's password, out of every trace line */
+	struct redact redact;	    /* the credentials no answer may echo into a log or the store */
+	struct redact proxy_redact; /* the proxy's password, out of every trace line */
 	struct finch_link_rule link; /* where a connect_url may lead */
 	char emulator_port[8];
 	struct breaker brk;
