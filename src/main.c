@@ -29,15 +29,17 @@ static const struct {
 /*
  * What the command wrote to standard output must have reached it: a full
  * disk or /dev/full is a failure even when the command succeeded (git's
- * run_builtin() checks the same). A command that already failed keeps its
- * more precise code. Returns the exit code.
+ * run_builtin() checks the same). A command that already failed has said
+ * why and keeps its code. Returns the exit code.
  */
 static int check_stdout(int code)
 {
+	if (code != EXIT_OK && code != EXIT_ROWS)
+		return code; /* reported already, perhaps after closing stdout */
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return code;
 	error_errno("cannot write to standard output");
-	return code == EXIT_OK || code == EXIT_ROWS ? EXIT_USAGE : code;
+	return EXIT_USAGE;
 }
 
 static void usage(FILE *out)

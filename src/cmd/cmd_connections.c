@@ -13,14 +13,17 @@
  * nothing.
  */
 #include <csv.h>
+#include <errno.h>
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cli.h"
 #include "base/strbuf.h"
+#include "base/safepath.h"
 #include "base/utf8.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
@@ -157,7 +160,8 @@ static const char *json_member(const cJSON *o, const char *name)
 /* Reads path line by line into st; -1 after reporting. */
 static int import_file(struct store *st, const char *path, struct counts *n)
 {
-	FILE *f = fopen(path, "r");
+	int fd = safepath_open_input(path); /* a device, or another user's link: refused */
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	struct cells c = {STRBUF_INIT, {0}, 0};
 	char *line = NULL;
 	size_t alloc = 0;
@@ -166,9 +170,17 @@ static int import_file(struct store *st, const char *path, struct counts *n)
 	static const char *const names[4] = {"customer_id", "connection_id", "status", "time"};
 	int64_t now_ms = clock_now_ms(), lineno = 0;
 
-	if (!f)
-		return error_errno("cannot open '%s'", path);
-	while ((len = getline(&line, &alloc, f)) >= 0) {
+	if (fd < 0)
+		return -1;
+	if (!f) {
+		close(fd);
+		return error_errno("cannot read '%s'", path);
+	}
+	for (;;) {
+		errno = 0;
+		len = getline(&line, &alloc, f);
+		if (len < 0)
+			break;
 		struct conn_line cl = {0};
 		char *p = line;
 
@@ -228,7 +240,7 @@ static int import_file(struct store *st, const char *path, struct counts *n)
 		if (apply(st, path, lineno, &cl, now_ms, n) < 0)
 			goto out;
 	}
-	if (ferror(f)) {
+	if (ferror(f) || errno == ENOMEM) { /* getline() ran out of memory: not an end of file */
 		error_errno("cannot read '%s'", path);
 		goto out;
 	}

@@ -31,6 +31,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "finch/webhook.h"
 #include "store/store.h"
 
@@ -267,7 +268,8 @@ static int serve(const char *listen_arg, const char *db)
 
 	if (parse_listen(listen_arg, &addr) < 0 || load_key(&rv.key) < 0)
 		return EXIT_USAGE;
-	if (store_open(db, &rv.st) < 0)
+	/* a mistyped --db must not become a new, empty database that answers 200 */
+	if (cmd_db_exists(db) < 0 || store_open(db, &rv.st) < 0)
 		return EXIT_USAGE;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

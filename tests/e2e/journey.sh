@@ -75,5 +75,14 @@ grep -q "event_type is missing" out.txt || fail "verify: $(cat out.txt)"
 expect_exit 1 fo webhooks verify saved.txt
 grep -q "s old" out.txt || fail "verify of an old delivery: $(cat out.txt)"
 pass "webhooks verify checks a saved delivery (the SDK's vector, headers in any case)"
+
+# A mistyped --db is refused, never created: an event stored in a new empty
+# database would be answered 200 and never redelivered by Finch.
+expect_exit 2 fo webhooks serve --listen 127.0.0.1:0 --db typo.db
+[ ! -e typo.db ] || fail "webhooks serve created the mistyped database typo.db"
+# connections import reads files, not devices: /dev/zero (no line end, ever)
+# grew until the OOM killer stopped it.
+expect_exit 2 fo connections import /dev/zero --db j.db
+pass "webhooks serve refuses a missing database; connections import refuses a device"
 stop_mock
 finish

@@ -195,6 +195,10 @@ for args in "status" "status --json" "run --dry-run"; do
 	grep -q "cannot write to standard output" full.err ||
 		fail "$args to /dev/full: no message: $(cat full.err)"
 done
-pass "status, status --json and run --dry-run to a full /dev/full exit 2"
+rc=0
+"$FINCH_ONBOARD" export --db "$DB" --out - >/dev/full 2>full.err || rc=$?
+expect_eq "export --out - to /dev/full: exit" "$rc" "2"
+expect_eq "export --out - to /dev/full: errors" "$(grep -c 'error:' full.err)" "1"
+pass "status, status --json, run --dry-run and export to a full /dev/full exit 2, with one error"
 
 finish
