@@ -27,6 +27,7 @@
 #include "base/utf8.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "cmd/common.h"
 #include "finch/validate.h"
 #include "finch/webhook.h"
 #include "store/store.h"
@@ -252,6 +253,20 @@ out:
 	return ret;
 }
 
+static void connections_help(FILE *f)
+{
+	fputs(connections_usage, f);
+}
+
+/* connections has no option of its own: cmd_read_options() reads them all. */
+static int no_own_option(void *ctx, int c, const char *arg)
+{
+	(void)ctx;
+	(void)c;
+	(void)arg;
+	return 0;
+}
+
 int cmd_connections(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -260,29 +275,16 @@ int cmd_connections(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct cmd_common co = {DEFAULT_DB_PATH, connections_help, 0};
 	struct writer w = WRITER_INIT;
 	struct counts n = {0};
-	const char *db = DEFAULT_DB_PATH, *path;
-	int c, ret = EXIT_USAGE;
+	const char *db, *path;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case CLI_OPT_LOG_FORMAT:
-			if (cli_log_format(optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			fputs(connections_usage, stdout);
-			return EXIT_OK;
-		default:
-			cli_bad_option(c, argv);
-			return EXIT_USAGE;
-		}
-	}
+	ret = cmd_read_options(&co, argc, argv, longopts, no_own_option, NULL);
+	if (ret != CMD_OPTIONS_READ)
+		return ret;
+	db = co.db;
 	if (optind + 2 != argc || strcmp(argv[optind], "import")) {
 		error("connections needs 'import FILE'; see 'finch-onboard connections --help'");
 		return EXIT_USAGE;
