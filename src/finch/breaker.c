@@ -41,7 +41,7 @@ enum breaker_verdict breaker_record(struct breaker *b, enum breaker_signal sig, 
 			return BREAKER_KEEP;
 		}
 		if (b->consecutive_down < BREAKER_THRESHOLD)
-			return BREAKER_SPEND;
+			return sig == BREAKER_NOT_API ? BREAKER_SPEND : BREAKER_KEEP;
 		b->opened_ms = now_ms;
 		b->outages++;
 		open_for(b, BREAKER_PROBE_MIN_MS, now_ms);

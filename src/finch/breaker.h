@@ -12,6 +12,14 @@
  * https to a plain-http server must not burn every row. Such failures
  * never spend a row's attempt budget: the row goes back to pending.
  *
+ * A request that never left (refused, no name, a failed TLS handshake, a
+ * proxy that refuses the tunnel) never spends a row's budget either, at any
+ * time: Finch did not see it, and a row must not fail because the API was
+ * away (two refusals of one row's retries between other rows' answers used
+ * to fail it under --max-attempts 2). A 404/405 that is not Finch's did
+ * reach something: once the API has answered, it spends like any failure
+ * until the breaker opens.
+ *
  * Once the API has answered, the same BREAKER_THRESHOLD failures in a row
  * (an outage mid-run) open the breaker: no new request goes out, then one
  * probe after BREAKER_PROBE_MIN_MS, doubling up to BREAKER_PROBE_MAX_MS.
@@ -36,7 +44,8 @@
 /* What one finished request says about the API. */
 enum breaker_signal {
 	BREAKER_ANSWERED, /* the API answered (any status but a bare 404/405) */
-	BREAKER_DOWN,	  /* refused, DNS, TLS handshake, or a 404/405 that is not Finch's */
+	BREAKER_DOWN,	  /* never left: refused, DNS, TLS handshake, proxy refusal */
+	BREAKER_NOT_API,  /* reached something, but a 404/405 that is not Finch's */
 	BREAKER_OTHER,	  /* timeout, reset, ...: says nothing about reachability */
 };
 
@@ -50,7 +59,7 @@ enum breaker_state {
 struct breaker {
 	enum breaker_state state;
 	int proven;		  /* the API answered at least once in this run */
-	int64_t consecutive_down; /* BREAKER_DOWN signals since the last answer */
+	int64_t consecutive_down; /* DOWN and NOT_API signals since the last answer */
 	int64_t give_up_ms;	  /* outage length after which a failed probe gives up */
 	int64_t opened_ms;	  /* when the current outage began */
 	int64_t probe_at_ms;	  /* BREAKER_OPEN: when the next probe may go out */

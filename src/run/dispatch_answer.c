@@ -176,7 +176,7 @@ static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_out
 	switch (rc) {
 	case CURLE_OK:
 		if ((o->http_status == 404 || o->http_status == 405) && !o->finch_code)
-			return BREAKER_DOWN;
+			return BREAKER_NOT_API;
 		return BREAKER_ANSWERED;
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -204,7 +204,7 @@ static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode 
 	sig = breaker_signal_of(rc, o, proxy_status);
 	v = breaker_record(&d->brk, sig, clock_mono_ms());
 
-	if (sig == BREAKER_DOWN) {
+	if (sig == BREAKER_DOWN || sig == BREAKER_NOT_API) {
 		strbuf_reset(&d->down_reason);
 		strbuf_addf(&d->down_reason, "POST %s: ",
 			    t->job.kind == REQUEST_REAUTH ? d->url_reauth : d->url_sessions);

@@ -93,6 +93,11 @@ wait "$run_pid" || rc=$?
 grep -q "had not come back after 2 s" run.err || fail "the give-up is not explained: $(tail -n 3 run.err)"
 [ "$(count_state g.db failed)" = 0 ] || fail "rows failed during the outage: $(count_state g.db failed)"
 [ "$(count_state g.db in_flight)" = 0 ] || fail "rows left in flight"
+# A refused connection never reached Finch: it must not spend a row's budget.
+n=$(q g.db "SELECT count(*) FROM customers c WHERE c.attempts > 0 AND NOT EXISTS
+	(SELECT 1 FROM attempts a WHERE a.customer = c.id AND
+	 (a.transport_error IS NULL OR a.transport_error NOT LIKE 'Couldn''t connect%'))")
+[ "$n" = 0 ] || fail "$n rows spent attempts on refused connections alone"
 pass "an outage longer than --max-outage: exit 6, no row failed, the rest still pending"
 
 finish

@@ -32,6 +32,7 @@ struct step {
 	}
 #define A     BREAKER_ANSWERED
 #define D     BREAKER_DOWN
+#define N     BREAKER_NOT_API
 #define O     BREAKER_OTHER
 #define SPEND BREAKER_SPEND
 #define KEEP  BREAKER_KEEP
@@ -75,8 +76,8 @@ static void test_breaker__an_answer_at_start_proves_the_api(void **state)
 	static const struct step steps[] = {
 	    SIG(0, D, KEEP, BREAKER_CLOSED),  SIG(1, O, SPEND, BREAKER_CLOSED),
 	    SIG(2, D, KEEP, BREAKER_CLOSED),  SIG(3, A, SPEND, BREAKER_CLOSED),
-	    SIG(4, D, SPEND, BREAKER_CLOSED), SIG(5, D, SPEND, BREAKER_CLOSED),
-	    SIG(6, A, SPEND, BREAKER_CLOSED), SIG(7, D, SPEND, BREAKER_CLOSED),
+	    SIG(4, N, SPEND, BREAKER_CLOSED), SIG(5, N, SPEND, BREAKER_CLOSED),
+	    SIG(6, A, SPEND, BREAKER_CLOSED), SIG(7, N, SPEND, BREAKER_CLOSED),
 	    ALLOW(8, 4, 4, BREAKER_CLOSED),
 	};
 	struct breaker b;
@@ -90,9 +91,9 @@ static void test_breaker__an_outage_mid_run_opens_probes_and_closes(void **state
 {
 	static const struct step steps[] = {
 	    SIG(0, A, SPEND, BREAKER_CLOSED),
-	    SIG(100, D, SPEND,
-		BREAKER_CLOSED), /* the first two spend: could be one row's bad luck */
-	    SIG(110, D, SPEND, BREAKER_CLOSED),
+	    SIG(100, N, SPEND,
+		BREAKER_CLOSED), /* a bare 404 reached something: it spends */
+	    SIG(110, D, KEEP, BREAKER_CLOSED), /* a refusal never does */
 	    SIG(120, D, KEEP, BREAKER_OPEN),	/* the third opens it */
 	    SIG(130, D, KEEP, BREAKER_OPEN),	/* sent before it opened */
 	    ALLOW(500, 8, 0, BREAKER_OPEN),	/* nothing before the probe delay */
@@ -105,7 +106,7 @@ static void test_breaker__an_outage_mid_run_opens_probes_and_closes(void **state
 	    ALLOW(7140, 8, 1, BREAKER_PROBING),
 	    SIG(7150, A, SPEND, BREAKER_CLOSED), /* back */
 	    ALLOW(7151, 8, 8, BREAKER_CLOSED),
-	    SIG(7160, D, SPEND, BREAKER_CLOSED), /* the count started again */
+	    SIG(7160, N, SPEND, BREAKER_CLOSED), /* the count started again */
 	};
 	struct breaker b;
 
@@ -118,8 +119,8 @@ static void test_breaker__an_outage_mid_run_opens_probes_and_closes(void **state
 static void test_breaker__gives_up_after_the_outage_lasts(void **state)
 {
 	static const struct step steps[] = {
-	    SIG(0, A, SPEND, BREAKER_CLOSED),	  SIG(10, D, SPEND, BREAKER_CLOSED),
-	    SIG(20, D, SPEND, BREAKER_CLOSED),	  SIG(30, D, KEEP, BREAKER_OPEN),
+	    SIG(0, A, SPEND, BREAKER_CLOSED),	  SIG(10, D, KEEP, BREAKER_CLOSED),
+	    SIG(20, N, SPEND, BREAKER_CLOSED),	  SIG(30, D, KEEP, BREAKER_OPEN),
 	    ALLOW(1030, 1, 1, BREAKER_PROBING),	  SIG(1040, D, KEEP, BREAKER_OPEN),
 	    ALLOW(3040, 1, 1, BREAKER_PROBING),	  SIG(3050, D, KEEP, BREAKER_OPEN),
 	    ALLOW(7050, 1, 1, BREAKER_PROBING),	  SIG(7060, D, KEEP, BREAKER_GAVE_UP),
