@@ -91,9 +91,8 @@ static void test_breaker__an_outage_mid_run_opens_probes_and_closes(void **state
 {
 	static const struct step steps[] = {
 	    SIG(0, A, SPEND, BREAKER_CLOSED),
-	    SIG(100, N, SPEND,
-		BREAKER_CLOSED), /* a bare 404 reached something: it spends */
-	    SIG(110, D, KEEP, BREAKER_CLOSED), /* a refusal never does */
+	    SIG(100, N, SPEND, BREAKER_CLOSED), /* a bare 404 reached something: it spends */
+	    SIG(110, D, KEEP, BREAKER_CLOSED),	/* a refusal never does */
 	    SIG(120, D, KEEP, BREAKER_OPEN),	/* the third opens it */
 	    SIG(130, D, KEEP, BREAKER_OPEN),	/* sent before it opened */
 	    ALLOW(500, 8, 0, BREAKER_OPEN),	/* nothing before the probe delay */
