@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "cmd/config.h"
+#include "csv/csv_text.h"
 
 static const char config_usage[] =
     "usage: finch-onboard config [--config FILE] [COMMAND [OPTIONS...]]\n"
@@ -64,9 +65,35 @@ static int add_command_line(struct setting **s, size_t *n, int argc, char **argv
 	return 0;
 }
 
-/* 1 if a later setting of the same key overrides s[i]. */
+/* The field a column setting maps ("customer_id = Account ID" -> "customer_id"), in key. */
+static void column_field(const char *value, struct strbuf *key)
+{
+	const char *eq = strchr(value, '=');
+
+	csv_header_key(value, eq ? (size_t)(eq - value) : strlen(value), key);
+}
+
+/*
+ * 1 if a later setting of the same key overrides s[i]: for column, a later
+ * mapping of the same field (csv_columns_add_map()).
+ */
 static int overridden(const struct setting *s, size_t n, size_t i)
 {
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	int over = 0;
+
+	if (!strcmp(s[i].key, "column")) {
+		column_field(s[i].value, &a);
+		for (size_t j = i + 1; j < n && !over; j++) {
+			if (strcmp(s[j].key, "column"))
+				continue;
+			column_field(s[j].value, &b);
+			over = !strcmp(a.buf ? a.buf : "", b.buf ? b.buf : "");
+		}
+		strbuf_release(&a);
+		strbuf_release(&b);
+		return over;
+	}
 	for (size_t j = i + 1; j < n && !s[i].repeatable; j++)
 		if (!strcmp(s[j].key, s[i].key))
 			return 1;
@@ -103,6 +130,10 @@ int cmd_config(int argc, char **argv)
 		if (config_load(&cfg, path) < 0)
 			goto out;
 	}
+	/* every value as the command would read it: a bad one is exit 2, naming its line */
+	if (command ? config_check(&cfg, command, argc - 1, argv + 1) != EXIT_OK
+		    : config_check(&cfg, NULL, 0, NULL) != EXIT_OK)
+		goto out;
 	if (command) {
 		const struct config_entry **entries;
 		size_t nargs;

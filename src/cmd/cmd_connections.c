@@ -275,7 +275,7 @@ int cmd_connections(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct cmd_common co = {DEFAULT_DB_PATH, connections_help, 0};
+	struct cmd_common co = {DEFAULT_DB_PATH, connections_help, 0, NULL};
 	struct writer w = WRITER_INIT;
 	struct counts n = {0};
 	const char *db, *path;

@@ -59,6 +59,11 @@ static int import_apply(void *ctx, int c, const char *arg)
 	return 1;
 }
 
+static int import_check(void *ctx)
+{
+	return import_options_finish(ctx);
+}
+
 /* The command's own options (cmd.h: the config file reads them too). */
 const struct option cmd_import_options[] = {
     {"db", required_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
@@ -72,7 +77,7 @@ int cmd_import(int argc, char **argv)
 	struct import_options o = {.max_reasons = MAX_REASONS};
 	struct writer w = WRITER_INIT;
 	struct import_stats stats;
-	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, import_check};
 	struct store *check_st = NULL;
 	int r, ret = EXIT_USAGE, signals_set = 0;
 

@@ -199,7 +199,7 @@ int cmd_retry(int argc, char **argv)
 {
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
 	struct writer w = WRITER_INIT;
-	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1};
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1, NULL};
 	struct retry_args a = {&f, NULL};
 	int64_t count = 0;
 	int *was_pending = NULL;

@@ -75,7 +75,7 @@ int cmd_run(int argc, char **argv)
 	struct store *st = NULL; /* a dry run's read-only store */
 	struct run_config cfg;
 	struct run_summary sum;
-	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
 	int r, ret = EXIT_USAGE, metrics_refused = 0;
 
 	memset(&sum, 0, sizeof(sum));

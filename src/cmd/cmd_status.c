@@ -262,7 +262,7 @@ const struct option cmd_status_options[] = {
 
 int cmd_status(int argc, char **argv)
 {
-	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
 	struct store *st = NULL;
 	struct report r = {0};
 	int json = 0, ret, got;

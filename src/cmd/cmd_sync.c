@@ -242,6 +242,11 @@ const struct option cmd_sync_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+static int sync_check(void *ctx)
+{
+	return import_options_finish(((struct sync_args *)ctx)->io);
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	struct option *longopts = cli_options_merge(cmd_sync_options, cmd_export_long_options,
@@ -255,7 +260,7 @@ int cmd_sync(int argc, char **argv)
 	struct writer w = WRITER_INIT;
 	struct run_config cfg;
 	struct run_summary sum;
-	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, sync_check};
 	const char *csv;
 	struct sync_args a = {&cfg, &io, &eo, 0, 0};
 	struct outpath op;

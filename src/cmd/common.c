@@ -10,6 +10,8 @@
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 
+int cmd_options_check_only;
+
 int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct option *longopts,
 		     int (*apply)(void *ctx, int c, const char *arg), void *ctx)
 {
@@ -42,6 +44,8 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 			return EXIT_USAGE;
 		}
 	}
+	if (cmd_options_check_only)
+		return co->check && co->check(ctx) < 0 ? EXIT_USAGE : EXIT_OK;
 	return CMD_OPTIONS_READ;
 }
 

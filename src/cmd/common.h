@@ -8,7 +8,7 @@
  * A command hands its getopt_long() table and a function for its own
  * options to cmd_read_options(), which takes the common ones itself:
  *
- *	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0};
+ *	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
  *
  *	ret = cmd_read_options(&co, argc, argv, longopts, apply, &my_options);
  *	if (ret != CMD_OPTIONS_READ)
@@ -27,10 +27,25 @@ struct cmd_common {
 	const char *db;		 /* --db PATH; the default until given */
 	void (*usage)(FILE *f);	 /* prints the command's help */
 	int usage_after_refusal; /* 1: a refused option also prints the help on stderr */
+	/*
+	 * NULL, or what checks the options once all are read (--products
+	 * after every --allow-product): 0, or -1 after reporting. Called by
+	 * cmd_read_options() under cmd_options_check_only only; the command
+	 * calls it itself otherwise.
+	 */
+	int (*check)(void *ctx);
 };
 
 /* What cmd_read_options() returns when every option was read. */
 #define CMD_OPTIONS_READ (-1)
+
+/*
+ * Set by `finch-onboard config` (config_check()): cmd_read_options() reads
+ * and checks every option (and co->check), then returns EXIT_OK (or
+ * EXIT_USAGE) instead of CMD_OPTIONS_READ, so the command stops before it
+ * opens, reads or sends anything.
+ */
+extern int cmd_options_check_only;
 
 /*
  * Reads the options of argv (getopt_long() with ":h", from argv[1]). Each

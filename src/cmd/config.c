@@ -27,19 +27,23 @@
 /* Every command's options, as its getopt_long() tables hold them. */
 static const struct {
 	const char *name;
+	int (*fn)(int argc, char **argv);
 	const struct option *t[4];
 } commands[] = {
-    {"import", {cmd_import_options, import_long_options, NULL, NULL}},
-    {"run", {cmd_run_options, run_long_options, NULL, NULL}},
-    {"status", {cmd_status_options, NULL, NULL, NULL}},
-    {"export", {cmd_export_options, cmd_export_long_options, NULL, NULL}},
-    {"retry", {cmd_retry_options, NULL, NULL, NULL}},
-    {"sync", {cmd_sync_options, cmd_export_long_options, import_long_options, run_long_options}},
+    {"import", cmd_import, {cmd_import_options, import_long_options, NULL, NULL}},
+    {"run", cmd_run, {cmd_run_options, run_long_options, NULL, NULL}},
+    {"status", cmd_status, {cmd_status_options, NULL, NULL, NULL}},
+    {"export", cmd_export, {cmd_export_options, cmd_export_long_options, NULL, NULL}},
+    {"retry", cmd_retry, {cmd_retry_options, NULL, NULL, NULL}},
+    {"sync",
+     cmd_sync,
+     {cmd_sync_options, cmd_export_long_options, import_long_options, run_long_options}},
 };
 
 /* Options that may be given more than once; the lists split on commas. */
-static const char *const repeatable[] = {"column", "ignore-column", "keep-column", "customer"};
-static const char *const lists[] = {"ignore-column", "keep-column"};
+static const char *const repeatable[] = {"column", "ignore-column", "keep-column", "customer",
+					 "allow-product"};
+static const char *const lists[] = {"ignore-column", "keep-column", "allow-product"};
 
 /* An option whose environment variable, when set, wins over the file. */
 static const struct {
@@ -452,22 +456,19 @@ int config_key_repeatable(const char *key)
 	return in_list(key, repeatable, ARRAY_SIZE(repeatable));
 }
 
-int config_run_command(const char *name, int (*fn)(int argc, char **argv), int argc, char **argv)
+/*
+ * Runs fn with the settings of cfg for command name before the arguments
+ * argv[1..argc), each file setting's messages naming its line and key.
+ */
+static int run_with(const struct config *cfg, const char *name, int (*fn)(int argc, char **argv),
+		    int argc, char **argv)
 {
 	const struct config_entry **entries = NULL;
-	struct config cfg = {0};
-	const char *path, *from;
-	char **args = NULL, **all = NULL;
+	char **args, **all;
 	size_t n = 0;
-	int ret = EXIT_USAGE, nall;
+	int ret, nall;
 
-	if (config_find(&argc, argv, &path, &from) < 0)
-		return EXIT_USAGE;
-	if (!path)
-		return fn(argc, argv);
-	if (config_load(&cfg, path) < 0)
-		goto out;
-	args = config_args(&cfg, name, &n, &entries);
+	args = config_args(cfg, name, &n, &entries);
 	nall = argc + (int)n;
 	all = xcalloc((size_t)nall + 1, sizeof(*all));
 	all[0] = argv[0];
@@ -475,7 +476,7 @@ int config_run_command(const char *name, int (*fn)(int argc, char **argv), int a
 		struct strbuf origin = STRBUF_INIT;
 
 		all[1 + i] = args[i];
-		strbuf_addf(&origin, "%s:%d: %s", path, entries[i]->line, entries[i]->key);
+		strbuf_addf(&origin, "%s:%d: %s", cfg->path, entries[i]->line, entries[i]->key);
 		for (size_t k = origin.len - strlen(entries[i]->key); k < origin.len; k++)
 			origin.buf[k] = origin.buf[k] == '-' ? '_' : origin.buf[k];
 		cli_arg_origin(args[i], origin.buf);
@@ -486,12 +487,47 @@ int config_run_command(const char *name, int (*fn)(int argc, char **argv), int a
 	cli_log_format_early(nall, all);
 	ret = fn(nall, all);
 	cli_arg_origins_clear();
-out:
 	for (size_t i = 0; i < n; i++)
 		free(args[i]);
 	free(args);
 	free(entries);
 	free(all);
+	return ret;
+}
+
+int config_run_command(const char *name, int (*fn)(int argc, char **argv), int argc, char **argv)
+{
+	struct config cfg = {0};
+	const char *path, *from;
+	int ret = EXIT_USAGE;
+
+	if (config_find(&argc, argv, &path, &from) < 0)
+		return EXIT_USAGE;
+	if (!path)
+		return fn(argc, argv);
+	if (config_load(&cfg, path) < 0)
+		goto out;
+	ret = run_with(&cfg, name, fn, argc, argv);
+out:
 	config_release(&cfg);
+	return ret;
+}
+
+int config_check(const struct config *cfg, const char *name, int argc, char **argv)
+{
+	static char *no_args[] = {NULL, NULL};
+	int ret = EXIT_OK;
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands) && ret == EXIT_OK; i++) {
+		struct config none = {0};
+
+		if (name && strcmp(name, commands[i].name))
+			continue;
+		no_args[0] = (char *)commands[i].name;
+		cmd_options_check_only = 1;
+		ret = run_with(cfg ? cfg : &none, commands[i].name, commands[i].fn, name ? argc : 1,
+			       name ? argv : no_args);
+		cmd_options_check_only = 0;
+	}
 	return ret;
 }

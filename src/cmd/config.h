@@ -63,6 +63,17 @@ int config_find(int *argc, char **argv, const char **path, const char **from);
 int config_run_command(const char *name, int (*fn)(int argc, char **argv), int argc, char **argv);
 
 /*
+ * Checks the values of every setting command name would use (every
+ * command's when name is NULL): the settings of cfg (may be NULL) and then
+ * argv[1..argc) (argv[0] is the command's name; ignored when name is
+ * NULL), read by the command itself with cmd_options_check_only set, so a
+ * bad value is refused exactly as the command refuses it, naming the
+ * file, the line and the key. Stops at the first command that refuses
+ * one. Returns EXIT_OK or the command's exit code (EXIT_USAGE).
+ */
+int config_check(const struct config *cfg, const char *name, int argc, char **argv);
+
+/*
  * The arguments the entries of cfg that apply to command name stand for,
  * in order ("--db=x.db", "--quiet"), into a malloc'd array of malloc'd
  * strings (*n of them); *line gets each one's entry. Keys whose

@@ -119,8 +119,16 @@ int csv_columns_add_map(struct csv_columns *c, const char *arg)
 			      arg, field.buf);
 		goto out;
 	}
+	/* "customer_id = Account ID" in a config file: the header is 'Account ID' */
+	strbuf_reset(&field);
+	strbuf_addstr(&field, eq + 1);
+	strbuf_trim(&field);
+	if (!field.len) {
+		error("--column '%s': expects FIELD=HEADER, e.g. customer_id='Account ID'", arg);
+		goto out;
+	}
 	free(c->map_header[col]);
-	c->map_header[col] = xstrdup(eq + 1);
+	c->map_header[col] = strbuf_detach(&field, NULL);
 	ret = 0;
 out:
 	strbuf_release(&field);
@@ -129,10 +137,16 @@ out:
 
 static int add_name(char ***list, size_t *n, const char *opt, const char *header)
 {
-	if (!*header)
+	struct strbuf name = STRBUF_INIT;
+
+	strbuf_addstr(&name, header);
+	strbuf_trim(&name);
+	if (!name.len) {
+		strbuf_release(&name);
 		return error("--%s: empty column name", opt);
+	}
 	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
-	(*list)[(*n)++] = xstrdup(header);
+	(*list)[(*n)++] = strbuf_detach(&name, NULL);
 	return 0;
 }
 

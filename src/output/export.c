@@ -45,6 +45,8 @@ static const char *const col_names[EXPORT_COL_KEPT] = {
     "manual",
     "integration_provider",
     "integration_auth_method",
+    "recordkeeping_recordkeeper",
+    "recordkeeping_plan_id",
 };
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
@@ -70,6 +72,22 @@ static const struct export_columns *columns_of(const struct export_writer *w)
 	return &default_columns;
 }
 
+/* 1 if column c is the field id, or (a kept one) the column whose header key is key. */
+static int column_key_equal(const struct export_column *c, enum export_col_id id, const char *key)
+{
+	struct strbuf k = STRBUF_INIT;
+	int same;
+
+	if (c->id != id)
+		return 0;
+	if (id != EXPORT_COL_KEPT)
+		return 1;
+	csv_header_key(c->name, strlen(c->name), &k);
+	same = !strcmp(k.buf ? k.buf : "", key);
+	strbuf_release(&k);
+	return same;
+}
+
 int export_columns_parse(const char *list, struct export_columns *out)
 {
 	const char *p = list;
@@ -78,7 +96,7 @@ int export_columns_parse(const char *list, struct export_columns *out)
 	for (;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		struct strbuf name = STRBUF_INIT;
+		struct strbuf name = STRBUF_INIT, key = STRBUF_INIT;
 		struct export_column c = {EXPORT_COL_KEPT, NULL};
 
 		strbuf_add(&name, p, len);
@@ -88,16 +106,20 @@ int export_columns_parse(const char *list, struct export_columns *out)
 			export_columns_release(out);
 			return error("--columns '%s': an empty column name", list);
 		}
+		/* "Customer Email" is customer_email, as in an import's header */
+		csv_header_key(name.buf, name.len, &key);
 		for (int i = 0; i < EXPORT_COL_KEPT; i++)
-			if (!strcmp(name.buf, col_names[i]))
+			if (!strcmp(key.buf ? key.buf : "", col_names[i]))
 				c.id = (enum export_col_id)i;
 		for (size_t i = 0; i < out->n; i++)
-			if (!strcmp(out->c[i].name, name.buf)) {
+			if (column_key_equal(&out->c[i], c.id, key.buf ? key.buf : "")) {
 				error("--columns: '%s' is named twice", name.buf);
 				strbuf_release(&name);
+				strbuf_release(&key);
 				export_columns_release(out);
 				return -1;
 			}
+		strbuf_release(&key);
 		c.name = strbuf_detach(&name, NULL);
 		out->any_kept |= c.id == EXPORT_COL_KEPT;
 		out->c = xrealloc(out->c, (out->n + 1) * sizeof(*out->c));
@@ -469,6 +491,12 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 		break;
 	case EXPORT_COL_INTEGRATION_AUTH_METHOD:
 		text = r->integration_auth_method;
+		break;
+	case EXPORT_COL_RECORDKEEPING_RECORDKEEPER:
+		text = r->recordkeeper;
+		break;
+	case EXPORT_COL_RECORDKEEPING_PLAN_ID:
+		text = r->recordkeeping_plan_id;
 		break;
 	case EXPORT_COL_KEPT:
 		text = kept_value(kept, c->name);

@@ -11,8 +11,10 @@
  *
  * --columns LIST chooses and orders them from every stored field: those,
  * the request's (products, redirect_uri, minutes_to_expire, sandbox,
- * manual, integration_provider, integration_auth_method) and the columns
- * an import kept (--keep-column), named as the file named them.
+ * manual, integration_provider, integration_auth_method,
+ * recordkeeping_recordkeeper, recordkeeping_plan_id) and the columns an
+ * import kept (--keep-column), named as the file named them. Names are
+ * matched like header names (csv_header_key()), and written as given.
  *
  * next_attempt_at is when a retry_wait row is sent again. retry_until is set
  * on a row whose last failure was transient: the next sync re-queues
@@ -80,6 +82,8 @@ enum export_col_id {
 	EXPORT_COL_MANUAL,
 	EXPORT_COL_INTEGRATION_PROVIDER,
 	EXPORT_COL_INTEGRATION_AUTH_METHOD,
+	EXPORT_COL_RECORDKEEPING_RECORDKEEPER,
+	EXPORT_COL_RECORDKEEPING_PLAN_ID,
 	EXPORT_COL_KEPT,
 };
 

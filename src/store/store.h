@@ -518,6 +518,8 @@ struct export_row {
 	int manual; /* -1: absent */
 	const char *integration_provider;
 	const char *integration_auth_method;
+	const char *recordkeeper; /* recordkeeping_recordkeeper */
+	const char *recordkeeping_plan_id;
 	const char *kept; /* --keep-column values: a JSON object {"header": "value"}, or NULL */
 };
 

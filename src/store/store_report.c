@@ -48,7 +48,8 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		 "CASE WHEN state IN ('retry_wait', 'failed', 'pending') "
 		 "THEN coalesce(give_up_at, 0) ELSE 0 END, customer_email, products, redirect_uri, "
 		 "coalesce(minutes_to_expire, 0), sandbox, coalesce(manual, -1), "
-		 "integration_provider, integration_auth_method, kept FROM customers "
+		 "integration_provider, integration_auth_method, kept, recordkeeping_recordkeeper, "
+		 "recordkeeping_plan_id FROM customers "
 		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
 		 "ORDER BY id",
     [S_KEPT_NAMES] = "SELECT DISTINCT j.key FROM customers, json_each(customers.kept) AS j "
@@ -296,6 +297,8 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		row.integration_provider = column_str(s, 20);
 		row.integration_auth_method = column_str(s, 21);
 		row.kept = column_str(s, 22);
+		row.recordkeeper = column_str(s, 23);
+		row.recordkeeping_plan_id = column_str(s, 24);
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}

@@ -104,6 +104,60 @@ expect_rc 2 "a bad value, json"
 jq -e 'select(.level == "error") | .msg | startswith("bad.ini:5: concurrency:")' err.txt >/dev/null ||
 	fail "the json error does not name the file: $ERR"
 
+# `config` checks every value as the command would read it, with or without a command
+run_fo config --config bad.ini
+expect_rc 2 "config: a bad value"
+expect_eq "config names file, line and key" "$ERR" "finch-onboard: error: bad.ini:5: concurrency: option '--concurrency' expects a number from 1 to 1024, not 'lots'"
+expect_eq "config prints no settings then" "$OUT" ""
+run_fo config --config bad.ini run
+expect_rc 2 "config run: a bad value"
+run_fo config --config bad.ini import
+expect_rc 0 "config import: [run] is not import's"
+run_fo config --config onboard.ini sync --rate lots
+expect_rc 2 "config: a bad value on the command line"
+printf '[import]
+column = custmer_id = Account ID
+' >field.ini
+chmod 600 field.ini
+run_fo config --config field.ini
+expect_rc 2 "config: an unknown field"
+expect_eq "did you mean the field" "$ERR" "finch-onboard: error: field.ini:2: column: --column 'custmer_id = Account ID': unknown field 'custmer_id' (did you mean 'customer_id'?)"
+printf '[import]
+products = company payroll_v2
+' >prod.ini
+chmod 600 prod.ini
+run_fo config --config prod.ini
+expect_rc 2 "config: a product newer than the build"
+expect_eq "products checked once all is read" "$ERR" "finch-onboard: error: --products 'company payroll_v2': unknown product 'payroll_v2' (a product newer than this build needs --allow-product NAME)"
+
+# --allow-product, like every long option, in the file: repeated, or a list
+printf '[import]
+products = company payroll_v2
+allow_product = payroll_v2, plans_v9
+allow_product = benefits_v2
+' >prod.ini
+run_fo config --config prod.ini import
+expect_rc 0 "config: allowed products"
+expect_eq "each allowed product" "$(grep allow_product out.txt)" "file:prod.ini:3	allow_product=payroll_v2
+file:prod.ini:3	allow_product=plans_v9
+file:prod.ini:4	allow_product=benefits_v2"
+printf 'customer_id,customer_name\np-1,P One\n' >p.csv
+run_fo import p.csv --config prod.ini --db prod.db --quiet
+expect_rc 0 "import with allow_product from the file"
+expect_eq "stored" "$(sqlite3 prod.db 'SELECT products FROM customers')" "company payroll_v2"
+
+# a mapping's header is read without the blanks around it, and a later --column of a field replaces the file's
+printf '[import]
+column = customer_id =   Acount ID
+' >map.ini
+chmod 600 map.ini
+run_fo import crm.csv --config map.ini --db map.db
+expect_rc 2 "a mapping to a header the file lacks"
+expect_eq "the header as the user wrote it" "$(head -1 err.txt)" "finch-onboard: error: crm.csv:1: --column customer_id='Acount ID': the header has no such column (did you mean 'Account ID'?); nothing was imported"
+run_fo config --config map.ini import --column 'customer_id=Account ID'
+expect_eq "the command line's mapping only" "$(grep column out.txt)" "command line	column=customer_id=Account ID"
+pass "config checks every value (file, line and key), allow_product and other lists in the file, mappings trimmed"
+
 chmod 620 onboard.ini
 run_fo import crm.csv --config onboard.ini
 expect_rc 2 "a file others can write"

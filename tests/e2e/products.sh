@@ -35,6 +35,13 @@ expect_eq "stored products" "$(q p.db "SELECT products FROM customers WHERE cust
 company recordkeeping"
 expect_eq "stored object" "$(q p.db "SELECT recordkeeping_recordkeeper || '/' || recordkeeping_plan_id FROM customers WHERE customer_id = 'p-2'")" \
 	"fidelity/401k-7"
+expect_exit 0 fo export --db p.db --state pending --columns 'customer_id,recordkeeping_recordkeeper,Recordkeeping Plan ID' --out rk.csv
+expect_eq "export of the object" "$(tr -d '\r' <rk.csv | sed 's/^\xef\xbb\xbf//')" "customer_id,recordkeeping_recordkeeper,Recordkeeping Plan ID
+p-1,,
+p-2,fidelity,401k-7"
+expect_exit 0 fo export --db p.db --state pending --format jsonl --columns customer_id,recordkeeping_recordkeeper,recordkeeping_plan_id
+expect_eq "JSON Lines of the object" "$(jq -c 'select(.customer_id == "p-2")' out.txt)" \
+	'{"customer_id":"p-2","recordkeeping_recordkeeper":"fidelity","recordkeeping_plan_id":"401k-7"}'
 pass "import takes the new products and the recordkeeping object, and refuses it without its product, naming both columns"
 
 start_mock --log "$E2E_TMP/m.log"

@@ -360,11 +360,15 @@ static void test_export__chosen_columns(void **state)
 	row.minutes_to_expire = 1440;
 	row.manual = 1;
 	row.kept = "{\"Account Owner\":\"@Pat, O'Brien\",\"Region\":\"EU\"}";
+	row.recordkeeper = "voya";
+	row.recordkeeping_plan_id = "=plan-1";
 	assert_int_equal(
 	    export_columns_parse(" customer_id , customer_email,products,minutes_to_expire,manual,"
-				 "account owner,redirect_uri",
+				 "account owner,redirect_uri,recordkeeping_recordkeeper,"
+				 "Recordkeeping Plan ID",
 				 &cols),
 	    0);
+	assert_int_equal(cols.c[8].id, EXPORT_COL_RECORDKEEPING_PLAN_ID);
 	assert_true(cols.any_kept);
 	for (int fmt = EXPORT_CSV; fmt <= EXPORT_JSONL; fmt++) {
 		f = open_memstream(&buf, &len);
@@ -379,18 +383,23 @@ static void test_export__chosen_columns(void **state)
 		    buf,
 		    fmt == EXPORT_CSV
 			? "customer_id,customer_email,products,minutes_to_expire,manual,account "
-			  "owner,redirect_uri\r\nacme-1,'-hr@acme.example,company "
-			  "directory,1440,true,\"'@Pat, O'Brien\",\r\n"
+			  "owner,redirect_uri,recordkeeping_recordkeeper,Recordkeeping Plan "
+			  "ID\r\nacme-1,'-hr@acme.example,company "
+			  "directory,1440,true,\"'@Pat, O'Brien\",,voya,'=plan-1\r\n"
 			: "{\"customer_id\":\"acme-1\",\"customer_email\":\"-hr@acme.example\","
 			  "\"products\":\"company directory\",\"minutes_to_expire\":1440,"
 			  "\"manual\":true,\"account owner\":\"@Pat, O'Brien\","
-			  "\"redirect_uri\":null}\n");
+			  "\"redirect_uri\":null,\"recordkeeping_recordkeeper\":\"voya\","
+			  "\"Recordkeeping Plan ID\":\"=plan-1\"}\n");
 		free(buf);
 		buf = NULL;
 	}
 	export_columns_release(&cols);
 	assert_int_equal(export_columns_parse("customer_id,,status", &cols), -1);
 	assert_int_equal(export_columns_parse("status,status", &cols), -1);
+	/* a field and a kept column are named like headers: one name, two spellings */
+	assert_int_equal(export_columns_parse("Status,status", &cols), -1);
+	assert_int_equal(export_columns_parse("Account Owner,account-owner", &cols), -1);
 }
 
 /* Found by fuzz_export: INT64_MIN overflowed; times clamp to years 0000..9999. */
