@@ -27,7 +27,7 @@ _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --c
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
 	--log-format --seed --max-outage --give-up-after --metrics-file --connect-host --allow-keylog --help"
 _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
-	--threads --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
+	--threads --max-body --idle-timeout --max-per-client --max-connections --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
 	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503
 	--html-errors --latency --jitter --hang-rate --hang --hang-for --reset-rate --reset
 	--malformed-rate --malformed --short-body-rate --cut-body-rate --revoke-after
@@ -86,11 +86,11 @@ _finch_onboard_value()
 		_finch_onboard_files
 		return 0
 		;;
-	--base-url | --redirect-uri | --connect-base | --bind | --port | --client-id | \
+	--base-url | --redirect-uri | --connect-base | --connect-host | --bind | --port | --client-id | \
 		--minutes-to-expire | --concurrency | --rate | --max-attempts | --timeout | \
 		--connect-timeout | --grace | --max-retry-after | --seed | --max-outage | \
 		--give-up-after | --since | --allow-product | --finch-code | --http-status | --customer | \
-		--existing-every | --threads | --rate-limit-fault | --fail-* | --retry-after | \
+		--existing-every | --threads | --max-body | --idle-timeout | --max-per-client | --max-connections | --rate-limit-fault | --fail-* | --retry-after | \
 		--error-rate | --latency | --jitter | --hang* | --reset* | --malformed* | \
 		--short-body-rate | --cut-body-rate | --revoke-after | --rate-limit | --penalty)
 		COMPREPLY=() # a value of the user's own

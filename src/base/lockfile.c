@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "base/safepath.h"
 #include "base/util.h"
 
 long lockfile_parse_holder(const char *line, unsigned major, unsigned minor, unsigned long inode)
@@ -84,6 +85,7 @@ static void describe_pid(long pid, char *buf, size_t size)
 int lockfile_acquire(struct lockfile *lk, const char *db_path, unsigned flags)
 {
 	int oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct safepath sp;
 	char holder[320];
 	struct stat sb;
 	int fd;
@@ -91,7 +93,16 @@ int lockfile_acquire(struct lockfile *lk, const char *db_path, unsigned flags)
 	/* O_NONBLOCK: a FIFO planted at the path must not hang the open; no O_TRUNC, ever */
 	if (flags & LOCKFILE_CREATE)
 		oflags |= O_CREAT;
-	fd = open(db_path, oflags, 0600);
+	/* another user's symlink is not followed; nothing is created through a dangling one */
+	if (safepath_walk(&sp, db_path, "database") < 0)
+		return -1;
+	if ((flags & LOCKFILE_CREATE) &&
+	    safepath_refuse_dangling(&sp, db_path, "the database") < 0) {
+		safepath_release(&sp);
+		return -1;
+	}
+	fd = safepath_open(&sp, oflags, 0600);
+	safepath_release(&sp);
 	if (fd < 0)
 		return error_errno("cannot open database '%s'", db_path);
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {

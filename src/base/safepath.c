@@ -71,6 +71,7 @@ static int step(struct safepath *sp, const char *link, struct strbuf *dir, const
 	}
 	close(sp->dirfd);
 	sp->dirfd = fd;
+	sp->links++;
 	return 0;
 }
 
@@ -166,6 +167,15 @@ int safepath_open(const struct safepath *sp, int flags, mode_t mode)
 		return -1;
 	}
 	return fd;
+}
+
+int safepath_refuse_dangling(const struct safepath *sp, const char *path, const char *what)
+{
+	if (sp->exists || !sp->links)
+		return 0;
+	return error("'%s' is a symlink to '%s/%s', which does not exist: refusing to create %s "
+		     "through it",
+		     path, sp->dir.buf, sp->base.buf, what);
 }
 
 void safepath_release(struct safepath *sp)

@@ -29,6 +29,7 @@ struct safepath {
 	struct strbuf base; /* the last component in it */
 	int exists;	    /* 1: st is the last component's lstat (its stat when magic) */
 	int magic;	    /* 1: base is a trusted /proc link, opened through */
+	int links;	    /* symlinks followed */
 	struct stat st;
 };
 
@@ -49,6 +50,13 @@ int safepath_walk(struct safepath *sp, const char *path, const char *opt);
 int safepath_open(const struct safepath *sp, int flags, mode_t mode);
 
 void safepath_release(struct safepath *sp);
+
+/*
+ * -1 after an error when path (walked into sp) is a symlink to nothing:
+ * creating what (e.g. "the database") would create the link's target,
+ * wherever it points. 0 otherwise.
+ */
+int safepath_refuse_dangling(const struct safepath *sp, const char *path, const char *what);
 
 /*
  * Opens an input file for reading by the rule above: a regular file, a FIFO

@@ -7,6 +7,7 @@
 #include "base/cli.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "store/store.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 
@@ -100,6 +101,8 @@ int cmd_export_option(struct export_options *o, int c, const char *arg)
 
 int cmd_db_exists(const char *db)
 {
+	if (store_refuse_uri(db) < 0)
+		return -1;
 	if (access(db, F_OK) < 0)
 		return error_errno("cannot open database '%s'", db);
 	return 0;

@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,12 @@ static const char usage[] =
     "stdout is 'listening on http://ADDR:PORT'. SIGINT/SIGTERM stop it cleanly.\n"
     "\n"
     "  --port N               port to listen on; 0 picks a free one (default 0)\n"
-    "  --bind ADDR            IPv4 address to listen on (default 127.0.0.1)\n"
+    "  --bind ADDR            IPv4 address to listen on (default 127.0.0.1: this\n"
+    "                         machine only)\n"
+    "  --max-body BYTES       larger request bodies get a 413, unread (default 65536)\n"
+    "  --idle-timeout D       close a connection idle this long (default 30s)\n"
+    "  --max-per-client N     connections from one address (default 1024)\n"
+    "  --max-connections N    connections in all (default 4096)\n"
     "  --client-id ID         accepted client id (default $FINCH_CLIENT_ID, else test-client)\n"
     "                         the secret comes from $FINCH_CLIENT_SECRET (else test-secret)\n"
     "  --connect-base URL     base of connect_url (default the server's own URL)\n"
@@ -83,6 +89,10 @@ enum {
 	OPT_EXISTING_EVERY,
 	OPT_LOG,
 	OPT_THREADS,
+	OPT_MAX_BODY,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_PER_CLIENT,
+	OPT_MAX_CONNECTIONS,
 	OPT_SEED,
 	OPT_P429,
 	OPT_RETRY_AFTER,
@@ -120,6 +130,10 @@ static const struct option longopts[] = {
     {"existing-every", required_argument, NULL, OPT_EXISTING_EVERY},
     {"log", required_argument, NULL, OPT_LOG},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"seed", required_argument, NULL, OPT_SEED},
     {"rate-limit-fault", required_argument, NULL, OPT_P429},
     {"fail-429", required_argument, NULL, OPT_P429},
@@ -236,6 +250,25 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 	case OPT_LOG:
 		c->log_path = arg;
 		return 0;
+	case OPT_MAX_BODY:
+		if (parse_count("max-body", arg, 1, &c->max_body) < 0)
+			return -1;
+		return 0;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_ms("idle-timeout", arg, &v) < 0 || v < 1000)
+			return error("--idle-timeout: '%s' is not a duration of 1s or more", arg);
+		c->idle_timeout_s = v / 1000;
+		return 0;
+	case OPT_MAX_PER_CLIENT:
+		if (parse_count("max-per-client", arg, 1, &v) < 0 || v > 1000000)
+			return error("--max-per-client: '%s' is not from 1 to 1000000", arg);
+		c->max_per_client = (unsigned)v;
+		return 0;
+	case OPT_MAX_CONNECTIONS:
+		if (parse_count("max-connections", arg, 1, &v) < 0 || v > 1000000)
+			return error("--max-connections: '%s' is not from 1 to 1000000", arg);
+		c->max_connections = (unsigned)v;
+		return 0;
 	case OPT_THREADS:
 		if (parse_count("threads", arg, 1, &v) < 0 || v > 64)
 			return error("--threads: '%s' is not from 1 to 64", arg);
@@ -328,6 +361,15 @@ int main(int argc, char **argv)
 	util_set_progname("finch-mock");
 	mock_config_init(&c);
 	secret_harden(); /* it holds the secret too: never in a core dump */
+	{
+		/* a connection is a descriptor: let the limits above be the ones that bind */
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &nofile);
+		}
+	}
 	c.client_id = getenv("FINCH_CLIENT_ID");
 	c.client_secret = getenv("FINCH_CLIENT_SECRET");
 	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {

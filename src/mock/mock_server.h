@@ -4,6 +4,11 @@
  * contract says, and misbehaves on demand (mock_faults.h). What follows a
  * link (completion, webhooks) is mock_journey.h's.
  *
+ * It listens on 127.0.0.1 unless --bind says otherwise. A session request
+ * without the right credentials is answered 401 before a byte of its body
+ * is read, and one announcing a body over max_body 413; idle connections
+ * and connections per client are bounded too (mock_config).
+ *
  * It runs on libmicrohttpd's internal epoll thread pool. Latency and hangs
  * never block a worker: the connection is suspended and a timer thread
  * resumes it when its answer is due, so 256 slow requests cost nothing.
@@ -27,6 +32,11 @@ struct mock_config {
 	const char *log_path;	   /* one JSON line per request, or NULL */
 	unsigned threads;	   /* worker threads (default 2) */
 	int echo_auth;		   /* every session request gets a 400 quoting its credentials */
+	/* limits, so one client cannot pin the server (defaults serve 1,000 concurrent clients) */
+	int64_t max_body;	  /* body bytes (default 64 KiB): a larger one is a 413, unread */
+	int64_t idle_timeout_s;	  /* a connection idle this long is closed (default 30) */
+	unsigned max_per_client;  /* connections from one address (default 1024) */
+	unsigned max_connections; /* in all (default 4096) */
 	struct mock_faults faults;
 	struct mock_journey_config journey; /* --webhook-url, --webhook-fault, the secret */
 };

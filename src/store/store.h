@@ -59,8 +59,21 @@ struct store;
  * A new database is created with mode 0600 whatever the umask, so its -wal,
  * -shm and -journal are 0600 too (SQLite gives them the database's mode);
  * an existing one that others can read gets a warning naming the fix.
+ *
+ * path is a file name, never a URI (store_refuse_uri()); SQLite opens it
+ * with SQLITE_OPEN_NOFOLLOW, a symlink at it resolved first by the
+ * trusted-link rule (safepath.h: another user's link is refused, a
+ * dangling one never creates its target). store_open_readonly() too.
  */
 int store_open(const char *path, struct store **out);
+
+/*
+ * -1 after an error with a hint when path starts with "file:", which
+ * SQLite (built with SQLITE_USE_URI, as Debian's is) reads as a URI naming
+ * another file than the lock and the --out guard would take: one name,
+ * one file. 0 otherwise.
+ */
+int store_refuse_uri(const char *path);
 /*
  * Opens an existing database of ours for reading only (SQLITE_OPEN_READONLY):
  * no schema is created or migrated, the journal mode is left as it is, and

@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/safepath.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "store/store_int.h"
@@ -286,9 +288,61 @@ static int prepare_all(struct store *st)
 	return 0;
 }
 
-/* Opens the connection with flags (and path as a URI when it is one); common settings. */
+#ifndef SQLITE_OPEN_NOFOLLOW
+#define SQLITE_OPEN_NOFOLLOW 0 /* SQLite before 3.31: db_name() resolved the link */
+#endif
+
+int store_refuse_uri(const char *path)
+{
+	if (!strncasecmp(path, "file:", 5))
+		return error("database '%s' reads as a SQLite URI, and --db takes a file name; "
+			     "for a file really named so, write './%s'",
+			     path, path);
+	return 0;
+}
+
+/*
+ * The name SQLite opens for path: one name, one file. Never a URI (Debian
+ * builds SQLite with SQLITE_USE_URI, so "file:o.db" would name o.db while
+ * the lock and the --out guard take it as a path): a "file:" name is
+ * refused with a hint. A symlink at path is resolved by the trusted-link
+ * rule (safepath.h) and the target's name given to SQLite, which opens it
+ * with SQLITE_OPEN_NOFOLLOW; with create, a dangling one is refused.
+ * ":memory:" stays itself. 0, or -1 after an error.
+ */
+static int db_name(const char *path, int create, struct strbuf *name)
+{
+	struct safepath sp;
+	int ret = -1;
+
+	strbuf_reset(name);
+	if (!*path || !strcmp(path, ":memory:")) {
+		strbuf_addstr(name, path);
+		return 0;
+	}
+	if (store_refuse_uri(path) < 0)
+		return -1;
+	if (safepath_walk(&sp, path, "database") < 0)
+		return -1;
+	if (create && safepath_refuse_dangling(&sp, path, "the database") < 0)
+		goto out;
+	if (!sp.links)
+		strbuf_addstr(name, path);
+	else if (!strcmp(sp.dir.buf, "/"))
+		strbuf_addf(name, "/%s", sp.base.buf);
+	else
+		strbuf_addf(name, "%s/%s", sp.dir.buf, sp.base.buf);
+	ret = 0;
+out:
+	safepath_release(&sp);
+	return ret;
+}
+
+/* Opens the connection with flags (and name as a URI when flags say so); common settings. */
 static int connect(struct store *st, const char *name, int flags)
 {
+	if (!(flags & SQLITE_OPEN_URI))
+		flags |= SQLITE_OPEN_NOFOLLOW;
 	if (sqlite3_open_v2(name, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		error("cannot open database '%s': %s", st->path,
 		      st->db ? sqlite3_errmsg(st->db) : "out of memory");
@@ -328,6 +382,7 @@ static int refuse_hard_links(const char *path)
 int store_open(const char *path, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
+	struct strbuf name = STRBUF_INIT;
 	int64_t version = 0;
 	int empty;
 
@@ -339,8 +394,9 @@ int store_open(const char *path, struct store **out)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
-	if (refuse_hard_links(path) < 0 || create_private(path) < 0 ||
-	    connect(st, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
+	if (db_name(path, 1, &name) < 0 || refuse_hard_links(name.buf) < 0 ||
+	    create_private(name.buf) < 0 ||
+	    connect(st, name.buf, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
 		goto fail;
 	/*
 	 * Another program's database, or a newer schema, must be refused
@@ -371,9 +427,11 @@ int store_open(const char *path, struct store **out)
 		goto fail;
 	if (migrate(st, version) < 0 || prepare_all(st) < 0)
 		goto fail;
+	strbuf_release(&name);
 	*out = st;
 	return 0;
 fail:
+	strbuf_release(&name);
 	store_close(st);
 	return -1;
 }
@@ -480,19 +538,21 @@ static void immutable_uri(struct strbuf *sb, const char *path)
 int store_open_readonly(const char *path, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
-	struct strbuf uri = STRBUF_INIT;
+	struct strbuf uri = STRBUF_INIT, name = STRBUF_INIT;
 	int64_t version = 0;
 	int empty, rc;
 
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
-	if (access(path, R_OK) < 0) {
+	if (db_name(path, 0, &name) < 0)
+		goto fail;
+	if (access(name.buf, R_OK) < 0) {
 		error_errno("cannot open database '%s'", path);
 		goto fail;
 	}
-	if (refuse_hard_links(path) < 0)
+	if (refuse_hard_links(name.buf) < 0)
 		goto fail;
-	if (connect(st, path, SQLITE_OPEN_READONLY) < 0)
+	if (connect(st, name.buf, SQLITE_OPEN_READONLY) < 0)
 		goto fail;
 	rc = try_user_version(st, &version);
 	if (rc == SQLITE_READONLY_ROLLBACK) {
@@ -514,18 +574,18 @@ int store_open_readonly(const char *path, struct store **out)
 		 * can be read as an immutable file (no locks, no -shm).
 		 * Otherwise say exactly what is missing.
 		 */
-		if (!wal_header(path)) {
+		if (!wal_header(name.buf)) {
 			store_db_error(st, "cannot read the schema version");
 			goto fail;
 		}
-		if (!no_pending_log(path)) {
+		if (!no_pending_log(name.buf)) {
 			wal_readonly_error(st);
 			goto fail;
 		}
 		sqlite3_close(st->db);
 		st->db = NULL;
 		strbuf_reset(&uri);
-		immutable_uri(&uri, path);
+		immutable_uri(&uri, name.buf);
 		if (connect(st, uri.buf, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI) < 0 ||
 		    read_user_version(st, &version) < 0)
 			goto fail;
@@ -554,10 +614,12 @@ int store_open_readonly(const char *path, struct store **out)
 	    prepare_all(st) < 0)
 		goto fail;
 	strbuf_release(&uri);
+	strbuf_release(&name);
 	*out = st;
 	return 0;
 fail:
 	strbuf_release(&uri);
+	strbuf_release(&name);
 	store_close(st);
 	return -1;
 }

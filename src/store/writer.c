@@ -31,7 +31,12 @@ int writer_recover(struct store *st, int64_t *replayed, int64_t *recovered)
 
 int writer_open(struct writer *w, const char *db, unsigned flags)
 {
-	int r = lockfile_acquire(&w->lk, db, flags & WRITER_MUST_EXIST ? 0 : LOCKFILE_CREATE);
+	int r;
+
+	/* before the lock, which would take "file:o.db" for a path (store.h) */
+	if (store_refuse_uri(db) < 0)
+		return EXIT_USAGE;
+	r = lockfile_acquire(&w->lk, db, flags & WRITER_MUST_EXIST ? 0 : LOCKFILE_CREATE);
 
 	if (r == -2)
 		return EXIT_LOCKED;

@@ -225,9 +225,9 @@ pass "400 invalid_request naming the field (${#invalid[@]} kinds of invalid body
 	printf '"}'
 } >big.json
 post /connect/sessions @big.json
-expect_error 400 invalid_request "a body over 1 MiB"
-[ "$(jqb .message)" = "body: is larger than 1 MiB" ] || fail "a body over 1 MiB: $BODY"
-pass "a body over 1 MiB gets 400 invalid_request"
+expect_error 413 invalid_request "a body over 64 KiB"
+[ "$(jqb .message)" = "the body is larger than the server accepts" ] || fail "a body over 64 KiB: $BODY"
+pass "a body over 64 KiB (--max-body) gets 413 invalid_request, unread"
 
 valid=(
 	"{$ok,\"minutes_to_expire\":1}"

@@ -1,5 +1,8 @@
 /*
- * mock_server.c: see mock_server.h.
+ * mock_finch.c: the Finch side of finch-mock: what each request is
+ * answered (contract checks, faults, existing connections), the log and the
+ * counters. The HTTP plumbing and its limits are mock_http.c's; see
+ * mock_server.h.
  */
 #include "mock/mock_server.h"
 
@@ -24,20 +27,7 @@
 #include "base/redact.h"
 #include "base/strbuf.h"
 #include "base/util.h"
-
-#define MAX_BODY (1 << 20)
-
-/* A string -> value map with open addressing, for attempts and existing connections. */
-struct map_entry {
-	char *key;
-	char *value;   /* existing: the connection_id */
-	int64_t count; /* attempts: requests seen */
-};
-
-struct map {
-	struct map_entry *slots;
-	size_t cap, used;
-};
+#include "mock/mock_int.h"
 
 static uint64_t hash_str(const char *s)
 {
@@ -81,7 +71,7 @@ static struct map_entry *map_find(struct map *m, const char *key, int create)
 	}
 }
 
-static void map_release(struct map *m)
+void mock_map_release(struct map *m)
 {
 	for (size_t i = 0; i < m->cap; i++) {
 		free(m->slots[i].key);
@@ -92,57 +82,15 @@ static void map_release(struct map *m)
 }
 
 /* One request, from its first byte to its completion. */
-struct request {
-	struct mock_server *srv;
-	struct MHD_Connection *conn;
-	struct strbuf body;
-	int too_big;
-	int decided; /* the answer below is ready */
-	int reset;   /* close without answering */
-	int status;
-	struct MHD_Response *response;
-};
-
-/* Suspended connections waiting for their answer time. */
-struct timer {
-	int64_t due_ms; /* monotonic */
-	struct request *req;
-};
-
-struct mock_server {
-	struct mock_config cfg;
-	struct MHD_Daemon *daemon;
-	int port;
-	char self_url[64];
-	char *expected_auth; /* "Basic base64(id:secret)" */
-	struct mock_journey *journey;
-
-	pthread_mutex_t lock; /* everything below */
-	struct map attempts;
-	struct map existing;
-	struct mock_window window;
-	int64_t requests;
-	int64_t by_status[600];
-	int64_t by_fault[FAULT_COUNT];
-	int64_t sessions;
-	int64_t active; /* requests not yet completed */
-	FILE *log;
-
-	pthread_mutex_t tlock; /* timers */
-	pthread_cond_t tcond;
-	pthread_t timer_thread;
-	struct timer *timers;
-	size_t ntimers, atimers;
-	int stopping;
-
-	atomic_int closing; /* stopping: no new requests, close after each answer */
-};
-
 void mock_config_init(struct mock_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->bind = "127.0.0.1";
 	c->threads = 2;
+	c->max_body = 64 * 1024;
+	c->idle_timeout_s = 30;
+	c->max_per_client = 1024;
+	c->max_connections = 4096;
 	mock_faults_init(&c->faults);
 }
 
@@ -246,7 +194,7 @@ static int existing_connection(struct mock_server *s, const char *customer_id, c
 	return 0;
 }
 
-static int load_existing(struct mock_server *s, const char *path)
+int mock_load_existing(struct mock_server *s, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
@@ -330,8 +278,8 @@ static cJSON *error_body(int status, const char *name, const char *finch_code, c
 	return o;
 }
 
-static struct MHD_Response *error_response(struct mock_server *s, int status, const char *name,
-					   const char *finch_code, const char *message)
+struct MHD_Response *mock_error_response(struct mock_server *s, int status, const char *name,
+					 const char *finch_code, const char *message)
 {
 	return json_response(s, error_body(status, name, finch_code, message));
 }
@@ -415,7 +363,7 @@ static void account(struct mock_server *s, const struct log_fields *l)
 	fflush(s->log); /* tests read the log while the server runs */
 }
 
-static struct MHD_Response *stats_response(struct mock_server *s)
+struct MHD_Response *mock_stats_response(struct mock_server *s)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct MHD_Response *r;
@@ -498,12 +446,13 @@ static void answer_fault(struct request *q, const struct fault_decision *d, int6
 
 	switch (d->fault) {
 	case FAULT_REVOKED:
-		q->response = error_response(s, 401, "unauthorized", "invalid_client",
-					     "Invalid client: Unable to validate credentials");
+		q->response = mock_error_response(s, 401, "unauthorized", "invalid_client",
+						  "Invalid client: Unable to validate credentials");
 		break;
 	case FAULT_RATE_LIMIT:
-		q->response = error_response(s, 429, "rate_limit_exceeded_error", "finch_api_ip_rl",
-					     "Too many requests from this IP address");
+		q->response =
+		    mock_error_response(s, 429, "rate_limit_exceeded_error", "finch_api_ip_rl",
+					"Too many requests from this IP address");
 		l->retry_after_ms = add_retry_after(q->response, RA_SECONDS,
 						    penalty_left > 0 ? penalty_left : 1000);
 		break;
@@ -512,13 +461,13 @@ static void answer_fault(struct request *q, const struct fault_decision *d, int6
 		q->response =
 		    s->cfg.faults.html_errors
 			? html_error(s, d->status)
-			: error_response(s, d->status, "server_error",
-					 d->status == 502 ? "upstream_provider_error" : NULL,
-					 "The server could not complete the request");
+			: mock_error_response(s, d->status, "server_error",
+					      d->status == 502 ? "upstream_provider_error" : NULL,
+					      "The server could not complete the request");
 		break;
 	case FAULT_429:
-		q->response = error_response(s, 429, "rate_limit_exceeded_error",
-					     "finch_application_rl", "Rate limit exceeded");
+		q->response = mock_error_response(s, 429, "rate_limit_exceeded_error",
+						  "finch_application_rl", "Rate limit exceeded");
 		l->retry_after_ms =
 		    add_retry_after(q->response, d->ra, s->cfg.faults.retry_after_ms);
 		break;
@@ -557,7 +506,7 @@ static void answer_echo_auth(struct request *q, const char *auth)
 	strbuf_addf(&msg, "bad request: you sent Authorization: %s (%s:%s), secret=%s",
 		    auth ? auth : "(none)", s->cfg.client_id, secret, enc.buf);
 	q->status = 400;
-	q->response = error_response(s, 400, "bad_request", secret, msg.buf);
+	q->response = mock_error_response(s, 400, "bad_request", secret, msg.buf);
 	MHD_add_response_header(q->response, "X-Echo-Authorization", auth ? auth : "");
 	MHD_add_response_header(q->response, "Finch-Request-Id", secret);
 	/* and a header that would drive a terminal if printed raw */
@@ -660,7 +609,36 @@ static void answer_exists(struct request *q, const char *customer_id, const char
  * Decides the answer to a POST on one of the two session endpoints and
  * logs it. Returns how long to hold the answer back (latency, hang).
  */
-static int64_t decide_session(struct request *q, const char *url, int reauth)
+int mock_auth_ok(struct mock_server *s, struct MHD_Connection *conn)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+
+	return auth && !strcmp(auth, s->expected_auth);
+}
+
+void mock_answer_early(struct request *q, const char *url, int status)
+{
+	struct mock_server *s = q->srv;
+	struct log_fields l = {.path = url, .retry_after_ms = -1};
+
+	q->decided = 1;
+	q->status = status;
+	if (status == 401)
+		q->response = mock_error_response(s, 401, "unauthorized", "invalid_client",
+						  "Invalid client: Unable to validate credentials");
+	else
+		q->response = mock_error_response(s, status, "payload_too_large", "invalid_request",
+						  "the body is larger than the server accepts");
+	/* the body is never read: the connection cannot carry another request */
+	MHD_add_response_header(q->response, MHD_HTTP_HEADER_CONNECTION, "close");
+	l.status = status;
+	pthread_mutex_lock(&s->lock);
+	s->requests++;
+	account(s, &l);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int64_t mock_decide_session(struct request *q, const char *url, int reauth)
 {
 	struct mock_server *s = q->srv;
 	struct connect_request cr;
@@ -684,20 +662,20 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 	}
 	if (!auth || strcmp(auth, s->expected_auth)) {
 		q->status = 401;
-		q->response = error_response(s, 401, "unauthorized", "invalid_client",
-					     "Invalid client: Unable to validate credentials");
+		q->response = mock_error_response(s, 401, "unauthorized", "invalid_client",
+						  "Invalid client: Unable to validate credentials");
 		goto out;
 	}
 	if (!version_ok(
 		MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Finch-API-Version"))) {
 		q->status = 400;
-		q->response = error_response(
+		q->response = mock_error_response(
 		    s, 400, "bad_request", "invalid_request",
 		    "Finch-API-Version: the header must be a date YYYY-MM-DD (2020-09-17)");
 		goto out;
 	}
 	if (q->too_big) {
-		snprintf(why, sizeof(why), "is larger than 1 MiB");
+		snprintf(why, sizeof(why), "is larger than %lld bytes", (long long)s->cfg.max_body);
 		rc = -1;
 	} else if (reauth) {
 		rc = finch_api_parse_reauth_body(q->body.buf, q->body.len, &connection_id, &cr,
@@ -709,7 +687,7 @@ static int64_t decide_session(struct request *q, const char *url, int reauth)
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", field ? field : "body", why);
 		q->status = 400;
-		q->response = error_response(s, 400, "bad_request", "invalid_request", msg);
+		q->response = mock_error_response(s, 400, "bad_request", "invalid_request", msg);
 		goto out;
 	}
 	l.customer_id = reauth ? NULL : cr.customer_id;
@@ -774,347 +752,11 @@ static int peer_is_loopback(struct MHD_Connection *conn)
 	return 0;
 }
 
-/* The /_mock/ admin endpoints (mock_journey.h). */
-static void answer_admin(struct request *q, const char *method, const char *url)
+void mock_answer_admin(struct request *q, const char *method, const char *url)
 {
 	char *body = mock_journey_admin(q->srv->journey, method, url, q->body.buf, q->body.len,
 					peer_is_loopback(q->conn), &q->status);
 
 	q->response = make_response(q->srv, body, "application/json");
 	free(body);
-}
-
-/* ---- timers: suspended connections waiting for their answer -------------- */
-
-static void timer_add(struct mock_server *s, struct request *q, int64_t due_ms)
-{
-	pthread_mutex_lock(&s->tlock);
-	if (s->stopping) {
-		/* the timer thread is gone or going: answer now, never leave it suspended */
-		MHD_resume_connection(q->conn);
-		pthread_mutex_unlock(&s->tlock);
-		return;
-	}
-	if (s->ntimers == s->atimers) {
-		s->atimers = s->atimers ? s->atimers * 2 : 256;
-		s->timers = xrealloc(s->timers, s->atimers * sizeof(*s->timers));
-	}
-	/* a binary heap on due_ms */
-	size_t i = s->ntimers++;
-
-	while (i > 0 && s->timers[(i - 1) / 2].due_ms > due_ms) {
-		s->timers[i] = s->timers[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	s->timers[i].due_ms = due_ms;
-	s->timers[i].req = q;
-	pthread_cond_signal(&s->tcond);
-	pthread_mutex_unlock(&s->tlock);
-}
-
-/* Removes the earliest timer. Under tlock, with ntimers > 0. */
-static struct request *timer_pop(struct mock_server *s)
-{
-	struct request *q = s->timers[0].req;
-	struct timer last = s->timers[--s->ntimers];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= s->ntimers)
-			break;
-		if (c + 1 < s->ntimers && s->timers[c + 1].due_ms < s->timers[c].due_ms)
-			c++;
-		if (s->timers[c].due_ms >= last.due_ms)
-			break;
-		s->timers[i] = s->timers[c];
-		i = c;
-	}
-	if (s->ntimers)
-		s->timers[i] = last;
-	return q;
-}
-
-static void *timer_main(void *arg)
-{
-	struct mock_server *s = arg;
-
-	pthread_mutex_lock(&s->tlock);
-	for (;;) {
-		int64_t now = clock_mono_ms();
-
-		if (s->ntimers && (s->stopping || s->timers[0].due_ms <= now)) {
-			struct request *q = timer_pop(s);
-
-			MHD_resume_connection(q->conn);
-			continue;
-		}
-		if (s->stopping)
-			break;
-		if (!s->ntimers) {
-			pthread_cond_wait(&s->tcond, &s->tlock);
-		} else {
-			int64_t due = s->timers[0].due_ms - now;
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += due / 1000;
-			ts.tv_nsec += (due % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s->tcond, &s->tlock, &ts);
-		}
-	}
-	pthread_mutex_unlock(&s->tlock);
-	return NULL;
-}
-
-/* ---- libmicrohttpd callbacks --------------------------------------------- */
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-			      const char *method, const char *version, const char *upload_data,
-			      size_t *upload_size, void **con_cls)
-{
-	struct mock_server *s = cls;
-	struct request *q = *con_cls;
-	enum MHD_Result ret;
-
-	(void)version;
-	if (!q) {
-		/* a request that arrives after SIGTERM is not in flight: close */
-		if (atomic_load_explicit(&s->closing, memory_order_relaxed))
-			return MHD_NO;
-		q = xcalloc(1, sizeof(*q));
-		q->srv = s;
-		q->conn = conn;
-		strbuf_init(&q->body, 0);
-		*con_cls = q;
-		pthread_mutex_lock(&s->lock);
-		s->active++;
-		pthread_mutex_unlock(&s->lock);
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (q->body.len + *upload_size > MAX_BODY)
-			q->too_big = 1;
-		else
-			strbuf_add(&q->body, upload_data, *upload_size);
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (!q->decided) {
-		int64_t delay = 0;
-		int sessions = !strcmp(url, FINCH_PATH_SESSIONS),
-		    reauth = !strcmp(url, FINCH_PATH_REAUTH);
-
-		q->decided = 1;
-		if ((sessions || reauth) && !strcmp(method, "POST")) {
-			delay = decide_session(q, url, reauth);
-		} else if (!strncmp(url, "/_mock/", 7)) {
-			answer_admin(q, method, url);
-		} else if (!strcmp(url, "/stats") && !strcmp(method, "GET")) {
-			q->status = 200;
-			q->response = stats_response(s);
-		} else if (sessions || reauth || !strcmp(url, "/stats")) {
-			q->status = 405;
-			q->response = error_response(s, 405, "method_not_allowed", NULL,
-						     "method not allowed on this path");
-		} else {
-			q->status = 404;
-			q->response = error_response(s, 404, "not_found", NULL, "no such path");
-		}
-		if (delay > 0) {
-			MHD_suspend_connection(conn);
-			/* +1: the ms clock truncates, and a latency must never be short */
-			timer_add(s, q, clock_mono_ms() + delay + 1);
-			return MHD_YES;
-		}
-	}
-	if (q->reset)
-		return MHD_NO; /* libmicrohttpd closes the connection without a response */
-	if (atomic_load_explicit(&s->closing, memory_order_relaxed))
-		MHD_add_response_header(q->response, MHD_HTTP_HEADER_CONNECTION, "close");
-	ret = MHD_queue_response(conn, (unsigned)q->status, q->response);
-	return ret;
-}
-
-static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
-{
-	struct mock_server *s = cls;
-	struct request *q = *con_cls;
-
-	(void)conn;
-	(void)toe;
-	if (!q)
-		return;
-	if (q->response)
-		MHD_destroy_response(q->response);
-	strbuf_release(&q->body);
-	free(q);
-	*con_cls = NULL;
-	pthread_mutex_lock(&s->lock);
-	s->active--;
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* ---- start and stop ----------------------------------------------------- */
-
-/*
- * libmicrohttpd's messages on stderr, less the one it prints for every
- * connection we close on purpose (--reset, requests after SIGTERM).
- */
-__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (strstr(msg, "Application reported internal error"))
-		return;
-	fprintf(stderr, "finch-mock: libmicrohttpd: %s", msg);
-}
-
-/*
- * Binds and listens on addr (port 0: any free one) and sets *port to the
- * real port, so the server's own URL is known before any request can
- * arrive. Returns the socket, or -1.
- */
-static int listen_on(struct sockaddr_in *addr, const char *bind_addr, int *port)
-{
-	socklen_t len = sizeof(*addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-
-	if (fd < 0)
-		return error_errno("cannot create a socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 || listen(fd, 4096) < 0 ||
-	    getsockname(fd, (struct sockaddr *)addr, &len) < 0) {
-		error_errno("cannot listen on %s:%d", bind_addr, ntohs(addr->sin_port));
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(addr->sin_port);
-	return fd;
-}
-
-int mock_server_start(const struct mock_config *c, struct mock_server **out)
-{
-	struct mock_server *s = xcalloc(1, sizeof(*s));
-	struct sockaddr_in addr = {0};
-	int fd;
-	struct strbuf cred = STRBUF_INIT, hdr = STRBUF_INIT;
-
-	s->cfg = *c;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->tlock, NULL);
-	pthread_cond_init(&s->tcond, NULL);
-	strbuf_addf(&cred, "%s:%s", c->client_id, c->client_secret);
-	strbuf_addstr(&hdr, "Basic ");
-	redact_base64(cred.buf, cred.len, &hdr);
-	s->expected_auth = strbuf_detach(&hdr, NULL);
-	strbuf_release(&cred);
-
-	if (c->existing_file && load_existing(s, c->existing_file) < 0)
-		goto fail;
-	if (mock_journey_start(&c->journey, &s->journey) < 0)
-		goto fail;
-	if (c->log_path) {
-		s->log = fopen(c->log_path, "a");
-		if (!s->log) {
-			error_errno("--log: cannot open '%s'", c->log_path);
-			goto fail;
-		}
-	}
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)c->port);
-	if (inet_pton(AF_INET, c->bind, &addr.sin_addr) != 1) {
-		error("--bind: '%s' is not an IPv4 address", c->bind);
-		goto fail;
-	}
-	fd = listen_on(&addr, c->bind, &s->port);
-	if (fd < 0)
-		goto fail;
-	snprintf(s->self_url, sizeof(s->self_url), "http://%s:%d", c->bind, s->port);
-	s->daemon = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG,
-	    (uint16_t)s->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, c->threads ? c->threads : 2,
-	    MHD_OPTION_CONNECTION_LIMIT, 20000, MHD_OPTION_CONNECTION_TIMEOUT, 600,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_NOTIFY_COMPLETED,
-	    completed, s, MHD_OPTION_END);
-	if (!s->daemon) {
-		close(fd);
-		error("cannot start serving on %s:%d", c->bind, s->port);
-		goto fail;
-	}
-	if (pthread_create(&s->timer_thread, NULL, timer_main, s) != 0) {
-		MHD_stop_daemon(s->daemon);
-		s->daemon = NULL;
-		error("cannot start the timer thread");
-		goto fail;
-	}
-	*out = s;
-	return 0;
-fail:
-	if (s->log)
-		fclose(s->log);
-	mock_journey_stop(s->journey, 0);
-	map_release(&s->existing);
-	free(s->expected_auth);
-	free(s);
-	return -1;
-}
-
-int mock_server_port(const struct mock_server *s)
-{
-	return s->port;
-}
-
-static int64_t active_requests(struct mock_server *s)
-{
-	int64_t n;
-
-	pthread_mutex_lock(&s->lock);
-	n = s->active;
-	pthread_mutex_unlock(&s->lock);
-	return n;
-}
-
-void mock_server_stop(struct mock_server *s, int64_t grace_ms)
-{
-	int64_t deadline = clock_mono_ms() + grace_ms;
-	struct timespec tick = {0, 10 * 1000000};
-	MHD_socket listen_fd;
-
-	atomic_store(&s->closing, 1);
-	/* quiesced, the listening socket is ours to close, after MHD_stop_daemon */
-	listen_fd = MHD_quiesce_daemon(s->daemon);
-	/* answer every held-back request now, then let the answers go out */
-	pthread_mutex_lock(&s->tlock);
-	s->stopping = 1;
-	pthread_cond_signal(&s->tcond);
-	pthread_mutex_unlock(&s->tlock);
-	pthread_join(s->timer_thread, NULL);
-	while (active_requests(s) > 0 && clock_mono_ms() < deadline)
-		nanosleep(&tick, NULL);
-	MHD_stop_daemon(s->daemon);
-	if (listen_fd != MHD_INVALID_SOCKET)
-		close(listen_fd);
-	/* webhooks already queued still go out, within the same grace */
-	mock_journey_stop(s->journey, deadline - clock_mono_ms());
-	if (s->log && fclose(s->log) != 0)
-		error_errno("cannot write the log");
-	map_release(&s->attempts);
-	map_release(&s->existing);
-	free(s->timers);
-	free(s->expected_auth);
-	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->tlock);
-	pthread_cond_destroy(&s->tcond);
-	free(s);
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# tests/security/dbpath.sh: --db is one name for one file (issue 20, items 2
+# and 3). "file:o.db" is refused with a hint (SQLite would read it as a URI
+# naming o.db while the lock took it as a path), so it can never run beside
+# a writer on ./o.db; a dangling symlink at --db never creates its target;
+# another user's symlink at --db is not followed (the lock opens the path
+# with O_NOFOLLOW, SQLite with SQLITE_OPEN_NOFOLLOW).
+set -euo pipefail
+. "$(dirname "$0")/../e2e/lib.sh"
+tmpdir dbpath
+cd "$E2E_TMP"
+
+csv() { # csv FILE FIRST N
+	awk -v f="$2" -v n="$3" 'BEGIN { print "customer_id,customer_name,products"
+		for (i = f; i < f + n; i++) printf "c-%03d,Employer %d,company\n", i, i }' >"$1"
+}
+csv c.csv 1 4
+csv more.csv 100 3
+expect_exit 0 fo import c.csv --db o.db --quiet
+
+# ---- file:o.db is refused by every command, with a hint --------------------------
+for cmd in "import more.csv" "run --base-url http://127.0.0.1:1" "status" "export" "retry"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 fo $cmd --db file:o.db
+	grep -q "error: database 'file:o.db' reads as a SQLite URI, and --db takes a file name; for a file really named so, write './file:o.db'" err.txt ||
+		fail "$cmd --db file:o.db: $(cat err.txt)"
+done
+[ ! -e file:o.db ] || fail "a file 'file:o.db' was created"
+expect_eq "rows after the refusals" "$(sqlite3 o.db 'SELECT count(*) FROM customers')" 4
+# the refusal is what keeps a URI from running beside a writer on ./o.db
+start_mock --latency 3s --log mock.jsonl
+fo run --db ./o.db --base-url "$MOCK_URL" --rate 0 --concurrency 1 --quiet 2>run.err &
+runner=$!
+wait_for "the run on ./o.db" grep -q '"path"' mock.jsonl
+expect_exit 2 fo import more.csv --db file:o.db
+expect_exit 4 fo import more.csv --db ./o.db
+grep -q "database './o.db' is in use by" err.txt || fail "a second writer on ./o.db: $(cat err.txt)"
+wait "$runner" || fail "the run on ./o.db failed: $(cat run.err)"
+expect_eq "rows: the URI never imported beside the run" "$(sqlite3 o.db 'SELECT count(*) FROM customers')" 4
+# a file really named so works as ./file:o.db
+expect_exit 0 fo import more.csv --db ./file:p.db --quiet
+expect_eq "./file:p.db is a file of that name" "$(sqlite3 ./file:p.db 'SELECT count(*) FROM customers')" 3
+pass "--db file:o.db is exit 2 with a hint for every command, so it never writes beside a run on ./o.db; ./file:p.db is a file"
+
+# ---- a dangling symlink at --db creates nothing -----------------------------------
+mkdir elsewhere
+ln -s elsewhere/new.db dangling.db
+expect_exit 2 fo import c.csv --db dangling.db
+grep -q "error: 'dangling.db' is a symlink to 'elsewhere/new.db', which does not exist: refusing to create the database through it" err.txt ||
+	fail "import --db dangling link: $(cat err.txt)"
+[ -z "$(ls elsewhere)" ] || fail "the dangling link's target was created: $(ls elsewhere)"
+# a link to an existing database still works
+ln -s o.db link.db
+expect_exit 0 fo status --db link.db
+expect_exit 0 fo import more.csv --db link.db --quiet
+[ ! -e link.db-wal ] || fail "SQLite kept a log beside the link's name"
+pass "a dangling symlink at --db is exit 2 and creates nothing; a symlink to the database still works"
+
+# ---- another user's symlink at --db is not followed -------------------------------
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -m 1777 shared
+	ln -s ../o.db shared/o.db
+	chown -h nobody shared/o.db
+	before=$(sha256sum o.db | cut -d' ' -f1)
+	for cmd in "import more.csv" "status" "export"; do
+		# shellcheck disable=SC2086
+		expect_exit 2 fo $cmd --db shared/o.db
+		grep -q "database 'shared/o.db' is a symlink owned by uid $(id -u nobody)" err.txt ||
+			fail "$cmd --db another user's link: $(cat err.txt)"
+	done
+	expect_eq "the database through another user's link" "$(sha256sum o.db | cut -d' ' -f1)" "$before"
+	pass "another user's symlink at --db is exit 2 for writers and readers"
+else
+	pass "skipped: the other-user link test needs root and the user nobody"
+fi
+finish
