@@ -25,9 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cli.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
@@ -36,6 +38,7 @@
 #include "store/store.h"
 
 #define WEBHOOK_LOCK_WAIT_MS 3000
+#define WEBHOOK_YIELD_US     2000 /* after each commit: see store_event() */
 
 static const char webhooks_usage[] =
     "usage: finch-onboard webhooks serve --listen ADDR:PORT [--db PATH]\n"
@@ -84,6 +87,7 @@ static int check_delivery(const struct webhook_key *k, const struct webhook_head
 			  char *why, size_t size)
 {
 	enum webhook_verdict v;
+	char parse_why[WEBHOOK_WHY_MAX];
 
 	if (len > WEBHOOK_BODY_MAX) {
 		set_why(why, size, "the body is larger than %d bytes", WEBHOOK_BODY_MAX);
@@ -94,8 +98,10 @@ static int check_delivery(const struct webhook_key *k, const struct webhook_head
 		return 400;
 	if (v != WEBHOOK_OK)
 		return 401;
-	if (webhook_event_parse(body, len, ev, why, size) < 0)
+	if (webhook_event_parse(body, len, ev, parse_why, sizeof(parse_why)) < 0) {
+		set_why(why, size, "signed by Finch's key, but %s", parse_why);
 		return 400;
+	}
 	return 0;
 }
 
@@ -150,7 +156,7 @@ static enum MHD_Result store_event(struct receiver *rv, struct MHD_Connection *c
 	int64_t rows = 0, ts = 0;
 	int dup = 0, rc;
 
-	parse_int64(h->timestamp, 0, INT64_MAX / 1000, &ts);
+	webhook_timestamp_parse(h->timestamp, &ts); /* verified already */
 	w.event_ms = ts * 1000;
 	rc = store_try_begin(rv->st, WEBHOOK_LOCK_WAIT_MS);
 	if (rc == 1) {
@@ -162,6 +168,12 @@ static enum MHD_Result store_event(struct receiver *rv, struct MHD_Connection *c
 	rc = store_try_commit(rv->st);
 	if (rc != 0)
 		goto fail;
+	/*
+	 * Leave the lock free a moment before the next delivery: under a burst
+	 * the receiver would hold it nearly all the time, and a running sync's
+	 * commit, which waits DISPATCH_DB_SHARE_WAIT_MS at most, would starve.
+	 */
+	nanosleep(&(struct timespec){0, WEBHOOK_YIELD_US * 1000L}, NULL);
 	if (dup) {
 		rv->duplicates++;
 		return reply(conn, 200, "duplicate of event '%s', already stored", h->event_id);
@@ -215,6 +227,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				clock_now_ms() / 1000, &ev, why, sizeof(why));
 	if (status) {
 		rv->refused++;
+		/* why quotes nothing the sender chose, so it is safe on a terminal */
+		log_event(LOG_WARN, "webhook_refused", why, LOG_I("http_status", status), LOG_END);
 		return reply(conn, (unsigned)status, "%s", why);
 	}
 	ret = store_event(rv, conn, &h, &ev);
@@ -235,6 +249,20 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	strbuf_release(&d->body);
 	free(d);
 	*con_cls = NULL;
+}
+
+/* libmicrohttpd's own complaints, in the run's log format (JSON stays JSON). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_event(LOG_WARN, "http_error", msg, LOG_END);
 }
 
 /* "ADDR:PORT" into addr; -1 after reporting. */
@@ -263,6 +291,7 @@ static int serve(const char *listen_arg, const char *db)
 	struct sockaddr_in addr;
 	struct MHD_Daemon *daemon = NULL;
 	const union MHD_DaemonInfo *info;
+	char url[64];
 	sigset_t set;
 	int sig, ret = EXIT_USAGE;
 
@@ -278,24 +307,30 @@ static int serve(const char *listen_arg, const char *db)
 	/* one thread: the store is used by one thread only */
 	daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(addr.sin_port), NULL, NULL,
-	    handle, &rv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, &rv, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(WEBHOOK_BODY_MAX * 2), MHD_OPTION_END);
+	    handle, &rv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, /* first: all of MHD's messages */
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed,
+	    &rv, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(WEBHOOK_BODY_MAX * 2), MHD_OPTION_END);
 	if (!daemon) {
 		error_errno("cannot listen on '%s'", listen_arg);
 		goto out;
 	}
 	info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-	printf("listening on http://%s:%u\n", inet_ntoa(addr.sin_addr),
-	       info ? (unsigned)info->port : (unsigned)ntohs(addr.sin_port));
+	snprintf(url, sizeof(url), "http://%s:%u", inet_ntoa(addr.sin_addr),
+		 info ? (unsigned)info->port : (unsigned)ntohs(addr.sin_port));
+	/* the first line on stdout says where, in the log's format */
+	if (log_get_format() == LOG_FORMAT_JSON)
+		log_event_to(stdout, LOG_INFO, "listening", "listening", LOG_S("url", url),
+			     LOG_END);
+	else
+		printf("listening on %s\n", url);
 	fflush(stdout);
 	sigwait(&set, &sig);
 	MHD_stop_daemon(daemon);
-	fprintf(stderr,
-		"finch-onboard: webhooks: %lld stored, %lld duplicates, %lld refused, %lld "
-		"not stored (busy)\n",
-		(long long)rv.stored, (long long)rv.duplicates, (long long)rv.refused,
-		(long long)rv.busy);
+	log_event(LOG_INFO, "webhooks_stopped", "webhooks: stopped", LOG_I("stored", rv.stored),
+		  LOG_I("duplicates", rv.duplicates), LOG_I("refused", rv.refused),
+		  LOG_I("busy", rv.busy), LOG_END);
 	ret = EXIT_OK;
 out:
 	store_close(rv.st);

@@ -33,7 +33,8 @@ int webhook_key_parse(const char *secret, struct webhook_key *k, char *why, size
 	size_t len = secret ? strlen(secret) : 0;
 	size_t pad = 0;
 	unsigned char buf[WEBHOOK_KEY_MAX + 3];
-	int n;
+	char again[(WEBHOOK_KEY_MAX + 3 + 2) / 3 * 4 + 1];
+	int n, ret = -1;
 
 	k->len = 0;
 	if (!len)
@@ -52,17 +53,48 @@ int webhook_key_parse(const char *secret, struct webhook_key *k, char *why, size
 		if (!is_b64((unsigned char)secret[i]))
 			return set_why(why, size, "is not base64 (character %zu)", i + 1);
 	n = EVP_DecodeBlock(buf, (const unsigned char *)secret, (int)len);
-	if (n < 0 || (size_t)n < pad)
-		return set_why(why, size, "is not base64");
+	if (n < 0 || (size_t)n < pad) {
+		set_why(why, size, "is not base64");
+		goto out;
+	}
 	k->len = (size_t)n - pad;
-	if (!k->len || k->len > WEBHOOK_KEY_MAX) {
-		k->len = 0;
-		return set_why(why, size, "decodes to nothing or more than %d bytes",
-			       WEBHOOK_KEY_MAX);
+	if (k->len > WEBHOOK_KEY_MAX) {
+		set_why(why, size, "is longer than %d bytes once decoded", WEBHOOK_KEY_MAX);
+		goto out;
+	}
+	/*
+	 * finch-api-node's parseSecret() refuses a secret that does not encode
+	 * back to itself ("Given secret is not valid"): "YR==" decodes to the
+	 * same byte as "YQ==", a sign of a mangled copy.
+	 */
+	EVP_EncodeBlock((unsigned char *)again, buf, (int)k->len);
+	if (strcmp(again, secret)) {
+		set_why(why, size,
+			"is not base64 as the SDK reads it (its last character "
+			"has bits that encode nothing)");
+		goto out;
+	}
+	/*
+	 * Neither SDK sets a length (their own tests sign with 3 bytes), but
+	 * Finch's secrets are 24 bytes, and a placeholder such as "test" is
+	 * valid base64: a key that short is refused, never used to accept
+	 * deliveries anyone could forge.
+	 */
+	if (k->len < WEBHOOK_KEY_MIN) {
+		set_why(why, size,
+			"decodes to %zu bytes, fewer than %d (Finch's secrets are 24 bytes, 32 "
+			"base64 characters): is it a placeholder?",
+			k->len, WEBHOOK_KEY_MIN);
+		goto out;
 	}
 	memcpy(k->key, buf, k->len);
+	ret = 0;
+out:
+	if (ret < 0)
+		k->len = 0;
 	OPENSSL_cleanse(buf, sizeof(buf));
-	return 0;
+	OPENSSL_cleanse(again, sizeof(again));
+	return ret;
 }
 
 int webhook_headers_pick(struct webhook_headers *h, const char *name, const char *value)
@@ -96,15 +128,28 @@ out:
 	return ret;
 }
 
-/* Whole Unix seconds, as the SDKs parse Finch-Timestamp; -1 if not. */
-static int parse_timestamp(const char *s, int64_t *out)
+/*
+ * Finch-Timestamp as both SDKs read it: Unix seconds, a fraction dropped
+ * (finch-api-python float() then floor(), finch-api-node parseInt(), and
+ * both sign the whole seconds). What one of them refuses is refused: a
+ * sign other than '-', spaces, exponents, trailing letters. Returns 0, or
+ * -1 (the SDKs' "Invalid timestamp header").
+ */
+int webhook_timestamp_parse(const char *s, int64_t *out)
 {
-	if (!*s || strlen(s) > 15)
+	const char *p = s + (*s == '-');
+	size_t digits = strspn(p, "0123456789");
+	char whole[24];
+
+	if (!digits || digits > 15)
 		return -1;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -1;
-	return parse_int64(s, 0, INT64_MAX, out);
+	if (p[digits] == '.' && p[digits + 1 + strspn(p + digits + 1, "0123456789")] == '\0')
+		; /* a fraction, dropped */
+	else if (p[digits])
+		return -1;
+	memcpy(whole, s, (size_t)(p - s) + digits);
+	whole[(size_t)(p - s) + digits] = '\0';
+	return parse_int64(whole, -INT64_MAX / 1000, INT64_MAX / 1000, out);
 }
 
 enum webhook_verdict webhook_verify(const struct webhook_key *k, const struct webhook_headers *h,
@@ -127,8 +172,8 @@ enum webhook_verdict webhook_verify(const struct webhook_key *k, const struct we
 		set_why(why, size, "the Finch-Signature header is missing");
 		return WEBHOOK_MISSING_HEADER;
 	}
-	if (parse_timestamp(h->timestamp, &ts) < 0) {
-		set_why(why, size, "Finch-Timestamp is not whole Unix seconds");
+	if (webhook_timestamp_parse(h->timestamp, &ts) < 0) {
+		set_why(why, size, "Finch-Timestamp is not Unix seconds");
 		return WEBHOOK_BAD_TIMESTAMP;
 	}
 	if (now_s - ts > WEBHOOK_TOLERANCE_S) {
@@ -176,14 +221,40 @@ void webhook_event_release(struct webhook_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+/*
+ * 1 when body holds a NUL byte, raw or as the escape \u0000: cJSON keeps
+ * C strings, so "c1\u0000x" would become "c1", another connection. A
+ * backslash outside a string is not JSON, so no string state is needed.
+ */
+static int has_nul(const char *body, size_t len)
+{
+	if (memchr(body, '\0', len))
+		return 1;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (body[i] != '\\')
+			continue;
+		if (body[i + 1] == 'u' && i + 6 <= len && !memcmp(body + i + 2, "0000", 4))
+			return 1;
+		i++; /* the escaped character, so "\\u0000" is a backslash, then text */
+	}
+	return 0;
+}
+
 int webhook_event_parse(const void *body, size_t len, struct webhook_event *ev, char *why,
 			size_t size)
 {
-	cJSON *root = cJSON_ParseWithLength(body, len);
+	cJSON *root = NULL;
 	const cJSON *type, *conn, *data, *status;
 	int ret = -1;
 
 	memset(ev, 0, sizeof(*ev));
+	if (has_nul(body, len)) {
+		set_why(why, size,
+			"the body holds a NUL character (\\u0000), which would cut "
+			"a connection_id short");
+		goto out;
+	}
+	root = cJSON_ParseWithLength(body, len);
 	if (!root || !cJSON_IsObject(root)) {
 		set_why(why, size, "the body is not a JSON object");
 		goto out;

@@ -23,6 +23,7 @@
 
 #define WEBHOOK_TOLERANCE_S 300	  /* 5 minutes, either way */
 #define WEBHOOK_BODY_MAX    65536 /* a larger body is refused (413) unread */
+#define WEBHOOK_KEY_MIN	    16	  /* bytes of a decoded secret; Finch's are 24 */
 #define WEBHOOK_KEY_MAX	    256	  /* bytes of a decoded secret */
 #define WEBHOOK_SIG_B64_LEN 44	  /* base64 of 32 bytes, padded */
 #define WEBHOOK_ID_MAX	    255	  /* bytes of a Finch-Event-Id */
@@ -37,6 +38,9 @@ struct webhook_key {
 
 /*
  * Decodes secret (standard base64, padded, as the SDKs take it) into *k.
+ * Like finch-api-node's parseSecret(), it must encode back to itself. The
+ * SDKs set no length; a key under WEBHOOK_KEY_MIN bytes ("test" is valid
+ * base64) is refused all the same, since anyone could forge with it.
  * Returns 0, or -1 with a reason in why that never quotes the secret.
  */
 int webhook_key_parse(const char *secret, struct webhook_key *k, char *why, size_t size);
@@ -62,11 +66,19 @@ int webhook_headers_pick(struct webhook_headers *h, const char *name, const char
 int webhook_sign(const struct webhook_key *k, const char *event_id, int64_t timestamp_s,
 		 const void *body, size_t len, char out[WEBHOOK_SIG_B64_LEN + 1]);
 
+/*
+ * Finch-Timestamp as both SDKs read it: Unix seconds, optionally negative,
+ * at most 15 digits, a fraction dropped ("1676312382.5" is signed as
+ * 1676312382 by both). Anything else (spaces, exponents, letters) is
+ * refused. Returns 0, or -1.
+ */
+int webhook_timestamp_parse(const char *s, int64_t *out);
+
 /* Why a delivery was refused; WEBHOOK_OK (0) when it verified. */
 enum webhook_verdict {
 	WEBHOOK_OK = 0,
 	WEBHOOK_MISSING_HEADER, /* one of the three headers is absent or empty */
-	WEBHOOK_BAD_TIMESTAMP,	/* Finch-Timestamp is not whole seconds */
+	WEBHOOK_BAD_TIMESTAMP,	/* Finch-Timestamp is not seconds: webhook_timestamp_parse() */
 	WEBHOOK_OLD_TIMESTAMP,	/* more than 5 minutes before now */
 	WEBHOOK_NEW_TIMESTAMP,	/* more than 5 minutes after now */
 	WEBHOOK_BAD_SIGNATURE,	/* no v1 entry matches */
@@ -99,7 +111,9 @@ void webhook_event_release(struct webhook_event *ev);
 /*
  * Parses a verified body: a JSON object with a string event_type; an
  * account.updated also needs a string connection_id and a data.status that
- * webhook_status_valid() knows. Returns 0, or -1 with a reason in why.
+ * webhook_status_valid() knows. A body with a NUL byte (raw or \u0000) is
+ * refused whole, since a C string would cut it. Returns 0, or -1 with a
+ * reason in why.
  */
 int webhook_event_parse(const void *body, size_t len, struct webhook_event *ev, char *why,
 			size_t size);

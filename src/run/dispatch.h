@@ -40,6 +40,19 @@
  * to the answers journal (journal.h).
  */
 #define DISPATCH_DB_WAIT_MS 60000
+/*
+ * A foreign lock shorter than this is not reported: `webhooks serve` takes
+ * the write lock for a few milliseconds per delivery while a sync runs, and
+ * the answers are held in memory meanwhile, so nothing is at stake.
+ */
+#define DISPATCH_DB_QUIET_MS 1000
+/*
+ * Once a commit found the database locked, the next ones wait this long for
+ * the lock (the loop stops that long at most): a receiver that writes a
+ * delivery every few milliseconds frees the lock for a moment only, which a
+ * commit that does not wait would almost never catch.
+ */
+#define DISPATCH_DB_SHARE_WAIT_MS 25
 
 /* What one run did, for the summary and for `sync`. */
 struct run_summary {

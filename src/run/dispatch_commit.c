@@ -56,22 +56,28 @@ static void db_failed(struct dispatcher *d, const char *why)
 
 /*
  * Another process holds the write lock: back off (25 ms, doubling to 1 s)
- * while answers are held in memory, up to DISPATCH_DB_WAIT_MS in all.
- * Returns 1 to try again later, -1 once the limit is past.
+ * while answers are held in memory, up to DISPATCH_DB_WAIT_MS in all; said
+ * once the lock has lasted DISPATCH_DB_QUIET_MS. Returns 1 to try again
+ * later, -1 once the limit is past.
  */
 static int db_locked(struct dispatcher *d, int64_t now_mono)
 {
 	if (!d->db_busy) {
 		d->db_busy = 1;
+		d->db_busy_told = 0;
 		d->db_busy_since_mono = now_mono;
 		d->db_backoff_ms = 25;
+	} else if (d->db_backoff_ms < 1000) {
+		d->db_backoff_ms *= 2;
+	}
+	if (!d->db_busy_told && now_mono - d->db_busy_since_mono >= DISPATCH_DB_QUIET_MS) {
+		d->db_busy_told = 1;
 		log_event(LOG_WARN, "db_locked",
 			  "the database is locked by another process: no new requests until it is "
 			  "released; answers are held in memory meanwhile",
 			  LOG_S("db", store_filename(d->st)), LOG_I("held", d->nunsaved),
+			  LOG_I("waited_ms", now_mono - d->db_busy_since_mono),
 			  LOG_I("limit_ms", DISPATCH_DB_WAIT_MS), LOG_END);
-	} else if (d->db_backoff_ms < 1000) {
-		d->db_backoff_ms *= 2;
 	}
 	if (now_mono - d->db_busy_since_mono >= DISPATCH_DB_WAIT_MS) {
 		error("%s: the database stayed locked by another process (an sqlite3 shell or a "
@@ -117,7 +123,7 @@ int dispatch_group_commit(struct dispatcher *d, int64_t now_ms, size_t want, int
 	 */
 	if (store_try_commit(d->st) != 0)
 		goto fail;
-	if (d->db_busy)
+	if (d->db_busy && d->db_busy_told)
 		log_event(LOG_INFO, "db_unlocked", "the database is writable again",
 			  LOG_I("waited_ms", clock_mono_ms() - d->db_busy_since_mono),
 			  LOG_I("recorded", d->nunsaved), LOG_END);

@@ -62,6 +62,7 @@ struct dispatcher {
 	size_t nunsaved, aunsaved;
 	int64_t commit_due_mono; /* when the unsaved outcomes must be committed */
 	int db_busy;		 /* the last commit found the database locked by another process */
+	int db_busy_told; /* db_locked was logged (the lock outlasted DISPATCH_DB_QUIET_MS) */
 	int64_t db_busy_since_mono, db_retry_mono, db_backoff_ms;
 	int db_failed; /* the database cannot be written: the outcomes go to the journal */
 	struct journal journal;

@@ -134,7 +134,7 @@ static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 	 * (Claiming ahead of free slots would save commits, but a crash would
 	 * then count attempts that never went out.)
 	 */
-	r = dispatch_group_commit(d, now_ms, want, 0, &n);
+	r = dispatch_group_commit(d, now_ms, want, d->db_busy ? DISPATCH_DB_SHARE_WAIT_MS : 0, &n);
 	if (r != 0) {
 		/* locked: try again later; unwritable: the mode changed */
 		if (probe)
@@ -355,7 +355,8 @@ static void loop(struct dispatcher *d)
 		}
 		if (d->nunsaved && !d->db_failed &&
 		    now_mono >= (d->db_busy ? d->db_retry_mono : d->commit_due_mono))
-			dispatch_group_commit(d, now_ms, 0, 0, &n);
+			dispatch_group_commit(d, now_ms, 0,
+					      d->db_busy ? DISPATCH_DB_SHARE_WAIT_MS : 0, &n);
 		if (!d->inflight) {
 			if (d->mode != MODE_RUNNING)
 				break;

@@ -480,7 +480,9 @@ struct webhook_record {
  * connected_at, the first time it is "connected") of every row with its
  * connection_id, unless a newer status is there already. *duplicate is 1
  * when the event_id was stored before (nothing changes); *rows counts the
- * rows it updated.
+ * rows it updated. An event no row knows yet (*rows 0) is kept all the
+ * same: the first row that learns its connection_id takes its status
+ * (schema 009's trigger).
  */
 int store_webhook_event(struct store *st, const struct webhook_record *w, int *duplicate,
 			int64_t *rows);

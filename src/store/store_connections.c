@@ -12,7 +12,7 @@
 
 const char *const store_connections_sql[S_STMT_COUNT] = {
     [S_WEBHOOK_INSERT] = "INSERT OR IGNORE INTO webhook_events(event_id, received_at, event_type, "
-			 "connection_id, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+			 "connection_id, status, event_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* A status older than the one the row has (deliveries come out of order) changes nothing. */
     [S_WEBHOOK_APPLY] = "UPDATE customers SET connection_status = ?2, connection_status_at = ?3, "
 			"connected_at = CASE WHEN ?2 = 'connected' THEN coalesce(connected_at, ?3) "
@@ -47,6 +47,7 @@ int store_webhook_event(struct store *st, const struct webhook_record *w, int *d
 	bind_text(s, 3, w->event_type);
 	bind_text(s, 4, w->connection_id);
 	bind_text(s, 5, w->status);
+	sqlite3_bind_int64(s, 6, w->event_ms);
 	if (store_exec(st, S_WEBHOOK_INSERT) < 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 0) {

@@ -18,7 +18,8 @@ for i in 1 2 3 4; do echo "j-$i,Journey $i,company,60" >>j.csv; done
 expect_exit 0 fo import j.csv --db j.db
 
 # the receiver, on a free port
-fo webhooks serve --listen 127.0.0.1:0 --db j.db >recv.out 2>recv.err &
+# not through fo(): $! would be a subshell, and SIGTERM would orphan the receiver
+"$FINCH_ONBOARD" webhooks serve --listen 127.0.0.1:0 --db j.db >recv.out 2>recv.err &
 RECV_PID=$!
 recv_url() { RECV_URL=$(sed -n '1s/^listening on \(http:\/\/[^ ]*\)$/\1/p' recv.out); [ -n "$RECV_URL" ]; }
 wait_for "the receiver" recv_url
@@ -65,7 +66,9 @@ FINCH_ONBOARD_NOW=$t expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --ren
 expect_eq "after renewal" "$(q j.db "SELECT group_concat(customer_id || '=' || state, ' ') FROM (SELECT * FROM customers ORDER BY customer_id)")" \
 	"j-1=exists j-2=exists j-3=created j-4=created"
 expect_eq "j-2 connection" "$(q j.db "SELECT connection_id FROM customers WHERE customer_id = 'j-2'")" "$c2"
-pass "the next sync renews only the unconverted links; a connected employer's renewal is exists"
+# j-2's account.updated came before any row knew $c2: kept, and applied now
+expect_eq "j-2 status" "$(q j.db "SELECT connection_status || ' ' || (connected_at > 0) FROM customers WHERE customer_id = 'j-2'")" "connected 1"
+pass "the next sync renews only the unconverted links; a connected employer's renewal is exists, and takes the status its webhook left"
 
 # webhooks verify: a saved delivery
 body='{"company_id":"720be419-0293-4d32-a707-32179b0827ab"}'

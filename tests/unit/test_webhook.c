@@ -71,9 +71,24 @@ static void test_webhook__verdicts(void **state)
 	    {"", KAT_TS, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
 	    {KAT_ID, NULL, "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
 	    {KAT_ID, KAT_TS, NULL, KAT_BODY, KAT_NOW, WEBHOOK_MISSING_HEADER},
-	    {KAT_ID, "1676312382.5", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
-	    {KAT_ID, "-1", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    /*
+	     * Finch-Timestamp as both SDKs read it: a fraction is dropped and the
+	     * whole seconds are signed (python float() and floor(), node
+	     * parseInt()); a negative one is merely old; what either SDK refuses
+	     * ("Invalid timestamp header") is refused
+	     */
+	    {KAT_ID, "1676312382.5", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_OK},
+	    {KAT_ID, "1676312382.", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_OK},
+	    {KAT_ID, "-1", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_OLD_TIMESTAMP},
 	    {KAT_ID, "soon", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "nan", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "1676312382abc", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, " 1676312382", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "+1676312382", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "1.676312382e9", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "1676312382.5.1", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, ".5", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
+	    {KAT_ID, "-", "v1," KAT_SIG, KAT_BODY, KAT_NOW, WEBHOOK_BAD_TIMESTAMP},
 	    {KAT_ID, "99999999999999999999", "v1," KAT_SIG, KAT_BODY, KAT_NOW,
 	     WEBHOOK_BAD_TIMESTAMP},
 	};
@@ -117,9 +132,16 @@ static void test_webhook__secret_parse(void **state)
 		const char *why;
 	} cases[] = {
 	    {KAT_SECRET, 1, 24, NULL},
-	    {"YWJj", 1, 3, NULL},
-	    {"YWI=", 1, 2, NULL},
-	    {"YQ==", 1, 1, NULL},
+	    {"AAAAAAAAAAAAAAAAAAAAAA==", 1, 16, NULL},
+	    {"AAAAAAAAAAAAAAAAAAAAAAA=", 1, 17, NULL},
+	    /* the SDKs take these (their tests sign with "Zm9v"); anyone could forge with them */
+	    {"Zm9v", 0, 0, "3 bytes, fewer than 16"},
+	    {"dGVzdA==", 0, 0, "4 bytes, fewer than 16"},
+	    {"test", 0, 0, "3 bytes, fewer than 16"},
+	    {"AAAAAAAAAAAAAAAAAAAA", 0, 0, "15 bytes, fewer than 16"},
+	    /* node's parseSecret(): it must encode back to itself */
+	    {"AAAAAAAAAAAAAAAAAAAAAB==", 0, 0, "bits that encode nothing"},
+	    {"AAAAAAAAAAAAAAAAAAAAAAB=", 0, 0, "bits that encode nothing"},
 	    {"", 0, 0, "is empty"},
 	    {"whsec_" KAT_SECRET, 0, 0, "starts with 'whsec_'"},
 	    {"YWJ", 0, 0, "not a multiple of 4"},
@@ -183,6 +205,15 @@ static void test_webhook__event_parse(void **state)
 	    {"{\"event_type\":\"account.updated\",\"connection_id\":\"c1\"}", 0, NULL, NULL, NULL},
 	    {"{\"connection_id\":\"c1\"}", 0, NULL, NULL, NULL},
 	    {"[1]", 0, NULL, NULL, NULL},
+	    /* a NUL would cut connection_id short in a C string: refused, never cut */
+	    {"{\"event_type\":\"account.updated\",\"connection_id\":\"c1\\u0000x\",\"data\":{"
+	     "\"status\":\"reauth\"}}",
+	     0, NULL, NULL, NULL},
+	    {"{\"event_type\":\"company.updated\",\"connection_id\":\"c1\\u0000\"}", 0, NULL, NULL,
+	     NULL},
+	    /* an escaped backslash, then the text u0000: no NUL */
+	    {"{\"event_type\":\"company.updated\",\"connection_id\":\"c1\\\\u0000\"}", 1,
+	     "company.updated", "c1\\u0000", NULL},
 	    {"not json", 0, NULL, NULL, NULL},
 	    {"", 0, NULL, NULL, NULL},
 	};
@@ -214,6 +245,21 @@ static void test_webhook__event_parse(void **state)
 	}
 }
 
+/* A raw NUL byte inside a string (not JSON, but cJSON reads it) is refused too. */
+static void test_webhook__raw_nul_refused(void **state)
+{
+	static const char body[] =
+	    "{\"event_type\":\"account.updated\",\"connection_id\":\"c1\0x\","
+	    "\"data\":{\"status\":\"reauth\"}}";
+	struct webhook_event ev;
+	char why[WEBHOOK_WHY_MAX] = "";
+
+	(void)state;
+	assert_int_equal(webhook_event_parse(body, sizeof(body) - 1, &ev, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "NUL"));
+	assert_null(ev.connection_id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_webhook__secret_parse),
 	    cmocka_unit_test(test_webhook__header_names_ignore_case),
 	    cmocka_unit_test(test_webhook__event_parse),
+	    cmocka_unit_test(test_webhook__raw_nul_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
