@@ -6,6 +6,17 @@ set(names "")
 set(i 0)
 foreach(m IN LISTS MIGRATIONS)
   math(EXPR i "${i} + 1")
+  # Migration N is applied as schema version N: its file name must say so,
+  # so two branches that each add a 009 cannot both land unnoticed.
+  get_filename_component(base ${m} NAME)
+  string(REGEX MATCH "^[0-9]+" num "${base}")
+  if(NOT num OR NOT num EQUAL i)
+    string(LENGTH "00${i}" len)
+    math(EXPR len "${len} - 3")
+    string(SUBSTRING "00${i}" ${len} 3 want)
+    message(FATAL_ERROR "schema/${base} is migration ${i} in FINCH_MIGRATIONS: "
+                        "name it ${want}_... (numbers are never reused or skipped)")
+  endif()
   file(READ ${m} hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   string(APPEND body "static const char migration_${i}[] = {${hex}0x00};\n")
