@@ -18,9 +18,14 @@
 static const char retry_usage[] =
     "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
     "                           [--http-status N] [--customer ID]...\n"
+    "       finch-onboard retry --reauthenticate[=all] [--customer ID]... [--db PATH]\n"
     "\n"
     "Re-queues matching rows to pending with a fresh attempt budget, keeping\n"
     "their history; the next run sends those rows. By default every failed row.\n"
+    "With --reauthenticate, exists rows are queued for a new link from\n"
+    "/connect/sessions/reauthenticate instead: each --customer named (whatever\n"
+    "its connection status), else those whose status is " REAUTH_NEEDED_NAMES "\n"
+    "(=all: every exists row with a connection).\n"
     "\n"
     "  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
     "  --state LIST       rows in these states (default failed); any of failed,\n"
@@ -139,7 +144,9 @@ static int unneutralise_ids(struct store *st, const char **ids, size_t n)
 /* What retry's own options fill in. */
 struct retry_args {
 	struct requeue_filter *f;
-	const char **customers; /* --customer, f->ncustomers of them; the caller frees */
+	const char **customers;	  /* --customer, f->ncustomers of them; the caller frees */
+	enum reauth_scope reauth; /* --reauthenticate; REAUTH_NONE: a plain re-queue */
+	int filtered;		  /* --state, --finch-code or --http-status was given */
 };
 
 /* retry's own options: the filters of the re-queue. */
@@ -150,7 +157,10 @@ static int retry_apply(void *ctx, int c, const char *arg)
 	int64_t v;
 
 	switch (c) {
+	case 'r':
+		return cmd_reauth_scope(arg, &a->reauth) < 0 ? -1 : 1;
 	case 's':
+		a->filtered = 1;
 		if (state_mask_parse(arg, &f->state_mask) < 0)
 			return -1;
 		if (f->state_mask & STATE_MASK(STATE_INVALID))
@@ -163,11 +173,13 @@ static int retry_apply(void *ctx, int c, const char *arg)
 			return error("--state: pending rows are queued already");
 		return 1;
 	case 'f':
+		a->filtered = 1;
 		if (!*arg)
 			return error("--finch-code: empty code");
 		f->finch_code = arg;
 		return 1;
 	case 'H':
+		a->filtered = 1;
 		if (parse_int64(arg, 100, 599, &v) < 0)
 			return error("--http-status: '%s' is not an HTTP status (100..599)", arg);
 		f->http_status = (long)v;
@@ -190,17 +202,50 @@ const struct option cmd_retry_options[] = {
     {"finch-code", required_argument, NULL, 'f'},
     {"http-status", required_argument, NULL, 'H'},
     {"customer", required_argument, NULL, 'c'},
+    {"reauthenticate", optional_argument, NULL, 'r'},
     CLI_LOG_FORMAT_OPTION,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/*
+ * retry --reauthenticate: each customer of ids (whatever its connection
+ * status: it was named), else the rows scope picks, queued for
+ * /connect/sessions/reauthenticate. A named customer that is not an exists
+ * row with a connection is said, and left alone.
+ */
+static int queue_reauth(struct store *st, enum reauth_scope scope, const char *const *ids, size_t n,
+			int64_t *count)
+{
+	int64_t now = clock_now_ms(), one;
+	enum row_state state;
+
+	*count = 0;
+	if (!n)
+		return store_queue_reauth(st, now, scope, NULL, count);
+	for (size_t i = 0; i < n; i++) {
+		if (store_queue_reauth(st, now, REAUTH_ALL, ids[i], &one) < 0)
+			return -1;
+		*count += one;
+		if (one || store_customer_state(st, ids[i], &state) <= 0)
+			continue;
+		if (state == STATE_EXISTS)
+			warning("customer '%s' has no connection_id to reauthenticate: left alone",
+				ids[i]);
+		else
+			warning("customer '%s' is %s, not exists (connected): nothing to "
+				"reauthenticate",
+				ids[i], state_name(state));
+	}
+	return 0;
+}
 
 int cmd_retry(int argc, char **argv)
 {
 	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
 	struct writer w = WRITER_INIT;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1, NULL};
-	struct retry_args a = {&f, NULL};
+	struct retry_args a = {&f, NULL, REAUTH_NONE, 0};
 	int64_t count = 0;
 	int *was_pending = NULL;
 	int ret;
@@ -212,6 +257,11 @@ int cmd_retry(int argc, char **argv)
 	if (cmd_no_operands(&co, argc, argv) < 0)
 		goto out;
 	f.customers = a.customers;
+	if (a.reauth != REAUTH_NONE && a.filtered) {
+		error("--reauthenticate takes exists rows: it cannot be combined with --state, "
+		      "--finch-code or --http-status");
+		goto out;
+	}
 	if (!f.state_mask)
 		f.state_mask = STATE_MASK(STATE_FAILED);
 
@@ -226,6 +276,14 @@ int cmd_retry(int argc, char **argv)
 	if (f.ncustomers &&
 	    check_customers(w.st, co.db, a.customers, f.ncustomers, was_pending) < 0)
 		goto out;
+	if (a.reauth != REAUTH_NONE) {
+		if (queue_reauth(w.st, a.reauth, a.customers, f.ncustomers, &count) < 0)
+			goto out;
+		printf("queued %lld row%s for reauthentication\n", (long long)count,
+		       count == 1 ? "" : "s");
+		ret = EXIT_OK;
+		goto out;
+	}
 	if (store_requeue(w.st, &f, clock_now_ms(), &count) < 0)
 		goto out;
 	report_left_alone(w.st, &f, was_pending);

@@ -62,8 +62,10 @@ static const char sync_usage_head[] =
     "                        (default: yes for a file, no for standard output)\n"
     "  --renew-expired       first queue created rows whose link has expired: each\n"
     "                        gets a new session, or becomes exists if connected\n"
-    "  --reauthenticate      first queue every exists row for a fresh link from\n"
-    "                        /connect/sessions/reauthenticate (with its connection_id)\n"
+    "  --reauthenticate[=all] first queue the exists rows whose connection needs a\n"
+    "                        new link (status " REAUTH_NEEDED_NAMES ", from webhooks or\n"
+    "                        connections import) for /connect/sessions/reauthenticate\n"
+    "                        (with their connection_id); =all: every exists row\n"
     "\n"
     "import options (fill empty cells):\n";
 
@@ -141,7 +143,8 @@ static void scratch_remove(struct scratch_db *sc)
  * run (retry_carry_over()), then expired links and connected employers, as
  * asked.
  */
-static int queue_renewals(struct store *st, int renew_expired, int reauthenticate, FILE *info)
+static int queue_renewals(struct store *st, int renew_expired, enum reauth_scope reauthenticate,
+			  FILE *info)
 {
 	int64_t now = clock_now_ms(), n;
 
@@ -167,12 +170,19 @@ static int queue_renewals(struct store *st, int renew_expired, int reauthenticat
 				"renew: %" PRId64 " expired link%s queued for a new session\n", n,
 				n == 1 ? "" : "s");
 	}
-	if (reauthenticate) {
-		if (store_queue_reauth(st, now, &n) < 0)
+	if (reauthenticate != REAUTH_NONE) {
+		if (store_queue_reauth(st, now, reauthenticate, NULL, &n) < 0)
 			return -1;
-		if (info)
-			fprintf(info, "reauthenticate: %" PRId64 " connected employer%s queued\n",
+		if (info && reauthenticate == REAUTH_ALL)
+			fprintf(info,
+				"reauthenticate: %" PRId64 " connected employer%s queued (=all: "
+				"every connection, whatever its status)\n",
 				n, n == 1 ? "" : "s");
+		else if (info)
+			fprintf(info,
+				"reauthenticate: %" PRId64 " connected employer%s queued (status "
+				"%s)\n",
+				n, n == 1 ? "" : "s", REAUTH_NEEDED_NAMES);
 	}
 	return 0;
 }
@@ -209,7 +219,8 @@ struct sync_args {
 	struct run_config *cfg;
 	struct import_options *io;
 	struct export_options *eo;
-	int renew_expired, reauthenticate;
+	int renew_expired;
+	enum reauth_scope reauthenticate;
 };
 
 /* sync's own options: the run, import and export options, and the renewals. */
@@ -227,7 +238,7 @@ static int sync_apply(void *ctx, int c, const char *arg)
 	if (c == SYNC_OPT_RENEW)
 		a->renew_expired = 1;
 	else if (c == SYNC_OPT_REAUTH)
-		a->reauthenticate = 1;
+		return cmd_reauth_scope(arg, &a->reauthenticate) < 0 ? -1 : 1;
 	else
 		return 0;
 	return 1;
@@ -237,7 +248,7 @@ static int sync_apply(void *ctx, int c, const char *arg)
 const struct option cmd_sync_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
-    {"reauthenticate", no_argument, NULL, SYNC_OPT_REAUTH},
+    {"reauthenticate", optional_argument, NULL, SYNC_OPT_REAUTH},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };

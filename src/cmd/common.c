@@ -2,6 +2,7 @@
  * common.c: what the subcommands share when they read their options
  * (common.h).
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "base/cli.h"
@@ -106,4 +107,32 @@ int cmd_db_exists(const char *db)
 	if (access(db, F_OK) < 0)
 		return error_errno("cannot open database '%s'", db);
 	return 0;
+}
+
+int cmd_reauth_scope(const char *arg, enum reauth_scope *scope)
+{
+	static const char *const yes[] = {"needed", "true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+
+	if (!arg) {
+		*scope = REAUTH_NEEDED;
+		return 0;
+	}
+	if (!strcmp(arg, "all")) {
+		*scope = REAUTH_ALL;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		if (!strcmp(arg, yes[i])) {
+			*scope = REAUTH_NEEDED;
+			return 0;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		if (!strcmp(arg, no[i])) {
+			*scope = REAUTH_NONE;
+			return 0;
+		}
+	return error("--reauthenticate='%s': 'all', or nothing for the connections whose status "
+		     "is %s",
+		     arg, REAUTH_NEEDED_NAMES);
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "output/export.h"
+#include "store/store.h"
 
 struct cmd_common {
 	const char *db;		 /* --db PATH; the default until given */
@@ -89,5 +90,12 @@ int cmd_export_option(struct export_options *o, int c, const char *arg);
  * Looking at a database must not create an empty one by mistake.
  */
 int cmd_db_exists(const char *db);
+
+/*
+ * --reauthenticate[=WHICH] of sync and retry: REAUTH_NEEDED (arg NULL or
+ * "needed": the connections whose status needs a new link), REAUTH_ALL
+ * ("all"), or a config file's true or false. Returns 0, or -1 after an error naming the option.
+ */
+int cmd_reauth_scope(const char *arg, enum reauth_scope *scope);
 
 #endif

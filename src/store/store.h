@@ -579,8 +579,29 @@ int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count);
 
 /* created rows whose expires_at < now_ms go back to pending for a new session. Commits. */
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);
-/* exists rows are queued as REQUEST_REAUTH. Commits. */
-int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count);
+/*
+ * The connection statuses that need a new link from
+ * /connect/sessions/reauthenticate: reauth (Finch's own signal, with a 401
+ * reauthenticate_user on data calls) and error_permissions (the person who
+ * connected lacks a permission: someone who has it signs in again).
+ * disconnected is not one: a disconnected connection is gone, and needs a
+ * new session, not a reauthentication.
+ */
+#define REAUTH_NEEDED_SQL   "('reauth', 'error_permissions')"
+#define REAUTH_NEEDED_NAMES "reauth or error_permissions"
+
+enum reauth_scope {
+	REAUTH_NONE,
+	REAUTH_NEEDED, /* exists rows whose connection_status is in REAUTH_NEEDED_SQL */
+	REAUTH_ALL,    /* every exists row with a connection_id */
+};
+
+/*
+ * exists rows with a connection_id, as scope says (and only customer_id's,
+ * unless NULL), are queued as REQUEST_REAUTH. Commits.
+ */
+int store_queue_reauth(struct store *st, int64_t now_ms, enum reauth_scope scope,
+		       const char *customer_id, int64_t *count);
 
 /* Returns 1 and stores the state of customer_id, 0 if there is no such customer, -1 on error. */
 int store_customer_state(struct store *st, const char *customer_id, enum row_state *state);

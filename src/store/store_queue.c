@@ -64,9 +64,12 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
     [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
 			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 			"WHERE state = 'created' AND expires_at < ?1",
+    /* ?2: every connection, else those whose status needs a new link (REAUTH_NEEDED_SQL) */
     [S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
 		       "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
-		       "WHERE state = 'exists' AND connection_id IS NOT NULL",
+		       "WHERE state = 'exists' AND connection_id IS NOT NULL AND keyless = 0 "
+		       "AND (?2 = 1 OR connection_status IN " REAUTH_NEEDED_SQL ") "
+		       "AND (?3 IS NULL OR customer_id = ?3)",
 };
 
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
@@ -330,7 +333,10 @@ int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count)
 	return queue_rows(st, S_QUEUE_EXPIRED, now_ms, count);
 }
 
-int store_queue_reauth(struct store *st, int64_t now_ms, int64_t *count)
+int store_queue_reauth(struct store *st, int64_t now_ms, enum reauth_scope scope,
+		       const char *customer_id, int64_t *count)
 {
+	sqlite3_bind_int(st->stmt[S_QUEUE_REAUTH], 2, scope == REAUTH_ALL);
+	bind_text(st->stmt[S_QUEUE_REAUTH], 3, customer_id);
 	return queue_rows(st, S_QUEUE_REAUTH, now_ms, count);
 }

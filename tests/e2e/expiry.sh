@@ -34,7 +34,7 @@ e-2 60 1
 e-3 129600 -"
 pass "each attempt records what it sent, and expires_at is the answer's time plus those minutes"
 
-expect_exit 0 fo sync e.csv --db e.db --out e-out.csv --reauthenticate --base-url "$MOCK_URL" "${opts[@]}"
+expect_exit 0 fo sync e.csv --db e.db --out e-out.csv --reauthenticate=all --base-url "$MOCK_URL" "${opts[@]}"
 expect_eq "reauth attempt" "$(q e.db "SELECT a.kind || ' ' || a.minutes_to_expire || ' ' ||
 	((c.expires_at - a.started_at - 43200 * 60000) BETWEEN 0 AND 10000)
 	FROM attempts a JOIN customers c ON c.id = a.customer WHERE c.customer_id = 'e-3' ORDER BY a.id DESC LIMIT 1")" \

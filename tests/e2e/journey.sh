@@ -3,7 +3,8 @@
 # some employers complete their session (POST /_mock/complete), signed
 # account.updated webhooks reach `webhooks serve` (forged, replayed and
 # duplicated ones too: --webhook-fault), a connections file arrives, and the
-# next sync renews only the unconverted links.
+# next sync renews only the unconverted links; --reauthenticate sends only the
+# reauth connection, retry --reauthenticate --customer the one named.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +27,7 @@ wait_for "the receiver" recv_url
 stop_recv() { kill -TERM "$RECV_PID" 2>/dev/null; wait "$RECV_PID" 2>/dev/null; }
 trap 'stop_recv; e2e_cleanup' EXIT
 
-start_mock --webhook-url "$RECV_URL/finch" --webhook-fault bad-signature,old-timestamp,duplicate
+start_mock --webhook-url "$RECV_URL/finch" --webhook-fault bad-signature,old-timestamp,duplicate --log mock.log
 expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --base-url "$MOCK_URL" "${opts[@]}"
 expect_eq "sessions" "$(q j.db "SELECT count(*) FROM customers WHERE state = 'created'")" 4
 
@@ -69,6 +70,36 @@ expect_eq "j-2 connection" "$(q j.db "SELECT connection_id FROM customers WHERE 
 # j-2's account.updated came before any row knew $c2: kept, and applied now
 expect_eq "j-2 status" "$(q j.db "SELECT connection_status || ' ' || (connected_at > 0) FROM customers WHERE customer_id = 'j-2'")" "connected 1"
 pass "the next sync renews only the unconverted links; a connected employer's renewal is exists, and takes the status its webhook left"
+
+# reauthentication targets the connections that need it: j-1's status is
+# reauth (its webhook), j-2's connected; the emulator's log shows which
+# connection went to which endpoint
+REAUTH=/connect/sessions/reauthenticate
+reauths_since() { jq -r --arg p "$REAUTH" 'select(.path == $p) | .connection_id' mock.log | tail -n +$(($1 + 1)) | sort | paste -sd,; }
+n0=$(requests mock.log "$REAUTH")
+s0=$(requests mock.log /connect/sessions)
+FINCH_ONBOARD_NOW=$t expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --reauthenticate --base-url "$MOCK_URL" --rate 0
+grep -q "reauthenticate: 1 connected employer queued (status reauth or error_permissions)" out.txt err.txt ||
+	fail "the summary does not say which: $(cat out.txt err.txt)"
+expect_eq "reauthenticated" "$(reauths_since "$n0")" "$c1"
+expect_eq "new sessions" "$(requests mock.log /connect/sessions)" "$s0"
+expect_eq "j-1 after" "$(q j.db "SELECT state || ' ' || connection_id || ' ' || (session_id IS NOT NULL) FROM customers WHERE customer_id = 'j-1'")" "exists $c1 1"
+pass "--reauthenticate sends only j-1 (status reauth) to $REAUTH, with its connection_id; the healthy j-2 is left alone"
+
+n1=$(requests mock.log "$REAUTH")
+expect_exit 0 fo retry --reauthenticate --customer j-2 --customer j-3 --db j.db
+expect_eq "retry" "$(cat out.txt)" "queued 1 row for reauthentication"
+grep -q "customer 'j-3' is created, not exists (connected): nothing to reauthenticate" err.txt || fail "j-3: $(cat err.txt)"
+FINCH_ONBOARD_NOW=$t expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --base-url "$MOCK_URL" "${opts[@]}"
+expect_eq "reauthenticated" "$(reauths_since "$n1")" "$c2"
+pass "retry --reauthenticate --customer j-2 queues that one connection, whatever its status; j-3 (not connected) is said and left alone"
+
+n2=$(requests mock.log "$REAUTH")
+FINCH_ONBOARD_NOW=$t expect_exit 0 fo sync j.csv --db j.db --out j-out.csv --reauthenticate=all --base-url "$MOCK_URL" --rate 0
+grep -q "reauthenticate: 2 connected employers queued (=all: every connection, whatever its status)" out.txt err.txt ||
+	fail "=all does not say so: $(cat out.txt err.txt)"
+expect_eq "reauthenticated" "$(reauths_since "$n2")" "$(printf '%s\n' "$c1" "$c2" | sort | paste -sd,)"
+pass "--reauthenticate=all sends every connected employer, and says so"
 
 # webhooks verify: a saved delivery
 body='{"company_id":"720be419-0293-4d32-a707-32179b0827ab"}'

@@ -86,14 +86,14 @@ pass "renewals that hit a 5xx night are renewed the next night: 15 new sessions,
 # ---- a reauthenticated row stays exists, with its new link --------------------------------
 start_mock --existing-every 2 --log "$E2E_TMP/m-reauth.log"
 expect_exit 0 fo sync night.csv --db a.db --out a.csv --base-url "$MOCK_URL" "${opts[@]}"
-expect_exit 0 fo sync night.csv --db a.db --out a.csv --reauthenticate --base-url "$MOCK_URL" "${opts[@]}"
+expect_exit 0 fo sync night.csv --db a.db --out a.csv --reauthenticate=all --base-url "$MOCK_URL" "${opts[@]}"
 [ "$(requests m-reauth.log /connect/sessions/reauthenticate)" = 10 ] || fail "want 10 reauthentications"
 [ "$(q a.db "SELECT count(*) FROM customers WHERE state = 'exists' AND connection_id IS NOT NULL
 	AND connect_url IS NOT NULL AND request_kind = 'reauth'")" = 10 ] ||
 	fail "reauthenticated rows: $(q a.db "SELECT state, count(*) FROM customers GROUP BY 1")"
 [ "$(csv_col a.csv status | grep -c '^exists$')" = 10 ] || fail "the export no longer shows who is connected"
 stop_mock
-pass "--reauthenticate: the rows stay exists, with their connection_id and the new connect_url"
+pass "--reauthenticate=all: the rows stay exists, with their connection_id and the new connect_url"
 
 # ---- status during a run --------------------------------------------------------------------
 start_mock --latency 300ms

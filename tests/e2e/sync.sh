@@ -103,14 +103,14 @@ FINCH_ONBOARD_NOW=$((t0 + 125)) expect_exit 0 fo sync valid.csv --db r.db --out 
 pass "links that have not expired are left alone"
 stop_mock
 
-# ---- --reauthenticate ------------------------------------------------------------
+# ---- --reauthenticate=all --------------------------------------------------------
 printf 'n-002,conn-n-002\nn-005,conn-n-005\n' >existing2.txt
 start_mock --existing "$work/existing2.txt" --log "$work/m6.log"
 expect_exit 0 fo sync valid.csv --db a.db --out a.csv --base-url "$MOCK_URL" "${sync_opts[@]}"
 [ "$(q a.db "SELECT group_concat(customer_id || '=' || connection_id) FROM customers WHERE state = 'exists' ORDER BY id")" = \
 	"n-002=conn-n-002,n-005=conn-n-005" ] || fail "setup: no exists rows"
 before=$(requests m6.log)
-expect_exit 0 fo sync valid.csv --db a.db --out a.csv --reauthenticate --base-url "$MOCK_URL" "${sync_opts[@]}"
+expect_exit 0 fo sync valid.csv --db a.db --out a.csv --reauthenticate=all --base-url "$MOCK_URL" "${sync_opts[@]}"
 [ "$(requests m6.log)" = $((before + 2)) ] || fail "--reauthenticate sent $(($(requests m6.log) - before)) requests, want 2"
 [ "$(jq -r 'select(.path == "/connect/sessions/reauthenticate") | .connection_id' m6.log | sort | paste -sd,)" = \
 	conn-n-002,conn-n-005 ] || fail "reauthenticate requests did not carry the connection_ids: $(tail -n 2 m6.log)"
@@ -119,7 +119,7 @@ expect_exit 0 fo sync valid.csv --db a.db --out a.csv --reauthenticate --base-ur
 	fail "reauthenticated rows must keep connection_id and gain a session"
 [ "$(jq -r 'select(.customer_id == "n-005") | [.connection_id, (.connect_url | length > 0)] | @tsv' \
 	<(fo export --db a.db --format jsonl))" = $'conn-n-005\ttrue' ] || fail "the export lacks the new link"
-pass "--reauthenticate sends exists rows to /connect/sessions/reauthenticate with their connection_id"
+pass "--reauthenticate=all sends exists rows to /connect/sessions/reauthenticate with their connection_id"
 stop_mock
 
 # ---- --dry-run sends nothing and changes nothing ---------------------------------

@@ -82,7 +82,8 @@ static const struct {
      "[sync]\nrenew_expired = yes\nreauthenticate = false\nignore_column = Notes, Region\n"
      "column = customer_id = Account ID\ncolumn = customer_email=HR Email\n",
      "sync", NULL, 0,
-     "--renew-expired@2 --ignore-column=Notes@4 --ignore-column=Region@4 "
+     "--renew-expired@2 --reauthenticate=false@3 --ignore-column=Notes@4 "
+     "--ignore-column=Region@4 "
      "--column=customer_id = Account ID@5 --column=customer_email=HR Email@6"},
     {"the environment wins over the file", "[run]\nbase_url = https://a.example\nrate = 1/s\n",
      "run", "https://b.example", 0, "--rate=1/s@3"},

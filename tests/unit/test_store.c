@@ -356,8 +356,69 @@ static void test_store__requeue_export_and_queues(void **state)
 	assert_int_equal(count, 0);
 	assert_int_equal(store_queue_expired(f->st, 101, &count), 0);
 	assert_int_equal(count, 1);
-	assert_int_equal(store_queue_reauth(f->st, 101, &count), 0);
+	assert_int_equal(store_queue_reauth(f->st, 101, REAUTH_ALL, NULL, &count), 0);
 	assert_int_equal(count, 0);
+}
+
+/*
+ * --reauthenticate queues the connections whose status needs a new link;
+ * =all every exists row with a connection; retry --customer one of them.
+ */
+static void test_store__reauth_targets_connections_that_need_it(void **state)
+{
+	static const struct {
+		const char *id, *state, *conn, *status;
+	} rows[] = {
+	    {"healthy", "exists", "c-1", "connected"},
+	    {"unknown", "exists", "c-2", NULL},
+	    {"reauth", "exists", "c-3", "reauth"},
+	    {"perms", "exists", "c-4", "error_permissions"},
+	    {"gone", "exists", "c-5", "disconnected"},
+	    {"noconn", "exists", NULL, "reauth"},
+	    {"fresh", "pending", "c-7", "reauth"},
+	};
+	static const struct {
+		enum reauth_scope scope;
+		const char *customer, *want;
+	} cases[] = {
+	    {REAUTH_NEEDED, NULL, "perms,reauth"},
+	    {REAUTH_ALL, NULL, "gone,healthy,perms,reauth,unknown"},
+	    {REAUTH_ALL, "healthy", "healthy"},
+	    {REAUTH_ALL, "fresh", ""},
+	    {REAUTH_NEEDED, "healthy", ""},
+	};
+	struct fixture *f = *state;
+
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		char sql[256], got[128];
+		int64_t count, want = 0;
+
+		query_int(f->path, "DELETE FROM customers RETURNING 1");
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+			upsert(f->st, rows[i].id, NULL);
+			snprintf(sql, sizeof(sql),
+				 "UPDATE customers SET state = '%s', connection_id = %s%s%s, "
+				 "connection_status = %s%s%s WHERE customer_id = '%s' RETURNING 1",
+				 rows[i].state, rows[i].conn ? "'" : "",
+				 rows[i].conn ? rows[i].conn : "NULL", rows[i].conn ? "'" : "",
+				 rows[i].status ? "'" : "",
+				 rows[i].status ? rows[i].status : "NULL",
+				 rows[i].status ? "'" : "", rows[i].id);
+			assert_int_equal(query_int(f->path, sql), 1);
+		}
+		assert_int_equal(
+		    store_queue_reauth(f->st, 5000, cases[c].scope, cases[c].customer, &count), 0);
+		query_text(f->path,
+			   "SELECT coalesce(group_concat(customer_id, ','), '') FROM (SELECT "
+			   "customer_id FROM customers WHERE request_kind = 'reauth' AND state = "
+			   "'pending' ORDER BY customer_id)",
+			   got, sizeof(got));
+		if (strcmp(got, cases[c].want))
+			fail_msg("case %zu: queued '%s', want '%s'", c, got, cases[c].want);
+		for (const char *p = cases[c].want; *p; p++)
+			want += p == cases[c].want || *p == ',';
+		assert_int_equal(count, want);
+	}
 }
 
 static void test_store__state_mask_parse(void **state)
@@ -593,6 +654,7 @@ int main(void)
 	    WITH_DB(test_store__illegal_transition_is_refused),
 	    WITH_DB(test_store__claim_record_and_count),
 	    WITH_DB(test_store__requeue_export_and_queues),
+	    WITH_DB(test_store__reauth_targets_connections_that_need_it),
 	    cmocka_unit_test(test_store__state_mask_parse),
 	    WITH_DB(test_store__full_batch_settles_like_single_rows),
 	    WITH_DB(test_store__short_batch),
