@@ -28,15 +28,26 @@
  * fail while it is open go back to pending without spending their budget,
  * instead of each spending all of it alone.
  *
- * Other failures (timeouts, resets, 5xx) say the server is there; they are
- * the retry policy's business (retry.h) and leave the breaker as it is.
+ * Server errors (5xx, and a 429 whose hint is longer than the run waits)
+ * say the API is there but not working. One of them is the retry policy's
+ * business (retry.h), and the row spends an attempt on it; but when
+ * BREAKER_FAILING_THRESHOLD requests in a row get nothing else (a night of
+ * 503s, a maintenance window), they open the breaker as an outage does:
+ * no new request, probes, rows kept, and exit 6 after give_up_ms. Without
+ * it, 200 rows at --max-attempts 3 sent 600 requests to a server that
+ * answered 503 to all of them, and every row ended failed.
+ *
+ * Other failures (timeouts, resets) say nothing of the API; they are the
+ * retry policy's business and leave the breaker as it is.
  */
 #ifndef FINCH_BREAKER_H
 #define FINCH_BREAKER_H
 
 #include <stdint.h>
 
-#define BREAKER_THRESHOLD	   3
+#define BREAKER_THRESHOLD 3
+/* Server errors in a row that open the breaker: a random 5xx at 25% does it once in 65,000. */
+#define BREAKER_FAILING_THRESHOLD  8
 #define BREAKER_PROBE_MIN_MS	   1000
 #define BREAKER_PROBE_MAX_MS	   30000
 #define BREAKER_GIVE_UP_DEFAULT_MS (5 * 60 * 1000)
@@ -46,6 +57,7 @@ enum breaker_signal {
 	BREAKER_ANSWERED, /* the API answered (any status but a bare 404/405) */
 	BREAKER_DOWN,	  /* never left: refused, DNS, TLS handshake, proxy refusal */
 	BREAKER_NOT_API,  /* reached something, but a 404/405 that is not Finch's */
+	BREAKER_FAILING,  /* the API answered a 5xx, or a 429 with a hint too long to wait */
 	BREAKER_OTHER,	  /* timeout, reset, ...: says nothing about reachability */
 };
 
@@ -60,6 +72,8 @@ struct breaker {
 	enum breaker_state state;
 	int proven;		  /* the API answered at least once in this run */
 	int64_t consecutive_down; /* DOWN and NOT_API signals since the last answer */
+	int64_t consecutive_bad;  /* DOWN, NOT_API and FAILING signals since the last answer */
+	int failing;		  /* the last signal that kept it open was FAILING */
 	int64_t give_up_ms;	  /* outage length after which a failed probe gives up */
 	int64_t opened_ms;	  /* when the current outage began */
 	int64_t probe_at_ms;	  /* BREAKER_OPEN: when the next probe may go out */

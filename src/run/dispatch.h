@@ -103,7 +103,7 @@ int run_exit_code_for_counts(const struct state_counts *c);
  * And the exit reason that says why: "done" (every row created or exists),
  * else "rows_failed" if any row failed, else "rows_invalid" if any is
  * invalid, else "rows_waiting" (rows left in retry_wait or pending). The
- * other reasons, for runs that stop early: "auth", "unreachable",
+ * other reasons, for runs that stop early: "auth", "unreachable", "server_errors",
  * "tls_untrusted", "stopped", "interrupted", "error".
  */
 const char *run_exit_reason_for_counts(const struct state_counts *c);

@@ -166,13 +166,24 @@ static int is_tls_trust_error(CURLcode rc)
  * no name, a TLS handshake that fails (https to a plain-http server), or a
  * 404/405 without Finch's error body (a wrong base path) say "not there", as
  * does a proxy's refusal of the CONNECT tunnel (CURLINFO_HTTP_CONNECTCODE).
+ * A 5xx, whole or cut, and a 429 whose hint is longer than this run waits
+ * (but a per-IP one, which has its own stop) say "there, but failing".
  */
-static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_outcome *o,
-					     long proxy_status)
+static enum breaker_signal breaker_signal_of(const struct dispatcher *d, struct transfer *t,
+					     CURLcode rc, const struct finch_outcome *o)
 {
+	long proxy_status = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &proxy_status);
 	/* A proxy that refuses the tunnel (407, 403, 5xx to CONNECT): nothing gets through. */
 	if (rc != CURLE_OK && proxy_status >= 300)
 		return BREAKER_DOWN;
+	if (o->http_status >= 500)
+		return BREAKER_FAILING;
+	if (o->http_status == 429 && !finch_api_is_client_wide_limit(o->finch_code) &&
+	    retry_hint_ms(t->retry_after_ms, t->retry_after, clock_now_ms()) >
+		d->cfg->retry.max_retry_after_ms)
+		return BREAKER_FAILING;
 	switch (rc) {
 	case CURLE_OK:
 		if ((o->http_status == 404 || o->http_status == 405) && !o->finch_code)
@@ -195,27 +206,25 @@ static enum breaker_signal breaker_signal_of(CURLcode rc, const struct finch_out
 static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode rc,
 			     const struct finch_outcome *o)
 {
-	long proxy_status = 0;
-	enum breaker_signal sig;
+	enum breaker_signal sig = breaker_signal_of(d, t, rc, o);
 	enum breaker_state was = d->brk.state;
-	enum breaker_verdict v;
+	enum breaker_verdict v = breaker_record(&d->brk, sig, clock_mono_ms());
 
-	curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &proxy_status);
-	sig = breaker_signal_of(rc, o, proxy_status);
-	v = breaker_record(&d->brk, sig, clock_mono_ms());
-
-	if (sig == BREAKER_DOWN || sig == BREAKER_NOT_API) {
+	if (sig == BREAKER_DOWN || sig == BREAKER_NOT_API || sig == BREAKER_FAILING) {
 		strbuf_reset(&d->down_reason);
 		strbuf_addf(&d->down_reason, "POST %s: ",
 			    t->job.kind == REQUEST_REAUTH ? d->url_reauth : d->url_sessions);
-		if (rc == CURLE_OK)
+		if (o->http_status > 0)
 			strbuf_addf(&d->down_reason, "HTTP %ld, ", o->http_status);
 		strbuf_addstr(&d->down_reason, o->message ? o->message : "no answer");
 	}
 	if (d->brk.state == BREAKER_OPEN && was == BREAKER_CLOSED)
 		log_event(LOG_WARN, "outage",
-			  "the API stopped answering: pausing every request and probing "
-			  "(rows keep their attempt budget)",
+			  d->brk.failing
+			      ? "the API answers nothing but server errors: pausing every "
+				"request and probing (rows keep their attempt budget)"
+			      : "the API stopped answering: pausing every request and "
+				"probing (rows keep their attempt budget)",
 			  LOG_S("reason", d->down_reason.buf),
 			  LOG_I("give_up_after_ms", d->brk.give_up_ms), LOG_END);
 	else if (d->brk.state == BREAKER_CLOSED && was != BREAKER_CLOSED && was != BREAKER_GAVE_UP)

@@ -163,7 +163,8 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 
 	if (d->nunsaved && !d->db_failed)
 		t = min64(t, (d->db_busy ? d->db_retry_mono : d->commit_due_mono) - now_mono);
-	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers) {
+	/* An open breaker, or its probe out, sends nothing: its own wait, not the rate's 0. */
+	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers && d->brk.state == BREAKER_CLOSED) {
 		if (d->db_busy)
 			t = min64(t, d->db_retry_mono - now_mono);
 		else if (!d->queue_empty)

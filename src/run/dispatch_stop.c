@@ -145,12 +145,16 @@ int dispatch_verdict(struct dispatcher *d, struct run_summary *sum)
 			error("the first %d requests found no API: %s; check --base-url or "
 			      "FINCH_BASE_URL (the host only, e.g. " FINCH_DEFAULT_BASE_URL ")",
 			      BREAKER_THRESHOLD, d->down_reason.buf);
+		else if (d->brk.failing)
+			error("the API answered nothing but server errors and had not recovered "
+			      "after %.0f s (--max-outage): %s",
+			      (double)d->brk.give_up_ms / 1000.0, d->down_reason.buf);
 		else
 			error("the API stopped answering and had not come back after %.0f s: %s",
 			      (double)d->brk.give_up_ms / 1000.0, d->down_reason.buf);
 		error("the API could not be reached; nothing was marked failed, the next run "
 		      "resumes");
-		sum->exit_reason = "unreachable";
+		sum->exit_reason = d->brk.failing ? "server_errors" : "unreachable";
 		code = EXIT_UNREACHABLE;
 	} else if (d->saw_auth) {
 		error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID and "

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/e2e/nightly.sh: unattended nights. Transient failures carry over to
 # the next sync with a fresh budget (until --give-up-after); permanent ones
-# do not; an expired link whose renewal hit a 5xx night is renewed the next
-# night; status and the export say why a row waits or failed and until when
+# do not; an expired link whose renewal hit a night of resets is renewed the
+# next night; status and the export say why a row waits or failed and until when
 # it is tried again; status shows a run in progress as running, with its pid.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -17,15 +17,17 @@ awk 'BEGIN { print "customer_id,customer_name,customer_email,products"
 opts=(--rate 0 --quiet --max-attempts 2 --seed 3)
 t0=$(date +%s)
 
-# ---- a 5xx night, then a good night -------------------------------------------------
-start_mock --error-rate 1 --error-status 503 --log "$E2E_TMP/m-bad.log"
+# ---- a night of resets, then a good night ---------------------------------------------
+# Every connection closed without an answer: per-row transient failures. (A
+# night of 5xx to every request is the breaker's, exit 6: tests/e2e/unreachable.sh.)
+start_mock --reset-rate 1 --log "$E2E_TMP/m-bad.log"
 # One row the API rejects for good: it must not come back by itself.
 fo import --db n.db night.csv >/dev/null
 q n.db "UPDATE customers SET customer_email = 'not-an-email' WHERE customer_id = 'n-007'"
 expect_exit 1 fo sync night.csv --db n.db --out n1.csv --base-url "$MOCK_URL" "${opts[@]}"
 stop_mock
-[ "$(count_state n.db failed)" = 20 ] || fail "the 5xx night: $(count_state n.db failed) failed, want 20"
-# n-007 was sent to a server that answers 503 to everything: make its failure the permanent one.
+[ "$(count_state n.db failed)" = 20 ] || fail "the night of resets: $(count_state n.db failed) failed, want 20"
+# n-007 was sent to a server that resets everything: make its failure the permanent one.
 q n.db "UPDATE customers SET http_status = 400, finch_code = 'invalid_request', first_transient_at = NULL,
 	give_up_at = NULL WHERE customer_id = 'n-007'"
 [ "$(csv_col n1.csv retry_until | grep -c .)" = 20 ] || fail "the export does not say until when rows are retried"
@@ -33,7 +35,7 @@ fo status --db n.db >status.txt
 grep -q "sent again by the next sync: 19" status.txt || fail "status does not count the carried-over rows: $(cat status.txt)"
 fo status --db n.db --json >status.json
 [ "$(jq .carried_over status.json)" = 19 ] || fail "status --json carried_over: $(jq .carried_over status.json)"
-pass "a 5xx night: rows fail after their attempts, the export and status say the next sync retries them"
+pass "a night of resets: rows fail after their attempts, the export and status say the next sync retries them"
 
 start_mock --log "$E2E_TMP/m-good.log"
 expect_exit 1 fo sync night.csv --db n.db --out n2.csv --base-url "$MOCK_URL" "${opts[@]}"
@@ -47,7 +49,7 @@ stop_mock
 pass "the next good night re-queues every transient failure with a fresh budget: 19 created, the permanent failure left alone"
 
 # ---- --give-up-after --------------------------------------------------------------------
-start_mock --error-rate 1 --error-status 502
+start_mock --reset-rate 1
 fo import --db g.db night.csv >/dev/null
 expect_exit 1 fo sync night.csv --db g.db --out g.csv --base-url "$MOCK_URL" --give-up-after 1h "${opts[@]}"
 stop_mock
@@ -61,12 +63,12 @@ FINCH_ONBOARD_NOW=$((t0 + 1800)) expect_exit 0 fo sync night.csv --db g.db --out
 stop_mock
 pass "--give-up-after: past it nothing is re-queued; within it every row is"
 
-# ---- renewals survive a 5xx night -------------------------------------------------------
+# ---- renewals survive a night of resets ------------------------------------------------
 start_mock
 expect_exit 0 fo sync night.csv --db r.db --out r.csv --minutes-to-expire 1 --base-url "$MOCK_URL" "${opts[@]}"
 stop_mock
 old=$(q r.db "SELECT group_concat(session_id) FROM customers")
-start_mock --error-rate 1 --error-status 500
+start_mock --reset-rate 1
 FINCH_ONBOARD_NOW=$((t0 + 86400)) expect_exit 1 fo sync night.csv --db r.db --out r.csv \
 	--minutes-to-expire 1 --renew-expired --base-url "$MOCK_URL" "${opts[@]}"
 stop_mock
@@ -81,7 +83,7 @@ for s in $(q r.db "SELECT session_id FROM customers WHERE state = 'created'"); d
 	case ",$old," in *",$s,"*) fail "session $s was not renewed" ;; esac
 done
 stop_mock
-pass "renewals that hit a 5xx night are renewed the next night: 15 new sessions, 5 now connected"
+pass "renewals that hit a night of resets are renewed the next night: 15 new sessions, 5 now connected"
 
 # ---- a reauthenticated row stays exists, with its new link --------------------------------
 start_mock --existing-every 2 --log "$E2E_TMP/m-reauth.log"

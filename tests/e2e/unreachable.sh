@@ -8,7 +8,9 @@
 # each exit 6 after a handful of requests with every row still pending; the
 # emulator stopped mid-run and started again on the same port: the run
 # pauses, probes, resumes and ends with every row created; never started
-# again: exit 6 after --max-outage, no row failed.
+# again: exit 6 after --max-outage, no row failed. A night of 503s opens the
+# breaker too (8 in a row) and ends in exit 6 instead of 3 requests a row;
+# random 503s among answers do not.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -99,5 +101,40 @@ n=$(q g.db "SELECT count(*) FROM customers c WHERE c.attempts > 0 AND NOT EXISTS
 	 (a.transport_error IS NULL OR a.transport_error NOT LIKE 'Couldn''t connect%'))")
 [ "$n" = 0 ] || fail "$n rows spent attempts on refused connections alone"
 pass "an outage longer than --max-outage: exit 6, no row failed, the rest still pending"
+
+# ---- a night of server errors: the breaker, not each row's budget -----------------
+# 200 rows, every answer a 503: before the breaker knew 5xx, each row spent
+# its 3 attempts (600 requests, exit 1, every row failed).
+start_mock --error-rate 1 --error-status 503 --log "$E2E_TMP/m-503.log"
+new_db e.db 200
+expect_exit 6 fo run --db e.db --base-url "$MOCK_URL" --rate 0 --quiet --max-attempts 3 \
+	--max-outage 2s
+n=$(requests m-503.log)
+[ "$n" -le 40 ] || fail "a night of 503s: $n requests, want at most 40 (8, the in-flight 16, probes)"
+grep -q "nothing but server errors.*HTTP 503" err.txt ||
+	fail "the 503 night is not explained: $(cat err.txt)"
+[ "$(q e.db "SELECT exit_reason FROM runs ORDER BY id DESC LIMIT 1")" = server_errors ] ||
+	fail "exit_reason: $(q e.db "SELECT exit_reason FROM runs ORDER BY id DESC LIMIT 1")"
+[ "$(count_state e.db failed)" = 0 ] || fail "rows failed on a 503 night: $(count_state e.db failed)"
+[ "$(q e.db "SELECT count(*) FROM attempts")" = "$n" ] || fail "a request is not an attempt row"
+[ "$(q e.db "SELECT max(attempts) FROM customers")" -le 1 ] ||
+	fail "a row spent more than one attempt on a 503 night"
+stop_mock
+# The morning after: the same database against a healthy API finishes the batch.
+start_mock
+expect_exit 0 fo run --db e.db --base-url "$MOCK_URL" --rate 0 --quiet --max-attempts 3
+[ "$(count_state e.db created)" = 200 ] || fail "the batch did not finish after the 503 night"
+stop_mock
+pass "a night of 503s: exit 6 after $n requests (not 600), no row failed; the next run finishes"
+
+# 25% of random 503s (seeded): the retry policy deals with them, the breaker stays shut.
+start_mock --seed 3 --error-rate 0.25 --error-status 503
+new_db r.db 100
+expect_exit 0 fo run --db r.db --base-url "$MOCK_URL" --rate 0 --quiet --max-attempts 8 \
+	--log-format json --seed 1
+! grep -q '"event":"outage"' err.txt || fail "random 503s opened the breaker"
+[ "$(count_state r.db created)" = 100 ] || fail "random 503s: not every row was created"
+stop_mock
+pass "random 503s (25%) are retried per row and never open the breaker"
 
 finish

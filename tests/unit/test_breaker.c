@@ -34,6 +34,7 @@ struct step {
 #define D     BREAKER_DOWN
 #define N     BREAKER_NOT_API
 #define O     BREAKER_OTHER
+#define F     BREAKER_FAILING
 #define SPEND BREAKER_SPEND
 #define KEEP  BREAKER_KEEP
 
@@ -172,6 +173,91 @@ static void test_breaker__an_unused_probe_is_not_lost(void **state)
 	assert_int_equal(b.state, BREAKER_OPEN);
 }
 
+static void test_breaker__a_window_of_server_errors_opens_it(void **state)
+{
+	/* 7 server errors spend, the 8th in a row opens; in-flight ones are kept. */
+	static const struct step steps[] = {
+	    SIG(0, A, SPEND, BREAKER_CLOSED),	 SIG(10, F, SPEND, BREAKER_CLOSED),
+	    SIG(11, F, SPEND, BREAKER_CLOSED),	 SIG(12, F, SPEND, BREAKER_CLOSED),
+	    SIG(13, F, SPEND, BREAKER_CLOSED),	 SIG(14, F, SPEND, BREAKER_CLOSED),
+	    SIG(15, F, SPEND, BREAKER_CLOSED),	 SIG(16, F, SPEND, BREAKER_CLOSED),
+	    SIG(17, F, KEEP, BREAKER_OPEN),	 SIG(18, F, KEEP, BREAKER_OPEN),
+	    ALLOW(500, 8, 0, BREAKER_OPEN),	 ALLOW(1017, 8, 1, BREAKER_PROBING),
+	    SIG(1020, F, KEEP, BREAKER_OPEN), /* the probe got a 503: twice the delay */
+	    ALLOW(3019, 8, 0, BREAKER_OPEN),	 ALLOW(3020, 8, 1, BREAKER_PROBING),
+	    SIG(3030, A, SPEND, BREAKER_CLOSED), /* a 201: back */
+	    SIG(3040, F, SPEND, BREAKER_CLOSED), /* the count started again */
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("server errors", steps, ARRAY_SIZE(steps), 60000, &b);
+	assert_int_equal(b.outages, 1);
+	assert_true(b.failing);
+}
+
+static void test_breaker__random_server_errors_never_open_it(void **state)
+{
+	/* 7 in a row, an answer, 7 again: the retry policy's business alone. */
+	static const struct step steps[] = {
+	    SIG(0, F, SPEND, BREAKER_CLOSED),  SIG(1, F, SPEND, BREAKER_CLOSED),
+	    SIG(2, F, SPEND, BREAKER_CLOSED),  SIG(3, F, SPEND, BREAKER_CLOSED),
+	    SIG(4, F, SPEND, BREAKER_CLOSED),  SIG(5, F, SPEND, BREAKER_CLOSED),
+	    SIG(6, F, SPEND, BREAKER_CLOSED),  SIG(7, A, SPEND, BREAKER_CLOSED),
+	    SIG(8, F, SPEND, BREAKER_CLOSED),  SIG(9, F, SPEND, BREAKER_CLOSED),
+	    SIG(10, O, SPEND, BREAKER_CLOSED), /* a timeout neither counts nor resets */
+	    SIG(11, F, SPEND, BREAKER_CLOSED), SIG(12, F, SPEND, BREAKER_CLOSED),
+	    SIG(13, F, SPEND, BREAKER_CLOSED), SIG(14, F, SPEND, BREAKER_CLOSED),
+	    SIG(15, A, SPEND, BREAKER_CLOSED), ALLOW(16, 4, 4, BREAKER_CLOSED),
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("random 5xx", steps, ARRAY_SIZE(steps), 60000, &b);
+	assert_int_equal(b.outages, 0);
+}
+
+static void test_breaker__server_errors_from_the_start_probe_then_give_up(void **state)
+{
+	/*
+	 * A night of 503s: the API never answered well, but it is there, so no
+	 * exit at once as for a closed port: an outage, probed, given up.
+	 * Refusals among them still count as "nothing there".
+	 */
+	static const struct step steps[] = {
+	    SIG(0, F, SPEND, BREAKER_CLOSED),	SIG(1, F, SPEND, BREAKER_CLOSED),
+	    SIG(2, D, KEEP, BREAKER_CLOSED),	SIG(3, F, SPEND, BREAKER_CLOSED),
+	    SIG(4, F, SPEND, BREAKER_CLOSED),	SIG(5, F, SPEND, BREAKER_CLOSED),
+	    SIG(6, F, SPEND, BREAKER_CLOSED),	SIG(7, F, KEEP, BREAKER_OPEN),
+	    ALLOW(1007, 4, 1, BREAKER_PROBING), SIG(1010, F, KEEP, BREAKER_OPEN),
+	    ALLOW(3010, 4, 1, BREAKER_PROBING), SIG(3020, F, KEEP, BREAKER_GAVE_UP),
+	    ALLOW(4000, 4, 0, BREAKER_GAVE_UP),
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("503 night", steps, ARRAY_SIZE(steps), 3000, &b);
+	assert_false(b.at_start);
+	assert_false(b.proven);
+	assert_true(b.failing);
+	assert_int_equal(b.outages, 1);
+}
+
+static void test_breaker__a_refused_probe_is_an_outage_of_its_own_kind(void **state)
+{
+	static const struct step steps[] = {
+	    SIG(0, A, SPEND, BREAKER_CLOSED),	SIG(1, D, KEEP, BREAKER_CLOSED),
+	    SIG(2, D, KEEP, BREAKER_CLOSED),	SIG(3, D, KEEP, BREAKER_OPEN),
+	    ALLOW(1003, 1, 1, BREAKER_PROBING), SIG(1004, F, KEEP, BREAKER_OPEN),
+	    ALLOW(3004, 1, 1, BREAKER_PROBING), SIG(3005, D, KEEP, BREAKER_OPEN),
+	};
+	struct breaker b;
+
+	(void)state;
+	run_steps("refused then 503", steps, ARRAY_SIZE(steps), 60000, &b);
+	assert_false(b.failing); /* the last probe was refused */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +267,10 @@ int main(void)
 	    cmocka_unit_test(test_breaker__gives_up_after_the_outage_lasts),
 	    cmocka_unit_test(test_breaker__probe_delay_doubles_up_to_the_cap),
 	    cmocka_unit_test(test_breaker__an_unused_probe_is_not_lost),
+	    cmocka_unit_test(test_breaker__a_window_of_server_errors_opens_it),
+	    cmocka_unit_test(test_breaker__random_server_errors_never_open_it),
+	    cmocka_unit_test(test_breaker__server_errors_from_the_start_probe_then_give_up),
+	    cmocka_unit_test(test_breaker__a_refused_probe_is_an_outage_of_its_own_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
