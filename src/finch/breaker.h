@@ -6,8 +6,9 @@
  * A run learns about its setup from its first answers. Until one request
  * has been answered by something that looks like the API (any HTTP answer
  * but a 404 or 405 without a finch_code), failures that say "nothing is
- * there" (connection refused, DNS, a TLS handshake that fails, a 404/405
- * on the endpoint) are counted; BREAKER_THRESHOLD of them in a row and the
+ * there" (connection refused, DNS, a TLS handshake that fails, a connect
+ * that times out before the request left, a 404/405 on the endpoint) are
+ * counted; BREAKER_THRESHOLD of them in a row and the
  * run stops at once, like a 401: a closed port, a wrong FINCH_BASE_URL or
  * https to a plain-http server must not burn every row. Such failures
  * never spend a row's attempt budget: the row goes back to pending.
@@ -55,10 +56,10 @@
 /* What one finished request says about the API. */
 enum breaker_signal {
 	BREAKER_ANSWERED, /* the API answered (any status but a bare 404/405) */
-	BREAKER_DOWN,	  /* never left: refused, DNS, TLS handshake, proxy refusal */
-	BREAKER_NOT_API,  /* reached something, but a 404/405 that is not Finch's */
-	BREAKER_FAILING,  /* the API answered a 5xx, or a 429 with a hint too long to wait */
-	BREAKER_OTHER,	  /* timeout, reset, ...: says nothing about reachability */
+	BREAKER_DOWN, /* never left: refused, DNS, TLS handshake, proxy refusal, connect timeout */
+	BREAKER_NOT_API, /* reached something, but a 404/405 that is not Finch's */
+	BREAKER_FAILING, /* the API answered a 5xx, or a 429 with a hint too long to wait */
+	BREAKER_OTHER,	 /* timeout, reset, ...: says nothing about reachability */
 };
 
 enum breaker_state {

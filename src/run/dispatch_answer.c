@@ -166,6 +166,9 @@ static int is_tls_trust_error(CURLcode rc)
  * no name, a TLS handshake that fails (https to a plain-http server), or a
  * 404/405 without Finch's error body (a wrong base path) say "not there", as
  * does a proxy's refusal of the CONNECT tunnel (CURLINFO_HTTP_CONNECTCODE).
+ * A timeout before a byte of the request left (a connect to a host whose
+ * firewall drops the packets, a TLS handshake that never ends) is "not
+ * there" too: Finch never saw it. One after the request left says nothing.
  * A 5xx, whole or cut, and a 429 whose hint is longer than this run waits
  * (but a per-IP one, which has its own stop) say "there, but failing".
  */
@@ -194,6 +197,8 @@ static enum breaker_signal breaker_signal_of(const struct dispatcher *d, struct 
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_SSL_CONNECT_ERROR:
 		return BREAKER_DOWN;
+	case CURLE_OPERATION_TIMEDOUT:
+		return transfer_sent_nothing(t) ? BREAKER_DOWN : BREAKER_OTHER;
 	default:
 		return BREAKER_OTHER;
 	}

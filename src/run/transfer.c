@@ -59,6 +59,11 @@ static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int prima
 	return CURL_PREREQFUNC_ABORT;
 }
 
+int transfer_sent_nothing(const struct transfer *t)
+{
+	return t->sends == 0;
+}
+
 void transfer_set_body(struct transfer *t, char *body)
 {
 	t->body = body;

@@ -137,6 +137,14 @@ void transfer_check_link(const struct finch_link_rule *rule, struct finch_outcom
  */
 void transfer_set_body(struct transfer *t, char *body);
 
+/*
+ * Whether no byte of t's request can have left: libcurl never called the
+ * CURLOPT_PREREQFUNCTION, which comes once the connection (and TLS) is up,
+ * before the request is sent. A connect that timed out (a firewall dropping
+ * the packets) or a TLS handshake that never ended leave it so.
+ */
+int transfer_sent_nothing(const struct transfer *t);
+
 /* Frees what t captured of the last answer (headers); keeps the handle. */
 void transfer_clear_captures(struct transfer *t);
 /*

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# tests/reliability/blackhole.sh: a firewall that drops packets (the usual
+# way egress is blocked) makes every connect time out. Such a timeout left
+# nothing of the request: it is the breaker's "not there" (breaker.h), like a
+# refused port: exit 6 at the start with every row pending and its budget
+# untouched. Before, each timeout was a per-row transient error: every row
+# spent its budget and ended failed (exit 1), 20,000 rows in about 17 h.
+#
+# The contrast: a server that accepts the connection but never reads nor
+# answers got the request. Its timeouts stay the retry policy's: each row
+# spends its attempts and fails, since Finch may have seen them.
+#
+# The black hole is a listener on loopback that never accepts, its accept
+# queue filled by connections of its own: the kernel drops every further
+# SYN, as a firewall would (no network needed).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+e2e_setup rel-blackhole
+srv_pids=()
+stop_srv() {
+	local p
+	for p in "${srv_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	e2e_cleanup
+}
+trap stop_srv EXIT
+
+cat >hole.py <<'PY'
+import socket, sys, time
+
+mode = sys.argv[1]
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+held = []
+if mode == "blackhole":
+    # Never accepted: once the queue is full, every new SYN is dropped.
+    l.listen(0)
+    port = l.getsockname()[1]
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        held.append(c)
+    # The queue is full once the kernel dropped a SYN (a retry waits 1 s).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=0.3)
+            held.append(c)
+        except (socket.timeout, OSError):
+            break
+else:
+    # Accepts, never reads, never answers: the request is sent, then silence.
+    l.listen(64)
+    port = l.getsockname()[1]
+print(port, flush=True)
+while True:
+    if mode == "blackhole":
+        time.sleep(3600)
+    c, _ = l.accept()
+    held.append(c)
+PY
+
+# start_srv MODE: sets SRV_URL.
+start_srv() {
+	rm -f "port-$1.txt"
+	python3 hole.py "$1" >"port-$1.txt" 2>"srv-$1.err" &
+	srv_pids+=($!)
+	has_port() { [ -s "port-$1.txt" ]; }
+	wait_for "the $1 server's port" has_port "$1"
+	SRV_URL="http://127.0.0.1:$(cat "port-$1.txt")"
+}
+
+# ---- a black hole from the start: exit 6, every row pending, no budget spent ----------
+start_srv blackhole
+new_db b.db 40 b
+expect_exit 6 fo run --db b.db --base-url "$SRV_URL" --rate 0 --quiet --max-attempts 2 \
+	--connect-timeout 1s --timeout 2s
+grep -q "the API could not be reached; nothing was marked failed" err.txt ||
+	fail "a black hole: exit 6 without its message: $(cat err.txt)"
+grep -qi "timeout\|timed out" err.txt || fail "a black hole: the timeout is not named: $(cat err.txt)"
+[ "$(count_state b.db pending)" = 40 ] || fail "a black hole: $(count_state b.db pending) pending, want 40"
+n=$(q b.db "SELECT count(*) FROM attempts")
+[ "$n" -ge 3 ] && [ "$n" -le 32 ] || fail "a black hole: $n attempts, want 3..32"
+[ "$(q b.db "SELECT count(*) FROM customers WHERE attempts > 0")" = 0 ] ||
+	fail "a black hole: a row spent its attempt budget"
+[ "$(q b.db "SELECT exit_reason FROM runs ORDER BY id DESC LIMIT 1")" = unreachable ] ||
+	fail "a black hole: exit_reason $(q b.db "SELECT exit_reason FROM runs ORDER BY id DESC LIMIT 1")"
+pass "connects that time out (a black hole): exit 6 after $n attempts, 40 of 40 rows pending, no budget spent"
+
+# ---- the contrast: sent, never answered: the rows spend and fail -----------------
+start_srv silent
+new_db s.db 3 s
+expect_exit 1 fo run --db s.db --base-url "$SRV_URL" --rate 0 --quiet --max-attempts 2 \
+	--connect-timeout 1s --timeout 1s
+[ "$(count_state s.db failed)" = 3 ] || fail "sent, no answer: $(count_state s.db failed) failed, want 3"
+[ "$(q s.db "SELECT count(*) FROM attempts")" = 6 ] ||
+	fail "sent, no answer: $(q s.db "SELECT count(*) FROM attempts") attempts, want 6"
+pass "a request sent and never answered is the row's: each spends its 2 attempts and fails"
+
+finish
