@@ -67,7 +67,7 @@ static int record_client_wide_429(struct dispatcher *d, struct transfer *t,
 	pause_ms = hint_ms >= 0 ? hint_ms : unhinted_pause_ms(d);
 	if (pause_ms > d->cfg->retry.max_retry_after_ms) {
 		if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN) {
-			d->mode = MODE_STOPPED;
+			dispatch_stop_sending(d, MODE_STOPPED);
 			d->stop_resume_ms = clock_now_ms() + pause_ms;
 			/* a constant: o's strings are freed with it */
 			d->stop_code = !strcmp(o->finch_code, "finch_auth_ip_rl")
@@ -235,7 +235,7 @@ static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode 
 	else if (d->brk.state == BREAKER_CLOSED && was != BREAKER_CLOSED && was != BREAKER_GAVE_UP)
 		log_event(LOG_INFO, "outage_over", "the API answers again: resuming", LOG_END);
 	if (d->brk.state == BREAKER_GAVE_UP && d->mode == MODE_RUNNING)
-		d->mode = MODE_UNREACHABLE;
+		dispatch_stop_sending(d, MODE_UNREACHABLE);
 	return v == BREAKER_KEEP;
 }
 
@@ -271,7 +271,8 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 			      "--cacert FILE",
 			      d->cfg->base_url, curl_easy_strerror(rc), t->errbuf[0] ? ": " : "",
 			      t->errbuf);
-		d->mode = MODE_TLS;
+		if (d->mode != MODE_ABORT)
+			dispatch_stop_sending(d, MODE_TLS);
 		dispatch_fill_outcome(d, t, OUTCOME_UNSENT, &so);
 		so.transport_error = xstrdup(curl_easy_strerror(rc));
 		so.message = xstrdup(t->errbuf[0] ? t->errbuf : so.transport_error);
@@ -340,10 +341,8 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 			    LOG_S("finch_code", o.finch_code), LOG_S("reason", o.message),
 			    LOG_I("in_flight", d->inflight - 1),
 			    LOG_I("grace_ms", d->cfg->grace_ms), LOG_END);
-			if (d->mode == MODE_RUNNING)
-				d->grace_end_mono = clock_mono_ms() + d->cfg->grace_ms;
 			if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN)
-				d->mode = MODE_AUTH;
+				dispatch_stop_sending(d, MODE_AUTH);
 			d->saw_auth = 1;
 		}
 		d->sum->unsent++;

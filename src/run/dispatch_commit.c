@@ -47,11 +47,8 @@ static void db_failed(struct dispatcher *d, const char *why)
 		  "still in flight go to the answers journal",
 		  LOG_S("reason", why), LOG_I("held", d->nunsaved), LOG_I("in_flight", d->inflight),
 		  LOG_I("grace_ms", d->cfg->grace_ms), LOG_END);
-	if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN || d->mode == MODE_AUTH) {
-		if (d->mode == MODE_RUNNING)
-			d->grace_end_mono = clock_mono_ms() + d->cfg->grace_ms;
-		d->mode = MODE_DBFAIL;
-	}
+	if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN || d->mode == MODE_AUTH)
+		dispatch_stop_sending(d, MODE_DBFAIL);
 }
 
 /*

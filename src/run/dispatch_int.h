@@ -25,14 +25,19 @@
 #define MAX_POLL_MS 1000
 
 enum run_mode {
-	MODE_RUNNING,	  /* claiming and sending */
-	MODE_DRAIN,	  /* first signal: no new requests, wait for answers up to --grace */
-	MODE_AUTH,	  /* a 401: no new requests, wait for answers up to --grace */
-	MODE_DBFAIL,	  /* the database cannot be written: the same, then the journal */
-	MODE_TLS,	  /* the server's certificate cannot be trusted: stop at once */
+	MODE_RUNNING, /* claiming and sending */
+	/*
+	 * Every mode below but MODE_ABORT drains: no new request, the answers
+	 * in flight awaited up to --grace and recorded (dispatch_stop_sending()).
+	 */
+	MODE_DRAIN,	  /* first signal */
+	MODE_AUTH,	  /* a 401 */
+	MODE_DBFAIL,	  /* the database cannot be written: then the journal */
+	MODE_TLS,	  /* the server's certificate cannot be trusted */
 	MODE_STOPPED,	  /* a per-IP limit asks for a pause beyond --max-retry-after */
 	MODE_UNREACHABLE, /* the breaker gave up: the API cannot be reached */
-	MODE_ABORT,	  /* second signal, or a fatal error */
+	MODE_FATAL,	  /* a fatal error of the store (d->fatal) */
+	MODE_ABORT,	  /* second signal, or libcurl's multi handle broken: stop at once */
 };
 
 struct dispatcher {
@@ -57,7 +62,8 @@ struct dispatcher {
 	uint64_t rng;
 	enum run_mode mode;
 	int fatal;
-	int saw_auth;		       /* a 401 came: the exit is 3 */
+	int cut_short; /* a second signal during a drain: the requests in flight are cut */
+	int saw_auth;  /* a 401 came: the exit is 3 */
 	struct store_outcome *unsaved; /* outcomes not committed yet, in arrival order */
 	size_t nunsaved, aunsaved;
 	int64_t commit_due_mono; /* when the unsaved outcomes must be committed */
@@ -132,6 +138,15 @@ void dispatch_fill_outcome(struct dispatcher *d, struct transfer *t, enum outcom
 void dispatch_collect(struct dispatcher *d);
 
 /* ---- dispatch_stop.c: stopping and ending ------------------------------- */
+
+/*
+ * Stops sending for the reason mode says: no new request goes out, and the
+ * answers in flight are awaited up to --grace (counted from the first stop)
+ * and recorded, committed or journaled. Only a second signal cuts them
+ * short; before, exit 6, exit 7 and fatal errors dropped them unread, and
+ * the next run sent their rows again (11 second sessions in 60 rows).
+ */
+void dispatch_stop_sending(struct dispatcher *d, enum run_mode mode);
 
 /*
  * Reacts to signals and to the end of --grace. Returns 1 when the loop must

@@ -47,7 +47,16 @@ static void before_log(void *data)
 	progress_clear(data);
 }
 
+/* A fatal error of the store: stop sending, but record the answers in flight. */
 static void fail_fatal(struct dispatcher *d)
+{
+	d->fatal = 1;
+	if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN)
+		dispatch_stop_sending(d, MODE_FATAL);
+}
+
+/* libcurl's multi handle failed: no answer can be read any more. */
+static void fail_abort(struct dispatcher *d)
 {
 	d->fatal = 1;
 	d->mode = MODE_ABORT;
@@ -176,7 +185,7 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 	}
 	if (d->mode == MODE_RUNNING && breaker_wait_ms(&d->brk, now_mono) >= 0)
 		t = min64(t, breaker_wait_ms(&d->brk, now_mono));
-	if (d->mode == MODE_DRAIN || d->mode == MODE_AUTH || d->mode == MODE_DBFAIL)
+	if (d->mode != MODE_RUNNING && d->mode != MODE_ABORT)
 		t = min64(t, d->grace_end_mono - now_mono);
 	if (d->progress.enabled)
 		t = min64(t, PROGRESS_REFRESH_MS);
@@ -392,7 +401,7 @@ static void loop(struct dispatcher *d)
 				     NULL);
 		if (mc != CURLM_OK) {
 			error("curl_multi_poll: %s", curl_multi_strerror(mc));
-			fail_fatal(d);
+			fail_abort(d);
 			continue;
 		}
 		if (extra.revents)
@@ -400,7 +409,7 @@ static void loop(struct dispatcher *d)
 		mc = curl_multi_perform(d->multi, &running);
 		if (mc != CURLM_OK) {
 			error("curl_multi_perform: %s", curl_multi_strerror(mc));
-			fail_fatal(d);
+			fail_abort(d);
 			continue;
 		}
 		dispatch_collect(d);

@@ -13,31 +13,41 @@
 #include "finch/finch_api.h"
 #include "run/dispatch_int.h"
 
-/* Reacts to SIGINT/SIGTERM: the first drains, the second stops at once. */
-static void check_signals(struct dispatcher *d, int64_t now_mono)
+/*
+ * Reacts to SIGINT/SIGTERM/SIGHUP: the first drains, the second stops at
+ * once, whatever the run was draining for.
+ */
+static void check_signals(struct dispatcher *d)
 {
 	enum signals_level n = signals_level();
 
 	if (n == SIGNALS_NONE)
 		return;
-	if (n == SIGNALS_STOP_NOW && d->mode != MODE_ABORT && d->mode != MODE_AUTH &&
-	    d->mode != MODE_TLS && d->mode != MODE_STOPPED && d->mode != MODE_UNREACHABLE) {
-		if (d->mode == MODE_DRAIN)
+	if (n == SIGNALS_STOP_NOW && d->mode != MODE_ABORT && !d->cut_short) {
+		if (d->mode != MODE_RUNNING)
 			log_event(LOG_WARN, "interrupted",
 				  "a second signal, over a second after the first: stopping now; "
-				  "rows in flight "
-				  "go back to pending",
+				  "rows in flight go back to pending",
 				  LOG_I("in_flight", d->inflight), LOG_END);
-		d->mode = MODE_ABORT;
+		if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN)
+			d->mode = MODE_ABORT;
+		else
+			d->cut_short = 1; /* the exit keeps the reason of the first stop */
 	} else if (d->mode == MODE_RUNNING) {
 		log_event(LOG_WARN, "interrupted",
 			  "signal received: no new requests; waiting for the answers in flight "
 			  "(a second signal, over a second later, stops at once)",
 			  LOG_I("in_flight", d->inflight), LOG_I("grace_ms", d->cfg->grace_ms),
 			  LOG_END);
-		d->mode = MODE_DRAIN;
-		d->grace_end_mono = now_mono + d->cfg->grace_ms;
+		dispatch_stop_sending(d, MODE_DRAIN);
 	}
+}
+
+void dispatch_stop_sending(struct dispatcher *d, enum run_mode mode)
+{
+	if (d->mode == MODE_RUNNING)
+		d->grace_end_mono = clock_mono_ms() + d->cfg->grace_ms;
+	d->mode = mode;
 }
 
 /* Stops every transfer in flight; their rows go back to pending, the attempts cut short. */
@@ -72,6 +82,8 @@ static const char *stop_reason(enum run_mode mode)
 		return "cut short: the API could not be reached";
 	case MODE_DBFAIL:
 		return "cut short: the database could not be written";
+	case MODE_FATAL:
+		return "cut short: a fatal error";
 	default:
 		return "cut short: the run was interrupted";
 	}
@@ -79,17 +91,15 @@ static const char *stop_reason(enum run_mode mode)
 
 int dispatch_stop_due(struct dispatcher *d, int64_t now_mono)
 {
-	check_signals(d, now_mono);
-	if ((d->mode == MODE_DRAIN || d->mode == MODE_AUTH || d->mode == MODE_DBFAIL) &&
-	    d->inflight && now_mono >= d->grace_end_mono) {
-		log_event(LOG_WARN, "grace_over",
-			  "grace period over: rows still in flight go back to pending",
-			  LOG_I("in_flight", d->inflight), LOG_END);
+	check_signals(d);
+	if (d->mode == MODE_ABORT || d->cut_short) {
 		abort_in_flight(d, stop_reason(d->mode));
 		return 1;
 	}
-	if (d->mode == MODE_ABORT || d->mode == MODE_TLS || d->mode == MODE_STOPPED ||
-	    d->mode == MODE_UNREACHABLE) {
+	if (d->mode != MODE_RUNNING && d->inflight && now_mono >= d->grace_end_mono) {
+		log_event(LOG_WARN, "grace_over",
+			  "grace period over: rows still in flight go back to pending",
+			  LOG_I("in_flight", d->inflight), LOG_END);
 		abort_in_flight(d, stop_reason(d->mode));
 		return 1;
 	}
