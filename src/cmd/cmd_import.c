@@ -99,8 +99,11 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	signals_set = 1;
 	if (o.check) {
-		/* validated into a database in memory: no file, no lock, nothing beside --db */
-		if (store_open(":memory:", &check_st) < 0)
+		/*
+		 * validated into a copy of --db in memory, so each row counts as
+		 * the import would count it: no lock, nothing written, nothing beside
+		 */
+		if (store_open_copy(co.db, &check_st) < 0)
 			goto out;
 	} else {
 		ret = writer_open(&w, co.db, 0);

@@ -56,6 +56,14 @@ void import_options_release(struct import_options *o);
 #define CSV_CELL_KEEP_BYTES 1024
 /* A longer record (a quote never closed, most likely) stops the import. */
 #define CSV_RECORD_MAX_BYTES (1024 * 1024)
+/*
+ * A report's footer (a trailing block of records not of the header's
+ * shape) is at most this many records, of at most this many bytes in all
+ * (Salesforce writes 5 lines of text): they wait in memory until the file
+ * ends. A longer block is rows.
+ */
+#define CSV_FOOTER_MAX	     64
+#define CSV_FOOTER_MAX_BYTES (256 * 1024)
 
 /*
  * The reason of a row that is not UTF-8. A row alone cannot tell Windows-1252

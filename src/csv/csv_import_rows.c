@@ -351,6 +351,7 @@ static void hold(struct importer *im, const struct record *rec)
 	h->long_cell = rec->long_cell;
 	h->long_len = rec->long_len;
 	h->line = rec->line;
+	im->held_bytes += rec->cells.len;
 }
 
 /* The held records were no footer: a record of the header's shape came after them. */
@@ -359,6 +360,7 @@ static int release_held(struct importer *im)
 	size_t n = im->nheld;
 
 	im->nheld = 0;
+	im->held_bytes = 0;
 	for (size_t i = 0; i < n; i++)
 		if (row(im, &im->held[i]) < 0)
 			return -1;
@@ -376,14 +378,22 @@ int importer_row(struct importer *im, struct record *rec)
 		return 0;
 	}
 	/*
-	 * A record of one cell (a line of text) under a wider header may start
-	 * a report's footer. A short row of several cells never does: it is a
-	 * row someone cut, and is reported.
+	 * A record not of the header's shape may start a report's footer (a
+	 * line of text, a total of a few cells): it waits for the end of the
+	 * file (a footer) or the next record of the header's shape (then it
+	 * is a row, invalid, with the shape as its reason). A block longer
+	 * than a footer is rows, up to the next record of the header's shape,
+	 * and so is a block with none before it: a footer ends a report.
 	 */
-	if (rec->ncells + rec->nseen_extra == 1 && im->hdr.ncells > 1 && !rec->long_cell &&
-	    im->nheld < CSV_FOOTER_MAX) {
+	if (rec->ncells + rec->nextra == im->hdr.ncells || rec->long_cell) {
+		im->long_block = 0;
+		im->shaped = 1;
+	} else if (im->shaped && !im->long_block && im->nheld < CSV_FOOTER_MAX &&
+		   im->held_bytes + rec->cells.len <= CSV_FOOTER_MAX_BYTES) {
 		hold(im, rec);
 		return 0;
+	} else {
+		im->long_block = 1;
 	}
 	if (release_held(im) < 0)
 		return -1;
@@ -403,6 +413,7 @@ int importer_finish(struct importer *im)
 	/* what is still held is the block at the end of the file: a footer */
 	im->stats->footer += (int64_t)im->nheld;
 	im->nheld = 0;
+	im->held_bytes = 0;
 	return flush(im);
 }
 

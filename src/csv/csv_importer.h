@@ -18,10 +18,7 @@
 #include "finch/validate.h"
 #include "store/store.h"
 
-struct import_options; /* csv_import.h */
-
-/* A report's footer is at most this many records (Salesforce writes 5). */
-#define CSV_FOOTER_MAX 16
+struct import_options; /* csv_import.h, included before this header (CSV_FOOTER_MAX) */
 
 /* Stored display values of invalid rows are cut past this. */
 #define DISPLAY_MAX_BYTES 1024
@@ -78,6 +75,9 @@ struct importer {
 	 */
 	struct record held[CSV_FOOTER_MAX];
 	size_t nheld;
+	size_t held_bytes; /* the cells of held[0..nheld) */
+	int long_block;	   /* the block outgrew a footer: its records are rows */
+	int shaped;	   /* a record of the header's shape was read: a footer may follow */
 	int64_t skip_left; /* lines of --skip-lines still to skip */
 
 	struct csv_header hdr;	/* which cell is which column */

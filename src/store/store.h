@@ -84,6 +84,16 @@ int store_refuse_uri(const char *path);
  * pending; otherwise the error names what is missing. Writers fail.
  */
 int store_open_readonly(const char *path, struct store **out);
+/*
+ * A copy of the database at path in memory, for import --check: the same
+ * rows and checks as store_open() (another program's database or a newer
+ * schema refused, an older one migrated in memory), and nothing written to
+ * the file or beside it (no -wal, -shm or -journal is created; SQLite's
+ * backup API reads it, as an immutable file when no side file shows a
+ * connection). No database at path: an empty one. The copy lives in
+ * memory: about the size of the file.
+ */
+int store_open_copy(const char *path, struct store **out);
 /* Finalizes every statement and closes the connection. NULL is fine. */
 void store_close(struct store *st);
 /* The schema version the binary carries (the number of migrations). */

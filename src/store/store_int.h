@@ -110,7 +110,17 @@ struct store {
 };
 
 /* Reports the connection's last error for what, and returns -1. */
+struct strbuf;
 int store_db_error(struct store *st, const char *what);
+/*
+ * What store_open() does once st->db is connected: refuses another
+ * program's database and a newer schema, sets the pragmas and WAL, applies
+ * the migrations and prepares the statements. mode_path: the file whose
+ * mode to warn of, or NULL. 0, or -1 after an error.
+ */
+int store_setup(struct store *st, const char *mode_path);
+/* Appends the "file:" URI of path with immutable=1 (https://sqlite.org/uri.html) to sb. */
+void store_immutable_uri(struct strbuf *sb, const char *path);
 /* Steps a statement expected to return no row, then resets it and clears its bindings. */
 int store_exec(struct store *st, enum stmt_id id);
 /* Adds one attempt to the attempts table (store_outcome.c). */

@@ -379,36 +379,23 @@ static int refuse_hard_links(const char *path)
 	return 0;
 }
 
-int store_open(const char *path, struct store **out)
+int store_setup(struct store *st, const char *mode_path)
 {
-	struct store *st = xcalloc(1, sizeof(*st));
-	struct strbuf name = STRBUF_INIT;
 	int64_t version = 0;
 	int empty;
 
-	/*
-	 * SQLite counts every allocation under a global mutex, for
-	 * sqlite3_memory_used(), which nothing here reads: a tenth of an
-	 * import. It can only be turned off before SQLite initialises, which
-	 * the first sqlite3_open() does; later calls fail harmlessly.
-	 */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	st->path = xstrdup(path);
-	if (db_name(path, 1, &name) < 0 || refuse_hard_links(name.buf) < 0 ||
-	    create_private(name.buf) < 0 ||
-	    connect(st, name.buf, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
-		goto fail;
 	/*
 	 * Another program's database, or a newer schema, must be refused
 	 * before anything writes: journal_mode would already change the file,
 	 * so check first.
 	 */
 	if (read_user_version(st, &version) < 0 || check_ours(st, version, &empty) < 0)
-		goto fail;
-	warn_mode(path);
+		return -1;
+	if (mode_path)
+		warn_mode(mode_path);
 	if (version > (int64_t)store_migration_count) {
 		newer_schema_error(st, version);
-		goto fail;
+		return -1;
 	}
 	/*
 	 * WAL lets status and export read while a run writes. synchronous=FULL
@@ -424,16 +411,34 @@ int store_open(const char *path, struct store **out)
 			"PRAGMA temp_store = MEMORY;",
 			"cannot configure the database") < 0 ||
 	    enter_wal(st) < 0)
-		goto fail;
-	if (migrate(st, version) < 0 || prepare_all(st) < 0)
-		goto fail;
+		return -1;
+	return migrate(st, version) < 0 || prepare_all(st) < 0 ? -1 : 0;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	struct strbuf name = STRBUF_INIT;
+
+	/*
+	 * SQLite counts every allocation under a global mutex, for
+	 * sqlite3_memory_used(), which nothing here reads: a tenth of an
+	 * import. It can only be turned off before SQLite initialises, which
+	 * the first sqlite3_open() does; later calls fail harmlessly.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	st->path = xstrdup(path);
+	if (db_name(path, 1, &name) < 0 || refuse_hard_links(name.buf) < 0 ||
+	    create_private(name.buf) < 0 ||
+	    connect(st, name.buf, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0 ||
+	    store_setup(st, path) < 0) {
+		strbuf_release(&name);
+		store_close(st);
+		return -1;
+	}
 	strbuf_release(&name);
 	*out = st;
 	return 0;
-fail:
-	strbuf_release(&name);
-	store_close(st);
-	return -1;
 }
 
 /* 1 if the file at path exists and is not empty. */
@@ -521,7 +526,7 @@ static int no_pending_log(const char *path)
 }
 
 /* The "file:" URI of path with immutable=1 (https://sqlite.org/uri.html). */
-static void immutable_uri(struct strbuf *sb, const char *path)
+void store_immutable_uri(struct strbuf *sb, const char *path)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -585,7 +590,7 @@ int store_open_readonly(const char *path, struct store **out)
 		sqlite3_close(st->db);
 		st->db = NULL;
 		strbuf_reset(&uri);
-		immutable_uri(&uri, name.buf);
+		store_immutable_uri(&uri, name.buf);
 		if (connect(st, uri.buf, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI) < 0 ||
 		    read_user_version(st, &version) < 0)
 			goto fail;
