@@ -267,21 +267,23 @@ static int no_own_option(void *ctx, int c, const char *arg)
 	return 0;
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_connections_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_connections(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    CLI_LOG_FORMAT_OPTION,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct cmd_common co = {DEFAULT_DB_PATH, connections_help, 0, NULL};
 	struct writer w = WRITER_INIT;
 	struct counts n = {0};
 	const char *db, *path;
 	int ret;
 
-	ret = cmd_read_options(&co, argc, argv, longopts, no_own_option, NULL);
+	ret = cmd_read_options(&co, argc, argv, cmd_connections_options, no_own_option, NULL);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	db = co.db;

@@ -421,19 +421,22 @@ out:
 	return ret;
 }
 
+/* The command's own options (cmd.h: the config file reads them too). */
+const struct option cmd_webhooks_options[] = {
+    {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
+    {"at", required_argument, NULL, 'a'},     CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+};
+
 int cmd_webhooks(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
-	    {"at", required_argument, NULL, 'a'},     CLI_LOG_FORMAT_OPTION,
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
-	};
 	const char *listen_arg = NULL, *db = DEFAULT_DB_PATH, *sub;
 	int64_t at_s = clock_now_ms() / 1000;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	/* cli_getopt(): a config file's setting names its line in every message */
+	while ((c = cli_getopt(argc, argv, ":h", cmd_webhooks_options)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_arg = optarg;
@@ -459,6 +462,8 @@ int cmd_webhooks(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (cmd_options_check_only)
+		return EXIT_OK; /* `finch-onboard config`: the values are read, nothing runs */
 	sub = optind < argc ? argv[optind] : NULL;
 	if (sub && !strcmp(sub, "serve") && optind + 1 == argc) {
 		if (!listen_arg) {

@@ -158,6 +158,24 @@ run_fo config --config map.ini import --column 'customer_id=Account ID'
 expect_eq "the command line's mapping only" "$(grep column out.txt)" "command line	column=customer_id=Account ID"
 pass "config checks every value (file, line and key), allow_product and other lists in the file, mappings trimmed"
 
+# connections and webhooks read the file too: [common] db is theirs, and their own sections
+printf '[common]\ndb = crm.db\n[webhooks]\nat = 1676312382\n' >hooks.ini
+chmod 600 hooks.ini
+run_fo config --config hooks.ini webhooks
+expect_rc 0 "config webhooks"
+expect_eq "webhooks' settings" "$(grep -v '^env:' out.txt)" "command line	config=hooks.ini
+file:hooks.ini:2	db=crm.db
+file:hooks.ini:4	at=1676312382"
+printf 'customer_id,connection_id\na-1,conn-1\n' >conns.csv
+run_fo connections import conns.csv --config hooks.ini
+expect_rc 0 "connections import with the file's db"
+expect_eq "connected" "$(sqlite3 crm.db "SELECT state || ' ' || connection_id FROM customers WHERE customer_id = 'a-1'")" "exists conn-1"
+printf '[webhooks]\nat = lots\n' >hooks.ini
+run_fo config --config hooks.ini
+expect_rc 2 "a bad value in [webhooks]"
+expect_eq "webhooks' error" "$ERR" "finch-onboard: error: hooks.ini:2: at: --at 'lots': must be Unix seconds"
+pass "connections and webhooks take the file's settings, [common] db among them, and config checks them"
+
 chmod 620 onboard.ini
 run_fo import crm.csv --config onboard.ini
 expect_rc 2 "a file others can write"
