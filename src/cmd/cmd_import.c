@@ -120,6 +120,8 @@ int cmd_import(int argc, char **argv)
 		       "invalid')",
 		       (long long)(stats.invalid - (int64_t)o.max_reasons));
 	csv_import_print_summary(stdout, o.check ? "checked" : "imported", argv[optind], &stats);
+	if (cmd_sandbox_warnings(o.check ? check_st : w.st, &stats) < 0)
+		goto out;
 	ret = stats.invalid ? EXIT_ROWS : EXIT_OK;
 out:
 	store_close(check_st);

@@ -364,6 +364,8 @@ int cmd_sync(int argc, char **argv)
 		cfg.quiet = 1;
 	if (!cfg.quiet)
 		print_import(info, csv, &stats);
+	if (cmd_sandbox_warnings(st, &stats) < 0)
+		goto out;
 	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.quiet ? NULL : info) < 0)
 		goto out;
 

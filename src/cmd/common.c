@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
+#include "finch/validate.h"
 
 int cmd_options_check_only;
 
@@ -135,4 +136,30 @@ int cmd_reauth_scope(const char *arg, enum reauth_scope *scope)
 	return error("--reauthenticate='%s': 'all', or nothing for the connections whose status "
 		     "is %s",
 		     arg, REAUTH_NEEDED_NAMES);
+}
+
+int cmd_sandbox_warnings(struct store *st, const struct import_stats *s)
+{
+	struct sandbox_counts c;
+	int64_t sandbox;
+
+	if (!s->accepted && !s->updated)
+		return 0;
+	if (store_sandbox_counts(st, &c) < 0)
+		return -1;
+	sandbox = c.finch + c.provider;
+	if (sandbox && c.production)
+		warning("the database mixes %lld production row%s and %lld sandbox row%s: Finch "
+			"makes sandbox sessions with the sandbox application's credentials only, "
+			"and production ones with production credentials only, so one run "
+			"cannot send both; keep them in separate databases (--db)",
+			(long long)c.production, c.production == 1 ? "" : "s", (long long)sandbox,
+			sandbox == 1 ? "" : "s");
+	if (c.provider > FINCH_PROVIDER_SANDBOX_MAX)
+		warning("%lld rows ask for sandbox=provider: Finch's provider sandbox allows at "
+			"most %d active connections per application (and no assisted auth), so "
+			"every employer past the %dth to connect will fail",
+			(long long)c.provider, FINCH_PROVIDER_SANDBOX_MAX,
+			FINCH_PROVIDER_SANDBOX_MAX);
+	return 0;
 }

@@ -98,4 +98,14 @@ int cmd_db_exists(const char *db);
  */
 int cmd_reauth_scope(const char *arg, enum reauth_scope *scope);
 
+/*
+ * After an import that added or changed rows (s): warns when the database
+ * mixes sandbox and production rows (one set of credentials cannot serve
+ * both), and when more rows ask for sandbox=provider than Finch's provider
+ * sandbox allows connections (FINCH_PROVIDER_SANDBOX_MAX). An import that
+ * changed nothing says nothing again. Returns -1 only when the database
+ * fails.
+ */
+int cmd_sandbox_warnings(struct store *st, const struct import_stats *s);
+
 #endif

@@ -145,6 +145,13 @@ int64_t minutes_to_expire_to_send(int64_t row_minutes, int reauth);
  * ("type: number", 1..129600). Stores it rounded up to whole minutes.
  */
 int validate_minutes_to_expire_number(double v, int64_t *whole, char *why, size_t size);
+/*
+ * Finch's provider sandbox: at most this many active connections per
+ * application, and no assisted auth (developer.tryfinch.com, "Provider
+ * Sandboxes"). A rehearsal past it fails at the sixth conversion.
+ */
+#define FINCH_PROVIDER_SANDBOX_MAX 5
+
 /* "finch" or "provider". */
 int validate_sandbox(const char *s, char *why, size_t size);
 /* true/false/1/0/yes/no in any case, into *out (1 or 0). */

@@ -497,6 +497,14 @@ struct webhook_record {
 int store_webhook_event(struct store *st, const struct webhook_record *w, int *duplicate,
 			int64_t *rows);
 
+/* What the rows (invalid ones left out) ask of Finch's sandboxes. */
+struct sandbox_counts {
+	int64_t production; /* no sandbox */
+	int64_t finch;	    /* sandbox=finch */
+	int64_t provider;   /* sandbox=provider */
+};
+int store_sandbox_counts(struct store *st, struct sandbox_counts *c);
+
 /* What store_mark_connected() did with one customer. */
 enum connection_mark {
 	CONNECTION_MARKED,    /* now exists with that connection and status */

@@ -33,6 +33,10 @@ const char *const store_connections_sql[S_STMT_COUNT] = {
 	"AND NOT (state = 'exists' AND connection_id IS ?2 AND "
 	"(connection_status IS ?3 OR connection_status_at > ?4))",
     [S_CONNECTION_LOOKUP] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+    [S_SANDBOX_COUNTS] =
+	"SELECT coalesce(sum(sandbox IS NULL), 0), "
+	"coalesce(sum(sandbox = 'finch'), 0), coalesce(sum(sandbox = 'provider'), 0) "
+	"FROM customers WHERE state <> 'invalid' AND keyless = 0",
 };
 
 int store_webhook_event(struct store *st, const struct webhook_record *w, int *duplicate,
@@ -103,5 +107,22 @@ int store_mark_connected(struct store *st, const char *customer_id, const char *
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_db_error(st, "cannot look up a customer");
+	return 0;
+}
+
+int store_sandbox_counts(struct store *st, struct sandbox_counts *c)
+{
+	sqlite3_stmt *s = st->stmt[S_SANDBOX_COUNTS];
+	int rc = sqlite3_step(s);
+
+	memset(c, 0, sizeof(*c));
+	if (rc == SQLITE_ROW) {
+		c->production = sqlite3_column_int64(s, 0);
+		c->finch = sqlite3_column_int64(s, 1);
+		c->provider = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_db_error(st, "cannot count the sandbox rows");
 	return 0;
 }

@@ -20,7 +20,8 @@ run_fo import excel.csv --db "$DB"
 expect_rc 0 "import excel.csv"
 expect_eq "excel summary" "$OUT" \
 	"imported excel.csv: 4 rows read, 4 accepted, 0 invalid, 0 unchanged, 0 updated"
-expect_eq "excel warning" "$ERR" "finch-onboard: warning: excel.csv:1: unknown column 'Notes' is ignored"
+expect_eq "excel warning" "$ERR" "finch-onboard: warning: excel.csv:1: unknown column 'Notes' is ignored
+finch-onboard: warning: the database mixes 2 production rows and 2 sandbox rows: Finch makes sandbox sessions with the sandbox application's credentials only, and production ones with production credentials only, so one run cannot send both; keep them in separate databases (--db)"
 pass "BOM, CRLF, columns in any order and case, unknown column warned"
 
 expect_eq "excel rows" "$(q "SELECT customer_id, replace(customer_name, char(13, 10), ' | '), products, state
