@@ -109,6 +109,14 @@ void cli_arg_origins_clear(void)
 	util_set_context(NULL);
 }
 
+const char *cli_value_origin(const char *value)
+{
+	for (size_t i = 0; value && i < norigins; i++)
+		if (value >= origins[i].arg && value <= origins[i].arg + strlen(origins[i].arg))
+			return origins[i].origin;
+	return NULL;
+}
+
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts)
 {
 	int c = getopt_long(argc, argv, optstring, longopts, NULL);

@@ -55,6 +55,13 @@ void cli_log_format_early(int argc, char **argv);
 void cli_arg_origin(const char *arg, const char *origin);
 void cli_arg_origins_clear(void);
 
+/*
+ * The origin of the argument an option's value (getopt's optarg) points
+ * into, or NULL: for a check made once every option is read, whose error
+ * must still name the config file's line and key (util_set_context()).
+ */
+const char *cli_value_origin(const char *value);
+
 /* getopt_long() that sets the message context of cli_arg_origin() for each option. */
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts);
 

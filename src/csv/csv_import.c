@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cli.h"
 #include "csv/csv_header.h"
 #include "csv/csv_text.h"
 #include "csv/readahead.h"
@@ -134,11 +135,16 @@ int import_options_finish(struct import_options *o)
 	if (!d->products_arg)
 		return 0;
 	if (parse_products(d->products_arg, &d->products, why, sizeof(why)) < 0 ||
-	    validate_products(d->products, why, sizeof(why)) < 0)
-		return error("--products '%s': %s%s", d->products_arg, why,
-			     strstr(why, "unknown product") ? " (a product newer than this build "
-							      "needs --allow-product NAME)"
-							    : "");
+	    validate_products(d->products, why, sizeof(why)) < 0) {
+		/* a config file's products names its line and key, as a bad value does */
+		util_set_context(cli_value_origin(d->products_arg));
+		error("--products '%s': %s%s", d->products_arg, why,
+		      strstr(why, "unknown product") ? " (a product newer than this build needs "
+						       "--allow-product NAME)"
+						     : "");
+		util_set_context(NULL);
+		return -1;
+	}
 	return 0;
 }
 

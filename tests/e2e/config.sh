@@ -128,7 +128,7 @@ products = company payroll_v2
 chmod 600 prod.ini
 run_fo config --config prod.ini
 expect_rc 2 "config: a product newer than the build"
-expect_eq "products checked once all is read" "$ERR" "finch-onboard: error: --products 'company payroll_v2': unknown product 'payroll_v2' (a product newer than this build needs --allow-product NAME)"
+expect_eq "products checked once all is read" "$ERR" "finch-onboard: error: prod.ini:2: products: --products 'company payroll_v2': unknown product 'payroll_v2' (a product newer than this build needs --allow-product NAME)"
 
 # --allow-product, like every long option, in the file: repeated, or a list
 printf '[import]
