@@ -82,6 +82,8 @@ static int print_failure(const char *code, long status, int64_t count, void *dat
 		else
 			cJSON_AddNullToObject(item, "http_status");
 		cJSON_AddNumberToObject(item, "count", (double)count);
+		if (status >= 200 && status < 300) /* the row's session may exist */
+			cJSON_AddTrueToObject(item, "created_unreadable");
 		cJSON_AddItemToArray(data, item);
 	} else {
 		struct strbuf shown = STRBUF_INIT;
@@ -92,6 +94,14 @@ static int print_failure(const char *code, long status, int64_t count, void *dat
 		if (status)
 			snprintf(st, sizeof(st), "%ld", status);
 		printf("  %-36s %-6s %lld\n", shown.buf, st, (long long)count);
+		if (status >= 200 && status < 300)
+			printf(
+			    "    a %ld the program could not read (or whose link it refused): the "
+			    "session may exist, so these rows are never sent again by themselves; "
+			    "see their error and Finch-Request-Id in the export, then "
+			    "'finch-onboard "
+			    "retry --http-status %ld' to send them again\n",
+			    status, status);
 		strbuf_release(&shown);
 	}
 	return 0;

@@ -523,7 +523,7 @@ void finch_api_classify(long http_status, const char *body, size_t body_len,
 			out->connect_url = xstrdup(url);
 			goto out;
 		}
-		out->result = FINCH_TRANSIENT;
+		out->result = FINCH_UNREADABLE;
 		strbuf_addf(&sb, "malformed %ld body: ", http_status);
 		if (!root && body_len) {
 			strbuf_addstr(&sb, "not a JSON object: ");
@@ -607,7 +607,7 @@ void finch_api_broken_answer(long http_status, const char *body, size_t body_len
 		return;
 	finch_outcome_release(out);
 	memset(out, 0, sizeof(*out));
-	out->result = FINCH_TRANSIENT;
+	out->result = http_status >= 200 && http_status < 300 ? FINCH_UNREADABLE : FINCH_TRANSIENT;
 	out->http_status = http_status;
 	strbuf_addf(&sb, "HTTP %ld cut short (", http_status);
 	add_one_line(&sb, what && *what ? what : "transport error",

@@ -58,7 +58,14 @@ enum finch_result {
 	FINCH_EXISTS,	 /* 400 connection_already_exists, with connection_id */
 	FINCH_REJECTED,	 /* a permanent 4xx: the row fails with a reason */
 	FINCH_AUTH,	 /* 401: the whole run must stop */
-	FINCH_TRANSIENT, /* 408, 409, 429, 5xx, transport error, bad 2xx body */
+	FINCH_TRANSIENT, /* 408, 409, 429, 5xx, transport error */
+	/*
+	 * A 2xx whose body cannot be read (not the documented JSON, or cut
+	 * short): the API may well have created the session, and Finch has no
+	 * idempotency key, so it is never sent again by itself. The row fails
+	 * with this reason; `retry --http-status 201` sends it again on request.
+	 */
+	FINCH_UNREADABLE,
 };
 
 /*
@@ -81,10 +88,11 @@ void finch_outcome_release(struct finch_outcome *o);
  * Classifies a response: status, body (need not be NUL-terminated, may be
  * HTML or empty) and the x-should-retry header value (NULL if absent).
  * Bodies are parsed defensively: {"error": "..."} and non-JSON bodies give a
- * message too. A 201 without a string session_id and connect_url is
- * FINCH_TRANSIENT ("malformed 201 body: ..."). x-should-retry "true" makes
+ * message too. A 2xx without a string session_id and connect_url is
+ * FINCH_UNREADABLE ("malformed 201 body: ..."). x-should-retry "true" makes
  * a REJECTED answer TRANSIENT and "false" makes a TRANSIENT one REJECTED;
- * it never changes CREATED, EXISTS or AUTH.
+ * it never changes CREATED, EXISTS, UNREADABLE or AUTH: a 2xx is never
+ * retried.
  */
 void finch_api_classify(long http_status, const char *body, size_t body_len,
 			const char *should_retry, struct finch_outcome *out);
@@ -106,9 +114,9 @@ int finch_api_is_client_wide_limit(const char *finch_code);
  * text). A complete answer is an answer: when body holds a whole 201 or
  * connection_already_exists (what finch_api_classify() makes FINCH_CREATED
  * or FINCH_EXISTS of), that is the outcome, since the API did create the
- * session. Anything else is FINCH_TRANSIENT with http_status kept and a
- * message quoting what and the start of the partial body (at most 100
- * characters, one line), for the record.
+ * session. Anything else is FINCH_TRANSIENT (FINCH_UNREADABLE for a 2xx)
+ * with http_status kept and a message quoting what and the start of the
+ * partial body (at most 100 characters, one line), for the record.
  */
 void finch_api_broken_answer(long http_status, const char *body, size_t body_len, const char *what,
 			     struct finch_outcome *out);

@@ -284,3 +284,12 @@ int retry_carry_over(int64_t first_ms, int64_t now_ms, int64_t give_up_after_ms,
 	*until_out = give_up_after_ms > INT64_MAX - first ? INT64_MAX : first + give_up_after_ms;
 	return now_ms < *until_out;
 }
+
+int64_t retry_due_ms(int64_t now_ms, int64_t delay_ms, int64_t until_ms)
+{
+	/* A window already over: the row fails at its next failure; only the 7 days apply. */
+	int64_t cap = until_ms > now_ms ? until_ms : now_ms + RETRY_DUE_MAX_MS;
+	int64_t due = delay_ms > 0 ? now_ms + delay_ms : now_ms;
+
+	return due < cap ? due : cap;
+}

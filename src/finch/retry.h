@@ -86,4 +86,16 @@ struct retry_decision retry_decide(const struct retry_policy *p, int64_t attempt
 int retry_carry_over(int64_t first_ms, int64_t now_ms, int64_t give_up_after_ms, int64_t *first_out,
 		     int64_t *until_out);
 
+/*
+ * When a row whose transient failure at now_ms asks for delay_ms (longer
+ * than a run waits: RETRY_DEFER) may be tried again: never past until_ms (the end of
+ * --give-up-after, retry_carry_over()'s *until_out; 0 when off), and never
+ * more than RETRY_DUE_MAX_MS ahead without one. A server hint is the
+ * server's wish, not a contract: `Retry-After: 31536000` on a 503 parked a
+ * row in retry_wait for 366 days, where --give-up-after never applied.
+ */
+int64_t retry_due_ms(int64_t now_ms, int64_t delay_ms, int64_t until_ms);
+
+#define RETRY_DUE_MAX_MS (7 * 86400 * (int64_t)1000)
+
 #endif

@@ -104,7 +104,7 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 			/* Not the row's fault: kept for the run after the penalty, never failed. */
 			d->sum->deferred++;
 			so->kind = OUTCOME_RETRY;
-			so->next_attempt_ms = d->stop_resume_ms;
+			so->next_attempt_ms = retry_due_ms(now_ms, d->stop_resume_ms - now_ms, 0);
 			dispatch_keep(d, so);
 			return;
 		}
@@ -139,9 +139,12 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 			  LOG_S("customer_id", t->job.req.customer_id),
 			  LOG_I("retry_after_ms", dec.delay_ms), LOG_END);
 	}
-	dispatch_note_retry_due(d, now_ms + dec.delay_ms, now_ms);
 	so->kind = OUTCOME_RETRY;
-	so->next_attempt_ms = now_ms + dec.delay_ms;
+	/* Within the run, a wait is as asked; a later run's is capped (retry_due_ms()). */
+	so->next_attempt_ms = dec.action == RETRY_DEFER
+				  ? retry_due_ms(now_ms, dec.delay_ms, so->give_up_ms)
+				  : now_ms + dec.delay_ms;
+	dispatch_note_retry_due(d, so->next_attempt_ms, now_ms);
 	dispatch_keep(d, so);
 }
 
@@ -347,6 +350,18 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 		}
 		d->sum->unsent++;
 		so.kind = OUTCOME_UNSENT;
+		dispatch_keep(d, &so);
+		break;
+	case FINCH_UNREADABLE:
+		d->sum->failed++;
+		log_event(
+		    LOG_WARN, "row_failed",
+		    "a 2xx whose body could not be read: the session may exist, so the row is "
+		    "not sent again by itself (finch-onboard retry --http-status to send it)",
+		    LOG_S("customer_id", t->job.req.customer_id),
+		    LOG_I("http_status", o.http_status), LOG_S("request_id", t->request_id),
+		    LOG_S("reason", o.message), LOG_END);
+		so.kind = OUTCOME_FAILED;
 		dispatch_keep(d, &so);
 		break;
 	case FINCH_TRANSIENT:

@@ -104,7 +104,14 @@ fault_case() {
 }
 fault_case e503 --error-rate 1 --error-status 503
 q f-e503.db "SELECT DISTINCT http_status FROM customers" | grep -qx 503 || fail "503 not recorded"
-fault_case malformed --malformed-rate 1
+# A 2xx is never retried: the session may exist. A malformed 201 fails its row at once.
+start_mock --malformed-rate 1 --log "$work/m-malformed.log"
+new_db f-malformed.db 2 fmalformed
+expect_exit 1 fo run --db f-malformed.db --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
+	"${run_opts[@]}"
+stop_mock
+[ "$(count_state f-malformed.db failed)" = 2 ] || fail "malformed 201: rows did not fail"
+[ "$(requests m-malformed.log)" = 2 ] || fail "malformed 201: $(requests m-malformed.log) requests for 2 rows"
 q f-malformed.db "SELECT error FROM customers" | grep -qi "malformed" || fail "malformed 201 reason missing"
 fault_case hang --hang-rate 1
 q f-hang.db "SELECT transport_error FROM attempts" | grep -qi "timeout\|timed out" || fail "timeout not recorded"
@@ -118,7 +125,25 @@ expect_exit 0 fo run --db ff.db --base-url "$MOCK_URL" "${run_opts[@]}"
 [ "$(count_state ff.db created)" = 5 ] || fail "--fail-first 1: rows not created on retry"
 [ "$(q ff.db "SELECT count(*) FROM attempts")" = 10 ] || fail "--fail-first 1: want 2 attempts a row"
 stop_mock
-pass "503, malformed 201, timeout and connection reset are retried, then fail with the last reason"
+pass "503, timeout and connection reset are retried, then fail with the last reason; a malformed 201 fails at once"
+
+# ---- a server hint never parks a row for a year ------------------------------------------
+# Retry-After: 366 days on every 429: the rows wait for a later run, due at most
+# 7 days ahead (and never past --give-up-after).
+start_mock --rate-limit-fault 1 --retry-after 366d
+new_db hint.db 2 hint
+t_before=$(($(date +%s) * 1000))
+expect_exit 1 fo run --db hint.db --base-url "$MOCK_URL" "${run_opts[@]}"
+[ "$(count_state hint.db retry_wait)" = 2 ] || fail "a year's hint: rows not left waiting"
+far=$(q hint.db "SELECT max(next_attempt_at) FROM customers")
+[ "$far" -le $((t_before + 7 * 86400000 + 60000)) ] && [ "$far" -ge $((t_before + 7 * 86400000 - 60000)) ] ||
+	fail "a year's hint: due at $far, want 7 days after $t_before"
+new_db hint2.db 2 hint2
+expect_exit 1 fo run --db hint2.db --base-url "$MOCK_URL" --give-up-after 1d "${run_opts[@]}"
+far=$(q hint2.db "SELECT max(next_attempt_at) FROM customers")
+[ "$far" -le $((t_before + 86400000 + 60000)) ] || fail "a year's hint under --give-up-after 1d: due at $far"
+stop_mock
+pass "a Retry-After of a year leaves rows due in 7 days at most, or by --give-up-after"
 
 # ---- retries end to end: Retry-After honoured, --max-attempts never exceeded --------
 # Each 429 delays its own row by the hint: short hints keep this quick.

@@ -17,13 +17,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup rel-blackhole
-srv_pids=()
-stop_srv() {
-	local p
-	for p in "${srv_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	e2e_cleanup
-}
-trap stop_srv EXIT
+trap py_servers_stop EXIT
 
 cat >hole.py <<'PY'
 import socket, sys, time
@@ -64,20 +58,10 @@ while True:
     held.append(c)
 PY
 
-# start_srv MODE: sets SRV_URL.
-start_srv() {
-	rm -f "port-$1.txt"
-	python3 hole.py "$1" >"port-$1.txt" 2>"srv-$1.err" &
-	srv_pids+=($!)
-	has_port() { [ -s "port-$1.txt" ]; }
-	wait_for "the $1 server's port" has_port "$1"
-	SRV_URL="http://127.0.0.1:$(cat "port-$1.txt")"
-}
-
 # ---- a black hole from the start: exit 6, every row pending, no budget spent ----------
-start_srv blackhole
+py_server blackhole hole.py blackhole
 new_db b.db 40 b
-expect_exit 6 fo run --db b.db --base-url "$SRV_URL" --rate 0 --quiet --max-attempts 2 \
+expect_exit 6 fo run --db b.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 2s
 grep -q "the API could not be reached; nothing was marked failed" err.txt ||
 	fail "a black hole: exit 6 without its message: $(cat err.txt)"
@@ -92,9 +76,9 @@ n=$(q b.db "SELECT count(*) FROM attempts")
 pass "connects that time out (a black hole): exit 6 after $n attempts, 40 of 40 rows pending, no budget spent"
 
 # ---- the contrast: sent, never answered: the rows spend and fail -----------------
-start_srv silent
+py_server silent hole.py silent
 new_db s.db 3 s
-expect_exit 1 fo run --db s.db --base-url "$SRV_URL" --rate 0 --quiet --max-attempts 2 \
+expect_exit 1 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 1s
 [ "$(count_state s.db failed)" = 3 ] || fail "sent, no answer: $(count_state s.db failed) failed, want 3"
 [ "$(q s.db "SELECT count(*) FROM attempts")" = 6 ] ||

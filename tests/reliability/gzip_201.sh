@@ -9,9 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup rel-gzip
-srv_pid=
-stop_srv() { [ -z "$srv_pid" ] || kill -TERM "$srv_pid" 2>/dev/null || true; e2e_cleanup; }
-trap stop_srv EXIT
+trap py_servers_stop EXIT
 
 # A tiny gateway of the test's own: every POST answers 201 with a gzip'd
 # body (Content-Encoding: gzip), whatever Accept-Encoding said, and logs it.
@@ -45,11 +43,8 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
 PY
-python3 gw.py >port.txt 2>gw.err &
-srv_pid=$!
-has_port() { [ -s port.txt ]; }
-wait_for "the gateway's port" has_port
-url="http://127.0.0.1:$(cat port.txt)"
+py_server gw gw.py
+url=$PY_URL
 
 new_db g.db 3 g
 expect_exit 0 fo run --db g.db --base-url "$url" --rate 0 --quiet

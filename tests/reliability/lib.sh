@@ -83,3 +83,25 @@ new_db() {
 	} >"$db.csv"
 	"$FINCH_ONBOARD" import "$db.csv" --db "$db" --quiet >/dev/null || fail "cannot import $db.csv"
 }
+
+# py_server TAG SCRIPT [ARGS...]: runs python3 SCRIPT ARGS (a test's own
+# small server, which prints its port on its first line) in the background,
+# waits for the port and sets PY_URL. py_servers_stop stops every one by pid
+# (and cleans up as e2e_cleanup does): trap it on EXIT.
+PY_PIDS=()
+py_server() {
+	local tag=$1 script=$2
+	shift 2
+	rm -f "$tag.port"
+	python3 "$script" "$@" >"$tag.port" 2>"$tag.err" &
+	PY_PIDS+=($!)
+	_py_port() { [ -s "$1.port" ]; }
+	wait_for "the $tag server's port" _py_port "$tag"
+	PY_URL="http://127.0.0.1:$(head -n 1 "$tag.port")"
+}
+
+py_servers_stop() {
+	local p
+	for p in "${PY_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	e2e_cleanup
+}

@@ -47,9 +47,7 @@ pass "exit 7 with requests in flight: all 20 sessions recorded, the next run sen
 # after 400 ms. Three quick 404s make the breaker give up at the start
 # (exit 6) while the slow 201s are in flight: they must be recorded (before:
 # 5 created, 0 recorded).
-srv_pid=
-stop_srv() { [ -z "$srv_pid" ] || kill -TERM "$srv_pid" 2>/dev/null || true; e2e_cleanup; }
-trap stop_srv EXIT
+trap py_servers_stop EXIT
 cat >lb.py <<'PY'
 import http.server, json, threading, time, uuid
 
@@ -91,12 +89,9 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
 PY
-python3 lb.py >port.txt 2>lb.err &
-srv_pid=$!
-has_port() { [ -s port.txt ]; }
-wait_for "the load balancer's port" has_port
+py_server lb lb.py
 new_db u.db 40 u
-expect_exit 6 fo run --db u.db --base-url "http://127.0.0.1:$(cat port.txt)" --rate 0 \
+expect_exit 6 fo run --db u.db --base-url "$PY_URL" --rate 0 \
 	--concurrency 8 --quiet
 grep -q "HTTP 404" err.txt || fail "exit 6 does not name the 404: $(cat err.txt)"
 sent_201=$(jq -c 'select(.status == 201)' lb.log | wc -l)

@@ -382,14 +382,17 @@ static void test_finch_api__classify(void **state)
 	     NULL, NULL, "s1"},
 	    {201, "{\"session_id\":\"s1\",\"connect_url\":\"u\"}", "false", FINCH_CREATED, NULL,
 	     NULL, "s1"},
-	    {201, "{\"session_id\":\"s1\"}", NULL, FINCH_TRANSIENT,
+	    {201, "{\"session_id\":\"s1\"}", NULL, FINCH_UNREADABLE,
 	     "malformed 201 body: no string connect_url", NULL, NULL},
-	    {201, "{\"session_id\":1,\"connect_url\":\"u\"}", NULL, FINCH_TRANSIENT,
+	    {201, "{\"session_id\":1,\"connect_url\":\"u\"}", NULL, FINCH_UNREADABLE,
 	     "malformed 201 body: no string session_id", NULL, NULL},
-	    {201, "", NULL, FINCH_TRANSIENT, "malformed 201 body: empty", NULL, NULL},
-	    {201, "<html>ok</html>", NULL, FINCH_TRANSIENT,
+	    {201, "", NULL, FINCH_UNREADABLE, "malformed 201 body: empty", NULL, NULL},
+	    {201, "<html>ok</html>", NULL, FINCH_UNREADABLE,
 	     "malformed 201 body: not a JSON object: <html>ok</html>", NULL, NULL},
-	    {201, "[]", "false", FINCH_REJECTED, "malformed 201 body: not a JSON object: []", NULL,
+	    /* a 2xx is never retried, whatever x-should-retry says */
+	    {201, "[]", "false", FINCH_UNREADABLE, "malformed 201 body: not a JSON object: []",
+	     NULL, NULL},
+	    {200, "[]", "true", FINCH_UNREADABLE, "malformed 200 body: not a JSON object: []", NULL,
 	     NULL},
 	    {400,
 	     "{\"code\":400,\"finch_code\":\"connection_already_exists\",\"message\":\"There's "
@@ -561,10 +564,10 @@ static void test_finch_api__broken_answer(void **state)
 	} cases[] = {
 	    {201, whole_201, 0, FINCH_CREATED, NULL},
 	    {400, exists, 0, FINCH_EXISTS, NULL},
-	    {201, whole_201, 20, FINCH_TRANSIENT,
+	    {201, whole_201, 20, FINCH_UNREADABLE,
 	     "HTTP 201 cut short (Transferred a partial file) after 20 body bytes: "
 	     "{\"session_id\":\"s-1\","},
-	    {201, "", 0, FINCH_TRANSIENT,
+	    {201, "", 0, FINCH_UNREADABLE,
 	     "HTTP 201 cut short (Transferred a partial file) after 0 body bytes"},
 	    {500, "{\"code\":500}", 0, FINCH_TRANSIENT, "HTTP 500 cut short"},
 	    {400, "{\"finch_code\":\"invalid_request\"}", 0, FINCH_TRANSIENT, "HTTP 400 cut short"},
@@ -602,7 +605,7 @@ static void test_finch_api__broken_answer_fragment_is_bounded(void **state)
 	memset(body, 'x', 200000);
 	body[0] = '{';
 	finch_api_broken_answer(201, body, 200000, "Failure writing output", &o);
-	assert_int_equal(o.result, FINCH_TRANSIENT);
+	assert_int_equal(o.result, FINCH_UNREADABLE);
 	assert_true(strlen(o.message) < 300);
 	assert_non_null(strstr(o.message, "after 200000 body bytes"));
 	finch_outcome_release(&o);

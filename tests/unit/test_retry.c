@@ -306,10 +306,39 @@ static void test_retry__carry_over_table(void **state)
 	}
 }
 
+/* The cross-run schedule: a hint never parks a row past --give-up-after, nor past 7 days. */
+static void test_retry__due_is_capped(void **state)
+{
+	static const int64_t day = 86400000, now = 1000 * day;
+	static const struct {
+		int64_t delay, until, want;
+	} cases[] = {
+	    {1000, 0, now + 1000},			 /* a short wait: as asked */
+	    {366 * day, 0, now + 7 * day},		 /* Retry-After: 31536000, no limit */
+	    {7 * day, 0, now + 7 * day},		 /* exactly the cap */
+	    {366 * day, now + 2 * day, now + 2 * day},	 /* --give-up-after 2d wins */
+	    {3600000, now + 2 * day, now + 3600000},	 /* within it: as asked */
+	    {366 * day, now + 30 * day, now + 30 * day}, /* a longer --give-up-after */
+	    {5000, now - 1, now + 5000},		 /* the window is over: as asked */
+	    {366 * day, now - 1, now + 7 * day},	 /* ... but never past 7 days */
+	    {-1, 0, now},				 /* no delay */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t got = retry_due_ms(now, cases[i].delay, cases[i].until);
+
+		if (got != cases[i].want)
+			fail_msg("case %zu: got %lld, want %lld", i, (long long)got,
+				 (long long)cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_retry__carry_over_table),
+	    cmocka_unit_test(test_retry__due_is_capped),
 	    cmocka_unit_test(test_retry__backoff_table),
 	    cmocka_unit_test(test_retry__backoff_stays_in_range),
 	    cmocka_unit_test(test_retry__hint_table),
