@@ -351,6 +351,7 @@ static int feed(struct importer *im, struct csv_parser *p, const char *buf, size
 		}
 		if (im->failed || bound(im, p, n) < 0)
 			return -1;
+		im->mid_line = !end;
 		if (end) {
 			/* a LF right after a CR ends the same line (pieces end at each) */
 			if (*end == '\r' || n > 1 || !im->last_cr)

@@ -282,8 +282,9 @@ static int check_row(struct importer *im, struct record *rec, const char **colum
 	if (ncells != im->hdr.ncells) {
 		*column = "row";
 		*keyed = !csv_excel_number(id);
-		snprintf(why, size, "%zu cell%s, but the header has %zu", ncells,
-			 ncells == 1 ? "" : "s", im->hdr.ncells);
+		snprintf(why, size, "%zu cell%s, but the header has %zu%s", ncells,
+			 ncells == 1 ? "" : "s", im->hdr.ncells,
+			 im->cut_short ? ", and the file ends inside it (cut short?)" : "");
 		return -1;
 	}
 	if (csv_excel_number(id)) {
@@ -410,6 +411,16 @@ int importer_row(struct importer *im, struct record *rec)
 
 int importer_finish(struct importer *im)
 {
+	/*
+	 * One short record that the file ends inside (no line break after it)
+	 * is a row cut short, a truncated export, not a footer: a report's
+	 * footer is several lines, and they end.
+	 */
+	if (im->nheld == 1 && im->mid_line) {
+		im->cut_short = 1;
+		if (release_held(im) < 0)
+			return -1;
+	}
 	/* what is still held is the block at the end of the file: a footer */
 	im->stats->footer += (int64_t)im->nheld;
 	im->nheld = 0;

@@ -50,6 +50,8 @@ struct importer {
 	int64_t rec_line;      /* the line the current record started on */
 	int64_t last_rec_line; /* of the record before it */
 	int last_cr;	       /* the last byte fed was a CR: a LF now ends no new line */
+	int mid_line;	       /* the last byte fed was no CR or LF: the file ends inside a line */
+	int cut_short;	       /* the record being checked is the one the file ends inside */
 	size_t rec_bytes;      /* bytes fed since the current record began */
 	size_t cell_cut;       /* bytes cut from the cell being read */
 	int in_header;	       /* the next record is the header */
@@ -118,7 +120,10 @@ int importer_fatal(struct importer *im, int64_t line, const char *fmt, ...)
 void importer_header(struct importer *im, const struct record *rec);
 /* A data record: queued when valid (stored a batch at a time), else stored as invalid. */
 int importer_row(struct importer *im, struct record *rec);
-/* At the end of the file: counts the held records as a footer, stores what is queued. */
+/*
+ * At the end of the file: counts the held records as a footer (but one short
+ * record the file ends inside is a row cut short), stores what is queued.
+ */
 int importer_finish(struct importer *im);
 /* Frees what the rows' half holds. */
 void importer_release(struct importer *im);
