@@ -39,6 +39,12 @@ static const struct {
 
 /* Headers cited in a missing column's message, at most. */
 #define HINTS_MAX 5
+/*
+ * A header cell is quoted by its first bytes only: the file may not be a
+ * CSV of ours at all (a secret planted at the CSV's path), and its first
+ * line is what the messages would otherwise show.
+ */
+#define CELL_QUOTE_MAX 24
 
 int csv_column_find(const char *name)
 {
@@ -173,6 +179,7 @@ struct resolver {
 	const struct csv_header_input *in;
 	char **keys;	    /* of each header cell */
 	int pending;	    /* a problem was reported: the last one ends the import */
+	int foreign;	    /* no cell is ours: nothing of the header is quoted */
 	struct strbuf last; /* that problem, printed with "; nothing was imported" */
 	struct strbuf shown;
 };
@@ -201,6 +208,14 @@ static const char *shown(struct resolver *r, const char *s, size_t len)
 	return r->shown.buf;
 }
 
+/* Header cell i for a message: inert, cut at CELL_QUOTE_MAX bytes. */
+static const char *shown_cell(struct resolver *r, size_t i)
+{
+	strbuf_reset(&r->shown);
+	csv_printable(&r->shown, r->in->cells[i], r->in->lens[i], 0, CELL_QUOTE_MAX);
+	return r->shown.buf;
+}
+
 /* The header cell whose key is header's, or -1. */
 static int find_cell(struct resolver *r, const char *header)
 {
@@ -222,11 +237,10 @@ static void add_closest_header(struct resolver *r, struct strbuf *sb, const char
 	const char *best;
 
 	csv_header_key(name, strlen(name), &key);
-	best = closest(key.buf, (const char *const *)r->keys, r->h->ncells);
+	best = r->foreign ? NULL : closest(key.buf, (const char *const *)r->keys, r->h->ncells);
 	for (size_t i = 0; best && i < r->h->ncells; i++)
 		if (r->keys[i] == best) {
-			strbuf_addf(sb, " (did you mean '%s'?)",
-				    shown(r, r->in->cells[i], r->in->lens[i]));
+			strbuf_addf(sb, " (did you mean '%s'?)", shown_cell(r, i));
 			break;
 		}
 	strbuf_release(&key);
@@ -277,12 +291,12 @@ static void missing(struct resolver *r, int c)
 	struct strbuf hints = STRBUF_INIT;
 	size_t n = 0;
 
-	/* a header split by the wrong delimiter has no names worth citing */
-	for (size_t i = 0; in->header_delim == in->delim && i < r->h->ncells; i++) {
+	/* a header split by the wrong delimiter has no names worth citing, a foreign one none to
+	 * show */
+	for (size_t i = 0; !r->foreign && in->header_delim == in->delim && i < r->h->ncells; i++) {
 		if (r->h->cell_col[i] >= 0 || !may_be(r->keys[i], c) || n == HINTS_MAX)
 			continue;
-		strbuf_addf(&hints, "%s'%s'", n++ ? ", " : "; the file has ",
-			    shown(r, in->cells[i], in->lens[i]));
+		strbuf_addf(&hints, "%s'%s'", n++ ? ", " : "; the file has ", shown_cell(r, i));
 	}
 	if (n)
 		strbuf_addf(&hints, ": use --column %s=HEADER", csv_column_names[c]);
@@ -338,7 +352,7 @@ static void apply_mappings(struct resolver *r)
 		if (r->h->cell_col[i] >= 0) {
 			problem(r, "--column %s and --column %s both name column %d ('%s')",
 				csv_column_names[r->h->cell_col[i]], csv_column_names[c], i + 1,
-				shown(r, r->in->cells[i], r->in->lens[i]));
+				shown_cell(r, i));
 			continue;
 		}
 		named = find_cell(r, csv_column_names[c]);
@@ -375,7 +389,7 @@ static void apply_names(struct resolver *r)
 		if (c < 0 || h->cell_col[i] >= 0 || h->col_cell[c] >= 0)
 			continue;
 		assign(r, i, c);
-		name = shown(r, r->in->cells[i], r->in->lens[i]);
+		name = shown_cell(r, i);
 		warning("%s:%lld: column '%s' is read as %s (a synonym; --column %s='%s' says so "
 			"explicitly)",
 			r->in->path, (long long)r->in->line, name, csv_column_names[c],
@@ -419,6 +433,24 @@ static int expected(struct resolver *r, size_t i)
 	return 0;
 }
 
+/*
+ * 1 when no cell of the header is ours: none is a column's name, a synonym
+ * or a --column mapping's header. Such a file may be anything (a secret
+ * planted at the CSV's path): none of its first line is quoted.
+ */
+static int is_foreign(struct resolver *r)
+{
+	const struct csv_columns *cols = r->in->cols;
+
+	for (size_t i = 0; i < r->h->ncells; i++)
+		if (csv_column_find(r->keys[i]) >= 0 || csv_column_synonym(r->keys[i]) >= 0)
+			return 0;
+	for (int c = 0; cols && c < CSV_COL_COUNT; c++)
+		if (cols->map_header[c] && find_cell(r, cols->map_header[c]) >= 0)
+			return 0;
+	return 1;
+}
+
 /* The unknown columns left, in one line. */
 static void warn_unknown(struct resolver *r)
 {
@@ -431,8 +463,7 @@ static void warn_unknown(struct resolver *r)
 			continue;
 		if (typo)
 			strbuf_addf(&list, " (did you mean '%s'?)", typo);
-		strbuf_addf(&list, "%s'%s'", n++ ? ", " : "",
-			    shown(r, r->in->cells[i], r->in->lens[i]));
+		strbuf_addf(&list, "%s'%s'", n++ ? ", " : "", shown_cell(r, i));
 		typo = csv_column_did_you_mean(r->keys[i]);
 	}
 	/* the last one's hint after the verb, as a single column's reads best */
@@ -445,7 +476,7 @@ static void warn_unknown(struct resolver *r)
 
 int csv_header_resolve(struct csv_header *h, const struct csv_header_input *in)
 {
-	struct resolver r = {h, in, NULL, 0, STRBUF_INIT, STRBUF_INIT};
+	struct resolver r = {h, in, NULL, 0, 0, STRBUF_INIT, STRBUF_INIT};
 	struct strbuf key = STRBUF_INIT;
 	size_t i;
 
@@ -471,12 +502,13 @@ int csv_header_resolve(struct csv_header *h, const struct csv_header_input *in)
 		csv_header_key(in->cells[i], in->lens[i], &key);
 		r.keys[i] = xstrdup(key.buf ? key.buf : "");
 	}
+	r.foreign = is_foreign(&r);
 	apply_mappings(&r);
 	apply_names(&r);
 	apply_keeps(&r);
 	if (r.pending)
 		goto out;
-	if (!in->quiet)
+	if (!in->quiet && !r.foreign)
 		warn_unknown(&r);
 	/* every missing column at once, not one per attempt */
 	for (int c = 0; c < CSV_COL_COUNT; c++)

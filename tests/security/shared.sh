@@ -4,8 +4,8 @@
 # followed (exit 2, nothing written, nothing read); a FIFO or a device that
 # another user owns is never written; a device or socket is never read as a
 # CSV; a file with none of our columns (a secret?) is never quoted, and an
-# "Another user" is nobody, made
-# the owner with chown (the script runs as root; as anyone else it skips).
+# unknown header name only by its first 24 bytes. "Another user" is nobody,
+# made the owner with chown (the script runs as root; as anyone else it skips).
 # Everything lives in a mktemp -d folder.
 set -euo pipefail
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -85,7 +85,24 @@ grep -q "error: 'drop/in.csv' is a symlink owned by uid $NOBODY in folder 'drop'
 ! grep -qF "${secret_line:0:8}" err.txt || fail "import quoted the linked file: $(cat err.txt)"
 expect_exit 2 fo sync drop/in.csv --db o.db --out r.csv --base-url "$MOCK_URL"
 grep -q "is a symlink owned by uid $NOBODY" err.txt || fail "sync through another user's link: $(cat err.txt)"
-pass "the CSV through another user's link: exit 2, nothing of the linked file quoted"
+# our own file that is no CSV of ours (a secret file): refused, nothing of it quoted
+for cmd in "import secret --db o.db" "import secret --db o.db --check" "sync secret --db o.db --out r.csv --base-url $MOCK_URL"; do
+	# shellcheck disable=SC2086 # the words of cmd
+	expect_exit 2 fo $cmd
+	grep -q "the header has no 'customer_id' column" err.txt || fail "$cmd: $(cat err.txt)"
+	! grep -qF "${secret_line:0:8}" err.txt || fail "$cmd quoted a file refused as not CSV: $(cat err.txt)"
+done
+# a long unknown name is quoted by its start only, in a warning and in a hint
+long=$(printf 'x%.0s' $(seq 1 200))
+printf 'customer_id,customer_name,products,%s\nb-002,B,company,1\n' "$long" >long.csv
+expect_exit 0 fo import long.csv --db o.db
+grep -q "unknown column 'xxxxxxxxxxxxxxxxxxxxxxxx \[\.\.\. 200 bytes in all\]'" err.txt || fail "a long header name: $(cat err.txt)"
+printf 'customer_name,products,%s_id\nB,company,b-003\n' "$long" >long_id.csv
+expect_exit 2 fo import long_id.csv --db o.db
+grep -q "the file has 'xxxxxxxxxxxxxxxxxxxxxxxx \[\.\.\. 203 bytes in all\]'" err.txt || fail "a long header name in a hint: $(cat err.txt)"
+[ "$(grep -o 'x*' err.txt | awk '{ if (length > m) m = length } END { print m }')" -le 24 ] ||
+	fail "the header name was quoted beyond 24 bytes: $(cat err.txt)"
+pass "the CSV through another user's link: exit 2; a file with none of our columns is not quoted; header names are cut at 24 bytes"
 
 # ---- only files, FIFOs and terminals are read -------------------------------------
 expect_exit 2 fo import /dev/zero --db o.db

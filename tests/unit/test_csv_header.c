@@ -173,6 +173,53 @@ static const struct header_case {
      1,
      -1,
      E "--keep-column 'Account Owner': the header has no such column; nothing was imported\n"},
+    {"an unknown name is quoted by its first 24 bytes only",
+     "customer_id|customer_name|products|xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+     {0},
+     {0},
+     {0},
+     0,
+     0,
+     1,
+     -1,
+     W "unknown column 'xxxxxxxxxxxxxxxxxxxxxxxx [... 40 bytes in all]' is ignored\n"},
+    {"a hint quotes 24 bytes of the file's header too",
+     "Customer Reference Number In The CRM|customer_name|products",
+     {0},
+     {0},
+     {0},
+     -1,
+     -1,
+     1,
+     -1,
+     W "unknown column 'Customer Reference Numbe [... 36 bytes in all]' is ignored\n" E
+       "the header has no 'customer_id' column (read with delimiter ','; the file has 'Customer "
+       "Reference Numbe [... 36 bytes in all]': use --column customer_id=HEADER); nothing was "
+       "imported\n"},
+    {"a file with none of our columns (a secret?) is never quoted",
+     "sk-live-0123456789abcdef|Bearer",
+     {0},
+     {0},
+     {0},
+     -1,
+     -1,
+     -1,
+     -1,
+     E "the header has no 'customer_id' column (read with delimiter ',')\n" E
+       "the header has no 'customer_name' column (read with delimiter ',')\n" E
+       "the header has no 'products' column (read with delimiter ','; or give --products); "
+       "nothing was imported\n"},
+    {"nor is it by a mapping's hint",
+     "sk-live-0123456789abcdef",
+     {"customer_id=sk-live-0123456789abcdeg"},
+     {0},
+     {0},
+     -1,
+     -1,
+     -1,
+     -1,
+     E "--column customer_id='sk-live-0123456789abcdeg': the header has no such column; "
+       "nothing was imported\n"},
 };
 
 /* Splits s on '|' into cells[] and lens[] (pointers into a copy the caller frees). */
