@@ -35,6 +35,12 @@
 
 #define MAX_UNKNOWN_LISTED 20
 #define CELLS_MAX	   16
+/*
+ * A line of ids, a status and a time is well under 1 KiB: a longer one is
+ * not a connections log (a FIFO that never sends a newline, a binary file)
+ * and is refused before it can grow without bound.
+ */
+#define LINE_MAX_BYTES (64 * 1024)
 
 static const char connections_usage[] =
     "usage: finch-onboard connections import FILE [--db PATH]\n"
@@ -158,18 +164,37 @@ static const char *json_member(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/*
+ * Reads the next line of f into sb, without its newline. Returns its
+ * length, -1 at the end of the file (or on a read error: see ferror()), or
+ * -2 when the line runs past LINE_MAX_BYTES (sb then holds that much).
+ */
+static ssize_t read_line(FILE *f, struct strbuf *sb)
+{
+	int ch = EOF;
+
+	strbuf_reset(sb);
+	while (sb->len < LINE_MAX_BYTES && (ch = getc(f)) != EOF && ch != '\n')
+		strbuf_addch(sb, ch);
+	if (sb->len == LINE_MAX_BYTES && ch != '\n' && (ch = getc(f)) != '\n' && ch != EOF)
+		return -2;
+	if (ch == EOF && !sb->len)
+		return -1;
+	return (ssize_t)sb->len;
+}
+
 /* Reads path line by line into st; -1 after reporting. */
 static int import_file(struct store *st, const char *path, struct counts *n)
 {
 	int fd = safepath_open_input(path); /* a device, or another user's link: refused */
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	struct cells c = {STRBUF_INIT, {0}, 0};
-	char *line = NULL;
-	size_t alloc = 0;
+	struct strbuf sb = STRBUF_INIT;
+	char *line;
 	ssize_t len;
 	int col[4] = {-1, -1, -1, -1}, jsonl = -1, ret = -1;
 	static const char *const names[4] = {"customer_id", "connection_id", "status", "time"};
-	int64_t now_ms = clock_now_ms(), lineno = 0;
+	int64_t now_ms = clock_now_ms(), lineno = 0, nonblank = 0;
 
 	if (fd < 0)
 		return -1;
@@ -178,14 +203,18 @@ static int import_file(struct store *st, const char *path, struct counts *n)
 		return error_errno("cannot read '%s'", path);
 	}
 	for (;;) {
-		errno = 0;
-		len = getline(&line, &alloc, f);
-		if (len < 0)
+		len = read_line(f, &sb);
+		if (len == -1)
 			break;
-		struct conn_line cl = {0};
-		char *p = line;
-
 		lineno++;
+		if (len == -2) {
+			error("%s:%lld: a line longer than %d bytes: not a connections file", path,
+			      (long long)lineno, LINE_MAX_BYTES);
+			goto out;
+		}
+		struct conn_line cl = {0};
+		char *p = line = sb.buf;
+
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (lineno == 1 && !strncmp(p, "\xef\xbb\xbf", 3))
@@ -194,6 +223,7 @@ static int import_file(struct store *st, const char *path, struct counts *n)
 			p++;
 		if (!*p)
 			continue;
+		nonblank++;
 		if (jsonl < 0)
 			jsonl = *p == '{';
 		if (jsonl) {
@@ -241,13 +271,17 @@ static int import_file(struct store *st, const char *path, struct counts *n)
 		if (apply(st, path, lineno, &cl, now_ms, n) < 0)
 			goto out;
 	}
-	if (ferror(f) || errno == ENOMEM) { /* getline() ran out of memory: not an end of file */
+	if (ferror(f)) {
 		error_errno("cannot read '%s'", path);
+		goto out;
+	}
+	if (!nonblank) {
+		error("'%s' is empty: no header and no connection", path);
 		goto out;
 	}
 	ret = 0;
 out:
-	free(line);
+	strbuf_release(&sb);
 	strbuf_release(&c.buf);
 	fclose(f);
 	return ret;

@@ -4,7 +4,8 @@
 # naming o.db while the lock took it as a path), so it can never run beside
 # a writer on ./o.db; a dangling symlink at --db never creates its target;
 # another user's symlink at --db is not followed (the lock opens the path
-# with O_NOFOLLOW, SQLite with SQLITE_OPEN_NOFOLLOW).
+# with O_NOFOLLOW, SQLite with SQLITE_OPEN_NOFOLLOW); o.db, ./o.db, its absolute
+# path and our own symlink to it share one lock.
 set -euo pipefail
 . "$(dirname "$0")/../e2e/lib.sh"
 tmpdir dbpath
@@ -41,6 +42,23 @@ expect_eq "rows: the URI never imported beside the run" "$(sqlite3 o.db 'SELECT 
 expect_exit 0 fo import more.csv --db ./file:p.db --quiet
 expect_eq "./file:p.db is a file of that name" "$(sqlite3 ./file:p.db 'SELECT count(*) FROM customers')" 3
 pass "--db file:o.db is exit 2 with a hint for every command, so it never writes beside a run on ./o.db; ./file:p.db is a file"
+
+# ---- o.db, ./o.db, its absolute path and our own symlink to it share one lock -------
+# flock(1) holds the lock a writer takes (flock(2) on the database file itself)
+ln -s o.db alias.db
+flock o.db sh -c 'touch held; while [ ! -e release ]; do sleep 0.05; done' &
+holder=$!
+wait_for "flock(1) holding o.db" test -e held
+for name in o.db ./o.db "$PWD/o.db" alias.db; do
+	expect_exit 4 fo import more.csv --db "$name"
+	grep -q "database '$name' is in use by" err.txt ||
+		fail "--db $name beside a holder of o.db: $(cat err.txt)"
+done
+touch release
+wait "$holder"
+rm alias.db
+expect_eq "rows: nothing imported beside the holder" "$(sqlite3 o.db 'SELECT count(*) FROM customers')" 4
+pass "o.db, ./o.db, its absolute path and a symlink to it are one database: each is exit 4 while another holds it"
 
 # ---- a dangling symlink at --db creates nothing -----------------------------------
 mkdir elsewhere
