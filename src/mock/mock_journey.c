@@ -19,6 +19,12 @@
 #define DELIVERY_TRIES	   3
 #define OLD_TIMESTAMP_S	   600 /* twice the receivers' tolerance */
 #define DELIVERY_TIMEOUT_S 10
+/*
+ * Sessions kept for /_mock/complete: the latest ones, each replacing the
+ * oldest, so a load test's memory stays flat (every 201 made one, and 5,000
+ * a second grew the emulator by 600 KiB a second).
+ */
+#define SESSIONS_MAX 65536
 
 /* A session made by the emulator, for /_mock/complete. */
 struct session {
@@ -50,6 +56,7 @@ struct mock_journey {
 	pthread_cond_t cond;
 	struct session *sessions;
 	size_t nsessions, asessions;
+	size_t oldest; /* once SESSIONS_MAX are kept: the one the next replaces */
 	struct connection *conns;
 	size_t nconns, aconns;
 	struct delivery *head, *tail;
@@ -366,11 +373,19 @@ int64_t mock_journey_session(struct mock_journey *j, const char *session_id,
 	if (!minutes)
 		minutes = connection_id ? REAUTH_MINUTES_DEFAULT : MINUTES_TO_EXPIRE_DEFAULT;
 	pthread_mutex_lock(&j->lock);
-	if (j->nsessions == j->asessions) {
-		j->asessions = j->asessions ? 2 * j->asessions : 64;
-		j->sessions = xrealloc(j->sessions, j->asessions * sizeof(*j->sessions));
+	if (j->nsessions == SESSIONS_MAX) {
+		s = &j->sessions[j->oldest];
+		j->oldest = (j->oldest + 1) % SESSIONS_MAX;
+		free(s->session_id);
+		free(s->customer_id);
+		free(s->connection_id);
+	} else {
+		if (j->nsessions == j->asessions) {
+			j->asessions = j->asessions ? 2 * j->asessions : 64;
+			j->sessions = xrealloc(j->sessions, j->asessions * sizeof(*j->sessions));
+		}
+		s = &j->sessions[j->nsessions++];
 	}
-	s = &j->sessions[j->nsessions++];
 	s->session_id = xstrdup(session_id);
 	s->customer_id = customer_id ? xstrdup(customer_id) : NULL;
 	s->connection_id = connection_id ? xstrdup(connection_id) : NULL;
@@ -441,7 +456,7 @@ static char *complete(struct mock_journey *j, const cJSON *in, int *status)
 		if (!strcmp(j->sessions[i].session_id, sid->valuestring))
 			s = &j->sessions[i];
 	if (!s)
-		return fail(status, 404, "no such session");
+		return fail(status, 404, "no such session (the latest 65,536 are kept)");
 	if (clock_now_ms() > s->expires_at_ms)
 		return fail(status, 410, "the session has expired");
 	o = cJSON_CreateObject();

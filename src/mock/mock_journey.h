@@ -3,7 +3,9 @@
  * can play an employer's whole journey: a session is completed, the customer
  * now has a connection (later session requests answer
  * connection_already_exists), and a signed account.updated webhook goes to
- * --webhook-url, as Finch sends it (webhook.h).
+ * --webhook-url, as Finch sends it (webhook.h). The latest 65,536 sessions
+ * are kept (each new one replaces the oldest), so a load test runs in flat
+ * memory.
  *
  * Two admin endpoints drive it, answered only to loopback peers:
  *	POST /_mock/complete {"session_id": S}

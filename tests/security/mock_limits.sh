@@ -4,7 +4,8 @@
 # 401 before any body byte is sent, and one announcing a body over
 # --max-body its 413; an idle connection is closed after --idle-timeout; a
 # client past --max-per-client is turned away; the defaults serve 1,000
-# concurrent connections; it listens on loopback unless --bind says otherwise.
+# concurrent keep-alive connections (two requests on each); it listens on
+# loopback unless --bind says otherwise.
 set -euo pipefail
 . "$(dirname "$0")/../e2e/lib.sh"
 tmpdir mock-limits
@@ -60,18 +61,31 @@ elif mode == "per-client":  # N connections held open, then one more request
             break
         time.sleep(0.2)
     print(got)
-elif mode == "thousand":  # 1,000 connections open at once, then one request on each
+elif mode == "thousand":  # 1,000 connections open at once, then two requests on each (keep-alive)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    async def answer(r):
+        line = await r.readline()
+        length = 0
+        while True:
+            h = await r.readline()
+            if h in (b"\r\n", b""):
+                break
+            if h.lower().startswith(b"content-length:"):
+                length = int(h.split(b":")[1])
+        await r.readexactly(length)
+        return line.split(b" ")[1] if line else b"none"
     async def one(i, opened, go):
         r, w = await asyncio.open_connection("127.0.0.1", port)
         opened.append(1)
         await go.wait()
-        body = ('{"customer_id":"k-%d","customer_name":"K","products":["directory"]}' % i).encode()
-        w.write(head(auth, len(body)) + body)
-        line = await r.readline()
+        codes = []
+        for k in range(2):
+            body = ('{"customer_id":"k-%d-%d","customer_name":"K","products":["directory"]}' % (i, k)).encode()
+            w.write(head(auth, len(body)) + body)
+            codes.append(await answer(r))
         w.close()
-        return line.split(b" ")[1] if line else b"none"
+        return codes == [b"201", b"201"]
     async def main():
         opened, go = [], asyncio.Event()
         tasks = [asyncio.create_task(one(i, opened, go)) for i in range(1000)]
@@ -80,7 +94,7 @@ elif mode == "thousand":  # 1,000 connections open at once, then one request on 
         print("open", len(opened))
         go.set()
         res = await asyncio.gather(*tasks, return_exceptions=True)
-        print("201", sum(1 for x in res if x == b"201"))
+        print("201 201", sum(1 for x in res if x is True))
     asyncio.run(main())
 PY
 
@@ -110,7 +124,7 @@ pass "an idle connection is closed after --idle-timeout (${secs}s); a client pas
 # ---- the defaults serve 1,000 concurrent connections ------------------------------------
 start_mock
 python3 probe.py thousand "$(port)" >thousand.txt
-expect_eq "1,000 concurrent connections" "$(cat thousand.txt)" "$(printf 'open 1000\n201 1000')"
+expect_eq "1,000 concurrent connections" "$(cat thousand.txt)" "$(printf 'open 1000\n201 201 1000')"
 stop_mock
-pass "with the default limits, 1,000 concurrent connections are all served (1,000 201s)"
+pass "with the default limits, 1,000 concurrent keep-alive connections are all served (two 201s on each)"
 finish
