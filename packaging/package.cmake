@@ -32,7 +32,7 @@ install(FILES ${FINCH_GZ_DIR}/finch-onboard.1.gz ${FINCH_GZ_DIR}/finch-mock.1.gz
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${FINCH_GZ_DIR}/changelog.Debian.gz packaging/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(FILES packaging/systemd/finch-onboard-sync.env
+install(FILES packaging/systemd/finch-onboard-sync.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # lintian's overrides, each with its reason (packaging/debian/lintian-overrides)
 install(FILES packaging/debian/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides

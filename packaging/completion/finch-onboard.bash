@@ -9,7 +9,7 @@ _finch_onboard_commands="import run status export retry sync config connections 
 _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
 	--encoding --delimiter --allow-product --column --ignore-column --keep-column --skip-lines
 	--check --config --quiet --log-format --help"
-_finch_onboard_run_opts="--db --base-url --concurrency --rate --max-attempts --timeout
+_finch_onboard_run_opts="--db --base-url --client-id --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
 	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --connect-host --allow-keylog --help"
 _finch_onboard_status_opts="--db --json --log-format --help"
@@ -22,8 +22,8 @@ _finch_onboard_connections_opts="--db --log-format --help"
 _finch_onboard_webhooks_opts="--listen --db --at --log-format --help"
 _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
 	--column --ignore-column --keep-column --skip-lines --renew-expired
-	--reauthenticate --products --redirect-uri --minutes-to-expire --sandbox --encoding
-	--delimiter --allow-product --base-url --concurrency --rate --max-attempts --timeout --connect-timeout
+	--reauthenticate --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
+	--delimiter --allow-product --base-url --client-id --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
 	--log-format --seed --max-outage --give-up-after --metrics-file --connect-host --allow-keylog --help"
 _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
@@ -82,7 +82,7 @@ _finch_onboard_value()
 			plans_enrollments"
 		return 0
 		;;
-	--db | --out | --cacert | --client-secret-file | --metrics-file | --existing | --log)
+	--db | --out | --csv | --cacert | --client-secret-file | --metrics-file | --existing | --log)
 		_finch_onboard_files
 		return 0
 		;;

@@ -39,7 +39,8 @@
 #include "store/writer.h"
 
 static const char sync_usage_head[] =
-    "usage: finch-onboard sync CSV --out FILE [--db PATH] [--format csv|jsonl] [--raw]\n"
+    "usage: finch-onboard sync CSV|--csv CSV --out FILE [--db PATH] [--format csv|jsonl]\n"
+    "                          [--raw]\n"
     "                          [--bom|--no-bom] [--columns LIST] [--config FILE]\n"
     "                          [--renew-expired] [--reauthenticate] [--dry-run]\n"
     "                          [import options] [run options]\n"
@@ -53,6 +54,7 @@ static const char sync_usage_head[] =
     "(exit 3). Exit 1: some rows are invalid, failed or still waiting.\n"
     "\n"
     "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n"
+    "  --csv CSV             the CSV, when no argument names it (for a config file)\n"
     "  --out FILE            the export (required); '-' for standard output\n"
     "  --format FORMAT       csv (default) or jsonl\n"
     "  --columns LIST        the export's columns, as export --columns chooses them\n"
@@ -198,7 +200,7 @@ static int dry_run_exit_code(struct store *st)
 }
 
 /* Below RUN_OPT_FIRST and IMPORT_OPT_FIRST, the fragments' ranges. */
-enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH };
+enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_CSV };
 
 /* Reasons of invalid rows printed to stderr, as `import` does. */
 #define SYNC_MAX_REASONS 20
@@ -221,6 +223,7 @@ struct sync_args {
 	struct export_options *eo;
 	int renew_expired;
 	enum reauth_scope reauthenticate;
+	const char *csv; /* --csv: the CSV when no argument names it */
 };
 
 /* sync's own options: the run, import and export options, and the renewals. */
@@ -239,6 +242,8 @@ static int sync_apply(void *ctx, int c, const char *arg)
 		a->renew_expired = 1;
 	else if (c == SYNC_OPT_REAUTH)
 		return cmd_reauth_scope(arg, &a->reauthenticate) < 0 ? -1 : 1;
+	else if (c == SYNC_OPT_CSV)
+		a->csv = arg;
 	else
 		return 0;
 	return 1;
@@ -249,6 +254,7 @@ const struct option cmd_sync_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
     {"reauthenticate", optional_argument, NULL, SYNC_OPT_REAUTH},
+    {"csv", required_argument, NULL, SYNC_OPT_CSV},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -273,7 +279,7 @@ int cmd_sync(int argc, char **argv)
 	struct run_summary sum;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, sync_check};
 	const char *csv;
-	struct sync_args a = {&cfg, &io, &eo, 0, 0};
+	struct sync_args a = {&cfg, &io, &eo, 0, 0, NULL};
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
@@ -289,11 +295,13 @@ int cmd_sync(int argc, char **argv)
 	}
 	if (import_options_finish(&io) < 0)
 		goto out;
-	if (optind >= argc) {
-		error("missing the CSV file; see 'finch-onboard sync --help'");
+	/* the argument over --csv: the command line over the config file */
+	csv = optind < argc ? argv[optind++] : a.csv;
+	if (!csv) {
+		error("missing the CSV file (an argument, or --csv FILE: csv = FILE in the "
+		      "config file); see 'finch-onboard sync --help'");
 		goto out;
 	}
-	csv = argv[optind++];
 	if (optind < argc) {
 		error("unexpected argument '%s'; see 'finch-onboard sync --help'", argv[optind]);
 		goto out;

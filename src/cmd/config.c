@@ -52,6 +52,7 @@ static const struct {
 	const char *key, *env;
 } env_keys[] = {
     {"base-url", "FINCH_BASE_URL"},
+    {"client-id", "FINCH_CLIENT_ID"},
 };
 
 /* Never a key: the secret, and what makes no sense in a file. */

@@ -31,6 +31,7 @@
 
 const struct option run_long_options[] = {
     {"base-url", required_argument, NULL, RUN_OPT_BASE_URL},
+    {"client-id", required_argument, NULL, RUN_OPT_CLIENT_ID},
     {"concurrency", required_argument, NULL, RUN_OPT_CONCURRENCY},
     {"rate", required_argument, NULL, RUN_OPT_RATE},
     {"max-attempts", required_argument, NULL, RUN_OPT_MAX_ATTEMPTS},
@@ -59,6 +60,8 @@ const char run_options_help[] =
     "                        http:// only to 127.0.0.1, [::1] or localhost,\n"
     "                        never through a proxy; https uses $https_proxy,\n"
     "                        $ALL_PROXY and $NO_PROXY as curl does\n"
+    "  --client-id ID        the application's client id (default $FINCH_CLIENT_ID;\n"
+    "                        not a secret, so a config file may hold it)\n"
     "  --concurrency N       requests in flight at most, 1..1024 (default 16)\n"
     "  --rate R              requests per time: 3/s, 150/min, 1000/5m, or 0 for no\n"
     "                        limit (default " RATELIMIT_DEFAULT
@@ -159,6 +162,12 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 	switch (opt) {
 	case RUN_OPT_BASE_URL:
 		set_str(&c->base_url, arg);
+		return 1;
+	case RUN_OPT_CLIENT_ID:
+		if (!*arg)
+			return error("option '--client-id' expects the application's client id, "
+				     "not an empty value");
+		set_str(&c->client_id, arg);
 		return 1;
 	case RUN_OPT_CONCURRENCY:
 		if (parse_int64(arg, 1, RUN_CONCURRENCY_MAX, &v) < 0)
@@ -507,11 +516,13 @@ int run_config_finish(struct run_config *c)
 	if (!c->connect_host)
 		c->connect_host = xstrdup(FINCH_CONNECT_HOST_DEFAULT);
 
+	/* --client-id (the command line, or a config file) over FINCH_CLIENT_ID */
 	env = getenv("FINCH_CLIENT_ID");
-	if (env && *env) {
+	if (!c->client_id && env && *env) {
 		set_str(&c->client_id, env);
-	} else if (need) {
-		return error("FINCH_CLIENT_ID is not set; export FINCH_CLIENT_ID and "
+	} else if (!c->client_id && need) {
+		return error("FINCH_CLIENT_ID is not set; export FINCH_CLIENT_ID (or give "
+			     "--client-id, or client_id in the config file) and "
 			     "FINCH_CLIENT_SECRET (or use --client-secret-file)");
 	}
 	secret_free(c->client_secret);

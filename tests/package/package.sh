@@ -164,10 +164,12 @@ for want in 'ExecStart=/usr/bin/finch-onboard sync' 'DynamicUser=yes' \
 	'StateDirectory=finch-onboard/%i' 'LogsDirectory=finch-onboard/%i' \
 	'LoadCredential=client_secret:/etc/finch-onboard/%i.secret' 'SuccessExitStatus=1' \
 	'ProtectSystem=strict' 'PrivateTmp=yes' 'NoNewPrivileges=yes' 'RestrictAddressFamilies=' \
-	'SystemCallFilter=@system-service' 'EnvironmentFile=/etc/finch-onboard/%i.env'; do
+	'SystemCallFilter=@system-service' \
+	'ExecStart=/usr/bin/finch-onboard sync --config /etc/finch-onboard/%i.conf'; do
 	grep -qF -- "$want" "$service" || fail "the service lacks $want"
 done
 ! grep -qE '^Environment=.*SECRET' "$service" || fail "the service puts a secret in Environment="
+! grep -q '^EnvironmentFile=' "$service" || fail "the service still reads an environment file"
 for want in 'OnCalendar=daily' 'RandomizedDelaySec=' 'Persistent=true' 'WantedBy=timers.target'; do
 	grep -qF -- "$want" "$timer" || fail "the timer lacks $want"
 done
@@ -197,28 +199,47 @@ awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' ||
 	fail "the service's exposure is $score, above the 2.0 the README promises: $(grep '✗' security.txt)"
 pass "systemd-analyze security scores the service $score (README: at most 2.0)"
 
-# --- the service's command line, run as systemd would ------------------------
-# ExecStart with %S, %L, %i and $FINCH_SYNC_OPTIONS expanded, the settings of
-# the example environment file, the CSV on standard input, and the secret
-# only in $CREDENTIALS_DIRECTORY (the unit unsets FINCH_CLIENT_SECRET).
-start_mock
+# --- the example config ------------------------------------------------------
+# the job's settings as the README says to install them: the example, copied
+# to /etc/finch-onboard/acme.conf (here under the scratch root, its paths
+# moved there too) with a client id filled in
+example=$root/usr/share/doc/finch-onboard/examples/finch-onboard-sync.conf
+[ -f "$example" ] || fail "no example config in the package"
+! grep -qiE '^[[:space:]]*client[_-]secret[[:space:]]*=' "$example" || fail "the example config holds a secret"
 job=acme
-mkdir -p "$scratch/var/lib/finch-onboard/$job" "$scratch/var/log/finch-onboard/$job" creds
+mkdir -p "$scratch/etc/finch-onboard" "$scratch/var/lib/finch-onboard/$job" "$scratch/var/log/finch-onboard/$job" creds
+conf=$scratch/etc/finch-onboard/$job.conf
+sed "s|= /var/|= $scratch/var/|; s|^client_id = .*|client_id = $FINCH_CLIENT_ID|" "$example" >"$conf"
+chmod 644 "$conf"
+# the installed binary reads every key of the example, as sync would use it (it
+# checks the values too: the folders of db, out and metrics_file must exist)
+expect_exit 0 env -u FINCH_CLIENT_ID -u FINCH_BASE_URL "$FINCH_ONBOARD" config --config "$conf" sync
+for key in db client_id csv out metrics_file renew_expired rate quiet log_format; do
+	grep -q "^file:$conf:[0-9]*	$key=" out.txt || fail "config sync does not take $key from the example: $(cat out.txt err.txt)"
+done
+# and a dry run of the job's config (the sample: 22 valid rows, 3 invalid, exit 1)
+expect_exit 1 env -u FINCH_CLIENT_ID -u FINCH_BASE_URL -u FINCH_CLIENT_SECRET \
+	"$FINCH_ONBOARD" sync --config "$conf" --dry-run <"$FINCH_SOURCE_DIR/samples/customers.csv"
+[ "$(grep -c '^POST https://api.tryfinch.com/connect/sessions$' out.txt)" = 22 ] ||
+	fail "sync --config acme.conf --dry-run did not print the 22 requests: $(head -n 5 out.txt err.txt)"
+[ ! -e "$scratch/var/lib/finch-onboard/$job/onboard.db" ] || fail "the dry run wrote the database"
+pass "the example config is in the package; the installed finch-onboard reads each of its settings for sync ('config --config FILE sync') and dry-runs the job with it"
+
+# --- the service's command line, run as systemd would ------------------------
+# ExecStart with %i expanded and /etc, /var moved under the scratch root, the
+# job's config made from the example, the CSV on standard input, and the
+# secret only in $CREDENTIALS_DIRECTORY (the unit unsets FINCH_CLIENT_SECRET).
+start_mock
 printf '%s\n' "$FINCH_CLIENT_SECRET" >creds/client_secret
 chmod 400 creds/client_secret
-example=$root/usr/share/doc/finch-onboard/examples/finch-onboard-sync.env
-grep -q '^FINCH_CLIENT_ID=' "$example" || fail "the example environment file sets no FINCH_CLIENT_ID"
-! grep -q '^FINCH_CLIENT_SECRET' "$example" || fail "the example environment file holds a secret"
-sync_options=$(sed -n 's/^FINCH_SYNC_OPTIONS=//p' "$example")
-exec_start=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$service" | sed 's/\\$//; s/^ExecStart=//' | tr -s ' \n' '  ')
-exec_start=${exec_start//%S/$scratch/var/lib}
-exec_start=${exec_start//%L/$scratch/var/log}
+# the ExecStart= line and its continuation lines, if any
+exec_start=$(sed -n '/^ExecStart=/{:a;/\\$/{N;ba};p}' "$service" | sed 's/\\$//; s/^ExecStart=//' | tr -s ' \n' '  ')
 exec_start=${exec_start//%i/$job}
-exec_start=${exec_start//\$FINCH_SYNC_OPTIONS/$sync_options}
+exec_start=${exec_start//\/etc\//$scratch/etc/}
 exec_start=${exec_start//\/usr\/bin\/finch-onboard/$FINCH_ONBOARD}
 read -r -a argv <<<"$exec_start"
 rc=0
-env -u FINCH_CLIENT_SECRET CREDENTIALS_DIRECTORY="$scratch/creds" FINCH_BASE_URL="$MOCK_URL" \
+env -u FINCH_CLIENT_SECRET -u FINCH_CLIENT_ID CREDENTIALS_DIRECTORY="$scratch/creds" FINCH_BASE_URL="$MOCK_URL" \
 	"${argv[@]}" <"$FINCH_SOURCE_DIR/samples/customers.csv" >unit.out 2>unit.err || rc=$?
 grep -q "^SuccessExitStatus=$rc\$" "$service" || [ $rc = 0 ] ||
 	fail "the service's command exited $rc, which the unit counts as a failure: $(tail -n 5 unit.err)"
@@ -228,5 +249,5 @@ grep -q "^SuccessExitStatus=$rc\$" "$service" || [ $rc = 0 ] ||
 jq -e . unit.err >/dev/null || fail "the service's log is not JSON lines: $(head -n 3 unit.err)"
 created=$(grep -c ',created,' "$scratch/var/log/finch-onboard/$job/results.csv" || true)
 [ "$created" -gt 0 ] || fail "the service's sync created no session: $(tail -n 5 unit.err)"
-pass "the service's ExecStart (example settings, CSV on stdin, secret as a credential): exit $rc, $created sessions, database, export and metrics where the sandbox lets it write"
+pass "the service's ExecStart (the example config, CSV on stdin, secret as a credential): exit $rc, $created sessions, database, export and metrics where the sandbox lets it write"
 finish
