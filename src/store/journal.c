@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -218,9 +219,26 @@ int journal_open(struct journal *j, const char *db_file, size_t reserve_bytes)
 	 * only place left for the answers. KEEP_SIZE: the file stays empty.
 	 */
 	if (reserve_bytes && fallocate(j->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)reserve_bytes) < 0 &&
-	    errno != EOPNOTSUPP && errno != ENOSYS)
-		warning("cannot reserve %zu bytes for the answers journal '%s': %s", reserve_bytes,
-			j->path, strerror(errno));
+	    errno != EOPNOTSUPP && errno != ENOSYS) {
+		/* No request goes out unless its answer has a place to go. */
+		int err = errno;
+		struct statvfs vfs;
+		struct stat sb;
+		char avail[32] = "unknown";
+
+		if (statvfs(j->path, &vfs) == 0)
+			snprintf(avail, sizeof(avail), "%llu",
+				 (unsigned long long)vfs.f_bavail *
+				     (unsigned long long)vfs.f_frsize);
+		if (fstat(j->fd, &sb) == 0 && sb.st_size == 0)
+			unlink(j->path); /* ours, and empty: leave nothing behind */
+		close(j->fd);
+		j->fd = -1;
+		return error("cannot reserve %zu bytes for the answers journal '%s' (%s; %s bytes "
+			     "free): nothing was sent, since an answer the database could not take "
+			     "would have no place to go; free some space and run again",
+			     reserve_bytes, j->path, strerror(err), avail);
+	}
 	return sync_dir_of(j->path);
 }
 

@@ -81,8 +81,10 @@ struct journal {
 /*
  * Opens (creating, mode 0600, never through a symlink) the journal of
  * db_file for appending, fsyncs its folder, and reserves reserve_bytes of
- * disk for it. A reservation the file system refuses (no fallocate) is not
- * an error. Returns 0 or -1 after reporting.
+ * disk for it. A file system without fallocate is not an error; a
+ * reservation that fails (no space) is, reported with the free space and
+ * the empty journal removed: a run must not send what it could not record.
+ * Returns 0 or -1 after reporting.
  */
 int journal_open(struct journal *j, const char *db_file, size_t reserve_bytes);
 

@@ -5,7 +5,8 @@
 # the real cause, after writing every answer it could not commit to the
 # answers journal beside the database; `status` says the journal waits; once
 # space is freed, the next run replays it first and finishes the batch with
-# no customer getting a second session.
+# no customer getting a second session. When the journal's space cannot be
+# reserved at all, the run refuses before its first request.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -13,8 +14,10 @@ tmpdir rel-disk
 fs="$E2E_TMP/fs"
 mkdir "$fs"
 mounted=
+fs2="$E2E_TMP/fs2"
 cleanup() {
 	[ -z "$mounted" ] || umount "$fs" 2>/dev/null || true
+	[ -z "$mounted" ] || umount "$fs2" 2>/dev/null || true
 	e2e_cleanup
 }
 trap cleanup EXIT
@@ -71,4 +74,22 @@ grep -q "recorded the answers a stopped run kept" err.txt || fail "no replay rep
 	fail "answers were lost: some attempts are 'outcome unknown'"
 check_invariants "$db" m.log --one-201
 pass "space freed: the next run replays the journal first, 600 sessions, no second 201"
+
+# ---- no room to reserve the journal: refused before the first request -------------
+# 200 KiB free on a 1 MiB tmpfs: enough for the database, not for the 1 MiB
+# journal reservation of --concurrency 64. Before, the run warned and sent
+# anyway (15 created sessions with no place to go on a later full disk).
+if [ -n "$mounted" ] && mkdir "$fs2" && mount -t tmpfs -o size=1m,mode=0700 tmpfs "$fs2" 2>/dev/null; then
+	new_db "$fs2/r.db" 5 r
+	used=$(df -B1 --output=used "$fs2" | tail -n 1)
+	fallocate -l $((1048576 - used - 200 * 1024)) "$fs2/fill"
+	before=$(requests m.log)
+	expect_exit 2 fo run --db "$fs2/r.db" --base-url "$MOCK_URL" --rate 0 --concurrency 64 --quiet
+	grep -q "cannot reserve 1048576 bytes for the answers journal '.*r.db-answers' (No space left on device; [0-9]* bytes free): nothing was sent" err.txt ||
+		fail "the refusal does not name the journal and the free space: $(cat err.txt)"
+	[ "$(requests m.log)" = "$before" ] || fail "requests went out without room for their answers"
+	[ "$(count_state "$fs2/r.db" pending)" = 5 ] || fail "rows changed state"
+	[ ! -e "$fs2/r.db-answers" ] || fail "an empty journal was left behind"
+	pass "no room to reserve the answers journal: exit 2 naming it and the free space, nothing sent"
+fi
 finish
