@@ -36,18 +36,27 @@ long lockfile_parse_holder(const char *line, unsigned major, unsigned minor, uns
 	return pid;
 }
 
-/* The pid holding an flock() on (dev, ino), from /proc/locks; 0 if unknown. */
+/*
+ * The pid holding an flock() on (dev, ino), from /proc/locks; 0 if unknown.
+ * The file is a seq_file read in pieces: a line can be missed when other
+ * locks come and go between two reads (seen under a loaded parallel test
+ * run), so an unsuccessful scan is tried again, three times in all.
+ */
 static long find_holder(dev_t dev, ino_t ino)
 {
-	FILE *f = fopen("/proc/locks", "re");
 	char line[256];
 	long pid = 0;
 
-	if (!f)
-		return 0;
-	while (!pid && fgets(line, sizeof(line), f))
-		pid = lockfile_parse_holder(line, major(dev), minor(dev), (unsigned long)ino);
-	fclose(f);
+	for (int tries = 0; !pid && tries < 3; tries++) {
+		FILE *f = fopen("/proc/locks", "re");
+
+		if (!f)
+			return 0;
+		while (!pid && fgets(line, sizeof(line), f))
+			pid =
+			    lockfile_parse_holder(line, major(dev), minor(dev), (unsigned long)ino);
+		fclose(f);
+	}
 	return pid;
 }
 
