@@ -351,6 +351,10 @@ int cmd_sync(int argc, char **argv)
 		ret = EXIT_USAGE;
 	}
 	st = w.st;
+	/* --columns names stored fields, or columns an import kept or this one keeps: checked
+	 * before anything is imported or sent, as --out is. */
+	if (export_columns_check(st, &eo.columns, io.columns.keep, io.columns.nkeep) < 0)
+		goto out;
 
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */
 	memset(&stats, 0, sizeof(stats));

@@ -700,8 +700,8 @@ static int kept_name_cb(const char *name, void *data)
 	return 0;
 }
 
-/* Every kept column --columns names must be one an import kept. */
-static int check_kept(struct store *st, const struct export_columns *cols)
+int export_columns_check(struct store *st, const struct export_columns *cols,
+			 char *const *also_kept, size_t nalso_kept)
 {
 	int ret = 0;
 
@@ -714,7 +714,9 @@ static int check_kept(struct store *st, const struct export_columns *cols)
 			continue;
 		csv_header_key(cols->c[i].name, strlen(cols->c[i].name), &want);
 		k.want = want.buf ? want.buf : "";
-		if (store_each_kept_name(st, kept_name_cb, &k) < 0) {
+		for (size_t j = 0; j < nalso_kept && !k.found; j++)
+			kept_name_cb(also_kept[j], &k);
+		if (!k.found && store_each_kept_name(st, kept_name_cb, &k) < 0) {
 			ret = -1;
 		} else if (!k.found) {
 			for (int c = 0; c < EXPORT_COL_KEPT && !field; c++)
@@ -746,7 +748,7 @@ int export_to_path(struct store *st, const struct export_options *o, int64_t *ro
 
 	if (o->bom == EXPORT_BOM_ALWAYS && o->format != EXPORT_CSV)
 		return error("--bom: JSON Lines never starts with a BOM (RFC 8259 section 8.1)");
-	if (check_kept(st, &o->columns) < 0)
+	if (export_columns_check(st, &o->columns, NULL, 0) < 0)
 		return -1;
 	/* Checked again here, right before writing: the path may have changed since. */
 	if (outpath_check(o->out_path, o->db, o->csv, &op) < 0)

@@ -106,6 +106,15 @@ struct export_columns {
 int export_columns_parse(const char *list, struct export_columns *out);
 void export_columns_release(struct export_columns *c);
 
+/*
+ * Every kept column of cols must be one an import kept: one st has stored,
+ * or one of also_kept (the headers this run's import keeps, before it has
+ * stored them). Returns 0, or -1 after reporting the first unknown one with
+ * "did you mean". sync calls it before anything is sent.
+ */
+int export_columns_check(struct store *st, const struct export_columns *cols,
+			 char *const *also_kept, size_t nalso_kept);
+
 /* "csv" or "jsonl" (also "json-lines", "ndjson"). Returns 0, or -1 without printing. */
 int export_format_parse(const char *s, enum export_format *out);
 

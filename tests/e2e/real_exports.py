@@ -242,6 +242,29 @@ def main():
                                                             for cid, _, em, _, _ in EMPLOYERS]
     if got != want:
         fail(f"sync --columns\n{got}\nexpected\n{want}")
+    # a --columns name that no import kept, nor this one keeps, stops sync before anything is
+    # imported or sent (as a wrong --out folder does); one this import keeps is taken
+    sf = ["--column", "customer_id=Account ID", "--column", "customer_name=Account Name",
+          "--column", "customer_email=HR Contact Email", "--column", "products=Finch Products",
+          "--keep-column", "Account Owner", "--ignore-column", "Billing Street"]
+    p = run(["sync", "salesforce.csv"] + sf + ["--db", "typo.db", "--base-url", MOCK_URL,
+                                               "--rate", "0", "--quiet", "--out", "typo.csv",
+                                               "--columns", "customer_id,connect_url,Acount Owner"], ok=(2,))
+    if "no column 'Acount Owner' (did you mean 'Account Owner'?)" not in p.stderr:
+        fail(f"sync --columns with a typo: stderr\n{p.stderr}")
+    con = sqlite3.connect(os.path.join(WORK, "typo.db"))
+    n = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    con.close()
+    if n or os.path.exists(os.path.join(WORK, "typo.csv")):
+        fail(f"sync --columns with a typo: {n} rows imported, or typo.csv written")
+    run(["sync", "salesforce.csv"] + sf + ["--db", "keep.db", "--base-url", MOCK_URL, "--rate", "0", "--quiet", "--out", "keep.csv", "--columns",
+         "customer_id,Account Owner"])
+    with open(os.path.join(WORK, "keep.csv"), newline="", encoding="utf-8-sig") as f:
+        got = list(csv.reader(f))
+    want = [["customer_id", "Account Owner"]] + [[cid, neutral(owner)]
+                                                 for cid, _, _, _, owner in EMPLOYERS]
+    if got != want:
+        fail(f"sync --columns with this import's kept column\n{got}\nexpected\n{want}")
     print(f"ok: {len(FILES)} files imported twice (command line, config file), exported with "
           f"--columns and read back")
 
