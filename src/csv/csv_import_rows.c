@@ -355,17 +355,35 @@ static void hold(struct importer *im, const struct record *rec)
 	im->held_bytes += rec->cells.len;
 }
 
-/* The held records were no footer: a record of the header's shape came after them. */
-static int release_held(struct importer *im)
+/*
+ * The held records were no footer: a record of the header's shape came after
+ * them, or the block did not start as a footer does. cut_short: the file ends
+ * inside the last of them.
+ */
+static int release_held(struct importer *im, int cut_short)
 {
 	size_t n = im->nheld;
 
 	im->nheld = 0;
 	im->held_bytes = 0;
-	for (size_t i = 0; i < n; i++)
+	im->held_blank = 0;
+	for (size_t i = 0; i < n; i++) {
+		im->cut_short = cut_short && i + 1 == n;
 		if (row(im, &im->held[i]) < 0)
 			return -1;
+	}
+	im->cut_short = 0;
 	return 0;
+}
+
+/* Whether rec is a line of text: exactly one non-empty cell ("Grand Totals (3 records)"). */
+static int text_line(const struct record *rec)
+{
+	size_t full = rec->nextra + (rec->long_cell ? 1 : 0);
+
+	for (size_t i = 0; i < rec->ncells && full < 2; i++)
+		full += cell_len(rec, i) != 0;
+	return full == 1;
 }
 
 int importer_row(struct importer *im, struct record *rec)
@@ -376,6 +394,12 @@ int importer_row(struct importer *im, struct record *rec)
 		;
 	if (i == rec->ncells && !rec->nextra && !rec->long_cell) {
 		im->stats->blank++; /* ",,," is a blank line a spreadsheet wrote */
+		im->after_blank = 1;
+		if (im->nheld && !im->held_footer)
+			return release_held(im, 0); /* a footer may start after it */
+		if (im->nheld)
+			im->held_blank++; /* inside a footer: one of its lines */
+		im->long_block = 0;
 		return 0;
 	}
 	/*
@@ -384,19 +408,26 @@ int importer_row(struct importer *im, struct record *rec)
 	 * file (a footer) or the next record of the header's shape (then it
 	 * is a row, invalid, with the shape as its reason). A block longer
 	 * than a footer is rows, up to the next record of the header's shape,
-	 * and so is a block with none before it: a footer ends a report.
+	 * and so is a block with none before it: a footer ends a report. Only
+	 * a block that starts with a line of text, or after a blank record, is
+	 * a footer: "a2,Beta" or "a2,Beta, Inc.,hr@b.example" at the end is a
+	 * row, invalid by its shape, never silently gone.
 	 */
 	if (rec->ncells + rec->nextra == im->hdr.ncells || rec->long_cell) {
 		im->long_block = 0;
 		im->shaped = 1;
 	} else if (im->shaped && !im->long_block && im->nheld < CSV_FOOTER_MAX &&
 		   im->held_bytes + rec->cells.len <= CSV_FOOTER_MAX_BYTES) {
+		if (!im->nheld)
+			im->held_footer = im->after_blank || text_line(rec);
+		im->after_blank = 0;
 		hold(im, rec);
 		return 0;
 	} else {
 		im->long_block = 1;
 	}
-	if (release_held(im) < 0)
+	im->after_blank = 0;
+	if (release_held(im, 0) < 0)
 		return -1;
 	if (rec != &im->rec[im->nqueued]) {
 		/* releasing stored the queue: rec must be where the next queued record goes */
@@ -412,19 +443,21 @@ int importer_row(struct importer *im, struct record *rec)
 int importer_finish(struct importer *im)
 {
 	/*
-	 * One short record that the file ends inside (no line break after it)
-	 * is a row cut short, a truncated export, not a footer: a report's
-	 * footer is several lines, and they end.
+	 * A block that did not start as a footer does is rows. So is one short
+	 * record that the file ends inside (no line break after it): a row cut
+	 * short, a truncated export, not a footer: a report's footer is several
+	 * lines, and they end.
 	 */
-	if (im->nheld == 1 && im->mid_line) {
-		im->cut_short = 1;
-		if (release_held(im) < 0)
+	if (im->nheld && (!im->held_footer || (im->nheld == 1 && im->mid_line))) {
+		if (release_held(im, im->mid_line) < 0)
 			return -1;
 	}
-	/* what is still held is the block at the end of the file: a footer */
-	im->stats->footer += (int64_t)im->nheld;
+	/* what is still held is the block at the end of the file: a footer, its blank lines too */
+	im->stats->footer += (int64_t)(im->nheld + im->held_blank);
+	im->stats->blank -= (int64_t)im->held_blank;
 	im->nheld = 0;
 	im->held_bytes = 0;
+	im->held_blank = 0;
 	return flush(im);
 }
 

@@ -78,6 +78,9 @@ struct importer {
 	struct record held[CSV_FOOTER_MAX];
 	size_t nheld;
 	size_t held_bytes; /* the cells of held[0..nheld) */
+	size_t held_blank; /* blank records after held[0]: lines of the footer */
+	int held_footer;   /* held[0] may start a footer: a line of text, or after a blank */
+	int after_blank;   /* the last record was blank */
 	int long_block;	   /* the block outgrew a footer: its records are rows */
 	int shaped;	   /* a record of the header's shape was read: a footer may follow */
 	int64_t skip_left; /* lines of --skip-lines still to skip */
