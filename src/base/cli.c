@@ -48,7 +48,7 @@ int cli_log_format(const char *arg)
 	if (!strcmp(arg, "text"))
 		log_setup(LOG_FORMAT_TEXT, LOG_INFO);
 	else if (!strcmp(arg, "json"))
-		log_setup(LOG_FORMAT_JSON, LOG_INFO);
+		log_setup(LOG_FORMAT_JSON, LOG_DEBUG);
 	else
 		return error("option '--log-format' expects 'text' or 'json', not '%s'", arg);
 	return 0;
@@ -82,7 +82,7 @@ void cli_log_format_early(int argc, char **argv)
 		else if (!strncmp(argv[i], "--log-format=", 13))
 			v = argv[i] + 13;
 		if (v && !strcmp(v, "json"))
-			log_setup(LOG_FORMAT_JSON, LOG_INFO);
+			log_setup(LOG_FORMAT_JSON, LOG_DEBUG);
 	}
 }
 

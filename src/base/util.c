@@ -297,6 +297,19 @@ int parse_duration_ms(const char *s, int64_t *out_ms)
 	return -1;
 }
 
+int parse_duration_unit_ms(const char *s, int64_t *out_ms)
+{
+	size_t len = s ? strlen(s) : 0;
+	int64_t ms;
+
+	if (parse_duration_ms(s, &ms) < 0)
+		return -1;
+	if (ms && (isdigit((unsigned char)s[len - 1]) || s[len - 1] == '.'))
+		return -2;
+	*out_ms = ms;
+	return 0;
+}
+
 int set_why(char *why, size_t size, const char *fmt, ...)
 {
 	va_list ap;

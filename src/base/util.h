@@ -89,6 +89,14 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 int parse_duration_ms(const char *s, int64_t *out_ms);
 
 /*
+ * Like parse_duration_ms(), for a duration whose default has a unit
+ * (--give-up-after 7d): a bare number other than 0 is refused, since "7"
+ * could mean seconds, hours or days. Returns 0 and stores milliseconds, -1
+ * if s is not a duration, -2 if it is a bare number; never prints.
+ */
+int parse_duration_unit_ms(const char *s, int64_t *out_ms);
+
+/*
  * Writes a formatted reason into why[0..size) (when why is not NULL) and
  * returns -1: the one way the pure rule modules say why a value is bad.
  */

@@ -31,8 +31,10 @@ static const char import_usage_head[] =
 static const char import_usage_tail[] =
     "  --check                   validate only: the same report and exit code, and\n"
     "                            nothing written (no database, no side file)\n"
-    "  --quiet                   no warnings for unknown columns, no list of invalid "
-    "rows\n" CLI_LOG_FORMAT_HELP "  -h, --help                show this help\n";
+    "  --quiet                   the summary counts only: no line per unknown column\n"
+    "                            or invalid row (they are debug events under\n"
+    "                            --log-format json)\n" CLI_LOG_FORMAT_HELP
+    "  -h, --help                show this help\n";
 
 static void usage(FILE *f)
 {
@@ -55,7 +57,6 @@ static int import_apply(void *ctx, int c, const char *arg)
 	if (c != 'q')
 		return import_option_apply(o, c, arg);
 	o->quiet = 1;
-	o->max_reasons = 0;
 	return 1;
 }
 
@@ -114,7 +115,7 @@ int cmd_import(int argc, char **argv)
 	ret = r == -2 ? EXIT_INTERRUPTED : EXIT_USAGE;
 	if (r < 0)
 		goto out;
-	if (stats.invalid > (int64_t)o.max_reasons && o.max_reasons)
+	if (stats.invalid > (int64_t)o.max_reasons && !o.quiet)
 		notice("rows_invalid",
 		       "... and %lld more invalid rows (see 'finch-onboard export --state "
 		       "invalid')",

@@ -206,9 +206,9 @@ enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_CSV };
 #define SYNC_MAX_REASONS 20
 
 /* Prints what the import did, in `import`'s words. */
-static void print_import(FILE *f, const char *csv, const struct import_stats *s)
+static void print_import(FILE *f, const char *csv, const struct import_stats *s, int quiet)
 {
-	if (s->invalid > SYNC_MAX_REASONS)
+	if (s->invalid > SYNC_MAX_REASONS && !quiet)
 		notice("rows_invalid",
 		       "... and %" PRId64 " more invalid rows (see 'finch-onboard export "
 		       "--state invalid')",
@@ -283,7 +283,7 @@ int cmd_sync(int argc, char **argv)
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0;
-	int r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0;
+	int r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0, summaries = 1;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -358,6 +358,7 @@ int cmd_sync(int argc, char **argv)
 
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */
 	memset(&stats, 0, sizeof(stats));
+	io.quiet = cfg.quiet;
 	r = csv_import_file(st, csv, &io, &stats);
 	if (r == -2) {
 		ret = EXIT_INTERRUPTED;
@@ -370,12 +371,15 @@ int cmd_sync(int argc, char **argv)
 	/*
 	 * Under --log-format json with the export on stdout, stderr carries
 	 * JSON objects only: the text reports are left out (the run_end event
-	 * has the figures).
+	 * has the figures). Under --quiet, as for `import`, the summary counts
+	 * stay (in text logs) and the per-row and per-column lines go.
 	 */
+	if (cfg.log_format == LOG_FORMAT_JSON && (info == stderr || cfg.quiet))
+		summaries = 0;
 	if (cfg.log_format == LOG_FORMAT_JSON && info == stderr)
 		cfg.quiet = 1;
-	if (!cfg.quiet)
-		print_import(info, csv, &stats);
+	if (summaries)
+		print_import(info, csv, &stats, cfg.quiet);
 	if (cmd_sandbox_warnings(st, &stats) < 0)
 		goto out;
 	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.quiet ? NULL : info) < 0)
@@ -400,7 +404,7 @@ int cmd_sync(int argc, char **argv)
 	ret = dispatch_run(st, &cfg, &sum);
 	sum.replayed = w.replayed;
 	sum.recovered = w.recovered;
-	if (!cfg.quiet && sum.run_id)
+	if (summaries && sum.run_id)
 		run_summary_print(info, &sum);
 	export :
 	    /* Whatever the run's end, the file shows where the batch stands, unless told to stop

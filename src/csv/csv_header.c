@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/utf8.h"
 #include "base/util.h"
@@ -451,10 +452,10 @@ static int is_foreign(struct resolver *r)
 	return 1;
 }
 
-/* The unknown columns left, in one line. */
+/* The unknown columns left, in one line (a debug event under quiet). */
 static void warn_unknown(struct resolver *r)
 {
-	struct strbuf list = STRBUF_INIT;
+	struct strbuf list = STRBUF_INIT, line = STRBUF_INIT;
 	const char *typo = NULL;
 	size_t n = 0;
 
@@ -467,10 +468,18 @@ static void warn_unknown(struct resolver *r)
 		typo = csv_column_did_you_mean(r->keys[i]);
 	}
 	/* the last one's hint after the verb, as a single column's reads best */
-	if (n)
-		warning("%s:%lld: unknown column%s %s %s ignored%s%s%s", r->in->path,
-			(long long)r->in->line, n == 1 ? "" : "s", list.buf, n == 1 ? "is" : "are",
-			typo ? " (did you mean '" : "", typo ? typo : "", typo ? "'?)" : "");
+	if (n) {
+		strbuf_addf(&line, "%s:%lld: unknown column%s %s %s ignored%s%s%s", r->in->path,
+			    (long long)r->in->line, n == 1 ? "" : "s", list.buf,
+			    n == 1 ? "is" : "are", typo ? " (did you mean '" : "",
+			    typo ? typo : "", typo ? "'?)" : "");
+		/* --quiet: no line per column, an event only --log-format json shows */
+		if (r->in->quiet)
+			log_event(LOG_DEBUG, "unknown_column", line.buf, LOG_END);
+		else
+			warning("%s", line.buf);
+	}
+	strbuf_release(&line);
 	strbuf_release(&list);
 }
 
@@ -508,7 +517,7 @@ int csv_header_resolve(struct csv_header *h, const struct csv_header_input *in)
 	apply_keeps(&r);
 	if (r.pending)
 		goto out;
-	if (!in->quiet && !r.foreign)
+	if (!r.foreign)
 		warn_unknown(&r);
 	/* every missing column at once, not one per attempt */
 	for (int c = 0; c < CSV_COL_COUNT; c++)

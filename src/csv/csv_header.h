@@ -86,15 +86,15 @@ struct csv_header_input {
 	int64_t line;
 	const struct csv_columns *cols; /* may be NULL */
 	int products_default;		/* --products given: no products column needed */
-	int quiet;			/* no warning for unknown columns */
+	int quiet;			/* unknown columns: a debug event, no warning */
 	char delim, header_delim;	/* the delimiter used, and the one the header suggests */
 };
 
 /*
  * Resolves in's header into h: a mapped header first, then a cell named
  * like a column, then a synonym. Warns once, on one line, of the unknown
- * columns left (unless quiet), and once per synonym applied (even when
- * quiet). Returns 0, or -1 after reporting every problem (invalid UTF-8,
+ * columns left (a debug event under quiet), and once per synonym applied
+ * (even when quiet). Returns 0, or -1 after reporting every problem (invalid UTF-8,
  * a column twice, two sources for one field, a mapped or kept header that
  * is not there, each missing required column); the last message ends with
  * "; nothing was imported". h is to be released either way.

@@ -40,7 +40,7 @@ struct import_defaults {
 struct import_options {
 	struct import_defaults defaults;
 	size_t max_reasons;	    /* invalid rows whose reason is printed to stderr */
-	int quiet;		    /* 1: no warnings for unknown columns */
+	int quiet;		    /* 1: no line per column or row (debug events) */
 	enum csv_encoding encoding; /* --encoding; CSV_ENC_AUTO by default */
 	char delimiter;		    /* --delimiter: ',', ';', '\t', or 0 for auto */
 	struct csv_columns columns; /* --column, --ignore-column, --keep-column (owned) */

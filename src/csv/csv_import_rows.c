@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/utf8.h"
 #include "base/util.h"
 #include "csv/csv_import.h"
@@ -58,7 +59,10 @@ static int reject(struct importer *im, const struct record *rec, const char *key
 	strbuf_reset(&im->reason);
 	strbuf_addf(&im->reason, "%s:%lld: %s: %s", im->path, (long long)rec->line, column, why);
 	im->stats->invalid++;
-	if (im->stats->invalid <= (int64_t)im->o->max_reasons)
+	/* --quiet means the same in import and sync: no line per row, a debug event */
+	if (im->o->quiet)
+		log_event(LOG_DEBUG, "row_invalid", im->reason.buf, LOG_END);
+	else if (im->stats->invalid <= (int64_t)im->o->max_reasons)
 		notice("row_invalid", "invalid: %s", im->reason.buf);
 	strbuf_reset(&im->display);
 	csv_printable(&im->display, cell(rec, ci), cell_len(rec, ci),

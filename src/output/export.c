@@ -155,10 +155,14 @@ int export_format_parse(const char *s, enum export_format *out)
 int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms)
 {
 	int64_t d;
+	int r;
 
 	if (!parse_iso8601_ms(arg, since_ms))
 		return 0;
-	if (!parse_duration_ms(arg, &d) && d >= 0 && d <= now_ms) {
+	r = parse_duration_unit_ms(arg, &d);
+	if (r == -2)
+		return error("--since: %s what? say %sh, %sd or %sm", arg, arg, arg, arg);
+	if (!r && d >= 0 && d <= now_ms) {
 		*since_ms = now_ms - d;
 		return 0;
 	}

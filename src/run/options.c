@@ -83,7 +83,9 @@ const char run_options_help[] =
     "                        else\n"
     "  --dry-run             print the requests that would be sent, secrets\n"
     "                        redacted, and send nothing\n"
-    "  --quiet               no progress line and no summary\n"
+    "  --quiet               no progress line, no line per invalid row or unknown\n"
+    "                        column (debug events under --log-format json); sync\n"
+    "                        still prints its summary counts\n"
     "  --verbose             print each request's and response's headers\n"
     "                        (Authorization redacted)\n"
     "  --log-format FORMAT   text (default) or json: one JSON object per line on stderr\n"
@@ -140,7 +142,12 @@ static void set_str(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
-/* A duration option: more than zero (or zero when allowed) and no more than a day. */
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/*
+ * A duration in SECONDS (--timeout 60): a bare number is seconds, as its
+ * help says. More than zero (or zero when allowed) and no more than a day.
+ */
 static int apply_duration(const char *name, const char *arg, int allow_zero, int64_t *out)
 {
 	int64_t ms;
@@ -150,6 +157,21 @@ static int apply_duration(const char *name, const char *arg, int allow_zero, int
 		return error("option '--%s' expects a duration such as 10, 1.5, 500ms or 2m, "
 			     "not '%s'",
 			     name, arg);
+	*out = ms;
+	return 1;
+}
+
+int duration_option(const char *name, const char *arg, int allow_zero, int64_t max_ms,
+		    const char *examples, int64_t *out)
+{
+	int64_t ms;
+	int r = parse_duration_unit_ms(arg, &ms);
+
+	if (r == -2)
+		return error("option '--%s': %s what? say %s", name, arg, examples);
+	if (r < 0 || (!allow_zero && ms == 0) || ms > max_ms)
+		return error("option '--%s' expects a duration such as %s%s, not '%s'", name,
+			     examples, allow_zero ? " (or 0)" : "", arg);
 	*out = ms;
 	return 1;
 }
@@ -195,16 +217,14 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 	case RUN_OPT_GRACE:
 		return apply_duration("grace", arg, 1, &c->grace_ms);
 	case RUN_OPT_MAX_RETRY_AFTER:
-		return apply_duration("max-retry-after", arg, 1, &c->retry.max_retry_after_ms);
+		return duration_option("max-retry-after", arg, 1, DAY_MS, "10m, 90s or 2h",
+				       &c->retry.max_retry_after_ms);
 	case RUN_OPT_MAX_OUTAGE:
-		return apply_duration("max-outage", arg, 1, &c->max_outage_ms);
+		return duration_option("max-outage", arg, 1, DAY_MS, "5m, 90s or 1h",
+				       &c->max_outage_ms);
 	case RUN_OPT_GIVE_UP_AFTER:
-		if (parse_duration_ms(arg, &v) < 0 || v < 0 || v > 366 * 24 * 3600 * 1000LL)
-			return error("option '--give-up-after' expects a duration such as 7d, 36h "
-				     "or 0 (never carry over), not '%s'",
-				     arg);
-		c->give_up_after_ms = v;
-		return 1;
+		return duration_option("give-up-after", arg, 1, 366 * DAY_MS, "7d, 36h or 90m",
+				       &c->give_up_after_ms);
 	case RUN_OPT_METRICS_FILE:
 		if (!*arg)
 			return error("option '--metrics-file': empty file name");
@@ -503,8 +523,9 @@ int run_config_finish(struct run_config *c)
 	const char *env;
 	int need = c->need_credentials && !c->dry_run;
 
-	log_setup(c->log_format,
-		  c->quiet && c->log_format == LOG_FORMAT_TEXT ? LOG_WARN : LOG_INFO);
+	log_setup(c->log_format, c->log_format == LOG_FORMAT_JSON ? LOG_DEBUG
+				 : c->quiet			  ? LOG_WARN
+								  : LOG_INFO);
 	/* before any secret is read: no core dump will ever hold it (secret.h) */
 	secret_harden();
 	env = getenv("SSLKEYLOGFILE");

@@ -140,6 +140,16 @@ struct option *run_options_merge(const struct option *own);
 int run_config_finish(struct run_config *c);
 
 /*
+ * An option holding a DURATION whose default has a unit (--give-up-after
+ * 7d): "7" is refused ("7 what? say 7d, 36h or 90m", examples naming the
+ * option's own), as is 0 unless allow_zero, or more than max_ms. Options
+ * in SECONDS (--timeout) take a bare number. Returns 1 and stores *out, or
+ * -1 after reporting, like run_option_apply().
+ */
+int duration_option(const char *name, const char *arg, int allow_zero, int64_t max_ms,
+		    const char *examples, int64_t *out);
+
+/*
  * 1 if url is http:// or https:// to a loopback host as libcurl parses it
  * (curl_url(3)): a literal address in 127.0.0.0/8, [::1] or
  * [::ffff:127.x.y.z], or the name localhost in any case (which transfer.c
