@@ -15,6 +15,12 @@ enum exit_code {
 	EXIT_INTERRUPTED = 5, /* interrupted by a signal */
 	EXIT_UNREACHABLE = 6, /* the API could not be reached; nothing was marked failed */
 	EXIT_STOPPED = 7,     /* stopped early at the API's request; the next run resumes */
+	/*
+	 * a bad night: requests went out and none succeeded (no created, no
+	 * exists), or the CSV gave no valid row while the database has rows;
+	 * it never counts as a success for monitoring
+	 */
+	EXIT_NO_SUCCESS = 8,
 };
 
 #endif

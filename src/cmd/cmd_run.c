@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 #include "run/dispatch.h"
+#include "run/night.h"
 #include "output/metrics.h"
 #include "run/options.h"
 #include "store/store.h"
@@ -30,7 +31,8 @@ static const char run_usage_head[] =
     "--client-secret-file). Exit: 0 every row created or exists, 1 some rows\n"
     "failed, invalid or still waiting, 2 usage error or a database error,\n"
     "3 credentials rejected, 4 database in use, 5 interrupted, 6 the API could\n"
-    "not be reached (nothing was marked failed).\n"
+    "not be reached (nothing was marked failed), 7 stopped at the API's request,\n"
+    "8 requests went out and none succeeded.\n"
     "\n"
     "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n";
 
@@ -125,6 +127,7 @@ int cmd_run(int argc, char **argv)
 	if (refuse_empty(w.st, co.db) < 0)
 		goto out;
 	ret = dispatch_run(w.st, &cfg, &sum);
+	ret = night_exit(w.st, &sum, ret, -1, 0);
 	sum.replayed = w.replayed;
 	sum.recovered = w.recovered;
 	if (!cfg.quiet && sum.run_id)

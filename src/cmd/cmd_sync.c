@@ -27,6 +27,8 @@
 #include "cmd/common.h"
 #include "csv/csv_import.h"
 #include "run/dispatch.h"
+#include "run/night.h"
+#include "finch/reconcile.h"
 #include "output/export.h"
 #include "output/metrics.h"
 #include "base/log.h"
@@ -51,7 +53,9 @@ static const char sync_usage_head[] =
     "out on transient errors in an earlier run are sent again with a fresh budget\n"
     "(until --give-up-after). The export is written\n"
     "even when the run is interrupted (exit 5) or its credentials are rejected\n"
-    "(exit 3). Exit 1: some rows are invalid, failed or still waiting.\n"
+    "(exit 3). Exit 1: some rows are invalid, failed or still waiting; exit 8:\n"
+    "requests went out and none succeeded, or the CSV gave no valid row while the\n"
+    "database has rows (a bad night: monitoring's last success stays).\n"
     "\n"
     "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n"
     "  --csv CSV             the CSV, when no argument names it (for a config file)\n"
@@ -282,7 +286,7 @@ int cmd_sync(int argc, char **argv)
 	struct sync_args a = {&cfg, &io, &eo, 0, 0, NULL};
 	struct outpath op;
 	FILE *info = stdout;
-	int64_t rows = 0;
+	int64_t rows = 0, db_rows = 0, csv_valid = -1;
 	int r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0, summaries = 1;
 
 	memset(&sum, 0, sizeof(sum));
@@ -358,6 +362,7 @@ int cmd_sync(int argc, char **argv)
 
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */
 	memset(&stats, 0, sizeof(stats));
+	db_rows = night_rows(st);
 	io.quiet = cfg.quiet;
 	r = csv_import_file(st, csv, &io, &stats);
 	if (r == -2) {
@@ -368,6 +373,7 @@ int cmd_sync(int argc, char **argv)
 	}
 	if (r < 0)
 		goto out;
+	csv_valid = stats.accepted + stats.unchanged + stats.updated;
 	/*
 	 * Under --log-format json with the export on stdout, stderr carries
 	 * JSON objects only: the text reports are left out (the run_end event
@@ -393,7 +399,7 @@ int cmd_sync(int argc, char **argv)
 		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent, "
 		       "'%s' and '%s' are unchanged\n",
 		       count, count == 1 ? "" : "s", cfg.base_url, co.db, eo.out_path);
-		ret = dry_run_exit_code(st);
+		ret = reconcile_night_exit(dry_run_exit_code(st), 0, 0, csv_valid, db_rows);
 		goto out;
 	}
 
@@ -402,6 +408,7 @@ int cmd_sync(int argc, char **argv)
 		goto export;
 	}
 	ret = dispatch_run(st, &cfg, &sum);
+	ret = night_exit(st, &sum, ret, csv_valid, db_rows);
 	sum.replayed = w.replayed;
 	sum.recovered = w.recovered;
 	if (summaries && sum.run_id)

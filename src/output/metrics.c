@@ -88,7 +88,8 @@ int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary
 	}
 	header(sb, "finch_onboard_last_run_exit_code", "gauge",
 	       "The exit code of the last run (0 all good, 1 rows invalid or failed, 2 usage, 3 "
-	       "credentials, 4 locked, 5 interrupted, 6 API unreachable, 7 stopped early).");
+	       "credentials, 4 locked, 5 interrupted, 6 API unreachable, 7 stopped early, 8 no "
+	       "success at all).");
 	strbuf_addf(sb, "finch_onboard_last_run_exit_code %d\n", exit_code);
 	header(sb, "finch_onboard_last_run_timestamp_seconds", "gauge",
 	       "When the last run ended (this file was written), in Unix time.");

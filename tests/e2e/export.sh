@@ -225,7 +225,7 @@ EOF
 expect_exit 0 fo import --db r.db r.csv
 # Every first attempt gets a 503 and one attempt is all a row has: all fail.
 start_mock --fail-first 5
-expect_exit 1 fo run --db r.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1 --quiet
+expect_exit 8 fo run --db r.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1 --quiet
 stop_mock
 [ "$(q r.db "SELECT count(*) FROM customers WHERE state = 'failed' AND http_status = 503")" = 7 ] ||
 	fail "the faulty run did not fail all 7 rows with 503"

@@ -24,7 +24,7 @@ start_mock --reset-rate 1 --log "$E2E_TMP/m-bad.log"
 # One row the API rejects for good: it must not come back by itself.
 fo import --db n.db night.csv >/dev/null
 q n.db "UPDATE customers SET customer_email = 'not-an-email' WHERE customer_id = 'n-007'"
-expect_exit 1 fo sync night.csv --db n.db --out n1.csv --base-url "$MOCK_URL" "${opts[@]}"
+expect_exit 8 fo sync night.csv --db n.db --out n1.csv --base-url "$MOCK_URL" "${opts[@]}"
 stop_mock
 [ "$(count_state n.db failed)" = 20 ] || fail "the night of resets: $(count_state n.db failed) failed, want 20"
 # n-007 was sent to a server that resets everything: make its failure the permanent one.
@@ -51,7 +51,7 @@ pass "the next good night re-queues every transient failure with a fresh budget:
 # ---- --give-up-after --------------------------------------------------------------------
 start_mock --reset-rate 1
 fo import --db g.db night.csv >/dev/null
-expect_exit 1 fo sync night.csv --db g.db --out g.csv --base-url "$MOCK_URL" --give-up-after 1h "${opts[@]}"
+expect_exit 8 fo sync night.csv --db g.db --out g.csv --base-url "$MOCK_URL" --give-up-after 1h "${opts[@]}"
 stop_mock
 start_mock --log "$E2E_TMP/m-late.log"
 FINCH_ONBOARD_NOW=$((t0 + 7200)) expect_exit 1 fo sync night.csv --db g.db --out g.csv \
@@ -69,7 +69,7 @@ expect_exit 0 fo sync night.csv --db r.db --out r.csv --minutes-to-expire 1 --ba
 stop_mock
 old=$(q r.db "SELECT group_concat(session_id) FROM customers")
 start_mock --reset-rate 1
-FINCH_ONBOARD_NOW=$((t0 + 86400)) expect_exit 1 fo sync night.csv --db r.db --out r.csv \
+FINCH_ONBOARD_NOW=$((t0 + 86400)) expect_exit 8 fo sync night.csv --db r.db --out r.csv \
 	--minutes-to-expire 1 --renew-expired --base-url "$MOCK_URL" "${opts[@]}"
 stop_mock
 [ "$(count_state r.db failed)" = 20 ] || fail "the renewal night did not fail"

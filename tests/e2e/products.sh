@@ -51,7 +51,7 @@ pass "finch-mock accepts the new products and the object with its product"
 
 # The object is sent: the emulator refuses it once the product is gone.
 q p.db "UPDATE customers SET state = 'pending', products = 'company' WHERE customer_id = 'p-2'"
-expect_exit 1 fo run --db p.db --base-url "$MOCK_URL" --rate 0 --quiet
+expect_exit 8 fo run --db p.db --base-url "$MOCK_URL" --rate 0 --quiet
 expect_eq "refusal" "$(q p.db "SELECT state || ': ' || error FROM customers WHERE customer_id = 'p-2'")" \
 	"failed: recordkeeping: is sent only with the 'recordkeeping' product"
 pass "the recordkeeping object travels in the request (finch-mock checks it against the products)"
@@ -64,7 +64,7 @@ grep -q "\-\-products 'company payroll_v2': unknown product 'payroll_v2' (a prod
 	fail "the unknown product's error: $(cat err.txt)"
 expect_exit 0 fo import a.csv --db b.db --products 'company payroll_v2' --allow-product payroll_v2 --allow-product payroll_v2
 expect_eq "warnings" "$(grep -c "product 'payroll_v2' is newer than this build" err.txt)" 1
-expect_exit 1 fo run --db b.db --base-url "$MOCK_URL" --rate 0 --quiet
+expect_exit 8 fo run --db b.db --base-url "$MOCK_URL" --rate 0 --quiet
 expect_eq "sent as given" "$(q b.db "SELECT error FROM customers")" \
 	"products: unknown product 'payroll_v2'"
 expect_exit 2 fo import a.csv --db c.db --allow-product Payroll

@@ -95,7 +95,8 @@ fault_case() {
 	shift
 	start_mock "$@" --log "$work/m-$name.log"
 	new_db "f-$name.db" 2 "f$name"
-	expect_exit 1 fo run --db "f-$name.db" --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
+	# no request succeeded: a bad night (exit 8), not "some rows failed"
+	expect_exit 8 fo run --db "f-$name.db" --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
 		"${run_opts[@]}"
 	[ "$(count_state "f-$name.db" failed)" = 2 ] || fail "$name: rows did not fail after 2 attempts"
 	[ "$(requests "m-$name.log")" -le 4 ] || fail "$name: more than 2 attempts per row"
@@ -107,7 +108,7 @@ q f-e503.db "SELECT DISTINCT http_status FROM customers" | grep -qx 503 || fail 
 # A 2xx is never retried: the session may exist. A malformed 201 fails its row at once.
 start_mock --malformed-rate 1 --log "$work/m-malformed.log"
 new_db f-malformed.db 2 fmalformed
-expect_exit 1 fo run --db f-malformed.db --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
+expect_exit 8 fo run --db f-malformed.db --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
 	"${run_opts[@]}"
 stop_mock
 [ "$(count_state f-malformed.db failed)" = 2 ] || fail "malformed 201: rows did not fail"
@@ -133,13 +134,13 @@ pass "503, timeout and connection reset are retried, then fail with the last rea
 start_mock --rate-limit-fault 1 --retry-after 366d
 new_db hint.db 2 hint
 t_before=$(($(date +%s) * 1000))
-expect_exit 1 fo run --db hint.db --base-url "$MOCK_URL" "${run_opts[@]}"
+expect_exit 8 fo run --db hint.db --base-url "$MOCK_URL" "${run_opts[@]}" # nothing succeeded
 [ "$(count_state hint.db retry_wait)" = 2 ] || fail "a year's hint: rows not left waiting"
 far=$(q hint.db "SELECT max(next_attempt_at) FROM customers")
 [ "$far" -le $((t_before + 7 * 86400000 + 60000)) ] && [ "$far" -ge $((t_before + 7 * 86400000 - 60000)) ] ||
 	fail "a year's hint: due at $far, want 7 days after $t_before"
 new_db hint2.db 2 hint2
-expect_exit 1 fo run --db hint2.db --base-url "$MOCK_URL" --give-up-after 1d "${run_opts[@]}"
+expect_exit 8 fo run --db hint2.db --base-url "$MOCK_URL" --give-up-after 1d "${run_opts[@]}"
 far=$(q hint2.db "SELECT max(next_attempt_at) FROM customers")
 [ "$far" -le $((t_before + 86400000 + 60000)) ] || fail "a year's hint under --give-up-after 1d: due at $far"
 stop_mock

@@ -96,15 +96,15 @@ expect_exit 0 fo run --db ok.db --base-url "$MOCK_URL" --rate 0 --quiet
 stop_mock
 start_mock --error-rate 1 --error-status 503
 new_db bad.db 2
-expect_exit 1 fo run --db bad.db --base-url "$MOCK_URL" --rate 0 --quiet --max-attempts 1
-[ "$(last_reason bad.db)" = rows_failed ] || fail "failed rows: exit_reason $(last_reason bad.db)"
+expect_exit 8 fo run --db bad.db --base-url "$MOCK_URL" --rate 0 --quiet --max-attempts 1
+[ "$(last_reason bad.db)" = no_success ] || fail "no success: exit_reason $(last_reason bad.db)"
 stop_mock
 expect_exit 0 fo run --db ok.db --base-url http://127.0.0.1:9 --rate 0 --quiet
 [ "$(last_reason ok.db)" = done ] || fail "a run with nothing due is not unreachable: $(last_reason ok.db)"
 q ok.db "UPDATE customers SET state = 'pending'"
 expect_exit 6 fo run --db ok.db --base-url http://127.0.0.1:9 --rate 0 --quiet
 [ "$(last_reason ok.db)" = unreachable ] || fail "unreachable: exit_reason $(last_reason ok.db)"
-pass "exit reasons name what happened: done, rows_invalid, rows_failed, unreachable"
+pass "exit reasons name what happened: done, rows_invalid, no_success, unreachable"
 
 # ---- retry --customer agrees with itself ------------------------------------------------------
 printf 'customer_id,customer_name,products\nd-1,D,company\nd-2,E,company\nd-1,D again,company\n' >dup.csv

@@ -78,7 +78,7 @@ pass "connects that time out (a black hole): exit 6 after $n attempts, 40 of 40 
 # ---- the contrast: sent, never answered: the rows spend and fail -----------------
 py_server silent hole.py silent
 new_db s.db 3 s
-expect_exit 1 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
+expect_exit 8 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 1s
 [ "$(count_state s.db failed)" = 3 ] || fail "sent, no answer: $(count_state s.db failed) failed, want 3"
 [ "$(q s.db "SELECT count(*) FROM attempts")" = 6 ] ||

@@ -15,7 +15,7 @@ sec_setup echo
 
 start_mock --echo-auth
 new_db e.db 3
-expect_exit 1 fo run --db e.db --base-url "$MOCK_URL" --rate 0 --verbose
+expect_exit 8 fo run --db e.db --base-url "$MOCK_URL" --rate 0 --verbose
 grep -q '^< X-Echo-Authorization: \[redacted\]' err.txt ||
 	grep -qi '^< X-Echo-Authorization: Basic \[redacted\]' err.txt ||
 	fail "the echoed header is not redacted in the trace: $(grep -i echo err.txt)"
@@ -41,14 +41,14 @@ grep -qF '< X-Echo-Note: \x1b[2J\x1b[31mred\x1b[0m' err.txt ||
 pass "--verbose shows a server's control characters as \\xNN"
 
 new_db j.db 2
-expect_exit 1 fo run --db j.db --base-url "$MOCK_URL" --rate 0 --log-format json --verbose
+expect_exit 8 fo run --db j.db --base-url "$MOCK_URL" --rate 0 --log-format json --verbose
 grep -q '"reason":"[^"]*\[redacted\]' err.txt || fail "the JSON row_failed event does not show [redacted]"
 jq -se 'map(select(.event == "trace" and .kind == "header_in" and
 	(.msg | startswith("X-Echo-Authorization: Basic [redacted]")))) | length == 2' err.txt >/dev/null ||
 	fail "--verbose under JSON logs: not every line is JSON, or the echo is not redacted"
 pass "under --log-format json the --verbose trace is JSON events too, redacted"
 new_db t.db 2
-expect_exit 1 fo run --db t.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1
+expect_exit 8 fo run --db t.db --base-url "$MOCK_URL" --rate 0 --max-attempts 1
 stop_mock
 # A secret pasted into --base-url (userinfo, query, fragment) is refused without being echoed.
 for u in "http://127.0.0.1:1/?key=$FINCH_CLIENT_SECRET" "https://api.example.com/#$FINCH_CLIENT_SECRET" \

@@ -77,7 +77,7 @@ for base in 'javascript:alert(1)//' 'data:text/html,x' 'https://connect.tryfinch
 	start_mock --log links.jsonl --connect-base "$base"
 	csv l.csv 2
 	expect_exit 0 fo import l.csv --db l.db --quiet
-	expect_exit 1 fo run --db l.db --base-url "$MOCK_URL" --rate 0 --quiet
+	expect_exit 8 fo run --db l.db --base-url "$MOCK_URL" --rate 0 --quiet
 	expect_eq "$base: failed rows" "$(q l.db "SELECT count(*) FROM customers WHERE state = 'failed' AND connect_url IS NULL")" 2
 	q l.db "SELECT message FROM attempts" >reasons.txt
 	grep -qF "connect_url '$base/authorize?session=" reasons.txt || fail "$base: the raw value is not on record: $(head -3 reasons.txt)"
@@ -95,7 +95,7 @@ expect_eq "created on connect.tryfinch.com" "$(q ok.db "SELECT count(*) FROM cus
 stop_mock
 rm -f l.db* && expect_exit 0 fo import l.csv --db l.db --quiet
 start_mock --connect-base https://CONNECT.example.org:443
-expect_exit 1 fo run --db l.db --base-url "$MOCK_URL" --rate 0 --quiet
+expect_exit 8 fo run --db l.db --base-url "$MOCK_URL" --rate 0 --quiet
 expect_exit 0 fo retry --db l.db
 expect_exit 0 fo run --db l.db --base-url "$MOCK_URL" --rate 0 --quiet --connect-host connect.example.org
 expect_eq "created with --connect-host" "$(q l.db "SELECT count(*) FROM customers WHERE state = 'created'")" 2

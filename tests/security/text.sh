@@ -54,7 +54,7 @@ start_mock --error-rate 1 --error-status 503
 rc=0
 "$FINCH_ONBOARD" sync c1.csv --db c1.db --out c1.out.csv --base-url "$MOCK_URL" --rate 0 \
 	--max-attempts 1 >c1.out 2>c1.err || rc=$?
-[ "$rc" = 1 ] || fail "sync of a failing row exited $rc: $(cat c1.err)"
+[ "$rc" = 8 ] || fail "sync of a failing row exited $rc: $(cat c1.err)"
 grep -q 'c1\\u009b\[2J\\u2029x' c1.err || fail "the failed row's id is not shown inert: $(cat c1.err)"
 ! LC_ALL=C grep -q "$(printf '\302\233')" c1.err || fail "a raw C1 control reached stderr"
 pass "text: a log event's field values show C1 controls and U+2029 escaped"
@@ -72,7 +72,7 @@ for out in j.csv -; do
 	rc=0
 	"$FINCH_ONBOARD" sync evil.csv --db "j$RANDOM.db" --out "$out" --base-url "$MOCK_URL" --rate 0 \
 		--log-format json >json.out 2>json.err || rc=$?
-	[ "$rc" = 1 ] || fail "sync --log-format json --out $out exited $rc: $(cat json.err)"
+	[ "$rc" = 8 ] || fail "sync --log-format json --out $out exited $rc: $(cat json.err)"
 	[ -s json.err ] || fail "no log lines"
 	while IFS= read -r line; do
 		jq -e 'type == "object" and has("level") and has("msg")' <<<"$line" >/dev/null ||
