@@ -135,7 +135,7 @@ int cmd_run(int argc, char **argv)
 out:
 	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
 	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
-	    metrics_write(cfg.metrics_file, co.db, NULL, NULL, w.st, &sum, ret) < 0 &&
+	    metrics_write(cfg.metrics_file, co.db, NULL, NULL, w.st, &sum, ret, cfg.metrics_job) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	store_close(st);

@@ -435,7 +435,8 @@ out:
 	if (st && sum.run_id && !cfg.dry_run)
 		store_run_outcome(st, sum.run_id, ret, sum.pauses, sum.outages);
 	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
-	    metrics_write(cfg.metrics_file, co.db, eo.csv, eo.out_path, st, &sum, ret) < 0 &&
+	    metrics_write(cfg.metrics_file, co.db, eo.csv, eo.out_path, st, &sum, ret,
+			  cfg.metrics_job) < 0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	writer_close(&w);

@@ -22,78 +22,145 @@ static void header(struct strbuf *sb, const char *name, const char *type, const 
 	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void sample_ms(struct strbuf *sb, const char *name, int64_t ms)
+/*
+ * Opens a sample: NAME{onboard_job="JOB"[,EXTRA]} with the value to follow.
+ * extra is a label pair already in the text format (state="created") or NULL.
+ */
+static void series(struct strbuf *sb, const char *name, const char *job, const char *extra)
 {
-	strbuf_addf(sb, "%s %" PRId64 ".%03d\n", name, ms / 1000, (int)(ms % 1000));
+	strbuf_addf(sb, "%s{onboard_job=\"%s\"%s%s} ", name, job, extra ? "," : "",
+		    extra ? extra : "");
+}
+
+static void sample_int(struct strbuf *sb, const char *name, const char *job, const char *extra,
+		       int64_t v)
+{
+	series(sb, name, job, extra);
+	strbuf_addf(sb, "%" PRId64 "\n", v);
+}
+
+static void sample_ms(struct strbuf *sb, const char *name, const char *job, int64_t ms)
+{
+	series(sb, name, job, NULL);
+	strbuf_addf(sb, "%" PRId64 ".%03d\n", ms / 1000, (int)(ms % 1000));
+}
+
+/* A gauge with one sample and no label but the job's. */
+static void gauge(struct strbuf *sb, const char *name, const char *help, const char *job, int64_t v)
+{
+	header(sb, name, "gauge", help);
+	sample_int(sb, name, job, NULL, v);
+}
+
+void metrics_job_label(struct strbuf *sb, const char *job, const char *db)
+{
+	const char *base, *dot, *end;
+
+	if (!job || !*job) {
+		base = strrchr(db, '/');
+		base = base ? base + 1 : db;
+		dot = strrchr(base, '.');
+		end = dot && dot != base ? dot : base + strlen(base);
+		if (end == base) {
+			base = "onboard";
+			end = base + strlen(base);
+		}
+	} else {
+		base = job;
+		end = job + strlen(job);
+	}
+	/* the text format's label value escapes: backslash, double quote, line feed */
+	for (const char *p = base; p < end; p++) {
+		if (*p == '\\' || *p == '"')
+			strbuf_addch(sb, '\\');
+		if (*p == '\n')
+			strbuf_addstr(sb, "\\n");
+		else
+			strbuf_addch(sb, *p);
+	}
 }
 
 int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary *sum,
-		   int exit_code, int64_t now_ms)
+		   int exit_code, int64_t now_ms, const char *job)
 {
 	static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 	struct state_counts c;
 	struct store_metrics m;
+	char label[64];
 
 	if (st && (store_count_states(st, now_ms, &c) < 0 || store_metrics(st, &m) < 0))
 		return -1;
 	if (st) {
 		header(sb, "finch_onboard_rows", "gauge", "Rows in the database, by state.");
-		for (int s = 0; s < STATE_COUNT; s++)
-			strbuf_addf(sb, "finch_onboard_rows{state=\"%s\"} %" PRId64 "\n",
-				    state_name((enum row_state)s), c.by_state[s]);
-		header(sb, "finch_onboard_rows_carried_over", "gauge",
-		       "Failed rows the next sync sends again (transient errors, within "
-		       "--give-up-after).");
-		strbuf_addf(sb, "finch_onboard_rows_carried_over %" PRId64 "\n", c.carried);
+		for (int s = 0; s < STATE_COUNT; s++) {
+			snprintf(label, sizeof(label), "state=\"%s\"",
+				 state_name((enum row_state)s));
+			sample_int(sb, "finch_onboard_rows", job, label, c.by_state[s]);
+		}
+		gauge(sb, "finch_onboard_rows_carried_over",
+		      "Failed rows the next sync sends again (transient errors, within "
+		      "--give-up-after).",
+		      job, c.carried);
+		gauge(sb, "finch_onboard_rows_line_invalid",
+		      "Created or exists rows whose CSV line turned invalid (they keep their "
+		      "link).",
+		      job, c.line_invalid);
 		header(sb, "finch_onboard_requests_total", "counter",
 		       "Requests sent to the API, by the class of their HTTP status (none: no "
 		       "answer).");
 		for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
-			if (m.requests_by_class[i] || i == 1 || i == 3 || i == 4)
-				strbuf_addf(
-				    sb, "finch_onboard_requests_total{class=\"%s\"} %" PRId64 "\n",
-				    classes[i], m.requests_by_class[i]);
-		strbuf_addf(sb, "finch_onboard_requests_total{class=\"none\"} %" PRId64 "\n",
-			    m.requests_unanswered);
+			if (m.requests_by_class[i] || i == 1 || i == 3 || i == 4) {
+				snprintf(label, sizeof(label), "class=\"%s\"", classes[i]);
+				sample_int(sb, "finch_onboard_requests_total", job, label,
+					   m.requests_by_class[i]);
+			}
+		sample_int(sb, "finch_onboard_requests_total", job, "class=\"none\"",
+			   m.requests_unanswered);
 		header(sb, "finch_onboard_throttled_requests_total", "counter",
 		       "Requests answered 429 Too Many Requests.");
-		strbuf_addf(sb, "finch_onboard_throttled_requests_total %" PRId64 "\n",
-			    m.throttled);
+		sample_int(sb, "finch_onboard_throttled_requests_total", job, NULL, m.throttled);
 		header(sb, "finch_onboard_pauses_total", "counter",
 		       "Times a run paused every request: for a client-wide 429 (rate_limit) or "
 		       "because the API stopped answering (outage).");
-		strbuf_addf(sb, "finch_onboard_pauses_total{reason=\"rate_limit\"} %" PRId64 "\n",
-			    m.pauses);
-		strbuf_addf(sb, "finch_onboard_pauses_total{reason=\"outage\"} %" PRId64 "\n",
-			    m.outages);
+		sample_int(sb, "finch_onboard_pauses_total", job, "reason=\"rate_limit\"",
+			   m.pauses);
+		sample_int(sb, "finch_onboard_pauses_total", job, "reason=\"outage\"", m.outages);
 		header(sb, "finch_onboard_runs_total", "counter", "Runs recorded in the database.");
-		strbuf_addf(sb, "finch_onboard_runs_total %" PRId64 "\n", m.runs);
+		sample_int(sb, "finch_onboard_runs_total", job, NULL, m.runs);
 		if (m.last_success_ms) {
 			header(sb, "finch_onboard_last_success_timestamp_seconds", "gauge",
 			       "When the last run that exited 0 or 1 ended, in Unix time.");
-			sample_ms(sb, "finch_onboard_last_success_timestamp_seconds",
+			sample_ms(sb, "finch_onboard_last_success_timestamp_seconds", job,
 				  m.last_success_ms);
 		}
 	}
 	if (sum && sum->run_id) {
 		header(sb, "finch_onboard_last_run_duration_seconds", "gauge",
 		       "How long the last run took.");
-		sample_ms(sb, "finch_onboard_last_run_duration_seconds", sum->elapsed_ms);
+		sample_ms(sb, "finch_onboard_last_run_duration_seconds", job, sum->elapsed_ms);
 		header(sb, "finch_onboard_last_run_requests", "gauge",
 		       "Requests the last run sent, and of them those answered 429.");
-		strbuf_addf(sb, "finch_onboard_last_run_requests{answer=\"any\"} %" PRId64 "\n",
-			    sum->sent);
-		strbuf_addf(sb, "finch_onboard_last_run_requests{answer=\"429\"} %" PRId64 "\n",
-			    sum->throttled);
+		sample_int(sb, "finch_onboard_last_run_requests", job, "answer=\"any\"", sum->sent);
+		sample_int(sb, "finch_onboard_last_run_requests", job, "answer=\"429\"",
+			   sum->throttled);
+		header(sb, "finch_onboard_last_run_rows", "gauge",
+		       "Rows the last run finished, by outcome: created, exists (already "
+		       "connected) or failed.");
+		sample_int(sb, "finch_onboard_last_run_rows", job, "outcome=\"created\"",
+			   sum->created);
+		sample_int(sb, "finch_onboard_last_run_rows", job, "outcome=\"exists\"",
+			   sum->exists);
+		sample_int(sb, "finch_onboard_last_run_rows", job, "outcome=\"failed\"",
+			   sum->failed);
 	}
-	header(sb, "finch_onboard_last_run_exit_code", "gauge",
-	       "The exit code of the last run (0 all good, 1 rows invalid or failed, 2 usage, 3 "
-	       "credentials, 4 locked, 5 interrupted, 6 API unreachable, 7 stopped early, 8 no "
-	       "success at all).");
-	strbuf_addf(sb, "finch_onboard_last_run_exit_code %d\n", exit_code);
+	gauge(sb, "finch_onboard_last_run_exit_code",
+	      "The exit code of the last run (0 all good, 1 rows invalid or failed, 2 usage, 3 "
+	      "credentials, 4 locked, 5 interrupted, 6 API unreachable, 7 stopped early, 8 no "
+	      "success at all).",
+	      job, exit_code);
 	header(sb, "finch_onboard_last_run_timestamp_seconds", "gauge",
 	       "When the last run ended (this file was written), in Unix time.");
-	sample_ms(sb, "finch_onboard_last_run_timestamp_seconds", now_ms);
+	sample_ms(sb, "finch_onboard_last_run_timestamp_seconds", job, now_ms);
 	return 0;
 }
 
@@ -150,16 +217,17 @@ int metrics_check(const char *path, const char *db, const char *csv, const char 
 }
 
 int metrics_write(const char *path, const char *db, const char *csv, const char *out,
-		  struct store *st, const struct run_summary *sum, int exit_code)
+		  struct store *st, const struct run_summary *sum, int exit_code, const char *job)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, label = STRBUF_INIT;
 	struct outpath op;
 	int ret = -1;
 
 	/* Checked again right before writing: the path may have changed since. */
 	if (outpath_check_as("--metrics-file", path, db, csv, out, &op) < 0)
 		return -1;
-	if (metrics_format(&sb, st, sum, exit_code, clock_now_ms()) < 0)
+	metrics_job_label(&label, job, db);
+	if (metrics_format(&sb, st, sum, exit_code, clock_now_ms(), label.buf) < 0)
 		goto out;
 	if (op.kind == OUTPATH_STDOUT)
 		ret = fwrite(sb.buf, 1, sb.len, stdout) == sb.len && fflush(stdout) == 0
@@ -172,5 +240,6 @@ int metrics_write(const char *path, const char *db, const char *csv, const char 
 out:
 	outpath_release(&op);
 	strbuf_release(&sb);
+	strbuf_release(&label);
 	return ret;
 }

@@ -28,13 +28,24 @@
 #include "base/strbuf.h"
 
 /*
- * Appends the metrics to sb. st may be NULL (the run failed before the
+ * Every series carries the label onboard_job, so that two databases'
+ * files in one textfile folder never hold the same series (node_exporter
+ * serves only one of them, "collected before", with scrape_error 0).
+ * Appends to sb the label's value, escaped for the text format: job
+ * (--metrics-job) when given, else the file name of db without its
+ * extension ("/var/lib/x/onboard.db": "onboard").
+ */
+void metrics_job_label(struct strbuf *sb, const char *job, const char *db);
+
+/*
+ * Appends the metrics to sb, each series labelled onboard_job="job" (job
+ * as metrics_job_label() made it). st may be NULL (the run failed before the
  * database opened): only the exit code and the time are known then. sum
  * may be NULL or describe a run that never started (run_id 0). now_ms is
  * the time of writing. Returns 0, or -1 after reporting a database error.
  */
 int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary *sum,
-		   int exit_code, int64_t now_ms);
+		   int exit_code, int64_t now_ms, const char *job);
 
 /*
  * Whether path may be written as the --metrics-file, by outpath.h's rules:
@@ -51,6 +62,6 @@ int metrics_check(const char *path, const char *db, const char *csv, const char 
  * Returns 0, or -1 after reporting the error.
  */
 int metrics_write(const char *path, const char *db, const char *csv, const char *out,
-		  struct store *st, const struct run_summary *sum, int exit_code);
+		  struct store *st, const struct run_summary *sum, int exit_code, const char *job);
 
 #endif

@@ -52,6 +52,7 @@ const struct option run_long_options[] = {
     {"metrics-file", required_argument, NULL, RUN_OPT_METRICS_FILE},
     {"connect-host", required_argument, NULL, RUN_OPT_CONNECT_HOST},
     {"allow-keylog", no_argument, NULL, RUN_OPT_ALLOW_KEYLOG},
+    {"metrics-job", required_argument, NULL, RUN_OPT_METRICS_JOB},
     {0, 0, 0, 0},
 };
 
@@ -102,7 +103,9 @@ const char run_options_help[] =
     "                        (default " FINCH_CONNECT_HOST_DEFAULT
     "); a link elsewhere fails its row\n"
     "  --allow-keylog        let $SSLKEYLOGFILE record the TLS keys (debugging only;\n"
-    "                        without this option it is refused)\n";
+    "                        without this option it is refused)\n"
+    "  --metrics-job NAME    the onboard_job label of every series (default: the\n"
+    "                        database's file name without its extension)\n";
 
 void run_config_init(struct run_config *c)
 {
@@ -133,6 +136,7 @@ void run_config_release(struct run_config *c)
 	free(c->cacert);
 	free(c->rate);
 	free(c->metrics_file);
+	free(c->metrics_job);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -229,6 +233,11 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 		if (!*arg)
 			return error("option '--metrics-file': empty file name");
 		set_str(&c->metrics_file, arg);
+		return 1;
+	case RUN_OPT_METRICS_JOB:
+		if (!*arg || strlen(arg) > 200)
+			return error("option '--metrics-job' expects a name of 1 to 200 bytes");
+		set_str(&c->metrics_job, arg);
 		return 1;
 	case RUN_OPT_CACERT:
 		set_str(&c->cacert, arg);

@@ -68,6 +68,7 @@ struct run_config {
 	char *metrics_file;	  /* --metrics-file, or NULL */
 	char *connect_host;	  /* a connect_url's expected https host (finch_api_link_check()) */
 	int allow_keylog;	  /* --allow-keylog: $SSLKEYLOGFILE tolerated */
+	char *metrics_job;	  /* --metrics-job, or NULL: the database's name */
 	uint64_t seed;		  /* of the jitter PRNG */
 	int seed_given;		  /* 0: seed from getrandom() */
 	int dry_run;
@@ -100,6 +101,7 @@ enum {
 	RUN_OPT_CONNECT_HOST,
 	RUN_OPT_ALLOW_KEYLOG,
 	RUN_OPT_CLIENT_ID,
+	RUN_OPT_METRICS_JOB,
 	RUN_OPT_LAST
 };
 

@@ -78,4 +78,42 @@ expect_exit 2 fo run --db m.db --base-url http://127.0.0.1:9 --metrics-file nodi
 grep -q "metrics-file" err.txt || fail "an unwritable metrics file is not named: $(cat err.txt)"
 pass "an unwritable --metrics-file is an error naming the option"
 
+# ---- two databases in one textfile folder never collide (onboard_job) --------------------------
+printf '# HELP x X.\n# TYPE x gauge\nx{onboard_job="a"} 1\nx{onboard_job="b"} 2\n' >mixed.prom
+! $check mixed.prom >/dev/null 2>&1 || fail "the checker accepts two onboard_job values in one file"
+printf '# HELP x X.\n# TYPE x gauge\nx{onboard_job="a"} 1\nx{other="b"} 2\n' >half.prom
+! $check half.prom >/dev/null 2>&1 || fail "the checker accepts a sample without onboard_job"
+mkdir -p two
+printf 'customer_id,customer_name,products\nt-1,T1,company\nt-2,T2,company\n' >t.csv
+start_mock --existing-every 2
+expect_exit 0 fo sync m.csv --db eu.db --out eu.csv --base-url "$MOCK_URL" --rate 0 --quiet --metrics-file two/eu.prom
+expect_exit 0 fo sync t.csv --db us.onboard.db --out us.csv --base-url "$MOCK_URL" --rate 0 --quiet \
+	--metrics-file two/us.prom
+expect_exit 0 fo sync t.csv --db us.onboard.db --out us.csv --base-url "$MOCK_URL" --rate 0 --quiet \
+	--metrics-file two/named.prom --metrics-job 'payroll "EU"'
+stop_mock
+checked two/eu.prom
+[ "$(metric onboard_job)" = eu ] || fail "the default job of eu.db: $(metric onboard_job)"
+[ "$(metric 'finch_onboard_last_run_rows{outcome="created"}')" = 15 ] &&
+	[ "$(metric 'finch_onboard_last_run_rows{outcome="exists"}')" = 15 ] &&
+	[ "$(metric 'finch_onboard_last_run_rows{outcome="failed"}')" = 0 ] ||
+	fail "this run's rows by outcome: $(cat cur.json)"
+[ "$(metric finch_onboard_rows_line_invalid)" = 0 ] || fail "line_invalid: $(metric finch_onboard_rows_line_invalid)"
+checked two/us.prom
+[ "$(metric onboard_job)" = us.onboard ] || fail "the default job of us.onboard.db: $(metric onboard_job)"
+checked two/named.prom
+[ "$(metric onboard_job)" = 'payroll \"EU\"' ] || fail "--metrics-job: $(metric onboard_job)"
+# node_exporter reads every file of the folder as one exposition: no series twice
+{ for f in two/*.prom; do cat "$f"; done; } | grep -v '^#' | sed 's/} .*/}/' | sort | uniq -d >dups.txt
+[ ! -s dups.txt ] || fail "two files hold the same series: $(head -3 dups.txt)"
+pass "every series carries onboard_job (the database's name, or --metrics-job): two databases' files never collide"
+
+# ---- a line turned invalid is counted ------------------------------------------------------------
+printf 'customer_id,customer_name,customer_email,products\nt-1,T1,not-an-email,company\nt-2,T2,,company\n' >t-bad.csv
+expect_exit 0 fo sync t-bad.csv --db us.onboard.db --out us.csv --base-url http://127.0.0.1:9 --rate 0 --quiet \
+	--metrics-file two/us.prom
+checked two/us.prom
+[ "$(metric finch_onboard_rows_line_invalid)" = 1 ] || fail "line_invalid: $(cat two/us.prom)"
+pass "rows whose CSV line turned invalid have a gauge of their own"
+
 finish

@@ -8,10 +8,16 @@ Checked: every line is a # HELP, a # TYPE or a sample; metric and label
 names are valid; label values are quoted with only \\\\, \\" and \\n escapes;
 values are floats; each metric has one HELP and one TYPE, before its
 samples, and its samples are contiguous; no series appears twice; counters
-end in _total (the naming guide); the file ends with a newline.
+end in _total (the naming guide); the file ends with a newline; every
+sample or none carries the onboard_job label, all with one value (issue 16:
+two databases' files in one textfile folder must never collide). Then
+Prometheus' own `promtool check metrics` (Debian's prometheus package) must
+accept the file too. The keys printed leave the onboard_job label out; its
+value is printed as "onboard_job".
 """
 import json
 import re
+import subprocess
 import sys
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -30,6 +36,7 @@ def main(path):
     if not text.endswith("\n"):
         fail(text.count("\n") + 1, "the file does not end with a newline")
     helps, types, samples, done = {}, {}, {}, set()
+    jobs, labeled = set(), 0
     current = None
     for n, line in enumerate(text.split("\n")[:-1], 1):
         m = re.match(r"^# (HELP|TYPE) (%s) (.*)$" % NAME, line)
@@ -66,10 +73,25 @@ def main(path):
         key = name + labels
         if key in samples:
             fail(n, "series %s appears twice" % key)
+        jm = re.match(r'^\{onboard_job="((?:[^"\\\n]|\\[\\"n])*)",?(.*)$', labels)
+        if jm:
+            if jobs and jm.group(1) not in jobs:
+                fail(n, "a second onboard_job value %r (%r before)" % (jm.group(1), sorted(jobs)))
+            jobs.add(jm.group(1))
+            labeled += 1
+            key = name + ("{" + jm.group(2) if jm.group(2) != "}" else "")
         samples[key] = v
     for name in types:
         if not any(k.split("{")[0] == name for k in samples):
             fail(0, "%s has a # TYPE but no sample" % name)
+    if labeled and labeled != len(samples):
+        fail(0, "%d of %d samples carry no onboard_job label" % (len(samples) - labeled, len(samples)))
+    promtool = subprocess.run(["promtool", "check", "metrics"], stdin=open(path, "rb"),
+                              capture_output=True, text=True)
+    if promtool.returncode != 0:
+        fail(0, "promtool check metrics: %s%s" % (promtool.stdout, promtool.stderr))
+    if jobs:
+        samples["onboard_job"] = jobs.pop()
     json.dump(samples, sys.stdout, sort_keys=True)
     print()
 

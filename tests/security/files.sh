@@ -180,13 +180,13 @@ reader=$!
 expect_exit 0 fo run --db o.db --metrics-file pipe --base-url "$MOCK_URL" --rate 0 --quiet
 wait "$reader"
 [ -p pipe ] || fail "--metrics-file replaced the FIFO"
-grep -q '^finch_onboard_last_run_exit_code 0$' metrics-pipe.txt || fail "the FIFO's reader got: $(head -c 300 metrics-pipe.txt)"
+grep -q '^finch_onboard_last_run_exit_code{onboard_job="o"} 0$' metrics-pipe.txt || fail "the FIFO's reader got: $(head -c 300 metrics-pipe.txt)"
 expect_exit 0 fo run --db o.db --metrics-file /dev/null --base-url "$MOCK_URL" --rate 0 --quiet
 [ -c /dev/null ] && [ ! -s /dev/null ] || fail "--metrics-file made /dev/null a file"
 ln -s target/m.prom m-link.prom
 expect_exit 0 fo sync c.csv --db o.db --out r.csv --metrics-file m-link.prom --base-url "$MOCK_URL" --rate 0 --quiet
 [ -L m-link.prom ] || fail "--metrics-file replaced the symlink with a file"
-grep -q '^finch_onboard_last_run_exit_code 0$' target/m.prom || fail "the link's target: $(head -c 300 target/m.prom)"
+grep -q '^finch_onboard_last_run_exit_code{onboard_job="o"} 0$' target/m.prom || fail "the link's target: $(head -c 300 target/m.prom)"
 expect_eq "the metrics target's mode" "$(stat -c %a target/m.prom)" 644
 pass "--metrics-file: a FIFO's reader gets the metrics, /dev/null stays, a symlink is kept and its target replaced"
 
