@@ -11,11 +11,11 @@ _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire -
 	--check --config --quiet --log-format --help"
 _finch_onboard_run_opts="--db --base-url --client-id --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
-	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --help"
+	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --help"
 _finch_onboard_status_opts="--db --json --log-format --help"
 _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
 	--columns --config --log-format --help"
-_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --log-format
+_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --changed --log-format
 	--help"
 _finch_onboard_config_opts="--config --help"
 _finch_onboard_connections_opts="--db --log-format --help"
@@ -25,7 +25,7 @@ _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --c
 	--reauthenticate --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
 	--delimiter --allow-product --base-url --client-id --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
-	--log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --help"
+	--log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --help"
 _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
 	--threads --max-body --idle-timeout --max-per-client --max-connections --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
 	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503

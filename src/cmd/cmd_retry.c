@@ -17,7 +17,7 @@
 
 static const char retry_usage[] =
     "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
-    "                           [--http-status N] [--customer ID]...\n"
+    "                           [--http-status N] [--customer ID]... [--changed]\n"
     "       finch-onboard retry --reauthenticate[=all] [--customer ID]... [--db PATH]\n"
     "\n"
     "Re-queues matching rows to pending with a fresh attempt budget, keeping\n"
@@ -34,7 +34,10 @@ static const char retry_usage[] =
     "  --http-status N    only rows whose last HTTP status is N\n"
     "  --customer ID      only this customer; repeat for more. An unknown ID is\n"
     "                     an error and nothing is re-queued. An ID as the CSV\n"
-    "                     export printed it ('-001 for -001) works too\n" CLI_LOG_FORMAT_HELP
+    "                     export printed it ('-001 for -001) works too\n"
+    "  --changed          only rows whose CSV fields changed after they got their\n"
+    "                     link (state created,exists unless --state says): a new\n"
+    "                     link for the new fields\n" CLI_LOG_FORMAT_HELP
     "  -h, --help         show this help\n";
 
 static void usage(FILE *f)
@@ -147,6 +150,7 @@ struct retry_args {
 	const char **customers;	  /* --customer, f->ncustomers of them; the caller frees */
 	enum reauth_scope reauth; /* --reauthenticate; REAUTH_NONE: a plain re-queue */
 	int filtered;		  /* --state, --finch-code or --http-status was given */
+	int state_given;	  /* --state given: --changed keeps it */
 };
 
 /* retry's own options: the filters of the re-queue. */
@@ -157,10 +161,14 @@ static int retry_apply(void *ctx, int c, const char *arg)
 	int64_t v;
 
 	switch (c) {
+	case 'C':
+		f->changed = 1;
+		return 1;
 	case 'r':
 		return cmd_reauth_scope(arg, &a->reauth) < 0 ? -1 : 1;
 	case 's':
 		a->filtered = 1;
+		a->state_given = 1;
 		if (state_mask_parse(arg, &f->state_mask) < 0)
 			return -1;
 		if (f->state_mask & STATE_MASK(STATE_INVALID))
@@ -203,6 +211,7 @@ const struct option cmd_retry_options[] = {
     {"http-status", required_argument, NULL, 'H'},
     {"customer", required_argument, NULL, 'c'},
     {"reauthenticate", optional_argument, NULL, 'r'},
+    {"changed", no_argument, NULL, 'C'},
     CLI_LOG_FORMAT_OPTION,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -242,10 +251,10 @@ static int queue_reauth(struct store *st, enum reauth_scope scope, const char *c
 
 int cmd_retry(int argc, char **argv)
 {
-	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0};
+	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0, 0};
 	struct writer w = WRITER_INIT;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1, NULL};
-	struct retry_args a = {&f, NULL, REAUTH_NONE, 0};
+	struct retry_args a = {&f, NULL, REAUTH_NONE, 0, 0};
 	int64_t count = 0;
 	int *was_pending = NULL;
 	int ret;
@@ -262,6 +271,8 @@ int cmd_retry(int argc, char **argv)
 		      "--finch-code or --http-status");
 		goto out;
 	}
+	if (f.changed && !a.state_given)
+		f.state_mask = STATE_MASK(STATE_CREATED) | STATE_MASK(STATE_EXISTS);
 	if (!f.state_mask)
 		f.state_mask = STATE_MASK(STATE_FAILED);
 

@@ -126,6 +126,15 @@ int cmd_run(int argc, char **argv)
 	ret = EXIT_USAGE;
 	if (refuse_empty(w.st, co.db) < 0)
 		goto out;
+	if (cfg.resend_changed) {
+		int64_t n;
+
+		if (store_queue_changed(w.st, clock_now_ms(), &n) < 0)
+			goto out;
+		if (!cfg.quiet)
+			printf("resend changed: %" PRId64 " row%s queued for a new link\n", n,
+			       n == 1 ? "" : "s");
+	}
 	ret = dispatch_run(w.st, &cfg, &sum);
 	ret = night_exit(w.st, &sum, ret, -1, 0);
 	sum.replayed = w.replayed;

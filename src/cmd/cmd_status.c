@@ -128,6 +128,7 @@ static int print_json(struct store *st, const struct report *r)
 		cJSON_AddNumberToObject(by, state_name(s), (double)r->counts.by_state[s]);
 	cJSON_AddItemToObject(root, "by_state", by);
 	cJSON_AddNumberToObject(root, "line_invalid", (double)r->counts.line_invalid);
+	cJSON_AddNumberToObject(root, "changed", (double)r->counts.changed);
 	cJSON_AddNumberToObject(root, "expired", (double)r->counts.expired);
 	cJSON_AddNumberToObject(root, "expiring_7d", (double)r->counts.expiring_soon);
 	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
@@ -206,6 +207,11 @@ static int print_text(struct store *st, const struct report *r)
 		printf("created or exists, but the CSV line is now invalid: %lld (they keep their "
 		       "links; the reason is in 'export --state created,exists')\n",
 		       (long long)r->counts.line_invalid);
+	if (r->counts.changed)
+		printf("created or exists, but the CSV changed their fields: %lld (they keep their "
+		       "links; 'changed' in the export says which fields; sync --resend-changed "
+		       "or retry --changed sends them again)\n",
+		       (long long)r->counts.changed);
 	printf("links expired: %lld, expiring within 7 days: %lld\n", (long long)r->counts.expired,
 	       (long long)r->counts.expiring_soon);
 	if (r->counts.next_retry_ms)

@@ -150,9 +150,20 @@ static void scratch_remove(struct scratch_db *sc)
  * asked.
  */
 static int queue_renewals(struct store *st, int renew_expired, enum reauth_scope reauthenticate,
-			  FILE *info)
+			  int resend_changed, FILE *info)
 {
 	int64_t now = clock_now_ms(), n;
+
+	/* rows marked changed on earlier nights; tonight's were re-queued by the import */
+	if (resend_changed) {
+		if (store_queue_changed(st, now, &n) < 0)
+			return -1;
+		if (info && n)
+			fprintf(info,
+				"resend changed: %" PRId64 " row%s marked changed on an earlier "
+				"night queued for a new link\n",
+				n, n == 1 ? "" : "s");
+	}
 
 	if (store_requeue_transient(st, now, &n) < 0)
 		return -1;
@@ -363,6 +374,7 @@ int cmd_sync(int argc, char **argv)
 	/* An unreadable file stops everything: nothing is sent, nothing exported. */
 	memset(&stats, 0, sizeof(stats));
 	db_rows = night_rows(st);
+	store_set_resend_changed(st, cfg.resend_changed);
 	io.quiet = cfg.quiet;
 	r = csv_import_file(st, csv, &io, &stats);
 	if (r == -2) {
@@ -373,7 +385,7 @@ int cmd_sync(int argc, char **argv)
 	}
 	if (r < 0)
 		goto out;
-	csv_valid = stats.accepted + stats.unchanged + stats.updated;
+	csv_valid = stats.accepted + stats.unchanged + stats.updated + stats.changed;
 	/*
 	 * Under --log-format json with the export on stdout, stderr carries
 	 * JSON objects only: the text reports are left out (the run_end event
@@ -388,7 +400,8 @@ int cmd_sync(int argc, char **argv)
 		print_import(info, csv, &stats, cfg.quiet);
 	if (cmd_sandbox_warnings(st, &stats) < 0)
 		goto out;
-	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.quiet ? NULL : info) < 0)
+	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.resend_changed,
+			   cfg.quiet ? NULL : info) < 0)
 		goto out;
 
 	if (cfg.dry_run) {

@@ -471,8 +471,8 @@ static void warn_unknown(struct resolver *r)
 	if (n) {
 		strbuf_addf(&line, "%s:%lld: unknown column%s %s %s ignored%s%s%s", r->in->path,
 			    (long long)r->in->line, n == 1 ? "" : "s", list.buf,
-			    n == 1 ? "is" : "are", typo ? " (did you mean '" : "",
-			    typo ? typo : "", typo ? "'?)" : "");
+			    n == 1 ? "is" : "are", typo ? " (did you mean '" : "", typo ? typo : "",
+			    typo ? "'?)" : "");
 		/* --quiet: no line per column, an event only --log-format json shows */
 		if (r->in->quiet)
 			log_event(LOG_DEBUG, "unknown_column", line.buf, LOG_END);

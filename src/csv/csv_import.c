@@ -683,6 +683,8 @@ void csv_import_print_summary(FILE *f, const char *verb, const char *path,
 		"%lld updated",
 		verb, shown.buf, (long long)s->rows_read, (long long)s->accepted,
 		(long long)s->invalid, (long long)s->unchanged, (long long)s->updated);
+	if (s->changed)
+		fprintf(f, ", %lld changed (their links kept)", (long long)s->changed);
 	if (s->blank)
 		fprintf(f, ", %lld blank skipped", (long long)s->blank);
 	if (s->footer)

@@ -225,6 +225,9 @@ static int flush(struct importer *im)
 		case UPSERT_UPDATED:
 			im->stats->updated++;
 			break;
+		case UPSERT_CHANGED:
+			im->stats->changed++;
+			break;
 		case UPSERT_DUPLICATE:
 			snprintf(why, sizeof(why), "duplicate of line %lld",
 				 (long long)im->queue[i].dup_line);

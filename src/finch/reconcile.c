@@ -14,7 +14,7 @@
 
 static const char *const field_names[] = {
     "customer_name",	 "customer_email", "products",	  "redirect_uri",
-    "minutes_to_expire", "sandbox",	   "integration",
+    "minutes_to_expire", "sandbox",	   "integration", "recordkeeping",
 };
 
 /* Two optional strings are the same value: both absent, or equal. */
@@ -42,6 +42,9 @@ unsigned reconcile_changed_fields(const struct connect_request *a, const struct 
 	if (!same_str(a->integration_provider, b->integration_provider) ||
 	    !same_str(a->integration_auth_method, b->integration_auth_method))
 		m |= RECONCILE_INTEGRATION;
+	if (!same_str(a->recordkeeper, b->recordkeeper) ||
+	    !same_str(a->recordkeeping_plan_id, b->recordkeeping_plan_id))
+		m |= RECONCILE_RECORDKEEPING;
 	return m;
 }
 

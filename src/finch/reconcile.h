@@ -31,10 +31,11 @@ enum reconcile_field {
 	RECONCILE_EMAIL = 1u << 1,
 	RECONCILE_PRODUCTS = 1u << 2, /* a set: reordering is no change */
 	RECONCILE_REDIRECT = 1u << 3,
-	RECONCILE_EXPIRY = 1u << 4,	 /* minutes_to_expire */
-	RECONCILE_SANDBOX = 1u << 5,	 /* sandbox, manual */
-	RECONCILE_INTEGRATION = 1u << 6, /* provider, auth method */
-	RECONCILE_FIELD_ALL = (1u << 7) - 1
+	RECONCILE_EXPIRY = 1u << 4,	   /* minutes_to_expire */
+	RECONCILE_SANDBOX = 1u << 5,	   /* sandbox, manual */
+	RECONCILE_INTEGRATION = 1u << 6,   /* provider, auth method */
+	RECONCILE_RECORDKEEPING = 1u << 7, /* recordkeeper, plan id */
+	RECONCILE_FIELD_ALL = (1u << 8) - 1
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "csv/csv_text.h"
+#include "finch/reconcile.h"
 #include "output/atomicfile.h"
 #include "output/outpath.h"
 #include "base/util.h"
@@ -47,12 +48,14 @@ static const char *const col_names[EXPORT_COL_KEPT] = {
     "integration_auth_method",
     "recordkeeping_recordkeeper",
     "recordkeeping_plan_id",
+    "changed",
 };
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
-    "customer_id",   "customer_name", "status",		 "session_id",	"connect_url",
-    "connection_id", "expires_at",    "attempts",	 "http_status", "finch_code",
-    "error",	     "updated_at",    "next_attempt_at", "retry_until", "customer_email",
+    "customer_id",     "customer_name", "status",	  "session_id",
+    "connect_url",     "connection_id", "expires_at",	  "attempts",
+    "http_status",     "finch_code",	"error",	  "updated_at",
+    "next_attempt_at", "retry_until",	"customer_email", "changed",
 };
 
 /* The default columns: export_columns[], as columns. */
@@ -414,6 +417,7 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 {
 	struct strbuf *sb = &w->line;
 	int json = w->format == EXPORT_JSONL;
+	char changed[128];
 	const char *text = NULL;
 	int64_t num = 0, time = 0;
 	int is_num = 0, is_time = 0;
@@ -501,6 +505,11 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 		break;
 	case EXPORT_COL_RECORDKEEPING_PLAN_ID:
 		text = r->recordkeeping_plan_id;
+		break;
+	case EXPORT_COL_CHANGED:
+		/* which fields changed since the link was made; none: empty, or null */
+		text =
+		    r->changed ? reconcile_fields_text(r->changed, changed, sizeof(changed)) : NULL;
 		break;
 	case EXPORT_COL_KEPT:
 		text = kept_value(kept, c->name);

@@ -7,7 +7,8 @@
  *
  *	customer_id, customer_name, status, session_id, connect_url,
  *	connection_id, expires_at, attempts, http_status, finch_code, error,
- *	updated_at, next_attempt_at, retry_until, customer_email
+ *	updated_at, next_attempt_at, retry_until, customer_email,
+ *	changed
  *
  * --columns LIST chooses and orders them from every stored field: those,
  * the request's (products, redirect_uri, minutes_to_expire, sandbox,
@@ -19,7 +20,9 @@
  * next_attempt_at is when a retry_wait row is sent again. retry_until is set
  * on a row whose last failure was transient: the next sync re-queues
  * a failed row until then (retry_carry_over()); an error without it is a
- * permanent failure.
+ * permanent failure. changed names the request fields of a created or
+ * exists row that changed since its link was made ("customer_name,products",
+ * reconcile_fields_text()); the link was kept (issue 16).
  *
  * CSV follows RFC 4180: a header line, CRLF line ends, and a field is quoted
  * (with inner quotes doubled) when it holds a comma, a quote, a CR or a LF.
@@ -55,7 +58,7 @@
 enum export_format { EXPORT_CSV, EXPORT_JSONL };
 
 /* The default column names, in order, as the CSV header and the JSON keys. */
-#define EXPORT_NCOLUMNS 15
+#define EXPORT_NCOLUMNS 16
 extern const char *const export_columns[EXPORT_NCOLUMNS];
 
 /* A chosen column: one of the stored fields, or a kept column (EXPORT_COL_KEPT). */
@@ -84,6 +87,7 @@ enum export_col_id {
 	EXPORT_COL_INTEGRATION_AUTH_METHOD,
 	EXPORT_COL_RECORDKEEPING_RECORDKEEPER,
 	EXPORT_COL_RECORDKEEPING_PLAN_ID,
+	EXPORT_COL_CHANGED,
 	EXPORT_COL_KEPT,
 };
 

@@ -105,6 +105,10 @@ int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary
 		      "Created or exists rows whose CSV line turned invalid (they keep their "
 		      "link).",
 		      job, c.line_invalid);
+		gauge(sb, "finch_onboard_rows_changed",
+		      "Created or exists rows whose CSV fields changed since their link (kept "
+		      "until --resend-changed or retry --changed).",
+		      job, c.changed);
 		header(sb, "finch_onboard_requests_total", "counter",
 		       "Requests sent to the API, by the class of their HTTP status (none: no "
 		       "answer).");

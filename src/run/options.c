@@ -53,6 +53,7 @@ const struct option run_long_options[] = {
     {"connect-host", required_argument, NULL, RUN_OPT_CONNECT_HOST},
     {"allow-keylog", no_argument, NULL, RUN_OPT_ALLOW_KEYLOG},
     {"metrics-job", required_argument, NULL, RUN_OPT_METRICS_JOB},
+    {"resend-changed", no_argument, NULL, RUN_OPT_RESEND_CHANGED},
     {0, 0, 0, 0},
 };
 
@@ -104,6 +105,8 @@ const char run_options_help[] =
     "); a link elsewhere fails its row\n"
     "  --allow-keylog        let $SSLKEYLOGFILE record the TLS keys (debugging only;\n"
     "                        without this option it is refused)\n"
+    "  --resend-changed      created or exists rows whose CSV fields changed get a\n"
+    "                        new link (otherwise they keep theirs, marked changed)\n"
     "  --metrics-job NAME    the onboard_job label of every series (default: the\n"
     "                        database's file name without its extension)\n";
 
@@ -233,6 +236,9 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 		if (!*arg)
 			return error("option '--metrics-file': empty file name");
 		set_str(&c->metrics_file, arg);
+		return 1;
+	case RUN_OPT_RESEND_CHANGED:
+		c->resend_changed = 1;
 		return 1;
 	case RUN_OPT_METRICS_JOB:
 		if (!*arg || strlen(arg) > 200)

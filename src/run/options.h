@@ -72,8 +72,9 @@ struct run_config {
 	uint64_t seed;		  /* of the jitter PRNG */
 	int seed_given;		  /* 0: seed from getrandom() */
 	int dry_run;
-	int quiet;   /* no progress line, no summary, only warnings in text logs */
-	int verbose; /* curl's request and response headers, redacted */
+	int resend_changed; /* --resend-changed: rows marked changed get a new link */
+	int quiet;	    /* no progress line, no summary, only warnings in text logs */
+	int verbose;	    /* curl's request and response headers, redacted */
 	enum log_format log_format;
 	int need_credentials; /* run_config_finish() refuses missing ones (not for dry runs) */
 };
@@ -102,6 +103,7 @@ enum {
 	RUN_OPT_ALLOW_KEYLOG,
 	RUN_OPT_CLIENT_ID,
 	RUN_OPT_METRICS_JOB,
+	RUN_OPT_RESEND_CHANGED,
 	RUN_OPT_LAST
 };
 

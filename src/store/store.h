@@ -158,7 +158,8 @@ struct import_stats {
 	int64_t accepted;  /* valid rows that were new */
 	int64_t invalid;
 	int64_t unchanged;   /* valid rows identical to what the store had */
-	int64_t updated;     /* valid rows whose request fields changed */
+	int64_t updated;     /* valid rows whose request fields changed, back to pending */
+	int64_t changed;     /* rows with a link whose fields changed: link kept, marked */
 	int64_t blank;	     /* records whose cells are all empty, skipped (not stored) */
 	int64_t footer;	     /* records of a report's footer, skipped (not stored) */
 	int64_t not_utf8;    /* invalid rows with a cell that is not UTF-8 */
@@ -181,6 +182,7 @@ enum upsert_result {
 	UPSERT_UNCHANGED,
 	UPSERT_UPDATED,
 	UPSERT_DUPLICATE, /* this import stored the customer already: nothing changed */
+	UPSERT_CHANGED,	  /* a row with a link: fields changed, state and link kept */
 };
 
 /* A valid row of an import, and what storing it did. */
@@ -211,17 +213,19 @@ int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_
 
 /*
  * Inserts or updates the customer r->customer_id with a valid request.
- * Identical request fields leave the row alone (UPSERT_UNCHANGED). Changed
- * fields, or a row that was invalid, go back to pending with a fresh
- * attempt budget; session_id, connect_url, connection_id and the attempt
- * history are kept. source names FILE and line the CSV line the record
- * starts on: within one import, a line is one record, and that is how a
- * row the INSERT of a batch just stored is told from one that existed.
- * Call it between store_import_start() and store_import_finish(): the
- * import's id is what tells a new row from an updated one, and a customer
- * this import stored already from an earlier line (UPSERT_DUPLICATE, with
- * that line in *dup_line) from an unchanged one. The database does that
- * bookkeeping, so an import's memory does not grow with the file.
+ * Identical request fields leave the row alone (UPSERT_UNCHANGED). What
+ * changed fields do is reconcile_line()'s rule: a row without a link (or
+ * one that was invalid) goes back to pending with a fresh attempt budget
+ * (UPSERT_UPDATED); a created or exists row keeps its state and link, takes
+ * the fields and is marked changed in them (UPSERT_CHANGED), unless
+ * store_set_resend_changed() asked for a new link. session_id,
+ * connect_url, connection_id and the attempt history are always kept. source names FILE and line
+ * the CSV line the record starts on: within one import, a line is one record, and that is how a row
+ * the INSERT of a batch just stored is told from one that existed. Call it between
+ * store_import_start() and store_import_finish(): the import's id is what tells a new row from an
+ * updated one, and a customer this import stored already from an earlier line (UPSERT_DUPLICATE,
+ * with that line in *dup_line) from an unchanged one. The database does that bookkeeping, so an
+ * import's memory does not grow with the file.
  */
 int store_upsert_customer(struct store *st, const struct connect_request *r, const char *source,
 			  int64_t line, int64_t now_ms, enum upsert_result *res, int64_t *dup_line);
@@ -273,6 +277,7 @@ struct state_counts {
 	int64_t carried_until_ms; /* the latest of their give-up times; 0: none */
 	int64_t next_retry_ms;	  /* the earliest retry_wait row's next attempt; 0: none */
 	int64_t line_invalid;	  /* created or exists rows whose latest CSV line is invalid */
+	int64_t changed;	  /* created or exists rows whose fields changed since their link */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
@@ -554,6 +559,7 @@ struct export_row {
 	const char *recordkeeper; /* recordkeeping_recordkeeper */
 	const char *recordkeeping_plan_id;
 	const char *kept; /* --keep-column values: a JSON object {"header": "value"}, or NULL */
+	unsigned changed;	/* reconcile.h's mask: fields changed since the link; 0: none */
 };
 
 struct export_filter {
@@ -580,6 +586,7 @@ struct requeue_filter {
 	long http_status;	      /* 0: any */
 	const char *const *customers; /* NULL or ncustomers ids: only those rows */
 	size_t ncustomers;
+	int changed; /* only rows marked changed (their marks are cleared) */
 };
 
 /*
@@ -620,6 +627,19 @@ enum reauth_scope {
  */
 int store_queue_reauth(struct store *st, int64_t now_ms, enum reauth_scope scope,
 		       const char *customer_id, int64_t *count);
+
+/*
+ * From now on the imports of st re-queue a created or exists row whose
+ * fields changed, for a new link (--resend-changed), instead of marking it.
+ */
+void store_set_resend_changed(struct store *st, int on);
+
+/*
+ * created and exists rows marked changed go back to pending for a new link
+ * (created: a new session; exists: a reauthentication with its
+ * connection_id), their marks cleared: --resend-changed. Commits.
+ */
+int store_queue_changed(struct store *st, int64_t now_ms, int64_t *count);
 
 /* Returns 1 and stores the state of customer_id, 0 if there is no such customer, -1 on error. */
 int store_customer_state(struct store *st, const char *customer_id, enum row_state *state);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "finch/reconcile.h"
 #include "store/store_int.h"
 
 /*
@@ -32,7 +33,7 @@ const char *const store_import_sql[S_STMT_COUNT] = {
     [S_IMPORT_START] =
 	"INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
     [S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
-			"unchanged = ?5, updated = ?6, ended_at = ?7 WHERE id = ?1",
+			"unchanged = ?5, updated = ?6, ended_at = ?7, changed = ?8 WHERE id = ?1",
     [S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2, size = ?3 WHERE id = ?1",
     [S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
 		      "updated, started_at, coalesce(ended_at, 0) FROM imports "
@@ -58,8 +59,17 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 		    "sandbox IS ?7 AND manual IS ?8 AND integration_provider IS ?9 AND "
 		    "integration_auth_method IS ?10 AND recordkeeping_recordkeeper IS ?16 AND "
 		    "recordkeeping_plan_id IS ?17",
+    /* columns 4 to 6: what changed (reconcile.h's mask), the state, the fields marked before */
     [S_FIND_CUSTOMER] = "SELECT id, last_import IS ?12, source_line, "
-			"first_import IS ?12 AND source_line IS ?13 "
+			"first_import IS ?12 AND source_line IS ?13, "
+			/* SQLite's | and << share one precedence: each term in parentheses */
+			"(customer_name IS NOT ?2) | ((customer_email IS NOT ?3) << 1) | "
+			"((products IS NOT ?4) << 2) | ((redirect_uri IS NOT ?5) << 3) | "
+			"((minutes_to_expire IS NOT ?6) << 4) | "
+			"((sandbox IS NOT ?7 OR manual IS NOT ?8) << 5) | "
+			"((integration_provider IS NOT ?9 OR integration_auth_method IS NOT ?10) "
+			"<< 6) | ((recordkeeping_recordkeeper IS NOT ?16 OR "
+			"recordkeeping_plan_id IS NOT ?17) << 7), state, changed_fields "
 			"FROM customers WHERE customer_id = ?1 AND keyless = 0",
     /*
      * One row, and STORE_UPSERT_BATCH rows: a statement per row cost as
@@ -77,7 +87,20 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 	"recordkeeping_recordkeeper = ?16, recordkeeping_plan_id = ?17, source = ?11, "
 	"last_import = ?12, source_line = ?13, state = 'pending', request_kind = 'create', "
 	"attempts = 0, next_attempt_at = NULL, error = NULL, first_transient_at = NULL, "
-	"give_up_at = NULL, line_invalid = 0, updated_at = ?14 WHERE id = ?15",
+	"give_up_at = NULL, line_invalid = 0, changed_fields = 0, updated_at = ?14 "
+	"WHERE id = ?15",
+    /*
+     * A row with a link keeps its state and link (reconcile_line()): the
+     * fields change, and ?18 adds to what its link was not made for.
+     */
+    [S_MARK_CHANGED] =
+	"UPDATE customers SET customer_name = ?2, customer_email = ?3, products = ?4, "
+	"redirect_uri = ?5, minutes_to_expire = ?6, sandbox = ?7, manual = ?8, "
+	"integration_provider = ?9, integration_auth_method = ?10, "
+	"recordkeeping_recordkeeper = ?16, recordkeeping_plan_id = ?17, source = ?11, "
+	"last_import = ?12, source_line = ?13, changed_fields = ?18, "
+	"error = CASE WHEN line_invalid THEN NULL ELSE error END, line_invalid = 0, "
+	"updated_at = ?14 WHERE id = ?15",
     [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
 		    "AND last_import IS ?2",
     [S_INVALID_KEYED] =
@@ -131,6 +154,7 @@ int store_import_finish(struct store *st, int64_t import_id, const struct import
 	sqlite3_bind_int64(s, 5, stats->unchanged);
 	sqlite3_bind_int64(s, 6, stats->updated);
 	sqlite3_bind_int64(s, 7, ended_ms);
+	sqlite3_bind_int64(s, 8, stats->changed);
 	return store_exec(st, S_IMPORT_FINISH);
 }
 
@@ -220,11 +244,40 @@ static void bind_settle(struct store *st, sqlite3_stmt *s, const struct customer
 	}
 }
 
+/* What a row's state is for reconcile_line(). */
+static enum reconcile_row row_kind(const char *state)
+{
+	enum row_state s;
+
+	if (!state || state_from_name(state, &s) < 0)
+		return RECONCILE_ROW_OPEN;
+	switch (s) {
+	case STATE_CREATED:
+	case STATE_EXISTS:
+		return RECONCILE_ROW_LINKED;
+	case STATE_INVALID:
+		return RECONCILE_ROW_INVALID;
+	case STATE_IN_FLIGHT:
+		return RECONCILE_ROW_BUSY;
+	default:
+		return RECONCILE_ROW_OPEN;
+	}
+}
+
+void store_set_resend_changed(struct store *st, int on)
+{
+	st->resend_changed = on;
+}
+
 static int settle_upsert(struct store *st, struct customer_upsert *u, const char *products,
 			 const char *source, int64_t now_ms)
 {
 	sqlite3_stmt *s = st->stmt[S_MARK_SEEN];
+	enum stmt_id id;
 	int64_t row = 0, seen = 0, first_line = 0, inserted = 0;
+	unsigned changed = 0, marked = 0;
+	enum reconcile_row kind = RECONCILE_ROW_OPEN;
+	enum reconcile_verdict verdict;
 	int rc;
 
 	/* first the common case of a file imported again: unchanged, one statement */
@@ -244,6 +297,9 @@ static int settle_upsert(struct store *st, struct customer_upsert *u, const char
 		seen = sqlite3_column_int64(s, 1);
 		first_line = sqlite3_column_int64(s, 2);
 		inserted = sqlite3_column_int64(s, 3);
+		changed = (unsigned)sqlite3_column_int64(s, 4);
+		kind = row_kind(column_str(s, 5));
+		marked = (unsigned)sqlite3_column_int64(s, 6);
 	} else if (rc == SQLITE_DONE) {
 		/* OR IGNORE also skips a row that breaks a CHECK: a bug upstream */
 		error("cannot store customer '%s': the row breaks a constraint",
@@ -265,12 +321,20 @@ static int settle_upsert(struct store *st, struct customer_upsert *u, const char
 		u->dup_line = first_line;
 		return 0;
 	}
-	s = st->stmt[S_UPDATE_CUSTOMER];
+	verdict = reconcile_line(kind, changed, st->resend_changed);
+	if (verdict == RECONCILE_KEEP) {
+		u->res = UPSERT_UNCHANGED;
+		return 0;
+	}
+	id = verdict == RECONCILE_MARK_CHANGED ? S_MARK_CHANGED : S_UPDATE_CUSTOMER;
+	s = st->stmt[id];
 	bind_settle(st, s, u, products, source);
 	sqlite3_bind_int64(s, 14, now_ms);
 	sqlite3_bind_int64(s, 15, row);
-	u->res = UPSERT_UPDATED;
-	return store_exec(st, S_UPDATE_CUSTOMER);
+	if (id == S_MARK_CHANGED)
+		sqlite3_bind_int64(s, 18, reconcile_marked_after(changed, marked));
+	u->res = id == S_MARK_CHANGED ? UPSERT_CHANGED : UPSERT_UPDATED;
+	return store_exec(st, id);
 }
 
 int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_t n,

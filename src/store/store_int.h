@@ -32,6 +32,7 @@ enum stmt_id {
 	S_INSERT_CUSTOMER,
 	S_INSERT_CUSTOMERS,
 	S_UPDATE_CUSTOMER,
+	S_MARK_CHANGED,
 	S_SEEN_LINE,
 	S_INVALID_KEYED,
 	S_INVALID_KEYLESS,
@@ -48,6 +49,7 @@ enum stmt_id {
 	S_REQUEUE,
 	S_QUEUE_EXPIRED,
 	S_QUEUE_REAUTH,
+	S_QUEUE_CHANGED,
 	/* store_outcome.c */
 	S_ATTEMPT_INSERT,
 	S_SET_CREATED,
@@ -106,6 +108,7 @@ struct store {
 	int64_t import_id;	/* the import in progress, for first_import */
 	int64_t defer_since_ms; /* store_defer_long_hints(); 0: none */
 	int64_t defer_cap_ms;
+	int resend_changed; /* store_set_resend_changed() */
 	/* the products column of each row of a store_upsert_customers() batch */
 	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_SIZE];
 };

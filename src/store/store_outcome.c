@@ -26,11 +26,12 @@ const char *const store_outcome_sql[S_STMT_COUNT] = {
 		      "connect_url = ?3, expires_at = ?4, http_status = ?5, finch_code = NULL, "
 		      "error = NULL, attempts = attempts + 1, attempt_total = attempt_total + 1, "
 		      "next_attempt_at = NULL, first_transient_at = NULL, give_up_at = NULL, "
-		      "updated_at = ?6 WHERE id = ?1",
+		      "changed_fields = 0, updated_at = ?6 WHERE id = ?1",
     [S_SET_EXISTS] = "UPDATE customers SET state = 'exists', connection_id = ?2, "
 		     "http_status = ?3, finch_code = ?4, error = NULL, attempts = attempts + 1, "
 		     "attempt_total = attempt_total + 1, next_attempt_at = NULL, "
-		     "first_transient_at = NULL, give_up_at = NULL, updated_at = ?5 WHERE id = ?1",
+		     "first_transient_at = NULL, give_up_at = NULL, changed_fields = 0, "
+		     "updated_at = ?5 WHERE id = ?1",
     /* ?6, ?7: the transient streak (NULL for a permanent failure), see retry_carry_over() */
     [S_SET_FAILED] = "UPDATE customers SET state = 'failed', http_status = ?2, finch_code = ?3, "
 		     "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "

@@ -56,11 +56,12 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		  "EXISTS (SELECT 1 FROM customers WHERE state = 'retry_wait' "
 		  "AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3) ")",
     [S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
-		  "first_transient_at = NULL, give_up_at = NULL, updated_at = ?5 WHERE keyless = 0 "
+		  "first_transient_at = NULL, give_up_at = NULL, changed_fields = 0, "
+		  "updated_at = ?5 WHERE keyless = 0 "
 		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
 		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
 		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
-		  "AND (?4 IS NULL OR customer_id = ?4)",
+		  "AND (?4 IS NULL OR customer_id = ?4) AND (?6 = 0 OR changed_fields != 0)",
     [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
 			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 			"WHERE state = 'created' AND expires_at < ?1",
@@ -70,6 +71,12 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		       "WHERE state = 'exists' AND connection_id IS NOT NULL AND keyless = 0 "
 		       "AND (?2 = 1 OR connection_status IN " REAUTH_NEEDED_SQL ") "
 		       "AND (?3 IS NULL OR customer_id = ?3)",
+    /* --resend-changed: a new link for the fields as they are now */
+    [S_QUEUE_CHANGED] = "UPDATE customers SET request_kind = CASE WHEN state = 'exists' AND "
+			"connection_id IS NOT NULL THEN 'reauth' ELSE 'create' END, "
+			"state = 'pending', attempts = 0, next_attempt_at = NULL, "
+			"changed_fields = 0, updated_at = ?1 "
+			"WHERE changed_fields != 0 AND (state = 'created' OR state = 'exists')",
 };
 
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
@@ -300,6 +307,7 @@ int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_
 		sqlite3_bind_int64(s, 3, f->http_status);
 		bind_text(s, 4, f->customers ? f->customers[i] : NULL);
 		sqlite3_bind_int64(s, 5, now_ms);
+		sqlite3_bind_int64(s, 6, f->changed);
 		if (store_exec(st, S_REQUEUE) < 0) {
 			store_rollback(st);
 			return -1;
@@ -339,4 +347,9 @@ int store_queue_reauth(struct store *st, int64_t now_ms, enum reauth_scope scope
 	sqlite3_bind_int(st->stmt[S_QUEUE_REAUTH], 2, scope == REAUTH_ALL);
 	bind_text(st->stmt[S_QUEUE_REAUTH], 3, customer_id);
 	return queue_rows(st, S_QUEUE_REAUTH, now_ms, count);
+}
+
+int store_queue_changed(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return queue_rows(st, S_QUEUE_CHANGED, now_ms, count);
 }

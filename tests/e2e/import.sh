@@ -43,7 +43,7 @@ expect_eq "imports row" "$(q "SELECT path, size, sha256, rows_read, accepted, in
 	"excel.csv|$(stat -c %s excel.csv)|$(sha256sum excel.csv | cut -d' ' -f1)|4|4|0|0|0|1"
 pass "the import is recorded with size and sha256"
 
-# ---- re-import: nothing changes; a changed row goes back to pending ----------
+# ---- re-import: nothing changes; a changed row keeps its link, marked ----------
 run_fo import excel.csv --db "$DB" --quiet
 expect_rc 0 "re-import excel.csv"
 expect_eq "re-import summary" "$OUT" \
@@ -58,12 +58,12 @@ sed 's/hr@acme.example.com/people@acme.example.com/' excel.csv >excel2.csv
 run_fo import excel2.csv --db "$DB" --quiet
 expect_rc 0 "import changed file"
 expect_eq "changed summary" "$OUT" \
-	"imported excel2.csv: 4 rows read, 0 accepted, 0 invalid, 3 unchanged, 1 updated"
-expect_eq "changed rows" "$(q "SELECT customer_id, state, session_id, customer_email FROM customers
+	"imported excel2.csv: 4 rows read, 0 accepted, 0 invalid, 3 unchanged, 0 updated, 1 changed (their links kept)"
+expect_eq "changed rows" "$(q "SELECT customer_id, state, session_id, customer_email, changed_fields FROM customers
 	WHERE customer_id IN ('acme-001', 'cedar-004') ORDER BY id")" \
-	"acme-001|pending|sess_kept|people@acme.example.com
-cedar-004|created|sess_kept|"
-pass "a changed row goes back to pending and keeps its history; an unchanged created row stays"
+	"acme-001|created|sess_kept|people@acme.example.com|2
+cedar-004|created|sess_kept||0"
+pass "a changed created row keeps its link, marked changed (customer_email); an unchanged one stays"
 
 # ---- a done row is not undone by a bad edit --------------------------------------
 # cedar-004 is created (sess_kept); its new line has a mistyped email.

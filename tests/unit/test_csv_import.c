@@ -531,17 +531,20 @@ static void test_csv_import__changed_row_keeps_its_session(void **state)
 		fail_msg("%s", err);
 	sqlite3_close(db);
 
-	assert_int_equal(import_bytes(f, IN(H "a,A Renamed,company\nb,B,company\n"), NULL), 0);
+	/* a row with a link keeps it, marked changed (reconcile_line()); b has none */
+	assert_int_equal(import_bytes(f, IN(H "a,A Renamed,company\nb,B Renamed,company\n"), NULL),
+			 0);
+	assert_int_equal(f->stats.changed, 1);
 	assert_int_equal(f->stats.updated, 1);
-	assert_int_equal(f->stats.unchanged, 1);
+	assert_int_equal(f->stats.unchanged, 0);
 	assert_int_equal(f->stats.accepted, 0);
 	dump(f, &rows);
-	assert_string_equal(rows.buf, "a|A Renamed|pending|\nb|B|pending|\n");
+	assert_string_equal(rows.buf, "a|A Renamed|created|\nb|B Renamed|pending|\n");
 	assert_int_equal(query_int(f->db,
 				   "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
 				   "session_id = 'sess-1' AND "
 				   "connect_url = 'https://connect.example/1' AND "
-				   "attempt_total = 1 AND attempts = 0"),
+				   "attempt_total = 1 AND attempts = 1 AND changed_fields = 1"),
 			 1);
 	strbuf_release(&rows);
 }

@@ -43,6 +43,8 @@ static void test_reconcile__changed_fields(void **state)
 	    {"manual", RECONCILE_SANDBOX},
 	    {"integration", RECONCILE_INTEGRATION},
 	    {"name and products", RECONCILE_NAME | RECONCILE_PRODUCTS},
+	    {"recordkeeper", RECONCILE_RECORDKEEPING},
+	    {"recordkeeping plan id", RECONCILE_RECORDKEEPING},
 	};
 	(void)state;
 
@@ -78,6 +80,13 @@ static void test_reconcile__changed_fields(void **state)
 		case 9:
 			b.customer_name = "Acme Inc.";
 			b.products = 0x1;
+			break;
+		case 10:
+			b.recordkeeper = "vestwell";
+			break;
+		case 11:
+			a.recordkeeper = b.recordkeeper = "vestwell";
+			b.recordkeeping_plan_id = "plan-2";
 			break;
 		default:
 			break;

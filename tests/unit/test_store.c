@@ -133,7 +133,11 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(store_import_finish(f->st, import_id, &stats, 6), 0);
 	assert_int_equal(store_commit(f->st), 0);
 
-	/* a finished row whose fields change goes back to pending, keeping its session */
+	/*
+	 * a finished row whose fields change keeps its state and session, marked
+	 * changed in them (reconcile_line()); with --resend-changed it goes back
+	 * to pending, still keeping its session until a new one comes
+	 */
 	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"),
 			 1);
 	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created', "
@@ -143,13 +147,25 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 7, &import_id), 0);
 	assert_int_equal(upsert(f->st, "c1", "a@b.co"), UPSERT_UNCHANGED);
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 8, &import_id), 0);
-	assert_int_equal(upsert(f->st, "c1", "new@b.co"), UPSERT_UPDATED);
+	assert_int_equal(upsert(f->st, "c1", "new@b.co"), UPSERT_CHANGED);
 	assert_int_equal(store_commit(f->st), 0);
 	char buf[64];
 
-	query_text(f->path, "SELECT state || ',' || session_id || ',' || products FROM customers",
+	query_text(f->path,
+		   "SELECT state || ',' || session_id || ',' || changed_fields || ',' || "
+		   "customer_email FROM customers",
 		   buf, sizeof(buf));
-	assert_string_equal(buf, "pending,s1,company directory");
+	assert_string_equal(buf, "created,s1,2,new@b.co");
+	store_set_resend_changed(f->st, 1);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 9, &import_id), 0);
+	assert_int_equal(upsert(f->st, "c1", "newer@b.co"), UPSERT_UPDATED);
+	assert_int_equal(store_commit(f->st), 0);
+	query_text(f->path,
+		   "SELECT state || ',' || session_id || ',' || changed_fields || ',' || products "
+		   "FROM customers",
+		   buf, sizeof(buf));
+	assert_string_equal(buf, "pending,s1,0,company directory");
 }
 
 static void test_store__invalid_rows(void **state)
