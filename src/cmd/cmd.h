@@ -11,6 +11,10 @@
 
 #define DEFAULT_DB_PATH "onboard.db"
 
+struct withdraw_limit;
+/* --max-withdraw N|P% into *l (import and sync); -1 after an error naming the option. */
+int max_withdraw_option(const char *arg, struct withdraw_limit *l);
+
 /* Each takes argv[0] = the subcommand's name and returns an exit code. */
 int cmd_import(int argc, char **argv);
 int cmd_status(int argc, char **argv);

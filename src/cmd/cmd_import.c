@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "cmd/common.h"
 #include "csv/csv_import.h"
+#include "finch/reconcile.h"
 #include "base/cli.h"
 #include "store/store.h"
 #include "base/signals.h"
@@ -21,6 +22,7 @@ static const char import_usage_head[] =
     "                            [--encoding ENC] [--delimiter D] [--column FIELD=HEADER]\n"
     "                            [--ignore-column HEADER] [--keep-column HEADER]\n"
     "                            [--skip-lines N] [--check] [--allow-product NAME]...\n"
+    "                            [--withdraw-missing [--max-withdraw N|P%]]\n"
     "                            [--config FILE] [--quiet]\n"
     "\n"
     "Validates every row of CSV ('-' for standard input) against the Connect\n"
@@ -31,6 +33,11 @@ static const char import_usage_head[] =
 static const char import_usage_tail[] =
     "  --check                   validate only: the same report and exit code, and\n"
     "                            nothing written (no database, no side file)\n"
+    "  --withdraw-missing        withdraw the rows of the database the file lacks\n"
+    "                            (as sync does): kept, never sent, back when a file\n"
+    "                            has them again\n"
+    "  --max-withdraw N|P%       refuse the file (exit 2) if it would withdraw more\n"
+    "                            (default " RECONCILE_MAX_WITHDRAW_DEFAULT ")\n"
     "  --quiet                   the summary counts only: no line per unknown column\n"
     "                            or invalid row (they are debug events under\n"
     "                            --log-format json)\n" CLI_LOG_FORMAT_HELP
@@ -45,31 +52,59 @@ static void usage(FILE *f)
 
 #define MAX_REASONS 20
 
-/* import's own options: --quiet and the import options (csv_import.h). */
+int max_withdraw_option(const char *arg, struct withdraw_limit *l)
+{
+	char why[128];
+
+	if (withdraw_limit_parse(arg, l, why, sizeof(why)) < 0)
+		return error("option '--max-withdraw': %s", why);
+	return 0;
+}
+
+/* What import's own options fill in. */
+struct import_args {
+	struct import_options *o;
+	struct withdraw_limit wl; /* --max-withdraw; o->withdraw points here when asked */
+};
+
+/* import's own options: --quiet, --check, the withdrawals and the import options (csv_import.h). */
 static int import_apply(void *ctx, int c, const char *arg)
 {
-	struct import_options *o = ctx;
+	struct import_args *a = ctx;
+	struct import_options *o = a->o;
 
-	if (c == 'c') {
+	switch (c) {
+	case 'c':
 		o->check = 1;
 		return 1;
-	}
-	if (c != 'q')
+	case 'q':
+		o->quiet = 1;
+		return 1;
+	case 'W':
+		o->withdraw = &a->wl;
+		return 1;
+	case 'M':
+		return max_withdraw_option(arg, &a->wl) < 0 ? -1 : 1;
+	default:
 		return import_option_apply(o, c, arg);
-	o->quiet = 1;
-	return 1;
+	}
 }
 
 static int import_check(void *ctx)
 {
-	return import_options_finish(ctx);
+	return import_options_finish(((struct import_args *)ctx)->o);
 }
 
 /* The command's own options (cmd.h: the config file reads them too). */
 const struct option cmd_import_options[] = {
-    {"db", required_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
-    {"check", no_argument, NULL, 'c'},	  CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, 'd'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"check", no_argument, NULL, 'c'},
+    {"withdraw-missing", no_argument, NULL, 'W'},
+    {"max-withdraw", required_argument, NULL, 'M'},
+    CLI_LOG_FORMAT_OPTION,
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_import(int argc, char **argv)
@@ -80,9 +115,11 @@ int cmd_import(int argc, char **argv)
 	struct import_stats stats;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, import_check};
 	struct store *check_st = NULL;
+	struct import_args a = {&o, {0, 0, 0}};
 	int r, ret = EXIT_USAGE, signals_set = 0;
 
-	r = cmd_read_options(&co, argc, argv, longopts, import_apply, &o);
+	withdraw_limit_init(&a.wl);
+	r = cmd_read_options(&co, argc, argv, longopts, import_apply, &a);
 	if (r != CMD_OPTIONS_READ) {
 		ret = r;
 		goto out;

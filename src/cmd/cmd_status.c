@@ -129,6 +129,7 @@ static int print_json(struct store *st, const struct report *r)
 	cJSON_AddItemToObject(root, "by_state", by);
 	cJSON_AddNumberToObject(root, "line_invalid", (double)r->counts.line_invalid);
 	cJSON_AddNumberToObject(root, "changed", (double)r->counts.changed);
+	cJSON_AddNumberToObject(root, "withdrawn", (double)r->counts.withdrawn);
 	cJSON_AddNumberToObject(root, "expired", (double)r->counts.expired);
 	cJSON_AddNumberToObject(root, "expiring_7d", (double)r->counts.expiring_soon);
 	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
@@ -207,6 +208,10 @@ static int print_text(struct store *st, const struct report *r)
 		printf("created or exists, but the CSV line is now invalid: %lld (they keep their "
 		       "links; the reason is in 'export --state created,exists')\n",
 		       (long long)r->counts.line_invalid);
+	if (r->counts.withdrawn)
+		printf("  %-11s %lld (missing from the last CSV: kept, never sent; back when a CSV "
+		       "has them again)\n",
+		       "withdrawn", (long long)r->counts.withdrawn);
 	if (r->counts.changed)
 		printf("created or exists, but the CSV changed their fields: %lld (they keep their "
 		       "links; 'changed' in the export says which fields; sync --resend-changed "

@@ -72,6 +72,12 @@ static const char sync_usage_head[] =
     "                        new link (status " REAUTH_NEEDED_NAMES ", from webhooks or\n"
     "                        connections import) for /connect/sessions/reauthenticate\n"
     "                        (with their connection_id); =all: every exists row\n"
+    "  --keep-missing        rows the CSV lacks stay as they are (by default they are\n"
+    "                        withdrawn: kept, with their links, but never sent)\n"
+    "  --max-withdraw N|P%   refuse (exit 2, nothing sent) a CSV that would withdraw\n"
+    "                        more than N rows or P% of the active ones (default\n"
+    "                        " RECONCILE_MAX_WITHDRAW_DEFAULT
+    ", at least one row; every row only when 100%)\n"
     "\n"
     "import options (fill empty cells):\n";
 
@@ -215,7 +221,13 @@ static int dry_run_exit_code(struct store *st)
 }
 
 /* Below RUN_OPT_FIRST and IMPORT_OPT_FIRST, the fragments' ranges. */
-enum { SYNC_OPT_RENEW = 0x800, SYNC_OPT_REAUTH, SYNC_OPT_CSV };
+enum {
+	SYNC_OPT_RENEW = 0x800,
+	SYNC_OPT_REAUTH,
+	SYNC_OPT_CSV,
+	SYNC_OPT_KEEP_MISSING,
+	SYNC_OPT_MAX_WITHDRAW
+};
 
 /* Reasons of invalid rows printed to stderr, as `import` does. */
 #define SYNC_MAX_REASONS 20
@@ -238,7 +250,9 @@ struct sync_args {
 	struct export_options *eo;
 	int renew_expired;
 	enum reauth_scope reauthenticate;
-	const char *csv; /* --csv: the CSV when no argument names it */
+	const char *csv;	  /* --csv: the CSV when no argument names it */
+	int keep_missing;	  /* --keep-missing: no row is withdrawn */
+	struct withdraw_limit wl; /* --max-withdraw */
 };
 
 /* sync's own options: the run, import and export options, and the renewals. */
@@ -259,6 +273,10 @@ static int sync_apply(void *ctx, int c, const char *arg)
 		return cmd_reauth_scope(arg, &a->reauthenticate) < 0 ? -1 : 1;
 	else if (c == SYNC_OPT_CSV)
 		a->csv = arg;
+	else if (c == SYNC_OPT_KEEP_MISSING)
+		a->keep_missing = 1;
+	else if (c == SYNC_OPT_MAX_WITHDRAW)
+		return max_withdraw_option(arg, &a->wl) < 0 ? -1 : 1;
 	else
 		return 0;
 	return 1;
@@ -270,6 +288,8 @@ const struct option cmd_sync_options[] = {
     {"renew-expired", no_argument, NULL, SYNC_OPT_RENEW},
     {"reauthenticate", optional_argument, NULL, SYNC_OPT_REAUTH},
     {"csv", required_argument, NULL, SYNC_OPT_CSV},
+    {"keep-missing", no_argument, NULL, SYNC_OPT_KEEP_MISSING},
+    {"max-withdraw", required_argument, NULL, SYNC_OPT_MAX_WITHDRAW},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -294,7 +314,7 @@ int cmd_sync(int argc, char **argv)
 	struct run_summary sum;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, sync_check};
 	const char *csv;
-	struct sync_args a = {&cfg, &io, &eo, 0, 0, NULL};
+	struct sync_args a = {&cfg, &io, &eo, 0, 0, NULL, 0, {0, 0, 0}};
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0, db_rows = 0, csv_valid = -1;
@@ -303,6 +323,7 @@ int cmd_sync(int argc, char **argv)
 	memset(&sum, 0, sizeof(sum));
 
 	run_config_init(&cfg);
+	withdraw_limit_init(&a.wl);
 	r = cmd_read_options(&co, argc, argv, longopts, sync_apply, &a);
 	if (r != CMD_OPTIONS_READ) {
 		ret = r;
@@ -376,6 +397,7 @@ int cmd_sync(int argc, char **argv)
 	db_rows = night_rows(st);
 	store_set_resend_changed(st, cfg.resend_changed);
 	io.quiet = cfg.quiet;
+	io.withdraw = a.keep_missing ? NULL : &a.wl;
 	r = csv_import_file(st, csv, &io, &stats);
 	if (r == -2) {
 		ret = EXIT_INTERRUPTED;
@@ -385,7 +407,9 @@ int cmd_sync(int argc, char **argv)
 	}
 	if (r < 0)
 		goto out;
-	csv_valid = stats.accepted + stats.unchanged + stats.updated + stats.changed;
+	/* a file without data rows is the withdraw guard's business, not a bad night's */
+	csv_valid =
+	    stats.rows_read ? stats.accepted + stats.unchanged + stats.updated + stats.changed : -1;
 	/*
 	 * Under --log-format json with the export on stdout, stderr carries
 	 * JSON objects only: the text reports are left out (the run_end event

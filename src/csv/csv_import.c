@@ -30,6 +30,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/utf8.h"
+#include "finch/reconcile.h"
 #include "finch/validate.h"
 
 const struct option import_long_options[] = {
@@ -599,6 +600,28 @@ out:
 	return ret;
 }
 
+/*
+ * After the last row: withdrawn rows the file has come back, and, when
+ * asked, the rows it lacks are withdrawn, unless the guard refuses (a
+ * truncated export): then the whole import is refused.
+ */
+static int reconcile_missing(struct importer *im)
+{
+	int64_t active = 0, missing = 0, now = clock_now_ms();
+	char why[512];
+
+	if (store_return_seen(im->st, now, &im->stats->returned) < 0)
+		return -1;
+	if (!im->o->withdraw)
+		return 0;
+	if (store_count_missing(im->st, &active, &missing) < 0)
+		return -1;
+	if (reconcile_withdraw_check(active, missing, im->stats->rows_read, im->o->withdraw, why,
+				     sizeof(why)) < 0)
+		return error("'%s': %s", im->path, why);
+	return store_withdraw_missing(im->st, now, &im->stats->withdrawn);
+}
+
 int csv_import_file(struct store *st, const char *path, const struct import_options *o,
 		    struct import_stats *stats)
 {
@@ -647,6 +670,8 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 			       im.now_ms, &import_id) < 0 ||
 	    parse_file(&im, fd, sha256_hex, &size) < 0)
 		goto out;
+	if (reconcile_missing(&im) < 0)
+		goto out;
 	/* the hash (and a pipe's size) are known only at the end: record them with the figures */
 	if (store_import_finish(st, import_id, stats, clock_now_ms()) < 0 ||
 	    store_import_hash(st, import_id, sha256_hex, size) < 0 || store_commit(st) < 0)
@@ -685,6 +710,10 @@ void csv_import_print_summary(FILE *f, const char *verb, const char *path,
 		(long long)s->invalid, (long long)s->unchanged, (long long)s->updated);
 	if (s->changed)
 		fprintf(f, ", %lld changed (their links kept)", (long long)s->changed);
+	if (s->withdrawn)
+		fprintf(f, ", %lld withdrawn (not in the file)", (long long)s->withdrawn);
+	if (s->returned)
+		fprintf(f, ", %lld back", (long long)s->returned);
 	if (s->blank)
 		fprintf(f, ", %lld blank skipped", (long long)s->blank);
 	if (s->footer)

@@ -46,6 +46,13 @@ struct import_options {
 	struct csv_columns columns; /* --column, --ignore-column, --keep-column (owned) */
 	int64_t skip_lines;	    /* --skip-lines: a preamble above the header */
 	int check;		    /* import --check: validate only (cmd_import.c) */
+	/*
+	 * Non-NULL: rows of the database the file lacks are withdrawn, unless
+	 * they are more than this lets (reconcile_withdraw_check(): the import
+	 * is refused, nothing changes). NULL: none is (`import` without
+	 * --withdraw-missing, `sync --keep-missing`).
+	 */
+	const struct withdraw_limit *withdraw;
 };
 
 /* Releases what import_option_apply() allocated. */

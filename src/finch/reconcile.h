@@ -131,7 +131,8 @@ int reconcile_withdraw_check(int64_t active, int64_t missing, int64_t csv_rows,
  * EXIT_OK or EXIT_ROWS but sent requests without a single success (no
  * created, no exists) is EXIT_NO_SUCCESS; so is an import whose CSV gave
  * no valid row while the database holds rows (csv_valid 0, db_rows > 0;
- * csv_valid -1 for a run without an import). Any other code stands.
+ * csv_valid -1 for a run without an import, or a file without data rows,
+ * which the withdraw guard judges). Any other code stands.
  */
 int reconcile_night_exit(int run_exit, int64_t sent, int64_t successes, int64_t csv_valid,
 			 int64_t db_rows);

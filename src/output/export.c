@@ -49,13 +49,14 @@ static const char *const col_names[EXPORT_COL_KEPT] = {
     "recordkeeping_recordkeeper",
     "recordkeeping_plan_id",
     "changed",
+    "withdrawn",
 };
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
-    "customer_id",     "customer_name", "status",	  "session_id",
-    "connect_url",     "connection_id", "expires_at",	  "attempts",
-    "http_status",     "finch_code",	"error",	  "updated_at",
-    "next_attempt_at", "retry_until",	"customer_email", "changed",
+    "customer_id",   "customer_name", "status",		 "session_id",	"connect_url",
+    "connection_id", "expires_at",    "attempts",	 "http_status", "finch_code",
+    "error",	     "updated_at",    "next_attempt_at", "retry_until", "customer_email",
+    "changed",	     "withdrawn",
 };
 
 /* The default columns: export_columns[], as columns. */
@@ -510,6 +511,14 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 		/* which fields changed since the link was made; none: empty, or null */
 		text =
 		    r->changed ? reconcile_fields_text(r->changed, changed, sizeof(changed)) : NULL;
+		break;
+	case EXPORT_COL_WITHDRAWN:
+		/* missing from the last CSV: "yes" or empty, true or false in JSON */
+		if (json) {
+			strbuf_addstr(sb, r->withdrawn ? "true" : "false");
+			return;
+		}
+		text = r->withdrawn ? "yes" : NULL;
 		break;
 	case EXPORT_COL_KEPT:
 		text = kept_value(kept, c->name);

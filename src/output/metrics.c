@@ -105,6 +105,9 @@ int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary
 		      "Created or exists rows whose CSV line turned invalid (they keep their "
 		      "link).",
 		      job, c.line_invalid);
+		gauge(sb, "finch_onboard_rows_withdrawn",
+		      "Rows missing from the last CSV: kept with their link, never sent.", job,
+		      c.withdrawn);
 		gauge(sb, "finch_onboard_rows_changed",
 		      "Created or exists rows whose CSV fields changed since their link (kept "
 		      "until --resend-changed or retry --changed).",

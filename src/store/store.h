@@ -160,6 +160,8 @@ struct import_stats {
 	int64_t unchanged;   /* valid rows identical to what the store had */
 	int64_t updated;     /* valid rows whose request fields changed, back to pending */
 	int64_t changed;     /* rows with a link whose fields changed: link kept, marked */
+	int64_t withdrawn;   /* rows of the database the file lacked, withdrawn */
+	int64_t returned;    /* withdrawn rows the file has again, back as they were */
 	int64_t blank;	     /* records whose cells are all empty, skipped (not stored) */
 	int64_t footer;	     /* records of a report's footer, skipped (not stored) */
 	int64_t not_utf8;    /* invalid rows with a cell that is not UTF-8 */
@@ -250,6 +252,17 @@ int store_mark_invalid(struct store *st, const char *customer_id, const char *di
 		       const char *display_name, const char *reason, const char *source,
 		       int64_t line, int64_t now_ms);
 
+/*
+ * Rows missing from a CSV (schema/011_withdrawn.sql), within the import's
+ * transaction, after its last row: store_count_missing() counts the active
+ * rows the database had before this import (keyed, not withdrawn) and how
+ * many of them the import did not have; store_withdraw_missing() withdraws
+ * those; store_return_seen() brings back the withdrawn rows the import had.
+ */
+int store_count_missing(struct store *st, int64_t *active, int64_t *missing);
+int store_withdraw_missing(struct store *st, int64_t now_ms, int64_t *count);
+int store_return_seen(struct store *st, int64_t now_ms, int64_t *count);
+
 /* Deletes the keyless invalid rows left by earlier imports of source. */
 int store_forget_keyless(struct store *st, const char *source);
 
@@ -278,6 +291,7 @@ struct state_counts {
 	int64_t next_retry_ms;	  /* the earliest retry_wait row's next attempt; 0: none */
 	int64_t line_invalid;	  /* created or exists rows whose latest CSV line is invalid */
 	int64_t changed;	  /* created or exists rows whose fields changed since their link */
+	int64_t withdrawn;	  /* rows missing from the last CSV: in no by_state, in total */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
@@ -559,7 +573,8 @@ struct export_row {
 	const char *recordkeeper; /* recordkeeping_recordkeeper */
 	const char *recordkeeping_plan_id;
 	const char *kept; /* --keep-column values: a JSON object {"header": "value"}, or NULL */
-	unsigned changed;	/* reconcile.h's mask: fields changed since the link; 0: none */
+	unsigned changed; /* reconcile.h's mask: fields changed since the link; 0: none */
+	int withdrawn;	  /* 1: missing from the last CSV, never sent */
 };
 
 struct export_filter {

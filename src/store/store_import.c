@@ -32,8 +32,10 @@ _Static_assert(STORE_UPSERT_BATCH == 64, "S_INSERT_CUSTOMERS has ROWS_64 rows");
 const char *const store_import_sql[S_STMT_COUNT] = {
     [S_IMPORT_START] =
 	"INSERT INTO imports(path, size, sha256, started_at) VALUES (?1, ?2, ?3, ?4)",
-    [S_IMPORT_FINISH] = "UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
-			"unchanged = ?5, updated = ?6, ended_at = ?7, changed = ?8 WHERE id = ?1",
+    [S_IMPORT_FINISH] =
+	"UPDATE imports SET rows_read = ?2, accepted = ?3, invalid = ?4, "
+	"unchanged = ?5, updated = ?6, ended_at = ?7, changed = ?8, withdrawn = ?9, "
+	"returned = ?10 WHERE id = ?1",
     [S_IMPORT_HASH] = "UPDATE imports SET sha256 = ?2, size = ?3 WHERE id = ?1",
     [S_LAST_IMPORT] = "SELECT id, path, size, sha256, rows_read, accepted, invalid, unchanged, "
 		      "updated, started_at, coalesce(ended_at, 0) FROM imports "
@@ -125,6 +127,17 @@ const char *const store_import_sql[S_STMT_COUNT] = {
     [S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
     /* for the export only: no state, no updated_at, no request digest moves */
     [S_SET_KEPT] = "UPDATE customers SET kept = ?2 WHERE customer_id = ?1 AND keyless = 0",
+    /*
+     * The CSV is the desired state (schema/011_withdrawn.sql). ?1 is this
+     * import: the rows it stored have last_import ?1, the ones it created
+     * first_import ?1 (they were not in the database before tonight).
+     */
+    [S_COUNT_MISSING] = "SELECT count(*), coalesce(sum(last_import IS NOT ?1), 0) FROM customers "
+			"WHERE keyless = 0 AND withdrawn = 0 AND first_import IS NOT ?1",
+    [S_WITHDRAW_MISSING] = "UPDATE customers SET withdrawn = 1, updated_at = ?2 "
+			   "WHERE keyless = 0 AND withdrawn = 0 AND last_import IS NOT ?1",
+    [S_RETURN_SEEN] = "UPDATE customers SET withdrawn = 0, updated_at = ?2 "
+		      "WHERE withdrawn = 1 AND last_import = ?1",
 };
 
 int store_import_start(struct store *st, const char *path, int64_t size, const char *sha256_hex,
@@ -155,6 +168,8 @@ int store_import_finish(struct store *st, int64_t import_id, const struct import
 	sqlite3_bind_int64(s, 6, stats->updated);
 	sqlite3_bind_int64(s, 7, ended_ms);
 	sqlite3_bind_int64(s, 8, stats->changed);
+	sqlite3_bind_int64(s, 9, stats->withdrawn);
+	sqlite3_bind_int64(s, 10, stats->returned);
 	return store_exec(st, S_IMPORT_FINISH);
 }
 
@@ -443,4 +458,42 @@ int store_set_kept(struct store *st, const char *customer_id, const char *kept_j
 	bind_text(s, 1, customer_id);
 	bind_text(s, 2, kept_json);
 	return store_exec(st, S_SET_KEPT);
+}
+
+int store_count_missing(struct store *st, int64_t *active, int64_t *missing)
+{
+	sqlite3_stmt *s = st->stmt[S_COUNT_MISSING];
+	int ret = 0;
+
+	sqlite3_bind_int64(s, 1, st->import_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*active = sqlite3_column_int64(s, 0);
+		*missing = sqlite3_column_int64(s, 1);
+	} else {
+		ret = store_db_error(st, "cannot count the rows missing from the import");
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+/* One of the import's UPDATEs of withdrawn rows: ?1 this import, ?2 the time. */
+static int update_withdrawn(struct store *st, enum stmt_id id, int64_t now_ms, int64_t *count)
+{
+	sqlite3_bind_int64(st->stmt[id], 1, st->import_id);
+	sqlite3_bind_int64(st->stmt[id], 2, now_ms);
+	if (store_exec(st, id) < 0)
+		return -1;
+	*count = sqlite3_changes(st->db);
+	return 0;
+}
+
+int store_withdraw_missing(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return update_withdrawn(st, S_WITHDRAW_MISSING, now_ms, count);
+}
+
+int store_return_seen(struct store *st, int64_t now_ms, int64_t *count)
+{
+	return update_withdrawn(st, S_RETURN_SEEN, now_ms, count);
 }

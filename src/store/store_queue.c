@@ -38,45 +38,50 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		      "WHERE id = ?1",
     [S_CLAIM] = "UPDATE customers SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
 		"SELECT id FROM customers WHERE state = 'retry_wait' AND next_attempt_at <= ?1 "
-		"AND " NOT_DEFERRED(
+		"AND withdrawn = 0 AND " NOT_DEFERRED(
 		    3, 4) " "
-			  "UNION ALL SELECT id FROM customers WHERE state = 'pending' LIMIT ?2) "
+			  "UNION ALL SELECT id FROM customers WHERE state = 'pending' AND "
+			  "withdrawn = 0 LIMIT ?2) "
 			  "RETURNING " JOB_COLUMNS,
     [S_EACH_DUE] = "SELECT " JOB_COLUMNS " FROM customers WHERE "
-		   "state = 'retry_wait' AND next_attempt_at <= ?1 "
-		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending'",
+		   "state = 'retry_wait' AND next_attempt_at <= ?1 AND withdrawn = 0 "
+		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending' "
+		   "AND withdrawn = 0",
     /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
     [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
 			    "next_attempt_at = NULL, updated_at = ?1 "
-			    "WHERE state = 'failed' AND give_up_at > ?1",
+			    "WHERE state = 'failed' AND give_up_at > ?1 AND withdrawn = 0",
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
-		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3),
+		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND withdrawn = 0 "
+		     "AND " NOT_DEFERRED(2, 3),
     /* What S_CLAIM would find, without claiming it. */
-    [S_HAS_DUE] = "SELECT EXISTS (SELECT 1 FROM customers WHERE state = 'pending') OR "
-		  "EXISTS (SELECT 1 FROM customers WHERE state = 'retry_wait' "
+    [S_HAS_DUE] = "SELECT EXISTS (SELECT 1 FROM customers WHERE state = 'pending' AND "
+		  "withdrawn = 0) OR "
+		  "EXISTS (SELECT 1 FROM customers WHERE state = 'retry_wait' AND withdrawn = 0 "
 		  "AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3) ")",
     [S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
 		  "first_transient_at = NULL, give_up_at = NULL, changed_fields = 0, "
-		  "updated_at = ?5 WHERE keyless = 0 "
+		  "updated_at = ?5 WHERE keyless = 0 AND withdrawn = 0 "
 		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
 		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
 		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
 		  "AND (?4 IS NULL OR customer_id = ?4) AND (?6 = 0 OR changed_fields != 0)",
     [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
 			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
-			"WHERE state = 'created' AND expires_at < ?1",
+			"WHERE state = 'created' AND expires_at < ?1 AND withdrawn = 0",
     /* ?2: every connection, else those whose status needs a new link (REAUTH_NEEDED_SQL) */
     [S_QUEUE_REAUTH] = "UPDATE customers SET state = 'pending', request_kind = 'reauth', "
 		       "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 		       "WHERE state = 'exists' AND connection_id IS NOT NULL AND keyless = 0 "
 		       "AND (?2 = 1 OR connection_status IN " REAUTH_NEEDED_SQL ") "
-		       "AND (?3 IS NULL OR customer_id = ?3)",
+		       "AND (?3 IS NULL OR customer_id = ?3) AND withdrawn = 0",
     /* --resend-changed: a new link for the fields as they are now */
     [S_QUEUE_CHANGED] = "UPDATE customers SET request_kind = CASE WHEN state = 'exists' AND "
 			"connection_id IS NOT NULL THEN 'reauth' ELSE 'create' END, "
 			"state = 'pending', attempts = 0, next_attempt_at = NULL, "
 			"changed_fields = 0, updated_at = ?1 "
-			"WHERE changed_fields != 0 AND (state = 'created' OR state = 'exists')",
+			"WHERE changed_fields != 0 AND (state = 'created' OR state = 'exists') "
+			"AND withdrawn = 0",
 };
 
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)

@@ -13,9 +13,10 @@
 #include "store/store_int.h"
 
 const char *const store_report_sql[S_STMT_COUNT] = {
-    [S_COUNT_STATES] = "SELECT state, count(*), "
+    /* withdrawn rows are counted apart from the states (schema/011_withdrawn.sql) */
+    [S_COUNT_STATES] = "SELECT CASE WHEN withdrawn THEN 'withdrawn' ELSE state END, count(*), "
 		       "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END), "
-		       "sum(line_invalid), sum(changed_fields != 0) FROM customers GROUP BY state",
+		       "sum(line_invalid), sum(changed_fields != 0) FROM customers GROUP BY 1",
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
 		       "FROM customers WHERE state = 'created'",
@@ -49,7 +50,7 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		 "THEN coalesce(give_up_at, 0) ELSE 0 END, customer_email, products, redirect_uri, "
 		 "coalesce(minutes_to_expire, 0), sandbox, coalesce(manual, -1), "
 		 "integration_provider, integration_auth_method, kept, recordkeeping_recordkeeper, "
-		 "recordkeeping_plan_id, changed_fields FROM customers "
+		 "recordkeeping_plan_id, changed_fields, withdrawn FROM customers "
 		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
 		 "ORDER BY id",
     [S_KEPT_NAMES] = "SELECT DISTINCT j.key FROM customers, json_each(customers.kept) AS j "
@@ -122,6 +123,8 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 
 		if (state_from_name(column_str(s, 0), &state) == 0)
 			out->by_state[state] = sqlite3_column_int64(s, 1);
+		else
+			out->withdrawn = sqlite3_column_int64(s, 1);
 		out->total += sqlite3_column_int64(s, 1);
 		out->retries += sqlite3_column_int64(s, 2);
 		out->line_invalid += sqlite3_column_int64(s, 3);
@@ -301,6 +304,7 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		row.recordkeeper = column_str(s, 23);
 		row.recordkeeping_plan_id = column_str(s, 24);
 		row.changed = (unsigned)sqlite3_column_int64(s, 25);
+		row.withdrawn = (int)sqlite3_column_int64(s, 26);
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}

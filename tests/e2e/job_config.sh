@@ -45,15 +45,16 @@ expect_eq "created" "$(count_state state/onboard.db created)" 2
 [ -s logs/results.csv ] && [ -s logs/finch_onboard.prom ] || fail "no export or metrics: $(ls logs)"
 # the environment's client id wins over the file's: the emulator refuses it (exit 3)
 printf 'customer_id,customer_name,products\nj-003,Ell,company\n' >d.csv
-expect_exit 3 env FINCH_CLIENT_ID=env-client "$FINCH_ONBOARD" sync --config job.conf d.csv
+# (--keep-missing: the one-row file would withdraw the first night's rows)
+expect_exit 3 env FINCH_CLIENT_ID=env-client "$FINCH_ONBOARD" sync --config job.conf --keep-missing d.csv
 # and the command line's over the environment's
-expect_exit 0 env FINCH_CLIENT_ID=env-client "$FINCH_ONBOARD" sync --config job.conf --client-id file-client d.csv
+expect_exit 0 env FINCH_CLIENT_ID=env-client "$FINCH_ONBOARD" sync --config job.conf --keep-missing --client-id file-client d.csv
 expect_eq "created after d.csv (the argument over csv)" "$(count_state state/onboard.db created)" 3
 # csv = - reads standard input, as the service's StandardInput=file: gives it
 sed 's/^csv = .*/csv = -/' job.conf >stdin.conf
 chmod 644 stdin.conf
 printf 'customer_id,customer_name,products\nj-004,Em,company\n' |
-	expect_exit 0 env -u FINCH_CLIENT_ID "$FINCH_ONBOARD" sync --config stdin.conf
+	expect_exit 0 env -u FINCH_CLIENT_ID "$FINCH_ONBOARD" sync --config stdin.conf --keep-missing
 expect_eq "created after stdin" "$(count_state state/onboard.db created)" 4
 pass "sync --config FILE alone: client id, CSV, database, export and metrics from the file; the environment's id refused by the emulator (exit 3); --client-id and the argument win"
 

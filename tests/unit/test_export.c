@@ -295,15 +295,15 @@ static void test_export__csv_rows(void **state)
 	const char *want =
 	    "customer_id,customer_name,status,session_id,connect_url,connection_id,"
 	    "expires_at,attempts,http_status,finch_code,error,updated_at,next_attempt_at,"
-	    "retry_until,customer_email,changed\r\n"
+	    "retry_until,customer_email,changed,withdrawn\r\n"
 	    "acme-1,\"Acme, \"\"Widgets\"\"\nInc.\",created,"
 	    "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f,"
 	    "https://connect.tryfinch.com/authorize?session=3f1c7a52,,"
-	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z,,,,\r\n"
+	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z,,,,,\r\n"
 	    "'=cmd|' /C calc'!A0,Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac,failed,,,,,5,400,"
-	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z,,,,\r\n"
+	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z,,,,,\r\n"
 	    "bad,Bad,invalid,,,,,0,,,customers.csv:7: customer_email: is not an email "
-	    "address,2026-11-28T16:00:00.000Z,,,,\r\n";
+	    "address,2026-11-28T16:00:00.000Z,,,,,\r\n";
 
 	(void)state;
 	assert_string_equal(got, want);
@@ -428,9 +428,11 @@ static void test_export__csv_header_only(void **state)
 	char *got = write_rows(EXPORT_CSV, 0, NULL, 0);
 
 	(void)state;
-	assert_string_equal(got, "customer_id,customer_name,status,session_id,connect_url,"
-				 "connection_id,expires_at,attempts,http_status,finch_code,"
-				 "error,updated_at,next_attempt_at,retry_until,customer_email,changed\r\n");
+	assert_string_equal(
+	    got,
+	    "customer_id,customer_name,status,session_id,connect_url,"
+	    "connection_id,expires_at,attempts,http_status,finch_code,"
+	    "error,updated_at,next_attempt_at,retry_until,customer_email,changed,withdrawn\r\n");
 	free(got);
 }
 
@@ -680,10 +682,11 @@ static void test_export__file_atomic_0600(void **state)
 	assert_int_equal(export_to_path(fx->st, &o, &rows), 0);
 	assert_int_equal(rows, 0);
 	text = slurp(out);
-	assert_string_equal(text,
-			    BOM "customer_id,customer_name,status,session_id,connect_url,"
-				"connection_id,expires_at,attempts,http_status,finch_code,"
-				"error,updated_at,next_attempt_at,retry_until,customer_email,changed\r\n");
+	assert_string_equal(
+	    text, BOM
+	    "customer_id,customer_name,status,session_id,connect_url,"
+	    "connection_id,expires_at,attempts,http_status,finch_code,"
+	    "error,updated_at,next_attempt_at,retry_until,customer_email,changed,withdrawn\r\n");
 	free(text);
 }
 
