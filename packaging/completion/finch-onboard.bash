@@ -11,7 +11,7 @@ _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire -
 	--check --withdraw-missing --max-withdraw --config --quiet --log-format --help"
 _finch_onboard_run_opts="--db --base-url --client-id --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
-	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --help"
+	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit --help"
 _finch_onboard_status_opts="--db --json --log-format --help"
 _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
 	--columns --config --log-format --help"
@@ -25,7 +25,7 @@ _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --c
 	--reauthenticate --keep-missing --max-withdraw --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
 	--delimiter --allow-product --base-url --client-id --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
-	--log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --help"
+	--log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit --help"
 _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
 	--threads --max-body --idle-timeout --max-per-client --max-connections --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
 	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503
@@ -89,7 +89,7 @@ _finch_onboard_value()
 	--base-url | --redirect-uri | --connect-base | --connect-host | --bind | --port | --client-id | \
 		--minutes-to-expire | --concurrency | --rate | --max-attempts | --timeout | \
 		--connect-timeout | --grace | --max-retry-after | --seed | --max-outage | \
-		--give-up-after | --metrics-job | --max-withdraw | --since | --allow-product | --finch-code | --http-status | --customer | \
+		--give-up-after | --metrics-job | --limit | --max-withdraw | --since | --allow-product | --finch-code | --http-status | --customer | \
 		--existing-every | --threads | --max-body | --idle-timeout | --max-per-client | --max-connections | --rate-limit-fault | --fail-* | --retry-after | \
 		--error-rate | --latency | --jitter | --hang* | --reset* | --malformed* | \
 		--short-body-rate | --cut-body-rate | --revoke-after | --rate-limit | --penalty)

@@ -62,8 +62,9 @@ struct dispatcher {
 	uint64_t rng;
 	enum run_mode mode;
 	int fatal;
-	int cut_short; /* a second signal during a drain: the requests in flight are cut */
-	int saw_auth;  /* a 401 came: the exit is 3 */
+	int cut_short;	  /* a second signal during a drain: the requests in flight are cut */
+	int saw_auth;	  /* a 401 came: the exit is 3 */
+	int limit_logged; /* --limit reached, and said so */
 	struct store_outcome *unsaved; /* outcomes not committed yet, in arrival order */
 	size_t nunsaved, aunsaved;
 	int64_t commit_due_mono; /* when the unsaved outcomes must be committed */

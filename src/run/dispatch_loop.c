@@ -114,12 +114,32 @@ static int dispatch_start_transfer(struct dispatcher *d, struct store_job *job)
 	return 0;
 }
 
+/*
+ * --limit spent: nothing more is claimed, and the rows left (pending, and
+ * retry_wait after an answer of this run) wait for the next run. Logged once.
+ */
+static int limit_reached(struct dispatcher *d)
+{
+	if (!d->cfg->limit || d->sum->sent < d->cfg->limit)
+		return 0;
+	if (!d->limit_logged) {
+		d->limit_logged = 1;
+		log_event(LOG_INFO, "limit_reached",
+			  "--limit reached: the rows left wait for the next run",
+			  LOG_I("limit", d->cfg->limit), LOG_I("sent", d->sum->sent), LOG_END);
+	}
+	return 1;
+}
+
 /* Claims as many due rows as free slots and tokens allow, commits, and sends them. */
 static int fill(struct dispatcher *d, int64_t now_ms, int64_t now_mono)
 {
 	size_t free_slots = d->nxfers - d->inflight, want = 0, n = 0;
 	int probe, r;
 
+	/* --limit: a canary sends so many requests, retries included, and no more */
+	if (d->cfg->limit && (int64_t)free_slots > d->cfg->limit - d->sum->sent)
+		free_slots = (size_t)(d->cfg->limit - d->sum->sent);
 	if (d->mode != MODE_RUNNING || !free_slots)
 		return 0;
 	if (d->db_busy && now_mono < d->db_retry_mono)
@@ -173,7 +193,8 @@ static long poll_timeout_ms(struct dispatcher *d, int64_t now_ms, int64_t now_mo
 	if (d->nunsaved && !d->db_failed)
 		t = min64(t, (d->db_busy ? d->db_retry_mono : d->commit_due_mono) - now_mono);
 	/* An open breaker, or its probe out, sends nothing: its own wait, not the rate's 0. */
-	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers && d->brk.state == BREAKER_CLOSED) {
+	if (d->mode == MODE_RUNNING && d->inflight < d->nxfers && d->brk.state == BREAKER_CLOSED &&
+	    !(d->cfg->limit && d->sum->sent >= d->cfg->limit)) {
 		if (d->db_busy)
 			t = min64(t, d->db_retry_mono - now_mono);
 		else if (!d->queue_empty)
@@ -368,7 +389,7 @@ static void loop(struct dispatcher *d)
 			dispatch_group_commit(d, now_ms, 0,
 					      d->db_busy ? DISPATCH_DB_SHARE_WAIT_MS : 0, &n);
 		if (!d->inflight) {
-			if (d->mode != MODE_RUNNING)
+			if (d->mode != MODE_RUNNING || limit_reached(d))
 				break;
 			/*
 			 * Nothing in flight and no token yet: ask the store whether a
@@ -518,7 +539,7 @@ static int print_request(const struct store_job *job, void *data)
 		job->kind == REQUEST_REAUTH ? FINCH_PATH_REAUTH : FINCH_PATH_SESSIONS, body);
 	free(body);
 	dr->count++;
-	return 0;
+	return dr->cfg->limit && dr->count >= dr->cfg->limit; /* --limit: no more */
 }
 
 int dispatch_dry_run(struct store *st, const struct run_config *cfg, FILE *f, int64_t *count)

@@ -54,6 +54,7 @@ const struct option run_long_options[] = {
     {"allow-keylog", no_argument, NULL, RUN_OPT_ALLOW_KEYLOG},
     {"metrics-job", required_argument, NULL, RUN_OPT_METRICS_JOB},
     {"resend-changed", no_argument, NULL, RUN_OPT_RESEND_CHANGED},
+    {"limit", required_argument, NULL, RUN_OPT_LIMIT},
     {0, 0, 0, 0},
 };
 
@@ -108,7 +109,10 @@ const char run_options_help[] =
     "  --resend-changed      created or exists rows whose CSV fields changed get a\n"
     "                        new link (otherwise they keep theirs, marked changed)\n"
     "  --metrics-job NAME    the onboard_job label of every series (default: the\n"
-    "                        database's file name without its extension)\n";
+    "                        database's file name without its extension)\n"
+    "  --limit N             send at most N requests, retries included (a canary:\n"
+    "                        --limit 10 against the real API first); the rest wait\n"
+    "                        for the next run\n";
 
 void run_config_init(struct run_config *c)
 {
@@ -239,6 +243,14 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 		return 1;
 	case RUN_OPT_RESEND_CHANGED:
 		c->resend_changed = 1;
+		return 1;
+	case RUN_OPT_LIMIT:
+		if (parse_int64(arg, 1, INT64_MAX, &v) < 0)
+			return error(
+			    "option '--limit' expects a number of requests, 1 or more, not "
+			    "'%s'",
+			    arg);
+		c->limit = v;
 		return 1;
 	case RUN_OPT_METRICS_JOB:
 		if (!*arg || strlen(arg) > 200)

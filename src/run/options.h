@@ -73,6 +73,7 @@ struct run_config {
 	int seed_given;		  /* 0: seed from getrandom() */
 	int dry_run;
 	int resend_changed; /* --resend-changed: rows marked changed get a new link */
+	int64_t limit;	    /* --limit: requests this run sends at most (a canary); 0: no limit */
 	int quiet;	    /* no progress line, no summary, only warnings in text logs */
 	int verbose;	    /* curl's request and response headers, redacted */
 	enum log_format log_format;
@@ -104,6 +105,7 @@ enum {
 	RUN_OPT_CLIENT_ID,
 	RUN_OPT_METRICS_JOB,
 	RUN_OPT_RESEND_CHANGED,
+	RUN_OPT_LIMIT,
 	RUN_OPT_LAST
 };
 
