@@ -14,6 +14,7 @@
 #include "cmd/common.h"
 #include "run/dispatch.h"
 #include "run/night.h"
+#include "run/plan.h"
 #include "output/metrics.h"
 #include "run/options.h"
 #include "store/store.h"
@@ -108,14 +109,22 @@ int cmd_run(int argc, char **argv)
 	}
 
 	if (cfg.dry_run) {
+		struct night_plan plan = {0};
+		/* --quiet: the plan only; --log-format json: the plan as one JSON object */
+		int bodies = !cfg.quiet && cfg.log_format == LOG_FORMAT_TEXT;
 		int64_t count = 0;
 
 		/* A dry run only reads: no lock, no schema, no journal mode change. */
 		if (store_open_readonly(co.db, &st) < 0 || refuse_empty(st, co.db) < 0 ||
-		    dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+		    (bodies && dispatch_dry_run(st, &cfg, stdout, &count) < 0) ||
+		    plan_read(&plan, st, clock_now_ms(), cfg.resend_changed, cfg.limit,
+			      cfg.rate_per_s, cfg.rate) < 0)
 			goto out;
-		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent\n",
-		       count, count == 1 ? "" : "s", cfg.base_url);
+		if (bodies)
+			printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was "
+			       "sent\n",
+			       count, count == 1 ? "" : "s", cfg.base_url);
+		plan_print(stdout, &plan, cfg.log_format);
 		ret = EXIT_OK;
 		goto out;
 	}
@@ -144,7 +153,8 @@ int cmd_run(int argc, char **argv)
 out:
 	/* Also after an early failure (a typo in --db is exit 2): monitoring sees every end. */
 	if (cfg.metrics_file && !cfg.dry_run && ret != EXIT_LOCKED && !metrics_refused &&
-	    metrics_write(cfg.metrics_file, co.db, NULL, NULL, w.st, &sum, ret, cfg.metrics_job) < 0 &&
+	    metrics_write(cfg.metrics_file, co.db, NULL, NULL, w.st, &sum, ret, cfg.metrics_job) <
+		0 &&
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	store_close(st);

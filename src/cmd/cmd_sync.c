@@ -28,6 +28,7 @@
 #include "csv/csv_import.h"
 #include "run/dispatch.h"
 #include "run/night.h"
+#include "run/plan.h"
 #include "finch/reconcile.h"
 #include "output/export.h"
 #include "output/metrics.h"
@@ -420,22 +421,35 @@ int cmd_sync(int argc, char **argv)
 		summaries = 0;
 	if (cfg.log_format == LOG_FORMAT_JSON && info == stderr)
 		cfg.quiet = 1;
+	/* --dry-run --quiet prints the plan only; under --log-format json, one JSON object */
+	if (cfg.dry_run && (cfg.quiet || cfg.log_format == LOG_FORMAT_JSON))
+		summaries = 0;
 	if (summaries)
 		print_import(info, csv, &stats, cfg.quiet);
 	if (cmd_sandbox_warnings(st, &stats) < 0)
 		goto out;
 	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.resend_changed,
-			   cfg.quiet ? NULL : info) < 0)
+			   summaries && !cfg.quiet ? info : NULL) < 0)
 		goto out;
 
 	if (cfg.dry_run) {
+		struct night_plan plan = {.has_import = 1,
+					  .withdrawn = stats.withdrawn,
+					  .returned = stats.returned,
+					  .changed_kept = stats.changed,
+					  .unchanged = stats.unchanged};
 		int64_t count = 0;
 
-		if (dispatch_dry_run(st, &cfg, stdout, &count) < 0)
+		if (summaries && dispatch_dry_run(st, &cfg, stdout, &count) < 0)
 			goto out;
-		printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was sent, "
-		       "'%s' and '%s' are unchanged\n",
-		       count, count == 1 ? "" : "s", cfg.base_url, co.db, eo.out_path);
+		if (plan_read(&plan, st, clock_now_ms(), 0, cfg.limit, cfg.rate_per_s, cfg.rate) <
+		    0)
+			goto out;
+		if (summaries)
+			printf("dry run: %" PRId64 " request%s would be sent to %s; nothing was "
+			       "sent, '%s' and '%s' are unchanged\n",
+			       count, count == 1 ? "" : "s", cfg.base_url, co.db, eo.out_path);
+		plan_print(stdout, &plan, cfg.log_format);
 		ret = reconcile_night_exit(dry_run_exit_code(st), 0, 0, csv_valid, db_rows);
 		goto out;
 	}

@@ -398,6 +398,23 @@ int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms);
  */
 int store_has_due(struct store *st, int64_t now_ms);
 
+/* The rows a run would send now (store_each_due()'s), by kind: the plan of a dry run. */
+struct plan_counts {
+	int64_t fresh;	 /* never linked: new rows, or rows without a link queued again */
+	int64_t relink;	 /* created rows whose fields changed: a new link (--resend-changed) */
+	int64_t renew;	 /* created rows whose link expired (--renew-expired) */
+	int64_t reauth;	 /* exists rows: a reauthentication */
+	int64_t carried; /* rows that failed on transient errors before: tried again */
+};
+
+/*
+ * Fills out with the rows due at now_ms by kind; with resend_changed, the
+ * created and exists rows marked changed count too, as --resend-changed
+ * would queue them (a run's dry run queues nothing). Returns 0 or -1.
+ */
+int store_plan_counts(struct store *st, int64_t now_ms, int resend_changed,
+		      struct plan_counts *out);
+
 /* One HTTP attempt, for the attempts table. */
 struct attempt_record {
 	int64_t customer_row; /* customers.id */

@@ -47,6 +47,23 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		   "state = 'retry_wait' AND next_attempt_at <= ?1 AND withdrawn = 0 "
 		   "UNION ALL SELECT " JOB_COLUMNS " FROM customers WHERE state = 'pending' "
 		   "AND withdrawn = 0",
+    /*
+     * The plan of a dry run: S_EACH_DUE's rows by kind (store_plan_counts()),
+     * and with ?2 the linked rows marked changed that --resend-changed would
+     * queue (a run's dry run queues nothing).
+     */
+    [S_PLAN_COUNTS] =
+	"SELECT coalesce(sum(k = 0), 0), coalesce(sum(k = 1), 0), coalesce(sum(k = 2), 0), "
+	"coalesce(sum(k = 3), 0), coalesce(sum(k = 4), 0) FROM (SELECT CASE "
+	"WHEN request_kind = 'reauth' THEN 3 "
+	"WHEN state = 'retry_wait' OR first_transient_at IS NOT NULL THEN 4 "
+	"WHEN session_id IS NOT NULL AND expires_at < ?1 THEN 2 "
+	"WHEN session_id IS NOT NULL THEN 1 ELSE 0 END AS k FROM customers "
+	"WHERE withdrawn = 0 AND (state = 'pending' OR "
+	"(state = 'retry_wait' AND next_attempt_at <= ?1)) "
+	"UNION ALL SELECT CASE WHEN state = 'exists' AND connection_id IS NOT NULL THEN 3 "
+	"ELSE 1 END FROM customers WHERE ?2 AND changed_fields != 0 AND withdrawn = 0 "
+	"AND (state = 'created' OR state = 'exists'))",
     /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
     [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
 			    "next_attempt_at = NULL, updated_at = ?1 "
@@ -259,6 +276,28 @@ int store_each_due(struct store *st, int64_t now_ms,
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = store_db_error(st, "cannot list due rows");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_plan_counts(struct store *st, int64_t now_ms, int resend_changed, struct plan_counts *out)
+{
+	sqlite3_stmt *s = st->stmt[S_PLAN_COUNTS];
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int(s, 2, resend_changed != 0);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->fresh = sqlite3_column_int64(s, 0);
+		out->relink = sqlite3_column_int64(s, 1);
+		out->renew = sqlite3_column_int64(s, 2);
+		out->reauth = sqlite3_column_int64(s, 3);
+		out->carried = sqlite3_column_int64(s, 4);
+	} else {
+		ret = store_db_error(st, "cannot count the rows a run would send");
+	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return ret;
