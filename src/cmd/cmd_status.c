@@ -107,6 +107,18 @@ static int print_failure(const char *code, long status, int64_t count, void *dat
 	return 0;
 }
 
+/* One last error of the rows given up, and how many: shown inert, as the server wrote it. */
+static int print_given_up(const char *why, int64_t count, void *data)
+{
+	struct strbuf shown = STRBUF_INIT;
+
+	(void)data;
+	strbuf_add_inert(&shown, *why ? why : "(no error recorded)", 200);
+	printf("  %6lld  %s\n", (long long)count, shown.buf);
+	strbuf_release(&shown);
+	return 0;
+}
+
 static void add_time(cJSON *obj, const char *key, int64_t ms)
 {
 	char buf[32];
@@ -135,6 +147,7 @@ static int print_json(struct store *st, const struct report *r)
 	cJSON_AddNumberToObject(root, "retries", (double)r->counts.retries);
 	add_time(root, "next_retry_at", r->counts.next_retry_ms);
 	cJSON_AddNumberToObject(root, "carried_over", (double)r->counts.carried);
+	cJSON_AddNumberToObject(root, "given_up", (double)r->counts.given_up);
 	add_time(root, "carried_over_until", r->counts.carried_until_ms);
 	fail = cJSON_AddArrayToObject(root, "failures");
 	if (store_each_failure_group(st, print_failure, fail) < 0)
@@ -227,6 +240,14 @@ static int print_text(struct store *st, const struct report *r)
 		       "the latest, see --give-up-after); the other failed rows are permanent\n",
 		       (long long)r->counts.carried,
 		       format_iso8601_ms(r->counts.carried_until_ms, a, sizeof(a)));
+	if (r->counts.given_up) {
+		printf(
+		    "given up: %lld (transient failures for longer than --give-up-after; no sync "
+		    "sends them again, 'retry' does), by last error:\n",
+		    (long long)r->counts.given_up);
+		if (store_each_given_up(st, print_given_up, NULL) < 0)
+			return -1;
+	}
 	if (r->counts.by_state[STATE_FAILED]) {
 		printf("failures by finch_code and HTTP status:\n");
 		if (store_each_failure_group(st, print_failure, NULL) < 0)

@@ -151,15 +151,46 @@ static void scratch_remove(struct scratch_db *sc)
 	strbuf_release(&sc->path);
 }
 
+/* A duration in the largest unit that divides it: "7d", "36h", "90m", "45s", "500ms". */
+static void duration_text(int64_t ms, char *buf, size_t size)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ms && ms % units[i].ms == 0) {
+			snprintf(buf, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
+			return;
+		}
+	snprintf(buf, size, "%" PRId64 "ms", ms);
+}
+
+/* Tells one row given up (store_give_up()): a warning, so --quiet's log has it too. */
+static void tell_given_up(const char *customer_id, const char *why, int64_t first_ms, void *data)
+{
+	const char *limit = data;
+	char first[32];
+
+	format_iso8601_ms(first_ms, first, sizeof(first));
+	log_event(LOG_WARN, "given_up",
+		  "gave up on a row: its transient failures began longer ago than "
+		  "--give-up-after; no sync sends it again ('retry' does)",
+		  LOG_S("customer_id", customer_id), LOG_S("first_transient_at", first),
+		  LOG_S("give_up_after", limit), LOG_S("reason", why), LOG_END);
+}
+
 /*
- * Queues the rows whose attempts ran out on transient errors in an earlier
- * run (retry_carry_over()), then expired links and connected employers, as
- * asked.
+ * Gives up on the rows whose transient streak outlived tonight's
+ * --give-up-after, and queues those still within it (retry_carry_over()),
+ * then expired links and connected employers, as asked.
  */
 static int queue_renewals(struct store *st, int renew_expired, enum reauth_scope reauthenticate,
-			  int resend_changed, FILE *info)
+			  int resend_changed, int64_t give_up_after_ms, FILE *info)
 {
 	int64_t now = clock_now_ms(), n;
+	char limit[32];
 
 	/* rows marked changed on earlier nights; tonight's were re-queued by the import */
 	if (resend_changed) {
@@ -172,6 +203,14 @@ static int queue_renewals(struct store *st, int renew_expired, enum reauth_scope
 				n, n == 1 ? "" : "s");
 	}
 
+	duration_text(give_up_after_ms, limit, sizeof(limit));
+	if (store_give_up(st, now, give_up_after_ms, tell_given_up, limit, &n) < 0)
+		return -1;
+	if (info && n)
+		fprintf(info,
+			"given up: %" PRId64 " row%s whose transient failures outlived "
+			"--give-up-after %s\n",
+			n, n == 1 ? "" : "s", limit);
 	if (store_requeue_transient(st, now, &n) < 0)
 		return -1;
 	if (n) {
@@ -429,7 +468,7 @@ int cmd_sync(int argc, char **argv)
 	if (cmd_sandbox_warnings(st, &stats) < 0)
 		goto out;
 	if (queue_renewals(st, a.renew_expired, a.reauthenticate, cfg.resend_changed,
-			   summaries && !cfg.quiet ? info : NULL) < 0)
+			   cfg.give_up_after_ms, summaries && !cfg.quiet ? info : NULL) < 0)
 		goto out;
 
 	if (cfg.dry_run) {

@@ -292,6 +292,7 @@ struct state_counts {
 	int64_t line_invalid;	  /* created or exists rows whose latest CSV line is invalid */
 	int64_t changed;	  /* created or exists rows whose fields changed since their link */
 	int64_t withdrawn;	  /* rows missing from the last CSV: in no by_state, in total */
+	int64_t given_up;	  /* failed rows whose transient streak outlived --give-up-after */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
@@ -626,6 +627,23 @@ struct requeue_filter {
  * their history. Commits. *count tells how many rows moved.
  */
 int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count);
+
+/*
+ * --give-up-after read each night (issue 16): sets every transient streak's
+ * give_up_at to its first transient failure plus give_up_after_ms, tonight's
+ * limit, then marks the failed rows whose window is over and that were not
+ * given up yet in this streak, calling fn for each (its customer_id, its
+ * last error, when its streak began): giving up is told once per row.
+ * *count is their number. One transaction; returns 0 or -1.
+ */
+int store_give_up(struct store *st, int64_t now_ms, int64_t give_up_after_ms,
+		  void (*fn)(const char *customer_id, const char *why, int64_t first_ms,
+			     void *data),
+		  void *data, int64_t *count);
+
+/* Calls fn once per last error of the rows given up (store_give_up()), most common first. */
+int store_each_given_up(struct store *st, int (*fn)(const char *why, int64_t count, void *data),
+			void *data);
 
 /*
  * failed rows whose transient streak is not over (give_up_at > now_ms) go

@@ -64,6 +64,18 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 	"UNION ALL SELECT CASE WHEN state = 'exists' AND connection_id IS NOT NULL THEN 3 "
 	"ELSE 1 END FROM customers WHERE ?2 AND changed_fields != 0 AND withdrawn = 0 "
 	"AND (state = 'created' OR state = 'exists'))",
+    /*
+     * --give-up-after is tonight's (issue 16): every row in a transient streak
+     * gets the window from its first transient failure again (?1 the limit).
+     */
+    [S_GIVE_UP_WINDOW] = "UPDATE customers SET give_up_at = first_transient_at + ?1 "
+			 "WHERE first_transient_at IS NOT NULL AND give_up_at IS NOT "
+			 "first_transient_at + ?1 AND state IN ('failed', 'retry_wait', 'pending')",
+    /* failed rows whose window is over, not told yet in this streak (schema/012_given_up.sql) */
+    [S_GIVE_UP_NEW] = "UPDATE customers SET given_up_at = ?1 WHERE state = 'failed' AND "
+		      "first_transient_at IS NOT NULL AND give_up_at <= ?1 AND withdrawn = 0 AND "
+		      "(given_up_at IS NULL OR given_up_at < first_transient_at) "
+		      "RETURNING customer_id, coalesce(error, ''), first_transient_at",
     /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
     [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
 			    "next_attempt_at = NULL, updated_at = ?1 "
@@ -373,6 +385,38 @@ static int queue_rows(struct store *st, enum stmt_id id, int64_t now_ms, int64_t
 		return -1;
 	*count = sqlite3_changes(st->db);
 	return 0;
+}
+
+int store_give_up(struct store *st, int64_t now_ms, int64_t give_up_after_ms,
+		  void (*fn)(const char *customer_id, const char *why, int64_t first_ms,
+			     void *data),
+		  void *data, int64_t *count)
+{
+	sqlite3_stmt *s = st->stmt[S_GIVE_UP_NEW];
+	int rc, ret = -1;
+
+	*count = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	sqlite3_bind_int64(st->stmt[S_GIVE_UP_WINDOW], 1, give_up_after_ms);
+	if (store_exec(st, S_GIVE_UP_WINDOW) < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, now_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		(*count)++;
+		fn(column_str(s, 0), column_str(s, 1), sqlite3_column_int64(s, 2), data);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		store_db_error(st, "cannot mark the rows given up");
+		goto out;
+	}
+	ret = store_commit(st);
+out:
+	if (ret < 0)
+		store_rollback(st);
+	return ret;
 }
 
 int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count)

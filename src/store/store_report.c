@@ -12,6 +12,11 @@
 #include "base/strbuf.h"
 #include "store/store_int.h"
 
+/* A row given up in its current transient streak (store_give_up()). */
+#define GIVEN_UP                                                                                   \
+	"state = 'failed' AND given_up_at IS NOT NULL AND first_transient_at IS NOT NULL AND "     \
+	"given_up_at >= first_transient_at"
+
 const char *const store_report_sql[S_STMT_COUNT] = {
     /* withdrawn rows are counted apart from the states (schema/011_withdrawn.sql) */
     [S_COUNT_STATES] = "SELECT CASE WHEN withdrawn THEN 'withdrawn' ELSE state END, count(*), "
@@ -20,10 +25,13 @@ const char *const store_report_sql[S_STMT_COUNT] = {
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
 		       "FROM customers WHERE state = 'created'",
+    [S_GIVEN_UP_GROUPS] = "SELECT coalesce(error, ''), count(*) FROM customers WHERE " GIVEN_UP
+			  " GROUP BY 1 ORDER BY 2 DESC, 1",
     [S_COUNT_CARRY] = "SELECT coalesce(sum(state = 'failed' AND give_up_at > ?1), 0), "
 		      "coalesce(min(CASE WHEN state = 'retry_wait' THEN next_attempt_at END), 0), "
 		      "coalesce(max(CASE WHEN state = 'failed' AND give_up_at > ?1 "
-		      "THEN give_up_at END), 0) "
+		      "THEN give_up_at END), 0), "
+		      "coalesce(sum(" GIVEN_UP "), 0) "
 		      "FROM customers WHERE state = 'failed' OR state = 'retry_wait'",
     [S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
 			 "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
@@ -155,9 +163,27 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 		out->carried = sqlite3_column_int64(s, 0);
 		out->next_retry_ms = sqlite3_column_int64(s, 1);
 		out->carried_until_ms = sqlite3_column_int64(s, 2);
+		out->given_up = sqlite3_column_int64(s, 3);
 	} else {
 		ret = store_db_error(st, "cannot count the rows waiting for a retry");
 	}
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_each_given_up(struct store *st, int (*fn)(const char *why, int64_t count, void *data),
+			void *data)
+{
+	sqlite3_stmt *s = st->stmt[S_GIVEN_UP_GROUPS];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (fn(column_str(s, 0), sqlite3_column_int64(s, 1), data) < 0) {
+			ret = -1;
+			break;
+		}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_db_error(st, "cannot group the rows given up");
 	sqlite3_reset(s);
 	return ret;
 }

@@ -55,13 +55,13 @@ expect_exit 8 fo sync night.csv --db g.db --out g.csv --base-url "$MOCK_URL" --g
 stop_mock
 start_mock --log "$E2E_TMP/m-late.log"
 FINCH_ONBOARD_NOW=$((t0 + 7200)) expect_exit 1 fo sync night.csv --db g.db --out g.csv \
-	--base-url "$MOCK_URL" "${opts[@]}"
+	--base-url "$MOCK_URL" --give-up-after 1h "${opts[@]}"
 [ "$(requests m-late.log)" = 0 ] || fail "rows past --give-up-after were sent again"
 FINCH_ONBOARD_NOW=$((t0 + 1800)) expect_exit 0 fo sync night.csv --db g.db --out g.csv \
 	--base-url "$MOCK_URL" "${opts[@]}"
 [ "$(count_state g.db created)" = 20 ] || fail "within --give-up-after the rows were not retried"
 stop_mock
-pass "--give-up-after: past it nothing is re-queued; within it every row is"
+pass "--give-up-after, as given tonight: past it nothing is re-queued; within it every row is"
 
 # ---- renewals survive a night of resets ------------------------------------------------
 start_mock

@@ -24,12 +24,12 @@ q p.db "UPDATE customers SET expires_at = 1 WHERE customer_id IN ('p-001', 'p-00
 q p.db "UPDATE customers SET state = 'exists', connection_id = 'conn-' || customer_id
 	WHERE customer_id IN ('p-004', 'p-005')"
 for to in pending in_flight failed; do # the transitions the schema allows
-	q p.db "UPDATE customers SET state = '$to', error = 'HTTP 503', first_transient_at = 1,
+	q p.db "UPDATE customers SET state = '$to', error = 'HTTP 503', first_transient_at = $(($(date +%s) * 1000 - 3600000)),
 		give_up_at = 4102444800000 WHERE customer_id = 'p-006'"
 done
 { rows 1 29 | sed 's/^p-010,Employer 10,/p-010,Employer Ten,/'; rows 31 32 | tail -n +2; } >night2.csv
 before=$(q p.db "SELECT group_concat(customer_id || state || coalesce(session_id, ''), ' ') FROM customers")
-night=(night2.csv --db p.db --out p.csv --base-url "$MOCK_URL" --renew-expired --reauthenticate --seed 7)
+night=(night2.csv --db p.db --out p.csv --base-url "$MOCK_URL" --renew-expired --reauthenticate=all --seed 7)
 
 # ---- --dry-run --quiet: the plan alone ---------------------------------------------------
 run_fo sync "${night[@]}" --dry-run --quiet --rate 2/s
