@@ -77,7 +77,8 @@ static void column_field(const char *value, struct strbuf *key)
 
 /*
  * 1 if a later setting of the same key overrides s[i]: for column, a later
- * mapping of the same field (csv_columns_add_map()).
+ * mapping of the same field (csv_columns_add_map()); for FINCH_CLIENT_SECRET,
+ * a later client_secret_file (the command line's).
  */
 static int overridden(const struct setting *s, size_t n, size_t i)
 {
@@ -97,7 +98,8 @@ static int overridden(const struct setting *s, size_t n, size_t i)
 		return over;
 	}
 	for (size_t j = i + 1; j < n && !s[i].repeatable; j++)
-		if (!strcmp(s[j].key, s[i].key))
+		if (!strcmp(s[j].key, s[i].key) ||
+		    (!strcmp(s[i].key, "client_secret") && !strcmp(s[j].key, "client_secret_file")))
 			return 1;
 	return 0;
 }

@@ -53,6 +53,7 @@ static const struct {
 } env_keys[] = {
     {"base-url", "FINCH_BASE_URL"},
     {"client-id", "FINCH_CLIENT_ID"},
+    {"client-secret-file", "FINCH_CLIENT_SECRET"}, /* the secret itself beats a file's path */
 };
 
 /* Never a key: the secret, and what makes no sense in a file. */

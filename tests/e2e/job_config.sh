@@ -73,5 +73,25 @@ expect_exit 2 fo sync --config job.conf --client-id ''
 grep -q "option '--client-id' expects the application's client id, not an empty value" err.txt ||
 	fail "--client-id '': $(cat err.txt)"
 pass "no CSV, no client id and an empty --client-id are exit 2, each named"
+
+# ---- the secret: the command line, then the environment, then the file --------------
+printf 'not-the-secret\n' >wrong.secret
+printf '%s\n' "$FINCH_CLIENT_SECRET" >right.secret
+chmod 600 wrong.secret right.secret
+{ cat job.conf; printf '[common]\nclient_secret_file = wrong.secret\n'; } >secret.conf
+chmod 644 secret.conf
+expect_exit 0 "$FINCH_ONBOARD" config --config secret.conf sync
+grep -q "^env:FINCH_CLIENT_SECRET	client_secret=\[redacted\]$" out.txt || fail "FINCH_CLIENT_SECRET not in force: $(cat out.txt)"
+grep -q "wrong.secret" out.txt && fail "the file's client_secret_file shown beside the environment's secret: $(cat out.txt)"
+expect_exit 0 "$FINCH_ONBOARD" config --config secret.conf sync --client-secret-file right.secret
+grep -q "^command line	client_secret_file=right.secret$" out.txt || fail "--client-secret-file not in force: $(cat out.txt)"
+grep -q "FINCH_CLIENT_SECRET" out.txt && fail "the environment's secret shown beside --client-secret-file: $(cat out.txt)"
+printf 'customer_id,customer_name,products\nj-005,Eve,company\n' >e.csv
+expect_exit 0 env -u FINCH_CLIENT_ID "$FINCH_ONBOARD" sync --config secret.conf e.csv
+expect_eq "created with the environment's secret" "$(count_state state/onboard.db created)" 5
+# without the environment's, the file's (wrong) secret is used: the emulator refuses it
+printf 'customer_id,customer_name,products\nj-006,Fay,company\n' >f.csv
+expect_exit 3 env -u FINCH_CLIENT_ID -u FINCH_CLIENT_SECRET "$FINCH_ONBOARD" sync --config secret.conf f.csv
+pass "FINCH_CLIENT_SECRET over the file's client_secret_file, --client-secret-file over both; config sync shows the one in force"
 stop_mock
 finish
