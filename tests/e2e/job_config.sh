@@ -87,11 +87,11 @@ expect_exit 0 "$FINCH_ONBOARD" config --config secret.conf sync --client-secret-
 grep -q "^command line	client_secret_file=right.secret$" out.txt || fail "--client-secret-file not in force: $(cat out.txt)"
 grep -q "FINCH_CLIENT_SECRET" out.txt && fail "the environment's secret shown beside --client-secret-file: $(cat out.txt)"
 printf 'customer_id,customer_name,products\nj-005,Eve,company\n' >e.csv
-expect_exit 0 env -u FINCH_CLIENT_ID "$FINCH_ONBOARD" sync --config secret.conf e.csv
+expect_exit 0 env -u FINCH_CLIENT_ID "$FINCH_ONBOARD" sync --config secret.conf --keep-missing e.csv
 expect_eq "created with the environment's secret" "$(count_state state/onboard.db created)" 5
 # without the environment's, the file's (wrong) secret is used: the emulator refuses it
 printf 'customer_id,customer_name,products\nj-006,Fay,company\n' >f.csv
-expect_exit 3 env -u FINCH_CLIENT_ID -u FINCH_CLIENT_SECRET "$FINCH_ONBOARD" sync --config secret.conf f.csv
+expect_exit 3 env -u FINCH_CLIENT_ID -u FINCH_CLIENT_SECRET "$FINCH_ONBOARD" sync --config secret.conf --keep-missing f.csv
 pass "FINCH_CLIENT_SECRET over the file's client_secret_file, --client-secret-file over both; config sync shows the one in force"
 stop_mock
 finish
