@@ -92,7 +92,7 @@ static int import_apply(void *ctx, int c, const char *arg)
 
 static int import_check(void *ctx)
 {
-	return import_options_finish(((struct import_args *)ctx)->o);
+	return cmd_import_options_finish(((struct import_args *)ctx)->o);
 }
 
 /* The command's own options (cmd.h: the config file reads them too). */
@@ -124,7 +124,7 @@ int cmd_import(int argc, char **argv)
 		ret = r;
 		goto out;
 	}
-	if (import_options_finish(&o) < 0)
+	if (cmd_import_options_finish(&o) < 0)
 		goto out;
 	if (optind != argc - 1) {
 		error(optind == argc

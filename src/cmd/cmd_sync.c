@@ -336,7 +336,7 @@ const struct option cmd_sync_options[] = {
 
 static int sync_check(void *ctx)
 {
-	return import_options_finish(((struct sync_args *)ctx)->io);
+	return cmd_import_options_finish(((struct sync_args *)ctx)->io);
 }
 
 int cmd_sync(int argc, char **argv)
@@ -369,7 +369,7 @@ int cmd_sync(int argc, char **argv)
 		ret = r;
 		goto out;
 	}
-	if (import_options_finish(&io) < 0)
+	if (cmd_import_options_finish(&io) < 0)
 		goto out;
 	/* the argument over --csv: the command line over the config file */
 	csv = optind < argc ? argv[optind++] : a.csv;

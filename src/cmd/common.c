@@ -163,3 +163,19 @@ int cmd_sandbox_warnings(struct store *st, const struct import_stats *s)
 			FINCH_PROVIDER_SANDBOX_MAX);
 	return 0;
 }
+
+int cmd_import_options_finish(struct import_options *o)
+{
+	if (import_options_finish(o) < 0)
+		return -1;
+	for (size_t i = 0; i < o->columns.nkeep; i++) {
+		const char *field = export_field_name(o->columns.keep[i]);
+
+		if (field)
+			return error("--keep-column '%s': the export has a column '%s' of its own, "
+				     "which --columns would name instead; rename the column in the "
+				     "file, or do not keep it",
+				     o->columns.keep[i], field);
+	}
+	return 0;
+}

@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "csv/csv_import.h"
 #include "output/export.h"
 #include "store/store.h"
 
@@ -61,6 +62,13 @@ extern int cmd_options_check_only;
  */
 int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct option *longopts,
 		     int (*apply)(void *ctx, int c, const char *arg), void *ctx);
+
+/*
+ * import_options_finish(), and then: a --keep-column named like a column of
+ * the export's own ("Status" is status) is refused, as --columns could never
+ * reach it. Returns 0, or -1 after reporting.
+ */
+int cmd_import_options_finish(struct import_options *o);
 
 /*
  * 0 if no operand follows the options (optind == argc); else -1 after an

@@ -135,6 +135,19 @@ int export_columns_parse(const char *list, struct export_columns *out)
 	return 0;
 }
 
+const char *export_field_name(const char *name)
+{
+	struct strbuf key = STRBUF_INIT;
+	const char *field = NULL;
+
+	csv_header_key(name, strlen(name), &key);
+	for (int i = 0; i < EXPORT_COL_KEPT && !field; i++)
+		if (!strcmp(key.buf ? key.buf : "", col_names[i]))
+			field = col_names[i];
+	strbuf_release(&key);
+	return field;
+}
+
 void export_columns_release(struct export_columns *c)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -114,6 +114,12 @@ int export_columns_parse(const char *list, struct export_columns *out);
 void export_columns_release(struct export_columns *c);
 
 /*
+ * The stored field --columns reads name as ("Status" is status), or NULL
+ * when name would be a kept column.
+ */
+const char *export_field_name(const char *name);
+
+/*
  * Every kept column of cols must be one an import kept: one st has stored,
  * or one of also_kept (the headers this run's import keeps, before it has
  * stored them). Returns 0, or -1 after reporting the first unknown one with

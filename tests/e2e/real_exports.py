@@ -264,6 +264,12 @@ def main():
                                                  for cid, _, _, _, owner in EMPLOYERS]
     if got != want:
         fail(f"sync --columns with this import's kept column\n{got}\nexpected\n{want}")
+    # a kept column named like one of the export's own could never be exported: refused
+    for cmd in (["import"], ["import", "--check"], ["sync", "--out", "clash.csv"]):
+        p = run(cmd + ["google_sheets.csv", "--db", "clash.db", "--ignore-column", "Notes",
+                       "--keep-column", "Status"], ok=(2,))
+        if "--keep-column 'Status': the export has a column 'status' of its own" not in p.stderr:
+            fail(f"{' '.join(cmd)} --keep-column Status: stderr\n{p.stderr}")
     print(f"ok: {len(FILES)} files imported twice (command line, config file), exported with "
           f"--columns and read back")
 
