@@ -426,19 +426,20 @@ char **config_args(const struct config *cfg, const char *name, size_t *n,
 				add_arg(&args, entries, n, strbuf_detach(&arg, NULL), e);
 				continue;
 			}
-			for (const char *p = e->value; *p;) {
-				const char *comma = strchr(p, ',');
-				size_t len = comma ? (size_t)(comma - p) : strlen(p);
+			/* a header with a comma in double quotes, as --columns reads it */
+			for (const char *p = e->value; p && *p;) {
 				struct strbuf item = STRBUF_INIT;
 
-				strbuf_add(&item, p, len);
-				strbuf_trim(&item);
+				if (export_list_next(&p, &item) < 0) {
+					strbuf_reset(&item);
+					strbuf_addstr(&item, p);
+					p = NULL;
+				}
 				if (item.len) {
 					strbuf_addf(&arg, "--%s=%s", e->key, item.buf);
 					add_arg(&args, entries, n, strbuf_detach(&arg, NULL), e);
 				}
 				strbuf_release(&item);
-				p += len + (comma != NULL);
 			}
 		}
 	}

@@ -92,19 +92,54 @@ static int column_key_equal(const struct export_column *c, enum export_col_id id
 	return same;
 }
 
+int export_list_next(const char **p, struct strbuf *name)
+{
+	const char *s = *p;
+
+	strbuf_reset(name);
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '"') {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+
+		strbuf_add(name, s, len);
+		strbuf_trim(name);
+		*p = comma ? comma + 1 : NULL;
+		return 0;
+	}
+	for (s++;; s++) {
+		if (!*s)
+			return -1;
+		if (*s == '"' && s[1] != '"')
+			break;
+		strbuf_add(name, s, 1);
+		s += *s == '"';
+	}
+	for (s++; *s == ' ' || *s == '\t'; s++)
+		;
+	if (*s && *s != ',')
+		return -1;
+	*p = *s ? s + 1 : NULL;
+	return 0;
+}
+
 int export_columns_parse(const char *list, struct export_columns *out)
 {
 	const char *p = list;
 
 	memset(out, 0, sizeof(*out));
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+	while (p) {
 		struct strbuf name = STRBUF_INIT, key = STRBUF_INIT;
 		struct export_column c = {EXPORT_COL_KEPT, NULL};
 
-		strbuf_add(&name, p, len);
-		strbuf_trim(&name);
+		if (export_list_next(&p, &name) < 0) {
+			strbuf_release(&name);
+			export_columns_release(out);
+			return error("--columns '%s': a quoted name must end with '\"' before the "
+				     "next comma (\"Owner, Primary\")",
+				     list);
+		}
 		if (!name.len) {
 			strbuf_release(&name);
 			export_columns_release(out);
@@ -128,9 +163,6 @@ int export_columns_parse(const char *list, struct export_columns *out)
 		out->any_kept |= c.id == EXPORT_COL_KEPT;
 		out->c = xrealloc(out->c, (out->n + 1) * sizeof(*out->c));
 		out->c[out->n++] = c;
-		if (!comma)
-			break;
-		p = comma + 1;
 	}
 	return 0;
 }

@@ -106,9 +106,18 @@ struct export_columns {
 };
 
 /*
+ * Reads the name at *p of a list into name, CSV-style: white space around it
+ * trimmed, and in double quotes a comma is part of it ("Owner, Primary"; ""
+ * is one quote). Moves *p past the comma after it; *p is NULL after the last
+ * name. Returns 0, or -1 (without printing) when a quote is not closed or
+ * text follows the closing one.
+ */
+int export_list_next(const char **p, struct strbuf *name);
+
+/*
  * Parses --columns LIST: names separated by commas (white space around
- * them trimmed). A name that is not one of the stored fields is a kept
- * column. Returns 0, or -1 after reporting an empty or repeated name.
+ * them trimmed; a name in double quotes may hold a comma). A name that is not one of the stored
+ * fields is a kept column. Returns 0, or -1 after reporting an empty or repeated name.
  */
 int export_columns_parse(const char *list, struct export_columns *out);
 void export_columns_release(struct export_columns *c);

@@ -270,6 +270,25 @@ def main():
                        "--keep-column", "Status"], ok=(2,))
         if "--keep-column 'Status': the export has a column 'status' of its own" not in p.stderr:
             fail(f"{' '.join(cmd)} --keep-column Status: stderr\n{p.stderr}")
+    # a header with a comma: kept, and exported by its name in double quotes, on the
+    # command line and in the config file alike
+    write("comma.csv", b'customer_id,customer_name,products,"Owner, Primary",Region\n'
+                       b'q1,Quill,company,"Pat, O.",EU\n')
+    run(["import", "comma.csv", "--db", "comma.db", "--keep-column", "Owner, Primary",
+         "--keep-column", "Region"])
+    ini = os.path.join(WORK, "comma.ini")
+    with open(ini, "w") as f:
+        f.write('[import]\nkeep_column = "Owner, Primary", Region\n'
+                '[export]\ncolumns = customer_id, "Owner, Primary", Region\n')
+    os.chmod(ini, 0o600)
+    run(["import", "comma.csv", "--db", "comma2.db", "--config", ini])
+    want = [["customer_id", "Owner, Primary", "Region"], ["q1", "Pat, O.", "EU"]]
+    for args in (["--db", "comma.db", "--columns", 'customer_id,"Owner, Primary",Region'],
+                 ["--db", "comma2.db", "--config", ini]):
+        p = run(["export"] + args + ["--out", "-"])
+        got = list(csv.reader(io.StringIO(p.stdout)))
+        if got != want:
+            fail(f"export {' '.join(args)}\n{got}\nexpected\n{want}")
     print(f"ok: {len(FILES)} files imported twice (command line, config file), exported with "
           f"--columns and read back")
 

@@ -402,6 +402,43 @@ static void test_export__chosen_columns(void **state)
 	assert_int_equal(export_columns_parse("Account Owner,account-owner", &cols), -1);
 }
 
+/* --columns LIST is read CSV-style: a name in double quotes may hold a comma. */
+static void test_export__columns_quoted(void **state)
+{
+	static const struct {
+		const char *list;
+		int ret;
+		const char *names; /* the names read, joined by '|' */
+	} t[] = {
+	    {"customer_id,\"Owner, Primary\"", 0, "customer_id|Owner, Primary"},
+	    {" \"Owner, Primary\" , status", 0, "Owner, Primary|status"},
+	    {"\"say \"\"hi\"\"\",customer_id", 0, "say \"hi\"|customer_id"},
+	    {"customer_id,Account Owner", 0, "customer_id|Account Owner"},
+	    {"customer_id,\"status\"", 0, "customer_id|status"},
+	    {"customer_id,\"Owner, Primary", -1, NULL},
+	    {"customer_id,\"Owner\" Primary", -1, NULL},
+	    {"customer_id,\"\"", -1, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct export_columns cols;
+		struct strbuf got = STRBUF_INIT;
+		int r = export_columns_parse(t[i].list, &cols);
+
+		if (r != t[i].ret)
+			fail_msg("%s: returned %d", t[i].list, r);
+		if (r < 0)
+			continue;
+		for (size_t j = 0; j < cols.n; j++)
+			strbuf_addf(&got, "%s%s", j ? "|" : "", cols.c[j].name);
+		if (strcmp(got.buf, t[i].names))
+			fail_msg("%s: read %s", t[i].list, got.buf);
+		strbuf_release(&got);
+		export_columns_release(&cols);
+	}
+}
+
 /* Found by fuzz_export: INT64_MIN overflowed; times clamp to years 0000..9999. */
 static void test_export__extreme_times_clamp(void **state)
 {
@@ -805,6 +842,7 @@ int main(void)
 	    cmocka_unit_test(test_export__jsonl_parses),
 	    cmocka_unit_test(test_export__jsonl_raw),
 	    cmocka_unit_test(test_export__write_error),
+	    cmocka_unit_test(test_export__columns_quoted),
 	    cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store,
 					    teardown_store),
 	    cmocka_unit_test_setup_teardown(test_export__file_bom, setup_store, teardown_store),
