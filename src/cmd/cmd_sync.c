@@ -125,6 +125,11 @@ static int scratch_open(struct scratch_db *sc, const char *db, struct store **ou
 	if (stat(db, &sb) == 0 && sb.st_size > 0) {
 		if (store_open_readonly(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
 			goto out;
+		/* VACUUM INTO creates it by the umask; in a 0700 folder, but private like any */
+		if (chmod(sc->path.buf, 0600) < 0) {
+			error_errno("cannot make the dry run's copy '%s' private", sc->path.buf);
+			goto out;
+		}
 	}
 	ret = store_open(sc->path.buf, out);
 out:

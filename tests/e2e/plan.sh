@@ -44,6 +44,7 @@ expect_eq "the plan" "$OUT" "plan: 8 requests, about 4 s at 2/s
   back from withdrawn               0
   changed rows, link kept           1
   unchanged                        28"
+[ -z "$ERR" ] || fail "sync --dry-run --quiet printed on stderr: $ERR"
 pass "sync --dry-run --quiet prints only the plan, by kind, with the time at --rate"
 
 # ---- without --quiet the requests come first, then the same plan -------------------------
