@@ -25,11 +25,12 @@ static const char *const level_names[] = {"debug", "info", "warning", "error"};
  */
 static void json_reporter(const char *level, const char *event, const char *msg)
 {
-	enum log_level l =
-	    !strcmp(level, "warning") || !strcmp(level, "info") ? LOG_WARN : LOG_ERROR;
+	enum log_level l = !strcmp(level, "info")      ? LOG_INFO
+			   : !strcmp(level, "warning") ? LOG_WARN
+						       : LOG_ERROR;
 	enum log_level saved = log_min_level;
 
-	log_min_level = LOG_DEBUG; /* errors and warnings are never filtered */
+	log_min_level = LOG_DEBUG; /* errors, warnings and notices are never filtered */
 	log_event(l, event, msg, LOG_END);
 	log_min_level = saved;
 }

@@ -373,6 +373,7 @@ static void apply_mappings(struct resolver *r)
 static void apply_names(struct resolver *r)
 {
 	struct csv_header *h = r->h;
+	int by_synonym[CSV_COL_COUNT] = {0};
 
 	for (size_t i = 0; i < h->ncells; i++) {
 		int c = csv_column_find(r->keys[i]);
@@ -387,9 +388,12 @@ static void apply_names(struct resolver *r)
 		int c = csv_column_synonym(r->keys[i]);
 		const char *name;
 
-		if (c < 0 || h->cell_col[i] >= 0 || h->col_cell[c] >= 0)
+		if (c < 0 || h->cell_col[i] >= 0 || (h->col_cell[c] >= 0 && !by_synonym[c]))
 			continue;
-		assign(r, i, c);
+		/* two synonyms for one field ("Email,E-mail") are a column twice */
+		if (assign(r, i, c) < 0)
+			continue;
+		by_synonym[c] = 1;
 		name = shown_cell(r, i);
 		warning("%s:%lld: column '%s' is read as %s (a synonym; --column %s='%s' says so "
 			"explicitly)",

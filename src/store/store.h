@@ -90,7 +90,8 @@ int store_open_readonly(const char *path, struct store **out);
  * schema refused, an older one migrated in memory), and nothing written to
  * the file or beside it (no -wal, -shm or -journal is created; SQLite's
  * backup API reads it, as an immutable file when no side file shows a
- * connection). No database at path: an empty one. The copy lives in
+ * connection). No database at path: an empty one (but a folder that is
+ * not there is refused, as the import refuses it). The copy lives in
  * memory: about the size of the file.
  */
 int store_open_copy(const char *path, struct store **out);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/safepath.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "store/store_int.h"
@@ -35,8 +36,16 @@ int store_open_copy(const char *path, struct store **out)
 
 	if (store_refuse_uri(path) < 0)
 		return -1;
-	if (access(path, F_OK) < 0 && errno == ENOENT)
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		struct safepath sp;
+
+		/* the import would create it: refused as that would be, when its folder is not
+		 * there */
+		if (safepath_walk(&sp, path, "database") < 0)
+			return -1;
+		safepath_release(&sp);
 		return store_open(":memory:", out);
+	}
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);

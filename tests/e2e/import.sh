@@ -277,6 +277,12 @@ expect_eq "the exit code" "$check_rc" "$RC"
 expect_eq "the report" "${check_out/checked/imported}" "$OUT"
 expect_eq "the messages" "$check_err" "$ERR"
 expect_eq "what it counted" "$OUT" "imported sf.csv: 3 rows read, 1 accepted, 0 invalid, 1 unchanged, 1 updated, 5 footer lines skipped"
+run_fo import sf.csv --db /nonexistent/dir/x.db --check "${sf_opts[@]}"
+check_rc=$RC check_err=$ERR
+run_fo import sf.csv --db /nonexistent/dir/x.db "${sf_opts[@]}"
+expect_rc 2 "import into a folder that is not there"
+expect_eq "--check's exit code there" "$check_rc" 2
+expect_eq "--check's message there" "$check_err" "$ERR"
 pass "import --check gives the report and exit code of the import on the same database, and writes nothing"
 
 # ---- the sample ----------------------------------------------------------------------

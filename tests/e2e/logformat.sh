@@ -71,6 +71,7 @@ pass "run (with its trace), status and retry: JSON lines"
 # ---- export ------------------------------------------------------------------------------
 js 0 "export --out" export --db c.db --out links.csv
 has_event "export --out" export_done
+expect_eq "a notice is info" "$(jq -r 'select(.event == "export_done") | .level' err.txt)" info
 expect_exit 0 fo export --db c.db --format jsonl "${J[@]}"
 [ ! -s err.txt ] || all_json "export to stdout" err.txt
 js 2 "export: an unknown column" export --db c.db --columns customer_id,bogus

@@ -70,6 +70,30 @@ static const struct header_case {
      W "column 'Company' is read as customer_name (a synonym; --column customer_name='Company' "
        "says so explicitly)\n" W "column 'Email Address' is read as customer_email (a synonym; "
        "--column customer_email='Email Address' says so explicitly)\n"},
+    {"two synonyms for one field are a column twice",
+     "customer_id|customer_name|Email|E-mail|products",
+     {0},
+     {0},
+     {0},
+     -1,
+     -1,
+     -1,
+     -1,
+     W "column 'Email' is read as customer_email (a synonym; --column customer_email='Email' "
+       "says so explicitly)\n" E "column 'customer_email' appears twice (columns 3 and 4); "
+       "nothing was imported\n"},
+    {"and so is one synonym twice",
+     "customer_id|customer_name|Email|Email|products",
+     {0},
+     {0},
+     {0},
+     -1,
+     -1,
+     -1,
+     -1,
+     W "column 'Email' is read as customer_email (a synonym; --column customer_email='Email' "
+       "says so explicitly)\n" E "column 'customer_email' appears twice (columns 3 and 4); "
+       "nothing was imported\n"},
     {"no synonym when the column is there",
      "customer_id|customer_name|customer_email|Email|products",
      {0},
