@@ -81,7 +81,7 @@ int cmd_export(int argc, char **argv)
 	struct option *longopts =
 	    cli_options_merge(cmd_export_options, cmd_export_long_options, NULL);
 	struct export_options o = {EXPORT_CSV,	    "-",  {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1, NULL};
 	struct store *st = NULL;
 	struct outpath op;

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/utf8.h"
+#include "base/cli.h"
 #include "base/util.h"
 #include "csv/csv_text.h"
 
@@ -136,6 +137,7 @@ int csv_columns_add_map(struct csv_columns *c, const char *arg)
 	}
 	free(c->map_header[col]);
 	c->map_header[col] = strbuf_detach(&field, NULL);
+	c->map_arg[col] = arg;
 	ret = 0;
 out:
 	strbuf_release(&field);
@@ -343,10 +345,13 @@ static void apply_mappings(struct resolver *r)
 			continue;
 		i = find_cell(r, header);
 		if (i < 0) {
+			const char *origin = cli_value_origin(cols->map_arg[c]);
+
 			add_closest_header(r, &hint, header);
-			problem(r, "--column %s='%s': the header has no such column%s",
-				csv_column_names[c], shown(r, header, strlen(header)),
-				hint.buf ? hint.buf : "");
+			/* a config file's mapping names its file, line and key */
+			problem(r, "%s%s--column %s='%s': the header has no such column%s",
+				origin ? origin : "", origin ? ": " : "", csv_column_names[c],
+				shown(r, header, strlen(header)), hint.buf ? hint.buf : "");
 			strbuf_release(&hint);
 			continue;
 		}

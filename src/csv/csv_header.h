@@ -49,8 +49,10 @@ int csv_column_synonym(const char *key);
 
 /* What the user says about the file's columns. Strings are malloc'd and owned. */
 struct csv_columns {
-	char *map_header[CSV_COL_COUNT]; /* --column FIELD=HEADER: HEADER per field, or NULL */
-	char **ignore;			 /* --ignore-column */
+	char *map_header[CSV_COL_COUNT];    /* --column FIELD=HEADER: HEADER per field, or NULL */
+	const char *map_arg[CSV_COL_COUNT]; /* its FIELD=HEADER as given (not owned): the
+					       config file's line in cli_value_origin() */
+	char **ignore;			    /* --ignore-column */
 	size_t nignore;
 	char **keep; /* --keep-column, in the order given */
 	size_t nkeep;

@@ -20,6 +20,7 @@
 #include "finch/reconcile.h"
 #include "output/atomicfile.h"
 #include "output/outpath.h"
+#include "base/cli.h"
 #include "base/util.h"
 
 /* Every stored field by its export name, in enum export_col_id's order. */
@@ -61,7 +62,7 @@ const char *const export_columns[EXPORT_NCOLUMNS] = {
 
 /* The default columns: export_columns[], as columns. */
 static struct export_column default_cols[EXPORT_NCOLUMNS];
-static const struct export_columns default_columns = {default_cols, EXPORT_NCOLUMNS, 0};
+static const struct export_columns default_columns = {default_cols, EXPORT_NCOLUMNS, 0, NULL};
 
 static const struct export_columns *columns_of(const struct export_writer *w)
 {
@@ -129,6 +130,7 @@ int export_columns_parse(const char *list, struct export_columns *out)
 	const char *p = list;
 
 	memset(out, 0, sizeof(*out));
+	out->list = list;
 	while (p) {
 		struct strbuf name = STRBUF_INIT, key = STRBUF_INIT;
 		struct export_column c = {EXPORT_COL_KEPT, NULL};
@@ -791,6 +793,8 @@ int export_columns_check(struct store *st, const struct export_columns *cols,
 					field = col_names[c];
 			if (!field && k.best.len)
 				field = k.best.buf;
+			/* [export] columns = ... names the config file's line and key */
+			util_set_context(cli_value_origin(cols->list));
 			if (field)
 				ret = error("--columns: no column '%s' (did you mean '%s'?)",
 					    cols->c[i].name, field);
@@ -799,6 +803,7 @@ int export_columns_check(struct store *st, const struct export_columns *cols,
 				    "--columns: no column '%s': it is not a stored field, and "
 				    "no import kept it (import --keep-column '%s')",
 				    cols->c[i].name, cols->c[i].name);
+			util_set_context(NULL);
 		}
 		strbuf_release(&want);
 		strbuf_release(&k.key);

@@ -102,7 +102,9 @@ struct export_column {
 struct export_columns {
 	struct export_column *c;
 	size_t n;
-	int any_kept; /* some column is a kept one */
+	int any_kept;	  /* some column is a kept one */
+	const char *list; /* the --columns value parsed (not owned): cli_value_origin() names a
+			     config file's line and key in a later error */
 };
 
 /*

@@ -289,6 +289,17 @@ def main():
         got = list(csv.reader(io.StringIO(p.stdout)))
         if got != want:
             fail(f"export {' '.join(args)}\n{got}\nexpected\n{want}")
+    # a config file's values that fail later still name its file, line and key
+    bad = os.path.join(WORK, "bad.ini")
+    with open(bad, "w") as f:
+        f.write("[import]\ncolumn = customer_id = Acount ID\n[export]\ncolumns = customer_id, Bogus\n")
+    os.chmod(bad, 0o600)
+    p = run(["import", "comma.csv", "--db", "bad.db", "--config", bad], ok=(2,))
+    if f"{bad}:2: column: --column customer_id='Acount ID': the header has no such" not in p.stderr:
+        fail(f"a config file's mapping to a missing header: stderr\n{p.stderr}")
+    p = run(["export", "--db", "comma.db", "--config", bad, "--out", "-"], ok=(2,))
+    if f"{bad}:4: columns: --columns: no column 'Bogus'" not in p.stderr:
+        fail(f"a config file's unknown export column: stderr\n{p.stderr}")
     print(f"ok: {len(FILES)} files imported twice (command line, config file), exported with "
           f"--columns and read back")
 

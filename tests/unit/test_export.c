@@ -694,7 +694,7 @@ static void test_export__file_atomic_0600(void **state)
 {
 	struct fixture *fx = *state;
 	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
 	char out[256];
 	struct stat sb;
 	int64_t rows = -1;
@@ -749,7 +749,7 @@ static void test_export__file_bom(void **state)
 	snprintf(out, sizeof(out), "%s/bom.out", fx->dir);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct export_options o = {cases[i].format, out,  {0, 0}, 0,
-					   cases[i].bom,    NULL, NULL,	  {NULL, 0, 0}};
+					   cases[i].bom,    NULL, NULL,	  {NULL, 0, 0, NULL}};
 		char *text;
 
 		unlink(out);
@@ -775,7 +775,7 @@ static void test_export__file_error_keeps_old(void **state)
 {
 	struct fixture *fx = *state;
 	struct export_options o = {EXPORT_JSONL,    NULL, {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
 	char out[256];
 	struct rlimit old, small;
 	void (*old_xfsz)(int);
@@ -811,7 +811,7 @@ static void test_export__file_bad_folder(void **state)
 {
 	struct fixture *fx = *state;
 	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0}};
+				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
 	char out[256];
 
 	snprintf(out, sizeof(out), "%s/no/such/folder/results.csv", fx->dir);
