@@ -153,7 +153,7 @@ column = customer_id =   Acount ID
 chmod 600 map.ini
 run_fo import crm.csv --config map.ini --db map.db
 expect_rc 2 "a mapping to a header the file lacks"
-expect_eq "the header as the user wrote it" "$(head -1 err.txt)" "finch-onboard: error: crm.csv:1: --column customer_id='Acount ID': the header has no such column (did you mean 'Account ID'?); nothing was imported"
+expect_eq "the header as the user wrote it" "$(head -1 err.txt)" "finch-onboard: error: crm.csv:1: map.ini:2: column: --column customer_id='Acount ID': the header has no such column (did you mean 'Account ID'?); nothing was imported"
 run_fo config --config map.ini import --column 'customer_id=Account ID'
 expect_eq "the command line's mapping only" "$(grep column out.txt)" "command line	column=customer_id=Account ID"
 pass "config checks every value (file, line and key), allow_product and other lists in the file, mappings trimmed"
