@@ -15,7 +15,7 @@ _finch_onboard_run_opts="--db --base-url --client-id --concurrency --rate --max-
 _finch_onboard_status_opts="--db --json --log-format --help"
 _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
 	--columns --config --log-format --help"
-_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --changed --log-format
+_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --changed --unconfirmed --log-format
 	--help"
 _finch_onboard_config_opts="--config --help"
 _finch_onboard_connections_opts="--db --log-format --help"

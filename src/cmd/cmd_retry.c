@@ -18,10 +18,13 @@
 static const char retry_usage[] =
     "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
     "                           [--http-status N] [--customer ID]... [--changed]\n"
+    "       finch-onboard retry --unconfirmed [--customer ID]... [--db PATH]\n"
     "       finch-onboard retry --reauthenticate[=all] [--customer ID]... [--db PATH]\n"
     "\n"
     "Re-queues matching rows to pending with a fresh attempt budget, keeping\n"
-    "their history; the next run sends those rows. By default every failed row.\n"
+    "their history; the next run sends those rows. By default every failed row\n"
+    "but the unconfirmed ones: a 2xx that could not be read, whose session may\n"
+    "exist (ask Finch's support about its request id first; see status).\n"
     "With --reauthenticate, exists rows are queued for a new link from\n"
     "/connect/sessions/reauthenticate instead: each --customer named (whatever\n"
     "its connection status), else those whose status is " REAUTH_NEEDED_NAMES "\n"
@@ -35,6 +38,8 @@ static const char retry_usage[] =
     "  --customer ID      only this customer; repeat for more. An unknown ID is\n"
     "                     an error and nothing is re-queued. An ID as the CSV\n"
     "                     export printed it ('-001 for -001) works too\n"
+    "  --unconfirmed      only the failed rows whose 2xx could not be read; rows\n"
+    "                     named by --customer or --http-status 2xx are taken too\n"
     "  --changed          only rows whose CSV fields changed after they got their\n"
     "                     link (state created,exists unless --state says): a new\n"
     "                     link for the new fields\n" CLI_LOG_FORMAT_HELP
@@ -121,6 +126,22 @@ static int report_left_alone(struct store *st, const struct requeue_filter *f,
 	return 0;
 }
 
+/* After a bare retry: the unconfirmed rows it left alone, and how to send them. */
+static int report_unconfirmed(struct store *st)
+{
+	struct state_counts c;
+
+	if (store_count_states(st, clock_now_ms(), &c) < 0)
+		return -1;
+	if (c.unconfirmed)
+		notice("unconfirmed_left",
+		       "%lld unconfirmed row%s left alone: a 2xx that could not be read, whose "
+		       "session may exist; ask Finch's support about each request id "
+		       "(finch-onboard status), then 'finch-onboard retry --unconfirmed'",
+		       (long long)c.unconfirmed, c.unconfirmed == 1 ? "" : "s");
+	return 0;
+}
+
 /*
  * Takes each --customer id as the CSV export printed it: an id that export
  * neutralised against formulas ("'-001" for "-001", export_is_formula())
@@ -151,6 +172,7 @@ struct retry_args {
 	enum reauth_scope reauth; /* --reauthenticate; REAUTH_NONE: a plain re-queue */
 	int filtered;		  /* --state, --finch-code or --http-status was given */
 	int state_given;	  /* --state given: --changed keeps it */
+	int unconfirmed;	  /* --unconfirmed */
 };
 
 /* retry's own options: the filters of the re-queue. */
@@ -163,6 +185,9 @@ static int retry_apply(void *ctx, int c, const char *arg)
 	switch (c) {
 	case 'C':
 		f->changed = 1;
+		return 1;
+	case 'u':
+		a->unconfirmed = 1;
 		return 1;
 	case 'r':
 		return cmd_reauth_scope(arg, &a->reauth) < 0 ? -1 : 1;
@@ -212,6 +237,7 @@ const struct option cmd_retry_options[] = {
     {"customer", required_argument, NULL, 'c'},
     {"reauthenticate", optional_argument, NULL, 'r'},
     {"changed", no_argument, NULL, 'C'},
+    {"unconfirmed", no_argument, NULL, 'u'},
     CLI_LOG_FORMAT_OPTION,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -251,10 +277,10 @@ static int queue_reauth(struct store *st, enum reauth_scope scope, const char *c
 
 int cmd_retry(int argc, char **argv)
 {
-	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0, 0};
+	struct requeue_filter f = {STATE_MASK(STATE_FAILED), NULL, 0, NULL, 0, 0, 0};
 	struct writer w = WRITER_INIT;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1, NULL};
-	struct retry_args a = {&f, NULL, REAUTH_NONE, 0, 0};
+	struct retry_args a = {&f, NULL, REAUTH_NONE, 0, 0, 0};
 	int64_t count = 0;
 	int *was_pending = NULL;
 	int ret;
@@ -271,6 +297,19 @@ int cmd_retry(int argc, char **argv)
 		      "--finch-code or --http-status");
 		goto out;
 	}
+	if (a.unconfirmed && (a.reauth != REAUTH_NONE || f.changed)) {
+		error("--unconfirmed takes failed rows: it cannot be combined with "
+		      "--reauthenticate or --changed");
+		goto out;
+	}
+	/*
+	 * A 2xx that could not be read may have created a session: such a row
+	 * is sent again only when the user asks for it (schema 013).
+	 */
+	if (a.unconfirmed)
+		f.unconfirmed = REQUEUE_UNCONFIRMED_ONLY;
+	else if (f.ncustomers || (f.http_status >= 200 && f.http_status < 300))
+		f.unconfirmed = REQUEUE_UNCONFIRMED_ALSO;
 	if (f.changed && !a.state_given)
 		f.state_mask = STATE_MASK(STATE_CREATED) | STATE_MASK(STATE_EXISTS);
 	if (!f.state_mask)
@@ -299,6 +338,9 @@ int cmd_retry(int argc, char **argv)
 		goto out;
 	report_left_alone(w.st, &f, was_pending);
 	printf("re-queued %lld row%s\n", (long long)count, count == 1 ? "" : "s");
+	if (f.unconfirmed == REQUEUE_UNCONFIRMED_SKIP &&
+	    (f.state_mask & STATE_MASK(STATE_FAILED)) && report_unconfirmed(w.st) < 0)
+		goto out;
 	ret = EXIT_OK;
 out:
 	writer_close(&w);

@@ -99,9 +99,8 @@ static int print_failure(const char *code, long status, int64_t count, void *dat
 			    "    a %ld the program could not read (or whose link it refused): the "
 			    "session may exist, so these rows are never sent again by themselves; "
 			    "see their error and Finch-Request-Id in the export, then "
-			    "'finch-onboard "
-			    "retry --http-status %ld' to send them again\n",
-			    status, status);
+			    "'finch-onboard retry --unconfirmed' to send them again\n",
+			    status);
 		strbuf_release(&shown);
 	}
 	return 0;
@@ -148,6 +147,7 @@ static int print_json(struct store *st, const struct report *r)
 	add_time(root, "next_retry_at", r->counts.next_retry_ms);
 	cJSON_AddNumberToObject(root, "carried_over", (double)r->counts.carried);
 	cJSON_AddNumberToObject(root, "given_up", (double)r->counts.given_up);
+	cJSON_AddNumberToObject(root, "unconfirmed", (double)r->counts.unconfirmed);
 	add_time(root, "carried_over_until", r->counts.carried_until_ms);
 	fail = cJSON_AddArrayToObject(root, "failures");
 	if (store_each_failure_group(st, print_failure, fail) < 0)
@@ -248,6 +248,13 @@ static int print_text(struct store *st, const struct report *r)
 		if (store_each_given_up(st, print_given_up, NULL) < 0)
 			return -1;
 	}
+	if (r->counts.unconfirmed)
+		printf(
+		    "unconfirmed: %lld failed on a 2xx whose body could not be read: their "
+		    "sessions may exist, so no run, sync or bare retry sends them again; ask "
+		    "Finch's support about each Finch-Request-Id ('export --state failed', status "
+		    "unconfirmed), then 'finch-onboard retry --unconfirmed'\n",
+		    (long long)r->counts.unconfirmed);
 	if (r->counts.by_state[STATE_FAILED]) {
 		printf("failures by finch_code and HTTP status:\n");
 		if (store_each_failure_group(st, print_failure, NULL) < 0)

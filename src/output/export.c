@@ -308,7 +308,8 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 		text = r->customer_email;
 		break;
 	case EXPORT_COL_STATUS:
-		text = state_name(r->state);
+		/* a failed row whose 2xx could not be read: flagged (schema 013) */
+		text = r->unconfirmed ? "unconfirmed" : state_name(r->state);
 		break;
 	case EXPORT_COL_SESSION_ID:
 		text = r->session_id;

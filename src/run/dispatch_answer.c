@@ -39,6 +39,35 @@ void dispatch_fill_outcome(struct dispatcher *d, struct transfer *t, enum outcom
 	o->minutes_to_expire = sent_minutes(&t->job);
 }
 
+/*
+ * The body of a 2xx that could not be read, kept for the user and Finch's
+ * support: its first UNCONFIRMED_BODY_MAX bytes (already redacted,
+ * transfer_scrub_answer()), printable ASCII as is, a backslash doubled,
+ * every other byte as \xNN, so a gzip'd or binary body stays one inert
+ * line. A longer body ends with "...[N more bytes]". Returns a malloc'd string.
+ */
+#define UNCONFIRMED_BODY_MAX 2048
+
+static char *escaped_body(const char *body, size_t len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = len < UNCONFIRMED_BODY_MAX ? len : UNCONFIRMED_BODY_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)body[i];
+
+		if (c == '\\')
+			strbuf_addstr(&sb, "\\\\");
+		else if (c >= 0x20 && c < 0x7f)
+			strbuf_addch(&sb, c);
+		else
+			strbuf_addf(&sb, "\\x%02x", c);
+	}
+	if (len > n)
+		strbuf_addf(&sb, "...[%zu more bytes]", len - n);
+	return strbuf_detach(&sb, NULL);
+}
+
 /* The pause of the whole run after a client-wide 429 that gave no hint: doubling, capped. */
 static int64_t unhinted_pause_ms(const struct dispatcher *d)
 {
@@ -354,14 +383,15 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 		break;
 	case FINCH_UNREADABLE:
 		d->sum->failed++;
-		log_event(
-		    LOG_WARN, "row_failed",
-		    "a 2xx whose body could not be read: the session may exist, so the row is "
-		    "not sent again by itself (finch-onboard retry --http-status to send it)",
-		    LOG_S("customer_id", t->job.req.customer_id),
-		    LOG_I("http_status", o.http_status), LOG_S("request_id", t->request_id),
-		    LOG_S("reason", o.message), LOG_END);
-		so.kind = OUTCOME_FAILED;
+		log_event(LOG_WARN, "row_unconfirmed",
+			  "a 2xx whose body could not be read: the session may exist, so the row "
+			  "is never sent again by itself (ask Finch about its request id, then "
+			  "finch-onboard retry --unconfirmed to send it)",
+			  LOG_S("customer_id", t->job.req.customer_id),
+			  LOG_I("http_status", o.http_status), LOG_S("request_id", t->request_id),
+			  LOG_S("reason", o.message), LOG_END);
+		so.kind = OUTCOME_UNCONFIRMED;
+		so.body = escaped_body(t->resp.buf, t->resp.len);
 		dispatch_keep(d, &so);
 		break;
 	case FINCH_TRANSIENT:

@@ -76,6 +76,8 @@ void journal_encode(const struct store_outcome *o, struct strbuf *out)
 	add_int(j, "first_transient_at", o->first_transient_ms, 1);
 	add_int(j, "give_up_at", o->give_up_ms, 1);
 	add_int(j, "minutes_to_expire", o->minutes_to_expire, 1);
+	if (o->kind == OUTCOME_UNCONFIRMED)
+		add_str(j, "body", o->body);
 	text = cJSON_PrintUnformatted(j);
 	if (!text)
 		die("out of memory encoding the answers journal");
@@ -147,6 +149,7 @@ int journal_decode(const char *line, size_t len, struct store_outcome *o, char *
 	    get_str(j, "session_id", &o->session_id, why, size) < 0 ||
 	    get_str(j, "connect_url", &o->connect_url, why, size) < 0 ||
 	    get_str(j, "connection_id", &o->connection_id, why, size) < 0 ||
+	    get_str(j, "body", &o->body, why, size) < 0 ||
 	    get_int(j, "customer_row", 1, &o->customer_row, why, size) < 0 ||
 	    get_int(j, "run_id", 0, &o->run_id, why, size) < 0 ||
 	    get_int(j, "attempt_no", 1, &o->attempt_no, why, size) < 0 ||
@@ -162,7 +165,8 @@ int journal_decode(const char *line, size_t len, struct store_outcome *o, char *
 	o->http_status = (long)status;
 	if (!outcome || outcome_kind_from_name(outcome, &o->kind) < 0) {
 		set_why(why, size,
-			"outcome: '%s' is not one of created, exists, failed, retry, unsent",
+			"outcome: '%s' is not one of created, exists, failed, retry, unsent, "
+			"unconfirmed",
 			outcome ? outcome : "");
 		goto out;
 	}

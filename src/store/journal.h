@@ -25,8 +25,9 @@
  *    "expires_at":1772206000000,"next_attempt_at":null,
  *    "first_transient_at":null,"give_up_at":null,"minutes_to_expire":129600}
  *
- * "outcome" is created, exists, failed, retry or unsent (store.h's
- * outcome_kind); "kind" is create or reauth; times are milliseconds since
+ * "outcome" is created, exists, failed, retry, unsent or unconfirmed
+ * (store.h's outcome_kind; an unconfirmed one adds "body", the 2xx's body
+ * escaped and bounded); "kind" is create or reauth; times are milliseconds since
  * the Unix epoch; absent values are null ("minutes_to_expire", what the
  * request sent, came later and is absent from older journals). A last line without its "\n" is
  * an append a crash cut short, never acknowledged: replay ignores it with a

@@ -294,6 +294,7 @@ struct state_counts {
 	int64_t changed;	  /* created or exists rows whose fields changed since their link */
 	int64_t withdrawn;	  /* rows missing from the last CSV: in no by_state, in total */
 	int64_t given_up;	  /* failed rows whose transient streak outlived --give-up-after */
+	int64_t unconfirmed;	  /* failed rows whose 2xx could not be read (schema 013) */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
@@ -447,6 +448,12 @@ int store_record_created(struct store *st, const struct attempt_record *a, const
 int store_record_exists(struct store *st, const struct attempt_record *a,
 			const char *connection_id);
 int store_record_failed(struct store *st, const struct attempt_record *a);
+/*
+ * A 2xx whose body could not be read (schema/013_unconfirmed.sql): the row
+ * fails, flagged unconfirmed, with a's request_id and body (escaped and
+ * bounded: dispatch's), and is sent again only by an explicit retry.
+ */
+int store_record_unconfirmed(struct store *st, const struct attempt_record *a, const char *body);
 int store_record_retry(struct store *st, const struct attempt_record *a, int64_t next_attempt_ms);
 /*
  * The attempt was cut short with no answer that counts (401 elsewhere in the
@@ -457,15 +464,19 @@ int store_record_unsent(struct store *st, int64_t customer_row, const struct att
 
 /* What an answer (or its absence) does to a row: which outcome writer above. */
 enum outcome_kind {
-	OUTCOME_CREATED, /* store_record_created() */
-	OUTCOME_EXISTS,	 /* store_record_exists() */
-	OUTCOME_FAILED,	 /* store_record_failed() */
-	OUTCOME_RETRY,	 /* store_record_retry() */
-	OUTCOME_UNSENT,	 /* store_record_unsent() */
+	OUTCOME_CREATED,     /* store_record_created() */
+	OUTCOME_EXISTS,	     /* store_record_exists() */
+	OUTCOME_FAILED,	     /* store_record_failed() */
+	OUTCOME_RETRY,	     /* store_record_retry() */
+	OUTCOME_UNSENT,	     /* store_record_unsent() */
+	OUTCOME_UNCONFIRMED, /* store_record_unconfirmed() */
 	OUTCOME_KIND_COUNT
 };
 
-/* "created", "exists", "failed", "retry", "unsent"; the names the answers journal uses. */
+/*
+ * "created", "exists", "failed", "retry", "unsent", "unconfirmed"; the names
+ * the answers journal uses.
+ */
 const char *outcome_kind_name(enum outcome_kind k);
 /* Returns 0 and stores the kind, or -1 (without printing) if unknown. */
 int outcome_kind_from_name(const char *name, enum outcome_kind *out);
@@ -487,6 +498,7 @@ struct store_outcome {
 	char *transport_error, *finch_code, *request_id, *message;
 	char *session_id, *connect_url; /* OUTCOME_CREATED (session_id: any 201) */
 	char *connection_id;		/* OUTCOME_EXISTS */
+	char *body;			/* OUTCOME_UNCONFIRMED: the 2xx's body, escaped, bounded */
 	int64_t expires_at_ms;		/* OUTCOME_CREATED */
 	int64_t next_attempt_ms;	/* OUTCOME_RETRY */
 	int64_t first_transient_ms;	/* OUTCOME_FAILED and _RETRY: attempt_record's */
@@ -594,6 +606,7 @@ struct export_row {
 	const char *kept; /* --keep-column values: a JSON object {"header": "value"}, or NULL */
 	unsigned changed; /* reconcile.h's mask: fields changed since the link; 0: none */
 	int withdrawn;	  /* 1: missing from the last CSV, never sent */
+	int unconfirmed;  /* 1: failed on a 2xx that could not be read; status "unconfirmed" */
 };
 
 struct export_filter {
@@ -621,6 +634,19 @@ struct requeue_filter {
 	const char *const *customers; /* NULL or ncustomers ids: only those rows */
 	size_t ncustomers;
 	int changed; /* only rows marked changed (their marks are cleared) */
+	/*
+	 * The rows whose 2xx could not be read (store_record_unconfirmed()):
+	 * REQUEUE_UNCONFIRMED_SKIP leaves them alone (a bare retry), _ALSO takes
+	 * them with the rest (rows named by --customer or a 2xx --http-status),
+	 * _ONLY takes them alone (--unconfirmed).
+	 */
+	int unconfirmed;
+};
+
+enum {
+	REQUEUE_UNCONFIRMED_SKIP,
+	REQUEUE_UNCONFIRMED_ALSO,
+	REQUEUE_UNCONFIRMED_ONLY,
 };
 
 /*

@@ -71,7 +71,10 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 			"((sandbox IS NOT ?7 OR manual IS NOT ?8) << 5) | "
 			"((integration_provider IS NOT ?9 OR integration_auth_method IS NOT ?10) "
 			"<< 6) | ((recordkeeping_recordkeeper IS NOT ?16 OR "
-			"recordkeeping_plan_id IS NOT ?17) << 7), state, changed_fields "
+			"recordkeeping_plan_id IS NOT ?17) << 7), "
+			/* an unconfirmed 2xx may have a link: kept as one (schema 013) */
+			"CASE WHEN unconfirmed AND state = 'failed' THEN 'created' ELSE state END, "
+			"changed_fields "
 			"FROM customers WHERE customer_id = ?1 AND keyless = 0",
     /*
      * One row, and STORE_UPSERT_BATCH rows: a statement per row cost as
@@ -89,8 +92,8 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 	"recordkeeping_recordkeeper = ?16, recordkeeping_plan_id = ?17, source = ?11, "
 	"last_import = ?12, source_line = ?13, state = 'pending', request_kind = 'create', "
 	"attempts = 0, next_attempt_at = NULL, error = NULL, first_transient_at = NULL, "
-	"give_up_at = NULL, line_invalid = 0, changed_fields = 0, updated_at = ?14 "
-	"WHERE id = ?15",
+	"give_up_at = NULL, line_invalid = 0, changed_fields = 0, unconfirmed = 0, "
+	"updated_at = ?14 WHERE id = ?15",
     /*
      * A row with a link keeps its state and link (reconcile_line()): the
      * fields change, and ?18 adds to what its link was not made for.
@@ -112,8 +115,9 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 	/* a created or exists row keeps its state and link (schema/003_line_invalid.sql) */
 	"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
 	"state = CASE WHEN customers.state = 'created' OR customers.state = 'exists' "
-	"THEN customers.state ELSE 'invalid' END, "
-	"line_invalid = (customers.state = 'created' OR customers.state = 'exists'), "
+	"OR customers.unconfirmed THEN customers.state ELSE 'invalid' END, "
+	"line_invalid = (customers.state = 'created' OR customers.state = 'exists' OR "
+	"customers.unconfirmed), "
 	"error = excluded.error, source = excluded.source, "
 	"source_line = excluded.source_line, next_attempt_at = NULL, "
 	"last_import = excluded.last_import, "

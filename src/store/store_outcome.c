@@ -37,6 +37,14 @@ const char *const store_outcome_sql[S_STMT_COUNT] = {
 		     "error = ?4, attempts = attempts + 1, attempt_total = attempt_total + 1, "
 		     "next_attempt_at = NULL, first_transient_at = ?6, give_up_at = ?7, "
 		     "updated_at = ?5 WHERE id = ?1",
+    /* failed, and flagged: a 2xx that could not be read (schema/013_unconfirmed.sql) */
+    [S_SET_UNCONFIRMED] =
+	"UPDATE customers SET state = 'failed', http_status = ?2, "
+	"finch_code = ?3, error = ?4 || coalesce('; Finch-Request-Id ' || ?8, ''), "
+	"attempts = attempts + 1, attempt_total = attempt_total + 1, "
+	"next_attempt_at = NULL, first_transient_at = ?6, give_up_at = ?7, "
+	"updated_at = ?5, unconfirmed = 1, unconfirmed_request_id = ?8, "
+	"unconfirmed_body = ?9 WHERE id = ?1",
     [S_SET_RETRY] = "UPDATE customers SET state = 'retry_wait', http_status = ?2, "
 		    "finch_code = ?3, error = ?4, attempts = attempts + 1, "
 		    "attempt_total = attempt_total + 1, first_transient_at = ?6, give_up_at = ?7, "
@@ -138,7 +146,7 @@ int store_record_exists(struct store *st, const struct attempt_record *a, const 
 	return store_exec(st, S_SET_EXISTS);
 }
 
-/* failed and retry_wait share their first seven parameters. */
+/* failed, unconfirmed and retry_wait share their first seven parameters. */
 static int record_problem(struct store *st, enum stmt_id id, const struct attempt_record *a)
 {
 	sqlite3_stmt *s = st->stmt[id];
@@ -162,6 +170,17 @@ int store_record_failed(struct store *st, const struct attempt_record *a)
 	return store_exec(st, S_SET_FAILED);
 }
 
+int store_record_unconfirmed(struct store *st, const struct attempt_record *a, const char *body)
+{
+	sqlite3_stmt *s = st->stmt[S_SET_UNCONFIRMED];
+
+	if (record_problem(st, S_SET_UNCONFIRMED, a) < 0)
+		return -1;
+	bind_text(s, 8, a->request_id);
+	bind_text(s, 9, body);
+	return store_exec(st, S_SET_UNCONFIRMED);
+}
+
 int store_record_retry(struct store *st, const struct attempt_record *a, int64_t next_attempt_ms)
 {
 	if (record_problem(st, S_SET_RETRY, a) < 0)
@@ -183,7 +202,7 @@ int store_record_unsent(struct store *st, int64_t customer_row, const struct att
 }
 
 static const char *const outcome_names[OUTCOME_KIND_COUNT] = {
-    "created", "exists", "failed", "retry", "unsent",
+    "created", "exists", "failed", "retry", "unsent", "unconfirmed",
 };
 
 const char *outcome_kind_name(enum outcome_kind k)
@@ -212,6 +231,7 @@ void store_outcome_release(struct store_outcome *o)
 	free(o->session_id);
 	free(o->connect_url);
 	free(o->connection_id);
+	free(o->body);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -253,6 +273,8 @@ int store_record_outcome(struct store *st, const struct store_outcome *o)
 		return store_record_retry(st, &a, o->next_attempt_ms);
 	case OUTCOME_UNSENT:
 		return store_record_unsent(st, o->customer_row, &a);
+	case OUTCOME_UNCONFIRMED:
+		return store_record_unconfirmed(st, &a, o->body);
 	case OUTCOME_KIND_COUNT:
 		break;
 	}

@@ -79,7 +79,8 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
     /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
     [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
 			    "next_attempt_at = NULL, updated_at = ?1 "
-			    "WHERE state = 'failed' AND give_up_at > ?1 AND withdrawn = 0",
+			    "WHERE state = 'failed' AND give_up_at > ?1 AND withdrawn = 0 "
+			    "AND unconfirmed = 0",
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
 		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND withdrawn = 0 "
 		     "AND " NOT_DEFERRED(2, 3),
@@ -90,11 +91,14 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		  "AND next_attempt_at <= ?1 AND " NOT_DEFERRED(2, 3) ")",
     [S_REQUEUE] = "UPDATE customers SET state = 'pending', attempts = 0, next_attempt_at = NULL, "
 		  "first_transient_at = NULL, give_up_at = NULL, changed_fields = 0, "
+		  "unconfirmed = 0, unconfirmed_request_id = NULL, unconfirmed_body = NULL, "
 		  "updated_at = ?5 WHERE keyless = 0 AND withdrawn = 0 "
 		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
 		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
 		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
-		  "AND (?4 IS NULL OR customer_id = ?4) AND (?6 = 0 OR changed_fields != 0)",
+		  "AND (?4 IS NULL OR customer_id = ?4) AND (?6 = 0 OR changed_fields != 0) "
+		  /* ?7: requeue_filter's unconfirmed (0 skip, 1 also, 2 only) */
+		  "AND (?7 != 0 OR unconfirmed = 0) AND (?7 != 2 OR unconfirmed = 1)",
     [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
 			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 			"WHERE state = 'created' AND expires_at < ?1 AND withdrawn = 0",
@@ -364,6 +368,7 @@ int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_
 		bind_text(s, 4, f->customers ? f->customers[i] : NULL);
 		sqlite3_bind_int64(s, 5, now_ms);
 		sqlite3_bind_int64(s, 6, f->changed);
+		sqlite3_bind_int64(s, 7, f->unconfirmed);
 		if (store_exec(st, S_REQUEUE) < 0) {
 			store_rollback(st);
 			return -1;

@@ -19,9 +19,11 @@
 
 const char *const store_report_sql[S_STMT_COUNT] = {
     /* withdrawn rows are counted apart from the states (schema/011_withdrawn.sql) */
-    [S_COUNT_STATES] = "SELECT CASE WHEN withdrawn THEN 'withdrawn' ELSE state END, count(*), "
-		       "sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END), "
-		       "sum(line_invalid), sum(changed_fields != 0) FROM customers GROUP BY 1",
+    [S_COUNT_STATES] =
+	"SELECT CASE WHEN withdrawn THEN 'withdrawn' ELSE state END, count(*), "
+	"sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END), "
+	"sum(line_invalid), sum(changed_fields != 0), sum(unconfirmed) FROM customers "
+	"GROUP BY 1",
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
 		       "FROM customers WHERE state = 'created'",
@@ -58,7 +60,7 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		 "THEN coalesce(give_up_at, 0) ELSE 0 END, customer_email, products, redirect_uri, "
 		 "coalesce(minutes_to_expire, 0), sandbox, coalesce(manual, -1), "
 		 "integration_provider, integration_auth_method, kept, recordkeeping_recordkeeper, "
-		 "recordkeeping_plan_id, changed_fields, withdrawn FROM customers "
+		 "recordkeeping_plan_id, changed_fields, withdrawn, unconfirmed FROM customers "
 		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
 		 "ORDER BY id",
     [S_KEPT_NAMES] = "SELECT DISTINCT j.key FROM customers, json_each(customers.kept) AS j "
@@ -137,6 +139,7 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 		out->retries += sqlite3_column_int64(s, 2);
 		out->line_invalid += sqlite3_column_int64(s, 3);
 		out->changed += sqlite3_column_int64(s, 4);
+		out->unconfirmed += sqlite3_column_int64(s, 5);
 	}
 	if (rc != SQLITE_DONE)
 		ret = store_db_error(st, "cannot count rows");
@@ -331,6 +334,7 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		row.recordkeeping_plan_id = column_str(s, 24);
 		row.changed = (unsigned)sqlite3_column_int64(s, 25);
 		row.withdrawn = (int)sqlite3_column_int64(s, 26);
+		row.unconfirmed = (int)sqlite3_column_int64(s, 27);
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}

@@ -78,6 +78,7 @@ static void assert_outcome_equal(const struct store_outcome *a, const struct sto
 	assert_str_eq_or_null(a->session_id, b->session_id);
 	assert_str_eq_or_null(a->connect_url, b->connect_url);
 	assert_str_eq_or_null(a->connection_id, b->connection_id);
+	assert_str_eq_or_null(a->body, b->body);
 	assert_int_equal(a->expires_at_ms, b->expires_at_ms);
 	assert_int_equal(a->next_attempt_ms, b->next_attempt_ms);
 	assert_int_equal(a->first_transient_ms, b->first_transient_ms);
@@ -95,12 +96,15 @@ static void test_journal__encode_decode_round_trip(void **state)
 		    "two\nlines and a \t tab"),
 	    outcome(OUTCOME_RETRY, "c", 0, NULL, NULL, NULL, "Couldn't connect"),
 	    outcome(OUTCOME_UNSENT, "d", 401, NULL, NULL, NULL, NULL),
+	    outcome(OUTCOME_UNCONFIRMED, "e", 201, NULL, NULL, NULL,
+		    "HTTP 201 cut short (...) after 12 body bytes: {\"session_"),
 	};
 
 	(void)state;
 	cases[1].finch_code = xstrdup("connection_already_exists");
 	cases[3].transport_error = xstrdup("Couldn't connect to server");
 	cases[4].req_kind = REQUEST_REAUTH;
+	cases[5].body = xstrdup("{\"session_\\x1f\\x8b");
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct strbuf sb = STRBUF_INIT;
 		struct store_outcome back;
