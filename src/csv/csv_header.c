@@ -378,6 +378,7 @@ static void apply_mappings(struct resolver *r)
 static void apply_names(struct resolver *r)
 {
 	struct csv_header *h = r->h;
+	struct strbuf line = STRBUF_INIT;
 	int by_synonym[CSV_COL_COUNT] = {0};
 
 	for (size_t i = 0; i < h->ncells; i++) {
@@ -400,11 +401,20 @@ static void apply_names(struct resolver *r)
 			continue;
 		by_synonym[c] = 1;
 		name = shown_cell(r, i);
-		warning("%s:%lld: column '%s' is read as %s (a synonym; --column %s='%s' says so "
-			"explicitly)",
-			r->in->path, (long long)r->in->line, name, csv_column_names[c],
-			csv_column_names[c], name);
+		strbuf_reset(&line);
+		strbuf_addf(
+		    &line,
+		    "%s:%lld: column '%s' is read as %s (a synonym; --column %s='%s' says so "
+		    "explicitly)",
+		    r->in->path, (long long)r->in->line, name, csv_column_names[c],
+		    csv_column_names[c], name);
+		/* --quiet: no line per column, an event only --log-format json shows */
+		if (r->in->quiet)
+			log_event(LOG_DEBUG, "synonym_column", line.buf, LOG_END);
+		else
+			warning("%s", line.buf);
 	}
+	strbuf_release(&line);
 }
 
 /* --keep-column: each must be there. */

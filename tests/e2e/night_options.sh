@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/night_options.sh: the options of the nightly command mean the
 # same everywhere. --quiet in `import` and `sync`: the summary counts, no
-# line per unknown column or invalid row (debug events under --log-format
+# line per unknown column, synonym or invalid row (debug events under --log-format
 # json). A DURATION whose default has a unit needs one: --give-up-after 7 is
 # exit 2, "7 what?", and so are --max-outage, --max-retry-after and
 # `export --since`; options in SECONDS (--timeout) still take a bare number.
@@ -13,7 +13,7 @@ cd "$E2E_TMP"
 unset FINCH_BASE_URL FINCH_ONBOARD_NOW
 
 cat >q.csv <<'CSV'
-customer_id,customer_name,products,colour,regoin
+customer_id,Company Name,products,colour,regoin
 q-001,Quiet One,company,red,eu
 q-002,,company,blue,eu
 q-003,Quiet Three,company,green,us
@@ -40,17 +40,19 @@ run_fo sync q.csv --db s2.db --out s2.csv --base-url "$MOCK_URL" --rate 0
 expect_rc 1 "sync"
 grep -q "unknown columns 'colour', 'regoin' are ignored" err.txt || fail "sync without --quiet: $ERR"
 [ "$(grep -c "invalid:" err.txt)" = 2 ] || fail "sync without --quiet lists no invalid row: $ERR"
-pass "without --quiet both columns and both invalid rows are named"
+grep -q "column 'Company Name' is read as customer_name (a synonym" err.txt ||
+	fail "sync without --quiet does not name the synonym: $ERR"
+pass "without --quiet both columns, the synonym and both invalid rows are named"
 
 run_fo sync q.csv --db s3.db --out s3.csv --base-url "$MOCK_URL" --rate 0 --quiet --log-format json
 expect_rc 1 "sync --quiet --log-format json"
 jq -e . err.txt >/dev/null || fail "stderr is not JSON: $ERR"
 [ "$(jq -r 'select(.level == "debug") | .event' err.txt | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ')" = \
-	"row_invalid=2 unknown_column=1" ] || fail "the per-line reports are not debug events: $ERR"
-[ "$(jq -r 'select(.level != "debug" and (.event == "row_invalid" or .event == "unknown_column"))' err.txt)" = "" ] ||
+	"row_invalid=2 synonym_column=1 unknown_column=1" ] || fail "the per-line reports are not debug events: $ERR"
+[ "$(jq -r 'select(.level != "debug" and (.event == "row_invalid" or .event == "synonym_column" or .event == "unknown_column"))' err.txt)" = "" ] ||
 	fail "a per-line report above debug level: $ERR"
 run_fo import q.csv --db i2.db --quiet --log-format json
-[ "$(jq -r 'select(.level == "debug") | .event' err.txt | wc -l)" = 3 ] || fail "import --quiet json: $ERR"
+[ "$(jq -r 'select(.level == "debug") | .event' err.txt | wc -l)" = 4 ] || fail "import --quiet json: $ERR"
 stop_mock
 pass "--quiet --log-format json: each per-line report is a debug event, in import and in sync"
 

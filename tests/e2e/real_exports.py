@@ -6,7 +6,7 @@ a config file, then run against finch-mock and exported with chosen columns.
 usage: real_exports.py FINCH_ONBOARD MOCK_URL WORKDIR
 
 It checks the rows and emails stored, the notices printed (one per synonym,
-kept under --quiet; the footer counted), and that an export with --columns
+none under --quiet; the footer counted), and that an export with --columns
 customer_id,customer_name,customer_email,connect_url,"Account Owner" reads
 back exactly with Python's csv module. Exits 1 with a message on the first
 difference.
@@ -111,7 +111,7 @@ def synonym(path, header, field):
             f"--column {field}='{header}' says so explicitly)")
 
 
-# file, its mapping, its other options, the notices it must print (also under --quiet)
+# file, its mapping, its other options, the notices it must print (without --quiet)
 FILES = [
     ("salesforce.csv",
      {"customer_id": "Account ID", "customer_name": "Account Name",
@@ -175,14 +175,15 @@ def main():
     for gen in (salesforce, hubspot, workday, bamboohr, german_excel, google_sheets):
         gen()
     for i, (name, mapping, opts, notices) in enumerate(FILES):
-        # once with the mapping on the command line, under --quiet (the notices stay)
+        # once with the mapping on the command line, under --quiet: no notice (a per-column
+        # line; issue 16: --quiet prints the summary counts alone)
         args = ["import", name, "--db", f"cli{i}.db", "--quiet"]
         for field, header in mapping.items():
             args += ["--column", f"{field}={header}"]
         for opt, values in opts.items():
             for v in values:
                 args += [f"--{opt}", v]
-        check_import(name, f"cli{i}.db", run(args), notices)
+        check_import(name, f"cli{i}.db", run(args), [])
         # once with the mapping in a config file, through FINCH_ONBOARD_CONFIG
         ini = os.path.join(WORK, f"c{i}.ini")
         with open(ini, "w") as f:
@@ -196,7 +197,7 @@ def main():
                 else:
                     f.write(f"{key} = {values[0]}\n")
         os.chmod(ini, 0o600)
-        # without --quiet this time: the same notices, nothing more
+        # without --quiet this time: the notices, nothing more
         if i % 2:
             p = run(["import", name, "--config", ini])
         else:
