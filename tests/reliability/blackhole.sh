@@ -15,6 +15,7 @@
 # SYN, as a firewall would (no network needed).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 
 e2e_setup rel-blackhole
 trap py_servers_stop EXIT
@@ -22,34 +23,21 @@ trap py_servers_stop EXIT
 cat >hole.py <<'PY'
 import socket, sys, time
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, sys.argv[2])
+from synhole import black_hole
+
 mode = sys.argv[1]
-l = socket.socket()
-l.bind(("127.0.0.1", 0))
-held = []
 if mode == "blackhole":
     # Never accepted: once the queue is full, every new SYN is dropped.
-    l.listen(0)
-    port = l.getsockname()[1]
-    for _ in range(4):
-        c = socket.socket()
-        c.setblocking(False)
-        try:
-            c.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        held.append(c)
-    # The queue is full once the kernel dropped a SYN (a retry waits 1 s).
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            c = socket.create_connection(("127.0.0.1", port), timeout=0.3)
-            held.append(c)
-        except (socket.timeout, OSError):
-            break
+    port, held = black_hole()
 else:
     # Accepts, never reads, never answers: the request is sent, then silence.
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
     l.listen(64)
     port = l.getsockname()[1]
+    held = []
 print(port, flush=True)
 while True:
     if mode == "blackhole":
@@ -59,7 +47,7 @@ while True:
 PY
 
 # ---- a black hole from the start: exit 6, every row pending, no budget spent ----------
-py_server blackhole hole.py blackhole
+WAIT_FOR_SECONDS=60 py_server blackhole hole.py blackhole "$here" # filling the queue is slow on a loaded machine
 new_db b.db 40 b
 expect_exit 6 fo run --db b.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 2s
@@ -76,7 +64,7 @@ n=$(q b.db "SELECT count(*) FROM attempts")
 pass "connects that time out (a black hole): exit 6 after $n attempts, 40 of 40 rows pending, no budget spent"
 
 # ---- the contrast: sent, never answered: the rows spend and fail -----------------
-py_server silent hole.py silent
+py_server silent hole.py silent "$here"
 new_db s.db 3 s
 expect_exit 8 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 1s
