@@ -24,6 +24,7 @@ static const struct {
     {"config", cmd_config, "print the settings in force and where each comes from"},
     {"connections", cmd_connections, "import the app's record of who connected"},
     {"webhooks", cmd_webhooks, "receive Finch's webhooks, or verify a saved one"},
+    {"prune", cmd_prune, "delete the history older than a window (retention)"},
 };
 
 /*

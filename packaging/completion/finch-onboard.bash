@@ -5,7 +5,7 @@
 # tests/package/package.sh checks that every option of every command's
 # --help is offered here, and nothing else.
 
-_finch_onboard_commands="import run status export retry sync config connections webhooks"
+_finch_onboard_commands="import run status export retry sync config connections webhooks prune"
 _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
 	--encoding --delimiter --allow-product --column --ignore-column --keep-column --skip-lines
 	--check --withdraw-missing --max-withdraw --config --quiet --log-format --help"
@@ -20,9 +20,10 @@ _finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --
 _finch_onboard_config_opts="--config --help"
 _finch_onboard_connections_opts="--db --log-format --help"
 _finch_onboard_webhooks_opts="--listen --db --at --log-format --help"
+_finch_onboard_prune_opts="--db --older-than --dry-run --log-format --help"
 _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
 	--column --ignore-column --keep-column --skip-lines --renew-expired
-	--reauthenticate --keep-missing --max-withdraw --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
+	--reauthenticate --keep-missing --max-withdraw --keep-history --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
 	--delimiter --allow-product --base-url --client-id --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
 	--log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit --help"
@@ -89,7 +90,7 @@ _finch_onboard_value()
 	--base-url | --redirect-uri | --connect-base | --connect-host | --bind | --port | --client-id | \
 		--minutes-to-expire | --concurrency | --rate | --max-attempts | --timeout | \
 		--connect-timeout | --grace | --max-retry-after | --seed | --max-outage | \
-		--give-up-after | --metrics-job | --limit | --max-withdraw | --since | --allow-product | --finch-code | --http-status | --customer | \
+		--give-up-after | --keep-history | --older-than | --metrics-job | --limit | --max-withdraw | --since | --allow-product | --finch-code | --http-status | --customer | \
 		--existing-every | --threads | --max-body | --idle-timeout | --max-per-client | --max-connections | --rate-limit-fault | --fail-* | --retry-after | \
 		--error-rate | --latency | --jitter | --hang* | --reset* | --malformed* | \
 		--short-body-rate | --cut-body-rate | --revoke-after | --rate-limit | --penalty)

@@ -20,7 +20,7 @@ static const char config_usage[] =
     "Prints the settings in force and where each comes from: 'file:PATH:LINE',\n"
     "'env:NAME' or 'command line', one a line (ORIGIN, a tab, key=value), secrets\n"
     "redacted. With COMMAND (import, run, sync, export, status, retry,\n"
-    "connections, webhooks) and its options, the settings that command would\n"
+    "connections, webhooks, prune) and its options, the settings that command would\n"
     "use, the command line over the environment over the config file; without,\n"
     "every setting of the file. Every value is first read as the command reads\n"
     "it: a bad one is exit 2, naming the file, the line and the key.\n"

@@ -79,6 +79,11 @@ static const char sync_usage_head[] =
     "                        more than N rows or P% of the active ones (default\n"
     "                        " RECONCILE_MAX_WITHDRAW_DEFAULT
     ", at least one row; every row only when 100%)\n"
+    "  --keep-history DURATION\n"
+    "                        after the run, delete the attempts and runs older\n"
+    "                        than DURATION but for what rows still need (see\n"
+    "                        'prune'); default " KEEP_HISTORY_DEFAULT
+    ", 0 or forever keeps everything\n"
     "\n"
     "import options (fill empty cells):\n";
 
@@ -271,7 +276,8 @@ enum {
 	SYNC_OPT_REAUTH,
 	SYNC_OPT_CSV,
 	SYNC_OPT_KEEP_MISSING,
-	SYNC_OPT_MAX_WITHDRAW
+	SYNC_OPT_MAX_WITHDRAW,
+	SYNC_OPT_KEEP_HISTORY
 };
 
 /* Reasons of invalid rows printed to stderr, as `import` does. */
@@ -295,9 +301,10 @@ struct sync_args {
 	struct export_options *eo;
 	int renew_expired;
 	enum reauth_scope reauthenticate;
-	const char *csv;	  /* --csv: the CSV when no argument names it */
-	int keep_missing;	  /* --keep-missing: no row is withdrawn */
-	struct withdraw_limit wl; /* --max-withdraw */
+	const char *csv;	    /* --csv: the CSV when no argument names it */
+	int keep_missing;	    /* --keep-missing: no row is withdrawn */
+	struct withdraw_limit wl;   /* --max-withdraw */
+	struct history_window keep; /* --keep-history */
 };
 
 /* sync's own options: the run, import and export options, and the renewals. */
@@ -322,6 +329,8 @@ static int sync_apply(void *ctx, int c, const char *arg)
 		a->keep_missing = 1;
 	else if (c == SYNC_OPT_MAX_WITHDRAW)
 		return max_withdraw_option(arg, &a->wl) < 0 ? -1 : 1;
+	else if (c == SYNC_OPT_KEEP_HISTORY)
+		return history_option("keep-history", arg, 1, &a->keep) < 0 ? -1 : 1;
 	else
 		return 0;
 	return 1;
@@ -335,6 +344,7 @@ const struct option cmd_sync_options[] = {
     {"csv", required_argument, NULL, SYNC_OPT_CSV},
     {"keep-missing", no_argument, NULL, SYNC_OPT_KEEP_MISSING},
     {"max-withdraw", required_argument, NULL, SYNC_OPT_MAX_WITHDRAW},
+    {"keep-history", required_argument, NULL, SYNC_OPT_KEEP_HISTORY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -359,7 +369,7 @@ int cmd_sync(int argc, char **argv)
 	struct run_summary sum;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, sync_check};
 	const char *csv;
-	struct sync_args a = {&cfg, &io, &eo, 0, 0, NULL, 0, {0, 0, 0}};
+	struct sync_args a = {&cfg, &io, &eo, 0, 0, NULL, 0, {0, 0, 0}, {0, NULL}};
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0, db_rows = 0, csv_valid = -1;
@@ -369,6 +379,8 @@ int cmd_sync(int argc, char **argv)
 
 	run_config_init(&cfg);
 	withdraw_limit_init(&a.wl);
+	a.keep.ms = KEEP_HISTORY_DEFAULT_MS;
+	a.keep.text = KEEP_HISTORY_DEFAULT;
 	r = cmd_read_options(&co, argc, argv, longopts, sync_apply, &a);
 	if (r != CMD_OPTIONS_READ) {
 		ret = r;
@@ -508,6 +520,11 @@ int cmd_sync(int argc, char **argv)
 	sum.recovered = w.recovered;
 	if (summaries && sum.run_id)
 		run_summary_print(info, &sum);
+	/* retention, after a run that was not stopped; a broken database is exit 2 */
+	if (signals_level() == SIGNALS_NONE &&
+	    cmd_prune_history(st, &a.keep, summaries && !cfg.quiet ? info : NULL) < 0 &&
+	    (ret == EXIT_OK || ret == EXIT_ROWS))
+		ret = EXIT_USAGE;
 	export :
 	    /* Whatever the run's end, the file shows where the batch stands, unless told to stop
 	       now. */

@@ -40,6 +40,7 @@ static const struct {
      {cmd_sync_options, cmd_export_long_options, import_long_options, run_long_options}},
     {"connections", cmd_connections, {cmd_connections_options, NULL, NULL, NULL}},
     {"webhooks", cmd_webhooks, {cmd_webhooks_options, NULL, NULL, NULL}},
+    {"prune", cmd_prune, {cmd_prune_options, NULL, NULL, NULL}},
 };
 
 /* Options that may be given more than once; the lists split on commas. */
@@ -247,8 +248,8 @@ out:
 /* Every [section] header of the file names a command or common. */
 static void section_check(struct parse *p)
 {
-	static const char *const names[] = {"common", "import", "run",	       "status",  "export",
-					    "retry",  "sync",	"connections", "webhooks"};
+	static const char *const names[] = {"common", "import", "run",	       "status",   "export",
+					    "retry",  "sync",	"connections", "webhooks", "prune"};
 	char line[512];
 	int n = 0;
 
@@ -281,7 +282,8 @@ static void section_check(struct parse *p)
 		else
 			CFG_ERROR(p,
 				  "%s:%d: unknown section [%s] (one of [common], [import], [run], "
-				  "[sync], [export], [status], [retry], [connections], [webhooks])",
+				  "[sync], [export], [status], [retry], [connections], [webhooks], "
+				  "[prune])",
 				  p->cfg->path, n, s);
 	}
 }

@@ -728,4 +728,35 @@ int store_customer_state(struct store *st, const char *customer_id, enum row_sta
  */
 int store_snapshot(struct store *st, const char *path);
 
+/* ---- retention (store_prune.c) ------------------------------------------ */
+
+/* What a prune deleted, or would delete. */
+struct prune_stats {
+	int64_t attempts;
+	int64_t runs;
+};
+
+/*
+ * Retention (schema/014_pruned.sql): deletes the attempts and the runs that
+ * started before cutoff_ms, but never what the database still needs:
+ *   - a row's latest attempt (its last answer, its last error);
+ *   - an attempt holding a session_id or a connection_id that a row still
+ *     shows (the link an account manager sent, the connection);
+ *   - the attempts of a row in_flight (none under the writer's lock, which
+ *     recovered them: a guard all the same);
+ *   - the attempts of the newest run, and the newest run itself (status
+ *     shows it), and the run whose end is the last success (the metrics'
+ *     finch_onboard_last_success_timestamp_seconds);
+ *   - a run that a kept attempt references.
+ * What it deletes is first added to the pruned tallies, so the metrics'
+ * counters never go down. One transaction: commits, and returns 0 with the
+ * counts in *out, or -1 with nothing deleted.
+ */
+int store_prune(struct store *st, int64_t cutoff_ms, struct prune_stats *out);
+/*
+ * What store_prune() would delete at cutoff_ms, counted and left alone (a
+ * read-only store will do, for --dry-run).
+ */
+int store_prune_count(struct store *st, int64_t cutoff_ms, struct prune_stats *out);
+
 #endif

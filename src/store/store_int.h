@@ -89,6 +89,12 @@ enum stmt_id {
 	S_MARK_CONNECTED,
 	S_CONNECTION_LOOKUP,
 	S_SANDBOX_COUNTS,
+	/* store_prune.c */
+	S_PRUNE_COUNT,
+	S_PRUNE_TALLY_REQUESTS,
+	S_PRUNE_ATTEMPTS,
+	S_PRUNE_TALLY_RUNS,
+	S_PRUNE_RUNS,
 	S_STMT_COUNT
 };
 
@@ -99,6 +105,7 @@ extern const char *const store_queue_sql[S_STMT_COUNT];
 extern const char *const store_outcome_sql[S_STMT_COUNT];
 extern const char *const store_report_sql[S_STMT_COUNT];
 extern const char *const store_connections_sql[S_STMT_COUNT];
+extern const char *const store_prune_sql[S_STMT_COUNT];
 
 /* Maps a state name to its STATE_MASK bit, for filters bound as one integer. */
 #define STATE_BIT_SQL                                                                              \

@@ -35,8 +35,8 @@ const char *const store_core_sql[S_STMT_COUNT] = {
 
 /* Every file's statements; an id has its SQL in one of them. */
 static const char *const *const sql_tables[] = {
-    store_core_sql,    store_import_sql, store_queue_sql,
-    store_outcome_sql, store_report_sql, store_connections_sql,
+    store_core_sql,   store_import_sql,	     store_queue_sql, store_outcome_sql,
+    store_report_sql, store_connections_sql, store_prune_sql,
 };
 
 /* The SQL of statement id. */

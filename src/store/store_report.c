@@ -46,10 +46,16 @@ const char *const store_report_sql[S_STMT_COUNT] = {
     [S_RUN_ATTEMPTS] = "SELECT count(*) FROM attempts WHERE run_id = ?1",
     [S_RUN_LATENCY_AT] = "SELECT elapsed_ms FROM attempts WHERE run_id = ?1 "
 			 "AND http_status IS NOT NULL ORDER BY elapsed_ms LIMIT 1 OFFSET ?2",
-    /* Every attempt ever made, by the class of its answer; NULL: no answer. */
-    [S_METRIC_REQUESTS] = "SELECT http_status / 100, count(*), "
-			  "coalesce(sum(http_status = 429), 0) FROM attempts GROUP BY 1",
-    [S_METRIC_RUNS] = "SELECT count(*), coalesce(sum(pauses), 0), coalesce(sum(outages), 0), "
+    /* Every attempt ever made, by the class of its answer; NULL: no answer. Pruned ones
+       count too (schema/014_pruned.sql): a counter never goes down. */
+    [S_METRIC_REQUESTS] = "SELECT nullif(c, 0), sum(n), sum(t) FROM ("
+			  "SELECT coalesce(http_status / 100, 0) AS c, count(*) AS n, "
+			  "coalesce(sum(http_status = 429), 0) AS t FROM attempts GROUP BY 1 "
+			  "UNION ALL SELECT class, requests, throttled FROM pruned_requests) "
+			  "GROUP BY 1",
+    [S_METRIC_RUNS] = "SELECT count(*) + coalesce((SELECT runs FROM pruned_runs), 0), "
+		      "coalesce(sum(pauses), 0) + coalesce((SELECT pauses FROM pruned_runs), 0), "
+		      "coalesce(sum(outages), 0) + coalesce((SELECT outages FROM pruned_runs), 0), "
 		      "coalesce(max(CASE WHEN exit_code IN (0, 1) THEN ended_at END), 0) "
 		      "FROM runs",
     [S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "

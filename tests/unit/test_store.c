@@ -26,8 +26,7 @@ static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	testdb_dir(f->dir, f->path, "test_store");
-	assert_int_equal(store_open(f->path, &f->st), 0);
+	f->st = testdb_open(f->dir, f->path, "test_store");
 	*state = f;
 	return 0;
 }
@@ -36,8 +35,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	store_close(f->st);
-	if (testdb_remove(f->dir) < 0)
+	if (testdb_close(f->dir, f->st) < 0)
 		return -1;
 	free(f);
 	return 0;

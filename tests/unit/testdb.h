@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "store/store.h"
+
 /*
  * A fresh folder "/tmp/NAME.XXXXXX" in dir[64], and in path[96] the name
  * of a database "t.db" in it.
@@ -30,6 +32,23 @@ static inline int testdb_remove(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) != 0 ? -1 : 0;
+}
+
+/* Opens a store at a fresh "/tmp/NAME.XXXXXX/t.db": a fixture's setup. */
+static inline struct store *testdb_open(char *dir, char *path, const char *name)
+{
+	struct store *st = NULL;
+
+	testdb_dir(dir, path, name);
+	assert_int_equal(store_open(path, &st), 0);
+	return st;
+}
+
+/* Closes st and removes the folder dir: a fixture's teardown. 0, or -1. */
+static inline int testdb_close(const char *dir, struct store *st)
+{
+	store_close(st);
+	return testdb_remove(dir);
 }
 
 /* The first column of the first row of sql on the database at path, or -12345. */

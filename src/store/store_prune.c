@@ -1,0 +1,116 @@
+/*
+ * store_prune.c: retention, the history a prune deletes and what it keeps
+ * (schema/014_pruned.sql); see store.h.
+ *
+ * The keep rule is one SQL condition per table, shared by the count of a
+ * dry run, the tallies and the deletes, so the three can never disagree.
+ */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/*
+ * An attempt that started before ?1 and that nothing needs: not its row's
+ * latest (attempt_no is 1-based over the row's whole history, and
+ * attempts_by_customer serves the max), not of the newest run, not of a row
+ * in flight, and holding no session_id or connection_id that a row shows.
+ * The IN lists are computed once per statement, not per attempt; neither
+ * holds a NULL, so the condition is never NULL.
+ */
+#define PRUNABLE_ATTEMPT                                                                           \
+	"(attempts.started_at < ?1 "                                                               \
+	"AND attempts.run_id IS NOT (SELECT max(id) FROM runs) "                                   \
+	"AND attempts.attempt_no < (SELECT max(b.attempt_no) FROM attempts AS b "                  \
+	"WHERE b.customer = attempts.customer) "                                                   \
+	"AND attempts.customer NOT IN (SELECT id FROM customers WHERE state = 'in_flight') "       \
+	"AND (attempts.session_id IS NULL OR attempts.session_id NOT IN "                          \
+	"(SELECT session_id FROM customers WHERE session_id IS NOT NULL)) "                        \
+	"AND (attempts.connection_id IS NULL OR attempts.connection_id NOT IN "                    \
+	"(SELECT connection_id FROM customers WHERE connection_id IS NOT NULL)))"
+
+/*
+ * A run that started before ?1, neither the newest nor the last success,
+ * and that no kept attempt references (attempts_by_run serves the lookup).
+ * Once the prunable attempts are gone every attempt left is a kept one;
+ * before (a dry run's count) the condition says the same.
+ */
+#define PRUNABLE_RUN                                                                               \
+	"(runs.started_at < ?1 AND runs.id IS NOT (SELECT max(id) FROM runs) "                     \
+	"AND runs.id IS NOT (SELECT id FROM runs WHERE exit_code IN (0, 1) "                       \
+	"ORDER BY ended_at DESC, id DESC LIMIT 1) "                                                \
+	"AND NOT EXISTS (SELECT 1 FROM attempts WHERE attempts.run_id = runs.id "                  \
+	"AND NOT " PRUNABLE_ATTEMPT "))"
+
+const char *const store_prune_sql[S_STMT_COUNT] = {
+    [S_PRUNE_COUNT] = "SELECT (SELECT count(*) FROM attempts WHERE " PRUNABLE_ATTEMPT "), "
+		      "(SELECT count(*) FROM runs WHERE " PRUNABLE_RUN ")",
+    /* WHERE before ON CONFLICT: SQLite's upsert needs it after a SELECT */
+    [S_PRUNE_TALLY_REQUESTS] =
+	"INSERT INTO pruned_requests(class, requests, throttled) "
+	"SELECT coalesce(http_status / 100, 0), count(*), coalesce(sum(http_status = 429), 0) "
+	"FROM attempts WHERE " PRUNABLE_ATTEMPT " GROUP BY 1 "
+	"ON CONFLICT(class) DO UPDATE SET requests = requests + excluded.requests, "
+	"throttled = throttled + excluded.throttled",
+    [S_PRUNE_ATTEMPTS] = "DELETE FROM attempts WHERE " PRUNABLE_ATTEMPT,
+    [S_PRUNE_TALLY_RUNS] =
+	"INSERT INTO pruned_runs(id, runs, pauses, outages) "
+	"SELECT 1, count(*), coalesce(sum(pauses), 0), coalesce(sum(outages), 0) "
+	"FROM runs WHERE " PRUNABLE_RUN " "
+	"ON CONFLICT(id) DO UPDATE SET runs = runs + excluded.runs, "
+	"pauses = pauses + excluded.pauses, outages = outages + excluded.outages",
+    [S_PRUNE_RUNS] = "DELETE FROM runs WHERE " PRUNABLE_RUN,
+};
+
+/* Binds the cutoff to statement id and runs it; *changes: the rows it changed. */
+static int exec_cutoff(struct store *st, enum stmt_id id, int64_t cutoff_ms, int64_t *changes)
+{
+	sqlite3_bind_int64(st->stmt[id], 1, cutoff_ms);
+	if (store_exec(st, id) < 0)
+		return -1;
+	if (changes)
+		*changes = sqlite3_changes64(st->db);
+	return 0;
+}
+
+int store_prune(struct store *st, int64_t cutoff_ms, struct prune_stats *out)
+{
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (store_begin(st) < 0)
+		return -1;
+	/* the tallies first: each reads what its delete removes */
+	if (exec_cutoff(st, S_PRUNE_TALLY_REQUESTS, cutoff_ms, NULL) < 0 ||
+	    exec_cutoff(st, S_PRUNE_ATTEMPTS, cutoff_ms, &out->attempts) < 0 ||
+	    exec_cutoff(st, S_PRUNE_TALLY_RUNS, cutoff_ms, NULL) < 0 ||
+	    exec_cutoff(st, S_PRUNE_RUNS, cutoff_ms, &out->runs) < 0)
+		goto out;
+	ret = store_commit(st);
+out:
+	if (ret < 0) {
+		store_rollback(st);
+		memset(out, 0, sizeof(*out));
+	}
+	return ret;
+}
+
+int store_prune_count(struct store *st, int64_t cutoff_ms, struct prune_stats *out)
+{
+	sqlite3_stmt *s = st->stmt[S_PRUNE_COUNT];
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(s, 1, cutoff_ms);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->attempts = sqlite3_column_int64(s, 0);
+		out->runs = sqlite3_column_int64(s, 1);
+	} else {
+		ret = store_db_error(st, "cannot count the history to prune");
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
