@@ -368,6 +368,7 @@ pass "existing connection_ids are the same after a restart"
 # 429 with each Retry-After mode
 for mode in seconds date ms none; do
 	mock --rate-limit-fault 1 --retry-after 3s --retry-after-mode "$mode" --log "$work/429-$mode.log"
+	t0=$(date -u +%s)
 	session "r-$mode"
 	expect_error 429 finch_application_rl "429 $mode"
 	expect_request_id "429 $mode"
@@ -383,8 +384,13 @@ for mode in seconds date ms none; do
 	date)
 		[[ $ra =~ ^(Mon|Tue|Wed|Thu|Fri|Sat|Sun),\ [0-9]{2}\ [A-Z][a-z]{2}\ [0-9]{4}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ GMT$ ]] ||
 			fail "429 date: Retry-After '$ra' is not an IMF-fixdate"
-		delta=$(($(date -u -d "$ra" +%s) - $(date -u +%s)))
-		[ "$delta" -ge 2 ] && [ "$delta" -le 6 ] || fail "429 date: Retry-After '$ra' is $delta s away"
+		# against the answer's own Date (RFC 9110 §10.2.2): our clock may have moved on
+		# since, on a loaded machine; and never before the request left
+		srv=$(header Date)
+		[ -n "$srv" ] || srv="@$t0"
+		delta=$(($(date -u -d "$ra" +%s) - $(date -u -d "$srv" +%s)))
+		[ "$delta" -ge 2 ] && [ "$delta" -le 6 ] || fail "429 date: Retry-After '$ra' is $delta s after Date '$srv'"
+		[ "$(date -u -d "$ra" +%s)" -ge $((t0 + 2)) ] || fail "429 date: Retry-After '$ra' is before the request + 2 s"
 		[ -z "$ra_ms" ] || fail "429 date: also retry-after-ms"
 		[ "$logged" -ge 3000 ] && [ "$logged" -le 5000 ] || fail "429 date: log retry_after_ms $logged"
 		;;
