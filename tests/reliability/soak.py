@@ -506,6 +506,9 @@ class Schedule:
         if trouble == "flock" and (rc != 4 or seen):
             raise Failure("%s: with another process holding the database's lock: exit %d "
                           "(want 4), %d requests sent" % (what, rc, seen))
+        self.totals["trouble " + trouble] += 1
+        self.totals["server " + s["target"]] += 1
+        self.totals["clock step"] += bool(s["clock"])
         clock = " clock%+dh" % (s["clock"] // 3600) if s["clock"] else ""
         at = "%dms" % s["at_ms"] if s["at"] == "time" else "req%d" % s["at_requests"]
         t = trouble if trouble in ("none", "disk", "flock") else "%s@%s" % (trouble, at)
@@ -727,6 +730,11 @@ def main():
           % (count, time.monotonic() - t0, times[len(times) // 2], times[-1], tot["posts"],
              tot["201s"], tot["unknown"], tot["unreadable"],
              " ".join("%d:%d" % kv for kv in sorted(exits.items()))))
+    for kind in ("trouble", "server"):
+        print("# steps by %s: %s" % (kind, " ".join(
+            "%s:%d" % (k.split(" ", 1)[1], v) for k, v in sorted(tot.items())
+            if k.startswith(kind + " "))))
+    print("# steps with a clock step: %d" % tot["clock step"])
     if known:
         print("known: %s: %d steps, seeds %s" % (KNOWN_SIGNAL, len(known),
                                                  " ".join(map(str, sorted(set(known))))))
