@@ -228,6 +228,9 @@ class Failure(Exception):
     pass
 
 
+STOP = threading.Event()  # SIGINT or SIGTERM: no new schedule, no new process
+
+
 class Procs:
     """Every process the soak starts, stopped by pid at the end whatever happens."""
 
@@ -236,6 +239,8 @@ class Procs:
         self.lock = threading.Lock()
 
     def start(self, *args, **kw):
+        if STOP.is_set():
+            raise Failure("the soak was stopped")
         p = subprocess.Popen(*args, **kw)
         with self.lock:
             self.live.add(p)
@@ -693,6 +698,8 @@ def main():
     t0 = time.monotonic()
 
     def one(soak, seed):
+        if STOP.is_set():
+            return
         s = Schedule(soak, seed)
         t = time.monotonic()
         try:
@@ -714,6 +721,12 @@ def main():
         if ok and not keep:
             shutil.rmtree(s.dir, ignore_errors=True)
 
+    def stop(signum, frame):
+        STOP.set()
+        PROCS.stop_all()  # the schedules running fail at once
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         soak = Soak(work, rows)
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -721,8 +734,11 @@ def main():
                 f.result()
     finally:
         PROCS.stop_all()
-        if not keep and not failed:
+        if not keep and (not failed or STOP.is_set()):
             shutil.rmtree(work, ignore_errors=True)
+    if STOP.is_set():
+        print("# soak: stopped by a signal after %d schedules" % len(times))
+        return 2
     times.sort()
     failed.sort()
     print("# soak: %d schedules in %.1f s (median %.2f s, slowest %.2f s); %d POSTs, %d 201s, "
