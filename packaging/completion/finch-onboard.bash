@@ -73,7 +73,11 @@ _finch_onboard_value()
 		if [ "$cmd" = retry ]; then
 			_finch_onboard_list "failed retry_wait created exists"
 		else
-			_finch_onboard_list "pending in_flight retry_wait created exists failed invalid"
+			# export: the row states, then the connection statuses (connection:pending
+			# is the status; pending alone the state)
+			_finch_onboard_list "pending in_flight retry_wait created exists failed invalid
+			processing connected reauth error_permissions error_no_account_setup disconnected
+			connection:pending"
 		fi
 		return 0
 		;;

@@ -22,13 +22,16 @@ static const char export_usage[] =
     "\n"
     "Writes one line per customer: customer_id, customer_name, status, session_id,\n"
     "connect_url, connection_id, expires_at, attempts, http_status, finch_code,\n"
-    "error, updated_at, next_attempt_at, retry_until, customer_email.\n"
+    "error, updated_at, next_attempt_at, retry_until, customer_email, changed,\n"
+    "withdrawn, connection_status, connected_at.\n"
     "\n"
     "  --db PATH          the database (default " DEFAULT_DB_PATH ")\n"
     "  --format FORMAT    csv (RFC 4180, the default) or jsonl (one JSON object a line)\n"
     "  --out FILE         write FILE atomically with mode 0600; '-' (the default)\n"
     "                     writes to standard output\n"
-    "  --state LIST       only rows in these states, e.g. created,exists\n"
+    "  --state LIST       only rows in these states or connection statuses, e.g.\n"
+    "                     created,exists or reauth,disconnected (connection:pending:\n"
+    "                     the connection status; pending alone is the state)\n"
     "  --since TIME       only rows updated after TIME: an ISO 8601 time\n"
     "                     (2026-11-28T02:00:00Z) or a duration before now (24h)\n"
     "  --columns LIST     choose and order the columns: any of the above, products,\n"
@@ -58,7 +61,7 @@ static int export_apply(void *ctx, int c, const char *arg)
 
 	switch (c) {
 	case 's':
-		return state_mask_parse(arg, &o->filter.state_mask) < 0 ? -1 : 1;
+		return export_state_parse(arg, &o->filter) < 0 ? -1 : 1;
 	case 'S':
 		return export_parse_since(arg, clock_now_ms(), &o->filter.since_ms) < 0 ? -1 : 1;
 	default:
@@ -80,8 +83,8 @@ int cmd_export(int argc, char **argv)
 {
 	struct option *longopts =
 	    cli_options_merge(cmd_export_options, cmd_export_long_options, NULL);
-	struct export_options o = {EXPORT_CSV,	    "-",  {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
+	struct export_options o = {EXPORT_CSV,	    "-",  {0, 0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	     {NULL, 0, 0, NULL}};
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 1, NULL};
 	struct store *st = NULL;
 	struct outpath op;

@@ -21,8 +21,11 @@ static const char status_usage[] =
     "usage: finch-onboard status [--db PATH] [--json]\n"
     "\n"
     "Shows the rows per state, failures by finch_code and HTTP status, expired\n"
-    "links and links expiring within 7 days, the last import and run, and the\n"
-    "answers a stopped run left in the answers journal for the next writer.\n"
+    "links and links expiring within 7 days, the campaign's funnel (links made;\n"
+    "of them connected, expired unconnected and open; employers already\n"
+    "connected when asked; connections by status; median days from link to\n"
+    "connection), the last import and run, and the answers a stopped run left\n"
+    "in the answers journal for the next writer.\n"
     "\n"
     "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
     "  --json      print exactly one JSON object\n" CLI_LOG_FORMAT_HELP
@@ -35,6 +38,7 @@ static void usage(FILE *f)
 
 struct report {
 	struct state_counts counts;
+	struct funnel funnel;
 	struct import_record imp;
 	int have_import;
 	struct run_record run;
@@ -128,6 +132,53 @@ static void add_time(cJSON *obj, const char *key, int64_t ms)
 		cJSON_AddNullToObject(obj, key);
 }
 
+/* A median in days, to the hundredth (-1: none, null in JSON). */
+static double days2(double days)
+{
+	return (double)(int64_t)(days * 100 + 0.5) / 100;
+}
+
+static void add_days(cJSON *obj, const char *key, double days)
+{
+	if (days < 0)
+		cJSON_AddNullToObject(obj, key);
+	else
+		cJSON_AddNumberToObject(obj, key, days2(days));
+}
+
+/* The rows with a connection_id in group g (connection.h). */
+static int64_t group_count(const struct funnel *f, enum connection_group g)
+{
+	int64_t n = 0;
+
+	for (int i = 0; i < CONNECTION_STATUS_COUNT; i++)
+		if (connection_group_of(connection_statuses[i]) == g)
+			n += f->by_status[i];
+	return n + (g == CONNECTION_GROUP_UNKNOWN ? f->by_status[CONNECTION_STATUS_COUNT] : 0);
+}
+
+static void add_funnel(cJSON *root, const struct funnel *f)
+{
+	cJSON *fu = cJSON_AddObjectToObject(root, "funnel"), *by, *groups;
+
+	cJSON_AddNumberToObject(fu, "links", (double)f->links);
+	cJSON_AddNumberToObject(fu, "connected", (double)f->connected);
+	cJSON_AddNumberToObject(fu, "expired", (double)f->expired);
+	cJSON_AddNumberToObject(fu, "open", (double)f->open);
+	cJSON_AddNumberToObject(fu, "already_connected", (double)f->already_connected);
+	add_days(fu, "days_to_connect_median", f->days_to_connect);
+	add_days(fu, "open_days_median", f->open_days);
+	add_days(fu, "expired_days_median", f->expired_days);
+	by = cJSON_AddObjectToObject(fu, "connection_status");
+	for (int i = 0; i < CONNECTION_STATUS_COUNT; i++)
+		cJSON_AddNumberToObject(by, connection_statuses[i], (double)f->by_status[i]);
+	cJSON_AddNumberToObject(by, "none", (double)f->by_status[CONNECTION_STATUS_COUNT]);
+	groups = cJSON_AddObjectToObject(fu, "connection_groups");
+	for (int g = 0; g < CONNECTION_GROUP_COUNT; g++)
+		cJSON_AddNumberToObject(groups, connection_group_name((enum connection_group)g),
+					(double)group_count(f, (enum connection_group)g));
+}
+
 static int print_json(struct store *st, const struct report *r)
 {
 	cJSON *root = cJSON_CreateObject(), *by = cJSON_CreateObject(), *fail;
@@ -149,6 +200,7 @@ static int print_json(struct store *st, const struct report *r)
 	cJSON_AddNumberToObject(root, "given_up", (double)r->counts.given_up);
 	cJSON_AddNumberToObject(root, "unconfirmed", (double)r->counts.unconfirmed);
 	add_time(root, "carried_over_until", r->counts.carried_until_ms);
+	add_funnel(root, &r->funnel);
 	fail = cJSON_AddArrayToObject(root, "failures");
 	if (store_each_failure_group(st, print_failure, fail) < 0)
 		ret = -1;
@@ -206,6 +258,43 @@ static int print_json(struct store *st, const struct report *r)
 	return ret;
 }
 
+/* " (median 1.25 days what)", or nothing without a median. */
+static void print_median(double days, const char *what)
+{
+	if (days >= 0)
+		printf(" (median %.2f days %s)", days2(days), what);
+}
+
+/* The funnel, once a link was made or a connection is known. */
+static void print_funnel(const struct funnel *f)
+{
+	int64_t with_conn = f->connected + f->already_connected;
+
+	if (!f->links && !f->already_connected)
+		return;
+	printf("funnel: %lld links made\n", (long long)f->links);
+	printf("  %-20s %lld", "connected", (long long)f->connected);
+	print_median(f->days_to_connect, "from the first link to the connection");
+	printf("\n  %-20s %lld", "expired unconnected", (long long)f->expired);
+	print_median(f->expired_days, "since the first link");
+	printf("%s\n  %-20s %lld", f->expired ? "; sync --renew-expired sends new ones" : "",
+	       "open", (long long)f->open);
+	print_median(f->open_days, "since the first link");
+	printf("\nalready connected when asked (no link needed): %lld\n",
+	       (long long)f->already_connected);
+	if (!with_conn)
+		return;
+	printf("connections by status (%lld rows with a connection_id):\n", (long long)with_conn);
+	for (int g = 0; g < CONNECTION_GROUP_COUNT; g++) {
+		int64_t n = group_count(f, (enum connection_group)g);
+
+		if (n)
+			printf("  %-14s %lld  %s\n",
+			       connection_group_name((enum connection_group)g), (long long)n,
+			       connection_group_meaning((enum connection_group)g));
+	}
+}
+
 static int print_text(struct store *st, const struct report *r)
 {
 	char a[32], b[32];
@@ -232,6 +321,7 @@ static int print_text(struct store *st, const struct report *r)
 		       (long long)r->counts.changed);
 	printf("links expired: %lld, expiring within 7 days: %lld\n", (long long)r->counts.expired,
 	       (long long)r->counts.expiring_soon);
+	print_funnel(&r->funnel);
 	if (r->counts.next_retry_ms)
 		printf("retry_wait: the next retry is due at %s\n",
 		       format_iso8601_ms(r->counts.next_retry_ms, a, sizeof(a)));
@@ -328,7 +418,8 @@ int cmd_status(int argc, char **argv)
 	if (cmd_db_exists(co.db) < 0)
 		return EXIT_USAGE;
 	if (store_open_readonly(co.db, &st) < 0 ||
-	    store_count_states(st, clock_now_ms(), &r.counts) < 0)
+	    store_count_states(st, clock_now_ms(), &r.counts) < 0 ||
+	    store_funnel(st, clock_now_ms(), &r.funnel) < 0)
 		goto out;
 	if ((got = store_last_import(st, &r.imp)) < 0)
 		goto out;

@@ -358,7 +358,7 @@ int cmd_sync(int argc, char **argv)
 {
 	struct option *longopts = cli_options_merge(cmd_sync_options, cmd_export_long_options,
 						    import_long_options, run_long_options, NULL);
-	struct export_options eo = {EXPORT_CSV,	     NULL, {0, 0}, 0,
+	struct export_options eo = {EXPORT_CSV,	     NULL, {0, 0, 0}, 0,
 				    EXPORT_BOM_AUTO, NULL, NULL,   {NULL, 0, 0, NULL}};
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};

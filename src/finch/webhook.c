@@ -12,15 +12,9 @@
 #include <strings.h>
 
 #include "base/digest.h"
+#include "finch/connection.h"
 #include "base/strbuf.h"
 #include "base/util.h"
-
-/* finch-api-node src/resources/shared.ts ConnectionStatusType (10.7) */
-static const char *const statuses[] = {
-    "pending",	    "processing",	 "connected",
-    "reauth",	    "error_permissions", "error_no_account_setup",
-    "disconnected",
-};
 
 static int is_b64(int c)
 {
@@ -207,10 +201,7 @@ enum webhook_verdict webhook_verify(const struct webhook_key *k, const struct we
 
 int webhook_status_valid(const char *s)
 {
-	for (size_t i = 0; s && i < ARRAY_SIZE(statuses); i++)
-		if (!strcmp(s, statuses[i]))
-			return 1;
-	return 0;
+	return connection_status_index(s) >= 0;
 }
 
 void webhook_event_release(struct webhook_event *ev)

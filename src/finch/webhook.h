@@ -94,7 +94,7 @@ enum webhook_verdict webhook_verify(const struct webhook_key *k, const struct we
 				    const void *body, size_t len, int64_t now_s, char *why,
 				    size_t size);
 
-/* A connection status of account.updated (the node SDK's ConnectionStatusType). */
+/* A connection status of account.updated (connection.h). */
 int webhook_status_valid(const char *s);
 
 /*

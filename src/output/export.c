@@ -51,13 +51,16 @@ static const char *const col_names[EXPORT_COL_KEPT] = {
     "recordkeeping_plan_id",
     "changed",
     "withdrawn",
+    "connection_status",
+    "connected_at",
 };
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
-    "customer_id",   "customer_name", "status",		 "session_id",	"connect_url",
-    "connection_id", "expires_at",    "attempts",	 "http_status", "finch_code",
-    "error",	     "updated_at",    "next_attempt_at", "retry_until", "customer_email",
-    "changed",	     "withdrawn",
+    "customer_id",     "customer_name",	    "status",	      "session_id",
+    "connect_url",     "connection_id",	    "expires_at",     "attempts",
+    "http_status",     "finch_code",	    "error",	      "updated_at",
+    "next_attempt_at", "retry_until",	    "customer_email", "changed",
+    "withdrawn",       "connection_status", "connected_at",
 };
 
 /* The default columns: export_columns[], as columns. */
@@ -394,6 +397,13 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 			return;
 		}
 		text = r->withdrawn ? "yes" : NULL;
+		break;
+	case EXPORT_COL_CONNECTION_STATUS:
+		text = r->connection_status;
+		break;
+	case EXPORT_COL_CONNECTED_AT:
+		time = r->connected_at_ms;
+		is_time = 1;
 		break;
 	case EXPORT_COL_KEPT:
 		text = kept_value(kept, c->name);

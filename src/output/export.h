@@ -8,7 +8,7 @@
  *	customer_id, customer_name, status, session_id, connect_url,
  *	connection_id, expires_at, attempts, http_status, finch_code, error,
  *	updated_at, next_attempt_at, retry_until, customer_email,
- *	changed, withdrawn
+ *	changed, withdrawn, connection_status, connected_at
  *
  * --columns LIST chooses and orders them from every stored field: those,
  * the request's (products, redirect_uri, minutes_to_expire, sandbox,
@@ -25,6 +25,9 @@
  * reconcile_fields_text()); the link was kept (issue 16). withdrawn is
  * "yes" (true in JSON Lines) for a row the last CSV lacked: it keeps its
  * state and link but is never sent until a CSV has it again.
+ * connection_status is the last status Finch gave the row's connection
+ * (connection.h: account.updated, or a connections file), empty (null) when
+ * none was heard; connected_at is when it was first known connected.
  *
  * CSV follows RFC 4180: a header line, CRLF line ends, and a field is quoted
  * (with inner quotes doubled) when it holds a comma, a quote, a CR or a LF.
@@ -60,7 +63,7 @@
 enum export_format { EXPORT_CSV, EXPORT_JSONL };
 
 /* The default column names, in order, as the CSV header and the JSON keys. */
-#define EXPORT_NCOLUMNS 17
+#define EXPORT_NCOLUMNS 19
 extern const char *const export_columns[EXPORT_NCOLUMNS];
 
 /* A chosen column: one of the stored fields, or a kept column (EXPORT_COL_KEPT). */
@@ -91,6 +94,8 @@ enum export_col_id {
 	EXPORT_COL_RECORDKEEPING_PLAN_ID,
 	EXPORT_COL_CHANGED,
 	EXPORT_COL_WITHDRAWN,
+	EXPORT_COL_CONNECTION_STATUS,
+	EXPORT_COL_CONNECTED_AT,
 	EXPORT_COL_KEPT,
 };
 

@@ -80,15 +80,69 @@ void metrics_job_label(struct strbuf *sb, const char *job, const char *db)
 	}
 }
 
+/* The campaign's funnel (store.h struct funnel): rows by stage and by connection status, ages. */
+static void funnel_metrics(struct strbuf *sb, const struct funnel *f, const char *job)
+{
+	const struct {
+		const char *stage;
+		int64_t n;
+	} stages[] = {
+	    {"links", f->links},
+	    {"connected", f->connected},
+	    {"expired", f->expired},
+	    {"open", f->open},
+	    {"already_connected", f->already_connected},
+	};
+	const struct {
+		const char *age;
+		double days;
+	} ages[] = {
+	    {"to_connect", f->days_to_connect},
+	    {"open", f->open_days},
+	    {"expired", f->expired_days},
+	};
+	char label[64];
+
+	header(sb, "finch_onboard_funnel_rows", "gauge",
+	       "The campaign: rows that got a link, and of them connected, expired unconnected "
+	       "and open; rows already connected when asked.");
+	for (size_t i = 0; i < ARRAY_SIZE(stages); i++) {
+		snprintf(label, sizeof(label), "stage=\"%s\"", stages[i].stage);
+		sample_int(sb, "finch_onboard_funnel_rows", job, label, stages[i].n);
+	}
+	header(sb, "finch_onboard_connections", "gauge",
+	       "Rows with a connection, by the connection status Finch last sent (none: none "
+	       "heard yet).");
+	for (int i = 0; i <= CONNECTION_STATUS_COUNT; i++) {
+		snprintf(label, sizeof(label), "status=\"%s\"",
+			 i < CONNECTION_STATUS_COUNT ? connection_statuses[i] : "none");
+		sample_int(sb, "finch_onboard_connections", job, label, f->by_status[i]);
+	}
+	for (size_t i = 0, said = 0; i < ARRAY_SIZE(ages); i++) {
+		if (ages[i].days < 0)
+			continue;
+		if (!said++)
+			header(sb, "finch_onboard_funnel_median_seconds", "gauge",
+			       "Medians: from the first link to the connection (to_connect), and "
+			       "the age of the open and of the expired links since the first link; "
+			       "a sample is absent without such rows.");
+		snprintf(label, sizeof(label), "age=\"%s\"", ages[i].age);
+		series(sb, "finch_onboard_funnel_median_seconds", job, label);
+		strbuf_addf(sb, "%.3f\n", ages[i].days * 86400.0);
+	}
+}
+
 int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary *sum,
 		   int exit_code, int64_t now_ms, const char *job)
 {
 	static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 	struct state_counts c;
 	struct store_metrics m;
+	struct funnel fu;
 	char label[64];
 
-	if (st && (store_count_states(st, now_ms, &c) < 0 || store_metrics(st, &m) < 0))
+	if (st && (store_count_states(st, now_ms, &c) < 0 || store_metrics(st, &m) < 0 ||
+		   store_funnel(st, now_ms, &fu) < 0))
 		return -1;
 	if (st) {
 		header(sb, "finch_onboard_rows", "gauge", "Rows in the database, by state.");
@@ -112,6 +166,7 @@ int metrics_format(struct strbuf *sb, struct store *st, const struct run_summary
 		      "Created or exists rows whose CSV fields changed since their link (kept "
 		      "until --resend-changed or retry --changed).",
 		      job, c.changed);
+		funnel_metrics(sb, &fu, job);
 		header(sb, "finch_onboard_requests_total", "counter",
 		       "Requests sent to the API, by the class of their HTTP status (none: no "
 		       "answer).");

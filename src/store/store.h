@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "finch/connection.h"
 #include "finch/validate.h"
 
 /* The states of a row; the allowed transitions are in schema/001_init.sql. */
@@ -304,6 +305,36 @@ int store_each_failure_group(struct store *st,
 			     int (*fn)(const char *finch_code, long http_status, int64_t count,
 				       void *data),
 			     void *data);
+
+/*
+ * The campaign's funnel (store_funnel()), over the keyed rows. A row "has a
+ * link" once a session request for it (not a reauthentication) was answered
+ * with a session; its link time is the first such answer. Of those rows,
+ * each is connected (it has a connection_id: a connections file, a later
+ * connection_already_exists, and with them the webhooks), expired (a created
+ * row whose link expired unconnected) or open (waiting: the link is still
+ * valid, or a renewal is queued): links = connected + expired + open.
+ * already_connected rows have a connection_id and never had a link
+ * (connection_already_exists at the first request, or the app's file).
+ */
+struct funnel {
+	int64_t links;
+	int64_t connected;
+	int64_t expired;
+	int64_t open;
+	int64_t already_connected;
+	/* the rows with a connection_id, by connection status (connection.h's
+	   order); the last one counts the rows with no status heard yet */
+	int64_t by_status[CONNECTION_STATUS_COUNT + 1];
+	/* medians in days, -1 when no row has one: from the link to the
+	   connection (connected_at; a connection time before the first link,
+	   as an app's file may give, is left out), and the age of the open and
+	   of the expired links (since the first link) */
+	double days_to_connect, open_days, expired_days;
+};
+
+/* Fills *out with the funnel at now_ms. */
+int store_funnel(struct store *st, int64_t now_ms, struct funnel *out);
 
 struct run_record {
 	int64_t id;
@@ -607,12 +638,26 @@ struct export_row {
 	unsigned changed; /* reconcile.h's mask: fields changed since the link; 0: none */
 	int withdrawn;	  /* 1: missing from the last CSV, never sent */
 	int unconfirmed;  /* 1: failed on a 2xx that could not be read; status "unconfirmed" */
+	const char *connection_status; /* connection.h's; NULL: none heard */
+	int64_t connected_at_ms;       /* first known connected; 0: never */
 };
 
 struct export_filter {
-	unsigned state_mask; /* 0: every state */
-	int64_t since_ms;    /* rows updated strictly after; 0: all */
+	unsigned state_mask; /* 0 with connection_mask 0: every row */
+	/* rows whose connection status is one of these bits (connection.h's
+	   order); a row matches either mask */
+	unsigned connection_mask;
+	int64_t since_ms; /* rows updated strictly after; 0: all */
 };
+
+/*
+ * Parses export --state's list: row states and connection statuses,
+ * separated by commas, into the masks of f; a row matches any of them. A
+ * name that is both (pending) is the row state; "connection:NAME" is always
+ * the connection status (connection:pending). Returns -1 and prints an
+ * error naming the bad word otherwise.
+ */
+int export_state_parse(const char *list, struct export_filter *f);
 
 /*
  * Streams the matching rows in import order (constant memory) to fn; stops

@@ -112,17 +112,8 @@ int store_mark_connected(struct store *st, const char *customer_id, const char *
 
 int store_sandbox_counts(struct store *st, struct sandbox_counts *c)
 {
-	sqlite3_stmt *s = st->stmt[S_SANDBOX_COUNTS];
-	int rc = sqlite3_step(s);
-
 	memset(c, 0, sizeof(*c));
-	if (rc == SQLITE_ROW) {
-		c->production = sqlite3_column_int64(s, 0);
-		c->finch = sqlite3_column_int64(s, 1);
-		c->provider = sqlite3_column_int64(s, 2);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return store_db_error(st, "cannot count the sandbox rows");
-	return 0;
+	return store_one_row(st, S_SANDBOX_COUNTS,
+			     (int64_t *[]){&c->production, &c->finch, &c->provider}, 3,
+			     "cannot count the sandbox rows");
 }

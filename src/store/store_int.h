@@ -74,6 +74,9 @@ enum stmt_id {
 	S_COUNT_CARRY,
 	S_FAILURE_GROUPS,
 	S_GIVEN_UP_GROUPS,
+	S_FUNNEL_COUNTS,
+	S_FUNNEL_STATUSES,
+	S_FUNNEL_AGES,
 	S_LAST_RUN,
 	S_RUN_ATTEMPTS,
 	S_RUN_LATENCY_AT,
@@ -113,6 +116,12 @@ extern const char *const store_prune_sql[S_STMT_COUNT];
 	"WHEN 'retry_wait' THEN 2 WHEN 'created' THEN 3 WHEN 'exists' THEN 4 "                     \
 	"WHEN 'failed' THEN 5 ELSE 6 END))"
 
+/* Maps a connection status to its bit of export_filter's connection_mask (connection.h's order). */
+#define CONNECTION_BIT_SQL                                                                         \
+	"(1 << (CASE connection_status WHEN 'pending' THEN 0 WHEN 'processing' THEN 1 "            \
+	"WHEN 'connected' THEN 2 WHEN 'reauth' THEN 3 WHEN 'error_permissions' THEN 4 "            \
+	"WHEN 'error_no_account_setup' THEN 5 WHEN 'disconnected' THEN 6 ELSE 31 END))"
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -142,6 +151,12 @@ int store_setup(struct store *st, const char *mode_path);
 void store_immutable_uri(struct strbuf *sb, const char *path);
 /* Steps a statement expected to return no row, then resets it and clears its bindings. */
 int store_exec(struct store *st, enum stmt_id id);
+/*
+ * Steps statement id, bound by the caller and giving one row of counts, into
+ * *out[0] .. *out[n - 1] (its first n columns), then resets it and clears its
+ * bindings. 0, or -1 after reporting what (store_report.c).
+ */
+int store_one_row(struct store *st, enum stmt_id id, int64_t *const out[], int n, const char *what);
 /* Adds one attempt to the attempts table (store_outcome.c). */
 int store_insert_attempt(struct store *st, const struct attempt_record *a);
 

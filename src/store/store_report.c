@@ -17,6 +17,18 @@
 	"state = 'failed' AND given_up_at IS NOT NULL AND first_transient_at IS NOT NULL AND "     \
 	"given_up_at >= first_transient_at"
 
+/*
+ * The keyed rows for the funnel, with link_at: the first session request
+ * (not a reauthentication) answered with a session, for a row that has one.
+ */
+#define FUNNEL_ROWS                                                                                \
+	"WITH f AS (SELECT c.state, c.expires_at, c.connection_id, c.connected_at, "               \
+	"(SELECT min(a.started_at) FROM attempts a WHERE a.customer = c.id AND a.kind = 'create' " \
+	"AND a.http_status BETWEEN 200 AND 299 AND c.session_id IS NOT NULL) AS link_at "          \
+	"FROM customers c WHERE c.keyless = 0) "
+/* A created row whose link expired before ?1. */
+#define LINK_EXPIRED "(state = 'created' AND expires_at < ?1)"
+
 const char *const store_report_sql[S_STMT_COUNT] = {
     /* withdrawn rows are counted apart from the states (schema/011_withdrawn.sql) */
     [S_COUNT_STATES] =
@@ -35,6 +47,26 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		      "THEN give_up_at END), 0), "
 		      "coalesce(sum(" GIVEN_UP "), 0) "
 		      "FROM customers WHERE state = 'failed' OR state = 'retry_wait'",
+    /* the funnel (store.h struct funnel): ?1 now */
+    [S_FUNNEL_COUNTS] = FUNNEL_ROWS
+    "SELECT coalesce(sum(link_at IS NOT NULL), 0), "
+    "coalesce(sum(link_at IS NOT NULL AND connection_id IS NOT NULL), 0), "
+    "coalesce(sum(link_at IS NOT NULL AND connection_id IS NULL AND " LINK_EXPIRED "), 0), "
+    "coalesce(sum(link_at IS NULL AND connection_id IS NOT NULL), 0) FROM f",
+    [S_FUNNEL_STATUSES] = "SELECT connection_status, count(*) FROM customers "
+			  "WHERE keyless = 0 AND connection_id IS NOT NULL GROUP BY 1",
+    /* the median of each kind of age: the middle one, or the mean of the two middle ones */
+    [S_FUNNEL_AGES] =
+	FUNNEL_ROWS ", ages(k, age) AS ("
+		    "SELECT 0, connected_at - link_at FROM f WHERE connection_id IS NOT NULL "
+		    "AND connected_at >= link_at "
+		    "UNION ALL SELECT 1, ?1 - link_at FROM f WHERE link_at IS NOT NULL "
+		    "AND connection_id IS NULL AND NOT " LINK_EXPIRED " "
+		    "UNION ALL SELECT 2, ?1 - link_at FROM f WHERE link_at IS NOT NULL "
+		    "AND connection_id IS NULL AND " LINK_EXPIRED "), "
+		    "r AS (SELECT k, age, row_number() OVER (PARTITION BY k ORDER BY age) AS i, "
+		    "count(*) OVER (PARTITION BY k) AS n FROM ages) "
+		    "SELECT k, avg(age) FROM r WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY k",
     [S_FAILURE_GROUPS] = "SELECT finch_code, coalesce(http_status, 0), count(*) FROM customers "
 			 "WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
     [S_LAST_RUN] = "SELECT id, started_at, coalesce(ended_at, 0), coalesce(exit_reason, ''), "
@@ -58,17 +90,20 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		      "coalesce(sum(outages), 0) + coalesce((SELECT outages FROM pruned_runs), 0), "
 		      "coalesce(max(CASE WHEN exit_code IN (0, 1) THEN ended_at END), 0) "
 		      "FROM runs",
-    [S_EXPORT] = "SELECT customer_id, customer_name, state, session_id, connect_url, "
-		 "connection_id, coalesce(expires_at, 0), attempt_total, "
-		 "coalesce(http_status, 0), finch_code, error, updated_at, "
-		 "CASE WHEN state = 'retry_wait' THEN coalesce(next_attempt_at, 0) ELSE 0 END, "
-		 "CASE WHEN state IN ('retry_wait', 'failed', 'pending') "
-		 "THEN coalesce(give_up_at, 0) ELSE 0 END, customer_email, products, redirect_uri, "
-		 "coalesce(minutes_to_expire, 0), sandbox, coalesce(manual, -1), "
-		 "integration_provider, integration_auth_method, kept, recordkeeping_recordkeeper, "
-		 "recordkeeping_plan_id, changed_fields, withdrawn, unconfirmed FROM customers "
-		 "WHERE (?1 = 0 OR (?1 & " STATE_BIT_SQL ") != 0) AND updated_at > ?2 "
-		 "ORDER BY id",
+    [S_EXPORT] =
+	"SELECT customer_id, customer_name, state, session_id, connect_url, "
+	"connection_id, coalesce(expires_at, 0), attempt_total, "
+	"coalesce(http_status, 0), finch_code, error, updated_at, "
+	"CASE WHEN state = 'retry_wait' THEN coalesce(next_attempt_at, 0) ELSE 0 END, "
+	"CASE WHEN state IN ('retry_wait', 'failed', 'pending') "
+	"THEN coalesce(give_up_at, 0) ELSE 0 END, customer_email, products, redirect_uri, "
+	"coalesce(minutes_to_expire, 0), sandbox, coalesce(manual, -1), "
+	"integration_provider, integration_auth_method, kept, recordkeeping_recordkeeper, "
+	"recordkeeping_plan_id, changed_fields, withdrawn, unconfirmed, connection_status, "
+	"coalesce(connected_at, 0) FROM customers "
+	"WHERE ((?1 = 0 AND ?3 = 0) OR (?1 & " STATE_BIT_SQL ") != 0 "
+	"OR (?3 & " CONNECTION_BIT_SQL ") != 0) AND updated_at > ?2 "
+	"ORDER BY id",
     [S_KEPT_NAMES] = "SELECT DISTINCT j.key FROM customers, json_each(customers.kept) AS j "
 		     "WHERE customers.kept IS NOT NULL",
     [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
@@ -94,34 +129,73 @@ int state_from_name(const char *name, enum row_state *out)
 	return -1;
 }
 
-int state_mask_parse(const char *list, unsigned *mask)
+/* Calls fn with each word of a comma-separated list, trimmed; stops at fn's -1. */
+static int each_word(const char *list, int (*fn)(const char *word, void *data), void *data)
 {
 	struct strbuf word = STRBUF_INIT;
 	const char *p = list;
 	int ret = 0;
 
-	*mask = 0;
 	for (;;) {
 		size_t n = strcspn(p, ",");
-		enum row_state s;
 
 		strbuf_reset(&word);
 		strbuf_add(&word, p, n);
 		strbuf_trim(&word);
-		if (state_from_name(word.buf, &s) < 0) {
-			ret = error("'%s' is not a state (pending, in_flight, retry_wait, created, "
-				    "exists, failed, invalid)",
-				    word.buf);
-			goto out;
-		}
-		*mask |= STATE_MASK(s);
-		if (!p[n])
+		if ((ret = fn(word.buf, data)) < 0 || !p[n])
 			break;
 		p += n + 1;
 	}
-out:
 	strbuf_release(&word);
 	return ret;
+}
+
+static int add_state(const char *word, void *data)
+{
+	enum row_state s;
+
+	if (state_from_name(word, &s) < 0)
+		return error(
+		    "'%s' is not a state (pending, in_flight, retry_wait, created, exists, "
+		    "failed, invalid)",
+		    word);
+	*(unsigned *)data |= STATE_MASK(s);
+	return 0;
+}
+
+int state_mask_parse(const char *list, unsigned *mask)
+{
+	*mask = 0;
+	return each_word(list, add_state, mask);
+}
+
+static int add_state_or_connection(const char *word, void *data)
+{
+	struct export_filter *f = data;
+	const char *name = word;
+	enum row_state s;
+	int c;
+
+	if (!strncmp(name, "connection:", 11))
+		name += 11;
+	else if (state_from_name(name, &s) == 0) {
+		f->state_mask |= STATE_MASK(s);
+		return 0;
+	}
+	if ((c = connection_status_index(name)) < 0)
+		return error("--state: '%s' is neither a state (pending, in_flight, retry_wait, "
+			     "created, exists, failed, invalid) nor a connection status "
+			     "(connection:pending, processing, connected, reauth, "
+			     "error_permissions, error_no_account_setup, disconnected)",
+			     word);
+	f->connection_mask |= 1u << c;
+	return 0;
+}
+
+int export_state_parse(const char *list, struct export_filter *f)
+{
+	f->state_mask = f->connection_mask = 0;
+	return each_word(list, add_state_or_connection, f);
 }
 
 /* ---- status ------------------------------------------------------------ */
@@ -156,27 +230,69 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 	s = st->stmt[S_COUNT_EXPIRY];
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int64(s, 2, now_ms + 7 * DAY_MS);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->expired = sqlite3_column_int64(s, 0);
-		out->expiring_soon = sqlite3_column_int64(s, 1);
-	} else {
-		ret = store_db_error(st, "cannot count expiring sessions");
+	if (store_one_row(st, S_COUNT_EXPIRY, (int64_t *[]){&out->expired, &out->expiring_soon}, 2,
+			  "cannot count expiring sessions") < 0)
+		return -1;
+	sqlite3_bind_int64(st->stmt[S_COUNT_CARRY], 1, now_ms);
+	return store_one_row(st, S_COUNT_CARRY,
+			     (int64_t *[]){&out->carried, &out->next_retry_ms,
+					   &out->carried_until_ms, &out->given_up},
+			     4, "cannot count the rows waiting for a retry");
+}
+
+int store_one_row(struct store *st, enum stmt_id id, int64_t *const out[], int n, const char *what)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	int ret = 0;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		for (int i = 0; i < n; i++)
+			*out[i] = sqlite3_column_int64(s, i);
+	else
+		ret = store_db_error(st, what);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_funnel(struct store *st, int64_t now_ms, struct funnel *out)
+{
+	sqlite3_stmt *s = st->stmt[S_FUNNEL_STATUSES];
+	double *medians[] = {&out->days_to_connect, &out->open_days, &out->expired_days};
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st->stmt[S_FUNNEL_COUNTS], 1, now_ms);
+	if (store_one_row(
+		st, S_FUNNEL_COUNTS,
+		(int64_t *[]){&out->links, &out->connected, &out->expired, &out->already_connected},
+		4, "cannot count the funnel") < 0)
+		return -1;
+	out->open = out->links - out->connected - out->expired;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int i = connection_status_index(column_str(s, 0));
+
+		out->by_status[i < 0 ? CONNECTION_STATUS_COUNT : i] += sqlite3_column_int64(s, 1);
 	}
+	if (rc != SQLITE_DONE)
+		ret = store_db_error(st, "cannot count the connection statuses");
 	sqlite3_reset(s);
 	if (ret)
 		return ret;
-
-	s = st->stmt[S_COUNT_CARRY];
+	for (size_t i = 0; i < ARRAY_SIZE(medians); i++)
+		*medians[i] = -1;
+	s = st->stmt[S_FUNNEL_AGES];
 	sqlite3_bind_int64(s, 1, now_ms);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->carried = sqlite3_column_int64(s, 0);
-		out->next_retry_ms = sqlite3_column_int64(s, 1);
-		out->carried_until_ms = sqlite3_column_int64(s, 2);
-		out->given_up = sqlite3_column_int64(s, 3);
-	} else {
-		ret = store_db_error(st, "cannot count the rows waiting for a retry");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t k = sqlite3_column_int64(s, 0);
+
+		if (k >= 0 && (size_t)k < ARRAY_SIZE(medians))
+			*medians[k] = sqlite3_column_double(s, 1) / (double)DAY_MS;
 	}
+	if (rc != SQLITE_DONE)
+		ret = store_db_error(st, "cannot compute the funnel's ages");
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return ret;
 }
 
@@ -285,17 +401,10 @@ int store_metrics(struct store *st, struct store_metrics *out)
 	sqlite3_reset(s);
 	if (ret)
 		return ret;
-	s = st->stmt[S_METRIC_RUNS];
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->runs = sqlite3_column_int64(s, 0);
-		out->pauses = sqlite3_column_int64(s, 1);
-		out->outages = sqlite3_column_int64(s, 2);
-		out->last_success_ms = sqlite3_column_int64(s, 3);
-	} else {
-		ret = store_db_error(st, "cannot read the runs");
-	}
-	sqlite3_reset(s);
-	return ret;
+	return store_one_row(
+	    st, S_METRIC_RUNS,
+	    (int64_t *[]){&out->runs, &out->pauses, &out->outages, &out->last_success_ms}, 4,
+	    "cannot read the runs");
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -309,6 +418,7 @@ int store_each_export(struct store *st, const struct export_filter *f,
 
 	sqlite3_bind_int64(s, 1, f->state_mask);
 	sqlite3_bind_int64(s, 2, f->since_ms);
+	sqlite3_bind_int64(s, 3, f->connection_mask);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		enum row_state state = STATE_INVALID;
 
@@ -341,6 +451,8 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		row.changed = (unsigned)sqlite3_column_int64(s, 25);
 		row.withdrawn = (int)sqlite3_column_int64(s, 26);
 		row.unconfirmed = (int)sqlite3_column_int64(s, 27);
+		row.connection_status = column_str(s, 28);
+		row.connected_at_ms = sqlite3_column_int64(s, 29);
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}

@@ -19,7 +19,7 @@ e2e_credentials export
 csvq() {
 	sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "$2"
 }
-HEADER='customer_id,customer_name,status,session_id,connect_url,connection_id,expires_at,attempts,http_status,finch_code,error,updated_at,next_attempt_at,retry_until,customer_email,changed,withdrawn'
+HEADER='customer_id,customer_name,status,session_id,connect_url,connection_id,expires_at,attempts,http_status,finch_code,error,updated_at,next_attempt_at,retry_until,customer_email,changed,withdrawn,connection_status,connected_at'
 
 # ---- a batch with every kind of awkward cell -------------------------------
 tab=$(printf '\t')

@@ -71,6 +71,38 @@ expect_eq "j-2 connection" "$(q j.db "SELECT connection_id FROM customers WHERE 
 expect_eq "j-2 status" "$(q j.db "SELECT connection_status || ' ' || (connected_at > 0) FROM customers WHERE customer_id = 'j-2'")" "connected 1"
 pass "the next sync renews only the unconverted links; a connected employer's renewal is exists, and takes the status its webhook left"
 
+# the funnel: 4 links made; j-1 (the app's file) and j-2 (its renewal answered
+# exists) connected, j-1 now needing a reauthentication; j-3 and j-4 renewed, open
+# until their 60-minute links expire. j-1's file says it connected in 2023, before
+# its link: left out of the median, which is j-2's (its webhook came seconds after)
+FINCH_ONBOARD_NOW=$t expect_exit 0 fo status --db j.db --json
+expect_eq "funnel" "$(jq -c '.funnel | [.links, .connected, .expired, .open, .already_connected]' out.txt)" "[4,2,0,2,0]"
+expect_eq "statuses" "$(jq -c '.funnel.connection_status | [.connected, .reauth, .pending, .none]' out.txt)" "[1,1,0,0]"
+expect_eq "groups" "$(jq -c '.funnel.connection_groups | [.connected, .needs_reauth, .syncing, .no_account, .disconnected, .unknown]' out.txt)" "[1,1,0,0,0,0]"
+expect_eq "days to connect" "$(jq -r '.funnel.days_to_connect_median' out.txt)" 0
+expect_eq "open link age" "$(jq -r '.funnel.open_days_median | . >= 0.08 and . <= 0.09' out.txt)" true
+expect_eq "no expired" "$(jq -r '.funnel.expired_days_median' out.txt)" null
+expect_eq "existing keys" "$(jq -c '[.total, .by_state.exists, .by_state.created]' out.txt)" "[4,2,2]"
+FINCH_ONBOARD_NOW=$((t + 7200)) expect_exit 0 fo status --db j.db --json
+expect_eq "two hours on" "$(jq -c '.funnel | [.links, .connected, .expired, .open]' out.txt)" "[4,2,2,0]"
+FINCH_ONBOARD_NOW=$((t + 7200)) expect_exit 0 fo status --db j.db
+grep -q "^funnel: 4 links made$" out.txt && grep -Eq "^  expired unconnected +2 " out.txt &&
+	grep -q "^  needs_reauth   1  reauth or error_permissions" out.txt ||
+	fail "status's funnel: $(cat out.txt)"
+pass "status shows the funnel: 4 links, 2 connected (a median of 0 days), 2 open then expired, 1 needing reauthentication"
+
+expect_exit 0 fo export --db j.db --state reauth --columns customer_id,connection_status
+expect_eq "--state reauth" "$(tr -d '\r' <out.txt | paste -sd' ')" "customer_id,connection_status j-1,reauth"
+expect_exit 0 fo export --db j.db --state connected,created --format jsonl
+expect_eq "--state connected,created" "$(jq -r '[.customer_id, .status, .connection_status // "-"] | join(":")' out.txt | paste -sd' ')" \
+	"j-2:exists:connected j-3:created:- j-4:created:-"
+expect_eq "connected_at" "$(jq -r 'select(.customer_id == "j-2") | .connected_at | test("^20[0-9-]+T")' out.txt)" true
+expect_exit 0 fo export --db j.db --state connection:pending
+expect_eq "connection:pending" "$(tr -d '\r' <out.txt | wc -l)" 1
+expect_exit 2 fo export --db j.db --state connection:created
+grep -q "'connection:created' is neither a state" err.txt || fail "a bad --state: $(cat err.txt)"
+pass "the export has connection_status and connected_at; --state selects by connection status (connection:NAME when it is also a state)"
+
 # reauthentication targets the connections that need it: j-1's status is
 # reauth (its webhook), j-2's connected; the emulator's log shows which
 # connection went to which endpoint

@@ -99,6 +99,16 @@ checked two/eu.prom
 	[ "$(metric 'finch_onboard_last_run_rows{outcome="failed"}')" = 0 ] ||
 	fail "this run's rows by outcome: $(cat cur.json)"
 [ "$(metric finch_onboard_rows_line_invalid)" = 0 ] || fail "line_invalid: $(metric finch_onboard_rows_line_invalid)"
+# the funnel: 15 links, all open; 15 employers already connected when asked, no status heard
+funnel=$(for k in links connected expired open already_connected; do metric "finch_onboard_funnel_rows{stage=\"$k\"}"; done | paste -sd' ')
+[ "$funnel" = "15 0 0 15 15" ] || fail "funnel rows: $funnel"
+[ "$(metric 'finch_onboard_connections{status="none"}')" = 15 ] &&
+	[ "$(metric 'finch_onboard_connections{status="connected"}')" = 0 ] ||
+	fail "connections by status: $(cat cur.json)"
+[ "$(metric 'finch_onboard_funnel_median_seconds{age="to_connect"}')" = absent ] ||
+	fail "a median of no connection: $(metric 'finch_onboard_funnel_median_seconds{age="to_connect"}')"
+awk -v a="$(metric 'finch_onboard_funnel_median_seconds{age="open"}')" 'BEGIN { exit !(a >= 0 && a < 600) }' ||
+	fail "the open links' median age: $(metric 'finch_onboard_funnel_median_seconds{age="open"}')"
 checked two/us.prom
 [ "$(metric onboard_job)" = us.onboard ] || fail "the default job of us.onboard.db: $(metric onboard_job)"
 checked two/named.prom

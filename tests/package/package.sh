@@ -125,6 +125,9 @@ want=$(printf '%s\n' $commands --help --version | sort | tr '\n' ' ')
 	fail "--format: $(compl finch-onboard export --format '')"
 [ "$(compl finch-onboard sync --log-format j)" = json ] || fail "--log-format j"
 [ "$(compl finch-onboard export --state created,f)" = created,failed ] || fail "--state created,f"
+[ "$(compl finch-onboard export --state created,disc)" = created,disconnected ] ||
+	fail "--state created,disc: $(compl finch-onboard export --state created,disc)"
+[ "$(compl finch-onboard retry --state disc)" = "" ] || fail "retry --state takes no connection status"
 compl finch-onboard import --encoding '' | grep -qx windows-1252 || fail "--encoding"
 compl finch-onboard sync --delimiter '' | grep -qx tab || fail "--delimiter"
 pass "bash: complete -p, subcommands, --format, --log-format, --state lists, --encoding, --delimiter"

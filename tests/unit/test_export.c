@@ -295,19 +295,42 @@ static void test_export__csv_rows(void **state)
 	const char *want =
 	    "customer_id,customer_name,status,session_id,connect_url,connection_id,"
 	    "expires_at,attempts,http_status,finch_code,error,updated_at,next_attempt_at,"
-	    "retry_until,customer_email,changed,withdrawn\r\n"
+	    "retry_until,customer_email,changed,withdrawn,connection_status,connected_at\r\n"
 	    "acme-1,\"Acme, \"\"Widgets\"\"\nInc.\",created,"
 	    "3f1c7a52-1b2e-4c1d-9d7e-0a1b2c3d4e5f,"
 	    "https://connect.tryfinch.com/authorize?session=3f1c7a52,,"
-	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z,,,,,\r\n"
+	    "2027-02-26T16:00:00.000Z,2,201,,,2026-11-28T16:00:00.000Z,,,,,,,\r\n"
 	    "'=cmd|' /C calc'!A0,Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac,failed,,,,,5,400,"
-	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z,,,,,\r\n"
+	    "invalid_request,'-products: unknown product 'foo',2026-11-28T16:00:00.001Z,,,,,,,\r\n"
 	    "bad,Bad,invalid,,,,,0,,,customers.csv:7: customer_email: is not an email "
-	    "address,2026-11-28T16:00:00.000Z,,,,,\r\n";
+	    "address,2026-11-28T16:00:00.000Z,,,,,,,\r\n";
 
 	(void)state;
 	assert_string_equal(got, want);
 	free(got);
+}
+
+/* connection_status and connected_at: text neutralised like any cell in CSV, exact in JSON. */
+static void test_export__connection_columns(void **state)
+{
+	struct export_row rows[] = {created_row, created_row};
+	char *csv, *jsonl;
+
+	(void)state;
+	rows[0].state = STATE_EXISTS;
+	rows[0].connection_id = "conn-1";
+	rows[0].connection_status = "reauth";
+	rows[0].connected_at_ms = T_UPDATED;
+	rows[1].connection_status = "=1+1"; /* never stored (connection.h), but never a formula */
+	csv = write_rows(EXPORT_CSV, 0, rows, ARRAY_SIZE(rows));
+	jsonl = write_rows(EXPORT_JSONL, 0, rows, ARRAY_SIZE(rows));
+	assert_non_null(strstr(csv, ",,,,,reauth,2026-11-28T16:00:00.000Z\r\n"));
+	assert_non_null(strstr(csv, ",,,,,'=1+1,\r\n"));
+	assert_non_null(strstr(jsonl, "\"connection_status\":\"reauth\","
+				      "\"connected_at\":\"2026-11-28T16:00:00.000Z\"}\n"));
+	assert_non_null(strstr(jsonl, "\"connection_status\":\"=1+1\",\"connected_at\":null}\n"));
+	free(csv);
+	free(jsonl);
 }
 
 static void test_export__csv_raw(void **state)
@@ -465,11 +488,10 @@ static void test_export__csv_header_only(void **state)
 	char *got = write_rows(EXPORT_CSV, 0, NULL, 0);
 
 	(void)state;
-	assert_string_equal(
-	    got,
-	    "customer_id,customer_name,status,session_id,connect_url,"
-	    "connection_id,expires_at,attempts,http_status,finch_code,"
-	    "error,updated_at,next_attempt_at,retry_until,customer_email,changed,withdrawn\r\n");
+	assert_string_equal(got, "customer_id,customer_name,status,session_id,connect_url,"
+				 "connection_id,expires_at,attempts,http_status,finch_code,"
+				 "error,updated_at,next_attempt_at,retry_until,customer_email,"
+				 "changed,withdrawn,connection_status,connected_at\r\n");
 	free(got);
 }
 
@@ -693,8 +715,8 @@ static int stray_files(const char *dir, const char *keep)
 static void test_export__file_atomic_0600(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
+	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	     {NULL, 0, 0, NULL}};
 	char out[256];
 	struct stat sb;
 	int64_t rows = -1;
@@ -719,11 +741,10 @@ static void test_export__file_atomic_0600(void **state)
 	assert_int_equal(export_to_path(fx->st, &o, &rows), 0);
 	assert_int_equal(rows, 0);
 	text = slurp(out);
-	assert_string_equal(
-	    text, BOM
-	    "customer_id,customer_name,status,session_id,connect_url,"
-	    "connection_id,expires_at,attempts,http_status,finch_code,"
-	    "error,updated_at,next_attempt_at,retry_until,customer_email,changed,withdrawn\r\n");
+	assert_string_equal(text, BOM "customer_id,customer_name,status,session_id,connect_url,"
+				      "connection_id,expires_at,attempts,http_status,finch_code,"
+				      "error,updated_at,next_attempt_at,retry_until,customer_email,"
+				      "changed,withdrawn,connection_status,connected_at\r\n");
 	free(text);
 }
 
@@ -748,8 +769,8 @@ static void test_export__file_bom(void **state)
 
 	snprintf(out, sizeof(out), "%s/bom.out", fx->dir);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct export_options o = {cases[i].format, out,  {0, 0}, 0,
-					   cases[i].bom,    NULL, NULL,	  {NULL, 0, 0, NULL}};
+		struct export_options o = {cases[i].format, out,  {0, 0, 0}, 0,
+					   cases[i].bom,    NULL, NULL,	     {NULL, 0, 0, NULL}};
 		char *text;
 
 		unlink(out);
@@ -774,8 +795,8 @@ static void test_export__file_bom(void **state)
 static void test_export__file_error_keeps_old(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_JSONL,    NULL, {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
+	struct export_options o = {EXPORT_JSONL,    NULL, {0, 0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	     {NULL, 0, 0, NULL}};
 	char out[256];
 	struct rlimit old, small;
 	void (*old_xfsz)(int);
@@ -810,8 +831,8 @@ static void test_export__file_error_keeps_old(void **state)
 static void test_export__file_bad_folder(void **state)
 {
 	struct fixture *fx = *state;
-	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0}, 0,
-				   EXPORT_BOM_AUTO, NULL, NULL,	  {NULL, 0, 0, NULL}};
+	struct export_options o = {EXPORT_CSV,	    NULL, {0, 0, 0}, 0,
+				   EXPORT_BOM_AUTO, NULL, NULL,	     {NULL, 0, 0, NULL}};
 	char out[256];
 
 	snprintf(out, sizeof(out), "%s/no/such/folder/results.csv", fx->dir);
@@ -834,6 +855,7 @@ int main(void)
 	    cmocka_unit_test(test_export__parse_since),
 	    cmocka_unit_test(test_export__csv_rows),
 	    cmocka_unit_test(test_export__csv_raw),
+	    cmocka_unit_test(test_export__connection_columns),
 	    cmocka_unit_test(test_export__is_formula),
 	    cmocka_unit_test(test_export__csv_header_only),
 	    cmocka_unit_test(test_export__writer_bom),
