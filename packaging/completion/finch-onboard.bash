@@ -28,7 +28,7 @@ _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --c
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose
 	--log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit --help"
 _finch_mock_opts="--port --bind --client-id --connect-base --existing --existing-every --log
-	--threads --max-body --idle-timeout --max-per-client --max-connections --seed --echo-auth --rate-limit-fault --fail-429 --retry-after
+	--threads --max-body --idle-timeout --max-per-client --max-connections --seed --echo-auth --credentials --rate-limit-fault --fail-429 --retry-after
 	--retry-after-mode --error-rate --error-status --fail-500 --fail-502 --fail-503
 	--html-errors --latency --jitter --hang-rate --hang --hang-for --reset-rate --reset
 	--malformed-rate --malformed --short-body-rate --cut-body-rate --revoke-after
@@ -67,6 +67,7 @@ _finch_onboard_value()
 	--encoding) words="auto utf-8 utf-16 windows-1252 iso-8859-1 macintosh" ;;
 	--delimiter) words="auto tab , \\\\;" ;;
 	--sandbox) words="finch provider" ;;
+	--credentials) words="production sandbox" ;;
 	--retry-after-mode) words="seconds date ms none mix" ;;
 	--error-status) words="500 502 503 mix" ;;
 	--state)

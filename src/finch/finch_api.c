@@ -554,9 +554,13 @@ void finch_api_classify(long http_status, const char *body, size_t body_len,
 			free(out->message);
 			out->message = strbuf_detach(&sb, NULL);
 		}
-	} else if (http_status == 401) {
-		out->result = FINCH_AUTH;
+	} else if (http_status == 401 || http_status == 403) {
+		/* a 403 is one row's refusal, unless it refuses the credentials' environment */
 		out->message = error_message(http_status, root, body, body_len);
+		out->result = http_status == 401 || finch_api_is_sandbox_refusal(
+							http_status, out->finch_code, out->message)
+				  ? FINCH_AUTH
+				  : FINCH_REJECTED;
 	} else {
 		out->result = is_transient_status(http_status) ? FINCH_TRANSIENT : FINCH_REJECTED;
 		out->message = error_message(http_status, root, body, body_len);
@@ -589,6 +593,21 @@ void finch_api_transport_error(const char *what, struct finch_outcome *out)
 		free(out->message);
 		out->message = xstrdup("transport error");
 	}
+}
+
+/* 1 when s (may be NULL) holds "sandbox" in any case. */
+static int names_sandbox(const char *s)
+{
+	for (; s && *s; s++)
+		if (!strncasecmp(s, "sandbox", 7))
+			return 1;
+	return 0;
+}
+
+int finch_api_is_sandbox_refusal(long http_status, const char *finch_code, const char *message)
+{
+	return (http_status == 401 || http_status == 403) &&
+	       (names_sandbox(finch_code) || names_sandbox(message));
 }
 
 int finch_api_is_client_wide_limit(const char *finch_code)

@@ -57,7 +57,7 @@ enum finch_result {
 	FINCH_CREATED,	 /* 201 with session_id and connect_url */
 	FINCH_EXISTS,	 /* 400 connection_already_exists, with connection_id */
 	FINCH_REJECTED,	 /* a permanent 4xx: the row fails with a reason */
-	FINCH_AUTH,	 /* 401: the whole run must stop */
+	FINCH_AUTH,	 /* 401 (or a 403 refusing a sandbox): the whole run must stop */
 	FINCH_TRANSIENT, /* 408, 409, 429, 5xx, transport error */
 	/*
 	 * A 2xx whose body cannot be read (not the documented JSON, or cut
@@ -99,6 +99,23 @@ void finch_api_classify(long http_status, const char *body, size_t body_len,
 
 /* The same for a transfer that got no HTTP answer (curl's error text). */
 void finch_api_transport_error(const char *what, struct finch_outcome *out);
+
+/*
+ * 1 when an answer is Finch refusing the environment of the credentials:
+ * sandbox sessions asked with production credentials, or the other way.
+ * Finch's docs say "Finch Sandbox connections can only be created using the
+ * sandbox client_id and client_secret [...] You cannot use production
+ * credentials to create sandbox connections" (Test > Finch Sandbox,
+ * https://developer.tryfinch.com/implementation-guide/Test/Finch-Sandbox),
+ * and that each environment has its own credentials (Test > Environments).
+ * Neither the docs (Error Types lists no such finch_code) nor the SDKs
+ * (finch-api-node, finch-api-python: their errors are by HTTP status only)
+ * give the body of that refusal, so it is recognised by what is known: a
+ * 401 or 403 whose finch_code or message (both may be NULL) names
+ * "sandbox", in any case. finch_api_classify() makes such a 403 FINCH_AUTH:
+ * every request of the run would get it.
+ */
+int finch_api_is_sandbox_refusal(long http_status, const char *finch_code, const char *message);
 
 /*
  * 1 when a 429's finch_code (may be NULL) is a limit on the whole client,

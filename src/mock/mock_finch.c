@@ -638,6 +638,31 @@ void mock_answer_early(struct request *q, const char *url, int status)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/*
+ * --credentials: a session request of the other environment is refused as a
+ * 401 whose message names the sandbox. Finch documents the rule ("You
+ * cannot use production credentials to create sandbox connections", Test >
+ * Finch Sandbox) but not the body: this one is ours, shaped like its other
+ * errors. Returns 1 when q got it.
+ */
+static int refuse_environment(struct request *q, const struct connect_request *cr)
+{
+	struct mock_server *s = q->srv;
+	const char *why = NULL;
+
+	if (s->cfg.credentials == MOCK_CREDENTIALS_PRODUCTION && cr->sandbox)
+		why = "Production credentials cannot be used to create sandbox connections; use "
+		      "the sandbox application's client_id and client_secret";
+	else if (s->cfg.credentials == MOCK_CREDENTIALS_SANDBOX && !cr->sandbox)
+		why = "Sandbox credentials can only create sandbox connections (sandbox: finch "
+		      "or provider)";
+	if (!why)
+		return 0;
+	q->status = 401;
+	q->response = mock_error_response(s, 401, "authentication_error", NULL, why);
+	return 1;
+}
+
 int64_t mock_decide_session(struct request *q, const char *url, int reauth)
 {
 	struct mock_server *s = q->srv;
@@ -692,6 +717,8 @@ int64_t mock_decide_session(struct request *q, const char *url, int reauth)
 	}
 	l.customer_id = reauth ? NULL : cr.customer_id;
 	l.connection_id = connection_id;
+	if (!reauth && refuse_environment(q, &cr))
+		goto out;
 
 	pthread_mutex_lock(&s->lock);
 	{

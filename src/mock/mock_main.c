@@ -40,6 +40,9 @@ static const char usage[] =
     "  --seed N               seed of every random fault decision (default 0)\n"
     "  --echo-auth            answer every session request with a 400 that quotes\n"
     "                         its credentials (raw, base64, percent-encoded)\n"
+    "  --credentials ENV      the credentials are production ones (a session request\n"
+    "                         with sandbox gets a 401 naming the sandbox) or sandbox\n"
+    "                         ones (a request without sandbox gets it); default: both\n"
     "\n"
     "the journey after the link (loopback peers only):\n"
     "  POST /_mock/complete {\"session_id\":S}   the employer completes session S: its\n"
@@ -117,6 +120,7 @@ enum {
 	OPT_PENALTY,
 	OPT_VERSION,
 	OPT_ECHO_AUTH,
+	OPT_CREDENTIALS,
 	OPT_WEBHOOK_URL,
 	OPT_WEBHOOK_FAULT,
 };
@@ -161,6 +165,7 @@ static const struct option longopts[] = {
     {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
     {"penalty", required_argument, NULL, OPT_PENALTY},
     {"echo-auth", no_argument, NULL, OPT_ECHO_AUTH},
+    {"credentials", required_argument, NULL, OPT_CREDENTIALS},
     {"webhook-url", required_argument, NULL, OPT_WEBHOOK_URL},
     {"webhook-fault", required_argument, NULL, OPT_WEBHOOK_FAULT},
     {"help", no_argument, NULL, 'h'},
@@ -313,6 +318,14 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 		return 0;
 	case OPT_ECHO_AUTH:
 		c->echo_auth = 1;
+		return 0;
+	case OPT_CREDENTIALS:
+		if (!strcmp(arg, "production"))
+			c->credentials = MOCK_CREDENTIALS_PRODUCTION;
+		else if (!strcmp(arg, "sandbox"))
+			c->credentials = MOCK_CREDENTIALS_SANDBOX;
+		else
+			return error("--credentials: '%s' is neither production nor sandbox", arg);
 		return 0;
 	case OPT_WEBHOOK_URL:
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))

@@ -32,6 +32,13 @@ struct mock_config {
 	const char *log_path;	   /* one JSON line per request, or NULL */
 	unsigned threads;	   /* worker threads (default 2) */
 	int echo_auth;		   /* every session request gets a 400 quoting its credentials */
+	/* --credentials: the environment of the accepted credentials, which refuse
+	   session requests of the other one (MOCK_CREDENTIALS_ANY: none refused) */
+	enum mock_credentials {
+		MOCK_CREDENTIALS_ANY,
+		MOCK_CREDENTIALS_PRODUCTION,
+		MOCK_CREDENTIALS_SANDBOX
+	} credentials;
 	/* limits, so one client cannot pin the server (defaults serve 1,000 concurrent clients) */
 	int64_t max_body;	  /* body bytes (default 64 KiB): a larger one is a 413, unread */
 	int64_t idle_timeout_s;	  /* a connection idle this long is closed (default 30) */

@@ -365,17 +365,20 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 		break;
 	case FINCH_AUTH:
 		if (!d->saw_auth) {
-			log_event(
-			    LOG_ERROR, "auth_failed",
-			    "credentials rejected (401): no new requests; waiting up to --grace "
-			    "for the answers in flight",
-			    LOG_S("customer_id", t->job.req.customer_id),
-			    LOG_S("finch_code", o.finch_code), LOG_S("reason", o.message),
-			    LOG_I("in_flight", d->inflight - 1),
-			    LOG_I("grace_ms", d->cfg->grace_ms), LOG_END);
+			log_event(LOG_ERROR, "auth_failed",
+				  "credentials rejected: no new requests; waiting up to --grace "
+				  "for the answers in flight",
+				  LOG_S("customer_id", t->job.req.customer_id),
+				  LOG_S("finch_code", o.finch_code), LOG_S("reason", o.message),
+				  LOG_I("in_flight", d->inflight - 1),
+				  LOG_I("grace_ms", d->cfg->grace_ms), LOG_END);
 			if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN)
 				dispatch_stop_sending(d, MODE_AUTH);
 			d->saw_auth = 1;
+			if (finch_api_is_sandbox_refusal(o.http_status, o.finch_code, o.message))
+				d->sandbox_refused = t->job.req.sandbox
+							 ? SANDBOX_REFUSED_SANDBOX
+							 : SANDBOX_REFUSED_PRODUCTION;
 		}
 		d->sum->unsent++;
 		so.kind = OUTCOME_UNSENT;

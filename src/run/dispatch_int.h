@@ -40,6 +40,9 @@ enum run_mode {
 	MODE_ABORT,	  /* second signal, or libcurl's multi handle broken: stop at once */
 };
 
+/* dispatcher.sandbox_refused: for a sandbox row, or for a production one */
+enum sandbox_refusal { SANDBOX_REFUSED_NO, SANDBOX_REFUSED_SANDBOX, SANDBOX_REFUSED_PRODUCTION };
+
 struct dispatcher {
 	struct store *st;
 	const struct run_config *cfg;
@@ -62,9 +65,11 @@ struct dispatcher {
 	uint64_t rng;
 	enum run_mode mode;
 	int fatal;
-	int cut_short;	  /* a second signal during a drain: the requests in flight are cut */
-	int saw_auth;	  /* a 401 came: the exit is 3 */
-	int limit_logged; /* --limit reached, and said so */
+	int cut_short; /* a second signal during a drain: the requests in flight are cut */
+	int saw_auth;  /* a 401 came: the exit is 3 */
+	/* the first one refused the credentials' environment (finch_api_is_sandbox_refusal()) */
+	enum sandbox_refusal sandbox_refused;
+	int limit_logged;	       /* --limit reached, and said so */
 	struct store_outcome *unsaved; /* outcomes not committed yet, in arrival order */
 	size_t nunsaved, aunsaved;
 	int64_t commit_due_mono; /* when the unsaved outcomes must be committed */

@@ -167,8 +167,22 @@ int dispatch_verdict(struct dispatcher *d, struct run_summary *sum)
 		sum->exit_reason = d->brk.failing ? "server_errors" : "unreachable";
 		code = EXIT_UNREACHABLE;
 	} else if (d->saw_auth) {
-		error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID and "
-		      "FINCH_CLIENT_SECRET (or --client-secret-file)");
+		if (d->sandbox_refused == SANDBOX_REFUSED_SANDBOX)
+			error("the API refused a sandbox session to these credentials: production "
+			      "credentials cannot create sandbox connections (Finch's sandboxes "
+			      "take the sandbox application's credentials); set FINCH_CLIENT_ID "
+			      "and FINCH_CLIENT_SECRET (or --client-secret-file) to the sandbox "
+			      "application's, from the Finch Dashboard, or leave the sandbox "
+			      "column empty for production");
+		else if (d->sandbox_refused == SANDBOX_REFUSED_PRODUCTION)
+			error(
+			    "the API refused a production session to these credentials: sandbox "
+			    "credentials create sandbox connections only; set FINCH_CLIENT_ID and "
+			    "FINCH_CLIENT_SECRET (or --client-secret-file) to the production "
+			    "application's, or set sandbox (finch or provider) for a rehearsal");
+		else
+			error("the API rejected the credentials (HTTP 401); check FINCH_CLIENT_ID "
+			      "and FINCH_CLIENT_SECRET (or --client-secret-file)");
 		sum->exit_reason = "auth";
 		code = EXIT_AUTH;
 	} else if (d->mode != MODE_RUNNING) {

@@ -427,6 +427,12 @@ static void test_finch_api__classify(void **state)
 	    {403, "{\"finch_code\":\"insufficient_account_permissions\"}", NULL, FINCH_REJECTED,
 	     "HTTP 403 (insufficient_account_permissions)", "insufficient_account_permissions",
 	     NULL},
+	    /* a 403 refusing the credentials' environment stops the run, like a 401 */
+	    {403, "{\"message\":\"Production credentials cannot create Sandbox connections\"}",
+	     NULL, FINCH_AUTH, "Production credentials cannot create Sandbox connections", NULL,
+	     NULL},
+	    {403, "{\"finch_code\":\"sandbox_credentials_required\"}", "true", FINCH_AUTH,
+	     "HTTP 403 (sandbox_credentials_required)", "sandbox_credentials_required", NULL},
 	    {404, "{\"error\":{\"message\":\"not here\"}}", NULL, FINCH_REJECTED, "not here", NULL,
 	     NULL},
 	    {422, "{\"name\":\"unprocessable\"}", NULL, FINCH_REJECTED, "HTTP 422 (unprocessable)",
@@ -489,6 +495,36 @@ static void test_finch_api__classify(void **state)
 		finch_outcome_release(&o);
 		assert_null(o.message);
 	}
+}
+
+/* What is known of Finch's refusal of the credentials' environment (finch_api.h). */
+static void test_finch_api__sandbox_refusal(void **state)
+{
+	static const struct {
+		long status;
+		const char *finch_code, *message;
+		int want;
+	} cases[] = {
+	    {401, NULL, "Production credentials cannot be used to create sandbox connections", 1},
+	    {403, NULL, "SANDBOX connections need sandbox credentials", 1},
+	    {401, "sandbox_mismatch", NULL, 1},
+	    {403, "invalid_sandbox_credentials", "x", 1},
+	    {401, "invalid_client", "Invalid client: Unable to validate credentials", 0},
+	    {401, NULL, NULL, 0},
+	    {403, "insufficient_account_permissions", "HTTP 403", 0},
+	    /* a row's bad sandbox value is a 400 about the row, not the credentials */
+	    {400, "invalid_request", "sandbox: must be finch or provider", 0},
+	    {500, NULL, "sandbox is down", 0},
+	    {401, NULL, "sandbo", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		if (finch_api_is_sandbox_refusal(cases[i].status, cases[i].finch_code,
+						 cases[i].message) != cases[i].want)
+			fail_msg("case %zu: %ld %s %s", i, cases[i].status,
+				 cases[i].finch_code ? cases[i].finch_code : "(null)",
+				 cases[i].message ? cases[i].message : "(null)");
 }
 
 static void test_finch_api__classify_truncates_long_bodies(void **state)
@@ -670,6 +706,7 @@ int main(void)
 	    cmocka_unit_test(test_finch_api__round_trip),
 	    cmocka_unit_test(test_finch_api__parse_reauth_body),
 	    cmocka_unit_test(test_finch_api__classify),
+	    cmocka_unit_test(test_finch_api__sandbox_refusal),
 	    cmocka_unit_test(test_finch_api__classify_truncates_long_bodies),
 	    cmocka_unit_test(test_finch_api__transport_error),
 	    cmocka_unit_test(test_finch_api__broken_answer),
