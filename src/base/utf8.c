@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <utf8proc.h>
+
+#include "base/xalloc.h"
 
 long utf8_count(const char *s, size_t len)
 {
@@ -123,4 +126,24 @@ void utf8_space_to_ascii(char *s, size_t len)
 size_t utf8_space_at(const char *s, size_t len)
 {
 	return len ? space_at((const unsigned char *)s, len) : 0;
+}
+
+char *utf8_nfc(const char *s)
+{
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t n;
+	const unsigned char *p;
+
+	/* ASCII is NFC: no call, no table, for nearly every id there is */
+	for (p = (const unsigned char *)s; *p && *p < 0x80; p++)
+		;
+	if (!*p)
+		return xstrdup(s);
+	n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+			 UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+	if (n == UTF8PROC_ERROR_NOMEM)
+		out_of_memory(strlen(s) * 4 + 1);
+	if (n < 0)
+		return NULL;
+	return (char *)out;
 }

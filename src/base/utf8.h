@@ -3,7 +3,8 @@
  * request bodies share: how many characters a byte string holds (RFC 3629
  * section 3), and which characters count as white space (Unicode's
  * White_Space property, UCD PropList.txt, plus the invisible zero-width
- * characters). Pure functions; nothing here allocates.
+ * characters), and the one form ids are compared in (Unicode NFC, by
+ * utf8proc). Pure functions; only utf8_nfc() allocates.
  */
 #ifndef FINCH_UTF8_H
 #define FINCH_UTF8_H
@@ -31,5 +32,15 @@ size_t utf8_space_suffix(const char *s, size_t len);
  * ASCII spaces as it has bytes (so lengths and offsets stay).
  */
 void utf8_space_to_ascii(char *s, size_t len);
+
+/*
+ * s in Unicode Normalization Form C (UAX #15), computed by utf8proc:
+ * "mu\xcc\x88ller" (u and a combining diaeresis, as macOS and PDFs write it)
+ * and "m\xc3\xbcller" (one precomposed character, as Windows and web forms
+ * do) are both "m\xc3\xbcller". A string that is already NFC (every ASCII
+ * one) comes back as it was. Returns a malloc'd string the caller frees, or
+ * NULL when s is not valid UTF-8; out of memory aborts, as xmalloc does.
+ */
+char *utf8_nfc(const char *s);
 
 #endif

@@ -29,10 +29,10 @@ const char *const store_connections_sql[S_STMT_COUNT] = {
 	"connected_at = CASE WHEN ?3 = 'connected' THEN coalesce(connected_at, ?4) "
 	"ELSE connected_at END, "
 	"next_attempt_at = NULL, error = NULL, updated_at = ?5 "
-	"WHERE customer_id = ?1 AND keyless = 0 AND state NOT IN ('in_flight', 'invalid') "
+	"WHERE customer_key = ?1 AND keyless = 0 AND state NOT IN ('in_flight', 'invalid') "
 	"AND NOT (state = 'exists' AND connection_id IS ?2 AND "
 	"(connection_status IS ?3 OR connection_status_at > ?4))",
-    [S_CONNECTION_LOOKUP] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+    [S_CONNECTION_LOOKUP] = "SELECT state FROM customers WHERE customer_key = ?1 AND keyless = 0",
     [S_SANDBOX_COUNTS] =
 	"SELECT coalesce(sum(sandbox IS NULL), 0), "
 	"coalesce(sum(sandbox = 'finch'), 0), coalesce(sum(sandbox = 'provider'), 0) "
@@ -80,7 +80,7 @@ int store_mark_connected(struct store *st, const char *customer_id, const char *
 	sqlite3_stmt *s = st->stmt[S_MARK_CONNECTED];
 	int rc;
 
-	bind_text(s, 1, customer_id);
+	bind_key(s, 1, customer_id);
 	bind_text(s, 2, connection_id);
 	bind_text(s, 3, status ? status : "connected");
 	sqlite3_bind_int64(s, 4, at_ms);
@@ -92,7 +92,7 @@ int store_mark_connected(struct store *st, const char *customer_id, const char *
 		return 0;
 	}
 	s = st->stmt[S_CONNECTION_LOOKUP];
-	bind_text(s, 1, customer_id);
+	bind_key(s, 1, customer_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *state = column_str(s, 0);

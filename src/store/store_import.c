@@ -20,9 +20,9 @@
 	"customer_id, customer_name, customer_email, products, redirect_uri, "                     \
 	"minutes_to_expire, sandbox, manual, integration_provider, integration_auth_method, "      \
 	"source, source_line, first_import, last_import, created_at, updated_at, "                 \
-	"recordkeeping_recordkeeper, recordkeeping_plan_id"
-#define INSERT_ROW	  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define INSERT_ROW_PARAMS 18
+	"recordkeeping_recordkeeper, recordkeeping_plan_id, customer_key"
+#define INSERT_ROW	  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define INSERT_ROW_PARAMS 19
 /* s repeated 64 times, comma-separated: still a string literal, not formatted SQL */
 #define ROWS_2(s)  s "," s
 #define ROWS_8(s)  ROWS_2(ROWS_2(ROWS_2(s)))
@@ -48,14 +48,15 @@ const char *const store_import_sql[S_STMT_COUNT] = {
      * an UPDATE trigger needs a statement journal (a copy of every page it
      * touches) on each row, and RETURNING an ephemeral table; together they
      * doubled the time of a large import. All three number alike (see
-     * bind_settle()): ?1..?10 are the request fields (IS compares NULLs as
+     * bind_settle()): ?1 is the customer's key (its id in NFC, schema/015:
+     * the stored spelling stays), ?2..?10 are the request fields (IS compares NULLs as
      * values), ?11 the source, ?12 this import, ?13 the line, and ?16, ?17
      * the recordkeeping object's two fields (schema/005). S_MARK_SEEN
      * records where the customer was seen, for "duplicate of line N".
      */
     [S_MARK_SEEN] = "UPDATE customers SET last_import = ?12, source = ?11, source_line = ?13, "
 		    "error = CASE WHEN line_invalid THEN NULL ELSE error END, line_invalid = 0 "
-		    "WHERE customer_id = ?1 AND keyless = 0 AND last_import IS NOT ?12 AND "
+		    "WHERE customer_key = ?1 AND keyless = 0 AND last_import IS NOT ?12 AND "
 		    "state <> 'invalid' AND customer_name IS ?2 AND customer_email IS ?3 AND "
 		    "products IS ?4 AND redirect_uri IS ?5 AND minutes_to_expire IS ?6 AND "
 		    "sandbox IS ?7 AND manual IS ?8 AND integration_provider IS ?9 AND "
@@ -75,7 +76,7 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 			/* an unconfirmed 2xx may have a link: kept as one (schema 013) */
 			"CASE WHEN unconfirmed AND state = 'failed' THEN 'created' ELSE state END, "
 			"changed_fields "
-			"FROM customers WHERE customer_id = ?1 AND keyless = 0",
+			"FROM customers WHERE customer_key = ?1 AND keyless = 0",
     /*
      * One row, and STORE_UPSERT_BATCH rows: a statement per row cost as
      * much again as the inserting itself (cursors opened and closed, the
@@ -106,14 +107,14 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 	"last_import = ?12, source_line = ?13, changed_fields = ?18, "
 	"error = CASE WHEN line_invalid THEN NULL ELSE error END, line_invalid = 0, "
 	"updated_at = ?14 WHERE id = ?15",
-    [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_id = ?1 AND keyless = 0 "
+    [S_SEEN_LINE] = "SELECT source_line FROM customers WHERE customer_key = ?1 AND keyless = 0 "
 		    "AND last_import IS ?2",
     [S_INVALID_KEYED] =
 	"INSERT INTO customers(customer_id, customer_name, state, error, source, "
-	"source_line, first_import, last_import, created_at, updated_at) "
-	"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?6, ?7, ?7) "
+	"source_line, first_import, last_import, created_at, updated_at, customer_key) "
+	"VALUES (?1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?6, ?7, ?7, ?8) "
 	/* a created or exists row keeps its state and link (schema/003_line_invalid.sql) */
-	"ON CONFLICT(customer_id) WHERE keyless = 0 DO UPDATE SET "
+	"ON CONFLICT(customer_key) WHERE keyless = 0 DO UPDATE SET "
 	"state = CASE WHEN customers.state = 'created' OR customers.state = 'exists' "
 	"OR customers.unconfirmed THEN customers.state ELSE 'invalid' END, "
 	"line_invalid = (customers.state = 'created' OR customers.state = 'exists' OR "
@@ -130,7 +131,7 @@ const char *const store_import_sql[S_STMT_COUNT] = {
 	"VALUES (?1, 1, ?2, 'invalid', ?3, ?4, ?5, ?6, ?7, ?7)",
     [S_FORGET_KEYLESS] = "DELETE FROM customers WHERE keyless = 1 AND source = ?1",
     /* for the export only: no state, no updated_at, no request digest moves */
-    [S_SET_KEPT] = "UPDATE customers SET kept = ?2 WHERE customer_id = ?1 AND keyless = 0",
+    [S_SET_KEPT] = "UPDATE customers SET kept = ?2 WHERE customer_key = ?1 AND keyless = 0",
     /*
      * The CSV is the desired state (schema/011_withdrawn.sql). ?1 is this
      * import: the rows it stored have last_import ?1, the ones it created
@@ -241,6 +242,7 @@ static void bind_insert_row(struct store *st, sqlite3_stmt *s, int base,
 	sqlite3_bind_int64(s, base + 16, now_ms);
 	bind_text(s, base + 17, u->req->recordkeeper);
 	bind_text(s, base + 18, u->req->recordkeeping_plan_id);
+	bind_key(s, base + 19, u->req->customer_id);
 }
 
 /*
@@ -252,7 +254,7 @@ static void bind_insert_row(struct store *st, sqlite3_stmt *s, int base,
 static void bind_settle(struct store *st, sqlite3_stmt *s, const struct customer_upsert *u,
 			const char *products, const char *source)
 {
-	bind_text(s, 1, u->req->customer_id);
+	bind_key(s, 1, u->req->customer_id);
 	bind_request(s, 0, u->req, products);
 	bind_text(s, 11, source);
 	bind_int_or_null(s, 12, st->import_id, 0);
@@ -368,7 +370,7 @@ int store_upsert_customers(struct store *st, struct customer_upsert *rows, size_
 		products_join(rows[i].req->products, st->products[i]);
 	/*
 	 * New customers (the common case of a first import) are one INSERT:
-	 * OR IGNORE turns the unique customer_id into "it exists", and only
+	 * OR IGNORE turns the unique customer_key into "it exists", and only
 	 * then are the rows looked up, compared and settled one by one.
 	 */
 	if (n == STORE_UPSERT_BATCH) {
@@ -418,7 +420,7 @@ int store_seen_in_import(struct store *st, const char *customer_id, int64_t *lin
 	sqlite3_stmt *s = st->stmt[S_SEEN_LINE];
 	int rc, ret = 0;
 
-	bind_text(s, 1, customer_id);
+	bind_key(s, 1, customer_id);
 	bind_int_or_null(s, 2, st->import_id, 0);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -446,6 +448,8 @@ int store_mark_invalid(struct store *st, const char *customer_id, const char *di
 	sqlite3_bind_int64(s, 5, line);
 	bind_int_or_null(s, 6, st->import_id, 0);
 	sqlite3_bind_int64(s, 7, now_ms);
+	if (customer_id)
+		bind_key(s, 8, customer_id);
 	return store_exec(st, id);
 }
 
@@ -459,7 +463,7 @@ int store_set_kept(struct store *st, const char *customer_id, const char *kept_j
 {
 	sqlite3_stmt *s = st->stmt[S_SET_KEPT];
 
-	bind_text(s, 1, customer_id);
+	bind_key(s, 1, customer_id);
 	bind_text(s, 2, kept_json);
 	return store_exec(st, S_SET_KEPT);
 }

@@ -12,7 +12,9 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdlib.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "store/store.h"
 
@@ -171,6 +173,21 @@ static inline void bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i);
+}
+
+/*
+ * Binds the key customer_id is matched on: its NFC form (customer_key,
+ * schema/015), or customer_id itself when it is NULL or not UTF-8 (which
+ * then matches nothing).
+ */
+static inline void bind_key(sqlite3_stmt *s, int i, const char *customer_id)
+{
+	char *key = customer_id ? utf8_nfc(customer_id) : NULL;
+
+	if (key)
+		sqlite3_bind_text(s, i, key, -1, free);
+	else
+		bind_text(s, i, customer_id);
 }
 
 /* Binds an integer, or NULL when v equals null_value. */

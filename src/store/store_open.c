@@ -20,6 +20,7 @@
 
 #include "base/safepath.h"
 #include "base/strbuf.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "store/store_int.h"
 
@@ -379,6 +380,29 @@ static int refuse_hard_links(const char *path)
 	return 0;
 }
 
+/*
+ * finch_nfc(TEXT): TEXT in Unicode NFC (utf8_nfc()), the customer key of
+ * schema/015; text that is not UTF-8 is returned as it is. Only the
+ * migration calls it: the program binds keys it computed itself, so the
+ * sqlite3 shell can still write a database it never registered this in.
+ */
+static void sql_nfc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	char *key;
+
+	(void)argc;
+	if (!text) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	key = utf8_nfc(text);
+	if (key)
+		sqlite3_result_text(ctx, key, -1, free);
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
 int store_setup(struct store *st, const char *mode_path)
 {
 	int64_t version = 0;
@@ -406,6 +430,10 @@ int store_setup(struct store *st, const char *mode_path)
 	 * journal too, waiting for the import, and enters WAL at its next
 	 * transaction (store_begin()).
 	 */
+	if (sqlite3_create_function(st->db, "finch_nfc", 1,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+				    sql_nfc, NULL, NULL) != SQLITE_OK)
+		return store_db_error(st, "cannot register finch_nfc()");
 	if (exec_script(st,
 			"PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
 			"PRAGMA temp_store = MEMORY;",

@@ -96,7 +96,7 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		  "AND state NOT IN ('invalid', 'in_flight', 'pending') "
 		  "AND (?1 & " STATE_BIT_SQL ") != 0 "
 		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
-		  "AND (?4 IS NULL OR customer_id = ?4) AND (?6 = 0 OR changed_fields != 0) "
+		  "AND (?4 IS NULL OR customer_key = ?4) AND (?6 = 0 OR changed_fields != 0) "
 		  /* ?7: requeue_filter's unconfirmed (0 skip, 1 also, 2 only) */
 		  "AND (?7 != 0 OR unconfirmed = 0) AND (?7 != 2 OR unconfirmed = 1)",
     [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
@@ -107,7 +107,7 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		       "attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 		       "WHERE state = 'exists' AND connection_id IS NOT NULL AND keyless = 0 "
 		       "AND (?2 = 1 OR connection_status IN " REAUTH_NEEDED_SQL ") "
-		       "AND (?3 IS NULL OR customer_id = ?3) AND withdrawn = 0",
+		       "AND (?3 IS NULL OR customer_key = ?3) AND withdrawn = 0",
     /* --resend-changed: a new link for the fields as they are now */
     [S_QUEUE_CHANGED] = "UPDATE customers SET request_kind = CASE WHEN state = 'exists' AND "
 			"connection_id IS NOT NULL THEN 'reauth' ELSE 'create' END, "
@@ -365,7 +365,7 @@ int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_
 		sqlite3_bind_int64(s, 1, f->state_mask ? f->state_mask : STATE_MASK(STATE_FAILED));
 		bind_text(s, 2, f->finch_code);
 		sqlite3_bind_int64(s, 3, f->http_status);
-		bind_text(s, 4, f->customers ? f->customers[i] : NULL);
+		bind_key(s, 4, f->customers ? f->customers[i] : NULL);
 		sqlite3_bind_int64(s, 5, now_ms);
 		sqlite3_bind_int64(s, 6, f->changed);
 		sqlite3_bind_int64(s, 7, f->unconfirmed);
@@ -438,7 +438,7 @@ int store_queue_reauth(struct store *st, int64_t now_ms, enum reauth_scope scope
 		       const char *customer_id, int64_t *count)
 {
 	sqlite3_bind_int(st->stmt[S_QUEUE_REAUTH], 2, scope == REAUTH_ALL);
-	bind_text(st->stmt[S_QUEUE_REAUTH], 3, customer_id);
+	bind_key(st->stmt[S_QUEUE_REAUTH], 3, customer_id);
 	return queue_rows(st, S_QUEUE_REAUTH, now_ms, count);
 }
 

@@ -106,7 +106,7 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 	"ORDER BY id",
     [S_KEPT_NAMES] = "SELECT DISTINCT j.key FROM customers, json_each(customers.kept) AS j "
 		     "WHERE customers.kept IS NOT NULL",
-    [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+    [S_CUSTOMER_STATE] = "SELECT state FROM customers WHERE customer_key = ?1 AND keyless = 0",
 };
 
 static const char *const state_names[STATE_COUNT] = {
@@ -482,7 +482,7 @@ int store_customer_state(struct store *st, const char *customer_id, enum row_sta
 	sqlite3_stmt *s = st->stmt[S_CUSTOMER_STATE];
 	int rc, ret = 0;
 
-	bind_text(s, 1, customer_id);
+	bind_key(s, 1, customer_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		ret = state_from_name(column_str(s, 0), state) == 0 ? 1 : 0;

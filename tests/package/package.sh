@@ -49,7 +49,7 @@ pass "cpack -G DEB made $(basename "$deb")"
 
 dpkg-deb -I "$deb" control >control
 depends=$(sed -n 's/^Depends: //p' control)
-for lib in libc6 libcurl4 libsqlite3-0 libcjson1 libcsv3 libmicrohttpd12; do
+for lib in libc6 libcurl4 libsqlite3-0 libcjson1 libcsv3 libmicrohttpd12 libutf8proc2; do
 	grep -q "\(^\|, \)$lib\( \|,\|$\)" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 pass "Depends comes from dpkg-shlibdeps: $depends"

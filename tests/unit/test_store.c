@@ -166,6 +166,78 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_string_equal(buf, "pending,s1,0,company directory");
 }
 
+/*
+ * One employer, one id (schema/015): another Unicode spelling of an id is
+ * the same customer, a duplicate within one import, and the spelling first
+ * stored is the one kept (and sent).
+ */
+static void test_store__nfc_spellings_are_one_customer(void **state)
+{
+	static const char nfc[] = "m\xc3\xbcller-001", nfd[] = "mu\xcc\x88ller-001";
+	struct fixture *f = *state;
+	int64_t import_id;
+	enum row_state st;
+	char buf[64];
+
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 5, &import_id), 0);
+	assert_int_equal(upsert(f->st, nfc, NULL), UPSERT_NEW);
+	assert_int_equal(upsert(f->st, nfd, NULL), UPSERT_DUPLICATE);
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "cd", 6, &import_id), 0);
+	assert_int_equal(upsert(f->st, nfd, NULL), UPSERT_UNCHANGED);
+	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ef", 7, &import_id), 0);
+	assert_int_equal(upsert(f->st, nfd, "hr@m.example"), UPSERT_UPDATED);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+	query_text(f->path, "SELECT hex(customer_id) FROM customers", buf, sizeof(buf));
+	assert_string_equal(buf, "6DC3BC6C6C65722D303031");
+	/* an invalid line in the other spelling marks the stored row */
+	assert_int_equal(store_mark_invalid(f->st, nfd, nfd, "M", "in.csv:3: customer_email: bad",
+					    "in.csv", 3, 2000),
+			 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid' "
+					    "AND customer_key = customer_id"),
+			 1);
+	/* lookups by id (retry --customer, connections import) take either spelling */
+	assert_int_equal(store_customer_state(f->st, nfd, &st), 1);
+	assert_int_equal(st, STATE_INVALID);
+}
+
+/*
+ * A database from before schema/015 whose ids collide in NFC: the spelling
+ * already in NFC (else the older row) takes the key, the other keeps its own.
+ */
+static void test_store__migration_keys_colliding_ids(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+	char buf[256];
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+		db,
+		"DROP INDEX customers_by_customer_key; "
+		"ALTER TABLE customers DROP COLUMN customer_key; "
+		"INSERT INTO customers(customer_id, customer_name, created_at, updated_at) "
+		"VALUES ('mu\xcc\x88ller', 'old NFD', 1, 1), ('m\xc3\xbcller', 'NFC', 2, 2), "
+		"('A\xcc\x8a', 'old NFD', 3, 3), ('\xe2\x84\xab', 'newer', 4, 4), "
+		"('plain', 'ASCII', 5, 5); "
+		"INSERT INTO customers(customer_id, keyless, customer_name, created_at, "
+		"updated_at) VALUES ('mu\xcc\x88ller', 1, 'keyless', 6, 6); "
+		"PRAGMA user_version = 14;",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	query_text(f->path,
+		   "SELECT group_concat(id || ':' || (customer_key IS customer_id) || ':' || "
+		   "hex(customer_key), ' ') FROM (SELECT * FROM customers ORDER BY id)",
+		   buf, sizeof(buf));
+	assert_string_equal(buf, "1:1:6D75CC886C6C6572 2:1:6DC3BC6C6C6572 3:0:C385 4:1:E284AB "
+				 "5:1:706C61696E 6:0:");
+}
+
 static void test_store__invalid_rows(void **state)
 {
 	struct fixture *f = *state;
@@ -829,6 +901,8 @@ int main(void)
 	    WITH_DB(test_store__refuses_newer_schema_untouched),
 	    WITH_DB(test_store__upsert_new_unchanged_updated),
 	    WITH_DB(test_store__invalid_rows),
+	    WITH_DB(test_store__nfc_spellings_are_one_customer),
+	    WITH_DB(test_store__migration_keys_colliding_ids),
 	    WITH_DB(test_store__illegal_transition_is_refused),
 	    WITH_DB(test_store__claim_record_and_count),
 	    WITH_DB(test_store__requeue_export_and_queues),

@@ -1,12 +1,14 @@
 /*
  * test_utf8.c: the UTF-8 facts of base/utf8.c: character counts of valid and
- * invalid byte strings, and which characters count as white space.
+ * invalid byte strings, which characters count as white space, and the NFC
+ * form customer ids are compared in.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -115,12 +117,53 @@ static void test_utf8__space_to_ascii(void **state)
 	assert_string_equal(s, "company  directory   payment");
 }
 
+/* Unicode NFC (UAX #15) of the spellings one id takes in exports, and what is not UTF-8. */
+static void test_utf8__nfc(void **state)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: not UTF-8 */
+	} cases[] = {
+	    {"acme-001", "acme-001"},
+	    {"", ""},
+	    /* u + U+0308 COMBINING DIAERESIS (macOS, a PDF) is U+00FC (Windows, a web form) */
+	    {"mu\xcc\x88ller-001", "m\xc3\xbcller-001"},
+	    {"m\xc3\xbcller-001", "m\xc3\xbcller-001"},
+	    /* U+212B ANGSTROM SIGN is a singleton: always U+00C5 */
+	    {"\xe2\x84\xab-7", "\xc3\x85-7"},
+	    {"A\xcc\x8a-7", "\xc3\x85-7"},
+	    /* combining marks reordered (cedilla class 202 before acute 230), then composed */
+	    {"c\xcc\x81\xcc\xa7", "\xe1\xb8\x89"},
+	    /* Hangul jamo L V T compose to one syllable, U+D55C */
+	    {"\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab", "\xed\x95\x9c"},
+	    /* compatibility characters stay: NFC is not NFKC (U+FB01 LATIN SMALL LIGATURE FI) */
+	    {"\xef\xac\x81rm", "\xef\xac\x81rm"},
+	    /* composition exclusions stay decomposed: U+0958 is U+0915 U+093C in NFC */
+	    {"\xe0\xa5\x98", "\xe0\xa4\x95\xe0\xa4\xbc"},
+	    {"m\xfcller", NULL},
+	    {"\xed\xa0\x80", NULL},
+	    {"a\xc0\xaf", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = utf8_nfc(cases[i].in);
+
+		if (!cases[i].want && got)
+			fail_msg("case %zu: utf8_nfc = '%s', want NULL", i, got);
+		if (cases[i].want && (!got || strcmp(got, cases[i].want) != 0))
+			fail_msg("case %zu: utf8_nfc = '%s', want '%s'", i, got ? got : "(null)",
+				 cases[i].want);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_utf8__count),
 	    cmocka_unit_test(test_utf8__space_prefix_suffix),
 	    cmocka_unit_test(test_utf8__space_to_ascii),
+	    cmocka_unit_test(test_utf8__nfc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
