@@ -132,17 +132,44 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * FINCH_ONBOARD_CLOCK_STEP="AFTER_MS,STEP_MS", for tests only: AFTER_MS
+ * after its first reading the wall clock jumps by STEP_MS (negative: back),
+ * as NTP or an operator's `date -s` steps it. Sets *at_mono and *step_ms.
+ */
+static void load_clock_step(int64_t *at_mono, int64_t *step_ms)
+{
+	const char *v = getenv("FINCH_ONBOARD_CLOCK_STEP");
+	const char *comma = v ? strchr(v, ',') : NULL;
+	char after[32];
+	int64_t after_ms;
+
+	if (!v || !*v)
+		return;
+	if (!comma || (size_t)(comma - v) >= sizeof(after))
+		die("FINCH_ONBOARD_CLOCK_STEP: '%s' is not AFTER_MS,STEP_MS", v);
+	memcpy(after, v, (size_t)(comma - v));
+	after[comma - v] = '\0';
+	if (parse_int64(after, 0, INT64_MAX / 4, &after_ms) < 0 ||
+	    parse_int64(comma + 1, -INT64_MAX / 4, INT64_MAX / 4, step_ms) < 0)
+		die("FINCH_ONBOARD_CLOCK_STEP: '%s' is not AFTER_MS,STEP_MS", v);
+	*at_mono = clock_mono_ms() + after_ms;
+}
+
 int64_t clock_now_ms(void)
 {
 	static int loaded;
 	static int64_t offset_ms; /* injected start minus the monotonic clock at load */
 	static int injected;
+	static int64_t step_at_mono = INT64_MAX, step_ms; /* FINCH_ONBOARD_CLOCK_STEP */
+	int64_t now;
 
 	if (!loaded) {
 		const char *v = getenv("FINCH_ONBOARD_NOW");
 		int64_t at;
 
 		loaded = 1;
+		load_clock_step(&step_at_mono, &step_ms);
 		if (v && *v) {
 			if (parse_int64(v, 0, INT64_MAX / 1000, &at) == 0)
 				at *= 1000;
@@ -154,7 +181,10 @@ int64_t clock_now_ms(void)
 			injected = 1;
 		}
 	}
-	return injected ? clock_mono_ms() + offset_ms : wall_ms();
+	now = injected ? clock_mono_ms() + offset_ms : wall_ms();
+	if (step_at_mono != INT64_MAX && clock_mono_ms() >= step_at_mono)
+		now += step_ms;
+	return now;
 }
 
 /* Howard Hinnant's algorithm: no table, no timegm(), no time zone. */

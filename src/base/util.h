@@ -59,7 +59,10 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Wall clock in milliseconds since the Unix epoch. If the environment variable
  * FINCH_ONBOARD_NOW is set (Unix seconds, or "YYYY-MM-DDTHH:MM:SSZ"), the clock
  * starts at that instant and then advances with the monotonic clock, so tests
- * can put a run in the future without sleeping.
+ * can put a run in the future without sleeping. FINCH_ONBOARD_CLOCK_STEP
+ * ("AFTER_MS,STEP_MS", tests only) steps it by STEP_MS once AFTER_MS have
+ * passed since its first reading, as NTP or `date -s` would. Only recorded
+ * times come from here: intervals and in-run deadlines use clock_mono_ms().
  */
 int64_t clock_now_ms(void);
 /* Monotonic milliseconds, for measuring durations and event-loop deadlines. */

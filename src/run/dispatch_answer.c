@@ -169,11 +169,15 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 			  LOG_I("retry_after_ms", dec.delay_ms), LOG_END);
 	}
 	so->kind = OUTCOME_RETRY;
-	/* Within the run, a wait is as asked; a later run's is capped (retry_due_ms()). */
+	/*
+	 * Within the run, a wait is as asked, on the due clock (a wall clock
+	 * stepped back does not stretch it); a later run's is on the wall
+	 * clock, capped (retry_due_ms()).
+	 */
 	so->next_attempt_ms = dec.action == RETRY_DEFER
 				  ? retry_due_ms(now_ms, dec.delay_ms, so->give_up_ms)
-				  : now_ms + dec.delay_ms;
-	dispatch_note_retry_due(d, so->next_attempt_ms, now_ms);
+				  : dispatch_due_ms(d) + dec.delay_ms;
+	dispatch_note_retry_due(d, so->next_attempt_ms, dispatch_due_ms(d));
 	dispatch_keep(d, so);
 }
 

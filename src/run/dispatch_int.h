@@ -19,6 +19,7 @@
 #include "run/transfer.h"
 #include "base/redact.h"
 #include "base/strbuf.h"
+#include "base/util.h"
 #include "store/journal.h"
 
 /* Without any deadline, the loop still looks around this often. */
@@ -80,7 +81,15 @@ struct dispatcher {
 	struct journal journal;
 	int queue_empty; /* the last claim found fewer rows than asked */
 	int have_next_due;
-	int64_t next_due_ms; /* wall: the earliest retry_wait row within the horizon */
+	int64_t next_due_ms; /* due clock: the earliest retry_wait row within the horizon */
+	/*
+	 * The due clock (dispatch_due_ms()): the wall clock at the start, moved
+	 * by the monotonic clock since. Retry due times within the run and the
+	 * claims that look for them use it, so a wall clock stepped back an hour
+	 * (NTP, `date -s`) does not hold a retry due in 1 s for an hour with the
+	 * lock held. Recorded times (attempts, expiry) use clock_now_ms().
+	 */
+	int64_t due_wall0_ms, due_mono0;
 	int64_t grace_end_mono;
 	int64_t consecutive_429; /* client-wide 429s in a row, for the unhinted pause */
 	int64_t stop_resume_ms;	 /* MODE_STOPPED: wall time when the API lets us resume */
@@ -92,6 +101,12 @@ struct dispatcher {
 static inline int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
+}
+
+/* Now on the due clock (see due_wall0_ms): wall milliseconds that never step. */
+static inline int64_t dispatch_due_ms(const struct dispatcher *d)
+{
+	return d->due_wall0_ms + (clock_mono_ms() - d->due_mono0);
 }
 
 /* ---- dispatch_loop.c ---------------------------------------------------- */

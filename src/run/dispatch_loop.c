@@ -333,6 +333,8 @@ static int dispatcher_init(struct dispatcher *d, struct store *st, const struct 
 		if (transfer_init(&d->xfers[i], cfg, d->headers) < 0)
 			return -1;
 	}
+	d->due_mono0 = clock_mono_ms();
+	d->due_wall0_ms = clock_now_ms();
 	ratelimit_init(&d->rl, cfg->rate_per_s, 1.0, clock_mono_ms());
 	breaker_init(&d->brk, cfg->max_outage_ms);
 	if (cfg->seed_given)
@@ -371,7 +373,7 @@ static void loop(struct dispatcher *d)
 	struct curl_waitfd extra = {signals_fd(), CURL_WAIT_POLLIN, 0};
 
 	for (;;) {
-		int64_t now_ms = clock_now_ms(), now_mono = clock_mono_ms();
+		int64_t now_ms = dispatch_due_ms(d), now_mono = clock_mono_ms();
 		int running;
 		CURLMcode mc;
 
