@@ -537,7 +537,7 @@ static int parse_chunk(struct importer *im, struct csv_parser *p, struct decoder
 /* Streams the file through the parser; its sha256 and size are computed on the way. */
 static int parse_file(struct importer *im, int fd, char sha256_hex[65], int64_t *size)
 {
-	struct readahead *ra = readahead_start(fd, im->path);
+	struct readahead *ra = readahead_start(fd, im->path, signals_fd());
 	struct decoder d = {.cd = (iconv_t)-1};
 	struct csv_parser p;
 	const char *data;
@@ -549,9 +549,13 @@ static int parse_file(struct importer *im, int fd, char sha256_hex[65], int64_t 
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		die("cannot initialise the CSV parser");
 	*size = 0;
-	while ((n = readahead_next(ra, &data)) > 0) {
-		if (signals_level() != SIGNALS_NONE) {
-			/* a 64 KiB chunk takes well under a millisecond: the stop is prompt */
+	while ((n = readahead_next(ra, &data)) > 0 || n == READAHEAD_WOKEN) {
+		if (n == READAHEAD_WOKEN || signals_level() != SIGNALS_NONE) {
+			/*
+			 * a 64 KiB chunk takes well under a millisecond, and a pipe
+			 * that stalls wakes the reader (READAHEAD_WOKEN): the stop is
+			 * prompt, and the transaction rolls back
+			 */
 			im->interrupted = 1;
 			error("%s: interrupted at line %lld: nothing was imported", im->path,
 			      (long long)im->line);

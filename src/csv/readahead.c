@@ -10,6 +10,8 @@
 #include "csv/readahead.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,12 @@
 
 struct chunk {
 	char data[READAHEAD_CHUNK_SIZE];
-	ssize_t len; /* bytes; 0 marks the end of the file, -1 a read error */
+	ssize_t len; /* bytes; 0 marks the end of the file, -1 a read error, READAHEAD_WOKEN */
 };
 
 struct readahead {
-	int fd;
+	int fd, wake_fd;
+	int stop_pipe[2]; /* readahead_stop() writes to [1]: a thread waiting on fd wakes */
 	const char *path;
 	pthread_t thread;
 
@@ -40,14 +43,30 @@ struct readahead {
 	struct chunk chunk[READAHEAD_CHUNKS];
 };
 
-/* Reads up to size bytes, retrying short reads and EINTR; -1 with errno set. */
-static ssize_t read_full(int fd, char *buf, size_t size)
+/*
+ * Reads up to size bytes, retrying short reads and EINTR; -1 with errno set,
+ * READAHEAD_WOKEN once wake_fd is readable. Each read waits in poll() with
+ * wake_fd beside fd: a read() itself would block on a stalled pipe past any
+ * signal (SA_RESTART), and a signal may go to either thread.
+ */
+static ssize_t read_full(const struct readahead *ra, char *buf, size_t size)
 {
+	struct pollfd p[3] = {{.fd = ra->fd, .events = POLLIN},
+			      {.fd = ra->wake_fd, .events = POLLIN},
+			      {.fd = ra->stop_pipe[0], .events = POLLIN}};
 	size_t got = 0;
 
 	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
+		ssize_t n;
 
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (p[1].revents || p[2].revents)
+			return READAHEAD_WOKEN;
+		n = read(ra->fd, buf + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -82,14 +101,14 @@ static void *reader(void *arg)
 		pthread_mutex_unlock(&ra->lock);
 
 		/* the chunk is the thread's alone until it is counted ready */
-		n = read_full(ra->fd, c->data, sizeof(c->data));
+		n = read_full(ra, c->data, sizeof(c->data));
 		err = errno;
 		if (n > 0)
 			sha256_update(&hash, c->data, (size_t)n);
 
 		pthread_mutex_lock(&ra->lock);
 		c->len = n;
-		if (n < 0)
+		if (n == -1)
 			ra->read_errno = err;
 		else if (n == 0)
 			sha256_final_hex(&hash, ra->hex);
@@ -104,13 +123,21 @@ static void *reader(void *arg)
 	}
 }
 
-struct readahead *readahead_start(int fd, const char *path)
+struct readahead *readahead_start(int fd, const char *path, int wake_fd)
 {
 	struct readahead *ra = xcalloc(1, sizeof(*ra));
 	int err;
 
 	ra->fd = fd;
+	ra->wake_fd = wake_fd;
 	ra->path = path;
+	if (pipe(ra->stop_pipe) < 0) {
+		error_errno("cannot read '%s': pipe", path);
+		free(ra);
+		return NULL;
+	}
+	fcntl(ra->stop_pipe[0], F_SETFD, FD_CLOEXEC);
+	fcntl(ra->stop_pipe[1], F_SETFD, FD_CLOEXEC);
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->changed, NULL);
 	err = pthread_create(&ra->thread, NULL, reader, ra);
@@ -118,6 +145,8 @@ struct readahead *readahead_start(int fd, const char *path)
 		error("cannot start a thread to read '%s': %s", path, strerror(err));
 		pthread_cond_destroy(&ra->changed);
 		pthread_mutex_destroy(&ra->lock);
+		close(ra->stop_pipe[0]);
+		close(ra->stop_pipe[1]);
 		free(ra);
 		return NULL;
 	}
@@ -141,12 +170,14 @@ ssize_t readahead_next(struct readahead *ra, const char **data)
 	if (c->len > 0) {
 		ra->held = 1;
 		ra->next = (ra->next + 1) % READAHEAD_CHUNKS;
-	} else if (c->len < 0) {
+	} else if (c->len == -1) {
 		err = ra->read_errno;
 	}
 	pthread_mutex_unlock(&ra->lock);
 
 	*data = c->data;
+	if (c->len == READAHEAD_WOKEN)
+		return READAHEAD_WOKEN;
 	if (c->len < 0) {
 		errno = err;
 		return error_errno("cannot read '%s'", ra->path);
@@ -167,7 +198,12 @@ void readahead_stop(struct readahead *ra)
 	ra->stop = 1;
 	pthread_cond_broadcast(&ra->changed);
 	pthread_mutex_unlock(&ra->lock);
+	/* a thread waiting on a pipe that stalls wakes up (the pipe cannot be full: one byte) */
+	if (write(ra->stop_pipe[1], "", 1) < 0)
+		bug("readahead: cannot wake the reading thread");
 	pthread_join(ra->thread, NULL);
+	close(ra->stop_pipe[0]);
+	close(ra->stop_pipe[1]);
 	pthread_cond_destroy(&ra->changed);
 	pthread_mutex_destroy(&ra->lock);
 	free(ra);

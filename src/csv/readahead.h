@@ -16,23 +16,34 @@
 
 struct readahead;
 
+/* What readahead_next() returns once wake_fd became readable. */
+#define READAHEAD_WOKEN (-2)
+
 /*
  * Starts reading fd (which the caller keeps and closes afterwards); path
- * names it in messages. Returns NULL after reporting why it could not.
+ * names it in messages. wake_fd (-1: none) is watched while the thread waits
+ * for fd: once it is readable (the signals' self-pipe after a SIGTERM), the
+ * reading ends, so a pipe that stalls (`(head; sleep 600) | import -`)
+ * cannot hold the caller. wake_fd is polled, never read. Returns NULL after
+ * reporting why it could not.
  */
-struct readahead *readahead_start(int fd, const char *path);
+struct readahead *readahead_start(int fd, const char *path, int wake_fd);
 
 /*
  * The next chunk of the file, in order: *data holds the returned number of
  * bytes and stays valid until the next call. Returns 0 at the end of the
- * file, or -1 after reporting a read error (naming the path).
+ * file, -1 after reporting a read error (naming the path), or
+ * READAHEAD_WOKEN, silently, when wake_fd ended the reading.
  */
 ssize_t readahead_next(struct readahead *ra, const char **data);
 
 /* After readahead_next() returned 0: the SHA-256 of the whole file in hex[65]. */
 void readahead_sha256_hex(const struct readahead *ra, char hex[65]);
 
-/* Stops the thread, at the end of the file or before it, and frees ra. NULL is fine. */
+/*
+ * Stops the thread, at the end of the file or before it (also while it
+ * waits on a pipe that stalls), and frees ra. NULL is fine.
+ */
 void readahead_stop(struct readahead *ra);
 
 #endif

@@ -55,7 +55,7 @@ static void test_readahead__every_byte_in_order(void **state)
 		size_t size = sizes[i], got = 0;
 		unsigned char *want = pattern(size);
 		int fd = temp_file(want, size);
-		struct readahead *ra = readahead_start(fd, "pattern");
+		struct readahead *ra = readahead_start(fd, "pattern", -1);
 		char hex[65], want_hex[65];
 		struct sha256 h;
 		const char *data;
@@ -91,7 +91,7 @@ static void test_readahead__stops_before_the_end(void **state)
 	size_t size = 10 * RING;
 	unsigned char *p = pattern(size);
 	int fd = temp_file(p, size);
-	struct readahead *ra = readahead_start(fd, "big");
+	struct readahead *ra = readahead_start(fd, "big", -1);
 	const char *data;
 
 	(void)state;
@@ -110,11 +110,43 @@ static void test_readahead__read_error_is_reported(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	ra = readahead_start(fd, "/tmp");
+	ra = readahead_start(fd, "/tmp", -1);
 	assert_int_equal(readahead_next(ra, &data), -1); /* EISDIR */
 	assert_int_equal(readahead_next(ra, &data), -1);
 	readahead_stop(ra);
 	close(fd);
+}
+
+/*
+ * A pipe that stalls (`(head; sleep 600) | import -`): the wake descriptor
+ * (the signals' self-pipe) ends the wait, and so does readahead_stop().
+ * Without them both calls block until the writer sends 64 KiB more; the
+ * alarm fails the test instead.
+ */
+static void test_readahead__wakes_on_a_stalled_pipe(void **state)
+{
+	int data[2], wake[2];
+	struct readahead *ra;
+	const char *got;
+
+	(void)state;
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(pipe(wake), 0);
+	alarm(60);
+	assert_int_equal(write(data[1], "customer_id\n", 12), 12);
+	ra = readahead_start(data[0], "stdin", wake[0]);
+	assert_int_equal(write(wake[1], "s", 1), 1);
+	assert_int_equal(readahead_next(ra, &got), READAHEAD_WOKEN);
+	readahead_stop(ra);
+
+	/* stopped while it waits, with nothing to wake it but the stop itself */
+	ra = readahead_start(data[0], "stdin", -1);
+	readahead_stop(ra);
+	alarm(0);
+	for (int i = 0; i < 2; i++) {
+		close(data[i]);
+		close(wake[i]);
+	}
 }
 
 int main(void)
@@ -123,6 +155,7 @@ int main(void)
 	    cmocka_unit_test(test_readahead__every_byte_in_order),
 	    cmocka_unit_test(test_readahead__stops_before_the_end),
 	    cmocka_unit_test(test_readahead__read_error_is_reported),
+	    cmocka_unit_test(test_readahead__wakes_on_a_stalled_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
