@@ -11,16 +11,20 @@ _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire -
 	--check --withdraw-missing --max-withdraw --config --quiet --log-format --help"
 _finch_onboard_run_opts="--db --base-url --client-id --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
-	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit --help"
-_finch_onboard_status_opts="--db --json --log-format --help"
+	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit
+	--config --help"
+_finch_onboard_status_opts="--db --json --config --log-format --help"
 _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no-bom
 	--columns --config --log-format --help"
-_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --changed --unconfirmed --log-format
-	--help"
+_finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --changed
+	--unconfirmed --config --log-format --help"
 _finch_onboard_config_opts="--config --help"
-_finch_onboard_connections_opts="--db --log-format --help"
-_finch_onboard_webhooks_opts="--listen --db --at --log-format --help"
-_finch_onboard_prune_opts="--db --older-than --dry-run --log-format --help"
+_finch_onboard_connections_opts="--db --config --log-format --help"
+# webhooks: each subcommand's own, and before one is named all of them
+_finch_onboard_webhooks_serve_opts="--listen --db --config --log-format --help"
+_finch_onboard_webhooks_verify_opts="--at --config --log-format --help"
+_finch_onboard_webhooks_opts="--listen --db --at --config --log-format --help"
+_finch_onboard_prune_opts="--db --older-than --dry-run --config --log-format --help"
 _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
 	--column --ignore-column --keep-column --skip-lines --renew-expired
 	--reauthenticate --keep-missing --max-withdraw --keep-history --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
@@ -88,7 +92,8 @@ _finch_onboard_value()
 			plans_enrollments"
 		return 0
 		;;
-	--db | --out | --csv | --cacert | --client-secret-file | --metrics-file | --existing | --log)
+	--db | --out | --csv | --cacert | --client-secret-file | --metrics-file | --existing | --log | \
+		--config)
 		_finch_onboard_files
 		return 0
 		;;
@@ -108,36 +113,70 @@ _finch_onboard_value()
 	return 0
 }
 
+# _finch_onboard_next FROM: the first word of COMP_WORDS from FROM up to the
+# cursor that is neither an option nor an option's value, into the caller's
+# word and at; returns 1 when there is none.
+_finch_onboard_next()
+{
+	local j
+	word= at=
+	for ((j = $1; j < COMP_CWORD; j++)); do
+		case ${COMP_WORDS[j]} in
+		-*) continue ;;
+		esac
+		# the value of the option before it (one _finch_onboard_value knows)
+		[[ ${COMP_WORDS[j - 1]} == --* ]] &&
+			(_finch_onboard_value "${COMP_WORDS[j - 1]}" x >/dev/null 2>&1) && continue
+		word=${COMP_WORDS[j]} at=$j
+		return 0
+	done
+	return 1
+}
+
 _finch_onboard()
 {
-	local cur=${COMP_WORDS[COMP_CWORD]} prev= cmd= opts i
+	local cur=${COMP_WORDS[COMP_CWORD]} prev= cmd= sub= opts word at
 	COMPREPLY=()
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	for ((i = 1; i < COMP_CWORD; i++)); do
-		case ${COMP_WORDS[i]} in
-		-*) ;;
-		*) cmd=${COMP_WORDS[i]} && break ;;
-		esac
-	done
-	if [ -z "$cmd" ]; then
+	if ! _finch_onboard_next 1; then
 		mapfile -t COMPREPLY < <(compgen -W "$_finch_onboard_commands --help --version" -- "$cur")
 		return 0
+	fi
+	cmd=$word
+	# config [--config FILE] COMMAND [OPTIONS...]: the commands, then as COMMAND
+	if [ "$cmd" = config ]; then
+		if ! _finch_onboard_next $((at + 1)); then
+			_finch_onboard_value "$prev" config && return 0
+			if [[ $cur == -* ]]; then
+				mapfile -t COMPREPLY < <(compgen -W "$_finch_onboard_config_opts" -- "$cur")
+			else
+				mapfile -t COMPREPLY < <(compgen -W "${_finch_onboard_commands/ config/}" -- "$cur")
+			fi
+			return 0
+		fi
+		cmd=$word
 	fi
 	_finch_onboard_value "$prev" "$cmd" && return 0
 	# a command we know has a list _finch_onboard_CMD_opts above
 	[[ $cmd =~ ^[a-z]+$ ]] || return 0
+	# connections and webhooks: the subcommand, then its options
+	if [ "$cmd" = connections ] || [ "$cmd" = webhooks ]; then
+		_finch_onboard_next $((at + 1)) && sub=$word
+		if [ -z "$sub" ] && [[ $cur != -* ]]; then
+			[ $cmd = connections ] && opts=import || opts="serve verify"
+			mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+			return 0
+		fi
+	fi
 	opts=_finch_onboard_${cmd}_opts
+	[[ $sub =~ ^(serve|verify)$ ]] && opts=_finch_onboard_${cmd}_${sub}_opts
 	[ -n "${!opts+set}" ] || return 0
 	opts=${!opts}
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
-	elif [ "$cmd" = connections ] && [ "$prev" = connections ]; then
-		mapfile -t COMPREPLY < <(compgen -W "import" -- "$cur")
-	elif [ "$cmd" = webhooks ] && [ "$prev" = webhooks ]; then
-		mapfile -t COMPREPLY < <(compgen -W "serve verify" -- "$cur")
 	elif [ "$cmd" = import ] || [ "$cmd" = sync ] || [ "$cmd" = connections ] ||
-		[ "$cmd" = webhooks ]; then
-		_finch_onboard_files # the CSV
+		[ "$sub" = verify ]; then
+		_finch_onboard_files # the CSV, the connections' file, the saved delivery
 	fi
 	return 0
 }

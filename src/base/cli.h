@@ -37,6 +37,14 @@ void cli_usage_error(const char *usage);
 int cli_log_format(const char *arg);
 
 /*
+ * Every command but config reads its settings from --config FILE (else
+ * $FINCH_ONBOARD_CONFIG) before its own options (cmd/config.h); its --help
+ * says so with this line, which the completions follow.
+ */
+#define CLI_CONFIG_HELP                                                                            \
+	"  --config FILE        settings from an INI file (default $FINCH_ONBOARD_CONFIG)\n"
+
+/*
  * Looks through argv (up to a "--") for "--log-format json" or
  * "--log-format=json" before any option is parsed, so that the messages of
  * option parsing itself (an unknown option, a bad value, a mistyped

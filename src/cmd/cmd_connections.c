@@ -43,7 +43,7 @@
 #define LINE_MAX_BYTES (64 * 1024)
 
 static const char connections_usage[] =
-    "usage: finch-onboard connections import FILE [--db PATH]\n"
+    "usage: finch-onboard connections import FILE [--db PATH] [--config FILE]\n"
     "\n"
     "Marks the customers of FILE connected: CSV with a header naming customer_id\n"
     "and connection_id (and optionally status and time), or JSON Lines with those\n"
@@ -53,8 +53,8 @@ static const char connections_usage[] =
     "nothing. time is Unix seconds or ISO 8601 (default: now); status is\n"
     "account.updated's (default connected).\n"
     "\n"
-    "  --db PATH      the database (default " DEFAULT_DB_PATH ")\n" CLI_LOG_FORMAT_HELP
-    "  -h, --help     show this help\n";
+    "  --db PATH      the database (default " DEFAULT_DB_PATH
+    ")\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP "  -h, --help     show this help\n";
 
 /* One connection of the file. Strings point into the line's storage. */
 struct conn_line {

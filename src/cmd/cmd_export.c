@@ -47,7 +47,7 @@ static const char export_usage[] =
     "                     never altered\n"
     "  --bom, --no-bom    start a CSV with a UTF-8 BOM, so Excel reads it as UTF-8\n"
     "                     (default: yes for --out FILE, no for standard "
-    "output)\n" CLI_LOG_FORMAT_HELP "  -h, --help         show this help\n";
+    "output)\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP "  -h, --help         show this help\n";
 
 static void usage(FILE *f)
 {

@@ -40,7 +40,7 @@ static const char import_usage_tail[] =
     "                            (default " RECONCILE_MAX_WITHDRAW_DEFAULT ")\n"
     "  --quiet                   the summary counts only: no line per unknown column\n"
     "                            or invalid row (they are debug events under\n"
-    "                            --log-format json)\n" CLI_LOG_FORMAT_HELP
+    "                            --log-format json)\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP
     "  -h, --help                show this help\n";
 
 static void usage(FILE *f)

@@ -19,6 +19,7 @@
 
 static const char prune_usage[] =
     "usage: finch-onboard prune --older-than DURATION [--db PATH] [--dry-run]\n"
+    "                           [--config FILE]\n"
     "\n"
     "Deletes the attempts and runs that started longer ago than DURATION (90d,\n"
     "36h), in one transaction, and says how many. It never deletes a row's\n"
@@ -30,8 +31,8 @@ static const char prune_usage[] =
     "\n"
     "  --db PATH              the database (default " DEFAULT_DB_PATH ")\n"
     "  --older-than DURATION  the window to keep, with its unit: 90d, 36h, 30m\n"
-    "  --dry-run              count what would be deleted; change nothing\n" CLI_LOG_FORMAT_HELP
-    "  -h, --help             show this help\n";
+    "  --dry-run              count what would be deleted; change nothing\n" CLI_CONFIG_HELP
+	CLI_LOG_FORMAT_HELP "  -h, --help             show this help\n";
 
 static void usage(FILE *f)
 {

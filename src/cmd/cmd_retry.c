@@ -18,6 +18,7 @@
 static const char retry_usage[] =
     "usage: finch-onboard retry [--db PATH] [--state LIST] [--finch-code CODE]\n"
     "                           [--http-status N] [--customer ID]... [--changed]\n"
+    "                           [--config FILE]\n"
     "       finch-onboard retry --unconfirmed [--customer ID]... [--db PATH]\n"
     "       finch-onboard retry --reauthenticate[=all] [--customer ID]... [--db PATH]\n"
     "\n"
@@ -42,7 +43,7 @@ static const char retry_usage[] =
     "                     named by --customer or --http-status 2xx are taken too\n"
     "  --changed          only rows whose CSV fields changed after they got their\n"
     "                     link (state created,exists unless --state says): a new\n"
-    "                     link for the new fields\n" CLI_LOG_FORMAT_HELP
+    "                     link for the new fields\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP
     "  -h, --help         show this help\n";
 
 static void usage(FILE *f)

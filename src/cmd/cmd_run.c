@@ -24,7 +24,8 @@
 static const char run_usage_head[] =
     "usage: finch-onboard run [--db PATH] [--base-url URL] [--concurrency N]\n"
     "                         [--rate R] [--max-attempts N] [--timeout SECONDS]\n"
-    "                         [--grace SECONDS] [--dry-run] [more options below]\n"
+    "                         [--grace SECONDS] [--dry-run] [--config FILE]\n"
+    "                         [more options below]\n"
     "\n"
     "Creates a Finch Connect session for every pending row, and retries rows\n"
     "whose last attempt failed for a transient reason once they are due.\n"
@@ -37,7 +38,7 @@ static const char run_usage_head[] =
     "\n"
     "  --db PATH             the database (default " DEFAULT_DB_PATH ")\n";
 
-static const char run_usage_tail[] = "  -h, --help            show this help\n";
+static const char run_usage_tail[] = CLI_CONFIG_HELP "  -h, --help            show this help\n";
 
 static void usage(FILE *f)
 {

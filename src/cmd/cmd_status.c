@@ -18,7 +18,7 @@
 #include "base/util.h"
 
 static const char status_usage[] =
-    "usage: finch-onboard status [--db PATH] [--json]\n"
+    "usage: finch-onboard status [--db PATH] [--json] [--config FILE]\n"
     "\n"
     "Shows the rows per state, failures by finch_code and HTTP status, expired\n"
     "links and links expiring within 7 days, the campaign's funnel (links made;\n"
@@ -28,7 +28,7 @@ static const char status_usage[] =
     "in the answers journal for the next writer.\n"
     "\n"
     "  --db PATH   the database (default " DEFAULT_DB_PATH ")\n"
-    "  --json      print exactly one JSON object\n" CLI_LOG_FORMAT_HELP
+    "  --json      print exactly one JSON object\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP
     "  -h, --help  show this help\n";
 
 static void usage(FILE *f)

@@ -87,7 +87,7 @@ static const char sync_usage_head[] =
     "\n"
     "import options (fill empty cells):\n";
 
-static const char sync_usage_tail[] = "  -h, --help            show this help\n";
+static const char sync_usage_tail[] = CLI_CONFIG_HELP "  -h, --help            show this help\n";
 
 static void usage(FILE *f)
 {

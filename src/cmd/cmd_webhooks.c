@@ -41,8 +41,8 @@
 #define WEBHOOK_YIELD_US     2000 /* after each commit: see store_event() */
 
 static const char webhooks_usage[] =
-    "usage: finch-onboard webhooks serve --listen ADDR:PORT [--db PATH]\n"
-    "       finch-onboard webhooks verify FILE [--at UNIX_SECONDS]\n"
+    "usage: finch-onboard webhooks serve --listen ADDR:PORT [--db PATH] [--config FILE]\n"
+    "       finch-onboard webhooks verify FILE [--at UNIX_SECONDS] [--config FILE]\n"
     "\n"
     "serve receives Finch's webhooks: each delivery's Finch-Signature is checked\n"
     "with the base64 secret in $" WEBHOOK_SECRET_ENV " (HMAC-SHA256 over\n"
@@ -59,8 +59,8 @@ static const char webhooks_usage[] =
     "\n"
     "  --listen ADDR:PORT   IPv4 address and port to serve on (port 0: any free one)\n"
     "  --db PATH            the database (default " DEFAULT_DB_PATH ")\n"
-    "  --at UNIX_SECONDS    verify: check the timestamp as if received then\n" CLI_LOG_FORMAT_HELP
-    "  -h, --help           show this help\n";
+    "  --at UNIX_SECONDS    verify: check the timestamp as if received then\n" CLI_CONFIG_HELP
+	CLI_LOG_FORMAT_HELP "  -h, --help           show this help\n";
 
 /* The secret from the environment, decoded; -1 after reporting. */
 static int load_key(struct webhook_key *k)

@@ -25,6 +25,9 @@
 
 /* The name of the secret among systemd's credentials (LoadCredential=). */
 #define SECRET_CREDENTIAL "client_secret"
+/* The line of finch-onboard-sync@.service that loads it (packaging/systemd/). */
+#define SECRET_LOAD_CREDENTIAL                                                                     \
+	"'LoadCredential=" SECRET_CREDENTIAL ":/etc/finch-onboard/%%i.secret'"
 
 /* Refused with a pointer to the safe ways; listed so getopt does not guess a prefix. */
 #define RUN_OPT_SECRET_ON_ARGV (RUN_OPT_LAST + 1)
@@ -528,9 +531,12 @@ out:
 /*
  * The secret systemd hands the service (LoadCredential=client_secret:FILE):
  * $CREDENTIALS_DIRECTORY/client_secret, under the secret file's rules. *out
- * stays NULL when there is no such folder or no such credential in it.
+ * stays NULL when there is no such folder. A folder set means systemd
+ * started the job: a credential missing from it (when need) or unreadable is
+ * an error naming that file and the unit's line that should load it, not
+ * the environment variables a service never uses.
  */
-static int read_credential(char **out)
+static int read_credential(int need, char **out)
 {
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
 	struct strbuf path = STRBUF_INIT;
@@ -539,8 +545,21 @@ static int read_credential(char **out)
 	if (!dir || !*dir)
 		return 0;
 	strbuf_addf(&path, "%s/" SECRET_CREDENTIAL, dir);
-	if (access(path.buf, F_OK) == 0)
+	if (access(path.buf, F_OK) < 0) {
+		if (need)
+			ret = error("credential '" SECRET_CREDENTIAL "': '%s' is not there "
+				    "($CREDENTIALS_DIRECTORY is set: the service manager started "
+				    "this job); check the unit's line " SECRET_LOAD_CREDENTIAL
+				    " ('systemctl cat UNIT') and that the file it names exists",
+				    path.buf);
+	} else if (access(path.buf, R_OK) < 0) {
+		ret =
+		    error_errno("credential '" SECRET_CREDENTIAL "': cannot read '%s'; check "
+				"the unit's line " SECRET_LOAD_CREDENTIAL " ('systemctl cat UNIT')",
+				path.buf);
+	} else {
 		ret = read_secret_file("credential '" SECRET_CREDENTIAL "'", path.buf, 1, out);
+	}
 	strbuf_release(&path);
 	return ret;
 }
@@ -581,7 +600,7 @@ int run_config_finish(struct run_config *c)
 			return -1;
 	} else if ((env = getenv("FINCH_CLIENT_SECRET")) && *env) {
 		c->client_secret = secret_dup(env, strlen(env));
-	} else if (read_credential(&c->client_secret) < 0) {
+	} else if (read_credential(need, &c->client_secret) < 0) {
 		return -1;
 	} else if (!c->client_secret && need) {
 		return error("FINCH_CLIENT_SECRET is not set (or is empty); export it, "

@@ -132,6 +132,33 @@ compl finch-onboard import --encoding '' | grep -qx windows-1252 || fail "--enco
 compl finch-onboard sync --delimiter '' | grep -qx tab || fail "--delimiter"
 pass "bash: complete -p, subcommands, --format, --log-format, --state lists, --encoding, --delimiter"
 
+# config COMMAND: the commands first (with or without its --config), then as COMMAND
+others=$(printf '%s\n' $commands | grep -vx config | sort | tr '\n' ' ')
+[ "$(compl finch-onboard config '' | tr '\n' ' ')" = "$others" ] ||
+	fail "config: $(compl finch-onboard config '' | tr '\n' ' '), want $others"
+[ "$(compl finch-onboard config --config f.ini '' | tr '\n' ' ')" = "$others" ] ||
+	fail "config --config FILE: $(compl finch-onboard config --config f.ini '' | tr '\n' ' ')"
+[ "$(compl finch-onboard config -- | tr '\n' ' ')" = "--config --help " ] ||
+	fail "config --: $(compl finch-onboard config -- | tr '\n' ' ')"
+[ "$(compl finch-onboard config sync --renew)" = --renew-expired ] || fail "config sync --renew"
+[ "$(compl finch-onboard config retry --state f)" = failed ] || fail "config retry --state f"
+# --config takes a file name, for every command
+for cmd in $commands; do
+	compl finch-onboard $cmd --config file | grep -qx files.txt ||
+		fail "$cmd --config: no file name: $(compl finch-onboard $cmd --config file)"
+done
+# webhooks: serve's options, verify's, and the subcommands first
+[ "$(compl finch-onboard webhooks '' | tr '\n' ' ')" = "serve verify " ] ||
+	fail "webhooks: $(compl finch-onboard webhooks '')"
+[ "$(compl finch-onboard webhooks serve -- | tr '\n' ' ')" = "--config --db --help --listen --log-format " ] ||
+	fail "webhooks serve --: $(compl finch-onboard webhooks serve -- | tr '\n' ' ')"
+[ "$(compl finch-onboard webhooks verify -- | tr '\n' ' ')" = "--at --config --help --log-format " ] ||
+	fail "webhooks verify --: $(compl finch-onboard webhooks verify -- | tr '\n' ' ')"
+[ "$(compl finch-onboard webhooks --db x.db serve --li)" = --listen ] || fail "webhooks --db x serve --li"
+compl finch-onboard webhooks verify file | grep -qx files.txt || fail "webhooks verify FILE"
+[ "$(compl finch-onboard connections '')" = import ] || fail "connections: $(compl finch-onboard connections '')"
+pass "bash: config COMMAND (the commands, then COMMAND's options and values), --config FILE for every command, webhooks serve and verify apart"
+
 zcomp=$root/usr/share/zsh/vendor-completions/_finch-onboard
 zsh -n "$zcomp" || fail "_finch-onboard: zsh syntax error"
 zsh -fc 'fpath=($1 $fpath); autoload -Uz compinit; compinit -u -d $2
@@ -148,6 +175,8 @@ for cmd in $commands mock; do
 		compl finch-mock -- >comp.txt
 	else
 		opts_of "$FINCH_ONBOARD" $cmd >help.txt
+		# every command but config itself reads a config file, and says so
+		[ $cmd = config ] || grep -qx -- --config help.txt || fail "$cmd --help does not list --config"
 		compl finch-onboard $cmd -- >comp.txt
 	fi
 	diff -u help.txt comp.txt >opts.diff || fail "bash completion of $cmd vs its --help:

@@ -71,8 +71,32 @@ pass "an env-file, BOM, empty or writable credential is refused, naming it, noth
 rm creds/client_secret
 new_db c.db 1
 expect_exit 2 fo run --db c.db --base-url "$MOCK_URL"
-grep -q "FINCH_CLIENT_SECRET is not set.*credential 'client_secret'" err.txt ||
-	fail "a missing credential does not say where the secret is looked for: $(cat err.txt)"
+# under systemd the environment variables are beside the point: the message
+# names the credential's file and the unit's line that should load it
+grep -qF "credential 'client_secret': '$CREDENTIALS_DIRECTORY/client_secret' is not there" err.txt &&
+	grep -qF "'LoadCredential=client_secret:/etc/finch-onboard/%i.secret'" err.txt ||
+	fail "a missing credential does not name its file and LoadCredential=: $(cat err.txt)"
+! grep -q FINCH_CLIENT_SECRET err.txt || fail "a missing credential names the environment: $(cat err.txt)"
+pass "a credentials folder without client_secret: exit 2, naming \$CREDENTIALS_DIRECTORY/client_secret and LoadCredential="
+# a dry run needs no secret: a missing credential is no error there
+new_db c.db 1
+expect_exit 0 fo run --db c.db --base-url "$MOCK_URL" --dry-run
+# unreadable by the job's user (systemd's ACL gone wrong); root reads anything,
+# so the job runs as nobody when the test is root
+printf '%s\n' "$secret" >creds/client_secret
+chmod 000 creds/client_secret
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 711 "$E2E_TMP" && chmod 755 creds # the folders open to nobody, the file not
+	new_db c.db 1
+	expect_exit 2 setpriv --reuid=65534 --regid=65534 --clear-groups "$FINCH_ONBOARD" run \
+		--db "$E2E_TMP/nowhere/c.db" --base-url "$MOCK_URL"
+	grep -qF "credential 'client_secret': cannot read '$CREDENTIALS_DIRECTORY/client_secret'; check the unit's line 'LoadCredential=client_secret:" err.txt ||
+		fail "an unreadable credential does not name its file and LoadCredential=: $(cat err.txt)"
+	pass "an unreadable credential: exit 2, naming its file and LoadCredential="
+else
+	echo "skipped: the unreadable credential needs root and setpriv"
+fi
+rm -f creds/client_secret
 unset CREDENTIALS_DIRECTORY
 new_db c.db 1
 expect_exit 2 fo run --db c.db --base-url "$MOCK_URL"
