@@ -19,7 +19,7 @@ _finch_onboard_export_opts="--db --format --out --state --since --raw --bom --no
 _finch_onboard_retry_opts="--db --state --finch-code --http-status --customer --reauthenticate --changed
 	--unconfirmed --config --log-format --help"
 _finch_onboard_config_opts="--config --help"
-_finch_onboard_connections_opts="--db --config --log-format --help"
+_finch_onboard_connections_opts="--db --read-timeout --config --log-format --help"
 # webhooks: each subcommand's own, and before one is named all of them
 _finch_onboard_webhooks_serve_opts="--listen --db --config --log-format --help"
 _finch_onboard_webhooks_verify_opts="--at --config --log-format --help"
@@ -100,7 +100,7 @@ _finch_onboard_value()
 	--base-url | --redirect-uri | --connect-base | --connect-host | --bind | --port | --client-id | \
 		--minutes-to-expire | --concurrency | --rate | --max-attempts | --timeout | \
 		--connect-timeout | --grace | --max-retry-after | --seed | --max-outage | \
-		--give-up-after | --keep-history | --older-than | --metrics-job | --limit | --max-withdraw | --since | --allow-product | --finch-code | --http-status | --customer | \
+		--give-up-after | --keep-history | --older-than | --metrics-job | --limit | --max-withdraw | --since | --read-timeout | --allow-product | --finch-code | --http-status | --customer | \
 		--existing-every | --threads | --max-body | --idle-timeout | --max-per-client | --max-connections | --rate-limit-fault | --fail-* | --retry-after | \
 		--error-rate | --latency | --jitter | --hang* | --reset* | --malformed* | \
 		--short-body-rate | --cut-body-rate | --revoke-after | --rate-limit | --penalty)

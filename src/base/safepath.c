@@ -189,8 +189,13 @@ void safepath_release(struct safepath *sp)
 
 int safepath_open_input(const char *path)
 {
+	return safepath_open_input_flags(path, 0);
+}
+
+int safepath_open_input_flags(const char *path, int extra)
+{
 	struct safepath sp;
-	int fd = -1, flags = O_RDONLY | O_NOCTTY;
+	int fd = -1, flags = O_RDONLY | O_NOCTTY | extra;
 
 	if (safepath_walk(&sp, path, NULL) < 0)
 		return -1;
@@ -225,7 +230,8 @@ int safepath_open_input(const char *path)
 			    path);
 			goto out;
 		}
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		if (!(extra & O_NONBLOCK))
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	}
 out:
 	safepath_release(&sp);

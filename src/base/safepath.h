@@ -65,6 +65,13 @@ int safepath_refuse_dangling(const struct safepath *sp, const char *path, const 
  */
 int safepath_open_input(const char *path);
 
+/*
+ * safepath_open_input() with extra open flags: O_NONBLOCK opens a FIFO
+ * without waiting for its writer, and leaves the descriptor non-blocking
+ * (the caller polls it).
+ */
+int safepath_open_input_flags(const char *path, int flags);
+
 /* 1 when uid may own a link, folder or device this process trusts: itself or root. */
 int safepath_trusted_uid(uid_t uid);
 

@@ -10,12 +10,17 @@
  * again), unknown customers are reported and never created, and importing
  * the same file again changes nothing. The whole file is one transaction
  * under the writer's lock: a bad line (named FILE:LINE: field) imports
- * nothing.
+ * nothing. The file is read whole before the lock is taken, so a FIFO or a
+ * terminal that is slow to write never holds the database from a nightly
+ * sync (which would be refused, exit 4); --read-timeout bounds the wait.
  */
 #include <csv.h>
 #include <errno.h>
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +46,17 @@
  * and is refused before it can grow without bound.
  */
 #define LINE_MAX_BYTES (64 * 1024)
+/*
+ * The file is held in memory until it is applied: a connections log of a
+ * million customers is some 100 MiB; more is not one (import it in parts).
+ */
+#define INPUT_MAX_BYTES (256 * 1024 * 1024)
+/* --read-timeout: how long a FIFO or terminal may send nothing */
+#define READ_TIMEOUT_DEFAULT "30s"
 
 static const char connections_usage[] =
-    "usage: finch-onboard connections import FILE [--db PATH] [--config FILE]\n"
+    "usage: finch-onboard connections import FILE [--db PATH] [--read-timeout D]\n"
+    "                                             [--config FILE]\n"
     "\n"
     "Marks the customers of FILE connected: CSV with a header naming customer_id\n"
     "and connection_id (and optionally status and time), or JSON Lines with those\n"
@@ -51,10 +64,15 @@ static const char connections_usage[] =
     "an exists row with its connection_id (a created row is never renewed again);\n"
     "unknown customers are reported, not created (exit 1); importing again changes\n"
     "nothing. time is Unix seconds or ISO 8601 (default: now); status is\n"
-    "account.updated's (default connected).\n"
+    "account.updated's (default connected). FILE is read whole before the\n"
+    "database is locked: a FIFO may take its time without holding up a sync.\n"
     "\n"
-    "  --db PATH      the database (default " DEFAULT_DB_PATH
-    ")\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP "  -h, --help     show this help\n";
+    "  --db PATH            the database (default " DEFAULT_DB_PATH ")\n"
+    "  --read-timeout D     give up (exit 2, nothing imported) when FILE sends\n"
+    "                       nothing for D, e.g. a FIFO whose writer is stuck\n"
+    "                       (default " READ_TIMEOUT_DEFAULT
+    "; 0: wait as long as it takes)\n" CLI_CONFIG_HELP CLI_LOG_FORMAT_HELP
+    "  -h, --help           show this help\n";
 
 /* One connection of the file. Strings point into the line's storage. */
 struct conn_line {
@@ -183,11 +201,78 @@ static ssize_t read_line(FILE *f, struct strbuf *sb)
 	return (ssize_t)sb->len;
 }
 
-/* Reads path line by line into st; -1 after reporting. */
-static int import_file(struct store *st, const char *path, struct counts *n)
+/*
+ * Reads all of path into data, before the database is locked. A FIFO is
+ * opened without waiting for its writer and polled: timeout_ms (0: none)
+ * bounds each wait for a byte. A line over LINE_MAX_BYTES or a file over
+ * INPUT_MAX_BYTES stops the read at once. 0, or -1 after an error naming
+ * path (and the line, or the timeout).
+ */
+static int read_input(const char *path, int64_t timeout_ms, const char *timeout_arg,
+		      struct strbuf *data)
 {
-	int fd = safepath_open_input(path); /* a device, or another user's link: refused */
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	/* a device, or another user's link: refused */
+	int fd = safepath_open_input_flags(path, O_NONBLOCK), ret = -1;
+	size_t line_start = 0;
+	int64_t lineno = 1;
+	char buf[64 * 1024];
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int r = poll(&p, 1,
+			     timeout_ms ? (int)(timeout_ms < INT_MAX ? timeout_ms : INT_MAX) : -1);
+		ssize_t got;
+
+		if (r < 0 && errno != EINTR) {
+			error_errno("cannot read '%s'", path);
+			goto out;
+		}
+		if (r == 0) {
+			error("'%s' sent nothing for %s (--read-timeout): nothing was imported",
+			      path, timeout_arg);
+			goto out;
+		}
+		if (r < 0)
+			continue;
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (got < 0) {
+			error_errno("cannot read '%s'", path);
+			goto out;
+		}
+		if (!got)
+			break;
+		strbuf_add(data, buf, (size_t)got);
+		for (size_t i = data->len - (size_t)got; i < data->len; i++)
+			if (data->buf[i] == '\n') {
+				line_start = i + 1;
+				lineno++;
+			}
+		if (data->len - line_start > LINE_MAX_BYTES) {
+			error("%s:%lld: a line longer than %d bytes: not a connections file", path,
+			      (long long)lineno, LINE_MAX_BYTES);
+			goto out;
+		}
+		if (data->len > INPUT_MAX_BYTES) {
+			error("'%s' is larger than %d MiB: not one connections log; import it in "
+			      "parts",
+			      path, INPUT_MAX_BYTES >> 20);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Reads data, the whole of path, line by line into st; -1 after reporting. */
+static int import_file(struct store *st, const char *path, struct strbuf *data, struct counts *n)
+{
+	FILE *f = data->len ? fmemopen(data->buf, data->len, "r") : NULL;
 	struct cells c = {STRBUF_INIT, {0}, 0};
 	struct strbuf sb = STRBUF_INIT;
 	char *line;
@@ -196,12 +281,10 @@ static int import_file(struct store *st, const char *path, struct counts *n)
 	static const char *const names[4] = {"customer_id", "connection_id", "status", "time"};
 	int64_t now_ms = clock_now_ms(), lineno = 0, nonblank = 0;
 
-	if (fd < 0)
-		return -1;
-	if (!f) {
-		close(fd);
+	if (!data->len)
+		return error("'%s' is empty: no header and no connection", path);
+	if (!f)
 		return error_errno("cannot read '%s'", path);
-	}
 	for (;;) {
 		len = read_line(f, &sb);
 		if (len == -1)
@@ -292,18 +375,28 @@ static void connections_help(FILE *f)
 	fputs(connections_usage, f);
 }
 
-/* connections has no option of its own: cmd_read_options() reads them all. */
-static int no_own_option(void *ctx, int c, const char *arg)
+struct connections_args {
+	int64_t read_timeout_ms;
+	const char *read_timeout; /* as given, for the message */
+};
+
+/* connections' own option: --read-timeout. */
+static int own_option(void *ctx, int c, const char *arg)
 {
-	(void)ctx;
-	(void)c;
-	(void)arg;
-	return 0;
+	struct connections_args *a = ctx;
+
+	if (c != 'T')
+		return 0;
+	if (parse_duration_ms(arg, &a->read_timeout_ms) < 0 || a->read_timeout_ms < 0)
+		return error("option '--read-timeout': '%s' is not a duration (30s, 5m, 0)", arg);
+	a->read_timeout = arg;
+	return 1;
 }
 
 /* The command's own options (cmd.h: the config file reads them too). */
 const struct option cmd_connections_options[] = {
     {"db", required_argument, NULL, 'd'},
+    {"read-timeout", required_argument, NULL, 'T'},
     CLI_LOG_FORMAT_OPTION,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -312,12 +405,15 @@ const struct option cmd_connections_options[] = {
 int cmd_connections(int argc, char **argv)
 {
 	struct cmd_common co = {DEFAULT_DB_PATH, connections_help, 0, NULL};
+	struct connections_args a = {0, READ_TIMEOUT_DEFAULT};
 	struct writer w = WRITER_INIT;
+	struct strbuf data = STRBUF_INIT;
 	struct counts n = {0};
 	const char *db, *path;
 	int ret;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_connections_options, no_own_option, NULL);
+	parse_duration_ms(READ_TIMEOUT_DEFAULT, &a.read_timeout_ms);
+	ret = cmd_read_options(&co, argc, argv, cmd_connections_options, own_option, &a);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	db = co.db;
@@ -326,13 +422,17 @@ int cmd_connections(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	path = argv[optind + 1];
+	/* the whole file first: the lock is never held while it takes its time */
+	ret = EXIT_USAGE;
+	if (read_input(path, a.read_timeout_ms, a.read_timeout, &data) < 0)
+		goto out;
 	ret = writer_open(&w, db, WRITER_MUST_EXIST);
 	if (ret != EXIT_OK)
 		goto out;
 	ret = EXIT_USAGE;
 	if (store_begin(w.st) < 0)
 		goto out;
-	if (import_file(w.st, path, &n) < 0) {
+	if (import_file(w.st, path, &data, &n) < 0) {
 		store_rollback(w.st);
 		goto out;
 	}
@@ -345,5 +445,6 @@ int cmd_connections(int argc, char **argv)
 	ret = n.unknown || n.skipped ? EXIT_ROWS : EXIT_OK;
 out:
 	writer_close(&w);
+	strbuf_release(&data);
 	return ret;
 }

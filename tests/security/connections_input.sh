@@ -3,7 +3,10 @@
 # input (issue 20, item 2). A FIFO whose writer never sends a newline (64 MiB
 # of one line, then silence) is refused at the line limit with FILE:LINE,
 # instead of growing until the writer stops; a line just under the limit is
-# read; an empty file is an error, not a silent exit 0.
+# read; an empty file is an error, not a silent exit 0. A FIFO that sends
+# nothing never holds the database: the file is read whole before the
+# writer's lock is taken (a sync beside it runs), a late writer's lines are
+# all imported, and --read-timeout bounds the wait (exit 2, naming the file).
 set -euo pipefail
 . "$(dirname "$0")/../e2e/lib.sh"
 tmpdir connections-input
@@ -58,4 +61,40 @@ printf 'customer_id,connection_id\n' >header.csv
 expect_exit 0 fo connections import header.csv --db c.db
 grep -q "connections header.csv: 0 lines" out.txt || fail "a header alone: $(cat out.txt)"
 pass "an empty or blank file is exit 2 naming it; a header alone is 0 lines, exit 0"
+
+# ---- a FIFO that sends nothing holds no lock --------------------------------------
+# The import waits on a FIFO with no writer (--read-timeout 0: as long as it
+# takes) while another writer of the database runs: it must not be refused
+# as "in use" (exit 4). Then the FIFO's late writer sends its lines, and
+# every one is imported.
+mkfifo late.fifo
+bg_fo late connections import late.fifo --db c.db --read-timeout 0
+# under way: it has the FIFO (or, holding the lock, the database) open
+under_way() { ls -l "/proc/$BG_PID/fd" 2>/dev/null | grep -qE "late.fifo|c.db\$"; }
+wait_for "the import to open the FIFO" under_way
+expect_exit 0 fo retry --db c.db
+printf 'customer_id,connection_id\nc-001,conn-late\n' >late.fifo
+bg_wait
+[ "$BG_RC" = 0 ] || fail "the late FIFO's import exited $BG_RC: $(cat late.err)"
+[ "$(q c.db "SELECT connection_id FROM customers WHERE customer_id = 'c-001'")" = conn-late ] ||
+	fail "the late FIFO's line was not imported: $(cat late.out late.err)"
+pass "a FIFO with no writer yet holds no lock (another writer runs beside it); its late lines are imported"
+
+# --read-timeout: a FIFO whose writer never comes, and one that stops mid-line
+expect_exit 2 timeout 60 "$FINCH_ONBOARD" connections import late.fifo --db c.db --read-timeout 1s
+expect_eq "the error" "$(cat err.txt)" \
+	"finch-onboard: error: 'late.fifo' sent nothing for 1s (--read-timeout): nothing was imported"
+# a writer that sent a line and a half and went quiet: the test holds the
+# FIFO open read-write, so nothing waits on anyone and no EOF comes
+exec 7<>late.fifo
+printf 'customer_id,connection_id\nc-001,conn-stalled' >&7
+expect_exit 2 timeout 60 "$FINCH_ONBOARD" connections import late.fifo --db c.db --read-timeout 1s
+exec 7>&-
+grep -q "'late.fifo' sent nothing for 1s" err.txt || fail "a stalled FIFO: $(cat err.txt)"
+[ "$(q c.db "SELECT connection_id FROM customers WHERE customer_id = 'c-001'")" = conn-late ] ||
+	fail "a stalled FIFO's partial line changed the database"
+expect_exit 2 fo connections import header.csv --db c.db --read-timeout soon
+expect_eq "a bad --read-timeout" "$(cat err.txt)" \
+	"finch-onboard: error: option '--read-timeout': 'soon' is not a duration (30s, 5m, 0)"
+pass "--read-timeout: a FIFO that sends nothing, or stops mid-line, is exit 2 naming it, nothing imported"
 finish
