@@ -103,7 +103,8 @@ const char run_options_help[] =
     "                        re-queued by the next sync until this long after its\n"
     "                        first transient failure (default 7d)\n"
     "  --metrics-file FILE   at the end, write Prometheus metrics to FILE\n"
-    "                        (atomically; for node_exporter's textfile collector)\n"
+    "                        (atomically; for node_exporter's textfile collector;\n"
+    "                        never by --dry-run)\n"
     "  --connect-host HOST   the host of the connect links Finch answers with\n"
     "                        (default " FINCH_CONNECT_HOST_DEFAULT
     "); a link elsewhere fails its row\n"

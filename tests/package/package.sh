@@ -249,14 +249,22 @@ expect_exit 0 env -u FINCH_CLIENT_ID -u FINCH_BASE_URL "$FINCH_ONBOARD" config -
 for key in db client_id csv out metrics_file renew_expired rate quiet log_format; do
 	grep -q "^file:$conf:[0-9]*	$key=" out.txt || fail "config sync does not take $key from the example: $(cat out.txt err.txt)"
 done
-# and a dry run of the job's config (the sample: 22 valid rows, 3 invalid, exit 1)
+# and a dry run of the job's config (the sample: 22 valid rows, 3 invalid, exit
+# 1). It sends nothing, so it writes no metrics: last night's file stays as it
+# was, byte for byte (its exit code and last success are the real run's).
+prom=$scratch/var/log/finch-onboard/$job/finch_onboard.prom
+printf 'onboard_exit_code{onboard_job="acme"} 0\n' >"$prom"
+cp "$prom" prom.before
 expect_exit 1 env -u FINCH_CLIENT_ID -u FINCH_BASE_URL -u FINCH_CLIENT_SECRET \
 	"$FINCH_ONBOARD" sync --config "$conf" --dry-run <"$FINCH_SOURCE_DIR/samples/customers.csv"
 # the job logs JSON: its dry run prints the plan as one JSON object (issue 16)
 [ "$(jq -r .requests out.txt)" = 22 ] ||
 	fail "sync --config acme.conf --dry-run did not plan the 22 requests: $(head -n 5 out.txt err.txt)"
 [ ! -e "$scratch/var/lib/finch-onboard/$job/onboard.db" ] || fail "the dry run wrote the database"
-pass "the example config is in the package; the installed finch-onboard reads each of its settings for sync ('config --config FILE sync') and dry-runs the job with it"
+cmp -s "$prom" prom.before || fail "the dry run wrote the metrics file: $(cat "$prom")"
+[ ! -e "$scratch/var/log/finch-onboard/$job/results.csv" ] || fail "the dry run wrote the export"
+rm "$prom"
+pass "the example config is in the package; the installed finch-onboard reads each of its settings for sync ('config --config FILE sync') and dry-runs the job with it (no database, export or metrics written)"
 
 # --- the service's command line, run as systemd would ------------------------
 # ExecStart with %i expanded and /etc, /var moved under the scratch root, the
