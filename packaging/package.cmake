@@ -9,12 +9,13 @@ set(CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXE
 
 install(TARGETS finch-onboard finch-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# The manual pages and the Debian changelog, gzipped as Debian policy asks;
+# The manual pages, the Debian changelog and the README (the units' comments
+# point to it), gzipped as Debian policy asks of documentation over 4 KiB;
 # -n keeps name and time out of the header, so the bytes are reproducible.
 set(FINCH_GZ_DIR ${CMAKE_BINARY_DIR}/gz)
 set(FINCH_GZ_FILES)
 foreach(pair "src/finch-onboard.1=finch-onboard.1" "src/finch-mock.1=finch-mock.1"
-        "packaging/debian/changelog=changelog.Debian")
+        "packaging/debian/changelog=changelog.Debian" "README.md=README.md")
   string(REPLACE "=" ";" pair "${pair}")
   list(GET pair 0 src)
   list(GET pair 1 name)
@@ -30,8 +31,8 @@ endforeach()
 add_custom_target(finch-gz ALL DEPENDS ${FINCH_GZ_FILES})
 install(FILES ${FINCH_GZ_DIR}/finch-onboard.1.gz ${FINCH_GZ_DIR}/finch-mock.1.gz
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES ${FINCH_GZ_DIR}/changelog.Debian.gz packaging/debian/copyright
-        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${FINCH_GZ_DIR}/changelog.Debian.gz ${FINCH_GZ_DIR}/README.md.gz
+        packaging/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES packaging/systemd/finch-onboard-sync.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # lintian's overrides, each with its reason (packaging/debian/lintian-overrides)
@@ -114,6 +115,12 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# Maintainer scripts, written by hand as dh_installsystemd would write them
+# (cpack has no debhelper): daemon-reload on install and upgrade, every
+# job's timer stopped and disabled on removal, the configuration (not the
+# databases) removed on purge. Each says what it does and why.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    "${CMAKE_SOURCE_DIR}/packaging/debian/postinst;${CMAKE_SOURCE_DIR}/packaging/debian/prerm;${CMAKE_SOURCE_DIR}/packaging/debian/postrm")
 # Installed with DESTDIR under the final prefix, so the units name /usr/bin.
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)

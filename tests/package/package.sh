@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/package/package.sh: the Debian package, tested as installed. It
 # builds the .deb with cpack from this build, lists it against
-# tests/package/files.txt, runs lintian (no error allowed), unpacks it into a
+# tests/package/files.txt, runs lintian (no error allowed), checks the
+# maintainer scripts and runs them through a real dpkg --root install,
+# upgrade, removal and purge in a scratch root, unpacks the package into a
 # scratch root (dpkg -x: the machine's own /usr is never touched) and there:
 # runs both binaries' --version and a sync --dry-run on the sample, renders
 # both manual pages with man -l (no groff warning), checks the completions
@@ -68,6 +70,76 @@ lintian --fail-on error --display-info "$deb" >lintian.txt 2>lintian.err ||
 echo "lintian: $(grep -c '^E:' lintian.txt || true) errors, $(grep -c '^W:' lintian.txt || true) warnings, $(grep -c '^I:' lintian.txt || true) infos"
 sed 's/^/  /' lintian.txt
 pass "lintian: no error"
+
+# --- maintainer scripts ------------------------------------------------------
+dpkg-deb -e "$deb" control.d
+for m in postinst prerm postrm; do
+	[ -x control.d/$m ] || fail "the package has no executable $m: $(ls control.d)"
+	[ "$(head -n 1 control.d/$m)" = '#!/bin/sh' ] || fail "$m: not a #!/bin/sh script"
+	grep -qx 'set -e' control.d/$m || fail "$m: no 'set -e'"
+	sh -n control.d/$m || fail "$m: sh -n: a syntax error"
+	! grep -E "^[EW]: .*($m|maintainer-script)" lintian.txt || fail "lintian on $m: $(grep -E "$m|maintainer-script" lintian.txt)"
+done
+pass "postinst, prerm and postrm: #!/bin/sh, set -e, sh -n, no lintian error or warning"
+
+# A real install, upgrade, removal and purge by dpkg into a second scratch
+# root (--root, the scripts run chrootless with DPKG_ROOT set, as for a
+# cross-install): a job set up as the README says, its timer enabled.
+droot=$scratch/droot
+mkdir -p "$droot/var/lib/dpkg/info" "$droot/var/lib/dpkg/updates" "$droot/var/lib/dpkg/triggers" \
+	"$droot/etc/systemd/system/timers.target.wants" "$droot/etc/finch-onboard" \
+	"$droot/var/lib/private/finch-onboard/acme" "$droot/var/log/private/finch-onboard/acme" \
+	"$droot/var/spool/finch-onboard" "$droot/var/lib/systemd/timers"
+: >"$droot/var/lib/dpkg/status"
+ln -s private/finch-onboard "$droot/var/lib/finch-onboard"
+ln -s private/finch-onboard "$droot/var/log/finch-onboard"
+wants=$droot/etc/systemd/system/timers.target.wants/finch-onboard-sync@acme.timer
+enable_job() { ln -sfn /lib/systemd/system/finch-onboard-sync@.timer "$wants"; }
+printf '[sync]\nclient_id = x\n' >"$droot/etc/finch-onboard/acme.conf"
+printf 'secret\n' >"$droot/etc/finch-onboard/acme.secret"
+printf 'the admin keeps notes here\n' >"$droot/etc/finch-onboard/NOTES"
+: >"$droot/var/lib/private/finch-onboard/acme/onboard.db"
+: >"$droot/var/log/private/finch-onboard/acme/results.csv"
+: >"$droot/var/spool/finch-onboard/acme.csv"
+: >"$droot/var/lib/systemd/timers/stamp-finch-onboard-sync@acme.timer"
+rdpkg() {
+	dpkg --root="$droot" --force-script-chrootless --force-depends --log=/dev/null "$@" \
+		>dpkg.out 2>&1 || fail "dpkg --root $*: $(cat dpkg.out)"
+}
+rdpkg -i "$deb"
+[ -x "$droot/usr/bin/finch-onboard" ] || fail "dpkg --root -i installed no binary"
+enable_job
+rdpkg -i "$deb" # an upgrade (prerm upgrade, postinst configure): the job stays enabled
+[ -L "$wants" ] || fail "an upgrade disabled the job's timer"
+pass "dpkg --root: install and upgrade run postinst and prerm (exit 0); an upgrade leaves the timer enabled"
+
+rdpkg --remove finch-onboard
+[ ! -e "$droot/usr/bin/finch-onboard" ] || fail "removed, the binary is still there"
+[ ! -L "$wants" ] || fail "removed, finch-onboard-sync@acme.timer is still enabled"
+grep -q "finch-onboard-sync@acme.timer disabled; once installed again: systemctl enable --now finch-onboard-sync@acme.timer" dpkg.out ||
+	fail "prerm did not say which timer it disabled: $(cat dpkg.out)"
+for f in etc/finch-onboard/acme.conf etc/finch-onboard/acme.secret var/lib/private/finch-onboard/acme/onboard.db \
+	var/log/private/finch-onboard/acme/results.csv; do
+	[ -e "$droot/$f" ] || fail "a removal (not a purge) deleted /$f"
+done
+pass "dpkg --remove: the job's timer disabled and named, its settings, secret, database and export kept"
+
+rdpkg --purge finch-onboard
+for f in etc/finch-onboard/acme.conf etc/finch-onboard/acme.secret var/log/private/finch-onboard \
+	var/log/finch-onboard var/lib/systemd/timers/stamp-finch-onboard-sync@acme.timer; do
+	[ ! -e "$droot/$f" ] && [ ! -L "$droot/$f" ] || fail "purged, /$f is still there"
+done
+for f in etc/finch-onboard/NOTES var/lib/private/finch-onboard/acme/onboard.db var/spool/finch-onboard/acme.csv; do
+	[ -e "$droot/$f" ] || fail "a purge deleted /$f"
+done
+grep -q "/var/lib/finch-onboard is kept (your jobs' data); to remove it: rm -rf /var/lib/finch-onboard /var/lib/private/finch-onboard" dpkg.out ||
+	fail "the purge did not name the databases it keeps: $(cat dpkg.out)"
+# idempotent: each script again, as dpkg may run it after a failure
+for step in "postinst configure" "prerm remove" "postrm remove" "postrm purge" "postrm purge"; do
+	DPKG_ROOT=$droot sh control.d/$step >step.out 2>&1 || fail "$step, again: $(cat step.out)"
+done
+[ -e "$droot/var/lib/private/finch-onboard/acme/onboard.db" ] || fail "a second purge deleted the database"
+pass "dpkg --purge: settings and secret, exports and timer stamps removed; the databases, CSVs and other files kept and named; every script idempotent"
 
 # --- installed into a scratch root -------------------------------------------
 dpkg -x "$deb" "$root"
@@ -200,6 +272,15 @@ for want in 'ExecStart=/usr/bin/finch-onboard sync' 'DynamicUser=yes' \
 	'ExecStart=/usr/bin/finch-onboard sync --config /etc/finch-onboard/%i.conf'; do
 	grep -qF -- "$want" "$service" || fail "the service lacks $want"
 done
+# every file the units' comments point to is in the package (the README too)
+refs=$(grep -ohE '/usr/share/doc/finch-onboard/[A-Za-z0-9_./-]*[A-Za-z0-9]' "$service" "$timer" | sort -u)
+[ -n "$refs" ] || fail "the units point to no documentation"
+for ref in $refs; do
+	[ -e "$root$ref" ] || fail "the unit points to $ref, which the package lacks"
+done
+zcat "$root/usr/share/doc/finch-onboard/README.md.gz" | grep -q '^## Install as a package' ||
+	fail "README.md.gz is not the README"
+pass "the documents the units point to are in the package: $(echo $refs)"
 ! grep -qE '^Environment=.*SECRET' "$service" || fail "the service puts a secret in Environment="
 ! grep -q '^EnvironmentFile=' "$service" || fail "the service still reads an environment file"
 for want in 'OnCalendar=daily' 'RandomizedDelaySec=' 'Persistent=true' 'WantedBy=timers.target'; do
