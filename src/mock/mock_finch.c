@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -28,58 +29,6 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "mock/mock_int.h"
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static struct map_entry *map_find(struct map *m, const char *key, int create)
-{
-	if (create && (m->used + 1) * 4 >= m->cap * 3) {
-		struct map old = *m;
-
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->slots = xcalloc(m->cap, sizeof(*m->slots));
-		m->used = 0;
-		for (size_t i = 0; i < old.cap; i++) {
-			if (old.slots[i].key) {
-				struct map_entry *e = map_find(m, old.slots[i].key, 1);
-
-				*e = old.slots[i];
-			}
-		}
-		free(old.slots);
-	}
-	if (!m->cap)
-		return NULL;
-	for (size_t i = hash_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		struct map_entry *e = &m->slots[i];
-
-		if (!e->key) {
-			if (!create)
-				return NULL;
-			m->used++;
-			return e; /* the caller sets key */
-		}
-		if (!strcmp(e->key, key))
-			return e;
-	}
-}
-
-void mock_map_release(struct map *m)
-{
-	for (size_t i = 0; i < m->cap; i++) {
-		free(m->slots[i].key);
-		free(m->slots[i].value);
-	}
-	free(m->slots);
-	memset(m, 0, sizeof(*m));
-}
 
 /* One request, from its first byte to its completion. */
 void mock_config_init(struct mock_config *c)
@@ -153,7 +102,8 @@ static void random_uuid(char out[37])
 static void stable_uuid(const char *customer_id, char out[37])
 {
 	unsigned char b[16];
-	uint64_t h1 = hash_str(customer_id), h2 = hash_str(customer_id) * 0x9e3779b97f4a7c15ULL;
+	uint64_t h1 = mock_hash_str(customer_id),
+		 h2 = mock_hash_str(customer_id) * 0x9e3779b97f4a7c15ULL;
 
 	h2 ^= h2 >> 29;
 	for (int i = 0; i < 8; i++) {
@@ -181,7 +131,7 @@ static int ends_in_multiple(const char *id, int64_t k)
 /* The connection_id of an existing customer into out, or 0 if it has none. Under lock. */
 static int existing_connection(struct mock_server *s, const char *customer_id, char out[128])
 {
-	struct map_entry *e = map_find(&s->existing, customer_id, 0);
+	struct map_entry *e = mock_map_find(&s->existing, customer_id, 0);
 
 	if (e) {
 		snprintf(out, 128, "%s", e->value);
@@ -224,7 +174,7 @@ int mock_load_existing(struct mock_server *s, const char *path)
 			snprintf(conn, sizeof(conn), "%s", comma);
 		else
 			stable_uuid(line, conn);
-		e = map_find(&s->existing, line, 1);
+		e = mock_map_find(&s->existing, line, 1);
 		if (!e->key)
 			e->key = xstrdup(line);
 		free(e->value);
@@ -370,8 +320,11 @@ struct MHD_Response *mock_stats_response(struct mock_server *s)
 	int first = 1;
 
 	pthread_mutex_lock(&s->lock);
-	strbuf_addf(&sb, "{\"requests\":%lld,\"sessions_created\":%lld,\"by_status\":{",
-		    (long long)s->requests, (long long)s->sessions);
+	strbuf_addf(&sb,
+		    "{\"requests\":%lld,\"sessions_created\":%lld,\"attempts_kept\":%zu,"
+		    "\"by_status\":{",
+		    (long long)s->requests, (long long)s->sessions,
+		    mock_counter_kept(&s->attempts));
 	for (int i = 0; i < 600; i++) {
 		if (s->by_status[i]) {
 			strbuf_addf(&sb, "%s\"%d\":%lld", first ? "" : ",", i,
@@ -383,8 +336,23 @@ struct MHD_Response *mock_stats_response(struct mock_server *s)
 	for (int i = 0; i < FAULT_COUNT; i++)
 		strbuf_addf(&sb, "%s\"%s\":%lld", i ? "," : "", mock_fault_name(i),
 			    (long long)s->by_fault[i]);
-	strbuf_addstr(&sb, "}}");
+	strbuf_addstr(&sb, "}");
 	pthread_mutex_unlock(&s->lock);
+#ifdef __GLIBC__
+	{
+		/*
+		 * The heap as glibc's malloc sees it, all arenas: bytes in use, and
+		 * bytes free but still held. Beside VmRSS it tells a leak (in_use
+		 * grows) from memory held back by the allocator (free grows).
+		 */
+		struct mallinfo2 mi = mallinfo2();
+
+		strbuf_addf(&sb,
+			    ",\"heap\":{\"in_use\":%zu,\"free\":%zu,\"arena\":%zu,\"mmapped\":%zu}",
+			    mi.uordblks, mi.fordblks, mi.arena, mi.hblkhd);
+	}
+#endif
+	strbuf_addstr(&sb, "}");
 	r = make_response(s, sb.buf, "application/json");
 	strbuf_release(&sb);
 	return r;
@@ -723,11 +691,8 @@ int64_t mock_decide_session(struct request *q, const char *url, int reauth)
 	pthread_mutex_lock(&s->lock);
 	{
 		const char *key = reauth ? connection_id : cr.customer_id;
-		struct map_entry *e = map_find(&s->attempts, key, 1);
 
-		if (!e->key)
-			e->key = xstrdup(key);
-		l.attempt = ++e->count;
+		l.attempt = mock_counter_hit(&s->attempts, key);
 	}
 	rate_limited = mock_window_hit(&s->window, &s->cfg.faults, clock_mono_ms());
 	penalty_left = s->window.penalty_until_ms - clock_mono_ms();

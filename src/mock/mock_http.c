@@ -277,6 +277,7 @@ int mock_server_start(const struct mock_config *c, struct mock_server **out)
 	struct strbuf cred = STRBUF_INIT, hdr = STRBUF_INIT;
 
 	s->cfg = *c;
+	s->attempts.max = MOCK_ATTEMPTS_KEPT;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->tlock, NULL);
 	pthread_cond_init(&s->tcond, NULL);
@@ -378,7 +379,7 @@ void mock_server_stop(struct mock_server *s, int64_t grace_ms)
 	mock_journey_stop(s->journey, deadline - clock_mono_ms());
 	if (s->log && fclose(s->log) != 0)
 		error_errno("cannot write the log");
-	mock_map_release(&s->attempts);
+	mock_counter_release(&s->attempts);
 	mock_map_release(&s->existing);
 	free(s->timers);
 	free(s->expected_auth);

@@ -14,19 +14,15 @@
 
 #include "base/strbuf.h"
 #include "mock/mock_faults.h"
+#include "mock/mock_map.h"
 #include "mock/mock_server.h"
 
-/* A string -> value map with open addressing, for attempts and existing connections. */
-struct map_entry {
-	char *key;
-	char *value;   /* existing: the connection_id */
-	int64_t count; /* attempts: requests seen */
-};
-
-struct map {
-	struct map_entry *slots;
-	size_t cap, used;
-};
+/*
+ * Customers (or connections) whose attempts are counted: the latest 65,536
+ * at least, 131,072 at most (mock_map.h), as the journey keeps its latest
+ * sessions, so a load test's memory stays flat.
+ */
+#define MOCK_ATTEMPTS_KEPT 65536
 
 struct request {
 	struct mock_server *srv;
@@ -53,8 +49,8 @@ struct mock_server {
 	char *expected_auth; /* "Basic base64(id:secret)" */
 	struct mock_journey *journey;
 
-	pthread_mutex_t lock; /* everything below */
-	struct map attempts;
+	pthread_mutex_t lock;	      /* everything below */
+	struct mock_counter attempts; /* requests per customer, the latest only */
 	struct map existing;
 	struct mock_window window;
 	int64_t requests;
@@ -74,7 +70,6 @@ struct mock_server {
 	atomic_int closing; /* stopping: no new requests, close after each answer */
 };
 
-void mock_map_release(struct map *m);
 /* Loads the existing-connection file into s->existing. */
 int mock_load_existing(struct mock_server *s, const char *path);
 struct MHD_Response *mock_error_response(struct mock_server *s, int status, const char *name,

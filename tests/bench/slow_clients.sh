@@ -8,10 +8,12 @@
 # a second, 30 that announce a 50 MB body without credentials; each
 # reconnects when the server closes it. Meanwhile 32 well-behaved clients
 # POST valid requests with keep-alive. Every 10 s it samples finch-mock's
-# resident memory (VmRSS). It prints the good clients' answers and rate, the
-# hostile clients' reconnects, and the RSS at the start, the end, its
-# minimum and maximum: flat memory means the last minute's maximum within
-# a few MiB of the first's.
+# resident memory (VmRSS) and, from GET /stats, the heap as glibc's malloc
+# sees it: bytes in use and bytes free but held. It prints the good clients'
+# answers and rate, the hostile clients' reconnects, and the RSS at the start,
+# the end, its minimum and maximum: flat memory means the last minute's
+# maximum within a few MiB of the first's. A heap in use that stays flat
+# while RSS creeps is the allocator holding freed memory, not a leak.
 #
 # Usage: tests/bench/slow_clients.sh [BUILD_DIR]   (default: build)
 # Environment: FINCH_MOCK (default BUILD_DIR/finch-mock), BENCH_SECONDS.
@@ -25,7 +27,7 @@ url=$mock_url
 echo "finch-mock $url (pid $mock_pid), default limits; 100 slow clients and 32 good ones for ${secs}s; $(nproc) CPUs"
 
 python3 - "${url##*:}" "$secs" "$mock_pid" <<'PY'
-import asyncio, base64, os, sys, time
+import asyncio, base64, json, os, sys, time, urllib.request
 port, secs, pid = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 auth = base64.b64encode(("%s:%s" % (os.environ["FINCH_CLIENT_ID"], os.environ["FINCH_CLIENT_SECRET"])).encode()).decode()
 body = b'{"customer_id":"bench-1","customer_name":"Bench Co","products":["directory"]}'
@@ -106,11 +108,22 @@ async def good():
             w = None
             await asyncio.sleep(0.1)
 
+def heap_kib():
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=10) as f:
+            h = json.load(f).get("heap", {})
+        return h.get("in_use", 0) // 1024, h.get("free", 0) // 1024
+    except (OSError, ValueError):
+        return -1, -1
+
 async def sample(out):
-    while time.monotonic() < end:
-        out.append((round(secs - (end - time.monotonic())), rss_kib()))
-        await asyncio.sleep(10)
-    out.append((round(secs), rss_kib()))
+    while True:
+        t = round(secs - max(end - time.monotonic(), 0))
+        used, free = await asyncio.to_thread(heap_kib)
+        out.append((t, rss_kib(), used, free))
+        if time.monotonic() >= end:
+            break
+        await asyncio.sleep(min(10, max(end - time.monotonic(), 0)))
 
 async def main():
     samples = []
@@ -119,14 +132,21 @@ async def main():
             [big_unauth() for _ in range(30)] + [good() for _ in range(32)] + [sample(samples)]
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - t0
-    rss = [k for _, k in samples]
-    tail = [k for t, k in samples if t >= secs - 60]
-    head = [k for t, k in samples if t <= 60]
-    print("samples (s:KiB):", " ".join("%d:%d" % s for s in samples))
+    rss = [k for _, k, _, _ in samples]
+    tail = [k for t, k, _, _ in samples if t >= secs - 60]
+    head = [k for t, k, _, _ in samples if t <= 60]
+    print("samples (s:VmRSS KiB/heap in use KiB/heap free KiB):",
+          " ".join("%d:%d/%d/%d" % s for s in samples))
     print("good requests: %d 201s (%.0f/s), %d failed; hostile reconnects: %d"
           % (stats["good"], stats["good"] / elapsed, stats["good_fail"], stats["reconnects"]))
     print("VmRSS: start %.1f MiB, end %.1f MiB, min %.1f, max %.1f; max of the first minute %.1f, of the last %.1f"
           % (rss[0] / 1024, rss[-1] / 1024, min(rss) / 1024, max(rss) / 1024, max(head) / 1024, max(tail) / 1024))
+    used = [u for _, _, u, _ in samples if u >= 0]
+    free = [f for _, _, _, f in samples if f >= 0]
+    if used:
+        print("heap (glibc, all arenas): in use %.1f MiB at the first sample, %.1f at the last, %.1f at most;"
+              " free but held %.1f MiB at the first, %.1f at the last"
+              % (used[0] / 1024, used[-1] / 1024, max(used) / 1024, free[0] / 1024, free[-1] / 1024))
 asyncio.run(main())
 PY
 stop_bench_mock
