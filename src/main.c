@@ -25,6 +25,7 @@ static const struct {
     {"connections", cmd_connections, "import the app's record of who connected"},
     {"webhooks", cmd_webhooks, "receive Finch's webhooks, or verify a saved one"},
     {"prune", cmd_prune, "delete the history older than a window (retention)"},
+    {"journal", cmd_journal, "show the answers a stopped run kept, or save them as CSV"},
 };
 
 /*

@@ -5,7 +5,7 @@
 # tests/package/package.sh checks that every option of every command's
 # --help is offered here, and nothing else.
 
-_finch_onboard_commands="import run status export retry sync config connections webhooks prune"
+_finch_onboard_commands="import run status export retry sync config connections webhooks prune journal"
 _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
 	--encoding --delimiter --allow-product --column --ignore-column --keep-column --skip-lines
 	--check --withdraw-missing --max-withdraw --config --quiet --log-format --help"
@@ -25,6 +25,7 @@ _finch_onboard_webhooks_serve_opts="--listen --db --config --log-format --help"
 _finch_onboard_webhooks_verify_opts="--at --config --log-format --help"
 _finch_onboard_webhooks_opts="--listen --db --at --config --log-format --help"
 _finch_onboard_prune_opts="--db --older-than --dry-run --config --log-format --help"
+_finch_onboard_journal_opts="--db --csv --config --log-format --help"
 _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
 	--column --ignore-column --keep-column --skip-lines --renew-expired
 	--reauthenticate --keep-missing --max-withdraw --keep-history --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
@@ -175,8 +176,8 @@ _finch_onboard()
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
 	elif [ "$cmd" = import ] || [ "$cmd" = sync ] || [ "$cmd" = connections ] ||
-		[ "$sub" = verify ]; then
-		_finch_onboard_files # the CSV, the connections' file, the saved delivery
+		[ "$sub" = verify ] || [ "$cmd" = journal ]; then
+		_finch_onboard_files # the CSV, the connections' file, the saved delivery, the journal
 	fi
 	return 0
 }

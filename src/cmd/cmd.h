@@ -50,11 +50,12 @@ int cmd_webhooks(int argc, char **argv);
 int cmd_connections(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
 
 /* Each command's own getopt_long() table, for the config file (config.h). */
 
 extern const struct option cmd_import_options[], cmd_run_options[], cmd_status_options[],
     cmd_export_options[], cmd_retry_options[], cmd_sync_options[], cmd_connections_options[],
-    cmd_webhooks_options[], cmd_prune_options[];
+    cmd_webhooks_options[], cmd_prune_options[], cmd_journal_options[];
 
 #endif

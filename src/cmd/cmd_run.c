@@ -17,6 +17,7 @@
 #include "run/plan.h"
 #include "output/metrics.h"
 #include "run/options.h"
+#include "store/journal.h"
 #include "store/store.h"
 #include "base/util.h"
 #include "store/writer.h"
@@ -48,6 +49,28 @@ static void usage(FILE *f)
 }
 
 /* A database without a single row was never imported into: say so. */
+/*
+ * The store a dry run reads: the database itself, read only (no lock, no
+ * schema, no journal mode change), or, when answers wait in its journal, a
+ * copy with them replayed (writer_recover_copy()): rows whose answers are
+ * in the journal are not sent by the real run, so the plan does not list
+ * them either.
+ */
+static int open_dry_run(const char *db, struct scratch_db *sc, struct store **st)
+{
+	char *journal = journal_path_of_db(db);
+	int64_t waiting = journal_waiting_file(journal), replayed, recovered;
+
+	free(journal);
+	if (waiting < 0)
+		return -1;
+	if (!waiting)
+		return store_open_readonly(db, st);
+	if (scratch_open(sc, db, st) < 0 || writer_recover_copy(*st, db, &replayed, &recovered) < 0)
+		return -1;
+	return 0;
+}
+
 static int refuse_empty(struct store *st, const char *db)
 {
 	struct state_counts c;
@@ -76,7 +99,8 @@ int cmd_run(int argc, char **argv)
 {
 	struct option *longopts = run_options_merge(cmd_run_options);
 	struct writer w = WRITER_INIT;
-	struct store *st = NULL; /* a dry run's read-only store */
+	struct store *st = NULL; /* a dry run's read-only store, or its copy */
+	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct run_config cfg;
 	struct run_summary sum;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
@@ -115,8 +139,7 @@ int cmd_run(int argc, char **argv)
 		int bodies = !cfg.quiet && cfg.log_format == LOG_FORMAT_TEXT;
 		int64_t count = 0;
 
-		/* A dry run only reads: no lock, no schema, no journal mode change. */
-		if (store_open_readonly(co.db, &st) < 0 || refuse_empty(st, co.db) < 0 ||
+		if (open_dry_run(co.db, &scratch, &st) < 0 || refuse_empty(st, co.db) < 0 ||
 		    (bodies && dispatch_dry_run(st, &cfg, stdout, &count) < 0) ||
 		    plan_read(&plan, st, clock_now_ms(), cfg.resend_changed, cfg.limit,
 			      cfg.rate_per_s, cfg.rate) < 0)
@@ -159,6 +182,7 @@ out:
 	    (ret == EXIT_OK || ret == EXIT_ROWS))
 		ret = EXIT_USAGE;
 	store_close(st);
+	scratch_remove(&scratch);
 	writer_close(&w);
 	run_config_release(&cfg);
 	free(longopts);

@@ -98,69 +98,6 @@ static void usage(FILE *f)
 	fputs(sync_usage_tail, f);
 }
 
-/* A throw-away copy of a database, for --dry-run. */
-struct scratch_db {
-	char dir[64]; /* "" when not created */
-	struct strbuf path;
-};
-
-/*
- * Opens a copy of db (or an empty database if db does not exist) in a new
- * temporary folder. The copy is SQLite's own (VACUUM INTO), one read
- * transaction, so it is consistent whatever a writer does meanwhile; the
- * real database is opened read-only (store_open_readonly()), so its bytes,
- * mode and journal mode stay as they were, and an empty file stays empty.
- */
-static int scratch_open(struct scratch_db *sc, const char *db, struct store **out)
-{
-	struct store *real = NULL;
-	struct stat sb;
-	const char *tmp = getenv("TMPDIR");
-	int ret = -1;
-
-	snprintf(sc->dir, sizeof(sc->dir), "%s/finch-dry-run.XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (!mkdtemp(sc->dir)) {
-		error_errno("cannot create a folder for the dry run in '%s'", sc->dir);
-		sc->dir[0] = '\0';
-		goto out;
-	}
-	strbuf_addf(&sc->path, "%s/dry-run.db", sc->dir);
-	/* The real database is only read; an empty file is like no database. */
-	if (stat(db, &sb) == 0 && sb.st_size > 0) {
-		if (store_open_readonly(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
-			goto out;
-		/* VACUUM INTO creates it by the umask; in a 0700 folder, but private like any */
-		if (chmod(sc->path.buf, 0600) < 0) {
-			error_errno("cannot make the dry run's copy '%s' private", sc->path.buf);
-			goto out;
-		}
-	}
-	ret = store_open(sc->path.buf, out);
-out:
-	store_close(real);
-	return ret;
-}
-
-/* Removes the copy and its folder. */
-static void scratch_remove(struct scratch_db *sc)
-{
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	struct strbuf sb = STRBUF_INIT;
-	size_t i;
-
-	if (sc->dir[0]) {
-		for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
-			strbuf_reset(&sb);
-			strbuf_addf(&sb, "%s%s", sc->path.buf, suffixes[i]);
-			unlink(sb.buf);
-		}
-		rmdir(sc->dir);
-	}
-	strbuf_release(&sb);
-	strbuf_release(&sc->path);
-}
-
 /* A duration in the largest unit that divides it: "7d", "36h", "90m", "45s", "500ms". */
 static void duration_text(int64_t ms, char *buf, size_t size)
 {
@@ -435,7 +372,7 @@ int cmd_sync(int argc, char **argv)
 		/* A dry run only reads the real database (a snapshot): it takes no lock. Its copy
 		 * recovers, as a real sync would. */
 		if (scratch_open(&scratch, co.db, &w.st) < 0 ||
-		    writer_recover(w.st, &w.replayed, &w.recovered) < 0)
+		    writer_recover_copy(w.st, co.db, &w.replayed, &w.recovered) < 0)
 			goto out;
 	} else {
 		ret = writer_open(&w, co.db, 0);

@@ -2,11 +2,14 @@
  * common.c: what the subcommands share when they read their options
  * (common.h).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cli.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "store/store.h"
 #include "cmd/cmd.h"
@@ -178,4 +181,53 @@ int cmd_import_options_finish(struct import_options *o)
 				     o->columns.keep[i], field);
 	}
 	return 0;
+}
+
+int scratch_open(struct scratch_db *sc, const char *db, struct store **out)
+{
+	struct store *real = NULL;
+	struct stat sb;
+	const char *tmp = getenv("TMPDIR");
+	int ret = -1;
+
+	snprintf(sc->dir, sizeof(sc->dir), "%s/finch-dry-run.XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (!mkdtemp(sc->dir)) {
+		error_errno("cannot create a folder for the dry run in '%s'", sc->dir);
+		sc->dir[0] = '\0';
+		goto out;
+	}
+	strbuf_addf(&sc->path, "%s/dry-run.db", sc->dir);
+	/* The real database is only read; an empty file is like no database. */
+	if (stat(db, &sb) == 0 && sb.st_size > 0) {
+		if (store_open_readonly(db, &real) < 0 || store_snapshot(real, sc->path.buf) < 0)
+			goto out;
+		/* VACUUM INTO creates it by the umask; in a 0700 folder, but private like any */
+		if (chmod(sc->path.buf, 0600) < 0) {
+			error_errno("cannot make the dry run's copy '%s' private", sc->path.buf);
+			goto out;
+		}
+	}
+	ret = store_open(sc->path.buf, out);
+out:
+	store_close(real);
+	return ret;
+}
+
+void scratch_remove(struct scratch_db *sc)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (sc->dir[0]) {
+		for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+			strbuf_reset(&sb);
+			strbuf_addf(&sb, "%s%s", sc->path.buf, suffixes[i]);
+			unlink(sb.buf);
+		}
+		rmdir(sc->dir);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&sc->path);
 }

@@ -21,6 +21,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "base/strbuf.h"
+
 #include "csv/csv_import.h"
 #include "output/export.h"
 #include "store/store.h"
@@ -115,5 +117,24 @@ int cmd_reauth_scope(const char *arg, enum reauth_scope *scope);
  * fails.
  */
 int cmd_sandbox_warnings(struct store *st, const struct import_stats *s);
+
+/* A throw-away copy of a database, for --dry-run. */
+struct scratch_db {
+	char dir[64]; /* "" when not created */
+	struct strbuf path;
+};
+
+/*
+ * Opens a copy of db (or an empty database if db does not exist) in a new
+ * temporary folder. The copy is SQLite's own (VACUUM INTO), one read
+ * transaction, so it is consistent whatever a writer does meanwhile; the
+ * real database is opened read-only (store_open_readonly()), so its bytes,
+ * mode and journal mode stay as they were, and an empty file stays empty.
+ * A dry run then recovers it as the real command would
+ * (writer_recover_copy(): the real database's answers journal included).
+ */
+int scratch_open(struct scratch_db *sc, const char *db, struct store **out);
+/* Removes the copy and its folder. */
+void scratch_remove(struct scratch_db *sc);
 
 #endif

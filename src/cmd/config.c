@@ -41,6 +41,7 @@ static const struct {
     {"connections", cmd_connections, {cmd_connections_options, NULL, NULL, NULL}},
     {"webhooks", cmd_webhooks, {cmd_webhooks_options, NULL, NULL, NULL}},
     {"prune", cmd_prune, {cmd_prune_options, NULL, NULL, NULL}},
+    {"journal", cmd_journal, {cmd_journal_options, NULL, NULL, NULL}},
 };
 
 /* Options that may be given more than once; the lists split on commas. */
@@ -248,8 +249,9 @@ out:
 /* Every [section] header of the file names a command or common. */
 static void section_check(struct parse *p)
 {
-	static const char *const names[] = {"common", "import", "run",	       "status",   "export",
-					    "retry",  "sync",	"connections", "webhooks", "prune"};
+	static const char *const names[] = {"common",	"import", "run",    "status",
+					    "export",	"retry",  "sync",   "connections",
+					    "webhooks", "prune",  "journal"};
 	char line[512];
 	int n = 0;
 

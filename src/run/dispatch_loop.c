@@ -459,7 +459,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	if (store_count_states(st, clock_now_ms(), &start) < 0)
 		goto out;
 	sum->to_send = start.by_state[STATE_PENDING] + start.by_state[STATE_RETRY_WAIT];
-	if (journal_open(&d.journal, store_filename(st), d.nxfers * JOURNAL_RESERVE_PER_SLOT) < 0)
+	if (journal_open(&d.journal, st, d.nxfers * JOURNAL_RESERVE_PER_SLOT) < 0)
 		goto out;
 	if (store_run_start(st, clock_now_ms(), &sum->run_id) < 0)
 		goto out;

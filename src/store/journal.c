@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/digest.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -31,6 +32,13 @@ char *journal_path(const char *db_file)
 	strbuf_addstr(&sb, db_file);
 	strbuf_addstr(&sb, JOURNAL_SUFFIX);
 	return strbuf_detach(&sb, NULL);
+}
+
+char *journal_path_of_db(const char *db)
+{
+	char real[PATH_MAX];
+
+	return journal_path(realpath(db, real) ? real : db);
 }
 
 static void add_str(cJSON *o, const char *key, const char *v)
@@ -49,12 +57,16 @@ static void add_int(cJSON *o, const char *key, int64_t v, int null_if_zero)
 		cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-void journal_encode(const struct store_outcome *o, struct strbuf *out)
+void journal_encode(const struct store_outcome *o, const char *db_id, const char *line_id,
+		    struct strbuf *out)
 {
 	cJSON *j = cJSON_CreateObject();
 	char *text;
 
 	add_int(j, "v", JOURNAL_VERSION, 0);
+	add_str(j, "db", db_id);
+	add_int(j, "schema", store_schema_version(), 0);
+	add_str(j, "line_id", line_id);
 	add_str(j, "outcome", outcome_kind_name(o->kind));
 	add_str(j, "customer_id", o->customer_id);
 	add_int(j, "customer_row", o->customer_row, 0);
@@ -120,7 +132,58 @@ static int get_int(const cJSON *j, const char *key, int required, int64_t *out, 
 	return 0;
 }
 
-int journal_decode(const char *line, size_t len, struct store_outcome *o, char *why, size_t size)
+/* 1 when s is exactly STORE_ID_HEX lowercase hex digits. */
+static int is_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == STORE_ID_HEX;
+}
+
+/* The stamp of a line: its database, schema and ledger key (journal.h). */
+static int decode_stamp(const cJSON *j, int64_t version, const char *line, size_t len,
+			struct journal_stamp *stamp, char *why, size_t size)
+{
+	char *db = NULL, *id = NULL;
+	int ret = -1;
+
+	memset(stamp, 0, sizeof(*stamp));
+	stamp->version = (int)version;
+	if (version == 1) {
+		struct sha256 c;
+		char hex[65];
+
+		sha256_init(&c);
+		sha256_update(&c, line, len);
+		sha256_final_hex(&c, hex);
+		snprintf(stamp->line_id, sizeof(stamp->line_id), "sha256:%.*s", STORE_ID_HEX, hex);
+		return 0;
+	}
+	if (get_str(j, "db", &db, why, size) < 0 || get_str(j, "line_id", &id, why, size) < 0 ||
+	    get_int(j, "schema", 1, &stamp->schema, why, size) < 0)
+		goto out;
+	if (!db || !is_id(db)) {
+		set_why(why, size, "db: not a database id (%d hex digits)", STORE_ID_HEX);
+		goto out;
+	}
+	if (!id || !is_id(id)) {
+		set_why(why, size, "line_id: not a line id (%d hex digits)", STORE_ID_HEX);
+		goto out;
+	}
+	memcpy(stamp->db_id, db, STORE_ID_HEX + 1);
+	memcpy(stamp->line_id, id, STORE_ID_HEX + 1);
+	ret = 0;
+out:
+	free(db);
+	free(id);
+	return ret;
+}
+
+int journal_decode(const char *line, size_t len, struct store_outcome *o,
+		   struct journal_stamp *stamp, char *why, size_t size)
 {
 	cJSON *j = cJSON_ParseWithLength(line, len);
 	char *outcome = NULL, *kind = NULL;
@@ -134,11 +197,13 @@ int journal_decode(const char *line, size_t len, struct store_outcome *o, char *
 	}
 	if (get_int(j, "v", 1, &version, why, size) < 0)
 		goto out;
-	if (version != JOURNAL_VERSION) {
-		set_why(why, size, "version %lld, this finch-onboard reads version %d",
+	if (version != 1 && version != JOURNAL_VERSION) {
+		set_why(why, size, "version %lld, this finch-onboard reads versions 1 and %d",
 			(long long)version, JOURNAL_VERSION);
 		goto out;
 	}
+	if (decode_stamp(j, version, line, len, stamp, why, size) < 0)
+		goto out;
 	if (get_str(j, "outcome", &outcome, why, size) < 0 ||
 	    get_str(j, "kind", &kind, why, size) < 0 ||
 	    get_str(j, "customer_id", &o->customer_id, why, size) < 0 ||
@@ -211,9 +276,14 @@ static int sync_dir_of(const char *path)
 	return ret;
 }
 
-int journal_open(struct journal *j, const char *db_file, size_t reserve_bytes)
+int journal_open(struct journal *j, struct store *st, size_t reserve_bytes)
 {
-	j->path = journal_path(db_file);
+	const char *id = store_database_id(st);
+
+	if (!id)
+		return -1;
+	snprintf(j->db_id, sizeof(j->db_id), "%s", id);
+	j->path = journal_path(store_filename(st));
 	j->appended = 0;
 	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (j->fd < 0)
@@ -253,8 +323,15 @@ int journal_append(struct journal *j, const struct store_outcome *o, size_t n)
 	size_t left;
 	int ret = 0;
 
-	for (size_t i = 0; i < n; i++)
-		journal_encode(&o[i], &sb);
+	for (size_t i = 0; i < n; i++) {
+		char line_id[STORE_ID_HEX + 1];
+
+		if (store_random_id(line_id) < 0) {
+			ret = -1;
+			goto out;
+		}
+		journal_encode(&o[i], j->db_id, line_id, &sb);
+	}
 	p = sb.buf;
 	left = sb.len;
 	while (left) {
@@ -321,86 +398,223 @@ static int read_journal(const char *path, struct strbuf *buf)
 	return buf->len > 0;
 }
 
-int64_t journal_waiting(const char *db_file)
+int64_t journal_waiting_file(const char *path)
 {
 	struct strbuf buf = STRBUF_INIT;
-	char *path = journal_path(db_file);
 	int64_t lines = 0;
 	int r = read_journal(path, &buf);
 
 	for (size_t i = 0; r > 0 && i < buf.len; i++)
 		lines += buf.buf[i] == '\n';
 	strbuf_release(&buf);
-	free(path);
 	return r < 0 ? -1 : lines;
 }
 
-int journal_replay(struct store *st, int64_t *count)
+int64_t journal_waiting(const char *db_file)
+{
+	char *path = journal_path(db_file);
+	int64_t lines = journal_waiting_file(path);
+
+	free(path);
+	return lines;
+}
+
+int journal_load(const char *path, struct journal_entries *out)
 {
 	struct strbuf buf = STRBUF_INIT;
-	char *path = journal_path(store_filename(st));
-	int64_t lineno = 0, moved_on = 0, gone = 0;
-	size_t pos = 0;
-	int r, ret = -1;
+	int64_t lineno = 0;
+	size_t pos = 0, alloc = 0;
+	int r = read_journal(path, &buf), ret = r;
 
-	*count = 0;
-	r = read_journal(path, &buf);
-	if (r <= 0) {
-		/* an empty journal is a crash's leftover reservation */
-		if (r == 0 && unlink(path) == 0)
-			sync_dir_of(path);
-		ret = r;
-		goto out;
-	}
-	if (store_begin(st) < 0)
-		goto out;
-	while (pos < buf.len) {
+	memset(out, 0, sizeof(*out));
+	while (r > 0 && pos < buf.len) {
 		const char *line = buf.buf + pos, *nl = memchr(line, '\n', buf.len - pos);
-		struct store_outcome o;
+		struct journal_entry *e;
 		char why[256];
-		int applied;
 
 		lineno++;
 		if (!nl) {
-			warning("%s:%lld: an incomplete last line (an append cut short by a crash, "
-				"never acknowledged); ignored",
-				path, (long long)lineno);
+			out->torn = 1;
 			break;
 		}
 		pos = (size_t)(nl - buf.buf) + 1;
 		if (nl == line)
 			continue;
-		if (journal_decode(line, (size_t)(nl - line), &o, why, sizeof(why)) < 0) {
-			error("%s:%lld: %s; the journal is left in place", path, (long long)lineno,
-			      why);
-			goto rollback;
+		if (out->n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			out->v = xrealloc(out->v, alloc * sizeof(*out->v));
 		}
-		r = store_replay_outcome(st, &o, &applied);
-		store_outcome_release(&o);
-		if (r < 0)
+		e = &out->v[out->n];
+		if (journal_decode(line, (size_t)(nl - line), &e->o, &e->stamp, why, sizeof(why)) <
+		    0) {
+			ret = error("%s:%lld: %s; the journal is left in place", path,
+				    (long long)lineno, why);
+			break;
+		}
+		e->lineno = lineno;
+		out->n++;
+	}
+	strbuf_release(&buf);
+	return ret;
+}
+
+void journal_entries_release(struct journal_entries *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		store_outcome_release(&e->v[i].o);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * Says what a journal that cannot be applied holds, why, and the ways out;
+ * returns -1. The journal is left as it is.
+ */
+static int refuse(struct store *st, const char *path, const struct journal_entries *e,
+		  const char *why)
+{
+	int64_t created = 0, first_ms = 0, last_ms = 0;
+	struct strbuf who = STRBUF_INIT;
+
+	for (size_t i = 0; i < e->n; i++) {
+		const struct store_outcome *o = &e->v[i].o;
+
+		created += o->kind == OUTCOME_CREATED || o->kind == OUTCOME_UNCONFIRMED;
+		if (!first_ms || o->started_ms < first_ms)
+			first_ms = o->started_ms;
+		if (o->started_ms > last_ms)
+			last_ms = o->started_ms;
+		if (i < 3) {
+			strbuf_addstr(&who, i ? ", '" : "'");
+			strbuf_add_inert(&who, o->customer_id, 80);
+			strbuf_addch(&who, '\'');
+		}
+	}
+	if (e->n > 3)
+		strbuf_addstr(&who, ", ...");
+	{
+		char a[32], b[32];
+
+		error("the answers journal '%s' cannot be applied to the database '%s': %s. It "
+		      "holds %zu answers (%lld created sessions; customers %s) sent from %s to %s. "
+		      "It is kept, and nothing was sent or changed. The ways out: apply it to "
+		      "the database it belongs to (put it beside that database, named after it "
+		      "plus '" JOURNAL_SUFFIX "', and run any writer there); read it, or save it "
+		      "as CSV, with 'finch-onboard journal %s --csv'; or, once its answers are "
+		      "safe, move it aside ('mv %s %s.aside')",
+		      path, store_filename(st), why, e->n, (long long)created, who.buf,
+		      format_iso8601_ms(first_ms, a, sizeof(a)),
+		      format_iso8601_ms(last_ms, b, sizeof(b)), path, path, path);
+	}
+	strbuf_release(&who);
+	return -1;
+}
+
+/* Refuses e (refuse()) when a line of it names another database than st. */
+static int check_owner(struct store *st, const char *path, const struct journal_entries *e)
+{
+	const char *ours = store_database_id(st);
+	struct strbuf why = STRBUF_INIT;
+	int ret = 0;
+
+	if (!ours)
+		return -1;
+	for (size_t i = 0; i < e->n && !ret; i++) {
+		const struct journal_stamp *s = &e->v[i].stamp;
+
+		if (s->db_id[0] && strcmp(s->db_id, ours)) {
+			strbuf_addf(&why,
+				    "line %lld was written for another database (id %s; this "
+				    "one is %s)",
+				    (long long)e->v[i].lineno, s->db_id, ours);
+			ret = refuse(st, path, e, why.buf);
+		}
+	}
+	strbuf_release(&why);
+	return ret;
+}
+
+int journal_replay_path(struct store *st, const char *path, int remove, int64_t *count)
+{
+	struct journal_entries e;
+	struct strbuf missing = STRBUF_INIT;
+	int64_t moved_on = 0, gone = 0, seen = 0, now = clock_now_ms();
+	int r, ret = -1;
+
+	*count = 0;
+	r = journal_load(path, &e);
+	if (r <= 0) {
+		/* an empty journal is a crash's leftover reservation */
+		if (r == 0 && remove && unlink(path) == 0)
+			sync_dir_of(path);
+		ret = r;
+		goto out;
+	}
+	if (e.torn)
+		warning("%s: an incomplete last line (an append cut short by a crash, never "
+			"acknowledged); ignored",
+			path);
+	if (check_owner(st, path, &e) < 0)
+		goto out;
+	if (store_begin(st) < 0)
+		goto out;
+	for (size_t i = 0; i < e.n; i++) {
+		int fresh, applied;
+
+		if (store_ledger_add(st, e.v[i].stamp.line_id, now, &fresh) < 0)
+			goto rollback;
+		if (!fresh) {
+			seen++; /* recorded by a replay whose removal of the file a crash cut */
+			continue;
+		}
+		if (store_replay_outcome(st, &e.v[i].o, &applied) < 0)
 			goto rollback;
 		*count += 1;
 		moved_on += applied == 0;
-		gone += applied < 0;
+		if (applied < 0 && gone++ < 3) {
+			strbuf_addstr(&missing, gone > 1 ? ", '" : "'");
+			strbuf_add_inert(&missing, e.v[i].o.customer_id, 80);
+			strbuf_addch(&missing, '\'');
+		}
+	}
+	if (gone) {
+		struct strbuf why = STRBUF_INIT;
+
+		strbuf_addf(&why, "%lld of its customers are not in it (%s%s)", (long long)gone,
+			    missing.buf, gone > 3 ? ", ..." : "");
+		store_rollback(st);
+		refuse(st, path, &e, why.buf);
+		strbuf_release(&why);
+		*count = 0;
+		goto out;
 	}
 	if (store_commit(st) < 0)
 		goto rollback;
-	if (unlink(path) < 0)
+	if (remove && unlink(path) < 0)
 		warning("cannot remove the replayed answers journal '%s': %s", path,
 			strerror(errno));
-	else
+	else if (remove)
 		sync_dir_of(path);
 	log_event(LOG_WARN, "journal_replayed",
 		  "recorded the answers a stopped run kept in the answers journal",
 		  LOG_S("journal", path), LOG_I("answers", *count), LOG_I("history_only", moved_on),
-		  LOG_I("unknown_customers", gone), LOG_END);
+		  LOG_I("already_recorded", seen), LOG_END);
 	ret = 0;
 	goto out;
 rollback:
 	store_rollback(st);
 	*count = 0;
 out:
-	strbuf_release(&buf);
+	journal_entries_release(&e);
+	strbuf_release(&missing);
+	return ret;
+}
+
+int journal_replay(struct store *st, int64_t *count)
+{
+	char *path = journal_path(store_filename(st));
+	int ret = journal_replay_path(st, path, 1, count);
+
 	free(path);
 	return ret;
 }

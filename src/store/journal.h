@@ -10,14 +10,24 @@
  * next writer of the database replays it before anything else
  * (journal_replay()), in one transaction, and then removes it.
  *
+ * A journal belongs to one database (schema/016_journal_ledger.sql): each
+ * line carries the database's random id ("db") and schema version
+ * ("schema"), and a random id of its own ("line_id"). Replay applies a
+ * journal whole or not at all: lines of another database, or of customers
+ * the database does not have, refuse it (the writer stops with exit 2,
+ * naming the journal, what it holds and the ways out) and it is kept. The
+ * line ids applied are committed in the same transaction as the answers
+ * (the ledger, journal_applied), so a crash between that commit and the
+ * removal of the file replays nothing twice.
+ *
  * Name: the database's file as SQLite opened it (absolute, symlinks
  * resolved: store_filename()) plus "-answers", e.g. "/srv/onboard.db-answers",
  * beside SQLite's own "-wal" and "-journal".
  *
- * Format (version 1): JSON Lines, UTF-8, one outcome per line, each line
+ * Format (version 2): JSON Lines, UTF-8, one outcome per line, each line
  * ending in "\n" and written whole by one append followed by fsync(2):
  *
- *   {"v":1,"outcome":"created","customer_id":"acme-001","customer_row":12,
+ *   {"v":2,"db":"9f0c...","schema":16,"line_id":"51aa...","outcome":"created","customer_id":"acme-001","customer_row":12,
  *    "run_id":3,"attempt_no":1,"kind":"create","started_at":1764430000000,
  *    "elapsed_ms":212,"http_status":201,"transport_error":null,
  *    "finch_code":null,"request_id":"...","message":null,"session_id":"...",
@@ -28,8 +38,12 @@
  * "outcome" is created, exists, failed, retry, unsent or unconfirmed
  * (store.h's outcome_kind; an unconfirmed one adds "body", the 2xx's body
  * escaped and bounded); "kind" is create or reauth; times are milliseconds since
- * the Unix epoch; absent values are null ("minutes_to_expire", what the
- * request sent, came later and is absent from older journals). A last line without its "\n" is
+ * the Unix epoch; "db" and "line_id" are 32 hex digits (128 random
+ * bits); absent values are null ("minutes_to_expire", what the
+ * request sent, came later and is absent from older journals). Version 1
+ * lines (no "db", "schema" or "line_id") are still read: they are applied
+ * to whatever database replays them, their ledger key the SHA-256 of the
+ * line. A last line without its "\n" is
  * an append a crash cut short, never acknowledged: replay ignores it with a
  * warning. Any other line that does not decode stops the replay and the
  * writer, naming the file and line, with the file left in place.
@@ -49,7 +63,7 @@
 #include "base/strbuf.h"
 
 #define JOURNAL_SUFFIX	"-answers"
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2
 
 /* Space reserved per transfer slot: a session's answer is a few hundred bytes. */
 #define JOURNAL_RESERVE_PER_SLOT (16 * 1024)
@@ -57,37 +71,83 @@
 /* db_file (store_filename()) + JOURNAL_SUFFIX, malloc'd; the caller frees. */
 char *journal_path(const char *db_file);
 
-/* Appends o as one JSON line, "\n" included, to out. Pure. */
-void journal_encode(const struct store_outcome *o, struct strbuf *out);
+/*
+ * The journal of the database at db, as a writer of it would name it:
+ * db's real path (symlinks resolved, as SQLite opens it) + JOURNAL_SUFFIX,
+ * or db's own when it does not exist. Malloc'd; the caller frees.
+ */
+char *journal_path_of_db(const char *db);
+
+/* What a line says of itself, beside its outcome. */
+struct journal_stamp {
+	int version;			/* 1 or 2 */
+	int64_t schema;			/* the database's schema version; 0: a version 1 line */
+	char db_id[STORE_ID_HEX + 1];	/* the database's id; "": a version 1 line */
+	char line_id[STORE_ID_HEX + 8]; /* the ledger key: "line_id", or "sha256:..." (v1) */
+};
+
+/*
+ * Appends o as one JSON line, "\n" included, to out, stamped with db_id
+ * (store_database_id()), this binary's schema version and line_id (both
+ * STORE_ID_HEX hex digits). Pure.
+ */
+void journal_encode(const struct store_outcome *o, const char *db_id, const char *line_id,
+		    struct strbuf *out);
 
 /*
  * Decodes one line (without its "\n"; need not be NUL-terminated) into *o,
- * whose strings become owned (store_outcome_release()). Returns 0, or -1
- * with the reason in why (nothing printed) and *o empty.
+ * whose strings become owned (store_outcome_release()), and *stamp.
+ * Returns 0, or -1 with the reason in why (nothing printed) and *o empty.
  */
-int journal_decode(const char *line, size_t len, struct store_outcome *o, char *why, size_t size);
+int journal_decode(const char *line, size_t len, struct store_outcome *o,
+		   struct journal_stamp *stamp, char *why, size_t size);
+
+/* One line of a journal, decoded. */
+struct journal_entry {
+	struct store_outcome o;
+	struct journal_stamp stamp;
+	int64_t lineno; /* 1-based */
+};
+
+struct journal_entries {
+	struct journal_entry *v;
+	size_t n;
+	int torn; /* the last line lacked its "\n" (a crash mid-append): left out */
+};
+
+/*
+ * Reads and decodes every whole line of the journal at path (read only,
+ * without any lock; never changes it). Returns 1 when it has lines, 0 when
+ * it is absent or empty, -1 after reporting a read error or a line that
+ * does not decode (naming the file and line). journal_entries_release()
+ * in every case.
+ */
+int journal_load(const char *path, struct journal_entries *out);
+void journal_entries_release(struct journal_entries *e);
 
 /* An open journal a run may append to. */
 struct journal {
 	int fd; /* -1: not open */
 	char *path;
-	int64_t appended; /* outcomes appended by this process */
+	int64_t appended;	      /* outcomes appended by this process */
+	char db_id[STORE_ID_HEX + 1]; /* the database's id, stamped on every line */
 };
 
 #define JOURNAL_INIT                                                                               \
 	{                                                                                          \
-		-1, NULL, 0                                                                        \
+		-1, NULL, 0, ""                                                                    \
 	}
 
 /*
  * Opens (creating, mode 0600, never through a symlink) the journal of
- * db_file for appending, fsyncs its folder, and reserves reserve_bytes of
+ * st's database (store_filename()) for appending, its lines stamped with
+ * st's id, fsyncs its folder, and reserves reserve_bytes of
  * disk for it. A file system without fallocate is not an error; a
  * reservation that fails (no space) is, reported with the free space and
  * the empty journal removed: a run must not send what it could not record.
  * Returns 0 or -1 after reporting.
  */
-int journal_open(struct journal *j, const char *db_file, size_t reserve_bytes);
+int journal_open(struct journal *j, struct store *st, size_t reserve_bytes);
 
 /*
  * Appends the n outcomes as one write and fsyncs. Returns 0, or -1 after
@@ -106,15 +166,26 @@ void journal_close(struct journal *j);
  * none (or it is empty), -1 after reporting a read error. For `status`.
  */
 int64_t journal_waiting(const char *db_file);
+/* journal_waiting() of the journal at path. */
+int64_t journal_waiting_file(const char *path);
 
 /*
- * Replays db_file's journal into st (store_replay_outcome() for each line),
- * in one transaction, commits, then removes the file and fsyncs the folder.
- * Called by every writer under the database lock, before anything else
- * (before crash recovery, which would take the journaled rows for lost
- * ones). Nothing to replay is 0 with *count 0. Returns 0 or -1 after
- * reporting; on -1 the journal stays for the next try.
+ * Replays st's journal into st (store_replay_outcome() for each line not
+ * in the ledger yet, the ledger updated with it), in one transaction,
+ * commits, then removes the file and fsyncs the folder. Called by every
+ * writer under the database lock, before anything else (before crash
+ * recovery, which would take the journaled rows for lost ones). Nothing to
+ * replay is 0 with *count 0. A journal of another database, or with
+ * customers st does not have, is refused whole: -1 after an error naming
+ * it, what it holds and the ways out. Returns 0 or -1 after reporting; on
+ * -1 the journal stays, untouched.
  */
 int journal_replay(struct store *st, int64_t *count);
+
+/*
+ * journal_replay() of the journal at path, which is kept unless remove:
+ * a dry run replays the real database's journal into its copy.
+ */
+int journal_replay_path(struct store *st, const char *path, int remove, int64_t *count);
 
 #endif

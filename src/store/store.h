@@ -108,6 +108,27 @@ int store_schema_version(void);
  */
 const char *store_filename(struct store *st);
 
+/* A database id or a journal line id: 128 random bits as lowercase hex digits. */
+#define STORE_ID_HEX 32
+
+/*
+ * The database's own random id (schema/016_journal_ledger.sql), given when
+ * it was created or migrated: STORE_ID_HEX hex digits, owned by st. A copy
+ * of the database (a backup, a dry run's snapshot) has the same. NULL after
+ * reporting an error.
+ */
+const char *store_database_id(struct store *st);
+
+/* Fills id with a new random id from getrandom(2). Returns 0 or -1 after reporting. */
+int store_random_id(char id[STORE_ID_HEX + 1]);
+
+/*
+ * Adds an answers journal line's id to the ledger (journal_applied) within
+ * the caller's transaction: *fresh is 1, or 0 when a replay recorded it
+ * before.
+ */
+int store_ledger_add(struct store *st, const char *line_id, int64_t now_ms, int *fresh);
+
 int store_begin(struct store *st);
 /*
  * BEGIN IMMEDIATE that waits at most wait_ms for another connection's write
@@ -546,10 +567,14 @@ int store_record_outcome(struct store *st, const struct store_outcome *o);
  * Records an outcome read back from the answers journal, within the
  * caller's transaction. The row is found by customer_id. If it is still
  * in_flight (the run that got the answer could not commit it), the outcome
- * is recorded as store_record_outcome() would. Otherwise (the row moved on:
- * an older binary recovered it) only the attempt is added to the history,
- * with its session_id or connection_id, and *applied is 0. A customer that
- * no longer exists is skipped with *applied -1.
+ * is recorded as store_record_outcome() would; so is a created, exists or
+ * unconfirmed answer of a row that is pending or retry_wait (a backup
+ * restored from before the run claimed it: the session exists, and must
+ * not be asked for again). Otherwise (the row moved on) only the attempt
+ * is added to the history, with its session_id or connection_id, and
+ * *applied is 0. A customer that does not exist changes nothing, with
+ * *applied -1. A run_id the runs table lacks (a restored backup) is
+ * recorded as none.
  */
 int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied);
 

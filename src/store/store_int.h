@@ -67,6 +67,10 @@ enum stmt_id {
 	S_SET_RETRY,
 	S_SET_UNSENT,
 	S_ROW_BY_CUSTOMER,
+	S_RUN_EXISTS,
+	S_REPLAY_CLAIM,
+	S_LEDGER_ADD,
+	S_DATABASE_ID,
 	S_RUN_START,
 	S_RUN_FINISH,
 	S_RUN_OUTCOME,
@@ -134,7 +138,8 @@ struct store {
 	int64_t import_id;	/* the import in progress, for first_import */
 	int64_t defer_since_ms; /* store_defer_long_hints(); 0: none */
 	int64_t defer_cap_ms;
-	int resend_changed; /* store_set_resend_changed() */
+	int resend_changed;		    /* store_set_resend_changed() */
+	char database_id[STORE_ID_HEX + 1]; /* store_database_id(), once read; "": not yet */
 	/* the products column of each row of a store_upsert_customers() batch */
 	char products[STORE_UPSERT_BATCH][PRODUCTS_TEXT_SIZE];
 };

@@ -154,6 +154,43 @@ static int enter_wal(struct store *st)
 	return r ? read_user_version(st, &version) : 0;
 }
 
+int store_random_id(char id[STORE_ID_HEX + 1])
+{
+	unsigned char raw[STORE_ID_HEX / 2];
+
+	if (random_bytes(raw, sizeof(raw)) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+/*
+ * Gives the database its random id (schema/016_journal_ledger.sql) if it
+ * has none: a new database, or one just migrated to 014. Inside the
+ * migration's transaction.
+ */
+static int give_identity(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	char id[STORE_ID_HEX + 1];
+	int ret = -1;
+
+	if (store_random_id(id) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO identity(id, database_id) SELECT 1, ?1 "
+			       "WHERE NOT EXISTS (SELECT 1 FROM identity)",
+			       -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		store_db_error(st, "cannot give the database its id");
+	else
+		ret = 0;
+	sqlite3_finalize(s);
+	return ret;
+}
+
 /*
  * Applies the migrations the database lacks (version is its user_version,
  * read before any lock), all in one transaction. Each migration sets PRAGMA
@@ -189,7 +226,8 @@ static int migrate(struct store *st, int64_t version)
 			goto fail;
 		}
 	}
-	if (exec_script(st, "COMMIT", "cannot commit the schema migration") < 0)
+	if (give_identity(st) < 0 ||
+	    exec_script(st, "COMMIT", "cannot commit the schema migration") < 0)
 		goto fail;
 	return 0;
 fail:

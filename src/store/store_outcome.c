@@ -52,6 +52,12 @@ const char *const store_outcome_sql[S_STMT_COUNT] = {
     [S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
 		     "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
     [S_ROW_BY_CUSTOMER] = "SELECT id, state FROM customers WHERE customer_id = ?1 AND keyless = 0",
+    [S_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1)",
+    /* a restored backup: the row was not claimed yet when it was taken */
+    [S_REPLAY_CLAIM] = "UPDATE customers SET state = 'in_flight' WHERE id = ?1 AND "
+		       "state IN ('pending', 'retry_wait')",
+    [S_LEDGER_ADD] = "INSERT OR IGNORE INTO journal_applied(line_id, applied_at) VALUES (?1, ?2)",
+    [S_DATABASE_ID] = "SELECT database_id FROM identity WHERE id = 1",
 };
 
 int store_insert_attempt(struct store *st, const struct attempt_record *a)
@@ -281,6 +287,48 @@ int store_record_outcome(struct store *st, const struct store_outcome *o)
 	return error("%s: unknown outcome kind %d", st->path, (int)o->kind);
 }
 
+int store_ledger_add(struct store *st, const char *line_id, int64_t now_ms, int *fresh)
+{
+	bind_text(st->stmt[S_LEDGER_ADD], 1, line_id);
+	sqlite3_bind_int64(st->stmt[S_LEDGER_ADD], 2, now_ms);
+	if (store_exec(st, S_LEDGER_ADD) < 0)
+		return -1;
+	*fresh = sqlite3_changes(st->db) == 1;
+	return 0;
+}
+
+const char *store_database_id(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[S_DATABASE_ID];
+	int rc;
+
+	if (st->database_id[0])
+		return st->database_id;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && strlen(column_str(s, 0)) == STORE_ID_HEX)
+		memcpy(st->database_id, column_str(s, 0), STORE_ID_HEX + 1);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		error("%s: the database has no id (schema/016_journal_ledger.sql)", st->path);
+	else
+		store_db_error(st, "cannot read the database's id");
+	sqlite3_reset(s);
+	return st->database_id[0] ? st->database_id : NULL;
+}
+
+/* 1 when run_id is a row of the runs table, 0 when not, -1 on error. */
+static int run_exists(struct store *st, int64_t run_id)
+{
+	sqlite3_stmt *s = st->stmt[S_RUN_EXISTS];
+	int rc, ret;
+
+	sqlite3_bind_int64(s, 1, run_id);
+	rc = sqlite3_step(s);
+	ret = rc == SQLITE_ROW ? sqlite3_column_int(s, 0)
+			       : store_db_error(st, "cannot look up a journaled run");
+	sqlite3_reset(s);
+	return ret;
+}
+
 int store_replay_outcome(struct store *st, const struct store_outcome *o, int *applied)
 {
 	sqlite3_stmt *s = st->stmt[S_ROW_BY_CUSTOMER];
@@ -290,6 +338,11 @@ int store_replay_outcome(struct store *st, const struct store_outcome *o, int *a
 	int rc, in_flight = 0;
 
 	*applied = -1;
+	if (here.run_id && (rc = run_exists(st, here.run_id)) <= 0) {
+		if (rc < 0)
+			return -1;
+		here.run_id = 0; /* recorded as no run: a restored backup lacks it */
+	}
 	bind_text(s, 1, o->customer_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -303,6 +356,13 @@ int store_replay_outcome(struct store *st, const struct store_outcome *o, int *a
 	if (rc == SQLITE_DONE)
 		return 0;
 	here.customer_row = row;
+	if (!in_flight && (o->kind == OUTCOME_CREATED || o->kind == OUTCOME_EXISTS ||
+			   o->kind == OUTCOME_UNCONFIRMED)) {
+		sqlite3_bind_int64(st->stmt[S_REPLAY_CLAIM], 1, row);
+		if (store_exec(st, S_REPLAY_CLAIM) < 0)
+			return -1;
+		in_flight = sqlite3_changes(st->db) == 1;
+	}
 	if (in_flight) {
 		*applied = 1;
 		return store_record_outcome(st, &here);

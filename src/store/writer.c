@@ -3,6 +3,8 @@
  */
 #include "store/writer.h"
 
+#include <stdlib.h>
+
 #include "base/exitcode.h"
 #include "store/journal.h"
 #include "base/log.h"
@@ -12,11 +14,12 @@
  * Every recovery of a crashed writer's leftovers goes here, and only here,
  * so no writer can miss one.
  */
-int writer_recover(struct store *st, int64_t *replayed, int64_t *recovered)
+static int recover(struct store *st, const char *journal, int remove, int64_t *replayed,
+		   int64_t *recovered)
 {
 	int64_t n = 0;
 
-	if (journal_replay(st, replayed) < 0)
+	if (journal_replay_path(st, journal, remove, replayed) < 0)
 		return -1;
 	if (store_recover_in_flight(st, clock_now_ms(), &n) < 0)
 		return -1;
@@ -27,6 +30,24 @@ int writer_recover(struct store *st, int64_t *replayed, int64_t *recovered)
 			  LOG_I("rows", n), LOG_END);
 	*recovered = n;
 	return 0;
+}
+
+int writer_recover(struct store *st, int64_t *replayed, int64_t *recovered)
+{
+	char *journal = journal_path(store_filename(st));
+	int ret = recover(st, journal, 1, replayed, recovered);
+
+	free(journal);
+	return ret;
+}
+
+int writer_recover_copy(struct store *copy, const char *db, int64_t *replayed, int64_t *recovered)
+{
+	char *journal = journal_path_of_db(db);
+	int ret = recover(copy, journal, 0, replayed, recovered);
+
+	free(journal);
+	return ret;
 }
 
 int writer_open(struct writer *w, const char *db, unsigned flags)

@@ -59,6 +59,14 @@ int writer_open(struct writer *w, const char *db, unsigned flags);
  */
 int writer_recover(struct store *st, int64_t *replayed, int64_t *recovered);
 
+/*
+ * writer_recover() of a dry run's copy of the database at db
+ * (scratch_open()): the answers journal replayed is db's, which is read
+ * and kept, so the dry run plans as the real command would after its own
+ * replay. A journal the real command would refuse is refused.
+ */
+int writer_recover_copy(struct store *copy, const char *db, int64_t *replayed, int64_t *recovered);
+
 /* Closes the store, then releases the lock (lockfile.h says why in that order). */
 void writer_close(struct writer *w);
 

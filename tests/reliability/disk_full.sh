@@ -54,8 +54,10 @@ journal="$fs/d.db-answers"
 [ -s "$journal" ] || fail "no answers journal: $(cat run.err)"
 held=$(wc -l <"$journal")
 grep -q "kept $held answers in the answers journal" run.err || fail "the journal is not named: $(cat run.err)"
-jq -e 'select(.v == 1 and (.outcome | test("^(created|exists|failed|retry|unsent)$")))' \
-	"$journal" >/dev/null || fail "the journal is not JSON Lines of outcomes"
+dbid=$(sqlite3 "$db" "SELECT database_id FROM identity")
+[ "$(jq -c --arg db "$dbid" 'select(.v == 2 and .db == $db and (.outcome |
+	test("^(created|exists|failed|retry|unsent|unconfirmed)$")))' "$journal" | wc -l)" = "$held" ] ||
+	fail "the journal is not JSON Lines of outcomes of its database"
 pass "a full disk stops the run (exit 2, '$cause'), $held answers kept in $(basename "$journal")"
 
 rm -f "$fs/fill"

@@ -20,6 +20,9 @@
 #include "base/util.h"
 #include "testdb.h"
 
+#define DB_ID	"0123456789abcdef0123456789abcdef"
+#define LINE_ID "fedcba9876543210fedcba9876543210"
+
 /* An outcome with every string set from literals (copied: outcomes own them). */
 static struct store_outcome outcome(enum outcome_kind k, const char *customer_id, long status,
 				    const char *session, const char *url, const char *conn,
@@ -110,13 +113,20 @@ static void test_journal__encode_decode_round_trip(void **state)
 		struct store_outcome back;
 		char why[128] = "";
 
-		journal_encode(&cases[i], &sb);
+		struct journal_stamp stamp;
+
+		journal_encode(&cases[i], DB_ID, LINE_ID, &sb);
 		/* one line: the only newline is the last byte */
 		assert_true(sb.len > 2);
 		assert_int_equal(sb.buf[sb.len - 1], '\n');
 		assert_null(memchr(sb.buf, '\n', sb.len - 1));
-		assert_int_equal(journal_decode(sb.buf, sb.len - 1, &back, why, sizeof(why)), 0);
+		assert_int_equal(
+		    journal_decode(sb.buf, sb.len - 1, &back, &stamp, why, sizeof(why)), 0);
 		assert_outcome_equal(&cases[i], &back);
+		assert_int_equal(stamp.version, JOURNAL_VERSION);
+		assert_int_equal(stamp.schema, store_schema_version());
+		assert_string_equal(stamp.db_id, DB_ID);
+		assert_string_equal(stamp.line_id, LINE_ID);
 		store_outcome_release(&back);
 		store_outcome_release(&cases[i]);
 		strbuf_release(&sb);
@@ -133,7 +143,7 @@ static void test_journal__decode_rejects(void **state)
 	    {"[1,2]", "not a JSON object"},
 	    {"{\"v\":1,\"outcome\":\"created\"", "not a JSON object"},
 	    {"{\"outcome\":\"created\"}", "v: missing"},
-	    {"{\"v\":2,\"outcome\":\"created\"}", "version 2"},
+	    {"{\"v\":9,\"outcome\":\"created\"}", "version 9"},
 	    {"{\"v\":1,\"outcome\":\"won\",\"kind\":\"create\",\"customer_id\":\"a\","
 	     "\"customer_row\":1,\"attempt_no\":1,\"started_at\":1}",
 	     "outcome: 'won'"},
@@ -155,15 +165,30 @@ static void test_journal__decode_rejects(void **state)
 	    {"{\"v\":1,\"outcome\":\"exists\",\"kind\":\"create\",\"customer_id\":\"a\","
 	     "\"customer_row\":1,\"attempt_no\":1,\"started_at\":1}",
 	     "without connection_id"},
+	    /* version 2 lines carry their database, schema and line ids */
+	    {"{\"v\":2,\"outcome\":\"failed\",\"kind\":\"create\",\"customer_id\":\"a\","
+	     "\"customer_row\":1,\"attempt_no\":1,\"started_at\":1,\"schema\":14,"
+	     "\"line_id\":\"" LINE_ID "\"}",
+	     "db: not a database id"},
+	    {"{\"v\":2,\"db\":\"" DB_ID "\",\"outcome\":\"failed\",\"kind\":\"create\","
+	     "\"customer_id\":\"a\",\"customer_row\":1,\"attempt_no\":1,\"started_at\":1,"
+	     "\"schema\":14,\"line_id\":\"ABC\"}",
+	     "line_id: not a line id"},
+	    {"{\"v\":2,\"db\":\"" DB_ID "\",\"outcome\":\"failed\",\"kind\":\"create\","
+	     "\"customer_id\":\"a\",\"customer_row\":1,\"attempt_no\":1,\"started_at\":1,"
+	     "\"line_id\":\"" LINE_ID "\"}",
+	     "schema: missing"},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct store_outcome o;
+		struct journal_stamp stamp;
 		char why[128] = "";
 
-		assert_int_equal(
-		    journal_decode(cases[i].line, strlen(cases[i].line), &o, why, sizeof(why)), -1);
+		assert_int_equal(journal_decode(cases[i].line, strlen(cases[i].line), &o, &stamp,
+						why, sizeof(why)),
+				 -1);
 		if (!strstr(why, cases[i].why))
 			fail_msg("case %zu: '%s' does not contain '%s'", i, why, cases[i].why);
 		assert_null(o.customer_id);
@@ -242,7 +267,7 @@ static void write_journal(struct fixture *f, struct store_outcome *o, size_t n, 
 {
 	struct journal j = JOURNAL_INIT;
 
-	assert_int_equal(journal_open(&j, store_filename(f->st), 65536), 0);
+	assert_int_equal(journal_open(&j, f->st, 65536), 0);
 	assert_int_equal(journal_append(&j, o, n), 0);
 	if (raw)
 		assert_int_equal(write(j.fd, raw, strlen(raw)), (ssize_t)strlen(raw));
@@ -292,23 +317,134 @@ static void test_journal__replay_records_every_answer(void **state)
 static void test_journal__replay_keeps_history_of_a_row_that_moved_on(void **state)
 {
 	struct fixture *f = *state;
-	struct store_outcome o[1];
+	struct store_outcome o[2];
 	int64_t count = -1, recovered = 0;
 	char buf[256];
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
-	write_journal(f, o, 1, NULL);
-	/* an older binary recovered the rows before replaying */
+	o[1] = job_outcome(f, 1, OUTCOME_FAILED, 422, NULL);
+	write_journal(f, o, 2, NULL);
+	/* an older binary (or a restored backup) has the rows pending */
 	assert_int_equal(store_recover_in_flight(f->st, 3000, &recovered), 0);
 	assert_int_equal(recovered, 4);
 	assert_int_equal(journal_replay(f->st, &count), 0);
+	assert_int_equal(count, 2);
+	/* a session that exists is recorded: sending the row again would make a second */
+	query_text(f->path,
+		   "SELECT state || ' ' || session_id FROM customers WHERE customer_id = 'c0'", buf,
+		   sizeof(buf));
+	assert_string_equal(buf, "created sess-0");
+	/* a failure created nothing: the row stays as it is, the answer in its history */
+	query_text(f->path,
+		   "SELECT state || ' ' || (SELECT count(*) FROM attempts a WHERE a.customer = "
+		   "c.id AND a.http_status = 422) FROM customers c WHERE customer_id = 'c1'",
+		   buf, sizeof(buf));
+	assert_string_equal(buf, "pending 1");
+}
+
+/* A copy of the journal taken before the replay removed it, put back: a crash between them. */
+static void test_journal__replay_twice_records_once(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outcome o[2];
+	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	struct strbuf copy = STRBUF_INIT;
+	int64_t count = -1;
+	FILE *in, *out;
+	int c;
+
+	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
+	o[1] = job_outcome(f, 1, OUTCOME_RETRY, 503, NULL);
+	write_journal(f, o, 2, NULL);
+	in = fopen(jpath, "r");
+	assert_non_null(in);
+	while ((c = fgetc(in)) != EOF)
+		strbuf_addch(&copy, c);
+	fclose(in);
+	assert_int_equal(journal_replay(f->st, &count), 0);
+	assert_int_equal(count, 2);
+	out = fopen(jpath, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(copy.buf, 1, copy.len, out), copy.len);
+	fclose(out);
+	assert_int_equal(journal_replay(f->st, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(access(jpath, F_OK), -1);
+	query_text(f->path, "SELECT count(*) FROM attempts", buf, sizeof(buf));
+	assert_string_equal(buf, "2");
+	query_text(f->path, "SELECT count(*) FROM journal_applied", buf, sizeof(buf));
+	assert_string_equal(buf, "2");
+	strbuf_release(&copy);
+	free(jpath);
+}
+
+/* Writes line (a whole JSON object) as the journal of f's database. */
+static void put_journal(struct fixture *f, const char *line)
+{
+	char *jpath = journal_path(store_filename(f->st));
+	FILE *out = fopen(jpath, "w");
+
+	assert_non_null(out);
+	fprintf(out, "%s\n", line);
+	fclose(out);
+	free(jpath);
+}
+
+static void test_journal__refuses_another_databases_journal(void **state)
+{
+	struct fixture *f = *state;
+	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	int64_t count = -1;
+
+	put_journal(f, "{\"v\":2,\"db\":\"" DB_ID "\",\"schema\":14,\"line_id\":\"" LINE_ID
+		       "\",\"outcome\":\"created\",\"kind\":\"create\",\"customer_id\":\"c0\","
+		       "\"customer_row\":1,\"attempt_no\":1,\"started_at\":1764430000000,"
+		       "\"session_id\":\"s\",\"connect_url\":\"https://connect/x\"}");
+	assert_int_equal(journal_replay(f->st, &count), -1);
+	assert_int_equal(count, 0);
+	assert_int_equal(access(jpath, F_OK), 0);
+	query_text(f->path, "SELECT count(*) FROM attempts", buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	assert_false(store_in_transaction(f->st));
+	free(jpath);
+}
+
+static void test_journal__refuses_a_journal_of_unknown_customers(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outcome o[2];
+	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	int64_t count = -1;
+
+	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
+	o[1] = job_outcome(f, 1, OUTCOME_CREATED, 201, "sess-1");
+	free(o[1].customer_id);
+	o[1].customer_id = xstrdup("not-here");
+	write_journal(f, o, 2, NULL);
+	assert_int_equal(journal_replay(f->st, &count), -1);
+	assert_int_equal(access(jpath, F_OK), 0);
+	query_text(f->path, "SELECT count(*) FROM attempts", buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	query_text(f->path, "SELECT count(*) FROM journal_applied", buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	free(jpath);
+}
+
+static void test_journal__run_missing_from_a_restored_backup(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outcome o[1];
+	int64_t count = -1;
+	char buf[64];
+
+	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
+	o[0].run_id = f->run_id + 41; /* the backup was taken before that run began */
+	write_journal(f, o, 1, NULL);
+	assert_int_equal(journal_replay(f->st, &count), 0);
 	assert_int_equal(count, 1);
-	query_text(f->path, "SELECT state FROM customers WHERE customer_id = 'c0'", buf,
-		   sizeof(buf));
-	assert_string_equal(buf, "pending");
-	query_text(f->path, "SELECT session_id FROM attempts WHERE session_id IS NOT NULL", buf,
-		   sizeof(buf));
-	assert_string_equal(buf, "sess-0");
+	query_text(f->path, "SELECT coalesce(run_id, 'none') || ' ' || session_id FROM attempts",
+		   buf, sizeof(buf));
+	assert_string_equal(buf, "none sess-0");
 }
 
 static void test_journal__bad_line_changes_nothing_and_stays(void **state)
@@ -340,7 +476,7 @@ static void test_journal__unused_journal_is_removed(void **state)
 	int64_t count = -1;
 	int fd;
 
-	assert_int_equal(journal_open(&j, store_filename(f->st), 1 << 20), 0);
+	assert_int_equal(journal_open(&j, f->st, 1 << 20), 0);
 	assert_int_equal(access(jpath, F_OK), 0);
 	journal_close(&j);
 	assert_int_equal(access(jpath, F_OK), -1);
@@ -373,6 +509,10 @@ int main(void)
 	    cmocka_unit_test(test_journal__path_is_beside_the_database),
 	    WITH_DB(test_journal__replay_records_every_answer),
 	    WITH_DB(test_journal__replay_keeps_history_of_a_row_that_moved_on),
+	    WITH_DB(test_journal__replay_twice_records_once),
+	    WITH_DB(test_journal__refuses_another_databases_journal),
+	    WITH_DB(test_journal__refuses_a_journal_of_unknown_customers),
+	    WITH_DB(test_journal__run_missing_from_a_restored_backup),
 	    WITH_DB(test_journal__bad_line_changes_nothing_and_stays),
 	    WITH_DB(test_journal__unused_journal_is_removed),
 	};
