@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/cli.h"
@@ -43,9 +44,10 @@ struct report {
 	int have_import;
 	struct run_record run;
 	int have_run;
-	int running;		 /* the last run has not ended and its process is alive */
-	char *journal;		 /* the answers journal's path */
-	int64_t journal_answers; /* answers waiting in it */
+	int running;			/* the last run has not ended and its process is alive */
+	char *journal;			/* the answers journal's path */
+	int64_t journal_answers;	/* answers waiting in it */
+	char foreign[STORE_ID_HEX + 1]; /* the other database the journal was written for, or "" */
 };
 
 /*
@@ -246,6 +248,10 @@ static int print_json(struct store *st, const struct report *r)
 
 		cJSON_AddStringToObject(j, "path", r->journal);
 		cJSON_AddNumberToObject(j, "answers", (double)r->journal_answers);
+		if (r->foreign[0])
+			cJSON_AddStringToObject(j, "other_database", r->foreign);
+		else
+			cJSON_AddNullToObject(j, "other_database");
 	} else {
 		cJSON_AddNullToObject(root, "answers_journal");
 	}
@@ -295,11 +301,35 @@ static void print_funnel(const struct funnel *f)
 	}
 }
 
+/* Fills foreign with the id of the database the journal at path was written for, if not st. */
+static int journal_owner(struct store *st, const char *path, char foreign[STORE_ID_HEX + 1])
+{
+	struct journal_entries e;
+	const char *ours = store_database_id(st), *theirs;
+	int r;
+
+	foreign[0] = '\0';
+	if (!ours)
+		return -1;
+	r = journal_load(path, &e);
+	theirs = r > 0 ? journal_entries_foreign(&e, ours) : NULL;
+	if (theirs)
+		memcpy(foreign, theirs, STORE_ID_HEX + 1);
+	journal_entries_release(&e);
+	return 0; /* a line that does not decode is reported, and stops the writers: not status */
+}
+
 static int print_text(struct store *st, const struct report *r)
 {
 	char a[32], b[32];
 
-	if (r->journal_answers)
+	if (r->journal_answers && r->foreign[0])
+		printf("answers journal: %lld answers of a stopped run wait in '%s', written for "
+		       "another database (id %s): every writer refuses it (exit 2) until it is put "
+		       "beside its own database or moved aside; 'finch-onboard journal %s' shows "
+		       "it\n",
+		       (long long)r->journal_answers, r->journal, r->foreign, r->journal);
+	else if (r->journal_answers)
 		printf("answers journal: %lld answers of a stopped run wait in '%s'; the next run, "
 		       "import, retry or sync records them first\n",
 		       (long long)r->journal_answers, r->journal);
@@ -431,6 +461,8 @@ int cmd_status(int argc, char **argv)
 	r.journal = journal_path(store_filename(st));
 	r.journal_answers = journal_waiting(store_filename(st));
 	if (r.journal_answers < 0)
+		goto out;
+	if (r.journal_answers && journal_owner(st, r.journal, r.foreign) < 0)
 		goto out;
 	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
 		goto out;

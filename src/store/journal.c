@@ -510,25 +510,28 @@ static int refuse(struct store *st, const char *path, const struct journal_entri
 	return -1;
 }
 
+const char *journal_entries_foreign(const struct journal_entries *e, const char *ours)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->v[i].stamp.db_id[0] && strcmp(e->v[i].stamp.db_id, ours))
+			return e->v[i].stamp.db_id;
+	return NULL;
+}
+
 /* Refuses e (refuse()) when a line of it names another database than st. */
 static int check_owner(struct store *st, const char *path, const struct journal_entries *e)
 {
-	const char *ours = store_database_id(st);
+	const char *ours = store_database_id(st), *theirs;
 	struct strbuf why = STRBUF_INIT;
 	int ret = 0;
 
 	if (!ours)
 		return -1;
-	for (size_t i = 0; i < e->n && !ret; i++) {
-		const struct journal_stamp *s = &e->v[i].stamp;
-
-		if (s->db_id[0] && strcmp(s->db_id, ours)) {
-			strbuf_addf(&why,
-				    "line %lld was written for another database (id %s; this "
-				    "one is %s)",
-				    (long long)e->v[i].lineno, s->db_id, ours);
-			ret = refuse(st, path, e, why.buf);
-		}
+	theirs = journal_entries_foreign(e, ours);
+	if (theirs) {
+		strbuf_addf(&why, "it was written for another database (id %s; this one is %s)",
+			    theirs, ours);
+		ret = refuse(st, path, e, why.buf);
 	}
 	strbuf_release(&why);
 	return ret;

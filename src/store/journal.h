@@ -125,6 +125,9 @@ struct journal_entries {
 int journal_load(const char *path, struct journal_entries *out);
 void journal_entries_release(struct journal_entries *e);
 
+/* The first database id of e's lines that is not ours, or NULL: all are ours (or version 1). */
+const char *journal_entries_foreign(const struct journal_entries *e, const char *ours);
+
 /* An open journal a run may append to. */
 struct journal {
 	int fd; /* -1: not open */

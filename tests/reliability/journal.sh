@@ -55,12 +55,17 @@ rm -f d.db d.db-wal d.db-shm d.db-answers
 new_db d.db 600 d
 cp journal.keep d.db-answers
 expect_exit 2 fo run --db d.db --base-url "$MOCK_URL" --rate 0 --quiet
-grep -q "answers journal '.*d.db-answers' cannot be applied to the database '.*d.db': line 1 was written for another database" err.txt ||
+grep -q "answers journal '.*d.db-answers' cannot be applied to the database '.*d.db': it was written for another database (id [0-9a-f]\{32\}; this one is [0-9a-f]\{32\})" err.txt ||
 	fail "the refusal does not name the journal and why: $(cat err.txt)"
 grep -q "finch-onboard journal .*d.db-answers --csv" err.txt || fail "the ways out are not said: $(cat err.txt)"
 cmp -s d.db-answers journal.keep || fail "the refused journal was changed or removed"
 [ "$(requests m.log)" = "$posts" ] || fail "a run with a foreign journal sent $(($(requests m.log) - posts)) requests"
 expect_exit 2 fo retry --db d.db
+expect_exit 0 fo status --db d.db
+grep -q "^answers journal: $held answers .* written for another database (id $dbid): every writer refuses it" out.txt ||
+	fail "status does not say the journal is another database's: $(head -n 2 out.txt)"
+expect_exit 0 fo status --db d.db --json
+[ "$(jq -r .answers_journal.other_database out.txt)" = "$dbid" ] || fail "status --json: $(cat out.txt)"
 expect_exit 2 fo sync d.db.csv --db d.db --out x.csv --base-url "$MOCK_URL" --rate 0 --quiet
 cmp -s d.db-answers journal.keep || fail "the refused journal was changed or removed"
 pass "a journal of another database: exit 2 naming it and the ways out, kept, nothing sent"
