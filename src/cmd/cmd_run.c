@@ -19,6 +19,7 @@
 #include "run/options.h"
 #include "store/journal.h"
 #include "store/store.h"
+#include "base/signals.h"
 #include "base/util.h"
 #include "store/writer.h"
 
@@ -104,7 +105,7 @@ int cmd_run(int argc, char **argv)
 	struct run_config cfg;
 	struct run_summary sum;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
-	int r, ret = EXIT_USAGE, metrics_refused = 0;
+	int r, ret = EXIT_USAGE, metrics_refused = 0, signals_set = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -153,6 +154,15 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * SIGINT/SIGTERM/SIGHUP from here to the end, not only in the loop (which
+	 * nests its own install): a signal during the lock, the journal's replay,
+	 * the recovery or the metrics is a stop, never the default death. One
+	 * before the loop leaves every row pending, and the exit is 5.
+	 */
+	if (signals_install() < 0)
+		goto out;
+	signals_set = 1;
 	ret = writer_open(&w, co.db, WRITER_MUST_EXIST);
 	if (ret != EXIT_OK)
 		goto out;
@@ -184,6 +194,8 @@ out:
 	store_close(st);
 	scratch_remove(&scratch);
 	writer_close(&w);
+	if (signals_set)
+		signals_restore();
 	run_config_release(&cfg);
 	free(longopts);
 	return ret;
