@@ -7,6 +7,7 @@
 #include "base/cli.h"
 #include "cmd/cmd.h"
 #include "cmd/config.h"
+#include "base/signals.h"
 #include "base/util.h"
 #include "base/version.h"
 
@@ -59,6 +60,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	util_set_progname("finch-onboard");
+	signals_ignore_file_size();
 	cli_log_format_early(argc, argv);
 	if (argc < 2) {
 		usage(stderr);

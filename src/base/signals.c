@@ -79,6 +79,16 @@ int signals_install(void)
 	return 0;
 }
 
+void signals_ignore_file_size(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGXFSZ, &sa, NULL);
+}
+
 void signals_restore(void)
 {
 	if (!depth || --depth)

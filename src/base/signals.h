@@ -49,6 +49,15 @@ int signals_install(void);
 /* Restores the previous handlers (outermost call only). */
 void signals_restore(void);
 
+/*
+ * For the whole process, first thing in main(): SIGXFSZ ignored, so a file
+ * size limit (ulimit -f, systemd's LimitFSIZE=) makes a write fail with EFBIG
+ * (setrlimit(2), RLIMIT_FSIZE), which every writer handles as a full disk
+ * (answers journaled, exit 2), instead of the default death, which is
+ * kill -9's: rows left in flight, and a second session for each next night.
+ */
+void signals_ignore_file_size(void);
+
 /* The current level. */
 enum signals_level signals_level(void);
 /* The read end of the self-pipe, readable after a signal; -1 if not installed. */

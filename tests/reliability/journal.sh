@@ -24,8 +24,9 @@ new_db d.db 600 d
 sqlite3 d.db "VACUUM INTO 'backup.db'" # a nightly backup, before the run
 start_mock --latency 30ms --log "$E2E_TMP/m.log"
 rc=0
-# SIGXFSZ ignored: writes past the limit fail with EFBIG instead of killing the run
-(trap '' XFSZ; ulimit -f 256; exec "$FINCH_ONBOARD" run --db d.db --base-url "$MOCK_URL" \
+# the limit of ulimit -f as it comes (SIGXFSZ's default is death): the program
+# ignores SIGXFSZ, so writes past it fail with EFBIG instead of killing the run
+(ulimit -f 256; exec "$FINCH_ONBOARD" run --db d.db --base-url "$MOCK_URL" \
 	--rate 100 --concurrency 8 --quiet) >run.out 2>run.err || rc=$?
 [ "$rc" = 2 ] || fail "run over the size limit exited $rc, want 2: $(cat run.err)"
 [ -s d.db-answers ] || fail "no answers journal: $(cat run.err)"

@@ -20,8 +20,8 @@ with the same CSV). Each step aims at one server:
 and may be disturbed by: SIGHUP, SIGTERM or SIGINT at a random moment (once,
 or twice 5 ms apart, or twice over a second apart: the second stops at
 once), kill -9, another process holding the database's flock (the writer
-lock) at the start or SQLite's write lock mid-run, a full disk (RLIMIT_FSIZE,
-SIGXFSZ ignored: writes fail with EFBIG), and a clock step
+lock) at the start or SQLite's write lock mid-run, a full disk (RLIMIT_FSIZE;
+the program ignores SIGXFSZ, so writes fail with EFBIG), and a clock step
 (FINCH_ONBOARD_NOW hours or days away).
 
 Then a last writer runs against a clean finch-mock, to recover a crash and
@@ -463,9 +463,9 @@ class Schedule:
         args += ["--db", self.db, "--base-url", url] + s["opts"]
         trouble = s["trouble"]
         cmd = [ONBOARD] + args
-        if trouble == "disk":  # SIGXFSZ ignored: a write past the limit fails with EFBIG
+        if trouble == "disk":  # the program ignores SIGXFSZ: a write past it fails, EFBIG
             kib = (os.path.getsize(self.db) + s["fsize"]) // 1024
-            cmd = ["bash", "-c", 'trap "" XFSZ; ulimit -f %d; exec "$0" "$@"' % kib] + cmd
+            cmd = ["bash", "-c", 'ulimit -f %d; exec "$0" "$@"' % kib] + cmd
         flock = None
         if trouble == "flock":  # another process holds the writer lock (base/lockfile.c)
             flock = open(self.db, "rb")
