@@ -3,10 +3,7 @@
  * half; the mode is the one asked for whatever the umask; an abort or a
  * failed commit leaves the target untouched and no temporary file behind.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -3,10 +3,7 @@
  * injected: what each finished request does to the state, and what becomes
  * of its row.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 
@@ -258,20 +255,13 @@ static void test_breaker__a_refused_probe_is_an_outage_of_its_own_kind(void **st
 	assert_false(b.failing); /* the last probe was refused */
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_breaker__stops_when_the_first_requests_all_fail),
-	    cmocka_unit_test(test_breaker__an_answer_at_start_proves_the_api),
-	    cmocka_unit_test(test_breaker__an_outage_mid_run_opens_probes_and_closes),
-	    cmocka_unit_test(test_breaker__gives_up_after_the_outage_lasts),
-	    cmocka_unit_test(test_breaker__probe_delay_doubles_up_to_the_cap),
-	    cmocka_unit_test(test_breaker__an_unused_probe_is_not_lost),
-	    cmocka_unit_test(test_breaker__a_window_of_server_errors_opens_it),
-	    cmocka_unit_test(test_breaker__random_server_errors_never_open_it),
-	    cmocka_unit_test(test_breaker__server_errors_from_the_start_probe_then_give_up),
-	    cmocka_unit_test(test_breaker__a_refused_probe_is_an_outage_of_its_own_kind),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_breaker__stops_when_the_first_requests_all_fail),
+	       cmocka_unit_test(test_breaker__an_answer_at_start_proves_the_api),
+	       cmocka_unit_test(test_breaker__an_outage_mid_run_opens_probes_and_closes),
+	       cmocka_unit_test(test_breaker__gives_up_after_the_outage_lasts),
+	       cmocka_unit_test(test_breaker__probe_delay_doubles_up_to_the_cap),
+	       cmocka_unit_test(test_breaker__an_unused_probe_is_not_lost),
+	       cmocka_unit_test(test_breaker__a_window_of_server_errors_opens_it),
+	       cmocka_unit_test(test_breaker__random_server_errors_never_open_it),
+	       cmocka_unit_test(test_breaker__server_errors_from_the_start_probe_then_give_up),
+	       cmocka_unit_test(test_breaker__a_refused_probe_is_an_outage_of_its_own_kind))

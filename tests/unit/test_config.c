@@ -5,10 +5,7 @@
  * line's, so a later one wins: the command line over the environment over
  * the file), or the exact errors.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <fcntl.h>
 #include <stdio.h>

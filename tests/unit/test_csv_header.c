@@ -6,10 +6,7 @@
  * customer_id, customer_name and customer_email resolves to, and the exact
  * messages.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -359,13 +356,6 @@ static void test_csv_header__mapping_option(void **state)
 	csv_columns_release(&cols);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_csv_header__resolution),
-	    cmocka_unit_test(test_csv_header__synonyms_never_an_id),
-	    cmocka_unit_test(test_csv_header__mapping_option),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_csv_header__resolution),
+	       cmocka_unit_test(test_csv_header__synonyms_never_an_id),
+	       cmocka_unit_test(test_csv_header__mapping_option))

@@ -4,10 +4,7 @@
  * returns, the figures, the rows it leaves ("id|name|state|error" in
  * import order) and the exact messages it prints.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>

@@ -1,10 +1,7 @@
 /*
  * test_csv_text.c: the importer's text rules, one table per rule.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -254,18 +251,11 @@ static void test_csv_text__printable(void **state)
 	strbuf_release(&out);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_csv_text__encoding_names),
-	    cmocka_unit_test(test_csv_text__byte_order_marks),
-	    cmocka_unit_test(test_csv_text__likely_8bit_encoding),
-	    cmocka_unit_test(test_csv_text__delimiters),
-	    cmocka_unit_test(test_csv_text__header_keys),
-	    cmocka_unit_test(test_csv_text__edit_distance),
-	    cmocka_unit_test(test_csv_text__excel_numbers),
-	    cmocka_unit_test(test_csv_text__printable),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_csv_text__encoding_names),
+	       cmocka_unit_test(test_csv_text__byte_order_marks),
+	       cmocka_unit_test(test_csv_text__likely_8bit_encoding),
+	       cmocka_unit_test(test_csv_text__delimiters),
+	       cmocka_unit_test(test_csv_text__header_keys),
+	       cmocka_unit_test(test_csv_text__edit_distance),
+	       cmocka_unit_test(test_csv_text__excel_numbers),
+	       cmocka_unit_test(test_csv_text__printable))

@@ -2,10 +2,7 @@
  * test_digest.c: SHA-256 against the FIPS 180-4 examples (whole and split
  * at every point of a block), and HMAC-SHA256 against RFC 4231's test cases.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -115,14 +112,7 @@ static void test_digest__hmac_sha256_rfc4231(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_digest__sha256_fips_examples),
-	    cmocka_unit_test(test_digest__sha256_split_anywhere),
-	    cmocka_unit_test(test_digest__sha256_release_unfinished),
-	    cmocka_unit_test(test_digest__hmac_sha256_rfc4231),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_digest__sha256_fips_examples),
+	       cmocka_unit_test(test_digest__sha256_split_anywhere),
+	       cmocka_unit_test(test_digest__sha256_release_unfinished),
+	       cmocka_unit_test(test_digest__hmac_sha256_rfc4231))

@@ -4,10 +4,7 @@
  * the progress line (progress.c), log formats (log.c) and the dry run.
  * The loop itself is driven end to end against finch-mock by tests/e2e/run.sh.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,26 +516,19 @@ static void test_dispatch__dry_run_prints_redacted_requests(void **state)
 	assert_int_equal(system(path), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dispatch__random_is_reproducible_and_in_range),
-	    cmocka_unit_test(test_dispatch__exit_code_for_counts),
-	    cmocka_unit_test(test_dispatch__exit_reason_names_what_happened),
-	    cmocka_unit_test(test_dispatch__fd_plan_raises_or_clamps),
-	    cmocka_unit_test(test_dispatch__url_is_loopback),
-	    cmocka_unit_test(test_dispatch__run_options_apply),
-	    cmocka_unit_test(test_dispatch__secret_is_refused_on_the_command_line),
-	    cmocka_unit_test(test_dispatch__options_merge_keeps_both_tables),
-	    cmocka_unit_test(test_dispatch__config_finish_checks_url_and_credentials),
-	    cmocka_unit_test(test_dispatch__secret_file_is_trimmed_and_checked),
-	    cmocka_unit_test(test_dispatch__progress_format),
-	    cmocka_unit_test(test_dispatch__progress_fits_the_terminal),
-	    cmocka_unit_test(test_dispatch__progress_is_off_without_a_terminal),
-	    cmocka_unit_test(test_dispatch__progress_refreshes_at_most_ten_times_a_second),
-	    cmocka_unit_test(test_dispatch__log_formats),
-	    cmocka_unit_test(test_dispatch__dry_run_prints_redacted_requests),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_dispatch__random_is_reproducible_and_in_range),
+	       cmocka_unit_test(test_dispatch__exit_code_for_counts),
+	       cmocka_unit_test(test_dispatch__exit_reason_names_what_happened),
+	       cmocka_unit_test(test_dispatch__fd_plan_raises_or_clamps),
+	       cmocka_unit_test(test_dispatch__url_is_loopback),
+	       cmocka_unit_test(test_dispatch__run_options_apply),
+	       cmocka_unit_test(test_dispatch__secret_is_refused_on_the_command_line),
+	       cmocka_unit_test(test_dispatch__options_merge_keeps_both_tables),
+	       cmocka_unit_test(test_dispatch__config_finish_checks_url_and_credentials),
+	       cmocka_unit_test(test_dispatch__secret_file_is_trimmed_and_checked),
+	       cmocka_unit_test(test_dispatch__progress_format),
+	       cmocka_unit_test(test_dispatch__progress_fits_the_terminal),
+	       cmocka_unit_test(test_dispatch__progress_is_off_without_a_terminal),
+	       cmocka_unit_test(test_dispatch__progress_refreshes_at_most_ten_times_a_second),
+	       cmocka_unit_test(test_dispatch__log_formats),
+	       cmocka_unit_test(test_dispatch__dry_run_prints_redacted_requests))

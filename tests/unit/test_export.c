@@ -3,10 +3,7 @@
  * row, against memory streams; and the atomic file output against a real
  * store in a temporary folder.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -846,33 +843,17 @@ static void test_export__file_bad_folder(void **state)
 	assert_int_equal(stray_files(fx->dir, ""), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_export__csv_field),
-	    cmocka_unit_test(test_export__json_string),
-	    cmocka_unit_test(test_export__format_parse),
-	    cmocka_unit_test(test_export__parse_since),
-	    cmocka_unit_test(test_export__csv_rows),
-	    cmocka_unit_test(test_export__csv_raw),
-	    cmocka_unit_test(test_export__connection_columns),
-	    cmocka_unit_test(test_export__is_formula),
-	    cmocka_unit_test(test_export__csv_header_only),
-	    cmocka_unit_test(test_export__writer_bom),
-	    cmocka_unit_test(test_export__extreme_times_clamp),
-	    cmocka_unit_test(test_export__chosen_columns),
-	    cmocka_unit_test(test_export__jsonl_parses),
-	    cmocka_unit_test(test_export__jsonl_raw),
-	    cmocka_unit_test(test_export__write_error),
-	    cmocka_unit_test(test_export__columns_quoted),
-	    cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store,
-					    teardown_store),
-	    cmocka_unit_test_setup_teardown(test_export__file_bom, setup_store, teardown_store),
-	    cmocka_unit_test_setup_teardown(test_export__file_error_keeps_old, setup_store,
-					    teardown_store),
-	    cmocka_unit_test_setup_teardown(test_export__file_bad_folder, setup_store,
-					    teardown_store),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(
+    cmocka_unit_test(test_export__csv_field), cmocka_unit_test(test_export__json_string),
+    cmocka_unit_test(test_export__format_parse), cmocka_unit_test(test_export__parse_since),
+    cmocka_unit_test(test_export__csv_rows), cmocka_unit_test(test_export__csv_raw),
+    cmocka_unit_test(test_export__connection_columns), cmocka_unit_test(test_export__is_formula),
+    cmocka_unit_test(test_export__csv_header_only), cmocka_unit_test(test_export__writer_bom),
+    cmocka_unit_test(test_export__extreme_times_clamp),
+    cmocka_unit_test(test_export__chosen_columns), cmocka_unit_test(test_export__jsonl_parses),
+    cmocka_unit_test(test_export__jsonl_raw), cmocka_unit_test(test_export__write_error),
+    cmocka_unit_test(test_export__columns_quoted),
+    cmocka_unit_test_setup_teardown(test_export__file_atomic_0600, setup_store, teardown_store),
+    cmocka_unit_test_setup_teardown(test_export__file_bom, setup_store, teardown_store),
+    cmocka_unit_test_setup_teardown(test_export__file_error_keeps_old, setup_store, teardown_store),
+    cmocka_unit_test_setup_teardown(test_export__file_bad_folder, setup_store, teardown_store))

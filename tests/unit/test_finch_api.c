@@ -2,10 +2,7 @@
  * test_finch_api.c: request bodies, the emulator's body parser, and what
  * each HTTP answer means, as tables of exact expectations.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -696,23 +693,16 @@ static void test_finch_api__link_check(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_finch_api__session_body_types_and_order),
-	    cmocka_unit_test(test_finch_api__reauth_body),
-	    cmocka_unit_test(test_finch_api__parse_session_body),
-	    cmocka_unit_test(test_finch_api__parse_session_body_with_length),
-	    cmocka_unit_test(test_finch_api__round_trip),
-	    cmocka_unit_test(test_finch_api__parse_reauth_body),
-	    cmocka_unit_test(test_finch_api__classify),
-	    cmocka_unit_test(test_finch_api__sandbox_refusal),
-	    cmocka_unit_test(test_finch_api__classify_truncates_long_bodies),
-	    cmocka_unit_test(test_finch_api__transport_error),
-	    cmocka_unit_test(test_finch_api__broken_answer),
-	    cmocka_unit_test(test_finch_api__broken_answer_fragment_is_bounded),
-	    cmocka_unit_test(test_finch_api__link_check),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_finch_api__session_body_types_and_order),
+	       cmocka_unit_test(test_finch_api__reauth_body),
+	       cmocka_unit_test(test_finch_api__parse_session_body),
+	       cmocka_unit_test(test_finch_api__parse_session_body_with_length),
+	       cmocka_unit_test(test_finch_api__round_trip),
+	       cmocka_unit_test(test_finch_api__parse_reauth_body),
+	       cmocka_unit_test(test_finch_api__classify),
+	       cmocka_unit_test(test_finch_api__sandbox_refusal),
+	       cmocka_unit_test(test_finch_api__classify_truncates_long_bodies),
+	       cmocka_unit_test(test_finch_api__transport_error),
+	       cmocka_unit_test(test_finch_api__broken_answer),
+	       cmocka_unit_test(test_finch_api__broken_answer_fragment_is_bounded),
+	       cmocka_unit_test(test_finch_api__link_check))

@@ -2,10 +2,7 @@
  * test_lockfile.c: the lock follows the database file, not its name, and the
  * holder is read from /proc/locks.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,13 +115,6 @@ static void test_lockfile__never_truncates_nor_hangs(void **state)
 	rmdir(dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lockfile__parse_holder_table),
-	    cmocka_unit_test(test_lockfile__aliases_share_one_lock),
-	    cmocka_unit_test(test_lockfile__never_truncates_nor_hangs),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_lockfile__parse_holder_table),
+	       cmocka_unit_test(test_lockfile__aliases_share_one_lock),
+	       cmocka_unit_test(test_lockfile__never_truncates_nor_hangs))

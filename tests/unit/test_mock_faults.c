@@ -3,10 +3,7 @@
  * of (seed, customer_id, attempt, request number, window state), so every
  * case here is exact or a frequency over many deterministic draws.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -603,29 +600,22 @@ static void test_mock_faults__window_finch_ip_limit(void **state)
 	assert_int_equal(mock_window_hit(&w, &f, t0 + 10000 + 3600000), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mock_faults__init_defaults),
-	    cmocka_unit_test(test_mock_faults__fault_names),
-	    cmocka_unit_test(test_mock_faults__draw_is_deterministic),
-	    cmocka_unit_test(test_mock_faults__draw_inputs_matter),
-	    cmocka_unit_test(test_mock_faults__draw_salts_differ),
-	    cmocka_unit_test(test_mock_faults__draw_is_uniform),
-	    cmocka_unit_test(test_mock_faults__probability_zero_is_none),
-	    cmocka_unit_test(test_mock_faults__probability_one_table),
-	    cmocka_unit_test(test_mock_faults__retry_after_modes),
-	    cmocka_unit_test(test_mock_faults__error_status_mix),
-	    cmocka_unit_test(test_mock_faults__per_status_table),
-	    cmocka_unit_test(test_mock_faults__precedence_table),
-	    cmocka_unit_test(test_mock_faults__rate_limit_hint_is_seconds),
-	    cmocka_unit_test(test_mock_faults__frequencies),
-	    cmocka_unit_test(test_mock_faults__seed_reproducible),
-	    cmocka_unit_test(test_mock_faults__jitter_bounds),
-	    cmocka_unit_test(test_mock_faults__latency_with_faults),
-	    cmocka_unit_test(test_mock_faults__window_table),
-	    cmocka_unit_test(test_mock_faults__window_finch_ip_limit),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_mock_faults__init_defaults),
+	       cmocka_unit_test(test_mock_faults__fault_names),
+	       cmocka_unit_test(test_mock_faults__draw_is_deterministic),
+	       cmocka_unit_test(test_mock_faults__draw_inputs_matter),
+	       cmocka_unit_test(test_mock_faults__draw_salts_differ),
+	       cmocka_unit_test(test_mock_faults__draw_is_uniform),
+	       cmocka_unit_test(test_mock_faults__probability_zero_is_none),
+	       cmocka_unit_test(test_mock_faults__probability_one_table),
+	       cmocka_unit_test(test_mock_faults__retry_after_modes),
+	       cmocka_unit_test(test_mock_faults__error_status_mix),
+	       cmocka_unit_test(test_mock_faults__per_status_table),
+	       cmocka_unit_test(test_mock_faults__precedence_table),
+	       cmocka_unit_test(test_mock_faults__rate_limit_hint_is_seconds),
+	       cmocka_unit_test(test_mock_faults__frequencies),
+	       cmocka_unit_test(test_mock_faults__seed_reproducible),
+	       cmocka_unit_test(test_mock_faults__jitter_bounds),
+	       cmocka_unit_test(test_mock_faults__latency_with_faults),
+	       cmocka_unit_test(test_mock_faults__window_table),
+	       cmocka_unit_test(test_mock_faults__window_finch_ip_limit))

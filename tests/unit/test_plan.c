@@ -2,10 +2,7 @@
  * test_plan.c: the summary that ends a dry run (issue 16), as tables: the
  * requests under --limit, their time at --rate, and the text and JSON forms.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -114,13 +111,5 @@ static void test_plan__json(void **state)
 	strbuf_release(&sb);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plan__requests_and_time),
-	    cmocka_unit_test(test_plan__text),
-	    cmocka_unit_test(test_plan__json),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_plan__requests_and_time), cmocka_unit_test(test_plan__text),
+	       cmocka_unit_test(test_plan__json))

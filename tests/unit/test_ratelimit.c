@@ -3,10 +3,7 @@
  * the share-driven decrease, the CUBIC recovery, client-wide pauses, and a
  * closed loop against a simulated server. The clock is a parameter: nothing sleeps.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -534,25 +531,17 @@ static void test_ratelimit__closed_loop_table(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ratelimit__parse_table),
-	    cmocka_unit_test(test_ratelimit__long_run_rate_is_exact),
-	    cmocka_unit_test(test_ratelimit__polling_every_ms_counts_right),
-	    cmocka_unit_test(test_ratelimit__wait_agrees_with_take),
-	    cmocka_unit_test(test_ratelimit__burst),
-	    cmocka_unit_test(test_ratelimit__unlimited),
-	    cmocka_unit_test(test_ratelimit__share_table),
-	    cmocka_unit_test(test_ratelimit__decrease_table),
-	    cmocka_unit_test(test_ratelimit__one_decrease_per_window),
-	    cmocka_unit_test(test_ratelimit__window_follows_the_round_trip),
-	    cmocka_unit_test(test_ratelimit__recovers_over_time_on_a_cubic),
-	    cmocka_unit_test(test_ratelimit__unlimited_again_when_the_limit_limits_nothing),
-	    cmocka_unit_test(test_ratelimit__fast_convergence),
-	    cmocka_unit_test(test_ratelimit__client_wide_pause),
-	    cmocka_unit_test(test_ratelimit__closed_loop_table),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_ratelimit__parse_table),
+	       cmocka_unit_test(test_ratelimit__long_run_rate_is_exact),
+	       cmocka_unit_test(test_ratelimit__polling_every_ms_counts_right),
+	       cmocka_unit_test(test_ratelimit__wait_agrees_with_take),
+	       cmocka_unit_test(test_ratelimit__burst), cmocka_unit_test(test_ratelimit__unlimited),
+	       cmocka_unit_test(test_ratelimit__share_table),
+	       cmocka_unit_test(test_ratelimit__decrease_table),
+	       cmocka_unit_test(test_ratelimit__one_decrease_per_window),
+	       cmocka_unit_test(test_ratelimit__window_follows_the_round_trip),
+	       cmocka_unit_test(test_ratelimit__recovers_over_time_on_a_cubic),
+	       cmocka_unit_test(test_ratelimit__unlimited_again_when_the_limit_limits_nothing),
+	       cmocka_unit_test(test_ratelimit__fast_convergence),
+	       cmocka_unit_test(test_ratelimit__client_wide_pause),
+	       cmocka_unit_test(test_ratelimit__closed_loop_table))

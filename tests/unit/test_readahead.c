@@ -4,10 +4,7 @@
  * stopping early and read errors neither hang nor leak. (test_digest.c
  * checks the digests themselves.)
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -149,14 +146,7 @@ static void test_readahead__wakes_on_a_stalled_pipe(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_readahead__every_byte_in_order),
-	    cmocka_unit_test(test_readahead__stops_before_the_end),
-	    cmocka_unit_test(test_readahead__read_error_is_reported),
-	    cmocka_unit_test(test_readahead__wakes_on_a_stalled_pipe),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_readahead__every_byte_in_order),
+	       cmocka_unit_test(test_readahead__stops_before_the_end),
+	       cmocka_unit_test(test_readahead__read_error_is_reported),
+	       cmocka_unit_test(test_readahead__wakes_on_a_stalled_pipe))

@@ -3,10 +3,7 @@
  * (issue 16): which fields changed, the verdict for a line, the withdraw
  * guard and the exit code of a night.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -310,18 +307,11 @@ static void test_reconcile__night_exit(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reconcile__changed_fields),
-	    cmocka_unit_test(test_reconcile__fields_text_round_trips),
-	    cmocka_unit_test(test_reconcile__line_verdicts),
-	    cmocka_unit_test(test_reconcile__withdraw_limit_parse),
-	    cmocka_unit_test(test_reconcile__withdraw_guard),
-	    cmocka_unit_test(test_reconcile__withdraw_message_names_the_counts),
-	    cmocka_unit_test(test_reconcile__count_text),
-	    cmocka_unit_test(test_reconcile__night_exit),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_reconcile__changed_fields),
+	       cmocka_unit_test(test_reconcile__fields_text_round_trips),
+	       cmocka_unit_test(test_reconcile__line_verdicts),
+	       cmocka_unit_test(test_reconcile__withdraw_limit_parse),
+	       cmocka_unit_test(test_reconcile__withdraw_guard),
+	       cmocka_unit_test(test_reconcile__withdraw_message_names_the_counts),
+	       cmocka_unit_test(test_reconcile__count_text),
+	       cmocka_unit_test(test_reconcile__night_exit))

@@ -3,10 +3,7 @@
  * protocol form of an Authorization header, proxy URLs with passwords) and
  * the echoed-credential scrub (raw, base64, percent-encoded), as tables.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,18 +312,11 @@ static void test_redact__no_secret_changes_nothing(void **state)
 	strbuf_release(&sb);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_redact__trace_line_table),
-	    cmocka_unit_test(test_redact__base64_matches_rfc4648),
-	    cmocka_unit_test(test_redact__echoed_credentials_table),
-	    cmocka_unit_test(test_redact__cut_echoes_of_each_length),
-	    cmocka_unit_test(test_redact__space_in_a_secret_matches_plus_and_percent_20),
-	    cmocka_unit_test(test_redact__percent_in_a_secret),
-	    cmocka_unit_test(test_redact__base64_url_alphabet),
-	    cmocka_unit_test(test_redact__no_secret_changes_nothing),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_redact__trace_line_table),
+	       cmocka_unit_test(test_redact__base64_matches_rfc4648),
+	       cmocka_unit_test(test_redact__echoed_credentials_table),
+	       cmocka_unit_test(test_redact__cut_echoes_of_each_length),
+	       cmocka_unit_test(test_redact__space_in_a_secret_matches_plus_and_percent_20),
+	       cmocka_unit_test(test_redact__percent_in_a_secret),
+	       cmocka_unit_test(test_redact__base64_url_alphabet),
+	       cmocka_unit_test(test_redact__no_secret_changes_nothing))

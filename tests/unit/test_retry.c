@@ -2,10 +2,7 @@
  * test_retry.c: backoff, server hints, HTTP dates and the retry decision,
  * with the random number and the clock injected.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -334,19 +331,12 @@ static void test_retry__due_is_capped(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_retry__carry_over_table),
-	    cmocka_unit_test(test_retry__due_is_capped),
-	    cmocka_unit_test(test_retry__backoff_table),
-	    cmocka_unit_test(test_retry__backoff_stays_in_range),
-	    cmocka_unit_test(test_retry__hint_table),
-	    cmocka_unit_test(test_retry__http_date_table),
-	    cmocka_unit_test(test_retry__http_date_matches_gmtime),
-	    cmocka_unit_test(test_retry__decide_table),
-	    cmocka_unit_test(test_retry__decide_with_large_budget_never_overflows),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_retry__carry_over_table),
+	       cmocka_unit_test(test_retry__due_is_capped),
+	       cmocka_unit_test(test_retry__backoff_table),
+	       cmocka_unit_test(test_retry__backoff_stays_in_range),
+	       cmocka_unit_test(test_retry__hint_table),
+	       cmocka_unit_test(test_retry__http_date_table),
+	       cmocka_unit_test(test_retry__http_date_matches_gmtime),
+	       cmocka_unit_test(test_retry__decide_table),
+	       cmocka_unit_test(test_retry__decide_with_large_budget_never_overflows))

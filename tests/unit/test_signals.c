@@ -2,10 +2,7 @@
  * test_signals.c: signals within a second of the first are one request; a
  * later one stops at once. The decision is a pure function of the times.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -64,12 +61,5 @@ static void test_signals__two_at_once_are_one_request(void **state)
 	signals_restore();
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_signals__next_level_table),
-	    cmocka_unit_test(test_signals__two_at_once_are_one_request),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_signals__next_level_table),
+	       cmocka_unit_test(test_signals__two_at_once_are_one_request))

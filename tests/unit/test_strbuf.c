@@ -1,10 +1,7 @@
 /*
  * test_strbuf.c: growth, formatting and trimming of struct strbuf.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -142,15 +139,9 @@ static void test_strbuf__add_inert(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_strbuf__starts_empty_and_terminated),
-	    cmocka_unit_test(test_strbuf__grows_across_many_appends),
-	    cmocka_unit_test(test_strbuf__addf_formats_long_output),
-	    cmocka_unit_test(test_strbuf__trim_and_detach),
-	    cmocka_unit_test(test_strbuf__holds_nul_bytes),
-	    cmocka_unit_test(test_strbuf__add_inert),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_strbuf__starts_empty_and_terminated),
+	       cmocka_unit_test(test_strbuf__grows_across_many_appends),
+	       cmocka_unit_test(test_strbuf__addf_formats_long_output),
+	       cmocka_unit_test(test_strbuf__trim_and_detach),
+	       cmocka_unit_test(test_strbuf__holds_nul_bytes),
+	       cmocka_unit_test(test_strbuf__add_inert))

@@ -3,10 +3,7 @@
  * invalid byte strings, which characters count as white space, and the NFC
  * form customer ids are compared in.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -157,14 +154,5 @@ static void test_utf8__nfc(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_utf8__count),
-	    cmocka_unit_test(test_utf8__space_prefix_suffix),
-	    cmocka_unit_test(test_utf8__space_to_ascii),
-	    cmocka_unit_test(test_utf8__nfc),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_utf8__count), cmocka_unit_test(test_utf8__space_prefix_suffix),
+	       cmocka_unit_test(test_utf8__space_to_ascii), cmocka_unit_test(test_utf8__nfc))

@@ -3,10 +3,7 @@
  * default has a unit refuses a bare number (issue 16: "--give-up-after 7"
  * meant 7 seconds though the default reads 7d).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdint.h>
 
@@ -54,11 +51,4 @@ static void test_util__duration_needs_a_unit(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_util__duration_needs_a_unit),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_util__duration_needs_a_unit))

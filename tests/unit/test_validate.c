@@ -2,10 +2,7 @@
  * test_validate.c: every rule of the Connect session contract, both sides of
  * every bound, as tables of exact expectations.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -874,27 +871,20 @@ static void test_validate__why_fits_small_buffers(void **state)
 	assert_int_equal(validate_sandbox("x", NULL, 0), -1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_validate__customer_field_bounds),
-	    cmocka_unit_test(test_validate__customer_field_rejects_nul),
-	    cmocka_unit_test(test_validate__email),
-	    cmocka_unit_test(test_validate__parse_products),
-	    cmocka_unit_test(test_validate__product_names_are_exact),
-	    cmocka_unit_test(test_validate__products_list_rules),
-	    cmocka_unit_test(test_validate__allow_product),
-	    cmocka_unit_test(test_validate__products_text_fits),
-	    cmocka_unit_test(test_validate__recordkeeping),
-	    cmocka_unit_test(test_validate__minutes_to_expire),
-	    cmocka_unit_test(test_validate__sandbox),
-	    cmocka_unit_test(test_validate__bool_spellings),
-	    cmocka_unit_test(test_validate__auth_method),
-	    cmocka_unit_test(test_validate__request_rules),
-	    cmocka_unit_test(test_validate__contract_and_importer_differ_only_on_products),
-	    cmocka_unit_test(test_validate__minutes_to_expire_number),
-	    cmocka_unit_test(test_validate__why_fits_small_buffers),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_validate__customer_field_bounds),
+	       cmocka_unit_test(test_validate__customer_field_rejects_nul),
+	       cmocka_unit_test(test_validate__email),
+	       cmocka_unit_test(test_validate__parse_products),
+	       cmocka_unit_test(test_validate__product_names_are_exact),
+	       cmocka_unit_test(test_validate__products_list_rules),
+	       cmocka_unit_test(test_validate__allow_product),
+	       cmocka_unit_test(test_validate__products_text_fits),
+	       cmocka_unit_test(test_validate__recordkeeping),
+	       cmocka_unit_test(test_validate__minutes_to_expire),
+	       cmocka_unit_test(test_validate__sandbox),
+	       cmocka_unit_test(test_validate__bool_spellings),
+	       cmocka_unit_test(test_validate__auth_method),
+	       cmocka_unit_test(test_validate__request_rules),
+	       cmocka_unit_test(test_validate__contract_and_importer_differ_only_on_products),
+	       cmocka_unit_test(test_validate__minutes_to_expire_number),
+	       cmocka_unit_test(test_validate__why_fits_small_buffers))

@@ -3,10 +3,7 @@
  * (finch-api-python tests/api_resources/test_webhooks.py), then every way a
  * delivery is refused, as a table; the secret's parsing; account.updated.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -260,17 +257,9 @@ static void test_webhook__raw_nul_refused(void **state)
 	assert_null(ev.connection_id);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_webhook__known_answer),
-	    cmocka_unit_test(test_webhook__verdicts),
-	    cmocka_unit_test(test_webhook__wrong_key),
-	    cmocka_unit_test(test_webhook__secret_parse),
-	    cmocka_unit_test(test_webhook__header_names_ignore_case),
-	    cmocka_unit_test(test_webhook__event_parse),
-	    cmocka_unit_test(test_webhook__raw_nul_refused),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_webhook__known_answer),
+	       cmocka_unit_test(test_webhook__verdicts), cmocka_unit_test(test_webhook__wrong_key),
+	       cmocka_unit_test(test_webhook__secret_parse),
+	       cmocka_unit_test(test_webhook__header_names_ignore_case),
+	       cmocka_unit_test(test_webhook__event_parse),
+	       cmocka_unit_test(test_webhook__raw_nul_refused))
