@@ -323,7 +323,7 @@ static void test_csv_header__synonyms_never_an_id(void **state)
 {
 	static const struct {
 		const char *key;
-		int col;
+		int col; /* the column it reads as (-1: none) */
 	} t[] = {
 	    {"email", CSV_COL_CUSTOMER_EMAIL},
 	    {"e_mail", CSV_COL_CUSTOMER_EMAIL},

@@ -12,7 +12,7 @@ static void test_csv_text__encoding_names(void **state)
 {
 	static const struct {
 		const char *name;
-		int ok;
+		int ok; /* 1: a name we read, 0: refused */
 		enum csv_encoding enc;
 	} cases[] = {
 	    {"auto", 1, CSV_ENC_AUTO},
@@ -156,7 +156,7 @@ static void test_csv_text__delimiters(void **state)
 static void test_csv_text__header_keys(void **state)
 {
 	static const struct {
-		const char *name, *key;
+		const char *name, *key; /* a header cell, and the key it is matched by */
 	} cases[] = {
 	    {"customer_id", "customer_id"},
 	    {"Customer ID", "customer_id"},
@@ -186,7 +186,7 @@ static void test_csv_text__edit_distance(void **state)
 {
 	static const struct {
 		const char *a, *b;
-		size_t d;
+		size_t d; /* the edits that make a into b */
 	} cases[] = {
 	    {"customer_id", "customer_id", 0},
 	    {"custmer_id", "customer_id", 1},

@@ -130,7 +130,7 @@ static void test_dispatch__url_is_loopback(void **state)
 {
 	static const struct {
 		const char *url;
-		int loopback;
+		int loopback; /* 1: it reaches this machine only */
 	} cases[] = {
 	    {"http://127.0.0.1:8080", 1},
 	    {"http://127.1.2.3/", 1},
@@ -296,9 +296,9 @@ static void test_dispatch__secret_file_is_trimmed_and_checked(void **state)
 	/* ssh's rule for key files: others may not write it; reading only draws a warning */
 	static const struct {
 		const char *content;
-		mode_t mode;
+		mode_t mode; /* the file's */
 		int ret;
-		const char *secret;
+		const char *secret; /* what is read (NULL: refused) */
 	} cases[] = {
 	    {"abc\n", 0600, 0, "abc"}, {"abc", 0400, 0, "abc"},	  {"abc\r\n", 0600, 0, "abc"},
 	    {"\n", 0600, -1, NULL},    {"", 0600, -1, NULL},	  {"a\nb\n", 0600, -1, NULL},
@@ -364,7 +364,7 @@ static void test_dispatch__progress_format(void **state)
 static void test_dispatch__progress_fits_the_terminal(void **state)
 {
 	static const struct {
-		long cols;
+		long cols; /* the terminal's width, in columns */
 		const char *want;
 	} cases[] = {
 	    {80, "10/4000 done  10.0 sessions/s  ETA 6:39  3 waiting for retry  paused (429)"},

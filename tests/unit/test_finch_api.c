@@ -557,7 +557,7 @@ static void test_finch_api__classify_truncates_long_bodies(void **state)
 static void test_finch_api__transport_error(void **state)
 {
 	static const struct {
-		const char *what;
+		const char *what; /* curl's error buffer */
 		const char *message;
 	} cases[] = {
 	    {"Couldn't connect to server", "Couldn't connect to server"},

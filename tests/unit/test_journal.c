@@ -137,7 +137,7 @@ static void test_journal__decode_rejects(void **state)
 {
 	static const struct {
 		const char *line;
-		const char *why;
+		const char *why; /* what decoding says */
 	} cases[] = {
 	    {"", "not a JSON object"},
 	    {"[1,2]", "not a JSON object"},

@@ -18,7 +18,7 @@ static void test_lockfile__parse_holder_table(void **state)
 {
 	static const struct {
 		const char *line;
-		long want;
+		long want; /* the holder's pid (0: not our lock's holder) */
 	} cases[] = {
 	    {"1: FLOCK  ADVISORY  WRITE 25159 fe:00:10953759 0 EOF\n", 25159},
 	    {"12: FLOCK  ADVISORY  WRITE 7 fe:00:10953759 0 EOF\n", 7},

@@ -16,9 +16,9 @@ static void test_ratelimit__parse_table(void **state)
 {
 	static const struct {
 		const char *in;
-		int ok;
+		int ok; /* 0, or -1: refused */
 		double per_s;
-		const char *why;
+		const char *why; /* the message when refused */
 	} cases[] = {
 	    {"3/s", 0, 3, NULL},
 	    {"3/sec", 0, 3, NULL},

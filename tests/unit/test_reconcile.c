@@ -28,7 +28,7 @@ static void test_reconcile__changed_fields(void **state)
 {
 	static const struct {
 		const char *what;
-		unsigned want;
+		unsigned want; /* the RECONCILE_ flags of what changed */
 	} cases[] = {
 	    {"same", 0},
 	    {"name", RECONCILE_NAME},
@@ -256,7 +256,7 @@ static void test_reconcile__count_text(void **state)
 {
 	static const struct {
 		int64_t n;
-		const char *want;
+		const char *want; /* a comma every three digits */
 	} cases[] = {
 	    {0, "0"},
 	    {1, "1"},

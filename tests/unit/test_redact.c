@@ -21,7 +21,7 @@ static void test_redact__trace_line_table(void **state)
 	static const struct {
 		const char *in;
 		const char *out;
-		int hidden;
+		int hidden; /* 1: a credential was replaced */
 	} cases[] = {
 	    /* HTTP/1.1 header lines, any case */
 	    {"Authorization: Basic " B64_CRED, "Authorization: Basic [redacted]", 1},
@@ -93,7 +93,7 @@ static void test_redact__trace_line_table(void **state)
 static void test_redact__base64_matches_rfc4648(void **state)
 {
 	static const struct {
-		const char *in, *out;
+		const char *in, *out; /* bytes, and their base64 */
 	} cases[] = {
 	    {"", ""},
 	    {"f", "Zg=="},
@@ -119,7 +119,7 @@ static void test_redact__echoed_credentials_table(void **state)
 {
 	static const struct {
 		const char *in, *out;
-		size_t count;
+		size_t count; /* credentials replaced */
 	} cases[] = {
 	    {"you sent s3cr3t+/=key", "you sent [redacted]", 1},
 	    {"Basic " B64_CRED, "Basic [redacted]", 1},

@@ -80,9 +80,9 @@ static void test_retry__backoff_stays_in_range(void **state)
 static void test_retry__hint_table(void **state)
 {
 	static const struct {
-		const char *ms;
-		const char *after;
-		int64_t want;
+		const char *ms;	   /* retry-after-ms (NULL: no such header) */
+		const char *after; /* Retry-After */
+		int64_t want;	   /* the delay in ms (-1: no hint) */
 	} cases[] = {
 	    {NULL, NULL, -1},
 	    {"1500", NULL, 1500},
@@ -136,8 +136,8 @@ static void test_retry__http_date_table(void **state)
 {
 	static const struct {
 		const char *s;
-		int ok;
-		int64_t unix_s;
+		int ok;		/* 0, or -1: not an HTTP date */
+		int64_t unix_s; /* the time it names, in seconds since 1970 */
 	} cases[] = {
 	    {"Sun, 06 Nov 1994 08:49:37 GMT", 0, 784111777},
 	    {"Sunday, 06-Nov-94 08:49:37 GMT", 0, 784111777},

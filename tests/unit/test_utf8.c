@@ -15,8 +15,8 @@ static void test_utf8__count(void **state)
 {
 	static const struct {
 		const char *s;
-		size_t len;
-		long want;
+		size_t len; /* bytes of s read */
+		long want;  /* characters, or -1: not UTF-8 */
 	} cases[] = {
 	    {"", 0, 0},
 	    {"abc", 3, 3},

@@ -26,9 +26,9 @@ static char *repeat(const char *unit, size_t n)
 static void test_validate__customer_field_bounds(void **state)
 {
 	static const struct {
-		const char *unit;
+		const char *unit; /* repeated n times */
 		size_t n;
-		int ok;
+		int ok; /* 0, or -1: too long */
 		const char *why;
 	} cases[] = {
 	    {"a", 1, 0, NULL},
@@ -313,7 +313,7 @@ static void test_validate__product_names_are_exact(void **state)
 {
 	static const struct {
 		const char *name;
-		unsigned bit;
+		unsigned bit; /* the PRODUCT_ flag the name reads as */
 	} cases[] = {
 	    {"benefits", PRODUCT_BENEFITS},
 	    {"company", PRODUCT_COMPANY},
@@ -453,7 +453,7 @@ static void test_validate__minutes_to_expire(void **state)
 {
 	static const struct {
 		const char *in;
-		int ok;
+		int ok; /* 0, or -1: refused, saying why */
 		int64_t value;
 		const char *why;
 	} cases[] = {
@@ -520,8 +520,8 @@ static void test_validate__bool_spellings(void **state)
 {
 	static const struct {
 		const char *in;
-		int ok;
-		int value;
+		int ok;	   /* 0, or -1: not a boolean */
+		int value; /* what it means when ok */
 	} cases[] = {
 	    {"true", 0, 1},  {"TRUE", 0, 1}, {"True", 0, 1},   {"false", 0, 0}, {"FALSE", 0, 0},
 	    {"fAlSe", 0, 0}, {"1", 0, 1},    {"0", 0, 0},      {"yes", 0, 1},	{"YES", 0, 1},

@@ -124,8 +124,8 @@ static void test_webhook__secret_parse(void **state)
 {
 	static const struct {
 		const char *secret;
-		int ok;
-		size_t len;
+		int ok;	    /* 1: a key, 0: refused, saying why */
+		size_t len; /* the key's length in bytes */
 		const char *why;
 	} cases[] = {
 	    {KAT_SECRET, 1, 24, NULL},
