@@ -18,6 +18,12 @@
 #                             mock.err in the current folder); sets mock_pid
 #                             and mock_url
 #   stop_bench_mock
+#   plain_csv N               customers-N.csv: N rows of the four columns
+#                             alone, the same every time
+#   make_db N FILE [BINARY]   a database of N pending rows, imported by
+#                             BINARY (default $FINCH_ONBOARD) from
+#                             customers-N.csv as samples/gen_customers writes
+#                             it (every column, varied), else plain_csv's
 #   median                    the median of the numbers on stdin, one a line
 #   now_ms                    the time in milliseconds since the epoch
 set -euo pipefail
@@ -93,6 +99,25 @@ stop_bench_mock() {
 		wait "$mock_pid" 2>/dev/null || true
 		mock_pid=
 	fi
+}
+
+plain_csv() {
+	awk -v n="$1" 'BEGIN {
+		print "customer_id,customer_name,customer_email,products"
+		for (i = 1; i <= n; i++)
+			printf "bench-%06d,Bench Employer %d,hr%d@example.com,company directory\n", i, i, i
+	}' >"customers-$1.csv"
+}
+
+make_db() {
+	local n=$1 db=$2 bin=${3:-$FINCH_ONBOARD}
+	rm -f "$db" "$db-wal" "$db-shm"
+	if [ -x "$src/samples/gen_customers" ]; then
+		"$src/samples/gen_customers" "$n" >"customers-$n.csv"
+	else
+		plain_csv "$n"
+	fi
+	"$bin" import --db "$db" "customers-$n.csv" >/dev/null
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

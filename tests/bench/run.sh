@@ -31,22 +31,6 @@ cases=" ${BENCH_CASES:-1 2 3} "
 
 bench_setup run "$FINCH_ONBOARD" "$FINCH_MOCK" $baseline curl
 
-# make_db N FILE [BINARY]: a database of N pending rows, imported from a
-# generated CSV by BINARY (default $FINCH_ONBOARD).
-make_db() {
-	local n=$1 db=$2 bin=${3:-$FINCH_ONBOARD}
-	if [ -x "$src/samples/gen_customers" ]; then
-		"$src/samples/gen_customers" "$n" >"customers-$n.csv"
-	else
-		awk -v n="$n" 'BEGIN {
-			print "customer_id,customer_name,customer_email,products"
-			for (i = 1; i <= n; i++)
-				printf "bench-%06d,Bench Employer %d,hr%d@example.com,company directory\n", i, i, i
-		}' >"customers-$n.csv"
-	fi
-	"$bin" import --db "$db" "customers-$n.csv" >/dev/null
-}
-
 # fresh_db PRISTINE COPY: a copy of a closed database (no WAL left behind).
 fresh_db() {
 	rm -f "$2" "$2-wal" "$2-shm" "$2-lock"

@@ -33,24 +33,15 @@ logged_mock() {
 	start_bench_mock --log mock.log "$@"
 }
 
-# make_db N FILE: a database of N pending rows.
-make_db() {
-	rm -f "$2" "$2-wal" "$2-shm"
-	awk -v n="$1" 'BEGIN {
-		print "customer_id,customer_name,customer_email,products"
-		for (i = 1; i <= n; i++)
-			printf "bench-%06d,Bench Employer %d,hr%d@example.com,company directory\n", i, i, i
-	}' >"customers-$1.csv"
-	"$FINCH_ONBOARD" import --db "$2" "customers-$1.csv" >/dev/null
-}
-
 count() { sqlite3 run.db "SELECT count(*) FROM customers WHERE state = '$1'"; }
 
 # onboard N ARGS...: a run of a fresh N-row database; sets rc, elapsed_s, end_ms.
 onboard() {
 	local n=$1 t0
 	shift
-	make_db "$n" run.db
+	rm -f run.db run.db-wal run.db-shm
+	plain_csv "$n"
+	"$FINCH_ONBOARD" import --db run.db "customers-$n.csv" >/dev/null
 	t0=$(now_ms)
 	rc=0
 	"$FINCH_ONBOARD" run --db run.db --base-url "$mock_url" --quiet "$@" >run.out 2>run.err ||

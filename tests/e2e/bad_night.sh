@@ -9,13 +9,9 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-check="python3 $(cd "$(dirname "$0")" && pwd)/prom_check.py"
-tmpdir bad-night
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup bad-night
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-metric() { $check "$1" | jq -r --arg k "$2" '.[$k] // "absent"'; }
+metric() { prom_check "$1" | jq -r --arg k "$2" '.[$k] // "absent"'; }
 awk 'BEGIN { print "customer_id,customer_name,customer_email,products"
 	for (i = 1; i <= 12; i++) printf "b-%03d,Employer %d,hr%d@example.com,company\n", i, i, i }' >night.csv
 opts=(--rate 0 --quiet --max-attempts 2 --seed 5)

@@ -10,13 +10,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-check="python3 $(cd "$(dirname "$0")" && pwd)/prom_check.py"
-tmpdir changed
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup changed
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-csv_col() { sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "SELECT \"$2\" FROM t"; }
 links() { q c.db "SELECT group_concat(customer_id || '=' || state || ':' || coalesce(session_id, '') || ':' ||
 	coalesce(connect_url, '') || ':' || coalesce(connection_id, ''), ' ') FROM (SELECT * FROM customers ORDER BY id)"; }
 cat >c.csv <<'CSV'
@@ -42,7 +37,7 @@ start_mock --existing-every 3 --log "$E2E_TMP/m2.log"
 run_fo sync c.csv --db c.db --out c.out.csv --products company,directory,individual --base-url "$MOCK_URL" "${opts[@]}" \
 	--metrics-file c.prom
 expect_rc 0 "sync with a new --products default"
-[ "$($check c.prom | jq '.finch_onboard_rows_changed')" = 6 ] ||
+[ "$(prom_check c.prom | jq '.finch_onboard_rows_changed')" = 6 ] ||
 	fail "the changed gauge: $(cat c.prom)"
 [ "$(requests m2.log)" = 0 ] || fail "a changed default sent $(requests m2.log) requests"
 expect_eq "links after a changed default" "$(links)" "$before"

@@ -12,6 +12,11 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || fail "cannot cd to $work"
 unset FINCH_ONBOARD_CONFIG FINCH_BASE_URL
 
+ini() { # FILE LINE...: a config file of these lines, mode 0600
+	printf '%s\n' "${@:2}" >"$1"
+	chmod 600 "$1"
+}
+
 printf 'Account ID,Account Name,HR Email,Products,Notes,Region\r\na-1,Acme,hr@acme.example,company,x,EU\r\n' >crm.csv
 cat >onboard.ini <<'INI'
 # the nightly job's settings
@@ -81,21 +86,18 @@ expect_eq "the command line's URL" "$(head -1 out.txt)" "POST https://cli.exampl
 pass "the command line wins over the environment, the environment over the file; config shows the origins, the secret redacted"
 
 # ---- refusals name the file, the line and the key --------------------------------
-printf '[run]\nclient_secret = s3cr3t-in-file\n' >secret.ini
-chmod 600 secret.ini
+ini secret.ini '[run]' 'client_secret = s3cr3t-in-file'
 run_fo run --config secret.ini --db crm.db
 expect_rc 2 "a secret in the file"
 expect_eq "secret refused" "$ERR" "finch-onboard: error: secret.ini:2: client_secret: the secret is never read from a config file; put it in a file of its own (mode 0600) and set client_secret_file = PATH, or use FINCH_CLIENT_SECRET"
 case "$ERR" in *s3cr3t-in-file*) fail "the secret is echoed" ;; esac
 
-printf '[import]\nignore_colum = Notes\n' >typo.ini
-chmod 600 typo.ini
+ini typo.ini '[import]' 'ignore_colum = Notes'
 run_fo import crm.csv --config typo.ini
 expect_rc 2 "an unknown key"
 expect_eq "did you mean" "$ERR" "finch-onboard: error: typo.ini:2: unknown key 'ignore_colum' in [import] (did you mean 'ignore_column'?)"
 
-printf '[common]\ndb = crm.db\n[run]\n\nconcurrency = lots\n' >bad.ini
-chmod 600 bad.ini
+ini bad.ini '[common]' 'db = crm.db' '[run]' '' 'concurrency = lots'
 run_fo run --config bad.ini
 expect_rc 2 "a bad value"
 expect_eq "file, line and key" "$ERR" "finch-onboard: error: bad.ini:5: concurrency: option '--concurrency' expects a number from 1 to 1024, not 'lots'"
@@ -115,17 +117,11 @@ run_fo config --config bad.ini import
 expect_rc 0 "config import: [run] is not import's"
 run_fo config --config onboard.ini sync --rate lots
 expect_rc 2 "config: a bad value on the command line"
-printf '[import]
-column = custmer_id = Account ID
-' >field.ini
-chmod 600 field.ini
+ini field.ini '[import]' 'column = custmer_id = Account ID'
 run_fo config --config field.ini
 expect_rc 2 "config: an unknown field"
 expect_eq "did you mean the field" "$ERR" "finch-onboard: error: field.ini:2: column: --column 'custmer_id = Account ID': unknown field 'custmer_id' (did you mean 'customer_id'?)"
-printf '[import]
-products = company payroll_v2
-' >prod.ini
-chmod 600 prod.ini
+ini prod.ini '[import]' 'products = company payroll_v2'
 run_fo config --config prod.ini
 expect_rc 2 "config: a product newer than the build"
 expect_eq "products checked once all is read" "$ERR" "finch-onboard: error: prod.ini:2: products: --products 'company payroll_v2': unknown product 'payroll_v2' (a product newer than this build needs --allow-product NAME)"
@@ -147,10 +143,7 @@ expect_rc 0 "import with allow_product from the file"
 expect_eq "stored" "$(sqlite3 prod.db 'SELECT products FROM customers')" "company payroll_v2"
 
 # a mapping's header is read without the blanks around it, and a later --column of a field replaces the file's
-printf '[import]
-column = customer_id =   Acount ID
-' >map.ini
-chmod 600 map.ini
+ini map.ini '[import]' 'column = customer_id =   Acount ID'
 run_fo import crm.csv --config map.ini --db map.db
 expect_rc 2 "a mapping to a header the file lacks"
 expect_eq "the header as the user wrote it" "$(head -1 err.txt)" "finch-onboard: error: crm.csv:1: map.ini:2: column: --column customer_id='Acount ID': the header has no such column (did you mean 'Account ID'?); nothing was imported"
@@ -159,8 +152,7 @@ expect_eq "the command line's mapping only" "$(grep column out.txt)" "command li
 pass "config checks every value (file, line and key), allow_product and other lists in the file, mappings trimmed"
 
 # connections and webhooks read the file too: [common] db is theirs, and their own sections
-printf '[common]\ndb = crm.db\n[webhooks]\nat = 1676312382\n' >hooks.ini
-chmod 600 hooks.ini
+ini hooks.ini '[common]' 'db = crm.db' '[webhooks]' 'at = 1676312382'
 run_fo config --config hooks.ini webhooks
 expect_rc 0 "config webhooks"
 expect_eq "webhooks' settings" "$(grep -v '^env:' out.txt)" "command line	config=hooks.ini

@@ -8,7 +8,6 @@ set -uo pipefail
 
 tmpdir expiry
 cd "$E2E_TMP" || fail "cannot cd to $E2E_TMP"
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 opts=(--rate 0 --quiet)
 
 cat >e.csv <<'CSV'

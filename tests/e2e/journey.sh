@@ -10,7 +10,6 @@ set -uo pipefail
 
 tmpdir journey
 cd "$E2E_TMP" || fail "cannot cd to $E2E_TMP"
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 export FINCH_WEBHOOK_SECRET=5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH
 opts=(--rate 0 --quiet)
 

@@ -11,8 +11,10 @@
 #
 # API (stable): fail MSG, pass MSG, finish, tmpdir [NAME] (sets E2E_TMP),
 # e2e_setup NAME, e2e_credentials NAME, e2e_cleanup, poll_until SECONDS CMD..., wait_for DESC CMD...,
-# fo, expect_exit, requests, q DB SQL, count_state DB STATE,
-# bg_fo NAME ARGS... (sets BG_PID), bg_wait and bg_signal SIG (set BG_RC),
+# fo, expect_exit, requests, q DB SQL, count_state DB STATE, wait_state DESC DB STATE N,
+# csv_col FILE COLUMN,
+# prom_check FILE,
+# bg_fo NAME ARGS... (sets BG_PID), bg_run NAME DB CONCURRENCY [ARGS...], bg_wait and bg_signal SIG (set BG_RC),
 # start_mock [ARGS...] (sets MOCK_PID, MOCK_URL, MOCK_LOG), stop_mock.
 
 : "${FINCH_ONBOARD:?set FINCH_ONBOARD to the finch-onboard binary}"
@@ -111,6 +113,19 @@ expect_exit() {
 q() { sqlite3 -batch -noheader "$1" "$2"; }
 count_state() { q "$1" "SELECT count(*) FROM customers WHERE state = '$2'"; }
 
+# wait_state DESC DB STATE N: waits (wait_for DESC) until N customers or more
+# are in STATE.
+_state_reached() { [ "$(count_state "$1" "$2")" -ge "$3" ]; }
+wait_state() { wait_for "$1" _state_reached "$2" "$3" "$4"; }
+
+# csv_col FILE COLUMN: the CSV file's column, one value a line, in file order.
+csv_col() { sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "SELECT \"$2\" FROM t"; }
+
+# prom_check FILE: checks a metrics file the way a collector reads it
+# (prom_check.py); prints its samples as one JSON object, fails on a bad file.
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+prom_check() { python3 "$E2E_DIR/prom_check.py" "$@"; }
+
 # bg_fo NAME ARGS...: starts finch-onboard ARGS in the background, stdout in
 # NAME.out and stderr in NAME.err; sets BG_PID. bg_wait waits for it and
 # sets BG_RC to its exit code; bg_signal SIG sends SIG first. e2e_cleanup
@@ -120,6 +135,14 @@ bg_fo() {
 	shift
 	"$FINCH_ONBOARD" "$@" >"$name.out" 2>"$name.err" &
 	BG_PID=$!
+}
+
+# bg_run NAME DB CONCURRENCY [ARGS...]: bg_fo NAME of a quiet run of DB
+# against the mock, at CONCURRENCY and no rate limit.
+bg_run() {
+	local name=$1 db=$2 n=$3
+	shift 3
+	bg_fo "$name" run --db "$db" --base-url "$MOCK_URL" --rate 0 --concurrency "$n" "$@" --quiet
 }
 
 bg_wait() {

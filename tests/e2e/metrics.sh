@@ -8,17 +8,16 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-check="python3 $(cd "$(dirname "$0")" && pwd)/prom_check.py"
 e2e_setup metrics
 
 # checked FILE: runs the checker on FILE once, keeping its JSON for metric.
-checked() { $check "$1" >cur.json || fail "$1 is not valid: $(cat "$1")"; }
+checked() { prom_check "$1" >cur.json || fail "$1 is not valid: $(cat "$1")"; }
 # metric SERIES: the value of one series of the file checked last.
 metric() { jq -r --arg k "$1" '.[$k] // "absent"' cur.json; }
 
 # ---- the checker itself can fail ------------------------------------------------------------
 printf '# HELP x_total X.\n# TYPE x_total counter\nx_total 1\n' >good.prom
-$check good.prom >/dev/null || fail "the checker rejects a valid file"
+prom_check good.prom >/dev/null || fail "the checker rejects a valid file"
 printf '# HELP x X.\n# TYPE x counter\nx 1\n' >bad1.prom
 printf 'x_total 1\n# HELP x_total X.\n# TYPE x_total counter\n' >bad2.prom
 printf '# HELP x X.\n# TYPE x gauge\nx{a="b} 1\n' >bad3.prom
@@ -26,7 +25,7 @@ printf '# HELP x X.\n# TYPE x gauge\nx 1\nx 2\n' >bad4.prom
 printf '# HELP x X.\n# TYPE x gauge\nx one\n' >bad5.prom
 printf '# HELP x X.\n# TYPE x gauge\nx 1' >bad6.prom
 for f in bad1 bad2 bad3 bad4 bad5 bad6; do
-	! $check "$f.prom" >/dev/null 2>&1 || fail "the checker accepts $f.prom"
+	! prom_check "$f.prom" >/dev/null 2>&1 || fail "the checker accepts $f.prom"
 done
 pass "the text-format checker accepts a valid file and rejects six broken ones"
 
@@ -80,9 +79,9 @@ pass "an unwritable --metrics-file is an error naming the option"
 
 # ---- two databases in one textfile folder never collide (onboard_job) --------------------------
 printf '# HELP x X.\n# TYPE x gauge\nx{onboard_job="a"} 1\nx{onboard_job="b"} 2\n' >mixed.prom
-! $check mixed.prom >/dev/null 2>&1 || fail "the checker accepts two onboard_job values in one file"
+! prom_check mixed.prom >/dev/null 2>&1 || fail "the checker accepts two onboard_job values in one file"
 printf '# HELP x X.\n# TYPE x gauge\nx{onboard_job="a"} 1\nx{other="b"} 2\n' >half.prom
-! $check half.prom >/dev/null 2>&1 || fail "the checker accepts a sample without onboard_job"
+! prom_check half.prom >/dev/null 2>&1 || fail "the checker accepts a sample without onboard_job"
 mkdir -p two
 printf 'customer_id,customer_name,products\nt-1,T1,company\nt-2,T2,company\n' >t.csv
 start_mock --existing-every 2

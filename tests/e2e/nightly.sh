@@ -9,9 +9,6 @@ set -euo pipefail
 
 e2e_setup nightly
 
-csv_col() { # FILE COLUMN: the column's values, one per line, in file order
-	sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "SELECT \"$2\" FROM t"
-}
 awk 'BEGIN { print "customer_id,customer_name,customer_email,products"
 	for (i = 1; i <= 20; i++) printf "n-%03d,Employer %d,hr%d@example.com,company\n", i, i, i }' >night.csv
 opts=(--rate 0 --quiet --max-attempts 2 --seed 3)
@@ -102,8 +99,7 @@ start_mock --latency 300ms
 fo import --db s.db night.csv >/dev/null
 "$FINCH_ONBOARD" run --db s.db --base-url "$MOCK_URL" --rate 0 --concurrency 1 --quiet >/dev/null 2>&1 &
 run_pid=$!
-sending() { [ "$(count_state s.db in_flight)" -gt 0 ]; }
-wait_for "the run to send" sending
+wait_state "the run to send" s.db in_flight 1
 fo status --db s.db >status.txt
 fo status --db s.db --json >status.json
 kill -TERM "$run_pid"

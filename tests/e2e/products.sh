@@ -10,7 +10,6 @@ set -uo pipefail
 
 tmpdir products
 cd "$E2E_TMP" || fail "cannot cd to $E2E_TMP"
-q() { sqlite3 -batch -noheader "$1" "$2"; }
 
 cat >p.csv <<'CSV'
 customer_id,customer_name,products,recordkeeping_recordkeeper,recordkeeping_plan_id

@@ -300,9 +300,8 @@ pass "a 401 mid-run stops at once (exit 3), no row failed, the rest stays pendin
 # ---- kill -9 mid-run, then resume ---------------------------------------------------
 start_mock --latency 100ms --log "$work/m-kill.log"
 new_db k.db 200 k
-bg_fo kill run --db k.db --base-url "$MOCK_URL" --rate 0 --concurrency 16 --quiet
-created_some() { [ "$(count_state k.db created)" -ge 40 ]; }
-wait_for "40 sessions before the kill" created_some
+bg_run kill k.db 16
+wait_state "40 sessions before the kill" k.db created 40
 bg_signal KILL
 lost=$(count_state k.db in_flight)
 [ "$lost" -gt 0 ] || fail "no row was in flight at the kill: the test proves nothing"
@@ -323,9 +322,8 @@ pass "kill -9 mid-run: the next run recovers $lost in-flight rows, finishes, eve
 # ---- two runs at once; SIGTERM drains within --grace ---------------------------------
 start_mock --latency 300ms --log "$work/m-lock.log"
 new_db l.db 40 l
-bg_fo lock run --db l.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet
-in_flight() { [ "$(count_state l.db in_flight)" -gt 0 ]; }
-wait_for "the first run to send" in_flight
+bg_run lock l.db 2
+wait_state "the first run to send" l.db in_flight 1
 expect_exit 4 fo run --db l.db --base-url "$MOCK_URL" "${run_opts[@]}"
 grep -q "pid $BG_PID (finch-onboard run)" err.txt || fail "the refusal does not name the other run: $(cat err.txt)"
 expect_exit 4 fo import --db l.db l.db.csv
@@ -342,7 +340,7 @@ pass "a second run or import on the same database exits 4 naming the first; SIGT
 
 start_mock --latency 5s --log "$work/m-sig2.log"
 new_db g.db 10 g
-bg_fo sig run --db g.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --quiet
+bg_run sig g.db 4
 g_sent() { [ "$(requests m-sig2.log)" = 4 ]; }
 wait_for "four requests sent" g_sent
 kill -TERM "$BG_PID"

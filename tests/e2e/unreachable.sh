@@ -63,8 +63,7 @@ new_db o.db 150
 "$FINCH_ONBOARD" run --db o.db --base-url "$MOCK_URL" --rate 50/s --concurrency 4 \
 	--max-attempts 3 --log-format json --seed 5 >run.out 2>run.err &
 run_pid=$!
-some_created() { [ "$(count_state o.db created)" -ge 30 ]; }
-wait_for "30 sessions before the outage" some_created
+wait_state "30 sessions before the outage" o.db created 30
 stop_mock
 # With the breaker: three refusals, then a probe after 1 s and 2 s. Without
 # it, the run would pile up refusals at 50/s and rows would spend 3 attempts.
@@ -86,8 +85,7 @@ new_db g.db 150
 "$FINCH_ONBOARD" run --db g.db --base-url "$MOCK_URL" --rate 50/s --concurrency 4 \
 	--max-attempts 2 --max-outage 2s --log-format json >run.out 2>run.err &
 run_pid=$!
-g_created() { [ "$(count_state g.db created)" -ge 20 ]; }
-wait_for "20 sessions before the outage" g_created
+wait_state "20 sessions before the outage" g.db created 20
 stop_mock
 rc=0
 wait "$run_pid" || rc=$?

@@ -10,13 +10,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-check="python3 $(cd "$(dirname "$0")" && pwd)/prom_check.py"
-tmpdir withdraw
-cd "$E2E_TMP"
-unset FINCH_BASE_URL FINCH_ONBOARD_NOW
+e2e_setup withdraw
 
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-csv_col() { sqlite3 -batch -noheader :memory: ".import --csv '$1' t" "SELECT \"$2\" FROM t"; }
 rows() { # N [SKIP...]: a CSV of w-001..w-N without the given ids
 	awk -v n="$1" -v skip=" ${*:2} " 'BEGIN { print "customer_id,customer_name,products"
 		for (i = 1; i <= n; i++) { id = sprintf("w-%03d", i)
@@ -52,7 +47,7 @@ grep -q "2 withdrawn (not in the file)" out.txt || fail "the summary does not co
 fo status --db w.db >st.txt
 grep -q "withdrawn   2" st.txt || fail "status: $(cat st.txt)"
 [ "$(fo status --db w.db --json | jq .withdrawn)" = 2 ] || fail "status --json withdrawn"
-[ "$($check w.prom | jq .finch_onboard_rows_withdrawn)" = 2 ] || fail "metrics: $(cat w.prom)"
+[ "$(prom_check w.prom | jq .finch_onboard_rows_withdrawn)" = 2 ] || fail "metrics: $(cat w.prom)"
 pass "a CSV without 2 of 20 rows withdraws them: state and link kept; summary, status, export, metrics show them"
 
 # ---- never renewed, reauthenticated or sent ----------------------------------------------------------

@@ -22,9 +22,8 @@ e2e_setup crash
 # ---- 1. a crash, then a nightly sync whose CSV changed -------------------------------
 start_mock --latency 400ms --log "$E2E_TMP/m1.log"
 new_db s.db 64 s
-bg_fo run1 run --db s.db --base-url "$MOCK_URL" --rate 0 --concurrency 8 --quiet
-eight_in_flight() { [ "$(count_state s.db in_flight)" -ge 8 ]; }
-wait_for "eight rows in flight" eight_in_flight
+bg_run run1 s.db 8
+wait_state "eight rows in flight" s.db in_flight 8
 bg_signal KILL
 q s.db "SELECT customer_id FROM customers WHERE state = 'in_flight' ORDER BY id" >lost.txt
 nlost=$(wc -l <lost.txt)

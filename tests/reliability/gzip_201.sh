@@ -14,34 +14,18 @@ trap py_servers_stop EXIT
 # A tiny gateway of the test's own: every POST answers 201 with a gzip'd
 # body (Content-Encoding: gzip), whatever Accept-Encoding said, and logs it.
 cat >gw.py <<'PY'
-import gzip, http.server, json, sys, uuid
+import gzip
+from gateway import Handler, log_to, serve
 
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
+class H(Handler):
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        sid = "sess_" + uuid.uuid4().hex
-        answer = json.dumps({"session_id": sid,
-                             "connect_url": "http://" + self.headers["Host"] + "/authorize?session=" + sid})
-        z = gzip.compress(answer.encode())
-        with open("gw.log", "a") as log:
-            log.write(json.dumps({"path": self.path, "customer_id": body.get("customer_id"),
-                                  "status": 201, "session_id": sid,
-                                  "accept_encoding": self.headers.get("Accept-Encoding")}) + "\n")
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(z)))
-        self.end_headers()
-        self.wfile.write(z)
+        body = self.read_json()
+        sid, answer = self.new_session()
+        log_to("gw.log", {"path": self.path, "customer_id": body.get("customer_id"), "status": 201,
+                          "session_id": sid, "accept_encoding": self.headers.get("Accept-Encoding")})
+        self.answer(201, "application/json", gzip.compress(answer), [("Content-Encoding", "gzip")])
 
-    def log_message(self, *args):
-        pass
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
+serve(H)
 PY
 py_server gw gw.py
 url=$PY_URL

@@ -85,15 +85,17 @@ new_db() {
 }
 
 # py_server TAG SCRIPT [ARGS...]: runs python3 SCRIPT ARGS (a test's own
-# small server, which prints its port on its first line) in the background,
+# small server, which prints its port on its first line; gateway.py is its
+# module of what such servers share) in the background,
 # waits for the port and sets PY_URL. py_servers_stop stops every one by pid
 # (and cleans up as e2e_cleanup does): trap it on EXIT.
 PY_PIDS=()
+REL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 py_server() {
 	local tag=$1 script=$2
 	shift 2
 	rm -f "$tag.port"
-	python3 "$script" "$@" >"$tag.port" 2>"$tag.err" &
+	PYTHONPATH="$REL_DIR${PYTHONPATH:+:$PYTHONPATH}" python3 "$script" "$@" >"$tag.port" 2>"$tag.err" &
 	PY_PIDS+=($!)
 	_py_port() { [ -s "$1.port" ]; }
 	wait_for "the $tag server's port" _py_port "$tag"

@@ -19,9 +19,8 @@ new_db data/x.db 40 l
 ln -s data/x.db link.db
 
 start_mock --latency 300ms --seed 3 --log "$E2E_TMP/m.log"
-bg_fo first run --db data/x.db --base-url "$MOCK_URL" --rate 0 --concurrency 2 --quiet
-in_flight() { [ "$(count_state data/x.db in_flight)" -gt 0 ]; }
-wait_for "the first run to send" in_flight
+bg_run first data/x.db 2
+wait_state "the first run to send" data/x.db in_flight 1
 ln data/x.db hard.db # while the run holds it: the lock comes before any open
 
 refused() { # WHAT CMD...

@@ -14,7 +14,7 @@ e2e_setup signals
 # ---- 1. two SIGTERMs 5 ms apart: the grace is honoured ----------------------------------
 start_mock --latency 1500ms --log "$E2E_TMP/m1.log"
 new_db t.db 20 t
-bg_fo t run --db t.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 --quiet
+bg_run t t.db 4 --grace 30
 four_sent() { [ "$(requests m1.log)" -ge 4 ]; }
 wait_for "four requests sent" four_sent
 kill -TERM "$BG_PID"
@@ -35,7 +35,7 @@ pass "two SIGTERMs 5 ms apart are one request: the answers in flight are waited 
 # again by the next run (8 POSTs for 4 customers).
 start_mock --latency 1500ms --log "$E2E_TMP/m1h.log"
 new_db h.db 20 h
-bg_fo h run --db h.db --base-url "$MOCK_URL" --rate 0 --concurrency 4 --grace 30 --quiet
+bg_run h h.db 4 --grace 30
 four_sent_h() { [ "$(requests m1h.log)" -ge 4 ]; }
 wait_for "four requests sent" four_sent_h
 bg_signal HUP

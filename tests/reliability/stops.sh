@@ -49,45 +49,30 @@ pass "exit 7 with requests in flight: all 20 sessions recorded, the next run sen
 # 5 created, 0 recorded).
 trap py_servers_stop EXIT
 cat >lb.py <<'PY'
-import http.server, json, threading, time, uuid
+import threading, time
+from gateway import Handler, log_to, serve
 
 lock = threading.Lock()
 count = [0]
 
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
+class H(Handler):
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         with lock:
             count[0] += 1
             n = count[0]
         entry = {"path": self.path, "customer_id": body.get("customer_id")}
         if n % 2 == 0:
-            status, answer = 404, b"<html>not found</html>"
-            ctype = "text/html"
+            status, ctype, answer = 404, "text/html", b"<html>not found</html>"
         else:
             time.sleep(0.4)
-            sid = "sess_" + uuid.uuid4().hex
-            entry["session_id"] = sid
+            entry["session_id"], answer = self.new_session()
             status, ctype = 201, "application/json"
-            answer = json.dumps({"session_id": sid, "connect_url":
-                                 "http://" + self.headers["Host"] + "/authorize?session=" + sid}).encode()
         entry["status"] = status
-        with lock, open("lb.log", "a") as log:
-            log.write(json.dumps(entry) + "\n")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        log_to("lb.log", entry)
+        self.answer(status, ctype, answer)
 
-    def log_message(self, *args):
-        pass
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
+serve(H)
 PY
 py_server lb lb.py
 new_db u.db 40 u
