@@ -397,9 +397,7 @@ static int own_option(void *ctx, int c, const char *arg)
 const struct option cmd_connections_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"read-timeout", required_argument, NULL, 'T'},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 int cmd_connections(int argc, char **argv)

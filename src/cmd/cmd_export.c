@@ -74,9 +74,7 @@ const struct option cmd_export_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"state", required_argument, NULL, 's'},
     {"since", required_argument, NULL, 'S'}, /* and the export's: common.h */
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 int cmd_export(int argc, char **argv)

@@ -102,9 +102,7 @@ const struct option cmd_import_options[] = {
     {"check", no_argument, NULL, 'c'},
     {"withdraw-missing", no_argument, NULL, 'W'},
     {"max-withdraw", required_argument, NULL, 'M'},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 int cmd_import(int argc, char **argv)

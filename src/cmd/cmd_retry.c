@@ -239,9 +239,7 @@ const struct option cmd_retry_options[] = {
     {"reauthenticate", optional_argument, NULL, 'r'},
     {"changed", no_argument, NULL, 'C'},
     {"unconfirmed", no_argument, NULL, 'u'},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 /*

@@ -424,9 +424,7 @@ static int status_apply(void *ctx, int c, const char *arg)
 const struct option cmd_status_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"json", no_argument, NULL, 'j'},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 int cmd_status(int argc, char **argv)

@@ -423,57 +423,59 @@ out:
 
 /* The command's own options (cmd.h: the config file reads them too). */
 const struct option cmd_webhooks_options[] = {
-    {"listen", required_argument, NULL, 'l'}, {"db", required_argument, NULL, 'd'},
-    {"at", required_argument, NULL, 'a'},     CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, 'l'},
+    {"db", required_argument, NULL, 'd'},
+    {"at", required_argument, NULL, 'a'},
+    CMD_OPTIONS_END,
 };
+
+struct webhooks_args {
+	const char *listen; /* --listen ADDR:PORT, or NULL */
+	int64_t at_s;	    /* --at: the time verify checks a timestamp against */
+};
+
+static int webhooks_apply(void *ctx, int c, const char *arg)
+{
+	struct webhooks_args *a = ctx;
+
+	switch (c) {
+	case 'l':
+		a->listen = arg;
+		return 1;
+	case 'a':
+		if (parse_int64(arg, 0, INT64_MAX / 1000, &a->at_s) < 0)
+			return error("--at '%s': must be Unix seconds", arg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void webhooks_help(FILE *f)
+{
+	fputs(webhooks_usage, f);
+}
 
 int cmd_webhooks(int argc, char **argv)
 {
-	const char *listen_arg = NULL, *db = DEFAULT_DB_PATH, *sub;
-	int64_t at_s = clock_now_ms() / 1000;
-	int c;
+	struct cmd_common co = {DEFAULT_DB_PATH, webhooks_help, 0, NULL};
+	struct webhooks_args a = {NULL, clock_now_ms() / 1000};
+	const char *sub;
+	int ret;
 
-	optind = 1;
-	/* cli_getopt(): a config file's setting names its line in every message */
-	while ((c = cli_getopt(argc, argv, ":h", cmd_webhooks_options)) != -1) {
-		switch (c) {
-		case 'l':
-			listen_arg = optarg;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'a':
-			if (parse_int64(optarg, 0, INT64_MAX / 1000, &at_s) < 0) {
-				error("--at '%s': must be Unix seconds", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case CLI_OPT_LOG_FORMAT:
-			if (cli_log_format(optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			fputs(webhooks_usage, stdout);
-			return EXIT_OK;
-		default:
-			cli_bad_option(c, argv);
-			return EXIT_USAGE;
-		}
-	}
-	if (cmd_options_check_only)
-		return EXIT_OK; /* `finch-onboard config`: the values are read, nothing runs */
+	ret = cmd_read_options(&co, argc, argv, cmd_webhooks_options, webhooks_apply, &a);
+	if (ret != CMD_OPTIONS_READ)
+		return ret;
 	sub = optind < argc ? argv[optind] : NULL;
 	if (sub && !strcmp(sub, "serve") && optind + 1 == argc) {
-		if (!listen_arg) {
+		if (!a.listen) {
 			error("webhooks serve needs --listen ADDR:PORT");
 			return EXIT_USAGE;
 		}
-		return serve(listen_arg, db);
+		return serve(a.listen, co.db);
 	}
 	if (sub && !strcmp(sub, "verify") && optind + 2 == argc)
-		return verify(argv[optind + 1], at_s);
+		return verify(argv[optind + 1], a.at_s);
 	error("webhooks needs 'serve --listen ADDR:PORT' or 'verify FILE'; see 'finch-onboard "
 	      "webhooks --help'");
 	return EXIT_USAGE;

@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "base/cli.h"
 #include "base/strbuf.h"
 
 #include "csv/csv_import.h"
@@ -50,6 +51,15 @@ struct cmd_common {
  * opens, reads or sends anything.
  */
 extern int cmd_options_check_only;
+
+/*
+ * The end of a command's option table: --log-format and --help, which
+ * cmd_read_options() reads itself, and the terminator.
+ */
+// clang-format off
+#define CMD_OPTIONS_END \
+	CLI_LOG_FORMAT_OPTION, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
+// clang-format on
 
 /*
  * Reads the options of argv (getopt_long() with ":h", from argv[1]). Each

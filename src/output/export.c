@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "csv/csv_header.h"
 #include "csv/csv_text.h"
 #include "finch/reconcile.h"
 #include "output/atomicfile.h"
@@ -23,37 +24,45 @@
 #include "base/cli.h"
 #include "base/util.h"
 
-/* Every stored field by its export name, in enum export_col_id's order. */
-static const char *const col_names[EXPORT_COL_KEPT] = {
-    "customer_id",
-    "customer_name",
-    "customer_email",
-    "status",
-    "session_id",
-    "connect_url",
-    "connection_id",
-    "expires_at",
-    "attempts",
-    "http_status",
-    "finch_code",
-    "error",
-    "updated_at",
-    "next_attempt_at",
-    "retry_until",
-    "products",
-    "redirect_uri",
-    "minutes_to_expire",
-    "sandbox",
-    "manual",
-    "integration_provider",
-    "integration_auth_method",
-    "recordkeeping_recordkeeper",
-    "recordkeeping_plan_id",
-    "changed",
-    "withdrawn",
-    "connection_status",
-    "connected_at",
-};
+/* The inputs' fields are exported in csv_column_names' order, by its names. */
+_Static_assert(EXPORT_COL_CUSTOMER_EMAIL - EXPORT_COL_CUSTOMER_ID ==
+		   CSV_COL_CUSTOMER_EMAIL - CSV_COL_CUSTOMER_ID,
+	       "export's first columns are the CSV's first columns");
+_Static_assert(EXPORT_COL_RECORDKEEPING_PLAN_ID - EXPORT_COL_PRODUCTS ==
+		   CSV_COL_RECORDKEEPING_PLAN_ID - CSV_COL_PRODUCTS,
+	       "export's products..recordkeeping_plan_id are the CSV's");
+
+/*
+ * A stored field's export name (c < EXPORT_COL_KEPT): the CSV column's name
+ * for a field an import reads, else the name of the export's own.
+ */
+static const char *col_name(int c)
+{
+	static const char *const own[EXPORT_COL_KEPT] = {
+	    [EXPORT_COL_STATUS] = "status",
+	    [EXPORT_COL_SESSION_ID] = "session_id",
+	    [EXPORT_COL_CONNECT_URL] = "connect_url",
+	    [EXPORT_COL_CONNECTION_ID] = "connection_id",
+	    [EXPORT_COL_EXPIRES_AT] = "expires_at",
+	    [EXPORT_COL_ATTEMPTS] = "attempts",
+	    [EXPORT_COL_HTTP_STATUS] = "http_status",
+	    [EXPORT_COL_FINCH_CODE] = "finch_code",
+	    [EXPORT_COL_ERROR] = "error",
+	    [EXPORT_COL_UPDATED_AT] = "updated_at",
+	    [EXPORT_COL_NEXT_ATTEMPT_AT] = "next_attempt_at",
+	    [EXPORT_COL_RETRY_UNTIL] = "retry_until",
+	    [EXPORT_COL_CHANGED] = "changed",
+	    [EXPORT_COL_WITHDRAWN] = "withdrawn",
+	    [EXPORT_COL_CONNECTION_STATUS] = "connection_status",
+	    [EXPORT_COL_CONNECTED_AT] = "connected_at",
+	};
+
+	if (c <= EXPORT_COL_CUSTOMER_EMAIL)
+		return csv_column_names[CSV_COL_CUSTOMER_ID + (c - EXPORT_COL_CUSTOMER_ID)];
+	if (c >= EXPORT_COL_PRODUCTS && c <= EXPORT_COL_RECORDKEEPING_PLAN_ID)
+		return csv_column_names[CSV_COL_PRODUCTS + (c - EXPORT_COL_PRODUCTS)];
+	return own[c];
+}
 
 const char *const export_columns[EXPORT_NCOLUMNS] = {
     "customer_id",     "customer_name",	    "status",	      "session_id",
@@ -74,7 +83,7 @@ static const struct export_columns *columns_of(const struct export_writer *w)
 	if (!default_cols[0].name)
 		for (size_t i = 0; i < EXPORT_NCOLUMNS; i++)
 			for (int c = 0; c < EXPORT_COL_KEPT; c++)
-				if (!strcmp(export_columns[i], col_names[c]))
+				if (!strcmp(export_columns[i], col_name(c)))
 					default_cols[i] = (struct export_column){
 					    (enum export_col_id)c, (char *)export_columns[i]};
 	return &default_columns;
@@ -153,7 +162,7 @@ int export_columns_parse(const char *list, struct export_columns *out)
 		/* "Customer Email" is customer_email, as in an import's header */
 		csv_header_key(name.buf, name.len, &key);
 		for (int i = 0; i < EXPORT_COL_KEPT; i++)
-			if (!strcmp(key.buf ? key.buf : "", col_names[i]))
+			if (!strcmp(key.buf ? key.buf : "", col_name(i)))
 				c.id = (enum export_col_id)i;
 		for (size_t i = 0; i < out->n; i++)
 			if (column_key_equal(&out->c[i], c.id, key.buf ? key.buf : "")) {
@@ -179,8 +188,8 @@ const char *export_field_name(const char *name)
 
 	csv_header_key(name, strlen(name), &key);
 	for (int i = 0; i < EXPORT_COL_KEPT && !field; i++)
-		if (!strcmp(key.buf ? key.buf : "", col_names[i]))
-			field = col_names[i];
+		if (!strcmp(key.buf ? key.buf : "", col_name(i)))
+			field = col_name(i);
 	strbuf_release(&key);
 	return field;
 }
@@ -627,8 +636,8 @@ int export_columns_check(struct store *st, const struct export_columns *cols,
 			ret = -1;
 		} else if (!k.found) {
 			for (int c = 0; c < EXPORT_COL_KEPT && !field; c++)
-				if (csv_edit_distance(k.want, col_names[c]) <= 2)
-					field = col_names[c];
+				if (csv_edit_distance(k.want, col_name(c)) <= 2)
+					field = col_name(c);
 			if (!field && k.best.len)
 				field = k.best.buf;
 			/* [export] columns = ... names the config file's line and key */
