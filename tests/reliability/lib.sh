@@ -98,7 +98,8 @@ py_server() {
 	PYTHONPATH="$REL_DIR${PYTHONPATH:+:$PYTHONPATH}" python3 "$script" "$@" >"$tag.port" 2>"$tag.err" &
 	PY_PIDS+=($!)
 	_py_port() { [ -s "$1.port" ]; }
-	wait_for "the $tag server's port" _py_port "$tag"
+	# generous: python3 alone takes seconds to start on a loaded machine
+	WAIT_FOR_SECONDS=60 wait_for "the $tag server's port" _py_port "$tag"
 	PY_URL="http://127.0.0.1:$(head -n 1 "$tag.port")"
 }
 
