@@ -89,12 +89,10 @@ int cmd_export(int argc, char **argv)
 	int64_t rows = 0;
 	int ret;
 
-	ret = cmd_read_options(&co, argc, argv, longopts, export_apply, &o);
+	ret = cmd_read_options_only(&co, argc, argv, longopts, export_apply, &o);
 	if (ret != CMD_OPTIONS_READ)
 		goto out;
 	ret = EXIT_USAGE;
-	if (cmd_no_operands(&co, argc, argv) < 0)
-		goto out;
 	if (cmd_db_exists(co.db) < 0)
 		goto out;
 	o.db = co.db;

@@ -117,13 +117,11 @@ int cmd_import(int argc, char **argv)
 	int r, ret = EXIT_USAGE, signals_set = 0;
 
 	withdraw_limit_init(&a.wl);
-	r = cmd_read_options(&co, argc, argv, longopts, import_apply, &a);
+	r = cmd_read_import_options(&co, argc, argv, longopts, import_apply, &a, &o);
 	if (r != CMD_OPTIONS_READ) {
 		ret = r;
 		goto out;
 	}
-	if (cmd_import_options_finish(&o) < 0)
-		goto out;
 	if (optind != argc - 1) {
 		error(optind == argc
 			  ? "import needs a CSV file; see 'finch-onboard import --help'"

@@ -162,11 +162,9 @@ int cmd_prune(int argc, char **argv)
 	struct writer w = WRITER_INIT;
 	int ret;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_prune_options, prune_apply, &a);
+	ret = cmd_read_options_only(&co, argc, argv, cmd_prune_options, prune_apply, &a);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
-	if (cmd_no_operands(&co, argc, argv) < 0)
-		return EXIT_USAGE;
 	if (!a.given) {
 		error("--older-than DURATION is required (the history to keep, e.g. 90d); see "
 		      "'finch-onboard prune --help'");

@@ -284,12 +284,10 @@ int cmd_retry(int argc, char **argv)
 	int *was_pending = NULL;
 	int ret;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_retry_options, retry_apply, &a);
+	ret = cmd_read_options_only(&co, argc, argv, cmd_retry_options, retry_apply, &a);
 	if (ret != CMD_OPTIONS_READ)
 		goto out;
 	ret = EXIT_USAGE;
-	if (cmd_no_operands(&co, argc, argv) < 0)
-		goto out;
 	f.customers = a.customers;
 	if (a.reauth != REAUTH_NONE && a.filtered) {
 		error("--reauthenticate takes exists rows: it cannot be combined with --state, "

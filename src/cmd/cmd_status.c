@@ -181,9 +181,18 @@ static void add_funnel(cJSON *root, const struct funnel *f)
 					(double)group_count(f, (enum connection_group)g));
 }
 
+/* Adds an object under key and returns it if have, else a null, and returns NULL. */
+static cJSON *object_or_null(cJSON *obj, const char *key, int have)
+{
+	if (have)
+		return cJSON_AddObjectToObject(obj, key);
+	cJSON_AddNullToObject(obj, key);
+	return NULL;
+}
+
 static int print_json(struct store *st, const struct report *r)
 {
-	cJSON *root = cJSON_CreateObject(), *by = cJSON_CreateObject(), *fail;
+	cJSON *root = cJSON_CreateObject(), *by = cJSON_CreateObject(), *fail, *imp, *run, *j;
 	char *text;
 	int ret = 0;
 
@@ -206,9 +215,8 @@ static int print_json(struct store *st, const struct report *r)
 	fail = cJSON_AddArrayToObject(root, "failures");
 	if (store_each_failure_group(st, print_failure, fail) < 0)
 		ret = -1;
-	if (r->have_import) {
-		cJSON *imp = cJSON_AddObjectToObject(root, "last_import");
-
+	imp = object_or_null(root, "last_import", r->have_import);
+	if (imp) {
 		cJSON_AddStringToObject(imp, "path", r->imp.path);
 		cJSON_AddNumberToObject(imp, "size", (double)r->imp.size);
 		cJSON_AddStringToObject(imp, "sha256", r->imp.sha256);
@@ -219,12 +227,9 @@ static int print_json(struct store *st, const struct report *r)
 		cJSON_AddNumberToObject(imp, "updated", (double)r->imp.stats.updated);
 		add_time(imp, "started_at", r->imp.started_ms);
 		add_time(imp, "ended_at", r->imp.ended_ms);
-	} else {
-		cJSON_AddNullToObject(root, "last_import");
 	}
-	if (r->have_run) {
-		cJSON *run = cJSON_AddObjectToObject(root, "last_run");
-
+	run = object_or_null(root, "last_run", r->have_run);
+	if (run) {
 		add_time(run, "started_at", r->run.started_ms);
 		add_time(run, "ended_at", r->run.ended_ms);
 		if (r->run.exit_reason[0])
@@ -240,20 +245,15 @@ static int print_json(struct store *st, const struct report *r)
 		cJSON_AddNumberToObject(run, "p50_ms", r->run.p50_ms);
 		cJSON_AddNumberToObject(run, "p95_ms", r->run.p95_ms);
 		cJSON_AddNumberToObject(run, "p99_ms", r->run.p99_ms);
-	} else {
-		cJSON_AddNullToObject(root, "last_run");
 	}
-	if (r->journal_answers) {
-		cJSON *j = cJSON_AddObjectToObject(root, "answers_journal");
-
+	j = object_or_null(root, "answers_journal", r->journal_answers != 0);
+	if (j) {
 		cJSON_AddStringToObject(j, "path", r->journal);
 		cJSON_AddNumberToObject(j, "answers", (double)r->journal_answers);
 		if (r->foreign[0])
 			cJSON_AddStringToObject(j, "other_database", r->foreign);
 		else
 			cJSON_AddNullToObject(j, "other_database");
-	} else {
-		cJSON_AddNullToObject(root, "answers_journal");
 	}
 	text = cJSON_PrintUnformatted(root);
 	if (!text)

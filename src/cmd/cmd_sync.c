@@ -318,13 +318,11 @@ int cmd_sync(int argc, char **argv)
 	withdraw_limit_init(&a.wl);
 	a.keep.ms = KEEP_HISTORY_DEFAULT_MS;
 	a.keep.text = KEEP_HISTORY_DEFAULT;
-	r = cmd_read_options(&co, argc, argv, longopts, sync_apply, &a);
+	r = cmd_read_import_options(&co, argc, argv, longopts, sync_apply, &a, &io);
 	if (r != CMD_OPTIONS_READ) {
 		ret = r;
 		goto out;
 	}
-	if (cmd_import_options_finish(&io) < 0)
-		goto out;
 	/* the argument over --csv: the command line over the config file */
 	csv = optind < argc ? argv[optind++] : a.csv;
 	if (!csv) {

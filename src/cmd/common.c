@@ -55,14 +55,30 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 	return CMD_OPTIONS_READ;
 }
 
-int cmd_no_operands(const struct cmd_common *co, int argc, char **argv)
+int cmd_read_options_only(struct cmd_common *co, int argc, char **argv,
+			  const struct option *longopts,
+			  int (*apply)(void *ctx, int c, const char *arg), void *ctx)
 {
-	if (optind >= argc)
-		return 0;
+	int ret = cmd_read_options(co, argc, argv, longopts, apply, ctx);
+
+	if (ret != CMD_OPTIONS_READ || optind >= argc)
+		return ret;
 	error("unexpected argument '%s'", argv[optind]);
 	if (co->usage_after_refusal && log_get_format() == LOG_FORMAT_TEXT)
 		co->usage(stderr);
-	return -1;
+	return EXIT_USAGE;
+}
+
+int cmd_read_import_options(struct cmd_common *co, int argc, char **argv,
+			    const struct option *longopts,
+			    int (*apply)(void *ctx, int c, const char *arg), void *ctx,
+			    struct import_options *io)
+{
+	int ret = cmd_read_options(co, argc, argv, longopts, apply, ctx);
+
+	if (ret == CMD_OPTIONS_READ && cmd_import_options_finish(io) < 0)
+		return EXIT_USAGE;
+	return ret;
 }
 
 const struct option cmd_export_long_options[] = {

@@ -83,10 +83,23 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 int cmd_import_options_finish(struct import_options *o);
 
 /*
- * 0 if no operand follows the options (optind == argc); else -1 after an
- * error naming the first, with the usage on stderr if usage_after_refusal.
+ * cmd_read_options() for a command that takes no operand: one after the
+ * options is an error naming it (with the usage on stderr if
+ * usage_after_refusal), and EXIT_USAGE.
  */
-int cmd_no_operands(const struct cmd_common *co, int argc, char **argv);
+int cmd_read_options_only(struct cmd_common *co, int argc, char **argv,
+			  const struct option *longopts,
+			  int (*apply)(void *ctx, int c, const char *arg), void *ctx);
+
+/*
+ * cmd_read_options() for a command that imports (import, sync), then
+ * cmd_import_options_finish(io): EXIT_USAGE when the import's options do
+ * not hold together.
+ */
+int cmd_read_import_options(struct cmd_common *co, int argc, char **argv,
+			    const struct option *longopts,
+			    int (*apply)(void *ctx, int c, const char *arg), void *ctx,
+			    struct import_options *io);
 
 /*
  * The export's options, for `export` and `sync`: --format, --out, --raw,

@@ -31,7 +31,7 @@ const char *const csv_column_names[CSV_COL_COUNT] = {
 
 /* Safe synonyms: the key a spreadsheet writes, and the one field it can only mean. */
 static const struct {
-	const char *key;
+	const char *key; /* a header cell's key (csv_header_key()) */
 	enum csv_column col;
 } synonyms[] = {
     {"email", CSV_COL_CUSTOMER_EMAIL},	       {"e_mail", CSV_COL_CUSTOMER_EMAIL},

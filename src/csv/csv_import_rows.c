@@ -77,6 +77,22 @@ static int reject(struct importer *im, const struct record *rec, const char *key
 	return ret;
 }
 
+/* The cell of column c in rec, or dflt when it is empty. */
+static char *col_or(struct importer *im, struct record *rec, enum csv_column c, const char *dflt)
+{
+	const char *v = col(im, rec, c);
+
+	return (char *)(*v ? v : dflt);
+}
+
+/* The cell of column c in rec, which a parser reads next: *column names c for its reason. */
+static const char *col_named(struct importer *im, struct record *rec, enum csv_column c,
+			     const char **column)
+{
+	*column = csv_column_names[c];
+	return col(im, rec, c);
+}
+
 /* Builds rec->req from rec, pointing into its cells (req owns nothing). */
 static int build_request(struct importer *im, struct record *rec, const char **column, char *why,
 			 size_t size)
@@ -88,41 +104,26 @@ static int build_request(struct importer *im, struct record *rec, const char **c
 	connect_request_init(r);
 	r->customer_id = (char *)col(im, rec, CSV_COL_CUSTOMER_ID);
 	r->customer_name = (char *)col(im, rec, CSV_COL_CUSTOMER_NAME);
-	v = col(im, rec, CSV_COL_CUSTOMER_EMAIL);
-	r->customer_email = *v ? (char *)v : NULL;
+	r->customer_email = col_or(im, rec, CSV_COL_CUSTOMER_EMAIL, NULL);
+	r->redirect_uri = col_or(im, rec, CSV_COL_REDIRECT_URI, d->redirect_uri);
+	r->sandbox = col_or(im, rec, CSV_COL_SANDBOX, d->sandbox);
+	r->integration_provider = col_or(im, rec, CSV_COL_INTEGRATION_PROVIDER, NULL);
+	r->integration_auth_method = col_or(im, rec, CSV_COL_INTEGRATION_AUTH_METHOD, NULL);
+	r->recordkeeper = col_or(im, rec, CSV_COL_RECORDKEEPING_RECORDKEEPER, NULL);
+	r->recordkeeping_plan_id = col_or(im, rec, CSV_COL_RECORDKEEPING_PLAN_ID, NULL);
 
-	v = col(im, rec, CSV_COL_PRODUCTS);
-	*column = csv_column_names[CSV_COL_PRODUCTS];
-	if (*v) {
-		if (parse_products(v, &r->products, why, size) < 0)
-			return -1;
-	} else {
-		r->products = d->products;
-	}
-	v = col(im, rec, CSV_COL_REDIRECT_URI);
-	r->redirect_uri = *v ? (char *)v : (char *)d->redirect_uri;
-	v = col(im, rec, CSV_COL_MINUTES_TO_EXPIRE);
-	*column = csv_column_names[CSV_COL_MINUTES_TO_EXPIRE];
-	if (*v) {
-		if (parse_minutes_to_expire(v, &r->minutes_to_expire, why, size) < 0)
-			return -1;
-	} else {
-		r->minutes_to_expire = d->minutes_to_expire;
-	}
-	v = col(im, rec, CSV_COL_SANDBOX);
-	r->sandbox = *v ? (char *)v : (char *)d->sandbox;
-	v = col(im, rec, CSV_COL_MANUAL);
-	*column = csv_column_names[CSV_COL_MANUAL];
+	/* the defaults, unless the row has its own (a parser sets all of it, or fails) */
+	r->products = d->products;
+	r->minutes_to_expire = d->minutes_to_expire;
+	v = col_named(im, rec, CSV_COL_PRODUCTS, column);
+	if (*v && parse_products(v, &r->products, why, size) < 0)
+		return -1;
+	v = col_named(im, rec, CSV_COL_MINUTES_TO_EXPIRE, column);
+	if (*v && parse_minutes_to_expire(v, &r->minutes_to_expire, why, size) < 0)
+		return -1;
+	v = col_named(im, rec, CSV_COL_MANUAL, column);
 	if (*v && parse_bool(v, &r->manual, why, size) < 0)
 		return -1;
-	v = col(im, rec, CSV_COL_INTEGRATION_PROVIDER);
-	r->integration_provider = *v ? (char *)v : NULL;
-	v = col(im, rec, CSV_COL_INTEGRATION_AUTH_METHOD);
-	r->integration_auth_method = *v ? (char *)v : NULL;
-	v = col(im, rec, CSV_COL_RECORDKEEPING_RECORDKEEPER);
-	r->recordkeeper = *v ? (char *)v : NULL;
-	v = col(im, rec, CSV_COL_RECORDKEEPING_PLAN_ID);
-	r->recordkeeping_plan_id = *v ? (char *)v : NULL;
 
 	if (validate_request(r, column, why, size) < 0) {
 		/* the contract's names of the nested fields are the CSV's flat ones */

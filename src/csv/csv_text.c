@@ -26,7 +26,7 @@ int csv_encoding_parse(const char *name, enum csv_encoding *out)
 {
 	/* the spellings people also type, as iconv -l knows them */
 	static const struct {
-		const char *name;
+		const char *name; /* matched in any case */
 		enum csv_encoding enc;
 	} aliases[] = {
 	    {"utf8", CSV_ENC_UTF8},	    {"cp1252", CSV_ENC_WINDOWS_1252},

@@ -197,6 +197,22 @@ static int clock_time(const char **p, int *h, int *m, int *s)
 	return 0;
 }
 
+/*
+ * What follows the weekday and its comma in an IMF-fixdate (sep " ", a
+ * year of 4 digits) or an RFC 850 date (sep "-", 2 digits):
+ * " DD<sep>Mon<sep>YEAR HH:MM:SS GMT". 0, or -1 if *p is not that.
+ */
+static int day_month_year_time(const char **p, const char *sep, int year_digits, int *day, int *mon,
+			       int *year, int *h, int *mi, int *sec)
+{
+	if (literal(p, ",") < 0 || literal(p, " ") < 0 || digits(p, 2, day) < 0 ||
+	    literal(p, sep) < 0 || month(p, mon) < 0 || literal(p, sep) < 0 ||
+	    digits(p, year_digits, year) < 0 || literal(p, " ") < 0 ||
+	    clock_time(p, h, mi, sec) < 0 || literal(p, " GMT") < 0)
+		return -1;
+	return 0;
+}
+
 int retry_parse_http_date(const char *s, int64_t *out_ms)
 {
 	const char *p = s;
@@ -206,22 +222,14 @@ int retry_parse_http_date(const char *s, int64_t *out_ms)
 		return -1;
 	if (!weekday(&p, 0) && *p == ',') {
 		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-		p++;
-		if (literal(&p, " ") < 0 || digits(&p, 2, &day) < 0 || literal(&p, " ") < 0 ||
-		    month(&p, &mon) < 0 || literal(&p, " ") < 0 || digits(&p, 4, &year) < 0 ||
-		    literal(&p, " ") < 0 || clock_time(&p, &h, &mi, &sec) < 0 ||
-		    literal(&p, " GMT") < 0)
+		if (day_month_year_time(&p, " ", 4, &day, &mon, &year, &h, &mi, &sec) < 0)
 			return -1;
 	} else if (p = s, !weekday(&p, 1) && *p == ',') {
 		/*
 		 * RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT". Two-digit years
 		 * below 70 are 20xx (the Unix epoch's usual pivot).
 		 */
-		p++;
-		if (literal(&p, " ") < 0 || digits(&p, 2, &day) < 0 || literal(&p, "-") < 0 ||
-		    month(&p, &mon) < 0 || literal(&p, "-") < 0 || digits(&p, 2, &year) < 0 ||
-		    literal(&p, " ") < 0 || clock_time(&p, &h, &mi, &sec) < 0 ||
-		    literal(&p, " GMT") < 0)
+		if (day_month_year_time(&p, "-", 2, &day, &mon, &year, &h, &mi, &sec) < 0)
 			return -1;
 		year += year < 70 ? 2000 : 1900;
 	} else if (p = s, !weekday(&p, 0) && *p == ' ') {

@@ -128,6 +128,11 @@ void export_csv_field(struct strbuf *sb, const char *s, int raw)
 	strbuf_addch(sb, '"');
 }
 
+/* The ASCII characters JSON escapes by a short form; the other controls take the 6-byte one. */
+static const char *const short_escape[0x80] = {
+    ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
+};
+
 void export_json_string(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -148,36 +153,17 @@ void export_json_string(struct strbuf *sb, const char *s)
 			strbuf_add(sb, run, (size_t)(p - run));
 			continue;
 		}
-		switch (*p) {
-		case '"':
-			strbuf_addstr(sb, "\\\"");
-			break;
-		case '\\':
-			strbuf_addstr(sb, "\\\\");
-			break;
-		case '\n':
-			strbuf_addstr(sb, "\\n");
-			break;
-		case '\r':
-			strbuf_addstr(sb, "\\r");
-			break;
-		case '\t':
-			strbuf_addstr(sb, "\\t");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				strbuf_addf(sb, "\\u%04x", *p);
-				break;
-			}
-			n = utf8_seq_len(p);
-			if (!n) {
-				/* Not UTF-8: one replacement character per bad byte. */
-				strbuf_addstr(sb, "\xef\xbf\xbd");
-				break;
-			}
+		if (*p < 0x80 && short_escape[*p]) {
+			strbuf_addstr(sb, short_escape[*p]);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			strbuf_addf(sb, "\\u%04x", *p);
+		} else if ((n = utf8_seq_len(p))) {
 			strbuf_add(sb, p, n);
 			p += n;
 			continue;
+		} else {
+			/* Not UTF-8: one replacement character per bad byte. */
+			strbuf_addstr(sb, "\xef\xbf\xbd");
 		}
 		p++;
 	}
