@@ -309,7 +309,7 @@ static void test_csv_import__row_encoding_never_contradicts_the_file(void **stat
 				 1);
 		dump(f, &rows);
 		snprintf(want, sizeof(want), "in.csv:2: customer_name: %s\n", CSV_NOT_UTF8_WHY);
-		assert_non_null(strstr(rows.buf, want));
+		assert_contains(rows.buf, want);
 		store_close(f->st); /* a fresh database for the next case */
 		assert_int_equal(unlink(f->db), 0);
 		unlink("t.db-wal");
@@ -350,10 +350,10 @@ static void test_csv_import__255_vs_256_characters(void **state)
 					  "WHERE customer_name = 'Euro' AND state = 'pending'"),
 			 255);
 	dump(f, &rows);
-	assert_non_null(strstr(rows.buf, "|invalid|in.csv:3: customer_name: is longer than 255 "
-					 "characters (256)\n"));
-	assert_non_null(strstr(rows.buf, "|X|invalid|in.csv:5: customer_id: is longer than 255 "
-					 "characters (256)\n"));
+	assert_contains(rows.buf, "|invalid|in.csv:3: customer_name: is longer than 255 "
+				  "characters (256)\n");
+	assert_contains(rows.buf, "|X|invalid|in.csv:5: customer_id: is longer than 255 "
+				  "characters (256)\n");
 	strbuf_release(&in);
 	strbuf_release(&rows);
 	strbuf_release(&expect);
@@ -480,8 +480,8 @@ static void test_csv_import__line_numbers_across_reads(void **state)
 	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
 	assert_int_equal(f->stats.accepted, 2000);
 	dump(f, &rows);
-	assert_non_null(strstr(rows.buf, "bad|Bad\nEmployer|invalid|in.csv:4002: products: "
-					 "unknown product 'bogus'\n"));
+	assert_contains(rows.buf, "bad|Bad\nEmployer|invalid|in.csv:4002: products: "
+				  "unknown product 'bogus'\n");
 	strbuf_release(&in);
 	strbuf_release(&rows);
 }

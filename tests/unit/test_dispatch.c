@@ -442,13 +442,13 @@ static void test_dispatch__log_formats(void **state)
 	log_event_to(f, LOG_WARN, "row_failed", "row failed", LOG_S("customer_id", "x=1"),
 		     LOG_I("http_status", 400), LOG_END);
 	out = slurp(f);
-	assert_non_null(strstr(out, "\"level\":\"info\",\"event\":\"paused\","
-				    "\"msg\":\"paused \\\"now\\\"\",\"pause_ms\":2000,"
-				    "\"customer_id\":\"a b\",\"code\":null}\n"));
-	assert_non_null(strstr(out, "{\"ts\":\""));
-	assert_null(strstr(out, "not shown"));
-	assert_non_null(strstr(out, "finch-onboard: warning: row failed "
-				    "(customer_id=\"x=1\" http_status=400)\n"));
+	assert_contains(out, "\"level\":\"info\",\"event\":\"paused\","
+			     "\"msg\":\"paused \\\"now\\\"\",\"pause_ms\":2000,"
+			     "\"customer_id\":\"a b\",\"code\":null}\n");
+	assert_contains(out, "{\"ts\":\"");
+	assert_lacks(out, "not shown");
+	assert_contains(out, "finch-onboard: warning: row failed "
+			     "(customer_id=\"x=1\" http_status=400)\n");
 	free(out);
 	fclose(f);
 	log_setup(LOG_FORMAT_TEXT, LOG_INFO);
@@ -494,11 +494,11 @@ static void test_dispatch__dry_run_prints_redacted_requests(void **state)
 	assert_int_equal(dispatch_dry_run(st, &c, f, &count), 0);
 	assert_int_equal(count, 3);
 	out = slurp(f);
-	assert_non_null(strstr(out, "POST http://127.0.0.1:1/connect/sessions\n"
-				    "Authorization: Basic [redacted]\n"
-				    "Finch-API-Version: 2020-09-17\n"));
-	assert_non_null(strstr(out, "\"customer_id\":\"c-2\""));
-	assert_null(strstr(out, "dry-run-secret-value"));
+	assert_contains(out, "POST http://127.0.0.1:1/connect/sessions\n"
+			     "Authorization: Basic [redacted]\n"
+			     "Finch-API-Version: 2020-09-17\n");
+	assert_contains(out, "\"customer_id\":\"c-2\"");
+	assert_lacks(out, "dry-run-secret-value");
 	free(out);
 	fclose(f);
 	run_config_release(&c);

@@ -336,9 +336,9 @@ static void test_export__csv_raw(void **state)
 	char *got = write_rows(EXPORT_CSV, 1, rows, ARRAY_SIZE(rows));
 
 	(void)state;
-	assert_non_null(strstr(got, "\r\n=cmd|' /C calc'!A0,"));
-	assert_non_null(strstr(got, ",-products: unknown product 'foo',"));
-	assert_null(strstr(got, "'="));
+	assert_contains(got, "\r\n=cmd|' /C calc'!A0,");
+	assert_contains(got, ",-products: unknown product 'foo',");
+	assert_lacks(got, "'=");
 	free(got);
 }
 
@@ -360,7 +360,7 @@ static void test_export__writer_bom(void **state)
 	export_writer_release(&w);
 	fclose(f);
 	assert_memory_equal(buf, BOM "customer_id,", 15);
-	assert_null(strstr(buf + 3, BOM));
+	assert_lacks(buf + 3, BOM);
 	free(buf);
 }
 
@@ -469,14 +469,14 @@ static void test_export__extreme_times_clamp(void **state)
 	row.expires_at_ms = INT64_MIN;
 	row.updated_at_ms = INT64_MAX;
 	got = write_rows(EXPORT_CSV, 0, &row, 1);
-	assert_non_null(strstr(got, ",0000-01-01T00:00:00.000Z,"));
-	assert_non_null(strstr(got, ",9999-12-31T23:59:59.999Z,"));
+	assert_contains(got, ",0000-01-01T00:00:00.000Z,");
+	assert_contains(got, ",9999-12-31T23:59:59.999Z,");
 	free(got);
 	row.expires_at_ms = -1;
 	row.updated_at_ms = ISO8601_MAX_MS + 1;
 	got = write_rows(EXPORT_JSONL, 0, &row, 1);
-	assert_non_null(strstr(got, "\"1969-12-31T23:59:59.999Z\""));
-	assert_non_null(strstr(got, "\"9999-12-31T23:59:59.999Z\""));
+	assert_contains(got, "\"1969-12-31T23:59:59.999Z\"");
+	assert_contains(got, "\"9999-12-31T23:59:59.999Z\"");
 	free(got);
 }
 
@@ -728,8 +728,8 @@ static void test_export__file_atomic_0600(void **state)
 	assert_int_equal(stat(out, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0600);
 	text = slurp(out);
-	assert_non_null(strstr(text, "\r\nacme-1,\"Acme, Inc.\",pending,"));
-	assert_non_null(strstr(text, "\r\nbeta-2,'=Beta,pending,"));
+	assert_contains(text, "\r\nacme-1,\"Acme, Inc.\",pending,");
+	assert_contains(text, "\r\nbeta-2,'=Beta,pending,");
 	free(text);
 	assert_int_equal(stray_files(fx->dir, "results.csv"), 0);
 
@@ -781,7 +781,7 @@ static void test_export__file_bom(void **state)
 		if ((strncmp(text, BOM, 3) == 0) != cases[i].has_bom)
 			fail_msg("case %zu: starts with '%.3s'", i, text);
 		/* one BOM only, before the header or the first object */
-		assert_null(strstr(text + 3, BOM));
+		assert_lacks(text + 3, BOM);
 		assert_true(text[cases[i].has_bom ? 3 : 0] == (cases[i].format ? '{' : 'c'));
 		free(text);
 	}

@@ -640,7 +640,7 @@ static void test_finch_api__broken_answer_fragment_is_bounded(void **state)
 	finch_api_broken_answer(201, body, 200000, "Failure writing output", &o);
 	assert_int_equal(o.result, FINCH_UNREADABLE);
 	assert_true(strlen(o.message) < 300);
-	assert_non_null(strstr(o.message, "after 200000 body bytes"));
+	assert_contains(o.message, "after 200000 body bytes");
 	finch_outcome_release(&o);
 	free(body);
 }

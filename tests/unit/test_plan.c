@@ -76,8 +76,8 @@ static void test_plan__text(void **state)
 		plan_format_text(&p, &sb);
 		if (strncmp(sb.buf, cases[i].first_line, strlen(cases[i].first_line)))
 			fail_msg("case %zu: %s", i, sb.buf);
-		assert_non_null(strstr(sb.buf, "\n  new rows                         60\n"));
-		assert_non_null(strstr(sb.buf, "\n  failures carried over             4\n"));
+		assert_contains(sb.buf, "\n  new rows                         60\n");
+		assert_contains(sb.buf, "\n  failures carried over             4\n");
 		assert_int_equal(strstr(sb.buf, "withdrawn tonight") != NULL, cases[i].has_import);
 		assert_int_equal(strstr(sb.buf, "unchanged                      2900\n") != NULL,
 				 cases[i].has_import);
@@ -106,8 +106,8 @@ static void test_plan__json(void **state)
 	p.has_import = 1;
 	p.returned = 3;
 	plan_format_json(&p, &sb);
-	assert_non_null(strstr(sb.buf, "\"limit\":null,\"rate\":\"0\",\"seconds\":null,"));
-	assert_non_null(strstr(sb.buf, "\"withdrawn\":0,\"returned\":3,"));
+	assert_contains(sb.buf, "\"limit\":null,\"rate\":\"0\",\"seconds\":null,");
+	assert_contains(sb.buf, "\"withdrawn\":0,\"returned\":3,");
 	strbuf_release(&sb);
 }
 

@@ -245,11 +245,11 @@ static void test_reconcile__withdraw_message_names_the_counts(void **state)
 
 	withdraw_limit_init(&l);
 	assert_int_equal(reconcile_withdraw_check(2998, 2997, 1, &l, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "the CSV has 1 row; the database has 2,998 active rows: "
-				    "2,997 would be withdrawn"));
-	assert_non_null(strstr(why, "--max-withdraw 10% (the default) allows (299)"));
-	assert_non_null(strstr(why, "a truncated export?"));
-	assert_non_null(strstr(why, "--keep-missing"));
+	assert_contains(why, "the CSV has 1 row; the database has 2,998 active rows: "
+			     "2,997 would be withdrawn");
+	assert_contains(why, "--max-withdraw 10% (the default) allows (299)");
+	assert_contains(why, "a truncated export?");
+	assert_contains(why, "--keep-missing");
 }
 
 static void test_reconcile__count_text(void **state)
