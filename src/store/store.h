@@ -371,6 +371,9 @@ int store_last_run(struct store *st, struct run_record *out);
 
 /* ---- run --------------------------------------------------------------- */
 
+/* 1 if the database has a customer's row, 0 if none (never imported into), -1 on error. */
+int store_has_rows(struct store *st);
+
 /*
  * Puts every in_flight row (a run that crashed or was killed) back to
  * pending and records its lost attempt as "outcome unknown". Commits.

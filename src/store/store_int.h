@@ -44,6 +44,7 @@ enum stmt_id {
 	S_WITHDRAW_MISSING,
 	S_RETURN_SEEN,
 	/* store_queue.c */
+	S_HAS_ROWS,
 	S_IN_FLIGHT_ROWS,
 	S_RECOVER_ROW,
 	S_CLAIM,

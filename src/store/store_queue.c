@@ -30,6 +30,8 @@
 	"NOT (updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000)"
 
 const char *const store_queue_sql[S_STMT_COUNT] = {
+    /* One row read at the most: no count of the table. */
+    [S_HAS_ROWS] = "SELECT EXISTS (SELECT 1 FROM customers)",
     [S_IN_FLIGHT_ROWS] = "SELECT id, attempt_total, request_kind, updated_at FROM customers "
 			 "WHERE state = 'in_flight'",
     [S_RECOVER_ROW] = "UPDATE customers SET state = 'pending', attempts = attempts + 1, "
@@ -116,6 +118,19 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 			"WHERE changed_fields != 0 AND (state = 'created' OR state = 'exists') "
 			"AND withdrawn = 0",
 };
+
+int store_has_rows(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[S_HAS_ROWS];
+	int ret;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		ret = sqlite3_column_int(s, 0) ? 1 : 0;
+	else
+		ret = store_db_error(st, "cannot tell whether the database has rows");
+	sqlite3_reset(s);
+	return ret;
+}
 
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
 {
