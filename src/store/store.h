@@ -338,6 +338,10 @@ int store_each_failure_group(struct store *st,
  * already_connected rows have a connection_id and never had a link
  * (connection_already_exists at the first request, or the app's file).
  */
+/* How far Finch's clock may be behind ours, in ms (see struct funnel). */
+#define STORE_CLOCK_SKEW_MS  60000
+#define STORE_CLOCK_SKEW_SQL "60000"
+
 struct funnel {
 	int64_t links;
 	int64_t connected;
@@ -348,9 +352,11 @@ struct funnel {
 	   order); the last one counts the rows with no status heard yet */
 	int64_t by_status[CONNECTION_STATUS_COUNT + 1];
 	/* medians in days, -1 when no row has one: from the link to the
-	   connection (connected_at; a connection time before the first link,
-	   as an app's file may give, is left out), and the age of the open and
-	   of the expired links (since the first link) */
+	   connection (connected_at; a connection time more than
+	   STORE_CLOCK_SKEW_MS before the first link, as an app's file may give,
+	   is left out; one less than that before it is at once, 0: a webhook's
+	   Finch-Timestamp has whole seconds, from Finch's clock), and the age of
+	   the open and of the expired links (since the first link) */
 	double days_to_connect, open_days, expired_days;
 };
 

@@ -58,8 +58,8 @@ const char *const store_report_sql[S_STMT_COUNT] = {
     /* the median of each kind of age: the middle one, or the mean of the two middle ones */
     [S_FUNNEL_AGES] =
 	FUNNEL_ROWS ", ages(k, age) AS ("
-		    "SELECT 0, connected_at - link_at FROM f WHERE connection_id IS NOT NULL "
-		    "AND connected_at >= link_at "
+		    "SELECT 0, max(connected_at - link_at, 0) FROM f WHERE connection_id IS NOT "
+		    "NULL AND connected_at >= link_at - " STORE_CLOCK_SKEW_SQL " "
 		    "UNION ALL SELECT 1, ?1 - link_at FROM f WHERE link_at IS NOT NULL "
 		    "AND connection_id IS NULL AND NOT " LINK_EXPIRED " "
 		    "UNION ALL SELECT 2, ?1 - link_at FROM f WHERE link_at IS NOT NULL "

@@ -605,6 +605,17 @@ static void test_store__funnel(void **state)
 	assert_true(fu.open_days == -1);
 	assert_true(fu.expired_days == 10.5);
 
+	/* a webhook's time has whole seconds, and Finch's clock is not ours: a connection
+	   less than STORE_CLOCK_SKEW_MS before its link is one at once (0 days), not left out */
+	upsert(f->st, "skew", NULL);
+	funnel_row(f->path, "skew", "exists", 1, "c-s", "connected", 2, 1, 2, "create");
+	assert_int_equal(query_int(f->path, "UPDATE customers SET connected_at = connected_at - "
+					    "900 WHERE customer_id = 'skew' RETURNING 1"),
+			 1);
+	assert_int_equal(store_funnel(f->st, 5 * DAY, &fu), 0);
+	assert_int_equal(fu.connected, 4);
+	assert_true(fu.days_to_connect == 2.0); /* 0, 2 and 4 days; "before" still left out */
+
 	/* nothing at all */
 	query_int(f->path, "DELETE FROM customers RETURNING 1");
 	assert_int_equal(store_funnel(f->st, 5 * DAY, &fu), 0);
