@@ -821,6 +821,8 @@ struct prune_stats {
  *   - a row's latest attempt (its last answer, its last error);
  *   - an attempt holding a session_id or a connection_id that a row still
  *     shows (the link an account manager sent, the connection);
+ *   - an unconfirmed 2xx (no session_id) while its row is unconfirmed or
+ *     until a later 2xx with a session_id confirmed it;
  *   - the attempts of a row in_flight (none under the writer's lock, which
  *     recovered them: a guard all the same);
  *   - the attempts of the newest run, and the newest run itself (status

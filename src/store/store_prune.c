@@ -17,6 +17,11 @@
  * latest (attempt_no is 1-based over the row's whole history, and
  * attempts_by_customer serves the max), not of the newest run, not of a row
  * in flight, and holding no session_id or connection_id that a row shows.
+ * Nor an unconfirmed answer (schema/013_unconfirmed.sql: a 2xx without a
+ * session_id, its Finch-Request-Id the only trace of a session that may
+ * exist) while its row is unconfirmed or no later 2xx with a session_id
+ * confirmed it: a `retry --unconfirmed` clears the row's flag, and the
+ * attempts it adds would otherwise leave the answer unprotected.
  * The IN lists are computed once per statement, not per attempt; neither
  * holds a NULL, so the condition is never NULL.
  */
@@ -29,7 +34,13 @@
 	"AND (attempts.session_id IS NULL OR attempts.session_id NOT IN "                          \
 	"(SELECT session_id FROM customers WHERE session_id IS NOT NULL)) "                        \
 	"AND (attempts.connection_id IS NULL OR attempts.connection_id NOT IN "                    \
-	"(SELECT connection_id FROM customers WHERE connection_id IS NOT NULL)))"
+	"(SELECT connection_id FROM customers WHERE connection_id IS NOT NULL)) "                  \
+	"AND NOT (coalesce(attempts.http_status, 0) BETWEEN 200 AND 299 "                          \
+	"AND attempts.session_id IS NULL "                                                         \
+	"AND (attempts.customer IN (SELECT id FROM customers WHERE unconfirmed = 1) "              \
+	"OR NOT EXISTS (SELECT 1 FROM attempts AS c WHERE c.customer = attempts.customer "         \
+	"AND c.attempt_no > attempts.attempt_no AND c.http_status BETWEEN 200 AND 299 "            \
+	"AND c.session_id IS NOT NULL))))"
 
 /*
  * A run that started before ?1, neither the newest nor the last success,

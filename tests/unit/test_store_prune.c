@@ -52,6 +52,7 @@ struct customer_case {
 	const char *state;
 	const char *session_id; /* what the row shows; NULL: none */
 	const char *connection_id;
+	int unconfirmed; /* its 2xx answer could not be read (schema 013) */
 };
 
 struct run_case {
@@ -102,10 +103,10 @@ static void load(const char *path, const struct customer_case *c, size_t nc,
 	for (size_t i = 0; i < nc; i++) {
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO customers(id, customer_id, customer_name, state, session_id, "
-			 "connection_id, created_at, updated_at) VALUES (%zu, '%s', 'N', '%s', %s, "
-			 "%s, 0, 0)",
+			 "connection_id, unconfirmed, created_at, updated_at) VALUES (%zu, '%s', "
+			 "'N', '%s', %s, %s, %d, 0, 0)",
 			 i + 1, c[i].customer_id, c[i].state, lit(c[i].session_id, b1, sizeof(b1)),
-			 lit(c[i].connection_id, b2, sizeof(b2)));
+			 lit(c[i].connection_id, b2, sizeof(b2)), c[i].unconfirmed);
 		exec(db, sql);
 	}
 	for (size_t i = 0; i < nr; i++) {
@@ -196,12 +197,12 @@ static void prune_and_check(struct fixture *f, const struct run_case *r, size_t 
 }
 
 static const struct customer_case customers[] = {
-    {"created-row", "created", "s-new", NULL},
-    {"exists-row", "exists", NULL, "c-1"},
-    {"failed-row", "failed", NULL, NULL},
-    {"inflight-row", "in_flight", NULL, NULL},
-    {"moved-row", "pending", NULL, NULL},
-    {"holder-row", "exists", NULL, "c-2"}, /* from a connections import: no attempt */
+    {"created-row", "created", "s-new", NULL, 0},
+    {"exists-row", "exists", NULL, "c-1", 0},
+    {"failed-row", "failed", NULL, NULL, 0},
+    {"inflight-row", "in_flight", NULL, NULL, 0},
+    {"moved-row", "pending", NULL, NULL, 0},
+    {"holder-row", "exists", NULL, "c-2", 0}, /* from a connections import: no attempt */
 };
 
 static const struct run_case runs[] = {
@@ -244,7 +245,7 @@ static void test_store_prune__keeps_what_rows_need(void **state)
 
 /* The newest run keeps its attempts and itself, however old: status shows it. */
 static const struct customer_case quiet_customers[] = {
-    {"quiet-row", "failed", NULL, NULL},
+    {"quiet-row", "failed", NULL, NULL, 0},
 };
 
 static const struct run_case quiet_runs[] = {
@@ -268,6 +269,47 @@ static void test_store_prune__newest_run_and_last_success_stay(void **state)
 			ARRAY_SIZE(quiet_attempts));
 }
 
+/*
+ * An unconfirmed answer (a 2xx without a session_id) stays while its row is
+ * unconfirmed, and after a retry --unconfirmed cleared the flag, until a
+ * later 2xx with a session_id confirmed it.
+ */
+static const struct customer_case unconfirmed_customers[] = {
+    {"flagged-row", "failed", NULL, NULL, 1},
+    {"retried-row", "failed", NULL, NULL, 0},
+    {"confirmed-row", "created", "s-c", NULL, 0},
+    {"plain-row", "failed", NULL, NULL, 0},
+};
+
+static const struct run_case unconfirmed_runs[] = {
+    {1, 8, 1, "unconfirmed answers"},
+    {2, 8, 1, "the latest attempts, the confirming session"},
+    {3, 8, 0, "old, every attempt deleted"},
+    {11, 0, 1, "inside the window, and the newest"},
+};
+
+static const struct attempt_case unconfirmed_attempts[] = {
+    {1, 1, 1, 1, 201, NULL, NULL, 1, "its row is unconfirmed"},
+    {1, 2, 2, 2, 503, NULL, NULL, 1, "the row's latest attempt"},
+    {2, 1, 1, 1, 201, NULL, NULL, 1, "retried, but no later 2xx confirmed it"},
+    {2, 2, 3, 3, 503, NULL, NULL, 0, "an old failure, not the latest"},
+    {2, 3, 11, 4, 503, NULL, NULL, 1, "inside the window"},
+    {3, 1, 1, 1, 201, NULL, NULL, 0, "confirmed by a later 2xx with a session_id"},
+    {3, 2, 2, 2, 201, "s-c", NULL, 1, "holds the session the row shows"},
+    {4, 1, 1, 1, 503, NULL, NULL, 0, "an old failure, not the latest"},
+    {4, 2, 2, 2, 400, NULL, NULL, 1, "the row's latest attempt"},
+};
+
+static void test_store_prune__unconfirmed_answer_stays(void **state)
+{
+	struct fixture *f = *state;
+
+	load(f->path, unconfirmed_customers, ARRAY_SIZE(unconfirmed_customers), unconfirmed_runs,
+	     ARRAY_SIZE(unconfirmed_runs), unconfirmed_attempts, ARRAY_SIZE(unconfirmed_attempts));
+	prune_and_check(f, unconfirmed_runs, ARRAY_SIZE(unconfirmed_runs), unconfirmed_attempts,
+			ARRAY_SIZE(unconfirmed_attempts));
+}
+
 /* An empty database prunes nothing, and the counters read zero. */
 static void test_store_prune__empty_database(void **state)
 {
@@ -288,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    WITH_DB(test_store_prune__keeps_what_rows_need),
 	    WITH_DB(test_store_prune__newest_run_and_last_success_stay),
+	    WITH_DB(test_store_prune__unconfirmed_answer_stays),
 	    WITH_DB(test_store_prune__empty_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
