@@ -7,6 +7,26 @@
 #include <getopt.h>
 
 /*
+ * Option codes (struct option's val). A command's getopt_long() table is
+ * its own fragment merged with shared ones (cli_options_merge()), so a code
+ * must be unique across every fragment a command merges, or getopt_long()
+ * hands one option over as another (a prune code equal to
+ * CLI_OPT_LOG_FORMAT read --log-format as --older-than). The ranges:
+ *   letters ('d', 'h', ...)   --db, --help and a command's own options,
+ *                             distinct from the fragments' letters it merges
+ *   0x100-0x1ff               finch-mock's own (a program of its own)
+ *   0x700-0x7ff               the export's fragment, CMD_OPT_* (cmd/common.h)
+ *   0x800-0x8ff               sync's own, SYNC_OPT_* (cmd/cmd_sync.c)
+ *   0x900                     CLI_OPT_LOG_FORMAT, below, in every command
+ *   0xa00-0xaff               prune's own, PRUNE_OPT_* (cmd/cmd_prune.c)
+ *   0x1000-0x1fff             the run fragment, RUN_OPT_* (run/options.h)
+ *   0x2000-0x2fff             the import fragment, IMPORT_OPT_* (csv/csv_import.h)
+ * A new command's own codes take the next free 0x100 block. test_config's
+ * option_codes_unique merges every command's table (config.c) and fails on
+ * a code or a name given twice.
+ */
+
+/*
  * Concatenates getopt_long() tables, each ending with a zero entry; the list
  * of tables ends with NULL. Returns a malloc'd table; the caller frees.
  */

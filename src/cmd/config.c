@@ -450,6 +450,11 @@ char **config_args(const struct config *cfg, const char *name, size_t *n,
 	return args;
 }
 
+const char *config_command_name(size_t i)
+{
+	return i < ARRAY_SIZE(commands) ? commands[i].name : NULL;
+}
+
 struct option *config_command_options(const char *name)
 {
 	int ci = command_index(name);

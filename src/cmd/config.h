@@ -82,6 +82,8 @@ int config_check(const struct config *cfg, const char *name, int argc, char **ar
 char **config_args(const struct config *cfg, const char *name, size_t *n,
 		   const struct config_entry ***entries);
 
+/* The name of the i-th command that takes options ("import", ...), or NULL past the last. */
+const char *config_command_name(size_t i);
 /* Command name's getopt_long() table, merged and malloc'd (the caller frees), or NULL. */
 struct option *config_command_options(const char *name);
 /* 1 if option key ("keep-column") may be given more than once. */

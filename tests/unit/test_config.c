@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,37 @@ static void test_config__find_takes_the_last_and_stops_at_dashdash(void **state)
 	unsetenv("FINCH_ONBOARD_CONFIG");
 }
 
+/*
+ * Every command's merged getopt_long() table (src/base/cli.h's ranges): no
+ * two options share a code or a name, or getopt_long() would hand one over
+ * as the other.
+ */
+static void test_config__option_codes_unique(void **state)
+{
+	const char *name;
+	size_t commands = 0;
+
+	(void)state;
+	for (size_t ci = 0; (name = config_command_name(ci)); ci++) {
+		struct option *t = config_command_options(name);
+
+		assert_non_null(t);
+		for (size_t i = 0; t[i].name; i++) {
+			assert_null(t[i].flag);
+			for (size_t j = 0; j < i; j++) {
+				if (t[i].val == t[j].val)
+					fail_msg("%s: --%s and --%s share the option code 0x%x",
+						 name, t[j].name, t[i].name, (unsigned)t[i].val);
+				if (!strcmp(t[i].name, t[j].name))
+					fail_msg("%s: --%s is listed twice", name, t[i].name);
+			}
+		}
+		free(t);
+		commands++;
+	}
+	assert_true(commands >= 9);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_config.XXXXXX";
@@ -189,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_config__cases),
 	    cmocka_unit_test(test_config__refused_when_others_can_write_it),
 	    cmocka_unit_test(test_config__find_takes_the_last_and_stops_at_dashdash),
+	    cmocka_unit_test(test_config__option_codes_unique),
 	};
 
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
