@@ -66,15 +66,18 @@ static void tell_pruned(const struct prune_stats *p, const struct history_window
 	if (info)
 		fprintf(info,
 			"%s%" PRId64 " attempt%s and %" PRId64 " run%s older than %s (started "
-			"before %s)%s\n",
+			"before %s), %" PRId64 " import%s and %" PRId64 " webhook deliver%s%s\n",
 			dry_run ? "dry run: prune would delete " : "pruned: deleted ", p->attempts,
 			p->attempts == 1 ? "" : "s", p->runs, p->runs == 1 ? "" : "s", w->text,
-			cutoff, dry_run ? "; nothing was deleted" : "");
+			cutoff, p->imports, p->imports == 1 ? "" : "s", p->webhook_events,
+			p->webhook_events == 1 ? "y" : "ies",
+			dry_run ? "; nothing was deleted" : "");
 	if (log_get_format() == LOG_FORMAT_JSON)
 		log_event(LOG_INFO, "pruned",
 			  dry_run ? "counted the history older than the window; nothing was deleted"
 				  : "deleted the history older than the window",
 			  LOG_I("attempts", p->attempts), LOG_I("runs", p->runs),
+			  LOG_I("imports", p->imports), LOG_I("webhook_events", p->webhook_events),
 			  LOG_S("older_than", w->text), LOG_S("cutoff", cutoff),
 			  LOG_I("dry_run", dry_run), LOG_END);
 }
@@ -89,7 +92,8 @@ static int prune_window(struct store *st, const struct history_window *w, FILE *
 		return 0;
 	if (store_prune(st, cutoff, &p) < 0)
 		return -1;
-	tell_pruned(&p, w, cutoff, 0, always || p.attempts || p.runs ? info : NULL);
+	tell_pruned(&p, w, cutoff, 0,
+		    always || p.attempts || p.runs || p.imports || p.webhook_events ? info : NULL);
 	return 0;
 }
 

@@ -813,7 +813,17 @@ int store_snapshot(struct store *st, const char *path);
 struct prune_stats {
 	int64_t attempts;
 	int64_t runs;
+	int64_t imports;
+	int64_t webhook_events;
 };
+
+/*
+ * Verified webhook deliveries are kept at least this long, whatever the
+ * window: their Finch-Event-Ids make a redelivery a duplicate. Finch's
+ * deliveries (Svix's format: msg_ ids, v1 signatures) are retried for about
+ * 28 hours; 7 days leaves a margin for them and for replays by hand.
+ */
+#define STORE_WEBHOOK_KEEP_MS (7 * 24 * 3600 * 1000LL)
 
 /*
  * Retention (schema/014_pruned.sql): deletes the attempts and the runs that
@@ -829,6 +839,9 @@ struct prune_stats {
  *     shows it), and the run whose end is the last success (the metrics'
  *     finch_onboard_last_success_timestamp_seconds);
  *   - a run that a kept attempt references.
+ * It also deletes the imports that started before cutoff_ms, but the latest
+ * and any a row names (first_import, last_import), and the webhook
+ * deliveries received before cutoff_ms and over STORE_WEBHOOK_KEEP_MS ago.
  * What it deletes is first added to the pruned tallies, so the metrics'
  * counters never go down. One transaction: commits, and returns 0 with the
  * counts in *out, or -1 with nothing deleted.

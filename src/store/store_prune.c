@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "store/store_int.h"
 
 /*
@@ -55,9 +56,28 @@
 	"AND NOT EXISTS (SELECT 1 FROM attempts WHERE attempts.run_id = runs.id "                  \
 	"AND NOT " PRUNABLE_ATTEMPT "))"
 
+/*
+ * An import that started before ?1, not the latest (S_LAST_IMPORT: status
+ * and the metrics read it), and that no row names as its first_import or
+ * last_import.
+ */
+#define PRUNABLE_IMPORT                                                                            \
+	"(imports.started_at < ?1 AND imports.id IS NOT (SELECT max(id) FROM imports) "            \
+	"AND imports.id NOT IN (SELECT first_import FROM customers "                               \
+	"WHERE first_import IS NOT NULL) "                                                         \
+	"AND imports.id NOT IN (SELECT last_import FROM customers WHERE last_import IS NOT NULL))"
+
+/*
+ * A webhook delivery received before ?2: the caller's cutoff, but never
+ * later than STORE_WEBHOOK_KEEP_MS ago (the Finch-Event-Id idempotency).
+ */
+#define PRUNABLE_WEBHOOK "(webhook_events.received_at < ?2)"
+
 const char *const store_prune_sql[S_STMT_COUNT] = {
     [S_PRUNE_COUNT] = "SELECT (SELECT count(*) FROM attempts WHERE " PRUNABLE_ATTEMPT "), "
-		      "(SELECT count(*) FROM runs WHERE " PRUNABLE_RUN ")",
+		      "(SELECT count(*) FROM runs WHERE " PRUNABLE_RUN "), "
+		      "(SELECT count(*) FROM imports WHERE " PRUNABLE_IMPORT "), "
+		      "(SELECT count(*) FROM webhook_events WHERE " PRUNABLE_WEBHOOK ")",
     /* WHERE before ON CONFLICT: SQLite's upsert needs it after a SELECT */
     [S_PRUNE_TALLY_REQUESTS] =
 	"INSERT INTO pruned_requests(class, requests, throttled) "
@@ -73,12 +93,24 @@ const char *const store_prune_sql[S_STMT_COUNT] = {
 	"ON CONFLICT(id) DO UPDATE SET runs = runs + excluded.runs, "
 	"pauses = pauses + excluded.pauses, outages = outages + excluded.outages",
     [S_PRUNE_RUNS] = "DELETE FROM runs WHERE " PRUNABLE_RUN,
+    [S_PRUNE_IMPORTS] = "DELETE FROM imports WHERE " PRUNABLE_IMPORT,
+    [S_PRUNE_WEBHOOKS] = "DELETE FROM webhook_events WHERE " PRUNABLE_WEBHOOK,
 };
+
+/* The webhook deliveries' cutoff: cutoff_ms, or STORE_WEBHOOK_KEEP_MS ago if earlier. */
+static int64_t webhook_cutoff(int64_t cutoff_ms)
+{
+	int64_t floor_ms = clock_now_ms() - STORE_WEBHOOK_KEEP_MS;
+
+	return cutoff_ms < floor_ms ? cutoff_ms : floor_ms;
+}
 
 /* Binds the cutoff to statement id and runs it; *changes: the rows it changed. */
 static int exec_cutoff(struct store *st, enum stmt_id id, int64_t cutoff_ms, int64_t *changes)
 {
 	sqlite3_bind_int64(st->stmt[id], 1, cutoff_ms);
+	if (id == S_PRUNE_WEBHOOKS)
+		sqlite3_bind_int64(st->stmt[id], 2, webhook_cutoff(cutoff_ms));
 	if (store_exec(st, id) < 0)
 		return -1;
 	if (changes)
@@ -97,7 +129,9 @@ int store_prune(struct store *st, int64_t cutoff_ms, struct prune_stats *out)
 	if (exec_cutoff(st, S_PRUNE_TALLY_REQUESTS, cutoff_ms, NULL) < 0 ||
 	    exec_cutoff(st, S_PRUNE_ATTEMPTS, cutoff_ms, &out->attempts) < 0 ||
 	    exec_cutoff(st, S_PRUNE_TALLY_RUNS, cutoff_ms, NULL) < 0 ||
-	    exec_cutoff(st, S_PRUNE_RUNS, cutoff_ms, &out->runs) < 0)
+	    exec_cutoff(st, S_PRUNE_RUNS, cutoff_ms, &out->runs) < 0 ||
+	    exec_cutoff(st, S_PRUNE_IMPORTS, cutoff_ms, &out->imports) < 0 ||
+	    exec_cutoff(st, S_PRUNE_WEBHOOKS, cutoff_ms, &out->webhook_events) < 0)
 		goto out;
 	ret = store_commit(st);
 out:
@@ -115,9 +149,12 @@ int store_prune_count(struct store *st, int64_t cutoff_ms, struct prune_stats *o
 
 	memset(out, 0, sizeof(*out));
 	sqlite3_bind_int64(s, 1, cutoff_ms);
+	sqlite3_bind_int64(s, 2, webhook_cutoff(cutoff_ms));
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		out->attempts = sqlite3_column_int64(s, 0);
 		out->runs = sqlite3_column_int64(s, 1);
+		out->imports = sqlite3_column_int64(s, 2);
+		out->webhook_events = sqlite3_column_int64(s, 3);
 	} else {
 		ret = store_db_error(st, "cannot count the history to prune");
 	}

@@ -55,6 +55,10 @@ expect_eq "attempts before" "$(attempts_left o.db)" \
 	"c1:1 c1:2 c1:3 c2:1 c2:2 c2:3 c3:1 c3:2 c3:3 c4:1 c4:2 c4:3 e1:1 f1:1"
 expect_eq "runs before" "$(runs_left o.db)" "1 2 3 4"
 for db in p s k; do cp o.db $db.db; done
+# two verified webhook deliveries: day -1, and day 3 (older than 2d, but within the 7 days kept)
+q p.db "INSERT INTO webhook_events(event_id, received_at, event_type) VALUES
+	('msg_old', $(((t0 - day) * 1000)), 'account.updated'),
+	('msg_recent', $(((t0 + 3 * day) * 1000)), 'account.updated')"
 pass "four nights: 14 attempts in 4 runs, none pruned by --keep-history forever or the 90d default"
 
 # ---- prune --older-than 2d on day 8 -----------------------------------------------------------------
@@ -75,12 +79,16 @@ expect_rc 0 "prune"
 grep -q "^pruned: deleted 8 attempts and 1 run older than 2d (started before " out.txt ||
 	fail "prune says: $OUT"
 expect_eq "the pruned event" \
-	"$(jq -r 'select(.event == "pruned") | "\(.level) \(.attempts) \(.runs) \(.older_than) \(.dry_run)"' err.txt)" \
-	"info 8 1 2d 0"
+	"$(jq -r 'select(.event == "pruned") | "\(.level) \(.attempts) \(.runs) \(.imports) \(.webhook_events) \(.older_than) \(.dry_run)"' err.txt)" \
+	"info 8 1 1 1 2d 0"
 # f1's only attempt is its latest; e1's holds the connection it shows; c*:3 hold the sessions
 # the rows show; c*:1 and c*:2 made sessions since replaced. Run 3 (day 4) had only those.
 expect_eq "attempts after prune" "$(attempts_left p.db)" "c1:3 c2:3 c3:3 c4:3 e1:1 f1:1"
 expect_eq "runs after prune" "$(runs_left p.db)" "1 2 4"
+# imports 1 (day 0) and 2 (day 1) are rows' first_import, 4 (day 7) the latest and every row's last
+expect_eq "imports after prune" "$(q p.db 'SELECT id FROM imports ORDER BY id' | paste -sd' ')" "1 2 4"
+expect_eq "webhook deliveries after prune" "$(q p.db 'SELECT event_id FROM webhook_events')" msg_recent
+grep -q ", 1 import and 1 webhook delivery$" out.txt || fail "prune says: $OUT"
 expect_eq "sessions kept" "$(q p.db "SELECT count(*) FROM customers c JOIN attempts a
 	ON a.customer = c.id AND a.session_id = c.session_id")" 4
 db_ok p.db

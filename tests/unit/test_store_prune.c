@@ -310,6 +310,72 @@ static void test_store_prune__unconfirmed_answer_stays(void **state)
 			ARRAY_SIZE(unconfirmed_attempts));
 }
 
+/* Loads the imports (started on days[i]) and webhook deliveries (received on hook_days[i]). */
+static void load_imports(const char *path, const int *days, size_t n, const int *hook_days,
+			 size_t nh, const char *customers_sql)
+{
+	char sql[512];
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec(db, "BEGIN");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO imports(id, path, size, sha256, started_at) VALUES (%zu, "
+			 "'a.csv', 1, 'x', %lld)",
+			 i + 1, (long long)AT(days[i]));
+		exec(db, sql);
+	}
+	for (size_t i = 0; i < nh; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO webhook_events(event_id, received_at, event_type) VALUES "
+			 "('msg_%zu', %lld, 'account.updated')",
+			 i + 1, (long long)AT(hook_days[i]));
+		exec(db, sql);
+	}
+	exec(db, customers_sql);
+	exec(db, "COMMIT");
+	sqlite3_close(db);
+}
+
+/*
+ * Imports: those before the cutoff go, but the latest and any a row names
+ * (first_import, last_import). Webhook deliveries: those before the cutoff
+ * go, but never one of the last STORE_WEBHOOK_KEEP_MS (7 days), whatever
+ * the window.
+ */
+static void test_store_prune__imports_and_webhook_deliveries(void **state)
+{
+	/* import 1: a row's first; 2, 3: nobody's; 4: a row's last; 5: in the window, the latest */
+	static const int import_days[] = {1, 2, 3, 4, 11};
+	static const int hook_days[] = {1, 9, 11};
+	struct fixture *f = *state;
+	struct prune_stats dry, p;
+	char left[64];
+
+	load_imports(
+	    f->path, import_days, ARRAY_SIZE(import_days), hook_days, ARRAY_SIZE(hook_days),
+	    "INSERT INTO customers(customer_id, customer_name, first_import, last_import, "
+	    "created_at, updated_at) VALUES ('a', 'A', 1, 4, 0, 0), ('b', 'B', 4, 4, 0, 0)");
+	/* today is day 12 (main()): the 7 days' floor, day 5, comes before the cutoff, day 10 */
+	assert_int_equal(store_prune_count(f->st, CUTOFF, &dry), 0);
+	assert_int_equal(store_prune(f->st, CUTOFF, &p), 0);
+	assert_int_equal(dry.imports, 2);
+	assert_int_equal(p.imports, 2);
+	assert_int_equal(dry.webhook_events, 1);
+	assert_int_equal(p.webhook_events, 1);
+	query_text(f->path, "SELECT group_concat(id) FROM (SELECT id FROM imports ORDER BY id)",
+		   left, sizeof(left));
+	assert_string_equal(left, "1,4,5");
+	query_text(f->path,
+		   "SELECT group_concat(event_id) FROM (SELECT event_id FROM webhook_events "
+		   "ORDER BY received_at)",
+		   left, sizeof(left));
+	assert_string_equal(left, "msg_2,msg_3");
+	assert_int_equal(store_prune(f->st, CUTOFF, &p), 0);
+	assert_int_equal(p.imports + p.webhook_events, 0);
+}
+
 /* An empty database prunes nothing, and the counters read zero. */
 static void test_store_prune__empty_database(void **state)
 {
@@ -327,10 +393,16 @@ static void test_store_prune__empty_database(void **state)
 
 int main(void)
 {
+	char now[32];
+
+	/* the test clock (clock_now_ms()), read once: day 12 */
+	snprintf(now, sizeof(now), "%lld", (long long)(AT(12) / 1000));
+	setenv("FINCH_ONBOARD_NOW", now, 1);
 	const struct CMUnitTest tests[] = {
 	    WITH_DB(test_store_prune__keeps_what_rows_need),
 	    WITH_DB(test_store_prune__newest_run_and_last_success_stay),
 	    WITH_DB(test_store_prune__unconfirmed_answer_stays),
+	    WITH_DB(test_store_prune__imports_and_webhook_deliveries),
 	    WITH_DB(test_store_prune__empty_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
