@@ -22,7 +22,9 @@
  * session_id, its Finch-Request-Id the only trace of a session that may
  * exist) while its row is unconfirmed or no later 2xx with a session_id
  * confirmed it: a `retry --unconfirmed` clears the row's flag, and the
- * attempts it adds would otherwise leave the answer unprotected.
+ * attempts it adds would otherwise leave the answer unprotected. Nor a
+ * row's first 2xx create: the funnel's link_at (store_report.c), the day
+ * its first link was made.
  * The IN lists are computed once per statement, not per attempt; neither
  * holds a NULL, so the condition is never NULL.
  */
@@ -41,7 +43,11 @@
 	"AND (attempts.customer IN (SELECT id FROM customers WHERE unconfirmed = 1) "              \
 	"OR NOT EXISTS (SELECT 1 FROM attempts AS c WHERE c.customer = attempts.customer "         \
 	"AND c.attempt_no > attempts.attempt_no AND c.http_status BETWEEN 200 AND 299 "            \
-	"AND c.session_id IS NOT NULL))))"
+	"AND c.session_id IS NOT NULL))) "                                                         \
+	"AND NOT (attempts.kind = 'create' AND coalesce(attempts.http_status, 0) BETWEEN 200 "     \
+	"AND 299 AND attempts.started_at = (SELECT min(d.started_at) FROM attempts AS d "          \
+	"WHERE d.customer = attempts.customer AND d.kind = 'create' "                              \
+	"AND d.http_status BETWEEN 200 AND 299)))"
 
 /*
  * A run that started before ?1, neither the newest nor the last success,

@@ -70,20 +70,20 @@ expect_rc 0 "export before"
 
 run_fo prune --db p.db --older-than 2d --dry-run
 expect_rc 0 "prune --dry-run"
-grep -q "^dry run: prune would delete 8 attempts and 1 run older than 2d " out.txt ||
+grep -q "^dry run: prune would delete 4 attempts and 1 run older than 2d " out.txt ||
 	fail "prune --dry-run says: $OUT"
 expect_eq "attempts after the dry run" "$(q p.db 'SELECT count(*) FROM attempts')" 14
 
 run_fo prune --db p.db --older-than 2d --log-format json
 expect_rc 0 "prune"
-grep -q "^pruned: deleted 8 attempts and 1 run older than 2d (started before " out.txt ||
+grep -q "^pruned: deleted 4 attempts and 1 run older than 2d (started before " out.txt ||
 	fail "prune says: $OUT"
 expect_eq "the pruned event" \
 	"$(jq -r 'select(.event == "pruned") | "\(.level) \(.attempts) \(.runs) \(.imports) \(.webhook_events) \(.older_than) \(.dry_run)"' err.txt)" \
-	"info 8 1 1 1 2d 0"
+	"info 4 1 1 1 2d 0"
 # f1's only attempt is its latest; e1's holds the connection it shows; c*:3 hold the sessions
 # the rows show; c*:1 and c*:2 made sessions since replaced. Run 3 (day 4) had only those.
-expect_eq "attempts after prune" "$(attempts_left p.db)" "c1:3 c2:3 c3:3 c4:3 e1:1 f1:1"
+expect_eq "attempts after prune" "$(attempts_left p.db)" "c1:1 c1:3 c2:1 c2:3 c3:1 c3:3 c4:1 c4:3 e1:1 f1:1"
 expect_eq "runs after prune" "$(runs_left p.db)" "1 2 4"
 # imports 1 (day 0) and 2 (day 1) are rows' first_import, 4 (day 7) the latest and every row's last
 expect_eq "imports after prune" "$(q p.db 'SELECT id FROM imports ORDER BY id' | paste -sd' ')" "1 2 4"
@@ -115,7 +115,7 @@ expect_rc 1 "sync --keep-history 2d"
 night 8 k.db --renew-expired --keep-history forever --metrics-file k.prom --metrics-job job
 expect_rc 1 "sync --keep-history forever"
 expect_eq "requests on day 8" "$(requests m.log)" 13
-expect_eq "attempts after sync --keep-history" "$(attempts_left s.db)" "c1:3 c2:3 c3:3 c4:3 e1:1 f1:1"
+expect_eq "attempts after sync --keep-history" "$(attempts_left s.db)" "c1:1 c1:3 c2:1 c2:3 c3:1 c3:3 c4:1 c4:3 e1:1 f1:1"
 expect_eq "runs after sync --keep-history" "$(runs_left s.db)" "1 2 4 5"
 expect_eq "attempts kept forever" "$(q k.db 'SELECT count(*) FROM attempts')" 14
 db_ok s.db

@@ -207,7 +207,7 @@ static const struct customer_case customers[] = {
 
 static const struct run_case runs[] = {
     {0, 1, 0, "old, no attempt at all"},
-    {1, 0, 0, "old, every attempt deleted"},
+    {1, 0, 1, "the first link of a row"},
     {2, 1, 1, "an attempt with the row's connection_id"},
     {3, 8, 0, "old, every attempt deleted"},
     {5, 0, 1, "the last success (the metrics' timestamp)"},
@@ -218,7 +218,7 @@ static const struct run_case runs[] = {
 };
 
 static const struct attempt_case attempts[] = {
-    {1, 1, 1, 2, 201, "s-old1", NULL, 0, "a session the row no longer shows"},
+    {1, 1, 1, 2, 201, "s-old1", NULL, 1, "the row's first link (the funnel's link_at)"},
     {2, 1, 1, 2, 503, NULL, NULL, 0, "an old failure, not the latest"},
     {2, 2, 2, 3, 400, NULL, "c-1", 1, "holds the connection the row shows"},
     {1, 2, 3, 4, 201, "s-old2", NULL, 0, "a session the row no longer shows"},
@@ -294,8 +294,9 @@ static const struct attempt_case unconfirmed_attempts[] = {
     {2, 1, 1, 1, 201, NULL, NULL, 1, "retried, but no later 2xx confirmed it"},
     {2, 2, 3, 3, 503, NULL, NULL, 0, "an old failure, not the latest"},
     {2, 3, 11, 4, 503, NULL, NULL, 1, "inside the window"},
-    {3, 1, 1, 1, 201, NULL, NULL, 0, "confirmed by a later 2xx with a session_id"},
-    {3, 2, 2, 2, 201, "s-c", NULL, 1, "holds the session the row shows"},
+    {3, 1, 1, 1, 201, "s-a", NULL, 1, "the row's first link (the funnel's link_at)"},
+    {3, 2, 2, 2, 201, NULL, NULL, 0, "confirmed by a later 2xx with a session_id"},
+    {3, 3, 2, 2, 201, "s-c", NULL, 1, "holds the session the row shows"},
     {4, 1, 1, 1, 503, NULL, NULL, 0, "an old failure, not the latest"},
     {4, 2, 2, 2, 400, NULL, NULL, 1, "the row's latest attempt"},
 };
