@@ -63,8 +63,9 @@ static const char connections_usage[] =
     "members, as an app's /auth/token handler can log them. Each customer becomes\n"
     "an exists row with its connection_id (a created row is never renewed again);\n"
     "unknown customers are reported, not created (exit 1); importing again changes\n"
-    "nothing. time is Unix seconds or ISO 8601 (default: now); status is\n"
-    "account.updated's (default connected). FILE is read whole before the\n"
+    "nothing. time is Unix seconds or ISO 8601 (none: the status is older than\n"
+    "any that has a time, a webhook's); status is account.updated's (default\n"
+    "connected). FILE is read whole before the\n"
     "database is locked: a FIFO may take its time without holding up a sync.\n"
     "\n"
     "  --db PATH            the database (default " DEFAULT_DB_PATH ")\n"
@@ -125,7 +126,7 @@ static int apply(struct store *st, const char *path, int64_t line, const struct 
 		 int64_t now_ms, struct counts *n)
 {
 	enum connection_mark res;
-	int64_t at_ms = now_ms;
+	int64_t at_ms = -1; /* no time: older than any status that has one */
 
 	if (!cl->customer_id || !*cl->customer_id)
 		return error("%s:%lld: customer_id is empty", path, (long long)line);

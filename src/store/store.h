@@ -633,7 +633,9 @@ enum connection_mark {
  * transaction: a created, pending, failed or retry_wait row becomes exists
  * (so it is never renewed again), and every row takes the connection_id,
  * the status (NULL: "connected") and its time at_ms, unless a newer status
- * is there already.
+ * is there already. at_ms -1: the line gave no time; its status is then
+ * older than any status with a time (a webhook's), and applies only to a
+ * row that has none, and it connected at now_ms at the latest.
  */
 int store_mark_connected(struct store *st, const char *customer_id, const char *connection_id,
 			 const char *status, int64_t at_ms, int64_t now_ms,

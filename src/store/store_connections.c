@@ -23,15 +23,15 @@ const char *const store_connections_sql[S_STMT_COUNT] = {
     [S_MARK_CONNECTED] =
 	"UPDATE customers SET state = CASE WHEN state IN ('created', 'pending', 'failed', "
 	"'retry_wait') THEN 'exists' ELSE state END, connection_id = ?2, "
-	"connection_status = CASE WHEN coalesce(connection_status_at, 0) <= ?4 THEN ?3 "
+	"connection_status = CASE WHEN coalesce(connection_status_at, 0) <= ?6 THEN ?3 "
 	"ELSE connection_status END, "
-	"connection_status_at = max(coalesce(connection_status_at, 0), ?4), "
+	"connection_status_at = nullif(max(coalesce(connection_status_at, 0), ?6), 0), "
 	"connected_at = CASE WHEN ?3 = 'connected' THEN coalesce(connected_at, ?4) "
 	"ELSE connected_at END, "
 	"next_attempt_at = NULL, error = NULL, updated_at = ?5 "
 	"WHERE customer_key = ?1 AND keyless = 0 AND state NOT IN ('in_flight', 'invalid') "
 	"AND NOT (state = 'exists' AND connection_id IS ?2 AND "
-	"(connection_status IS ?3 OR connection_status_at > ?4))",
+	"(connection_status IS ?3 OR connection_status_at > ?6))",
     [S_CONNECTION_LOOKUP] = "SELECT state FROM customers WHERE customer_key = ?1 AND keyless = 0",
     [S_SANDBOX_COUNTS] =
 	"SELECT coalesce(sum(sandbox IS NULL), 0), "
@@ -83,8 +83,10 @@ int store_mark_connected(struct store *st, const char *customer_id, const char *
 	bind_key(s, 1, customer_id);
 	bind_text(s, 2, connection_id);
 	bind_text(s, 3, status ? status : "connected");
-	sqlite3_bind_int64(s, 4, at_ms);
+	/* ?4: when it connected, at the latest; ?6: how new the status is (0: unknown) */
+	sqlite3_bind_int64(s, 4, at_ms >= 0 ? at_ms : now_ms);
 	sqlite3_bind_int64(s, 5, now_ms);
+	sqlite3_bind_int64(s, 6, at_ms >= 0 ? at_ms : 0);
 	if (store_exec(st, S_MARK_CONNECTED) < 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 1) {

@@ -109,6 +109,14 @@ expect_eq "w-1" "$(q w.db "SELECT connection_status || ' ' || (connection_status
 expect_eq "flood rows" "$(q w.db "SELECT count(*) FROM customers WHERE connection_id LIKE 'conn-f-%' AND connection_status = 'connected' AND connection_status_at > 1700000000000")" 50
 pass "events kept for unknown connections are applied when a connections import names them"
 
+# a line without a time is older than any status that has one (a webhook's): w-1 stays reauth;
+# w-4, with no status yet, takes it, connected now at the latest
+printf 'customer_id,connection_id,status,time\nw-1,conn-early,,\nw-4,conn-w4,,\n' >untimed.csv
+expect_exit 0 fo connections import untimed.csv --db w.db
+expect_eq "w-1 after an untimed line" "$(q w.db "SELECT connection_status FROM customers WHERE customer_id = 'w-1'")" reauth
+expect_eq "w-4 after an untimed line" "$(q w.db "SELECT state || ' ' || connection_status || ' ' || coalesce(connection_status_at, 'null') || ' ' || (connected_at >= ${now}000) FROM customers WHERE customer_id = 'w-4'")" "exists connected null 1"
+pass "a connections line without a time never overrides a webhook's status"
+
 # ---- under --log-format json the receiver prints JSON only -------------------
 stop_recv
 # one JSON object per line: as many objects as lines, and jq reads them all
