@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/night_options.sh: the options of the nightly command mean the
 # same everywhere. --quiet in `import` and `sync`: the summary counts, no
-# line per unknown column, synonym or invalid row (debug events under --log-format
+# line per unknown column, synonym, invalid or rejected row (debug events under --log-format
 # json). A DURATION whose default has a unit needs one: --give-up-after 7 is
 # exit 2, "7 what?", and so are --max-outage, --max-retry-after and
 # `export --since`; options in SECONDS (--timeout) still take a bare number.
@@ -55,6 +55,17 @@ run_fo import q.csv --db i2.db --quiet --log-format json
 [ "$(jq -r 'select(.level == "debug") | .event' err.txt | wc -l)" = 4 ] || fail "import --quiet json: $ERR"
 stop_mock
 pass "--quiet --log-format json: each per-line report is a debug event, in import and in sync"
+
+# a row the API rejects is a line without --quiet, a debug event with it
+start_mock --echo-auth # a 400 for every request
+run_fo sync q.csv --db f.db --out f.csv --base-url "$MOCK_URL" --rate 0 --quiet
+expect_rc 8 "sync --quiet, every row rejected"
+# the night's own line stays: no request succeeded (exit 8)
+expect_eq "sync --quiet stderr, rows rejected" "$(grep -v "no request of this run succeeded" err.txt)" ""
+run_fo sync q.csv --db f2.db --out f2.csv --base-url "$MOCK_URL" --rate 0
+[ "$(grep -c "row failed" err.txt)" = 2 ] || fail "sync without --quiet names no rejected row: $ERR"
+stop_mock
+pass "--quiet: no line per row the API rejected either (a debug event)"
 
 # ---- durations need a unit where the default has one ---------------------------------------
 fo import q.csv --db d.db --quiet >/dev/null
