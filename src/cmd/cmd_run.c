@@ -105,7 +105,7 @@ int cmd_run(int argc, char **argv)
 	struct run_config cfg;
 	struct run_summary sum;
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
-	int r, ret = EXIT_USAGE, metrics_refused = 0, signals_set = 0;
+	int r, ret = EXIT_USAGE, metrics_refused = 0;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -158,11 +158,11 @@ int cmd_run(int argc, char **argv)
 	 * SIGINT/SIGTERM/SIGHUP from here to the end, not only in the loop (which
 	 * nests its own install): a signal during the lock, the journal's replay,
 	 * the recovery or the metrics is a stop, never the default death. One
-	 * before the loop leaves every row pending, and the exit is 5.
+	 * before the loop leaves every row pending, and the exit is 5. Kept to the
+	 * process's end (see out:).
 	 */
 	if (signals_install() < 0)
 		goto out;
-	signals_set = 1;
 	ret = writer_open(&w, co.db, WRITER_MUST_EXIST);
 	if (ret != EXIT_OK)
 		goto out;
@@ -194,8 +194,13 @@ out:
 	store_close(st);
 	scratch_remove(&scratch);
 	writer_close(&w);
-	if (signals_set)
-		signals_restore();
+	/*
+	 * The handlers stay to the process's end (no signals_restore()): a
+	 * second signal a few ms after the first (timeout(1), a terminal's
+	 * Ctrl-C to the group) would otherwise land on the default action
+	 * between here and exit(), and kill a process that has done its work,
+	 * its exit code lost.
+	 */
 	run_config_release(&cfg);
 	free(longopts);
 	return ret;

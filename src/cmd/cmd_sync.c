@@ -296,7 +296,7 @@ int cmd_sync(int argc, char **argv)
 	struct option *longopts = cli_options_merge(cmd_sync_options, cmd_export_long_options,
 						    import_long_options, run_long_options, NULL);
 	struct export_options eo = {EXPORT_CSV,	     NULL, {0, 0, 0}, 0,
-				    EXPORT_BOM_AUTO, NULL, NULL,   {NULL, 0, 0, NULL}};
+				    EXPORT_BOM_AUTO, NULL, NULL,      {NULL, 0, 0, NULL}};
 	struct scratch_db scratch = {"", STRBUF_INIT};
 	struct import_options io = {.max_reasons = SYNC_MAX_REASONS};
 	struct import_stats stats;
@@ -310,7 +310,7 @@ int cmd_sync(int argc, char **argv)
 	struct outpath op;
 	FILE *info = stdout;
 	int64_t rows = 0, db_rows = 0, csv_valid = -1;
-	int r, ret = EXIT_USAGE, signals_set = 0, metrics_refused = 0, summaries = 1;
+	int r, ret = EXIT_USAGE, metrics_refused = 0, summaries = 1;
 
 	memset(&sum, 0, sizeof(sum));
 
@@ -365,7 +365,6 @@ int cmd_sync(int argc, char **argv)
 	 */
 	if (signals_install() < 0)
 		goto out;
-	signals_set = 1;
 	if (cfg.dry_run) {
 		/* A dry run only reads the real database (a snapshot): it takes no lock. Its copy
 		 * recovers, as a real sync would. */
@@ -488,8 +487,13 @@ out:
 		ret = EXIT_USAGE;
 	writer_close(&w);
 	scratch_remove(&scratch);
-	if (signals_set)
-		signals_restore();
+	/*
+	 * The handlers stay to the process's end (no signals_restore()): a
+	 * second signal a few ms after the first (timeout(1), a terminal's
+	 * Ctrl-C to the group) would otherwise land on the default action
+	 * between here and exit(), and kill a process that has done its work,
+	 * its exit code lost.
+	 */
 	run_config_release(&cfg);
 	import_options_release(&io);
 	export_columns_release(&eo.columns);
