@@ -219,4 +219,14 @@ static inline const char *column_str(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
+/* How long SQLite waits for another connection's lock, in ms. */
+#define BUSY_TIMEOUT_MS 5000
+
+/* store_open.c's helpers that store_txn.c shares: runs a script of SQL
+   (what names it in an error); sets the journal mode by sql and checks that
+   SQLite answered want; WAL, as every writer keeps it. -1 after reporting. */
+int store_exec_script(struct store *st, const char *sql, const char *what);
+int store_set_journal_mode(struct store *st, const char *sql, const char *want);
+int store_enter_wal(struct store *st);
+
 #endif

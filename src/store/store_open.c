@@ -1,6 +1,7 @@
 /*
  * store_open.c: opening and closing the database (private mode, the schema's
- * migrations, pragmas, read-only access) and its transactions; see store.h.
+ * migrations, pragmas, read-only access); its transactions are in
+ * store_txn.c; see store.h.
  *
  * The statements are tables, one per file of the store (store_int.h),
  * prepared once in store_open(). Each call binds, steps and resets one of
@@ -49,9 +50,6 @@ static const char *stmt_sql(enum stmt_id id)
 	return NULL;
 }
 
-/* How long a statement waits for another connection's lock before it fails. */
-#define BUSY_TIMEOUT_MS 5000
-
 /* Reports the connection's last error for what, and returns -1. */
 int store_db_error(struct store *st, const char *what)
 {
@@ -80,7 +78,7 @@ int store_exec(struct store *st, enum stmt_id id)
 	return 0;
 }
 
-static int exec_script(struct store *st, const char *sql, const char *what)
+int store_exec_script(struct store *st, const char *sql, const char *what)
 {
 	char *msg = NULL;
 
@@ -116,7 +114,7 @@ static int read_user_version(struct store *st, int64_t *version)
  * leaving WAL needs the only connection; SQLite says so at once, or after
  * the busy timeout when the other one is reading), -1 on any other error.
  */
-static int set_journal_mode(struct store *st, const char *sql, const char *want)
+int store_set_journal_mode(struct store *st, const char *sql, const char *want)
 {
 	sqlite3_stmt *s;
 	int rc, ret;
@@ -143,10 +141,10 @@ static int set_journal_mode(struct store *st, const char *sql, const char *want)
  * by this connection's page cache (rollback mode watches a change counter
  * that WAL commits do not move).
  */
-static int enter_wal(struct store *st)
+int store_enter_wal(struct store *st)
 {
 	int64_t version = 0;
-	int r = set_journal_mode(st, "PRAGMA journal_mode = WAL", "wal");
+	int r = store_set_journal_mode(st, "PRAGMA journal_mode = WAL", "wal");
 
 	if (r < 0)
 		return -1;
@@ -202,7 +200,7 @@ static int migrate(struct store *st, int64_t version)
 {
 	if (version == (int64_t)store_migration_count)
 		return 0;
-	if (exec_script(st, "BEGIN IMMEDIATE", "cannot start the schema migration") < 0)
+	if (store_exec_script(st, "BEGIN IMMEDIATE", "cannot start the schema migration") < 0)
 		return -1;
 	if (read_user_version(st, &version) < 0)
 		goto fail;
@@ -217,7 +215,7 @@ static int migrate(struct store *st, int64_t version)
 		int64_t now_version = -1;
 
 		snprintf(what, sizeof(what), "schema migration %03zu failed", i + 1);
-		if (exec_script(st, store_migrations[i], what) < 0 ||
+		if (store_exec_script(st, store_migrations[i], what) < 0 ||
 		    read_user_version(st, &now_version) < 0)
 			goto fail;
 		if (now_version != (int64_t)i + 1) {
@@ -227,7 +225,7 @@ static int migrate(struct store *st, int64_t version)
 		}
 	}
 	if (give_identity(st) < 0 ||
-	    exec_script(st, "COMMIT", "cannot commit the schema migration") < 0)
+	    store_exec_script(st, "COMMIT", "cannot commit the schema migration") < 0)
 		goto fail;
 	return 0;
 fail:
@@ -472,11 +470,11 @@ int store_setup(struct store *st, const char *mode_path)
 				    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
 				    sql_nfc, NULL, NULL) != SQLITE_OK)
 		return store_db_error(st, "cannot register finch_nfc()");
-	if (exec_script(st,
-			"PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-			"PRAGMA temp_store = MEMORY;",
-			"cannot configure the database") < 0 ||
-	    enter_wal(st) < 0)
+	if (store_exec_script(st,
+			      "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+			      "PRAGMA temp_store = MEMORY;",
+			      "cannot configure the database") < 0 ||
+	    store_enter_wal(st) < 0)
 		return -1;
 	return migrate(st, version) < 0 || prepare_all(st) < 0 ? -1 : 0;
 }
@@ -681,7 +679,8 @@ int store_open_readonly(const char *path, struct store **out)
 		      path, (long long)version, store_migration_count);
 		goto fail;
 	}
-	if (exec_script(st, "PRAGMA temp_store = MEMORY;", "cannot configure the database") < 0 ||
+	if (store_exec_script(st, "PRAGMA temp_store = MEMORY;", "cannot configure the database") <
+		0 ||
 	    prepare_all(st) < 0)
 		goto fail;
 	strbuf_release(&uri);
@@ -705,149 +704,4 @@ void store_close(struct store *st)
 		warning("cannot close database '%s' cleanly: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
 	free(st);
-}
-
-int store_begin(struct store *st)
-{
-	if (st->in_txn)
-		return error("%s: transaction already open", st->path);
-	if (st->wal_wanted && enter_wal(st) < 0)
-		return -1;
-	if (store_exec(st, S_BEGIN) < 0)
-		return -1;
-	st->in_txn = 1;
-	return 0;
-}
-
-/*
- * The end of store_begin_bulk()'s transaction: foreign key checks and WAL
- * come back (a sync runs on the same connection after its import).
- */
-static int end_bulk(struct store *st)
-{
-	int ret = exec_script(st, "PRAGMA foreign_keys = ON", "cannot check foreign keys again");
-
-	st->bulk = 0;
-	return enter_wal(st) < 0 ? -1 : ret;
-}
-
-int store_begin_bulk(struct store *st)
-{
-	int r;
-
-	if (st->in_txn)
-		return error("%s: transaction already open", st->path);
-	r = set_journal_mode(st, "PRAGMA journal_mode = DELETE", "delete");
-	if (r < 0)
-		return -1;
-	if (r)
-		st->wal_wanted = 0; /* WAL comes back when the transaction ends */
-	/*
-	 * In the rollback journal, BEGIN IMMEDIATE would let an outside reader
-	 * (an sqlite3 shell) take a SHARED lock, read the state before the
-	 * import, and hold the import's commit until it finishes reading (4.8 s
-	 * instead of 1.4 s for 200,000 rows behind a 3 s read). EXCLUSIVE from
-	 * the first statement keeps readers out: they wait for the commit (their
-	 * busy timeout) or get SQLITE_BUSY, and never see the old state.
-	 */
-	if (r ? exec_script(st, "PRAGMA foreign_keys = OFF; BEGIN EXCLUSIVE",
-			    "cannot start the import") < 0
-	      : store_begin(st) < 0) {
-		if (r)
-			end_bulk(st);
-		return -1;
-	}
-	st->in_txn = 1;
-	st->bulk = r;
-	return 0;
-}
-
-int store_commit(struct store *st)
-{
-	if (!st->in_txn)
-		return error("%s: no transaction to commit", st->path);
-	if (store_exec(st, S_COMMIT) < 0)
-		return -1;
-	st->in_txn = 0;
-	if (st->bulk)
-		return end_bulk(st);
-	return 0;
-}
-
-void store_rollback(struct store *st)
-{
-	if (!st->in_txn)
-		return;
-	sqlite3_step(st->stmt[S_ROLLBACK]);
-	sqlite3_reset(st->stmt[S_ROLLBACK]);
-	st->in_txn = 0;
-	if (st->bulk)
-		end_bulk(st);
-}
-
-int store_in_transaction(const struct store *st)
-{
-	return st->in_txn;
-}
-
-const char *store_filename(struct store *st)
-{
-	const char *f = sqlite3_db_filename(st->db, "main");
-
-	return f && *f ? f : st->path;
-}
-
-int store_last_error_busy(struct store *st)
-{
-	int rc = sqlite3_errcode(st->db) & 0xff;
-
-	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
-}
-
-int store_try_begin(struct store *st, int64_t wait_ms)
-{
-	int rc;
-
-	if (st->in_txn)
-		return error("%s: transaction already open", st->path);
-	if (st->wal_wanted && enter_wal(st) < 0)
-		return -1;
-	sqlite3_busy_timeout(st->db, wait_ms > 0 ? (int)wait_ms : 0);
-	rc = sqlite3_step(st->stmt[S_BEGIN]);
-	sqlite3_reset(st->stmt[S_BEGIN]);
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (rc == SQLITE_DONE) {
-		st->in_txn = 1;
-		return 0;
-	}
-	if (store_last_error_busy(st))
-		return 1;
-	return store_db_error(st, "cannot start a transaction");
-}
-
-int store_try_commit(struct store *st)
-{
-	int rc;
-
-	if (!st->in_txn)
-		return error("%s: no transaction to commit", st->path);
-	rc = sqlite3_step(st->stmt[S_COMMIT]);
-	sqlite3_reset(st->stmt[S_COMMIT]);
-	if (rc == SQLITE_DONE) {
-		st->in_txn = 0;
-		if (st->bulk)
-			return end_bulk(st);
-		return 0;
-	}
-	if ((rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(st->db) == 0)
-		return 1;
-	return store_db_error(st, "cannot commit");
-}
-
-int store_snapshot(struct store *st, const char *path)
-{
-	if (st->in_txn)
-		return error("%s: cannot snapshot inside a transaction", st->path);
-	bind_text(st->stmt[S_SNAPSHOT], 1, path);
-	return store_exec(st, S_SNAPSHOT);
 }
