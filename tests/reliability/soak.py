@@ -112,23 +112,28 @@ class Server:
                         hdrs[k.strip().lower()] = v.strip()
                 n = int(hdrs.get("content-length", "0"))
                 body = await reader.readexactly(n) if n else b""
+                received = time.time()
                 try:
                     cid = json.loads(body).get("customer_id")
                 except ValueError:
                     cid = None
                 self.attempts[cid] += 1
-                if not await self.answer(writer, mode, path, hdrs, cid, self.attempts[cid]):
+                if not await self.answer(writer, mode, path, hdrs, cid, self.attempts[cid],
+                                         received):
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
             writer.close()
 
-    async def answer(self, writer, mode, path, hdrs, cid, attempt):
-        """Answers one request; False when the connection must close."""
+    async def answer(self, writer, mode, path, hdrs, cid, attempt, received):
+        """Answers one request; False when the connection must close. Its log line
+        is written when it is answered, up to 0.3 s later, and says when it came
+        ("received"): a step counts only the requests that came after it started,
+        not the late lines of an earlier step's killed writer."""
         r = draw(mode, cid, attempt)
         entry = {"path": path, "customer_id": cid, "attempt": attempt, "mode": mode,
-                 "status": 0, "session_id": None, "fault": "none"}
+                 "status": 0, "session_id": None, "fault": "none", "received": received}
         if mode == "silent":  # the request is taken, then nothing, ever
             self.write_log(entry)
             self.held.append(writer)
@@ -301,10 +306,13 @@ class LogReader:
             cid = e.get("customer_id") or ""
             self.by_prefix[cid.rsplit("-", 1)[0]].append(e)
 
-    def count(self, prefix):
+    def count(self, prefix, since=0.0):
+        """The requests of that prefix received at or after `since` (a time.time());
+        finch-mock's lines, which have no "received", all count."""
         self.refresh()
         with self.lock:
-            return len(self.by_prefix.get(prefix, ()))
+            return sum(1 for e in self.by_prefix.get(prefix, ())
+                       if e.get("received", since) >= since)
 
 
 def mock_faults(rng):
@@ -457,7 +465,8 @@ class Schedule:
         else:
             url = "http://127.0.0.1:%d" % self.soak.ports[s["target"]]
             log = self.soak.server_log
-        seen0 = log.count(self.prefix)
+        started = time.time()
+        seen0 = log.count(self.prefix, started)
         args = [s["cmd"]] + ([csv, "--out", os.path.join(self.dir, "out%s.csv" % tag)]
                              if s["cmd"] == "sync" else [])
         args += ["--db", self.db, "--base-url", url] + s["opts"]
@@ -473,7 +482,7 @@ class Schedule:
         err_path = os.path.join(self.dir, "step%s.err" % tag)
         with open(err_path, "w") as err:
             p = PROCS.start(cmd, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=err, env=env)
-            sent_signal = self.disturb(p, s, log, seen0)
+            sent_signal = self.disturb(p, s, log, seen0, started)
             try:
                 rc = p.wait(timeout=120 * SLOW)
             except subprocess.TimeoutExpired:
@@ -485,7 +494,7 @@ class Schedule:
             flock.close()
         if mock:
             PROCS.stop(mock)
-        seen = log.count(self.prefix) - seen0
+        seen = log.count(self.prefix, started) - seen0
         with open(err_path) as f:
             err = f.read()
         self.sanitizer_check(err, "step %s" % tag)
@@ -521,7 +530,7 @@ class Schedule:
         return "%s %s/%s/%s%s seen=%d" % (s["cmd"], s["target"], "+".join(s["faults"]) if
                                           s["target"] == "mock" else "-", t, clock, seen)
 
-    def disturb(self, p, s, log, seen0):
+    def disturb(self, p, s, log, seen0, started):
         """Waits for the step's moment, then disturbs the writer. The signal sent, or 0."""
         trouble = s["trouble"]
         if trouble in ("none", "disk", "flock"):
@@ -532,7 +541,7 @@ class Schedule:
             if s["at"] == "time":
                 if (time.monotonic() - start) * 1000 >= s["at_ms"] * SLOW:
                     break
-            elif log.count(self.prefix) - seen0 >= s["at_requests"]:
+            elif log.count(self.prefix, started) - seen0 >= s["at_requests"]:
                 break
             time.sleep(0.002)
         if p.poll() is not None:

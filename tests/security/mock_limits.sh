@@ -48,6 +48,9 @@ elif mode == "per-client":  # N connections held open, then one more request
     deadline = time.monotonic() + 60
     while True:
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+        for h in held:  # each one answered, so the server has taken (and counts) them all
+            h.sendall(head(auth, 2) + b"{}")
+            first_line(h)
         s = socket.create_connection(("127.0.0.1", port))
         s.settimeout(60)
         try:
