@@ -7,13 +7,14 @@ import socket
 import time
 
 
-def black_hole():
-    """Returns (port, sockets to keep open while the hole must stay)."""
-    l = socket.socket()
-    l.bind(("127.0.0.1", 0))
+def fill_queue(l):
+    """Makes the listening socket l a black hole from now on: its accept
+    queue shrunk to the least (listen() again on a listening socket sets the
+    backlog) and filled with connections of its own, which it never accepts.
+    Returns the sockets to keep open while the hole must stay."""
     l.listen(0)
     port = l.getsockname()[1]
-    held = [l]
+    held = []
     for _ in range(4):
         c = socket.socket()
         c.setblocking(False)
@@ -28,4 +29,12 @@ def black_hole():
             held.append(socket.create_connection(("127.0.0.1", port), timeout=0.3))
         except OSError:
             break
-    return port, held
+    return held
+
+
+def black_hole():
+    """Returns (port, sockets to keep open while the hole must stay)."""
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(0)
+    return l.getsockname()[1], [l] + fill_queue(l)
