@@ -8,7 +8,7 @@
 _finch_onboard_commands="import run status export retry sync config connections webhooks prune journal"
 _finch_onboard_import_opts="--db --products --redirect-uri --minutes-to-expire --sandbox
 	--encoding --delimiter --allow-product --column --ignore-column --keep-column --skip-lines
-	--check --withdraw-missing --max-withdraw --config --quiet --log-format --help"
+	--read-timeout --check --withdraw-missing --max-withdraw --config --quiet --log-format --help"
 _finch_onboard_run_opts="--db --base-url --client-id --concurrency --rate --max-attempts --timeout
 	--connect-timeout --grace --max-retry-after --cacert --client-secret-file --dry-run
 	--quiet --verbose --log-format --seed --max-outage --give-up-after --metrics-file --metrics-job --connect-host --allow-keylog --resend-changed --limit
@@ -27,7 +27,7 @@ _finch_onboard_webhooks_opts="--listen --db --at --config --log-format --help"
 _finch_onboard_prune_opts="--db --older-than --dry-run --config --log-format --help"
 _finch_onboard_journal_opts="--db --csv --config --log-format --help"
 _finch_onboard_sync_opts="--db --out --format --raw --bom --no-bom --columns --config
-	--column --ignore-column --keep-column --skip-lines --renew-expired
+	--column --ignore-column --keep-column --skip-lines --read-timeout --renew-expired
 	--reauthenticate --keep-missing --max-withdraw --keep-history --csv --products --redirect-uri --minutes-to-expire --sandbox --encoding
 	--delimiter --allow-product --base-url --client-id --concurrency --rate --max-attempts --timeout --connect-timeout
 	--grace --max-retry-after --cacert --client-secret-file --dry-run --quiet --verbose

@@ -26,7 +26,6 @@
 #include "csv/csv_text.h"
 #include "csv/readahead.h"
 #include "base/signals.h"
-#include "base/safepath.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/utf8.h"
@@ -45,6 +44,7 @@ const struct option import_long_options[] = {
     {"ignore-column", required_argument, NULL, IMPORT_OPT_IGNORE_COLUMN},
     {"keep-column", required_argument, NULL, IMPORT_OPT_KEEP_COLUMN},
     {"skip-lines", required_argument, NULL, IMPORT_OPT_SKIP_LINES},
+    {"read-timeout", required_argument, NULL, IMPORT_OPT_READ_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -63,7 +63,12 @@ const char import_options_help[] =
     "  --keep-column HEADER      store the column's value with its row, for the\n"
     "                            export only; never sent\n"
     "                            (repeatable)\n"
-    "  --skip-lines N            skip N lines above the header (a report's preamble)\n";
+    "  --skip-lines N            skip N lines above the header (a report's preamble)\n"
+    "  --read-timeout D          give up (exit 2, nothing imported) when a FIFO, pipe\n"
+    "                            or terminal sends nothing for D (0: none; default\n"
+    "                            " IMPORT_READ_TIMEOUT_DEFAULT
+    "); the database is locked only once\n"
+    "                            its first bytes came\n";
 
 void import_options_release(struct import_options *o)
 {
@@ -125,14 +130,25 @@ int import_option_apply(struct import_options *o, int c, const char *arg)
 			return error(
 			    "--skip-lines '%s': expects a number of lines from 0 to 1000000", arg);
 		return 1;
+	case IMPORT_OPT_READ_TIMEOUT:
+		if (parse_duration_ms(arg, &o->read_timeout_ms) < 0 || o->read_timeout_ms < 0)
+			return error("option '--read-timeout': '%s' is not a duration (30s, 5m, 0)",
+				     arg);
+		o->read_timeout = arg;
+		return 1;
 	}
 	return 0;
 }
+
 int import_options_finish(struct import_options *o)
 {
 	struct import_defaults *d = &o->defaults;
 	char why[VALIDATE_WHY_MAX];
 
+	if (!o->read_timeout) {
+		o->read_timeout = IMPORT_READ_TIMEOUT_DEFAULT;
+		parse_duration_ms(o->read_timeout, &o->read_timeout_ms);
+	}
 	if (!d->products_arg)
 		return 0;
 	if (parse_products(d->products_arg, &d->products, why, sizeof(why)) < 0 ||
@@ -535,9 +551,11 @@ static int parse_chunk(struct importer *im, struct csv_parser *p, struct decoder
 }
 
 /* Streams the file through the parser; its sha256 and size are computed on the way. */
-static int parse_file(struct importer *im, int fd, char sha256_hex[65], int64_t *size)
+static int parse_file(struct importer *im, const struct csv_input *in, char sha256_hex[65],
+		      int64_t *size)
 {
-	struct readahead *ra = readahead_start(fd, im->path, signals_fd());
+	struct readahead *ra =
+	    readahead_start(in->fd, im->path, signals_fd(), im->o->read_timeout_ms);
 	struct decoder d = {.cd = (iconv_t)-1};
 	struct csv_parser p;
 	const char *data;
@@ -574,6 +592,8 @@ static int parse_file(struct importer *im, int fd, char sha256_hex[65], int64_t 
 		if (parse_chunk(im, &p, &d, data, (size_t)n) < 0)
 			goto out;
 	}
+	if (n == READAHEAD_TIMEOUT)
+		csv_input_timed_out(in, im->o->read_timeout);
 	if (n < 0)
 		goto out;
 	if (d.ncarry) {
@@ -629,28 +649,28 @@ static int reconcile_missing(struct importer *im)
 int csv_import_file(struct store *st, const char *path, const struct import_options *o,
 		    struct import_stats *stats)
 {
-	struct importer im = {0};
-	int stdin_fd = !strcmp(path, "-");
-	char sha256_hex[65];
-	int64_t import_id, size;
-	struct stat sb;
-	int fd, ret = -1;
+	struct csv_input in = CSV_INPUT_INIT;
+	int ret;
 
 	memset(stats, 0, sizeof(*stats));
-	/*
-	 * A pipe, /dev/stdin or <(...) streams like a file; another user's
-	 * symlink, a device or a socket is refused (safepath.h).
-	 */
-	fd = stdin_fd ? STDIN_FILENO : safepath_open_input(path);
-	if (fd < 0)
-		return -1;
-	if (stdin_fd)
-		path = "stdin";
-	if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
-		if (!stdin_fd)
-			close(fd);
-		return error("'%s' is a directory, not a CSV file", path);
-	}
+	ret = csv_input_open(&in, path, o->read_timeout_ms, o->read_timeout);
+	if (ret < 0)
+		return ret;
+	ret = csv_import_input(st, &in, o, stats);
+	csv_input_close(&in);
+	return ret;
+}
+
+int csv_import_input(struct store *st, const struct csv_input *in, const struct import_options *o,
+		     struct import_stats *stats)
+{
+	struct importer im = {0};
+	const char *path = in->name;
+	char sha256_hex[65];
+	int64_t import_id, size;
+	int ret = -1;
+
+	memset(stats, 0, sizeof(*stats));
 	im.st = st;
 	im.path = path;
 	im.o = o;
@@ -670,9 +690,9 @@ int csv_import_file(struct store *st, const char *path, const struct import_opti
 	if (store_begin_bulk(st) < 0)
 		goto out;
 	if (store_forget_keyless(st, path) < 0 ||
-	    store_import_start(st, path, S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : 0, "",
+	    store_import_start(st, path, S_ISREG(in->st.st_mode) ? (int64_t)in->st.st_size : 0, "",
 			       im.now_ms, &import_id) < 0 ||
-	    parse_file(&im, fd, sha256_hex, &size) < 0)
+	    parse_file(&im, in, sha256_hex, &size) < 0)
 		goto out;
 	if (reconcile_missing(&im) < 0)
 		goto out;
@@ -686,8 +706,6 @@ out:
 		store_rollback(st);
 	if (ret && im.interrupted)
 		ret = -2;
-	if (!stdin_fd)
-		close(fd);
 	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++) {
 		strbuf_release(&im.rec[i].cells);
 		free(im.rec[i].off);

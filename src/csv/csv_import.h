@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "csv/csv_header.h"
+#include "csv/csv_input.h"
 #include "csv/csv_text.h"
 #include "store/store.h"
 
@@ -46,6 +47,8 @@ struct import_options {
 	struct csv_columns columns; /* --column, --ignore-column, --keep-column (owned) */
 	int64_t skip_lines;	    /* --skip-lines: a preamble above the header */
 	int check;		    /* import --check: validate only (cmd_import.c) */
+	int64_t read_timeout_ms;    /* --read-timeout: each wait for a byte; 0: none */
+	const char *read_timeout;   /* as given, for messages; NULL: not given yet */
 	/*
 	 * Non-NULL: rows of the database the file lacks are withdrawn, unless
 	 * they are more than this lets (reconcile_withdraw_check(): the import
@@ -101,7 +104,16 @@ enum {
 	IMPORT_OPT_IGNORE_COLUMN,
 	IMPORT_OPT_KEEP_COLUMN,
 	IMPORT_OPT_SKIP_LINES,
+	IMPORT_OPT_READ_TIMEOUT,
 };
+
+/*
+ * --read-timeout's default: a FIFO, pipe or terminal that sends nothing for
+ * this long ends the import (exit 2, nothing imported). Generous, as a
+ * report's generator may think a while before its first line; a nightly
+ * job must not hang until the next night.
+ */
+#define IMPORT_READ_TIMEOUT_DEFAULT "5m"
 
 extern const struct option import_long_options[]; /* ends with a zero entry */
 extern const char import_options_help[];
@@ -109,12 +121,23 @@ extern const char import_options_help[];
 int import_option_apply(struct import_options *o, int c, const char *arg);
 /*
  * Parses --products once every option is read, so that --allow-product may
- * come after it. Returns 0, or -1 after reporting a bad list.
+ * come after it, and sets --read-timeout's default when it was not given.
+ * Returns 0, or -1 after reporting a bad list.
  */
 int import_options_finish(struct import_options *o);
 
+struct csv_input;
+
 /*
- * Imports path into st (which must not be inside a transaction). Fills
+ * Imports in (csv_input_open(), which the caller closes) into st (which
+ * must not be inside a transaction), as csv_import_file() does.
+ */
+int csv_import_input(struct store *st, const struct csv_input *in, const struct import_options *o,
+		     struct import_stats *stats);
+
+/*
+ * Imports path ("-": standard input) into st (which must not be inside a
+ * transaction), opening and closing it (csv_input.h). Fills
  * *stats. Returns 0 when the file was read (some rows may be invalid: see
  * stats->invalid), or -1 after reporting why the file was refused; then
  * nothing was imported. Returns -2 when SIGINT or SIGTERM (signals.h, which

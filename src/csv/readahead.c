@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,12 +23,14 @@
 
 struct chunk {
 	char data[READAHEAD_CHUNK_SIZE];
-	ssize_t len; /* bytes; 0 marks the end of the file, -1 a read error, READAHEAD_WOKEN */
+	ssize_t
+	    len; /* bytes; 0: the end of the file; -1: a read error; READAHEAD_WOKEN, _TIMEOUT */
 };
 
 struct readahead {
 	int fd, wake_fd;
-	int stop_pipe[2]; /* readahead_stop() writes to [1]: a thread waiting on fd wakes */
+	int64_t timeout_ms; /* of each wait for a byte; 0: none */
+	int stop_pipe[2];   /* readahead_stop() writes to [1]: a thread waiting on fd wakes */
 	const char *path;
 	pthread_t thread;
 
@@ -44,30 +47,38 @@ struct readahead {
 };
 
 /*
- * Reads up to size bytes, retrying short reads and EINTR; -1 with errno set,
- * READAHEAD_WOKEN once wake_fd is readable. Each read waits in poll() with
- * wake_fd beside fd: a read() itself would block on a stalled pipe past any
- * signal (SA_RESTART), and a signal may go to either thread.
+ * Reads up to size bytes, retrying short reads, EINTR and EAGAIN (a FIFO
+ * opened non-blocking); -1 with errno set, READAHEAD_WOKEN once wake_fd is
+ * readable, READAHEAD_TIMEOUT after timeout_ms without a byte. Each read
+ * waits in poll() with wake_fd beside fd: a read() itself would block on a
+ * stalled pipe past any signal (SA_RESTART), and a signal may go to either
+ * thread.
  */
 static ssize_t read_full(const struct readahead *ra, char *buf, size_t size)
 {
 	struct pollfd p[3] = {{.fd = ra->fd, .events = POLLIN},
 			      {.fd = ra->wake_fd, .events = POLLIN},
 			      {.fd = ra->stop_pipe[0], .events = POLLIN}};
+	int timeout = ra->timeout_ms <= 0	 ? -1
+		      : ra->timeout_ms < INT_MAX ? (int)ra->timeout_ms
+						 : INT_MAX;
 	size_t got = 0;
 
 	while (got < size) {
 		ssize_t n;
+		int r = poll(p, 3, timeout);
 
-		if (poll(p, 3, -1) < 0) {
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		if (p[1].revents || p[2].revents)
 			return READAHEAD_WOKEN;
+		if (r == 0)
+			return READAHEAD_TIMEOUT;
 		n = read(ra->fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -1;
@@ -123,13 +134,14 @@ static void *reader(void *arg)
 	}
 }
 
-struct readahead *readahead_start(int fd, const char *path, int wake_fd)
+struct readahead *readahead_start(int fd, const char *path, int wake_fd, int64_t timeout_ms)
 {
 	struct readahead *ra = xcalloc(1, sizeof(*ra));
 	int err;
 
 	ra->fd = fd;
 	ra->wake_fd = wake_fd;
+	ra->timeout_ms = timeout_ms;
 	ra->path = path;
 	if (pipe(ra->stop_pipe) < 0) {
 		error_errno("cannot read '%s': pipe", path);
@@ -176,8 +188,8 @@ ssize_t readahead_next(struct readahead *ra, const char **data)
 	pthread_mutex_unlock(&ra->lock);
 
 	*data = c->data;
-	if (c->len == READAHEAD_WOKEN)
-		return READAHEAD_WOKEN;
+	if (c->len == READAHEAD_WOKEN || c->len == READAHEAD_TIMEOUT)
+		return c->len;
 	if (c->len < 0) {
 		errno = err;
 		return error_errno("cannot read '%s'", ra->path);

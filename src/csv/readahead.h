@@ -9,6 +9,7 @@
 #ifndef FINCH_READAHEAD_H
 #define FINCH_READAHEAD_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #define READAHEAD_CHUNK_SIZE 65536
@@ -18,22 +19,27 @@ struct readahead;
 
 /* What readahead_next() returns once wake_fd became readable. */
 #define READAHEAD_WOKEN (-2)
+/* What it returns when fd sent nothing for timeout_ms. */
+#define READAHEAD_TIMEOUT (-3)
 
 /*
  * Starts reading fd (which the caller keeps and closes afterwards); path
  * names it in messages. wake_fd (-1: none) is watched while the thread waits
  * for fd: once it is readable (the signals' self-pipe after a SIGTERM), the
  * reading ends, so a pipe that stalls (`(head; sleep 600) | import -`)
- * cannot hold the caller. wake_fd is polled, never read. Returns NULL after
- * reporting why it could not.
+ * cannot hold the caller. wake_fd is polled, never read. timeout_ms (0:
+ * none) bounds each wait for a byte of fd (a FIFO or pipe whose writer went
+ * quiet). fd may be non-blocking. Returns NULL after reporting why it could
+ * not.
  */
-struct readahead *readahead_start(int fd, const char *path, int wake_fd);
+struct readahead *readahead_start(int fd, const char *path, int wake_fd, int64_t timeout_ms);
 
 /*
  * The next chunk of the file, in order: *data holds the returned number of
  * bytes and stays valid until the next call. Returns 0 at the end of the
- * file, -1 after reporting a read error (naming the path), or
- * READAHEAD_WOKEN, silently, when wake_fd ended the reading.
+ * file, -1 after reporting a read error (naming the path), or, silently,
+ * READAHEAD_WOKEN when wake_fd ended the reading, READAHEAD_TIMEOUT when fd
+ * sent nothing for timeout_ms.
  */
 ssize_t readahead_next(struct readahead *ra, const char **data);
 

@@ -52,7 +52,7 @@ static void test_readahead__every_byte_in_order(void **state)
 		size_t size = sizes[i], got = 0;
 		unsigned char *want = pattern(size);
 		int fd = temp_file(want, size);
-		struct readahead *ra = readahead_start(fd, "pattern", -1);
+		struct readahead *ra = readahead_start(fd, "pattern", -1, 0);
 		char hex[65], want_hex[65];
 		struct sha256 h;
 		const char *data;
@@ -88,7 +88,7 @@ static void test_readahead__stops_before_the_end(void **state)
 	size_t size = 10 * RING;
 	unsigned char *p = pattern(size);
 	int fd = temp_file(p, size);
-	struct readahead *ra = readahead_start(fd, "big", -1);
+	struct readahead *ra = readahead_start(fd, "big", -1, 0);
 	const char *data;
 
 	(void)state;
@@ -107,7 +107,7 @@ static void test_readahead__read_error_is_reported(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	ra = readahead_start(fd, "/tmp", -1);
+	ra = readahead_start(fd, "/tmp", -1, 0);
 	assert_int_equal(readahead_next(ra, &data), -1); /* EISDIR */
 	assert_int_equal(readahead_next(ra, &data), -1);
 	readahead_stop(ra);
@@ -131,13 +131,13 @@ static void test_readahead__wakes_on_a_stalled_pipe(void **state)
 	assert_int_equal(pipe(wake), 0);
 	alarm(60);
 	assert_int_equal(write(data[1], "customer_id\n", 12), 12);
-	ra = readahead_start(data[0], "stdin", wake[0]);
+	ra = readahead_start(data[0], "stdin", wake[0], 0);
 	assert_int_equal(write(wake[1], "s", 1), 1);
 	assert_int_equal(readahead_next(ra, &got), READAHEAD_WOKEN);
 	readahead_stop(ra);
 
 	/* stopped while it waits, with nothing to wake it but the stop itself */
-	ra = readahead_start(data[0], "stdin", -1);
+	ra = readahead_start(data[0], "stdin", -1, 0);
 	readahead_stop(ra);
 	alarm(0);
 	for (int i = 0; i < 2; i++) {
@@ -146,7 +146,34 @@ static void test_readahead__wakes_on_a_stalled_pipe(void **state)
 	}
 }
 
+/*
+ * A pipe that stalls with a timeout (import --read-timeout): READAHEAD_TIMEOUT
+ * once it sent nothing for that long, on a descriptor made non-blocking as
+ * a FIFO opened without waiting for its writer is (EAGAIN is no error).
+ * Without the timeout the call blocks; the alarm fails the test instead.
+ */
+static void test_readahead__times_out_on_a_stalled_pipe(void **state)
+{
+	int data[2];
+	struct readahead *ra;
+	const char *got;
+
+	(void)state;
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(fcntl(data[0], F_SETFL, O_NONBLOCK), 0);
+	alarm(60);
+	assert_int_equal(write(data[1], "customer_id\n", 12), 12);
+	ra = readahead_start(data[0], "stdin", -1, 50);
+	assert_int_equal(readahead_next(ra, &got), READAHEAD_TIMEOUT);
+	assert_int_equal(readahead_next(ra, &got), READAHEAD_TIMEOUT);
+	readahead_stop(ra);
+	alarm(0);
+	close(data[0]);
+	close(data[1]);
+}
+
 UNIT_TEST_MAIN(cmocka_unit_test(test_readahead__every_byte_in_order),
 	       cmocka_unit_test(test_readahead__stops_before_the_end),
 	       cmocka_unit_test(test_readahead__read_error_is_reported),
-	       cmocka_unit_test(test_readahead__wakes_on_a_stalled_pipe))
+	       cmocka_unit_test(test_readahead__wakes_on_a_stalled_pipe),
+	       cmocka_unit_test(test_readahead__times_out_on_a_stalled_pipe))
