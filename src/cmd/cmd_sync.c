@@ -362,8 +362,9 @@ int cmd_sync(int argc, char **argv)
 	/*
 	 * SIGINT/SIGTERM, in any phase: the import rolls back, or the run drains
 	 * (signals.h); either way the export still shows where things stand and
-	 * the exit is 5. A second signal, over a second after the first, skips
-	 * the export too.
+	 * the exit is 5 (but while the CSV's first bytes are awaited, before the
+	 * lock, there is nothing to export). A second signal, over a second after
+	 * the first, skips the export too.
 	 */
 	if (signals_install() < 0)
 		goto out;
