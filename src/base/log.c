@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -58,7 +59,7 @@ static void format_json(struct strbuf *sb, enum log_level level, const char *eve
 {
 	cJSON *o = cJSON_CreateObject();
 	struct log_field f;
-	char ts[32], *text;
+	char ts[32];
 
 	cJSON_AddStringToObject(o, "ts", format_iso8601_ms(clock_now_ms(), ts, sizeof(ts)));
 	cJSON_AddStringToObject(o, "level", level_names[level]);
@@ -82,13 +83,7 @@ static void format_json(struct strbuf *sb, enum log_level level, const char *eve
 			break;
 		}
 	}
-	text = cJSON_PrintUnformatted(o);
-	if (!text)
-		die("out of memory formatting a log line");
-	strbuf_addstr(sb, text);
-	strbuf_addch(sb, '\n');
-	free(text);
-	cJSON_Delete(o);
+	json_add_line_delete(sb, o);
 }
 
 /* Quotes a text value only when it would not read as one word. */

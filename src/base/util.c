@@ -188,6 +188,14 @@ int64_t clock_now_ms(void)
 }
 
 /* Howard Hinnant's algorithm: no table, no timegm(), no time zone. */
+int name_index(const char *name, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
+}
+
 int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
 	int64_t era, yoe, doy, doe;

@@ -105,6 +105,12 @@ int parse_duration_unit_ms(const char *s, int64_t *out_ms);
  */
 int set_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * The index of name in names[0..n), or -1: the one lookup of an enum's
+ * value by its name in the enum's table of names.
+ */
+int name_index(const char *name, const char *const *names, int n);
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
 int64_t days_from_civil(int64_t y, int64_t m, int64_t d);
 

@@ -50,10 +50,7 @@ static const struct {
 
 int csv_column_find(const char *name)
 {
-	for (int c = 0; c < CSV_COL_COUNT; c++)
-		if (!strcmp(name, csv_column_names[c]))
-			return c;
-	return -1;
+	return name_index(name, csv_column_names, CSV_COL_COUNT);
 }
 
 /* The name among names[0..n) closest to key, if close enough to be a typo; else NULL. */

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "finch/finch_api.h"
+#include "base/json.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/utf8.h"
@@ -47,20 +48,6 @@ static void add_products(cJSON *obj, unsigned mask)
 		check_alloc(item);
 		cJSON_AddItemToArray(arr, item);
 	}
-}
-
-/* Prints obj unformatted into a string the caller frees with free(), and deletes obj. */
-static char *print_and_delete(cJSON *obj)
-{
-	char *printed = cJSON_PrintUnformatted(obj);
-	char *out;
-
-	check_alloc(printed);
-	/* Hand back memory from our allocator, whatever hooks cJSON uses. */
-	out = xstrdup(printed);
-	cJSON_free(printed);
-	cJSON_Delete(obj);
-	return out;
 }
 
 char *finch_api_session_body(const struct connect_request *r)
@@ -101,7 +88,7 @@ char *finch_api_session_body(const struct connect_request *r)
 		if (r->recordkeeping_plan_id)
 			add_string(rk, "plan_id", r->recordkeeping_plan_id);
 	}
-	return print_and_delete(obj);
+	return json_print_delete(obj);
 }
 
 char *finch_api_reauth_body(const char *connection_id, const struct connect_request *r)
@@ -117,7 +104,7 @@ char *finch_api_reauth_body(const char *connection_id, const struct connect_requ
 	if (r && r->minutes_to_expire)
 		check_alloc(cJSON_AddNumberToObject(obj, "minutes_to_expire",
 						    (double)r->minutes_to_expire));
-	return print_and_delete(obj);
+	return json_print_delete(obj);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/json.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "finch/validate.h"
@@ -242,7 +243,7 @@ static struct delivery *make_delivery(struct mock_journey *j, const char *event_
 static char *event_body(const char *connection_id, const char *status)
 {
 	cJSON *o = cJSON_CreateObject(), *data;
-	char company[33], *printed, *out;
+	char company[33];
 
 	random_hex(company, 16);
 	cJSON_AddStringToObject(o, "account_id", connection_id);
@@ -251,13 +252,7 @@ static char *event_body(const char *connection_id, const char *status)
 	cJSON_AddStringToObject(o, "event_type", "account.updated");
 	data = cJSON_AddObjectToObject(o, "data");
 	cJSON_AddStringToObject(data, "status", status);
-	printed = cJSON_PrintUnformatted(o);
-	if (!printed)
-		die("out of memory printing a webhook");
-	out = xstrdup(printed);
-	cJSON_free(printed);
-	cJSON_Delete(o);
-	return out;
+	return json_print_delete(o);
 }
 
 /*
@@ -421,15 +416,8 @@ int mock_journey_connection(struct mock_journey *j, const char *customer_id, cha
 
 static char *answer(int *status, int code, cJSON *o)
 {
-	char *printed = cJSON_PrintUnformatted(o), *out;
-
-	if (!printed)
-		die("out of memory printing JSON");
-	out = xstrdup(printed);
-	cJSON_free(printed);
-	cJSON_Delete(o);
 	*status = code;
-	return out;
+	return json_print_delete(o);
 }
 
 static char *fail(int *status, int code, const char *message)

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/digest.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -61,7 +62,6 @@ void journal_encode(const struct store_outcome *o, const char *db_id, const char
 		    struct strbuf *out)
 {
 	cJSON *j = cJSON_CreateObject();
-	char *text;
 
 	add_int(j, "v", JOURNAL_VERSION, 0);
 	add_str(j, "db", db_id);
@@ -90,13 +90,7 @@ void journal_encode(const struct store_outcome *o, const char *db_id, const char
 	add_int(j, "minutes_to_expire", o->minutes_to_expire, 1);
 	if (o->kind == OUTCOME_UNCONFIRMED)
 		add_str(j, "body", o->body);
-	text = cJSON_PrintUnformatted(j);
-	if (!text)
-		die("out of memory encoding the answers journal");
-	strbuf_addstr(out, text);
-	strbuf_addch(out, '\n');
-	free(text);
-	cJSON_Delete(j);
+	json_add_line_delete(out, j);
 }
 
 /* A string member, or NULL member; anything else is an error. */

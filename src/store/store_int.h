@@ -167,6 +167,13 @@ int store_exec(struct store *st, enum stmt_id id);
  * bindings. 0, or -1 after reporting what (store_report.c).
  */
 int store_one_row(struct store *st, enum stmt_id id, int64_t *const out[], int n, const char *what);
+/*
+ * Ends a loop of sqlite3_step() over s, a store_each_*() walk, that stopped
+ * on rc (SQLITE_ROW: its callback stopped it, with ret): reports what unless
+ * the rows ran out or the callback stopped the walk, resets s and clears its
+ * bindings. Returns ret, or -1 after reporting (store_report.c).
+ */
+int store_each_end(struct store *st, sqlite3_stmt *s, int rc, int ret, const char *what);
 /* Adds one attempt to the attempts table (store_outcome.c). */
 int store_insert_attempt(struct store *st, const struct attempt_record *a);
 

@@ -118,17 +118,32 @@ static int64_t attempt_end(const struct attempt_record *a)
 	return a->started_ms + a->elapsed_ms;
 }
 
+/*
+ * created and exists: adds the attempt a (which carries the id Finch
+ * answered with), then binds its row and answered_id to statement id's first
+ * two parameters; the caller binds the rest. NULL after an error.
+ */
+static sqlite3_stmt *record_answer(struct store *st, enum stmt_id id,
+				   const struct attempt_record *a, const char *answered_id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (store_insert_attempt(st, a) < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, a->customer_row);
+	bind_text(s, 2, answered_id);
+	return s;
+}
+
 int store_record_created(struct store *st, const struct attempt_record *a, const char *session_id,
 			 const char *connect_url, int64_t expires_at_ms)
 {
-	sqlite3_stmt *s = st->stmt[S_SET_CREATED];
 	struct attempt_record with_id = *a;
+	sqlite3_stmt *s;
 
 	with_id.session_id = session_id;
-	if (store_insert_attempt(st, &with_id) < 0)
+	if (!(s = record_answer(st, S_SET_CREATED, &with_id, session_id)))
 		return -1;
-	sqlite3_bind_int64(s, 1, a->customer_row);
-	bind_text(s, 2, session_id);
 	bind_text(s, 3, connect_url);
 	sqlite3_bind_int64(s, 4, expires_at_ms);
 	bind_int_or_null(s, 5, a->http_status, 0);
@@ -138,14 +153,12 @@ int store_record_created(struct store *st, const struct attempt_record *a, const
 
 int store_record_exists(struct store *st, const struct attempt_record *a, const char *connection_id)
 {
-	sqlite3_stmt *s = st->stmt[S_SET_EXISTS];
 	struct attempt_record with_id = *a;
+	sqlite3_stmt *s;
 
 	with_id.connection_id = connection_id;
-	if (store_insert_attempt(st, &with_id) < 0)
+	if (!(s = record_answer(st, S_SET_EXISTS, &with_id, connection_id)))
 		return -1;
-	sqlite3_bind_int64(s, 1, a->customer_row);
-	bind_text(s, 2, connection_id);
 	bind_int_or_null(s, 3, a->http_status, 0);
 	bind_text(s, 4, a->finch_code);
 	sqlite3_bind_int64(s, 5, attempt_end(a));
@@ -218,13 +231,12 @@ const char *outcome_kind_name(enum outcome_kind k)
 
 int outcome_kind_from_name(const char *name, enum outcome_kind *out)
 {
-	for (int i = 0; i < OUTCOME_KIND_COUNT; i++) {
-		if (!strcmp(name, outcome_names[i])) {
-			*out = (enum outcome_kind)i;
-			return 0;
-		}
-	}
-	return -1;
+	int i = name_index(name, outcome_names, OUTCOME_KIND_COUNT);
+
+	if (i < 0)
+		return -1;
+	*out = (enum outcome_kind)i;
+	return 0;
 }
 
 void store_outcome_release(struct store_outcome *o)

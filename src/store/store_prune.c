@@ -151,20 +151,12 @@ out:
 int store_prune_count(struct store *st, int64_t cutoff_ms, struct prune_stats *out)
 {
 	sqlite3_stmt *s = st->stmt[S_PRUNE_COUNT];
-	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	sqlite3_bind_int64(s, 1, cutoff_ms);
 	sqlite3_bind_int64(s, 2, webhook_cutoff(cutoff_ms));
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->attempts = sqlite3_column_int64(s, 0);
-		out->runs = sqlite3_column_int64(s, 1);
-		out->imports = sqlite3_column_int64(s, 2);
-		out->webhook_events = sqlite3_column_int64(s, 3);
-	} else {
-		ret = store_db_error(st, "cannot count the history to prune");
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
+	return store_one_row(
+	    st, S_PRUNE_COUNT,
+	    (int64_t *[]){&out->attempts, &out->runs, &out->imports, &out->webhook_events}, 4,
+	    "cannot count the history to prune");
 }

@@ -305,33 +305,20 @@ int store_each_due(struct store *st, int64_t now_ms,
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = store_db_error(st, "cannot list due rows");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
+	return store_each_end(st, s, rc, ret, "cannot list due rows");
 }
 
 int store_plan_counts(struct store *st, int64_t now_ms, int resend_changed, struct plan_counts *out)
 {
 	sqlite3_stmt *s = st->stmt[S_PLAN_COUNTS];
-	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int(s, 2, resend_changed != 0);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->fresh = sqlite3_column_int64(s, 0);
-		out->relink = sqlite3_column_int64(s, 1);
-		out->renew = sqlite3_column_int64(s, 2);
-		out->reauth = sqlite3_column_int64(s, 3);
-		out->carried = sqlite3_column_int64(s, 4);
-	} else {
-		ret = store_db_error(st, "cannot count the rows a run would send");
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
+	return store_one_row(
+	    st, S_PLAN_COUNTS,
+	    (int64_t *[]){&out->fresh, &out->relink, &out->renew, &out->reauth, &out->carried}, 5,
+	    "cannot count the rows a run would send");
 }
 
 int store_next_retry_at(struct store *st, int64_t horizon_ms, int64_t *when_ms)

@@ -120,13 +120,12 @@ const char *state_name(enum row_state s)
 
 int state_from_name(const char *name, enum row_state *out)
 {
-	for (int i = 0; i < STATE_COUNT; i++) {
-		if (!strcmp(name, state_names[i])) {
-			*out = (enum row_state)i;
-			return 0;
-		}
-	}
-	return -1;
+	int i = name_index(name, state_names, STATE_COUNT);
+
+	if (i < 0)
+		return -1;
+	*out = (enum row_state)i;
+	return 0;
 }
 
 /* Calls fn with each word of a comma-separated list, trimmed; stops at fn's -1. */
@@ -249,6 +248,15 @@ int store_one_row(struct store *st, enum stmt_id id, int64_t *const out[], int n
 		for (int i = 0; i < n; i++)
 			*out[i] = sqlite3_column_int64(s, i);
 	else
+		ret = store_db_error(st, what);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_each_end(struct store *st, sqlite3_stmt *s, int rc, int ret, const char *what)
+{
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = store_db_error(st, what);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -456,11 +464,7 @@ int store_each_export(struct store *st, const struct export_filter *f,
 		if ((ret = fn(&row, data)) != 0)
 			break;
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = store_db_error(st, "cannot read rows to export");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
+	return store_each_end(st, s, rc, ret, "cannot read rows to export");
 }
 
 int store_each_kept_name(struct store *st, int (*fn)(const char *name, void *data), void *data)
