@@ -183,52 +183,50 @@ compl() {
 		printf "%s\n" "${COMPREPLY[@]}" | sort' \
 		bash "$bcomp/$1" "$@" || fail "bash completion of '$*' failed"
 }
+# compl_is WANT WORDS...: fails unless bash completes WORDS to WANT, the
+# completions sorted and joined by one space ("" for none)
+compl_is() {
+	local want=$1 got
+	shift
+	got=$(compl "$@" | paste -sd ' ')
+	[ "$got" = "$want" ] || fail "completion of '$*': '$got', want '$want'"
+}
 bash -c 'source "$1"; complete -p finch-onboard; source "$2"; complete -p finch-mock' bash \
 	"$bcomp/finch-onboard" "$bcomp/finch-mock" >complete.txt || fail "complete -p: nothing registered"
 grep -q "^complete -F _finch_onboard finch-onboard$" complete.txt || fail "complete -p: $(cat complete.txt)"
 # the commands finch-onboard --help lists
 commands=$("$FINCH_ONBOARD" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
 [ -n "$commands" ] || fail "finch-onboard --help lists no command"
-want=$(printf '%s\n' $commands --help --version | sort | tr '\n' ' ')
-[ "$(compl finch-onboard '' | tr '\n' ' ')" = "$want" ] ||
-	fail "subcommands: $(compl finch-onboard '' | tr '\n' ' '), want $want"
-[ "$(compl finch-onboard s | tr '\n' ' ')" = "status sync " ] || fail "'s': $(compl finch-onboard s)"
-[ "$(compl finch-onboard export --format '' | tr '\n' ' ')" = "csv jsonl " ] ||
-	fail "--format: $(compl finch-onboard export --format '')"
-[ "$(compl finch-onboard sync --log-format j)" = json ] || fail "--log-format j"
-[ "$(compl finch-onboard export --state created,f)" = created,failed ] || fail "--state created,f"
-[ "$(compl finch-onboard export --state created,disc)" = created,disconnected ] ||
-	fail "--state created,disc: $(compl finch-onboard export --state created,disc)"
-[ "$(compl finch-onboard retry --state disc)" = "" ] || fail "retry --state takes no connection status"
+compl_is "$(printf '%s\n' $commands --help --version | sort | paste -sd ' ')" finch-onboard ''
+compl_is "status sync" finch-onboard s
+compl_is "csv jsonl" finch-onboard export --format ''
+compl_is json finch-onboard sync --log-format j
+compl_is created,failed finch-onboard export --state created,f
+compl_is created,disconnected finch-onboard export --state created,disc
+compl_is "" finch-onboard retry --state disc # retry --state takes no connection status
 compl finch-onboard import --encoding '' | grep -qx windows-1252 || fail "--encoding"
 compl finch-onboard sync --delimiter '' | grep -qx tab || fail "--delimiter"
 pass "bash: complete -p, subcommands, --format, --log-format, --state lists, --encoding, --delimiter"
 
 # config COMMAND: the commands first (with or without its --config), then as COMMAND
-others=$(printf '%s\n' $commands | grep -vx config | sort | tr '\n' ' ')
-[ "$(compl finch-onboard config '' | tr '\n' ' ')" = "$others" ] ||
-	fail "config: $(compl finch-onboard config '' | tr '\n' ' '), want $others"
-[ "$(compl finch-onboard config --config f.ini '' | tr '\n' ' ')" = "$others" ] ||
-	fail "config --config FILE: $(compl finch-onboard config --config f.ini '' | tr '\n' ' ')"
-[ "$(compl finch-onboard config -- | tr '\n' ' ')" = "--config --help " ] ||
-	fail "config --: $(compl finch-onboard config -- | tr '\n' ' ')"
-[ "$(compl finch-onboard config sync --renew)" = --renew-expired ] || fail "config sync --renew"
-[ "$(compl finch-onboard config retry --state f)" = failed ] || fail "config retry --state f"
+others=$(printf '%s\n' $commands | grep -vx config | sort | paste -sd ' ')
+compl_is "$others" finch-onboard config ''
+compl_is "$others" finch-onboard config --config f.ini ''
+compl_is "--config --help" finch-onboard config --
+compl_is --renew-expired finch-onboard config sync --renew
+compl_is failed finch-onboard config retry --state f
 # --config takes a file name, for every command
 for cmd in $commands; do
 	compl finch-onboard $cmd --config file | grep -qx files.txt ||
 		fail "$cmd --config: no file name: $(compl finch-onboard $cmd --config file)"
 done
 # webhooks: serve's options, verify's, and the subcommands first
-[ "$(compl finch-onboard webhooks '' | tr '\n' ' ')" = "serve verify " ] ||
-	fail "webhooks: $(compl finch-onboard webhooks '')"
-[ "$(compl finch-onboard webhooks serve -- | tr '\n' ' ')" = "--config --db --help --listen --log-format " ] ||
-	fail "webhooks serve --: $(compl finch-onboard webhooks serve -- | tr '\n' ' ')"
-[ "$(compl finch-onboard webhooks verify -- | tr '\n' ' ')" = "--at --config --help --log-format " ] ||
-	fail "webhooks verify --: $(compl finch-onboard webhooks verify -- | tr '\n' ' ')"
-[ "$(compl finch-onboard webhooks --db x.db serve --li)" = --listen ] || fail "webhooks --db x serve --li"
+compl_is "serve verify" finch-onboard webhooks ''
+compl_is "--config --db --help --listen --log-format" finch-onboard webhooks serve --
+compl_is "--at --config --help --log-format" finch-onboard webhooks verify --
+compl_is --listen finch-onboard webhooks --db x.db serve --li
 compl finch-onboard webhooks verify file | grep -qx files.txt || fail "webhooks verify FILE"
-[ "$(compl finch-onboard connections '')" = import ] || fail "connections: $(compl finch-onboard connections '')"
+compl_is import finch-onboard connections ''
 pass "bash: config COMMAND (the commands, then COMMAND's options and values), --config FILE for every command, webhooks serve and verify apart"
 
 zcomp=$root/usr/share/zsh/vendor-completions/_finch-onboard

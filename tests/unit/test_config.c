@@ -68,73 +68,88 @@ static int load(const char *text, mode_t mode, const char *command, struct strbu
 
 static const struct {
 	const char *name, *text, *command, *base_url_env;
-	int ret;
-	const char *out; /* the arguments "ARG@LINE ...", or the errors */
+	const char *out; /* the arguments "ARG@LINE ..." */
 } cases[] = {
     {"common first, then the command's section", "[import]\ndb = b.db\n[common]\ndb = a.db\n",
-     "import", NULL, 0, "--db=a.db@4 --db=b.db@2"},
+     "import", NULL, "--db=a.db@4 --db=b.db@2"},
     {"a [common] key only for the commands that take it", "[common]\nout = r.csv\ndb = x.db\n",
-     "status", NULL, 0, "--db=x.db@3"},
-    {"another command's section is left alone", "[run]\nrate = 5/s\n", "import", NULL, 0, ""},
+     "status", NULL, "--db=x.db@3"},
+    {"another command's section is left alone", "[run]\nrate = 5/s\n", "import", NULL, ""},
     {"underscores, flags, lists and repeats",
      "[sync]\nrenew_expired = yes\nreauthenticate = false\nignore_column = Notes, Region\n"
      "column = customer_id = Account ID\ncolumn = customer_email=HR Email\n",
-     "sync", NULL, 0,
+     "sync", NULL,
      "--renew-expired@2 --reauthenticate=false@3 --ignore-column=Notes@4 "
      "--ignore-column=Region@4 "
      "--column=customer_id = Account ID@5 --column=customer_email=HR Email@6"},
     {"the environment wins over the file", "[run]\nbase_url = https://a.example\nrate = 1/s\n",
-     "run", "https://b.example", 0, "--rate=1/s@3"},
-    {"without the environment, the file's", "[run]\nbase_url = https://a.example\n", "run", NULL, 0,
+     "run", "https://b.example", "--rate=1/s@3"},
+    {"without the environment, the file's", "[run]\nbase_url = https://a.example\n", "run", NULL,
      "--base-url=https://a.example@2"},
-    {"comments", "# nightly\n; job\n[run]\nrate = 2/s ; the default is 3/s\n", "run", NULL, 0,
+    {"comments", "# nightly\n; job\n[run]\nrate = 2/s ; the default is 3/s\n", "run", NULL,
      "--rate=2/s@4"},
-    {"the secret is refused", "[run]\nclient_secret = hunter2\n", "run", NULL, -1,
-     "finch-onboard: error: " CONF ":2: client_secret: the secret is never read from a config "
-     "file; put it in a file of its own (mode 0600) and set client_secret_file = PATH, or use "
-     "FINCH_CLIENT_SECRET\n"},
-    {"an unknown key, with did you mean", "[sync]\nrenew_expird = true\n", "sync", NULL, -1,
-     "finch-onboard: error: " CONF ":2: unknown key 'renew_expird' in [sync] (did you mean "
-     "'renew_expired'?)\n"},
-    {"a key of another command", "[status]\nrate = 2/s\n", "status", NULL, -1,
-     "finch-onboard: error: " CONF ":2: unknown key 'rate' in [status]\n"},
-    {"an unknown section", "[improt]\ndb = x\n", "import", NULL, -1,
-     "finch-onboard: error: " CONF ":1: unknown section [improt] (did you mean [import]?)\n"},
-    {"a key outside any section", "db = x\n", "import", NULL, -1,
-     "finch-onboard: error: " CONF ":1: key 'db' is outside a section: put it under [common] "
-     "or a command's [section]\n"},
-    {"a key set twice", "[run]\nrate = 1/s\nrate = 2/s\n", "run", NULL, -1,
-     "finch-onboard: error: " CONF ":3: rate: set twice in [run] (line 2 first)\n"},
-    {"a flag that is not a boolean", "[run]\nquiet = maybe\n", "run", NULL, -1,
-     "finch-onboard: error: " CONF ":2: quiet: expects true or false, not 'maybe'\n"},
-    {"no value", "[run]\nrate =\n", "run", NULL, -1,
-     "finch-onboard: error: " CONF ":2: rate: no value\n"},
-    {"not a setting", "[run]\nrate 5\n", "run", NULL, -1,
-     "finch-onboard: error: " CONF ":2: neither 'key = value' nor a [section]\n"},
-    {"every error at once", "[run]\nrat = 1\n[sync]\nclient_secret = x\n", "run", NULL, -1,
-     "finch-onboard: error: " CONF ":2: unknown key 'rat' in [run] (did you mean 'rate'?)\n"
-     "finch-onboard: error: " CONF ":4: client_secret: the secret is never read from a config "
-     "file; put it in a file of its own (mode 0600) and set client_secret_file = PATH, or use "
-     "FINCH_CLIENT_SECRET\n"},
 };
+
+/* Refused files: every error, each prefixed E (FINCH_BASE_URL unset). */
+#define E "finch-onboard: error: " CONF ":"
+static const struct {
+	const char *name, *text, *command;
+	const char *errors;
+} refused[] = {
+    {"the secret is refused", "[run]\nclient_secret = hunter2\n", "run",
+     E "2: client_secret: the secret is never read from a config file; put it in a file of its "
+       "own (mode 0600) and set client_secret_file = PATH, or use FINCH_CLIENT_SECRET\n"},
+    {"an unknown key, with did you mean", "[sync]\nrenew_expird = true\n", "sync",
+     E "2: unknown key 'renew_expird' in [sync] (did you mean "
+       "'renew_expired'?)\n"},
+    {"a key of another command", "[status]\nrate = 2/s\n", "status",
+     E "2: unknown key 'rate' in [status]\n"},
+    {"an unknown section", "[improt]\ndb = x\n", "import",
+     E "1: unknown section [improt] (did you mean [import]?)\n"},
+    {"a key outside any section", "db = x\n", "import",
+     E "1: key 'db' is outside a section: put it under [common] "
+       "or a command's [section]\n"},
+    {"a key set twice", "[run]\nrate = 1/s\nrate = 2/s\n", "run",
+     E "3: rate: set twice in [run] (line 2 first)\n"},
+    {"a flag that is not a boolean", "[run]\nquiet = maybe\n", "run",
+     E "2: quiet: expects true or false, not 'maybe'\n"},
+    {"no value", "[run]\nrate =\n", "run", E "2: rate: no value\n"},
+    {"not a setting", "[run]\nrate 5\n", "run", E "2: neither 'key = value' nor a [section]\n"},
+    {"every error at once", "[run]\nrat = 1\n[sync]\nclient_secret = x\n", "run",
+     E "2: unknown key 'rat' in [run] (did you mean 'rate'?)\n" E
+       "4: client_secret: the secret is never read from a config "
+       "file; put it in a file of its own (mode 0600) and set client_secret_file = PATH, or use "
+       "FINCH_CLIENT_SECRET\n"},
+};
+
+/* Fails unless text, loaded for command with FINCH_BASE_URL env, returns want_ret and gives want.
+ */
+static void check_load(const char *name, const char *text, const char *command, const char *env,
+		       int want_ret, const char *want, struct strbuf *out)
+{
+	int ret;
+
+	if (env)
+		setenv("FINCH_BASE_URL", env, 1);
+	else
+		unsetenv("FINCH_BASE_URL");
+	ret = load(text, 0600, command, out);
+	if (ret != want_ret || strcmp(out->buf ? out->buf : "", want))
+		fail_msg("%s: returned %d, got\n%s\nwant\n%s", name, ret, out->buf ? out->buf : "",
+			 want);
+}
 
 static void test_config__cases(void **state)
 {
 	struct strbuf out = STRBUF_INIT;
 
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		int ret;
-
-		if (cases[i].base_url_env)
-			setenv("FINCH_BASE_URL", cases[i].base_url_env, 1);
-		else
-			unsetenv("FINCH_BASE_URL");
-		ret = load(cases[i].text, 0600, cases[i].command, &out);
-		if (ret != cases[i].ret || strcmp(out.buf ? out.buf : "", cases[i].out))
-			fail_msg("%s: returned %d, got\n%s\nwant\n%s", cases[i].name, ret,
-				 out.buf ? out.buf : "", cases[i].out);
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		check_load(cases[i].name, cases[i].text, cases[i].command, cases[i].base_url_env, 0,
+			   cases[i].out, &out);
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		check_load(refused[i].name, refused[i].text, refused[i].command, NULL, -1,
+			   refused[i].errors, &out);
 	unsetenv("FINCH_BASE_URL");
 	strbuf_release(&out);
 }

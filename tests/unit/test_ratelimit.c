@@ -234,6 +234,19 @@ static void sends(struct ratelimit *rl, int64_t from_ms, int n)
 		assert_int_equal(ratelimit_take(rl, from_ms + (i * 1000 + n - 1) / n), 1);
 }
 
+/*
+ * Starts rl (limit_per_s, burst) at 0 ms and has its first window decide a
+ * decrease: 100 sends in the first second, throttled of their 100 answers
+ * 429s at 900 ms, the window closed at 1000 ms.
+ */
+static void decrease_once(struct ratelimit *rl, double limit_per_s, double burst, int throttled)
+{
+	ratelimit_init(rl, limit_per_s, burst, 0);
+	sends(rl, 0, 100);
+	answers(rl, 900, 0, 100, throttled);
+	assert_int_equal(ratelimit_tick(rl, 1000), RATELIMIT_DECREASED);
+}
+
 static void test_ratelimit__share_table(void **state)
 {
 	static const struct {
@@ -313,10 +326,7 @@ static void test_ratelimit__one_decrease_per_window(void **state)
 	double after_first;
 
 	(void)state;
-	ratelimit_init(&rl, 0, 1, 0);
-	sends(&rl, 0, 100);
-	answers(&rl, 900, 0, 100, 60);
-	assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+	decrease_once(&rl, 0, 1, 60);
 	after_first = rl.rate_per_s;
 	/* The 429s of requests sent before the decrease describe the old rate. */
 	answers(&rl, 1100, 950, 100, 100);
@@ -367,10 +377,7 @@ static void test_ratelimit__recovers_over_time_on_a_cubic(void **state)
 		struct ratelimit rl;
 		double got;
 
-		ratelimit_init(&rl, cases[i].limit_per_s, 1000, 0);
-		sends(&rl, 0, 100);
-		answers(&rl, 900, 0, 100, 100);
-		assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+		decrease_once(&rl, cases[i].limit_per_s, 1000, 100);
 		/* Successes do not raise the rate: only time does. */
 		answers(&rl, 1000, 1000, 1000, 0);
 		assert_true(fabs(rl.rate_per_s - 70) < 1e-9);
@@ -395,10 +402,7 @@ static void test_ratelimit__unlimited_again_when_the_limit_limits_nothing(void *
 	int64_t t;
 
 	(void)state;
-	ratelimit_init(&rl, 0, 1, 0);
-	sends(&rl, 0, 100);
-	answers(&rl, 900, 0, 100, 100);
-	assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+	decrease_once(&rl, 0, 1, 100);
 	/* The sender only wants 20/s now: past K the limit is lifted. */
 	for (t = 1000; t < 60000 && rl.rate_per_s > 0; t += 50) {
 		ratelimit_take(&rl, t); /* 20/s */
@@ -414,10 +418,7 @@ static void test_ratelimit__fast_convergence(void **state)
 	struct ratelimit rl;
 
 	(void)state;
-	ratelimit_init(&rl, 0, 1000, 0);
-	sends(&rl, 0, 100);
-	answers(&rl, 900, 0, 100, 100);
-	assert_int_equal(ratelimit_tick(&rl, 1000), RATELIMIT_DECREASED);
+	decrease_once(&rl, 0, 1000, 100);
 	assert_true(fabs(rl.w_max_per_s - 100) < 1e-9);
 	/* Hurt again at a lower rate: W_max = rate * (1 + beta) / 2 (RFC 9438 4.7). */
 	sends(&rl, 1000, 70);

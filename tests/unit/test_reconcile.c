@@ -158,6 +158,13 @@ static void test_reconcile__line_verdicts(void **state)
 	assert_int_equal(reconcile_marked_after(RECONCILE_NAME, 0), RECONCILE_NAME);
 }
 
+/* The --max-withdraw limit arg gives (NULL: the default); withdraw_limit_parse()'s result. */
+static int limit_from(const char *arg, struct withdraw_limit *l, char *why, size_t size)
+{
+	withdraw_limit_init(l);
+	return arg ? withdraw_limit_parse(arg, l, why, size) : 0;
+}
+
 static void test_reconcile__withdraw_limit_parse(void **state)
 {
 	static const struct {
@@ -178,8 +185,7 @@ static void test_reconcile__withdraw_limit_parse(void **state)
 		char why[128] = "";
 		int r;
 
-		withdraw_limit_init(&l);
-		r = withdraw_limit_parse(cases[i].arg, &l, why, sizeof(why));
+		r = limit_from(cases[i].arg, &l, why, sizeof(why));
 		if (r != cases[i].ret)
 			fail_msg("'%s': %d (%s), want %d", cases[i].arg, r, why, cases[i].ret);
 		if (r < 0) {
@@ -227,9 +233,7 @@ static void test_reconcile__withdraw_guard(void **state)
 		char why[512] = "";
 		int r;
 
-		withdraw_limit_init(&l);
-		if (cases[i].limit)
-			assert_int_equal(withdraw_limit_parse(cases[i].limit, &l, NULL, 0), 0);
+		assert_int_equal(limit_from(cases[i].limit, &l, NULL, 0), 0);
 		r = reconcile_withdraw_check(cases[i].active, cases[i].missing, cases[i].csv_rows,
 					     &l, why, sizeof(why));
 		if (r != cases[i].ret)
