@@ -39,15 +39,6 @@ static void usage(FILE *f)
 	fputs(journal_usage, f);
 }
 
-static int journal_apply(void *ctx, int c, const char *arg)
-{
-	(void)arg;
-	if (c != 'C')
-		return 0;
-	*(int *)ctx = 1;
-	return 1;
-}
-
 const struct option cmd_journal_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"csv", no_argument, NULL, 'C'},
@@ -160,9 +151,10 @@ int cmd_journal(int argc, char **argv)
 	struct journal_entries e = {0};
 	struct strbuf out = STRBUF_INIT;
 	char *path = NULL;
-	int csv = 0, ret, r;
+	struct cmd_flag csv = {'C', 0};
+	int ret, r;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_journal_options, journal_apply, &csv);
+	ret = cmd_read_options(&co, argc, argv, cmd_journal_options, cmd_flag_apply, &csv);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	ret = EXIT_USAGE;
@@ -180,7 +172,7 @@ int cmd_journal(int argc, char **argv)
 		warning("%s: an incomplete last line (an append cut short by a crash, never "
 			"acknowledged); left out",
 			path);
-	if (csv) {
+	if (csv.set) {
 		for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
 			strbuf_addf(&out, "%s%s", i ? "," : "", csv_header[i]);
 		strbuf_addstr(&out, "\r\n");
@@ -192,7 +184,7 @@ int cmd_journal(int argc, char **argv)
 		text_head(&out, path, &e);
 	}
 	for (size_t i = 0; i < e.n; i++) {
-		if (csv)
+		if (csv.set)
 			csv_row(&out, &e.v[i]);
 		else
 			text_row(&out, &e.v[i]);

@@ -410,16 +410,6 @@ static int print_text(struct store *st, const struct report *r)
 	return 0;
 }
 
-/* status's own option: --json. */
-static int status_apply(void *ctx, int c, const char *arg)
-{
-	(void)arg;
-	if (c != 'j')
-		return 0;
-	*(int *)ctx = 1;
-	return 1;
-}
-
 /* The command's own options (cmd.h: the config file reads them too). */
 const struct option cmd_status_options[] = {
     {"db", required_argument, NULL, 'd'},
@@ -432,9 +422,10 @@ int cmd_status(int argc, char **argv)
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
 	struct store *st = NULL;
 	struct report r = {0};
-	int json = 0, ret, got;
+	struct cmd_flag json = {'j', 0};
+	int ret, got;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_status_options, status_apply, &json);
+	ret = cmd_read_options(&co, argc, argv, cmd_status_options, cmd_flag_apply, &json);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	ret = EXIT_USAGE;
@@ -462,7 +453,7 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	if (r.journal_answers && journal_owner(st, r.journal, r.foreign) < 0)
 		goto out;
-	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
+	if ((json.set ? print_json(st, &r) : print_text(st, &r)) < 0)
 		goto out;
 	ret = EXIT_OK;
 out:

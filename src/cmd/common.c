@@ -69,6 +69,17 @@ int cmd_read_options_only(struct cmd_common *co, int argc, char **argv,
 	return EXIT_USAGE;
 }
 
+int cmd_flag_apply(void *ctx, int c, const char *arg)
+{
+	struct cmd_flag *f = ctx;
+
+	(void)arg;
+	if (c != f->code)
+		return 0;
+	f->set = 1;
+	return 1;
+}
+
 int cmd_read_import_options(struct cmd_common *co, int argc, char **argv,
 			    const struct option *longopts,
 			    int (*apply)(void *ctx, int c, const char *arg), void *ctx,

@@ -76,6 +76,17 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 		     int (*apply)(void *ctx, int c, const char *arg), void *ctx);
 
 /*
+ * The apply() of a command whose one option of its own is a flag (status's
+ * --json, journal's --csv): ctx is a struct cmd_flag, whose set becomes 1
+ * when the option with code is given.
+ */
+struct cmd_flag {
+	int code; /* the option's struct option val */
+	int set;
+};
+int cmd_flag_apply(void *ctx, int c, const char *arg);
+
+/*
  * import_options_finish(), and then: a --keep-column named like a column of
  * the export's own ("Status" is status) is refused, as --columns could never
  * reach it. Returns 0, or -1 after reporting.

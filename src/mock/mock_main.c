@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <microhttpd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -198,17 +199,24 @@ static int parse_count(const char *opt, const char *arg, int64_t min, int64_t *o
 	return 0;
 }
 
+static int parse_range(const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out)
+{
+	if (parse_int64(arg, min, max, out) < 0)
+		return error("--%s: '%s' is not from %lld to %lld", opt, arg, (long long)min,
+			     (long long)max);
+	return 0;
+}
+
 static int parse_mode(const char *arg, enum retry_after_mode *out)
 {
 	static const char *const names[] = {"seconds", "date", "ms", "none", "mix"};
 
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(arg, names[i])) {
-			*out = (enum retry_after_mode)i;
-			return 0;
-		}
-	}
-	return -1;
+	int i = name_index(arg, names, (int)ARRAY_SIZE(names));
+
+	if (i < 0)
+		return -1;
+	*out = (enum retry_after_mode)i;
+	return 0;
 }
 
 /* The server-side limit "N/WINDOW", e.g. 1000/300s or 1000/5m. */
@@ -227,34 +235,93 @@ static int parse_window(const char *arg, struct mock_faults *f)
 	return 0;
 }
 
+/*
+ * The options that set one field of struct mock_config to their value: the
+ * text itself, a fault's probability (0..1; main() checks their sum), a
+ * duration or a count (0 or more).
+ */
+enum option_value { VALUE_TEXT, VALUE_PROBABILITY, VALUE_DURATION, VALUE_COUNT };
+static const struct {
+	int opt;
+	const char *name; /* the option, without its "--" */
+	enum option_value kind;
+	size_t offset; /* in struct mock_config: a const char *, a double or an int64_t */
+} value_options[] = {
+    {OPT_BIND, "bind", VALUE_TEXT, offsetof(struct mock_config, bind)},
+    {OPT_CLIENT_ID, "client-id", VALUE_TEXT, offsetof(struct mock_config, client_id)},
+    {OPT_CONNECT_BASE, "connect-base", VALUE_TEXT, offsetof(struct mock_config, connect_base)},
+    {OPT_EXISTING, "existing", VALUE_TEXT, offsetof(struct mock_config, existing_file)},
+    {OPT_LOG, "log", VALUE_TEXT, offsetof(struct mock_config, log_path)},
+    {OPT_P429, "rate-limit-fault", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_429)},
+    {OPT_ERROR_RATE, "error-rate", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_error)},
+    {OPT_FAIL_500, "fail-500", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_500)},
+    {OPT_FAIL_502, "fail-502", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_502)},
+    {OPT_FAIL_503, "fail-503", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_503)},
+    {OPT_LATENCY, "latency", VALUE_DURATION, offsetof(struct mock_config, faults.latency_ms)},
+    {OPT_JITTER, "jitter", VALUE_DURATION, offsetof(struct mock_config, faults.jitter_ms)},
+    {OPT_HANG_RATE, "hang-rate", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_hang)},
+    {OPT_HANG_FOR, "hang-for", VALUE_DURATION, offsetof(struct mock_config, faults.hang_ms)},
+    {OPT_RESET_RATE, "reset-rate", VALUE_PROBABILITY, offsetof(struct mock_config, faults.p_reset)},
+    {OPT_MALFORMED_RATE, "malformed-rate", VALUE_PROBABILITY,
+     offsetof(struct mock_config, faults.p_malformed)},
+    {OPT_SHORT_BODY_RATE, "short-body-rate", VALUE_PROBABILITY,
+     offsetof(struct mock_config, faults.p_short_body)},
+    {OPT_CUT_BODY_RATE, "cut-body-rate", VALUE_PROBABILITY,
+     offsetof(struct mock_config, faults.p_cut_body)},
+    {OPT_REVOKE_AFTER, "revoke-after", VALUE_COUNT,
+     offsetof(struct mock_config, faults.revoke_after)},
+    {OPT_FAIL_FIRST, "fail-first", VALUE_COUNT, offsetof(struct mock_config, faults.fail_first)},
+    {OPT_PENALTY, "penalty", VALUE_DURATION, offsetof(struct mock_config, faults.rl_penalty_ms)},
+};
+
+/* Sets value_options[i]'s field of c from arg. 0, or -1 after an error. */
+static int apply_value(struct mock_config *c, size_t i, const char *arg)
+{
+	char *field = (char *)c + value_options[i].offset;
+	const char *name = value_options[i].name;
+
+	switch (value_options[i].kind) {
+	case VALUE_TEXT:
+		*(const char **)(void *)field = arg;
+		return 0;
+	case VALUE_PROBABILITY:
+		return parse_probability(name, arg, (double *)(void *)field);
+	case VALUE_DURATION:
+		return parse_ms(name, arg, (int64_t *)(void *)field);
+	case VALUE_COUNT:
+		return parse_count(name, arg, 0, (int64_t *)(void *)field);
+	}
+	return error("unhandled option");
+}
+
+/* The sum of the fault probabilities of c. */
+static double fault_probability_sum(const struct mock_config *c)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(value_options); i++)
+		if (value_options[i].kind == VALUE_PROBABILITY)
+			sum += *(const double *)(const void *)((const char *)c +
+							       value_options[i].offset);
+	return sum;
+}
+
 static int apply(struct mock_config *c, int opt, const char *arg)
 {
 	struct mock_faults *f = &c->faults;
 	int64_t v;
 
+	for (size_t i = 0; i < ARRAY_SIZE(value_options); i++)
+		if (value_options[i].opt == opt)
+			return apply_value(c, i, arg);
 	switch (opt) {
 	case OPT_PORT:
 		if (parse_count("port", arg, 0, &v) < 0 || v > 65535)
 			return error("--port: '%s' is not a port number", arg);
 		c->port = (int)v;
 		return 0;
-	case OPT_BIND:
-		c->bind = arg;
-		return 0;
-	case OPT_CLIENT_ID:
-		c->client_id = arg;
-		return 0;
-	case OPT_CONNECT_BASE:
-		c->connect_base = arg;
-		return 0;
-	case OPT_EXISTING:
-		c->existing_file = arg;
-		return 0;
 	case OPT_EXISTING_EVERY:
 		return parse_count("existing-every", arg, 1, &c->existing_every);
-	case OPT_LOG:
-		c->log_path = arg;
-		return 0;
 	case OPT_MAX_BODY:
 		if (parse_count("max-body", arg, 1, &c->max_body) < 0)
 			return -1;
@@ -265,18 +332,18 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 		c->idle_timeout_s = v / 1000;
 		return 0;
 	case OPT_MAX_PER_CLIENT:
-		if (parse_count("max-per-client", arg, 1, &v) < 0 || v > 1000000)
-			return error("--max-per-client: '%s' is not from 1 to 1000000", arg);
+		if (parse_range("max-per-client", arg, 1, 1000000, &v) < 0)
+			return -1;
 		c->max_per_client = (unsigned)v;
 		return 0;
 	case OPT_MAX_CONNECTIONS:
-		if (parse_count("max-connections", arg, 1, &v) < 0 || v > 1000000)
-			return error("--max-connections: '%s' is not from 1 to 1000000", arg);
+		if (parse_range("max-connections", arg, 1, 1000000, &v) < 0)
+			return -1;
 		c->max_connections = (unsigned)v;
 		return 0;
 	case OPT_THREADS:
-		if (parse_count("threads", arg, 1, &v) < 0 || v > 64)
-			return error("--threads: '%s' is not from 1 to 64", arg);
+		if (parse_range("threads", arg, 1, 64, &v) < 0)
+			return -1;
 		c->threads = (unsigned)v;
 		return 0;
 	case OPT_SEED:
@@ -284,8 +351,6 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 			return -1;
 		f->seed = (uint64_t)v;
 		return 0;
-	case OPT_P429:
-		return parse_probability("rate-limit-fault", arg, &f->p_429);
 	case OPT_RETRY_AFTER:
 		/* a duration leaves the mode alone, whichever option came first */
 		if (parse_mode(arg, &f->ra_mode) == 0)
@@ -296,8 +361,6 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 			return error(
 			    "--retry-after-mode: '%s' is not seconds, date, ms, none or mix", arg);
 		return 0;
-	case OPT_ERROR_RATE:
-		return parse_probability("error-rate", arg, &f->p_error);
 	case OPT_ERROR_STATUS:
 		if (!strcmp(arg, "mix")) {
 			f->error_status = 0;
@@ -307,12 +370,6 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 			return error("--error-status: '%s' is not 500..599 or mix", arg);
 		f->error_status = (int)v;
 		return 0;
-	case OPT_FAIL_500:
-		return parse_probability("fail-500", arg, &f->p_500);
-	case OPT_FAIL_502:
-		return parse_probability("fail-502", arg, &f->p_502);
-	case OPT_FAIL_503:
-		return parse_probability("fail-503", arg, &f->p_503);
 	case OPT_HTML_ERRORS:
 		f->html_errors = 1;
 		return 0;
@@ -335,30 +392,8 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 		return 0;
 	case OPT_WEBHOOK_FAULT:
 		return mock_journey_faults_parse(arg, &c->journey.faults);
-	case OPT_LATENCY:
-		return parse_ms("latency", arg, &f->latency_ms);
-	case OPT_JITTER:
-		return parse_ms("jitter", arg, &f->jitter_ms);
-	case OPT_HANG_RATE:
-		return parse_probability("hang-rate", arg, &f->p_hang);
-	case OPT_HANG_FOR:
-		return parse_ms("hang-for", arg, &f->hang_ms);
-	case OPT_RESET_RATE:
-		return parse_probability("reset-rate", arg, &f->p_reset);
-	case OPT_MALFORMED_RATE:
-		return parse_probability("malformed-rate", arg, &f->p_malformed);
-	case OPT_SHORT_BODY_RATE:
-		return parse_probability("short-body-rate", arg, &f->p_short_body);
-	case OPT_CUT_BODY_RATE:
-		return parse_probability("cut-body-rate", arg, &f->p_cut_body);
-	case OPT_REVOKE_AFTER:
-		return parse_count("revoke-after", arg, 0, &f->revoke_after);
-	case OPT_FAIL_FIRST:
-		return parse_count("fail-first", arg, 0, &f->fail_first);
 	case OPT_RATE_LIMIT:
 		return parse_window(arg, f);
-	case OPT_PENALTY:
-		return parse_ms("penalty", arg, &f->rl_penalty_ms);
 	}
 	return error("unhandled option");
 }
@@ -408,9 +443,7 @@ int main(int argc, char **argv)
 		error("unexpected argument '%s'; see 'finch-mock --help'", argv[optind]);
 		return 2;
 	}
-	sum = c.faults.p_reset + c.faults.p_hang + c.faults.p_429 + c.faults.p_error +
-	      c.faults.p_500 + c.faults.p_502 + c.faults.p_503 + c.faults.p_malformed +
-	      c.faults.p_short_body + c.faults.p_cut_body;
+	sum = fault_probability_sum(&c);
 	if (sum > 1.0 + 1e-9) {
 		error("the fault probabilities add up to %.3f, more than 1", sum);
 		return 2;
