@@ -27,7 +27,8 @@
 struct request {
 	struct mock_server *srv;
 	struct MHD_Connection *conn;
-	struct strbuf body;
+	struct strbuf body; /* taken whole at the announced length (body_reserve) */
+	int keep_body;	    /* an answer reads the body: a session or /_mock/ path */
 	int too_big;
 	int decided; /* the answer below is ready */
 	int reset;   /* close without answering */

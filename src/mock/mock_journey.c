@@ -360,6 +360,27 @@ void mock_journey_stop(struct mock_journey *j, int64_t grace_ms)
 	free(j);
 }
 
+/*
+ * Sets *slot to a copy of s (NULL: none) in the buffer the slot had, resized
+ * in place: a session replacing the oldest reuses its strings' memory (the
+ * same size for a session id), where a free and a malloc for each of its
+ * 65,536 strings scattered them through the arenas between the short-lived
+ * blocks of the requests around them, and the arenas grew holes.
+ */
+static void keep_copy(char **slot, const char *s)
+{
+	size_t n;
+
+	if (!s) {
+		free(*slot);
+		*slot = NULL;
+		return;
+	}
+	n = strlen(s) + 1;
+	*slot = xrealloc(*slot, n);
+	memcpy(*slot, s, n);
+}
+
 int64_t mock_journey_session(struct mock_journey *j, const char *session_id,
 			     const char *customer_id, const char *connection_id, int64_t minutes)
 {
@@ -371,19 +392,17 @@ int64_t mock_journey_session(struct mock_journey *j, const char *session_id,
 	if (j->nsessions == SESSIONS_MAX) {
 		s = &j->sessions[j->oldest];
 		j->oldest = (j->oldest + 1) % SESSIONS_MAX;
-		free(s->session_id);
-		free(s->customer_id);
-		free(s->connection_id);
 	} else {
 		if (j->nsessions == j->asessions) {
 			j->asessions = j->asessions ? 2 * j->asessions : 64;
 			j->sessions = xrealloc(j->sessions, j->asessions * sizeof(*j->sessions));
 		}
 		s = &j->sessions[j->nsessions++];
+		*s = (struct session){0};
 	}
-	s->session_id = xstrdup(session_id);
-	s->customer_id = customer_id ? xstrdup(customer_id) : NULL;
-	s->connection_id = connection_id ? xstrdup(connection_id) : NULL;
+	keep_copy(&s->session_id, session_id);
+	keep_copy(&s->customer_id, customer_id);
+	keep_copy(&s->connection_id, connection_id);
 	s->expires_at_ms = clock_now_ms() + minutes * 60000;
 	pthread_mutex_unlock(&j->lock);
 	return minutes;

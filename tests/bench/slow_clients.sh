@@ -11,8 +11,10 @@
 # resident memory (VmRSS) and, from GET /stats, the heap as glibc's malloc
 # sees it: bytes in use and bytes free but held. It prints the good clients'
 # answers and rate, the hostile clients' reconnects, and the RSS at the start,
-# the end, its minimum and maximum: flat memory means the last minute's
-# maximum within a few MiB of the first's. A heap in use that stays flat
+# the end, its minimum and maximum, then the RSS at 1 min and the slope of a
+# least-squares fit of VmRSS over the samples after the first minute (the
+# warm-up: the journey's 65,536 sessions are kept by then), in MiB a minute,
+# and a verdict: "flat" under 0.05 MiB/min. A heap in use that stays flat
 # while RSS creeps is the allocator holding freed memory, not a leak.
 #
 # Usage: tests/bench/slow_clients.sh [BUILD_DIR]   (default: build)
@@ -147,6 +149,30 @@ async def main():
         print("heap (glibc, all arenas): in use %.1f MiB at the first sample, %.1f at the last, %.1f at most;"
               " free but held %.1f MiB at the first, %.1f at the last"
               % (used[0] / 1024, used[-1] / 1024, max(used) / 1024, free[0] / 1024, free[-1] / 1024))
+    # the first minute is the warm-up (the journey's 65,536 sessions are kept by then):
+    # the slope is the least-squares fit of VmRSS on time over the samples after it
+    # the last sample is taken as the clients stop: it is left out of the fit
+    fit = [s for s in samples[:-1] if s[0] >= 60 or secs <= 120]
+    late = [(t, k) for t, k, _, _ in fit]
+    at1 = min(samples, key=lambda s: abs(s[0] - 60))[1]
+    slope = slope_mib_min(late)
+    heap_slope = slope_mib_min([(t, u) for t, _, u, _ in fit if u >= 0])
+    print("RSS: start %.1f MiB, at 1 min %.1f MiB, at %d s %.1f MiB; slope from %d s to %d s"
+          " %.3f MiB/min (heap in use %.3f MiB/min): %s"
+          % (rss[0] / 1024, at1 / 1024, late[-1][0], late[-1][1] / 1024, late[0][0], late[-1][0], slope,
+             heap_slope,
+             "flat" if slope < 0.05 else "creeps (goal < 0.05 MiB/min)"))
+
+def slope_mib_min(points):
+    """The least-squares slope of KiB on seconds, in MiB a minute."""
+    n = len(points)
+    if n < 2:
+        return float("nan")
+    mt = sum(t for t, _ in points) / n
+    mk = sum(k for _, k in points) / n
+    var = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (k - mk) for t, k in points) / var * 60 / 1024 if var else float("nan")
+
 asyncio.run(main())
 PY
 stop_bench_mock

@@ -2,7 +2,8 @@
 # tests/security/mock_limits.sh: finch-mock holds up against a local user
 # (issue 20, item 10). A session request without the credentials gets its
 # 401 before any body byte is sent, and one announcing a body over
-# --max-body its 413; an idle connection is closed after --idle-timeout; a
+# --max-body its 413; a body comes whole whether announced, chunked or in
+# pieces, and one no answer reads is dropped; an idle connection is closed after --idle-timeout; a
 # client past --max-per-client is turned away; the defaults serve 1,000
 # concurrent keep-alive connections (two requests on each); it listens on
 # loopback unless --bind says otherwise.
@@ -32,6 +33,26 @@ if mode == "early":  # headers only, the announced body never sent: the answer m
         s = socket.create_connection(("127.0.0.1", port))
         s.sendall(head(who, length))
         print(first_line(s))
+elif mode == "pieces":  # bodies in pieces: announced, chunked, up to --max-body, and one no answer reads
+    body = b'{"customer_id":"p-1","customer_name":"P","products":["directory"]}'
+    pad = b'{"customer_id":"p-2","customer_name":"P","products":["directory"],"x":"'
+    full = pad + b"a" * (1000 - len(pad) - 2) + b'"}'  # exactly --max-body 1000
+    chunked = ("POST /connect/sessions HTTP/1.1\r\nHost: t\r\nAuthorization: Basic %s\r\n"
+               "Finch-API-Version: 2020-09-17\r\nContent-Type: application/json\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n" % auth).encode()
+    for first, rest in ((head(auth, len(body)) + body[:10], [body[10:40], body[40:]]),
+                        (chunked, [b"%x\r\n%s\r\n" % (len(body) - 30, body[:-30]),
+                                   b"%x\r\n%s\r\n0\r\n\r\n" % (30, body[-30:])]),
+                        (head(auth, len(full)) + full[:500], [full[500:]]),
+                        (chunked, [b"%x\r\n%s \r\n0\r\n\r\n" % (len(full) + 1, full)]),
+                        (b"POST /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\n"
+                         + b"x" * 400, [b"x" * 500])):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(first)
+        for piece in rest:
+            s.sendall(piece)
+        print(first_line(s))
+        s.close()
 elif mode == "idle":  # connect, send nothing: closed long before the 60 s deadline
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(60)
@@ -114,6 +135,13 @@ grep -q " 0100007F:$hexport 00000000:0000 0A " /proc/net/tcp || fail "not listen
 ! grep -q " 00000000:$hexport 00000000:0000 0A " /proc/net/tcp || fail "listening on every address"
 stop_mock
 pass "finch-mock listens on 127.0.0.1 only by default"
+
+# ---- bodies: in pieces, chunked, at the limit; a body no answer reads is dropped ---------
+start_mock --max-body 1000
+python3 probe.py pieces "$(port)" >pieces.txt
+expect_eq "bodies in pieces" "$(cut -d' ' -f2 pieces.txt | paste -sd' ')" "201 201 201 400 404"
+stop_mock
+pass "a session body sent in pieces, chunked, or of exactly --max-body is read whole; a chunked one a byte longer gets 400; a body no answer reads is dropped (404)"
 
 # ---- idle connections are closed, one client's connections are bounded -----------------------
 start_mock --idle-timeout 1s --max-per-client 5
