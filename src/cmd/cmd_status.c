@@ -210,6 +210,7 @@ static int print_json(struct store *st, const struct report *r)
 	cJSON_AddNumberToObject(root, "carried_over", (double)r->counts.carried);
 	cJSON_AddNumberToObject(root, "given_up", (double)r->counts.given_up);
 	cJSON_AddNumberToObject(root, "unconfirmed", (double)r->counts.unconfirmed);
+	cJSON_AddNumberToObject(root, "outcome_unknown", (double)r->counts.outcome_unknown);
 	add_time(root, "carried_over_until", r->counts.carried_until_ms);
 	add_funnel(root, &r->funnel);
 	fail = cJSON_AddArrayToObject(root, "failures");
@@ -375,6 +376,12 @@ static int print_text(struct store *st, const struct report *r)
 		    "Finch's support about each Finch-Request-Id ('export --state failed', status "
 		    "unconfirmed), then 'finch-onboard retry --unconfirmed'\n",
 		    (long long)r->counts.unconfirmed);
+	if (r->counts.outcome_unknown)
+		printf("outcome unknown: %lld pending, their last request cut short or lost in a "
+		       "crash after it went out: Finch may have created their sessions, and the "
+		       "next run or sync sends them again, naming each in its log "
+		       "(event resend_unknown); see their error in the export\n",
+		       (long long)r->counts.outcome_unknown);
 	if (r->counts.by_state[STATE_FAILED]) {
 		printf("failures by finch_code and HTTP status:\n");
 		if (store_each_failure_group(st, print_failure, NULL) < 0)

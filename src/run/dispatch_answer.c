@@ -11,12 +11,7 @@
 #include "finch/retry.h"
 #include "run/dispatch_int.h"
 
-/*
- * A line per row is a warning, but a debug event under --quiet (issue 16:
- * --quiet prints the summary counts alone, in import and sync alike; status
- * and the export have every row, and --log-format json the event).
- */
-static enum log_level row_level(const struct dispatcher *d)
+enum log_level dispatch_row_level(const struct dispatcher *d)
 {
 	return d->cfg->quiet ? LOG_DEBUG : LOG_WARN;
 }
@@ -370,7 +365,7 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 		break;
 	case FINCH_REJECTED:
 		d->sum->failed++;
-		log_event(row_level(d), "row_failed", "row failed: the API rejected it",
+		log_event(dispatch_row_level(d), "row_failed", "row failed: the API rejected it",
 			  LOG_S("customer_id", t->job.req.customer_id),
 			  LOG_I("http_status", o.http_status), LOG_S("finch_code", o.finch_code),
 			  LOG_S("reason", o.message), LOG_END);
@@ -400,7 +395,7 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 		break;
 	case FINCH_UNREADABLE:
 		d->sum->failed++;
-		log_event(row_level(d), "row_unconfirmed",
+		log_event(dispatch_row_level(d), "row_unconfirmed",
 			  "a 2xx whose body could not be read: the session may exist, so the row "
 			  "is never sent again by itself (ask Finch about its request id, then "
 			  "finch-onboard retry --unconfirmed to send it)",

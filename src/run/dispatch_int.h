@@ -155,6 +155,13 @@ void dispatch_note_retry_due(struct dispatcher *d, int64_t when_ms, int64_t now_
 void dispatch_fill_outcome(struct dispatcher *d, struct transfer *t, enum outcome_kind k,
 			   struct store_outcome *o);
 
+/*
+ * A line per row is a warning, but a debug event under --quiet (issue 16:
+ * --quiet prints the summary counts alone, in import and sync alike; status
+ * and the export have every row, and --log-format json the event).
+ */
+enum log_level dispatch_row_level(const struct dispatcher *d);
+
 /* Moves finished transfers to the outcomes held for the next group commit. */
 void dispatch_collect(struct dispatcher *d);
 

@@ -111,6 +111,14 @@ static int dispatch_start_transfer(struct dispatcher *d, struct store_job *job)
 		return -1;
 	}
 	d->sum->sent++;
+	if (t->job.outcome_unknown) {
+		/* No idempotency key: if the lost request created a session, this is a second. */
+		d->sum->resent_unknown++;
+		log_event(dispatch_row_level(d), "resend_unknown",
+			  "sending again a row whose last request's outcome is unknown (cut "
+			  "short or lost in a crash): Finch may already have a session for it",
+			  LOG_S("customer_id", t->job.req.customer_id), LOG_END);
+	}
 	return 0;
 }
 
@@ -499,6 +507,8 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		  LOG_I("sent", sum->sent), LOG_I("created", sum->created),
 		  LOG_I("exists", sum->exists), LOG_I("failed", sum->failed),
 		  LOG_I("retries", sum->retries), LOG_I("throttled", sum->throttled),
+		  LOG_I("cut_unknown", sum->cut_unknown),
+		  LOG_I("resent_unknown", sum->resent_unknown),
 		  LOG_I("pending", sum->counts.by_state[STATE_PENDING]),
 		  LOG_I("retry_wait", sum->counts.by_state[STATE_RETRY_WAIT]),
 		  LOG_I("created_total", sum->counts.by_state[STATE_CREATED]),

@@ -50,21 +50,47 @@ void dispatch_stop_sending(struct dispatcher *d, enum run_mode mode)
 	d->mode = mode;
 }
 
-/* Stops every transfer in flight; their rows go back to pending, the attempts cut short. */
+/*
+ * Stops every transfer in flight; their rows go back to pending, their
+ * budget untouched. A request that never went out (no connection yet) is
+ * "cut short"; one that did may have created a session whose answer is now
+ * lost, as a crash loses one: its attempt is "outcome unknown", and its row
+ * says so (store_record_unsent()) until an answer replaces it.
+ */
 static void abort_in_flight(struct dispatcher *d, const char *why)
 {
+	int64_t unknown = 0;
+
 	for (size_t i = 0; i < d->nxfers; i++) {
 		struct transfer *t = &d->xfers[i];
 		struct store_outcome so;
+		struct strbuf msg = STRBUF_INIT;
 
 		if (!t->busy)
 			continue;
 		dispatch_fill_outcome(d, t, OUTCOME_UNSENT, &so);
-		so.transport_error = xstrdup("cut short");
-		so.message = xstrdup(why);
+		if (transfer_sent_nothing(t)) {
+			so.transport_error = xstrdup("cut short");
+			so.message = xstrdup(why);
+		} else {
+			strbuf_addf(&msg,
+				    STORE_OUTCOME_UNKNOWN ": %s after the request went out; Finch "
+							  "may have created a session",
+				    why);
+			so.transport_error = xstrdup(STORE_OUTCOME_UNKNOWN);
+			so.message = strbuf_detach(&msg, NULL);
+			unknown++;
+		}
 		dispatch_keep(d, &so);
 		d->sum->unsent++;
 		dispatch_transfer_done(d, t);
+	}
+	if (unknown) {
+		d->sum->cut_unknown += unknown;
+		log_event(LOG_WARN, "cut_unknown",
+			  "requests in flight cut short with their outcome unknown: their rows go "
+			  "back to pending, and the next run sends them again (status counts them)",
+			  LOG_I("rows", unknown), LOG_END);
 	}
 }
 
@@ -212,6 +238,10 @@ void run_summary_print(FILE *f, const struct run_summary *s)
 		fprintf(f, ", outages %" PRId64, s->outages);
 	if (s->unsent)
 		fprintf(f, ", put back to pending %" PRId64, s->unsent);
+	if (s->cut_unknown)
+		fprintf(f, " (outcome unknown %" PRId64 ")", s->cut_unknown);
+	if (s->resent_unknown)
+		fprintf(f, ", sent again after an unknown outcome %" PRId64, s->resent_unknown);
 	fputc('\n', f);
 	fputs("rows:", f);
 	for (int i = 0; i < STATE_COUNT; i++)

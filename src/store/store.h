@@ -317,6 +317,7 @@ struct state_counts {
 	int64_t withdrawn;	  /* rows missing from the last CSV: in no by_state, in total */
 	int64_t given_up;	  /* failed rows whose transient streak outlived --give-up-after */
 	int64_t unconfirmed;	  /* failed rows whose 2xx could not be read (schema 013) */
+	int64_t outcome_unknown;  /* pending rows whose last request's outcome is unknown */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
@@ -416,7 +417,8 @@ struct store_job {
 	int64_t attempts;	    /* attempts already made in this budget */
 	int64_t attempt_total;	    /* attempts ever made for this customer */
 	int64_t first_transient_ms; /* start of its streak of transient failures; 0: none */
-	int was_waiting; /* it was claimed from retry_wait (pending has no next_attempt_at) */
+	int was_waiting;     /* it was claimed from retry_wait (pending has no next_attempt_at) */
+	int outcome_unknown; /* its last request's outcome is unknown: a session may exist */
 };
 
 void store_job_release(struct store_job *job);
@@ -480,6 +482,17 @@ int store_plan_counts(struct store *st, int64_t now_ms, int resend_changed,
 		      struct plan_counts *out);
 
 /* One HTTP attempt, for the attempts table. */
+/*
+ * The transport_error of an attempt whose request may have reached Finch and
+ * whose answer was lost: a crash left its row in_flight
+ * (store_recover_in_flight()), or a second signal or the end of --grace cut
+ * it short after it went out. Its row goes back to pending with the
+ * attempt's message as its error, which starts with these words until an
+ * answer replaces it: state_counts.outcome_unknown counts such rows, and a
+ * claimed one is store_job.outcome_unknown.
+ */
+#define STORE_OUTCOME_UNKNOWN "outcome unknown"
+
 struct attempt_record {
 	int64_t customer_row; /* customers.id */
 	int64_t run_id;
@@ -519,7 +532,8 @@ int store_record_retry(struct store *st, const struct attempt_record *a, int64_t
 /*
  * The attempt was cut short with no answer that counts (401 elsewhere in the
  * run, or a forced stop): the row goes back to pending, its budget untouched.
- * a may be NULL when the request never went out.
+ * a may be NULL when the request never went out. When a's transport_error
+ * is STORE_OUTCOME_UNKNOWN, its message becomes the row's error.
  */
 int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a);
 

@@ -50,7 +50,8 @@ const char *const store_outcome_sql[S_STMT_COUNT] = {
 		    "attempt_total = attempt_total + 1, first_transient_at = ?6, give_up_at = ?7, "
 		    "next_attempt_at = ?8, updated_at = ?5 WHERE id = ?1",
     [S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
-		     "next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1",
+		     "next_attempt_at = NULL, updated_at = ?3, error = coalesce(?4, error) "
+		     "WHERE id = ?1",
     [S_ROW_BY_CUSTOMER] = "SELECT id, state FROM customers WHERE customer_id = ?1 AND keyless = 0",
     [S_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1)",
     /* a restored backup: the row was not claimed yet when it was taken */
@@ -217,6 +218,10 @@ int store_record_unsent(struct store *st, int64_t customer_row, const struct att
 	sqlite3_bind_int64(s, 1, customer_row);
 	sqlite3_bind_int64(s, 2, a ? 1 : 0);
 	sqlite3_bind_int64(s, 3, a ? attempt_end(a) : clock_now_ms());
+	if (a && a->transport_error && !strcmp(a->transport_error, STORE_OUTCOME_UNKNOWN))
+		bind_text(s, 4, a->message);
+	else
+		sqlite3_bind_null(s, 4);
 	return store_exec(st, S_SET_UNSENT);
 }
 

@@ -18,7 +18,8 @@
 	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
 	"integration_auth_method, connection_id, attempts, attempt_total, "                        \
 	"coalesce(first_transient_at, 0), next_attempt_at IS NOT NULL, "                           \
-	"recordkeeping_recordkeeper, recordkeeping_plan_id"
+	"recordkeeping_recordkeeper, recordkeeping_plan_id, "                                      \
+	"coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0)"
 
 /*
  * A retry_wait row this run deferred (store_defer_long_hints()): its last
@@ -135,7 +136,7 @@ int store_has_rows(struct store *st)
 int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
 {
 	static const char lost[] =
-	    "outcome unknown: the run stopped before the answer was recorded";
+	    STORE_OUTCOME_UNKNOWN ": the run stopped before the answer was recorded";
 	sqlite3_stmt *s = st->stmt[S_IN_FLIGHT_ROWS];
 	struct attempt_record a = {0};
 	int64_t *rows = NULL;
@@ -167,7 +168,7 @@ int store_recover_in_flight(struct store *st, int64_t now_ms, int64_t *count)
 		a.attempt_no = rows[i + 1] + 1;
 		a.kind = (enum request_kind)rows[i + 2];
 		a.started_ms = now_ms;
-		a.transport_error = "outcome unknown";
+		a.transport_error = STORE_OUTCOME_UNKNOWN;
 		a.message = lost;
 		if (store_insert_attempt(st, &a) < 0)
 			goto out;
@@ -234,6 +235,7 @@ static void read_job(sqlite3_stmt *s, struct store_job *job)
 	job->was_waiting = sqlite3_column_int(s, 16);
 	job->req.recordkeeper = column_dup(s, 17);
 	job->req.recordkeeping_plan_id = column_dup(s, 18);
+	job->outcome_unknown = sqlite3_column_int(s, 19);
 }
 
 void store_defer_long_hints(struct store *st, int64_t since_ms, int64_t cap_ms)

@@ -34,7 +34,8 @@ const char *const store_report_sql[S_STMT_COUNT] = {
     [S_COUNT_STATES] =
 	"SELECT CASE WHEN withdrawn THEN 'withdrawn' ELSE state END, count(*), "
 	"sum(CASE WHEN attempt_total > 1 THEN attempt_total - 1 ELSE 0 END), "
-	"sum(line_invalid), sum(changed_fields != 0), sum(unconfirmed) FROM customers "
+	"sum(line_invalid), sum(changed_fields != 0), sum(unconfirmed), "
+	"sum(state = 'pending' AND error LIKE '" STORE_OUTCOME_UNKNOWN "%') FROM customers "
 	"GROUP BY 1",
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
@@ -219,6 +220,7 @@ int store_count_states(struct store *st, int64_t now_ms, struct state_counts *ou
 		out->line_invalid += sqlite3_column_int64(s, 3);
 		out->changed += sqlite3_column_int64(s, 4);
 		out->unconfirmed += sqlite3_column_int64(s, 5);
+		out->outcome_unknown += sqlite3_column_int64(s, 6);
 	}
 	if (rc != SQLITE_DONE)
 		ret = store_db_error(st, "cannot count rows");

@@ -330,7 +330,7 @@ expect_exit 4 fo import --db l.db l.db.csv
 bg_signal TERM
 [ "$BG_RC" = 5 ] || fail "SIGTERM: run exited $BG_RC, want 5"
 [ "$(count_state l.db in_flight)" = 0 ] || fail "SIGTERM left rows in flight"
-[ "$(q l.db "SELECT count(*) FROM attempts WHERE transport_error = 'cut short'")" = 0 ] ||
+[ "$(q l.db "SELECT count(*) FROM attempts WHERE transport_error IN ('cut short', 'outcome unknown')")" = 0 ] ||
 	fail "within --grace, answers in flight should have been recorded, not cut short"
 [ "$(count_state l.db pending)" -gt 0 ] || fail "SIGTERM did not stop dispatching"
 [ "$(requests m-lock.log)" = "$(q l.db 'SELECT count(*) FROM attempts')" ] ||
@@ -354,11 +354,11 @@ bg_signal TERM
 [ $(($(date +%s%3N) - t0)) -lt 3000 ] || fail "a second signal did not stop the run at once"
 [ "$(count_state g.db in_flight)" = 0 ] && [ "$(count_state g.db pending)" = 10 ] ||
 	fail "a second signal left rows in flight or changed their state"
-[ "$(q g.db "SELECT count(*) FROM attempts WHERE transport_error = 'cut short'")" = 4 ] ||
-	fail "the cut-short attempts are not recorded"
+[ "$(q g.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'")" = 4 ] ||
+	fail "the cut-short attempts are not recorded as outcome unknown"
 [ "$(q g.db 'PRAGMA integrity_check')" = ok ] || fail "integrity_check failed after two signals"
 stop_mock
-pass "a second signal stops at once: rows in flight back to pending, attempts recorded as cut short"
+pass "a second signal stops at once: rows in flight back to pending, attempts recorded as outcome unknown"
 
 # ---- dry run, logs, progress, secrets --------------------------------------------------
 start_mock --log "$work/m-dry.log"
