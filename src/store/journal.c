@@ -369,15 +369,25 @@ void journal_close(struct journal *j)
  * Reads the journal of db_file into *buf: 1 when it has bytes, 0 when it is
  * absent or empty, -1 after reporting.
  */
-static int read_journal(const char *path, struct strbuf *buf)
+static int read_journal(const char *path, struct strbuf *buf, struct stat *sb)
 {
 	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	ssize_t n;
 
 	if (fd < 0)
 		return errno == ENOENT ? 0
 				       : error_errno("cannot open the answers journal '%s'", path);
+	if (fstat(fd, sb) < 0) {
+		error_errno("cannot read the answers journal '%s'", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb->st_mode)) { /* a FIFO or a device planted there: never read */
+		error("the answers journal '%s' is not a regular file", path);
+		close(fd);
+		return -1;
+	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -395,8 +405,9 @@ static int read_journal(const char *path, struct strbuf *buf)
 int64_t journal_waiting_file(const char *path)
 {
 	struct strbuf buf = STRBUF_INIT;
+	struct stat sb;
 	int64_t lines = 0;
-	int r = read_journal(path, &buf);
+	int r = read_journal(path, &buf, &sb);
 
 	for (size_t i = 0; r > 0 && i < buf.len; i++)
 		lines += buf.buf[i] == '\n';
@@ -418,9 +429,12 @@ int journal_load(const char *path, struct journal_entries *out)
 	struct strbuf buf = STRBUF_INIT;
 	int64_t lineno = 0;
 	size_t pos = 0, alloc = 0;
-	int r = read_journal(path, &buf), ret = r;
+	struct stat sb = {0};
+	int r = read_journal(path, &buf, &sb), ret = r;
 
 	memset(out, 0, sizeof(*out));
+	out->owner = sb.st_uid;
+	out->mode = sb.st_mode;
 	while (r > 0 && pos < buf.len) {
 		const char *line = buf.buf + pos, *nl = memchr(line, '\n', buf.len - pos);
 		struct journal_entry *e;
@@ -513,6 +527,12 @@ const char *journal_entries_foreign(const struct journal_entries *e, const char 
 }
 
 /* Refuses e (refuse()) when a line of it names another database than st. */
+/*
+ * A journal is the job's own file: journal_open() creates it 0600 with
+ * O_NOFOLLOW. One that another user owns, or that others may write, was
+ * planted or changed by someone else (a shared folder): its answers, links
+ * included, are never applied (issue 20: inputs in shared folders).
+ */
 static int check_owner(struct store *st, const char *path, const struct journal_entries *e)
 {
 	const char *ours = store_database_id(st), *theirs;
@@ -522,7 +542,15 @@ static int check_owner(struct store *st, const char *path, const struct journal_
 	if (!ours)
 		return -1;
 	theirs = journal_entries_foreign(e, ours);
-	if (theirs) {
+	if (e->owner != geteuid()) {
+		strbuf_addf(&why, "it belongs to uid %lu, not to this job's user (uid %lu)",
+			    (unsigned long)e->owner, (unsigned long)geteuid());
+		ret = refuse(st, path, e, why.buf);
+	} else if (e->mode & (S_IWGRP | S_IWOTH)) {
+		strbuf_addf(&why, "others may write it (mode %04o; the job makes it 0600)",
+			    (unsigned)(e->mode & 07777));
+		ret = refuse(st, path, e, why.buf);
+	} else if (theirs) {
 		strbuf_addf(&why, "it was written for another database (id %s; this one is %s)",
 			    theirs, ours);
 		ret = refuse(st, path, e, why.buf);

@@ -58,6 +58,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "store/store.h"
 #include "base/strbuf.h"
@@ -112,7 +113,9 @@ struct journal_entry {
 struct journal_entries {
 	struct journal_entry *v;
 	size_t n;
-	int torn; /* the last line lacked its "\n" (a crash mid-append): left out */
+	int torn;    /* the last line lacked its "\n" (a crash mid-append): left out */
+	uid_t owner; /* the file's owner and mode, from fstat(2) on the descriptor read */
+	mode_t mode;
 };
 
 /*

@@ -71,6 +71,27 @@ expect_exit 2 fo sync d.db.csv --db d.db --out x.csv --base-url "$MOCK_URL" --ra
 cmp -s d.db-answers journal.keep || fail "the refused journal was changed or removed"
 pass "a journal of another database: exit 2 naming it and the ways out, kept, nothing sent"
 
+# ---- a journal someone else planted or may change: refused, kept -----------------
+# (a shared folder: its links would reach the export, e.g. a phishing URL)
+rm -f d.db d.db-wal d.db-shm d.db-answers
+cp d.db.broken d.db
+cp journal.keep d.db-answers
+chmod 0666 d.db-answers
+expect_exit 2 fo run --db d.db --base-url "$MOCK_URL" --rate 0 --quiet
+grep -q "answers journal '.*d.db-answers' cannot be applied to the database '.*d.db': others may write it (mode 0666" err.txt ||
+	fail "a journal others may write: $(cat err.txt)"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 0600 d.db-answers
+	chown nobody d.db-answers
+	expect_exit 2 fo import d.db.csv --db d.db --quiet
+	grep -q "cannot be applied to the database '.*d.db': it belongs to uid $(id -u nobody), not to this job's user (uid 0)" err.txt ||
+		fail "a journal another user owns: $(cat err.txt)"
+fi
+cmp -s d.db-answers journal.keep || fail "the refused journal was changed or removed"
+[ "$(requests m.log)" = "$posts" ] || fail "a run with a planted journal sent $(($(requests m.log) - posts)) requests"
+rm -f d.db-answers
+pass "a journal another user owns, or others may write: exit 2 naming it, kept, nothing sent"
+
 # ---- dry runs see the waiting journal; a crash between the replay's commit and
 # the journal's removal --------------------------------------------------------
 rm -f d.db d.db-wal d.db-shm
