@@ -36,6 +36,7 @@
 #include "finch/validate.h"
 #include "finch/webhook.h"
 #include "store/store.h"
+#include "store/store_connections.h"
 #include "store/writer.h"
 
 #define MAX_UNKNOWN_LISTED 20

@@ -13,6 +13,7 @@
 #include "output/export.h"
 #include "output/outpath.h"
 #include "store/store.h"
+#include "store/store_report.h"
 #include "base/util.h"
 
 static const char export_usage[] =

@@ -13,6 +13,7 @@
 #include "finch/reconcile.h"
 #include "base/cli.h"
 #include "store/store.h"
+#include "store/store_import.h"
 #include "base/signals.h"
 #include "base/util.h"
 #include "store/writer.h"

@@ -1,6 +1,6 @@
 /*
  * cmd_prune.c: `finch-onboard prune`, retention: deletes the attempts and
- * runs older than a window, keeping what the rows still need (store.h,
+ * runs older than a window, keeping what the rows still need (store_prune.h,
  * store_prune()); and what `sync --keep-history` shares with it.
  */
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include "cmd/common.h"
 #include "run/options.h"
 #include "store/store.h"
+#include "store/store_prune.h"
 #include "store/writer.h"
 
 static const char prune_usage[] =

@@ -12,6 +12,8 @@
 #include "cmd/common.h"
 #include "output/export.h"
 #include "store/store.h"
+#include "store/store_queue.h"
+#include "store/store_report.h"
 #include "base/util.h"
 #include "store/writer.h"
 

@@ -19,6 +19,7 @@
 #include "run/options.h"
 #include "store/journal.h"
 #include "store/store.h"
+#include "store/store_queue.h"
 #include "base/signals.h"
 #include "base/util.h"
 #include "store/writer.h"

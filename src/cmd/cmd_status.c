@@ -15,6 +15,8 @@
 #include "cmd/common.h"
 #include "store/journal.h"
 #include "store/store.h"
+#include "store/store_import.h"
+#include "store/store_report.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 

@@ -36,6 +36,7 @@
 #include "cmd/common.h"
 #include "finch/webhook.h"
 #include "store/store.h"
+#include "store/store_connections.h"
 
 #define WEBHOOK_LOCK_WAIT_MS 3000
 #define WEBHOOK_YIELD_US     2000 /* after each commit: see store_event() */

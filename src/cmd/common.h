@@ -27,6 +27,8 @@
 #include "csv/csv_import.h"
 #include "output/export.h"
 #include "store/store.h"
+#include "store/store_import.h"
+#include "store/store_queue.h"
 
 struct cmd_common {
 	const char *db;		 /* --db PATH; the default until given */

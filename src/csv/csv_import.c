@@ -31,6 +31,7 @@
 #include "base/utf8.h"
 #include "finch/reconcile.h"
 #include "finch/validate.h"
+#include "store/store_import.h"
 
 const struct option import_long_options[] = {
     {"products", required_argument, NULL, IMPORT_OPT_PRODUCTS},

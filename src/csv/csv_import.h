@@ -26,6 +26,7 @@
 #include "csv/csv_input.h"
 #include "csv/csv_text.h"
 #include "store/store.h"
+#include "store/store_import.h"
 
 #include <getopt.h>
 

@@ -13,6 +13,7 @@
 #include "csv/csv_import.h"
 #include "csv/csv_importer.h"
 #include "csv/csv_text.h"
+#include "store/store_import.h"
 
 static int reject(struct importer *im, const struct record *rec, const char *key,
 		  const char *column, const char *why);

@@ -17,6 +17,7 @@
 #include "csv/csv_header.h"
 #include "finch/validate.h"
 #include "store/store.h"
+#include "store/store_import.h"
 
 struct import_options; /* csv_import.h, included before this header (CSV_FOOTER_MAX) */
 

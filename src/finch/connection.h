@@ -11,7 +11,7 @@
  *	connected      connected                        nothing
  *	syncing        pending, processing              wait: Finch is setting it up
  *	needs_reauth   reauth, error_permissions        a reauthentication link
- *	                                                (store.h REAUTH_NEEDED_SQL,
+ *	                                                (store_queue.h REAUTH_NEEDED_SQL,
  *	                                                what --reauthenticate sends)
  *	no_account     error_no_account_setup           the employer sets up its
  *	                                                account at the provider

@@ -23,6 +23,7 @@
 #include "output/outpath.h"
 #include "base/cli.h"
 #include "base/util.h"
+#include "store/store_report.h"
 
 /* The inputs' fields are exported in csv_column_names' order, by its names. */
 _Static_assert(EXPORT_COL_CUSTOMER_EMAIL - EXPORT_COL_CUSTOMER_ID ==

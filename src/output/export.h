@@ -58,6 +58,7 @@
 #include <stdio.h>
 
 #include "store/store.h"
+#include "store/store_report.h"
 #include "base/strbuf.h"
 
 enum export_format { EXPORT_CSV, EXPORT_JSONL };

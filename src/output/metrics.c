@@ -15,6 +15,7 @@
 #include "output/atomicfile.h"
 #include "output/outpath.h"
 #include "base/util.h"
+#include "store/store_report.h"
 
 /* The # HELP and # TYPE lines of a metric. */
 static void header(struct strbuf *sb, const char *name, const char *type, const char *help)
@@ -80,7 +81,8 @@ void metrics_job_label(struct strbuf *sb, const char *job, const char *db)
 	}
 }
 
-/* The campaign's funnel (store.h struct funnel): rows by stage and by connection status, ages. */
+/* The campaign's funnel (store_report.h struct funnel): rows by stage and by connection status,
+ * ages. */
 static void funnel_metrics(struct strbuf *sb, const struct funnel *f, const char *job)
 {
 	const struct {

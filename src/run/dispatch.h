@@ -28,6 +28,7 @@
 
 #include "run/options.h"
 #include "store/store.h"
+#include "store/store_report.h"
 
 /* Outcomes are committed at most this long after the first uncommitted one. */
 #define DISPATCH_COMMIT_MS 100

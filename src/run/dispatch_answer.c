@@ -10,6 +10,8 @@
 #include "finch/finch_api.h"
 #include "finch/retry.h"
 #include "run/dispatch_int.h"
+#include "store/store_outcome.h"
+#include "store/store_queue.h"
 
 enum log_level dispatch_row_level(const struct dispatcher *d)
 {

@@ -10,6 +10,8 @@
 #include "base/util.h"
 #include "run/dispatch_int.h"
 #include "store/journal.h"
+#include "store/store_outcome.h"
+#include "store/store_queue.h"
 
 /*
  * Holds o (taking its strings) until the next group commit. A row going to

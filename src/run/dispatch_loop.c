@@ -28,6 +28,9 @@
 #include "base/util.h"
 #include "finch/finch_api.h"
 #include "run/dispatch_int.h"
+#include "store/store_outcome.h"
+#include "store/store_queue.h"
+#include "store/store_report.h"
 
 /* Without any deadline, the loop still looks around this often. */
 #define MAX_POLL_MS 1000

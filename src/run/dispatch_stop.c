@@ -12,6 +12,8 @@
 #include "base/util.h"
 #include "finch/finch_api.h"
 #include "run/dispatch_int.h"
+#include "store/store_outcome.h"
+#include "store/store_report.h"
 
 /*
  * Reacts to SIGINT/SIGTERM/SIGHUP: the first drains, the second stops at

@@ -8,6 +8,8 @@
 #include "base/exitcode.h"
 #include "base/util.h"
 #include "finch/reconcile.h"
+#include "store/store_outcome.h"
+#include "store/store_report.h"
 
 int night_exit(struct store *st, struct run_summary *sum, int ret, int64_t csv_valid,
 	       int64_t db_rows)

@@ -2,6 +2,7 @@
  * plan.c: the summary that ends a dry run; see plan.h.
  */
 #include "run/plan.h"
+#include "store/store_queue.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "store/store.h"
+#include "store/store_queue.h"
 
 struct night_plan {
 	struct plan_counts due; /* the requests by kind, before --limit */

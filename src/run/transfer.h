@@ -18,6 +18,7 @@
 #include "run/options.h"
 #include "base/redact.h"
 #include "store/store.h"
+#include "store/store_queue.h"
 #include "base/strbuf.h"
 
 /*

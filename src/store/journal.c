@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE /* fallocate(2) and FALLOC_FL_KEEP_SIZE */
 #include "store/journal.h"
+#include "store/store_outcome.h"
 
 #include <errno.h>
 #include <fcntl.h>

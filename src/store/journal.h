@@ -36,7 +36,7 @@
  *    "first_transient_at":null,"give_up_at":null,"minutes_to_expire":129600}
  *
  * "outcome" is created, exists, failed, retry, unsent or unconfirmed
- * (store.h's outcome_kind; an unconfirmed one adds "body", the 2xx's body
+ * (store_outcome.h's outcome_kind; an unconfirmed one adds "body", the 2xx's body
  * escaped and bounded); "kind" is create or reauth; times are milliseconds since
  * the Unix epoch; "db" and "line_id" are 32 hex digits (128 random
  * bits); absent values are null ("minutes_to_expire", what the
@@ -61,6 +61,7 @@
 #include <sys/types.h>
 
 #include "store/store.h"
+#include "store/store_outcome.h"
 #include "base/strbuf.h"
 
 #define JOURNAL_SUFFIX	"-answers"

@@ -1,9 +1,9 @@
 /*
  * store_connections.c: what the program learns after the link: verified
  * webhook deliveries (webhooks serve) and the app's own record of who
- * connected (connections import); see store.h.
+ * connected (connections import); see store_connections.h.
  */
-#include "store/store.h"
+#include "store/store_connections.h"
 
 #include <sqlite3.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /*
  * store_import.c: what an import writes: its record in the imports table,
  * the valid rows it upserts (64 to an INSERT) and the invalid ones; see
- * store.h.
+ * store_import.h.
  */
-#include "store/store.h"
+#include "store/store_import.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -16,6 +16,7 @@
 
 #include "base/utf8.h"
 #include "base/util.h"
+#include "finch/validate.h"
 #include "store/store.h"
 
 enum stmt_id {
@@ -175,6 +176,7 @@ int store_one_row(struct store *st, enum stmt_id id, int64_t *const out[], int n
  */
 int store_each_end(struct store *st, sqlite3_stmt *s, int rc, int ret, const char *what);
 /* Adds one attempt to the attempts table (store_outcome.c). */
+struct attempt_record;
 int store_insert_attempt(struct store *st, const struct attempt_record *a);
 
 /*

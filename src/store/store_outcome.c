@@ -1,9 +1,9 @@
 /*
  * store_outcome.c: what a run records: the runs table, every attempt, and
  * each answer's outcome (within the dispatcher's group commits), also when
- * it is replayed from the answers journal; see store.h.
+ * it is replayed from the answers journal; see store_outcome.h.
  */
-#include "store/store.h"
+#include "store/store_outcome.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /*
  * store_prune.c: retention, the history a prune deletes and what it keeps
- * (schema/014_pruned.sql); see store.h.
+ * (schema/014_pruned.sql); see store_prune.h.
  *
  * The keep rule is one SQL condition per table, shared by the count of a
  * dry run, the tallies and the deletes, so the three can never disagree.
  */
-#include "store/store.h"
+#include "store/store_prune.h"
 
 #include <sqlite3.h>
 #include <string.h>

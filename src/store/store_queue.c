@@ -2,15 +2,16 @@
  * store_queue.c: the queue of rows to send: claiming the due ones
  * (pending, and retry_wait whose time has come) as in_flight, what a run
  * waits for, the rows re-queued for another run, and the recovery of the
- * rows a crashed run left in flight; see store.h.
+ * rows a crashed run left in flight; see store_queue.h.
  */
-#include "store/store.h"
+#include "store/store_queue.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
+#include "store/store_outcome.h"
 
 /* The columns a run needs to build a request, in the order read_job() reads them. */
 #define JOB_COLUMNS                                                                                \

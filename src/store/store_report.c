@@ -1,9 +1,9 @@
 /*
  * store_report.c: what the store tells without changing it: the names of
  * the states, the counts of status and --metrics-file, the last run, the
- * export's rows; see store.h.
+ * export's rows; see store_report.h.
  */
-#include "store/store.h"
+#include "store/store_report.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "base/strbuf.h"
 #include "store/store_int.h"
+#include "store/store_outcome.h"
 
 /* A row given up in its current transient streak (store_give_up()). */
 #define GIVEN_UP                                                                                   \
@@ -48,7 +49,7 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 		      "THEN give_up_at END), 0), "
 		      "coalesce(sum(" GIVEN_UP "), 0) "
 		      "FROM customers WHERE state = 'failed' OR state = 'retry_wait'",
-    /* the funnel (store.h struct funnel): ?1 now */
+    /* the funnel (store_report.h struct funnel): ?1 now */
     [S_FUNNEL_COUNTS] = FUNNEL_ROWS
     "SELECT coalesce(sum(link_at IS NOT NULL), 0), "
     "coalesce(sum(link_at IS NOT NULL AND connection_id IS NOT NULL), 0), "

@@ -7,6 +7,7 @@
 
 #include "base/exitcode.h"
 #include "store/journal.h"
+#include "store/store_queue.h"
 #include "base/log.h"
 #include "base/util.h"
 

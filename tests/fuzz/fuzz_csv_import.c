@@ -14,6 +14,7 @@
 
 #include "csv/csv_import.h"
 #include "store/store.h"
+#include "store/store_import.h"
 #include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,6 +15,7 @@
 
 #include "csv/csv_import.h"
 #include "store/store.h"
+#include "store/store_import.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "testdb.h"

@@ -18,6 +18,8 @@
 #include "run/options.h"
 #include "run/progress.h"
 #include "store/store.h"
+#include "store/store_import.h"
+#include "store/store_report.h"
 #include "base/util.h"
 
 /* Reads a whole stream back from the start into a malloc'd string. */

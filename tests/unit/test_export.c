@@ -17,6 +17,8 @@
 
 #include "output/export.h"
 #include "store/store.h"
+#include "store/store_import.h"
+#include "store/store_report.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "finch/validate.h"

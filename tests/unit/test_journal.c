@@ -17,6 +17,9 @@
 
 #include "store/journal.h"
 #include "store/store.h"
+#include "store/store_import.h"
+#include "store/store_outcome.h"
+#include "store/store_queue.h"
 #include "base/util.h"
 #include "testdb.h"
 

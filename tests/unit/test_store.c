@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_import.h"
+#include "store/store_outcome.h"
+#include "store/store_queue.h"
+#include "store/store_report.h"
 #include "base/util.h"
 #include "testdb.h"
 

@@ -15,6 +15,8 @@
 
 #include "base/util.h"
 #include "store/store.h"
+#include "store/store_prune.h"
+#include "store/store_report.h"
 #include "testdb.h"
 
 #define DAY_MS	(24 * 3600 * 1000LL)
