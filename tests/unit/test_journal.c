@@ -502,7 +502,8 @@ static void test_journal__path_is_beside_the_database(void **state)
 	free(p);
 }
 
-#define WITH_DB(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+/* A test that gets the fixture: a store whose four customers one run has claimed. */
+#define WITH_CLAIMS(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int main(void)
 {
@@ -510,14 +511,14 @@ int main(void)
 	    cmocka_unit_test(test_journal__encode_decode_round_trip),
 	    cmocka_unit_test(test_journal__decode_rejects),
 	    cmocka_unit_test(test_journal__path_is_beside_the_database),
-	    WITH_DB(test_journal__replay_records_every_answer),
-	    WITH_DB(test_journal__replay_keeps_history_of_a_row_that_moved_on),
-	    WITH_DB(test_journal__replay_twice_records_once),
-	    WITH_DB(test_journal__refuses_another_databases_journal),
-	    WITH_DB(test_journal__refuses_a_journal_of_unknown_customers),
-	    WITH_DB(test_journal__run_missing_from_a_restored_backup),
-	    WITH_DB(test_journal__bad_line_changes_nothing_and_stays),
-	    WITH_DB(test_journal__unused_journal_is_removed),
+	    WITH_CLAIMS(test_journal__replay_records_every_answer),
+	    WITH_CLAIMS(test_journal__replay_keeps_history_of_a_row_that_moved_on),
+	    WITH_CLAIMS(test_journal__replay_twice_records_once),
+	    WITH_CLAIMS(test_journal__refuses_another_databases_journal),
+	    WITH_CLAIMS(test_journal__refuses_a_journal_of_unknown_customers),
+	    WITH_CLAIMS(test_journal__run_missing_from_a_restored_backup),
+	    WITH_CLAIMS(test_journal__bad_line_changes_nothing_and_stays),
+	    WITH_CLAIMS(test_journal__unused_journal_is_removed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,37 +17,13 @@
 #include "store/store.h"
 #include "store/store_prune.h"
 #include "store/store_report.h"
+#define TESTDB_NAME "test_store_prune"
 #include "testdb.h"
 
 #define DAY_MS	(24 * 3600 * 1000LL)
 #define T0	1700000000000LL
 #define AT(day) (T0 + (day)*DAY_MS)
 #define CUTOFF	AT(10)
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-
-	f->st = testdb_open(f->dir, f->path, "test_store_prune");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	if (testdb_close(f->dir, f->st) < 0)
-		return -1;
-	free(f);
-	return 0;
-}
 
 struct customer_case {
 	const char *customer_id;
@@ -160,7 +136,7 @@ static void check_kept(const char *path, const struct run_case *r, size_t nr,
 }
 
 /* Prunes at CUTOFF: the dry count first, then the delete; both as the marks say. */
-static void prune_and_check(struct fixture *f, const struct run_case *r, size_t nr,
+static void prune_and_check(struct testdb *f, const struct run_case *r, size_t nr,
 			    const struct attempt_case *a, size_t na)
 {
 	int64_t want_attempts = 0, want_runs = 0;
@@ -238,7 +214,7 @@ static const struct attempt_case attempts[] = {
 
 static void test_store_prune__keeps_what_rows_need(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 
 	load(f->path, customers, ARRAY_SIZE(customers), runs, ARRAY_SIZE(runs), attempts,
 	     ARRAY_SIZE(attempts));
@@ -263,7 +239,7 @@ static const struct attempt_case quiet_attempts[] = {
 
 static void test_store_prune__newest_run_and_last_success_stay(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 
 	load(f->path, quiet_customers, ARRAY_SIZE(quiet_customers), quiet_runs,
 	     ARRAY_SIZE(quiet_runs), quiet_attempts, ARRAY_SIZE(quiet_attempts));
@@ -305,7 +281,7 @@ static const struct attempt_case unconfirmed_attempts[] = {
 
 static void test_store_prune__unconfirmed_answer_stays(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 
 	load(f->path, unconfirmed_customers, ARRAY_SIZE(unconfirmed_customers), unconfirmed_runs,
 	     ARRAY_SIZE(unconfirmed_runs), unconfirmed_attempts, ARRAY_SIZE(unconfirmed_attempts));
@@ -352,7 +328,7 @@ static void test_store_prune__imports_and_webhook_deliveries(void **state)
 	/* import 1: a row's first; 2, 3: nobody's; 4: a row's last; 5: in the window, the latest */
 	static const int import_days[] = {1, 2, 3, 4, 11};
 	static const int hook_days[] = {1, 9, 11};
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	struct prune_stats dry, p;
 	char left[64];
 
@@ -382,7 +358,7 @@ static void test_store_prune__imports_and_webhook_deliveries(void **state)
 /* An empty database prunes nothing, and the counters read zero. */
 static void test_store_prune__empty_database(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	struct store_metrics m;
 	struct prune_stats p;
 
@@ -392,7 +368,6 @@ static void test_store_prune__empty_database(void **state)
 	assert_int_equal(m.runs + m.requests_unanswered + m.requests_by_class[1], 0);
 }
 
-#define WITH_DB(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int main(void)
 {

@@ -1,18 +1,24 @@
 /*
  * testdb.h: what the unit tests of the store and of its users read back
  * from a database, through SQLite itself rather than through the store, so
- * that a test checks what was really written; and the folder such a
- * database lives in.
+ * that a test checks what was really written; the folder such a database
+ * lives in; the fixture of a test that wants a fresh store (struct testdb,
+ * WITH_DB()); and the customers such a test imports.
  */
 #ifndef FINCH_TESTDB_H
 #define FINCH_TESTDB_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "base/util.h"
+#include "finch/validate.h"
 #include "store/store.h"
+#include "store/store_import.h"
 
 /*
  * A fresh folder "/tmp/NAME.XXXXXX" in dir[64], and in path[96] the name
@@ -80,6 +86,102 @@ static inline void query_text(const char *path, const char *sql, char *buf, size
 		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	sqlite3_close(db);
+}
+
+/*
+ * The SQL of fmt on the database at path, through a second connection: it
+ * must give 1 as the first column of its first row (an UPDATE ... RETURNING
+ * 1 that changed a row).
+ */
+static inline void testdb_exec(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void testdb_exec(const char *path, const char *fmt, ...)
+{
+	char sql[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	assert_in_range(n, 1, sizeof(sql) - 1);
+	if (query_int(path, sql) != 1)
+		fail_msg("'%s' did not give 1", sql);
+}
+
+/* Fails unless the first column of sql's first row is want ("": no row, or NULL). */
+static inline void assert_query_text(const char *path, const char *sql, const char *want)
+{
+	char got[1024];
+
+	query_text(path, sql, got, sizeof(got));
+	if (strcmp(got, want))
+		fail_msg("'%s' gave '%s', want '%s'", sql, got, want);
+}
+
+/* A fresh store, the state of a test that wants one (WITH_DB()). */
+struct testdb {
+	char dir[64];
+	char path[96];
+	struct store *st;
+};
+
+/* The prefix of the fixture's folder: a test program defines its name first. */
+#ifndef TESTDB_NAME
+#define TESTDB_NAME "testdb"
+#endif
+
+/* A fixture's setup: a struct testdb with a store at a fresh TESTDB_NAME folder. */
+static inline int testdb_setup(void **state)
+{
+	struct testdb *f = xcalloc(1, sizeof(*f));
+
+	f->st = testdb_open(f->dir, f->path, TESTDB_NAME);
+	*state = f;
+	return 0;
+}
+
+/* Its teardown: closes the store (NULL is fine) and removes the folder. */
+static inline int testdb_teardown(void **state)
+{
+	struct testdb *f = *state;
+
+	if (testdb_close(f->dir, f->st) < 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* A test that gets a fresh database in the fixture. */
+#define WITH_DB(test) cmocka_unit_test_setup_teardown(test, testdb_setup, testdb_teardown)
+
+/* A valid request for customer id, "Acme Inc", company and directory, owned by r. */
+static inline void testdb_request(struct connect_request *r, const char *id, const char *email)
+{
+	connect_request_init(r);
+	r->customer_id = xstrdup(id);
+	r->customer_name = xstrdup("Acme Inc");
+	r->customer_email = email ? xstrdup(email) : NULL;
+	r->products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
+}
+
+/*
+ * Upserts testdb_request(id, email) as the next line of in.csv (within an
+ * import, a line is one record) at time 1000, and returns what storing did.
+ */
+static inline enum upsert_result testdb_upsert(struct store *st, const char *id,
+					       const char *email)
+{
+	static int64_t line = 1;
+	struct connect_request r;
+	enum upsert_result res;
+	int64_t dup_line = 0;
+
+	testdb_request(&r, id, email);
+	assert_int_equal(store_upsert_customer(st, &r, "in.csv", ++line, 1000, &res, &dup_line),
+			 0);
+	connect_request_release(&r);
+	return res;
 }
 
 #endif
