@@ -23,8 +23,8 @@ static void test_csv_import__reimport_unchanged_and_updated(void **state)
 	assert_int_equal(import_bytes(f, IN(H "a,A,company\nb,B Renamed,company\n"), NULL), 0);
 	assert_int_equal(f->stats.unchanged, 1);
 	assert_int_equal(f->stats.updated, 1);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers"), 2);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 3);
+	assert_query_int(f->db, "SELECT count(*) FROM customers", 2);
+	assert_query_int(f->db, "SELECT count(*) FROM imports", 3);
 }
 
 /* A fatal error after good rows rolls every one of them back. */
@@ -41,11 +41,11 @@ static void test_csv_import__refused_file_imports_nothing(void **state)
 	assert_true(in.len > 65536 * 2);
 	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), -1);
 	assert_string_equal(f->err.buf, FATAL(":3002: contains a NUL byte"));
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers"), 0);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 0);
+	assert_query_int(f->db, "SELECT count(*) FROM customers", 0);
+	assert_query_int(f->db, "SELECT count(*) FROM imports", 0);
 	/* and the store is usable afterwards */
 	assert_int_equal(import_bytes(f, IN(H "a,A,company\n"), NULL), 0);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers"), 1);
+	assert_query_int(f->db, "SELECT count(*) FROM customers", 1);
 	strbuf_release(&in);
 }
 
@@ -120,11 +120,11 @@ static void test_csv_import__changed_row_keeps_its_session(void **state)
 	assert_int_equal(f->stats.accepted, 0);
 	dump(f, &rows);
 	assert_string_equal(rows.buf, "a|A Renamed|created|\nb|B Renamed|pending|\n");
-	assert_int_equal(query_int(f->db,
-				   "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
-				   "session_id = 'sess-1' AND "
-				   "connect_url = 'https://connect.example/1' AND "
-				   "attempt_total = 1 AND attempts = 1 AND changed_fields = 1"),
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
+			 "session_id = 'sess-1' AND "
+			 "connect_url = 'https://connect.example/1' AND "
+			 "attempt_total = 1 AND attempts = 1 AND changed_fields = 1",
 			 1);
 	strbuf_release(&rows);
 }
@@ -149,14 +149,14 @@ static void test_csv_import__crlf_split_across_reads(void **state)
 		assert_int_equal(f->stats.invalid, 1);
 		dump(f, &rows);
 		strbuf_reset(&in);
-		assert_int_equal(query_int(f->db,
-					   "SELECT count(*) FROM customers WHERE error LIKE "
-					   "'in.csv:' || (SELECT source_line + 1 FROM customers "
-					   "WHERE customer_id = 'cut-2') || ': products:%'"),
+		assert_query_int(f->db,
+				 "SELECT count(*) FROM customers WHERE error LIKE "
+				 "'in.csv:' || (SELECT source_line + 1 FROM customers "
+				 "WHERE customer_id = 'cut-2') || ': products:%'",
 				 1);
-		assert_int_equal(query_int(f->db,
-					   "SELECT max(source_line) - min(source_line) + 1 = "
-					   "count(*) FROM customers"),
+		assert_query_int(f->db,
+				 "SELECT max(source_line) - min(source_line) + 1 = "
+				 "count(*) FROM customers",
 				 1);
 	}
 	strbuf_release(&in);
@@ -188,18 +188,19 @@ static void test_csv_import__batches_keep_file_order(void **state)
 	assert_int_equal(f->stats.rows_read, rows);
 	assert_int_equal(f->stats.accepted, rows - 2);
 	assert_int_equal(f->stats.invalid, 2);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM customers WHERE keyless = 0 AND "
-					  "state = 'pending'"),
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE keyless = 0 AND "
+			 "state = 'pending'",
 			 rows - 2);
-	assert_int_equal(
-	    query_int(f->db, "SELECT count(*) FROM customers WHERE keyless = 1 AND "
-			     "((customer_id = 'r3' AND error = "
-			     "'in.csv:101: customer_id: duplicate of line 4') OR "
-			     "(customer_id = 'r110' AND error LIKE 'in.csv:121: products: %'))"),
-	    2);
-	assert_int_equal(query_int(f->db,
-				   "SELECT count(*) FROM customers WHERE customer_id = 'r110' "
-				   "AND keyless = 0 AND customer_name = 'R 110'"),
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE keyless = 1 AND "
+			 "((customer_id = 'r3' AND error = "
+			 "'in.csv:101: customer_id: duplicate of line 4') OR "
+			 "(customer_id = 'r110' AND error LIKE 'in.csv:121: products: %'))",
+			 2);
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE customer_id = 'r110' "
+			 "AND keyless = 0 AND customer_name = 'R 110'",
 			 1);
 
 	/* again, unchanged: every row is settled one by one, nothing changes */
@@ -272,9 +273,7 @@ static void test_csv_import__footer(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		const char *in = t[i].in ? t[i].in : i + 1 < ARRAY_SIZE(t) ? many.buf : more.buf;
 
-		store_close(f->st);
-		unlink(f->db);
-		assert_int_equal(store_open(f->db, &f->st), 0);
+		fresh_db(f);
 		assert_int_equal(csv_columns_add_map(&o.columns, "customer_name=name"), 0);
 		if (import_bytes(f, in, strlen(in), &o) != 0 || f->stats.rows_read != t[i].read ||
 		    f->stats.invalid != t[i].invalid || f->stats.footer != t[i].footer ||

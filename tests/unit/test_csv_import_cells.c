@@ -151,19 +151,13 @@ static void test_csv_import_cells__edge_cases(void **state)
 			assert_int_equal(f->stats.rows_read, c->read);
 			assert_int_equal(f->stats.accepted, c->accepted);
 			assert_int_equal(f->stats.invalid, c->invalid);
-			assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 1);
+			assert_query_int(f->db, "SELECT count(*) FROM imports", 1);
 		} else {
 			/* refused: not even the import is recorded */
-			assert_int_equal(query_int(f->db, "SELECT count(*) FROM imports"), 0);
+			assert_query_int(f->db, "SELECT count(*) FROM imports", 0);
 		}
 		assert_int_equal(store_in_transaction(f->st), 0);
-		/* a fresh database for the next case */
-		store_close(f->st);
-		f->st = NULL;
-		assert_int_equal(unlink(f->db), 0);
-		unlink("t.db-wal");
-		unlink("t.db-shm");
-		assert_int_equal(store_open(f->db, &f->st), 0);
+		fresh_db(f); /* for the next case */
 	}
 	strbuf_release(&rows);
 }
@@ -198,17 +192,14 @@ static void test_csv_import_cells__row_encoding_never_contradicts_the_file(void 
 		assert_int_equal(import_bytes(f, files[i].in, strlen(files[i].in), NULL), 0);
 		assert_int_equal(f->stats.not_utf8, 3);
 		assert_int_equal(f->stats.likely_encoding, files[i].want);
-		assert_int_equal(query_int(f->db, "SELECT count(DISTINCT substr(error, 10)) FROM "
-						  "customers"),
+		assert_query_int(f->db,
+				 "SELECT count(DISTINCT substr(error, 10)) FROM "
+				 "customers",
 				 1);
 		dump(f, &rows);
 		snprintf(want, sizeof(want), "in.csv:2: customer_name: %s\n", CSV_NOT_UTF8_WHY);
 		assert_contains(rows.buf, want);
-		store_close(f->st); /* a fresh database for the next case */
-		assert_int_equal(unlink(f->db), 0);
-		unlink("t.db-wal");
-		unlink("t.db-shm");
-		assert_int_equal(store_open(f->db, &f->st), 0);
+		fresh_db(f); /* for the next case */
 	}
 	strbuf_release(&rows);
 }
@@ -237,11 +228,13 @@ static void test_csv_import_cells__255_vs_256_characters(void **state)
 	assert_int_equal(f->stats.rows_read, 4);
 	assert_int_equal(f->stats.accepted, 2);
 	assert_int_equal(f->stats.invalid, 2);
-	assert_int_equal(query_int(f->db, "SELECT length(customer_name) FROM customers "
-					  "WHERE customer_id = 'ok' AND state = 'pending'"),
+	assert_query_int(f->db,
+			 "SELECT length(customer_name) FROM customers "
+			 "WHERE customer_id = 'ok' AND state = 'pending'",
 			 255);
-	assert_int_equal(query_int(f->db, "SELECT length(customer_id) FROM customers "
-					  "WHERE customer_name = 'Euro' AND state = 'pending'"),
+	assert_query_int(f->db,
+			 "SELECT length(customer_id) FROM customers "
+			 "WHERE customer_name = 'Euro' AND state = 'pending'",
 			 255);
 	dump(f, &rows);
 	assert_contains(rows.buf, "|invalid|in.csv:3: customer_name: is longer than 255 "
@@ -272,17 +265,17 @@ static void test_csv_import_cells__defaults_fill_empty_cells(void **state)
 				      &o),
 			 0);
 	assert_int_equal(f->stats.accepted, 2);
-	assert_int_equal(query_int(f->db,
-				   "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
-				   "products = 'directory' AND sandbox = 'provider' AND "
-				   "minutes_to_expire = 30 AND "
-				   "redirect_uri = 'https://default.example/cb'"),
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE customer_id = 'a' AND "
+			 "products = 'directory' AND sandbox = 'provider' AND "
+			 "minutes_to_expire = 30 AND "
+			 "redirect_uri = 'https://default.example/cb'",
 			 1);
-	assert_int_equal(
-	    query_int(f->db, "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
-			     "products = 'company payment' AND sandbox = 'finch' AND "
-			     "minutes_to_expire = 60 AND redirect_uri = 'https://own.example/'"),
-	    1);
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
+			 "products = 'company payment' AND sandbox = 'finch' AND "
+			 "minutes_to_expire = 60 AND redirect_uri = 'https://own.example/'",
+			 1);
 }
 
 /* Every rule of validate.h reaches the row's reason under the CSV's column name. */
@@ -330,9 +323,9 @@ static void test_csv_import_cells__products_column_may_be_missing_with_a_default
 	assert_int_equal(import_bytes(f, IN("customer_id,customer_name\na,A\nb,B\n"), &o), 0);
 	assert_string_equal(f->err.buf, "");
 	assert_int_equal(f->stats.accepted, 2);
-	assert_int_equal(query_int(f->db,
-				   "SELECT count(*) FROM customers WHERE state = 'pending' AND "
-				   "products = 'company payment'"),
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE state = 'pending' AND "
+			 "products = 'company payment'",
 			 2);
 }
 
@@ -348,13 +341,14 @@ static void test_csv_import_cells__ascii_255_fits(void **state)
 	assert_int_equal(import_bytes(f, in.buf, in.len, NULL), 0);
 	assert_int_equal(f->stats.accepted, 1);
 	assert_int_equal(f->stats.invalid, 1);
-	assert_int_equal(query_int(f->db, "SELECT length(customer_id) + length(customer_name) FROM "
-					  "customers WHERE state = 'pending'"),
+	assert_query_int(f->db,
+			 "SELECT length(customer_id) + length(customer_name) FROM "
+			 "customers WHERE state = 'pending'",
 			 510);
-	assert_int_equal(query_int(f->db,
-				   "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
-				   "error = 'in.csv:3: customer_name: is longer than 255 "
-				   "characters (256)'"),
+	assert_query_int(f->db,
+			 "SELECT count(*) FROM customers WHERE customer_id = 'b' AND "
+			 "error = 'in.csv:3: customer_name: is longer than 255 "
+			 "characters (256)'",
 			 1);
 	strbuf_release(&in);
 	strbuf_release(&s255);
@@ -392,7 +386,7 @@ static void test_csv_import_cells__one_bad_byte_anywhere_in_a_long_row(void **st
 		    sql, sizeof(sql),
 		    "SELECT count(*) FROM customers WHERE customer_id = 'a%zu' AND error LIKE '%s'",
 		    i + 1, want[i]);
-		assert_int_equal(query_int(f->db, sql), 1);
+		assert_query_int(f->db, sql, 1);
 	}
 }
 

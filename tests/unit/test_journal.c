@@ -283,7 +283,7 @@ static void test_journal__replay_records_every_answer(void **state)
 {
 	struct fixture *f = *state;
 	struct store_outcome o[3];
-	char *jpath = journal_path(store_filename(f->st)), buf[256];
+	char *jpath = journal_path(store_filename(f->st));
 	int64_t count = -1;
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
@@ -297,19 +297,16 @@ static void test_journal__replay_records_every_answer(void **state)
 	assert_int_equal(count, 3);
 	assert_int_equal(access(jpath, F_OK), -1);
 	assert_int_equal(journal_waiting(store_filename(f->st)), 0);
-	query_text(f->path,
-		   "SELECT group_concat(state, ',') FROM (SELECT state FROM customers "
-		   "ORDER BY id)",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "created,exists,retry_wait,in_flight");
-	query_text(f->path, "SELECT session_id FROM customers WHERE customer_id = 'c0'", buf,
-		   sizeof(buf));
-	assert_string_equal(buf, "sess-0");
-	query_text(f->path,
-		   "SELECT group_concat(coalesce(session_id, connection_id, '-'), ',') "
-		   "FROM (SELECT * FROM attempts ORDER BY id)",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "sess-0,conn-1,-");
+	assert_query_text(f->path,
+			  "SELECT group_concat(state, ',') FROM (SELECT state FROM customers "
+			  "ORDER BY id)",
+			  "created,exists,retry_wait,in_flight");
+	assert_query_text(f->path, "SELECT session_id FROM customers WHERE customer_id = 'c0'",
+			  "sess-0");
+	assert_query_text(f->path,
+			  "SELECT group_concat(coalesce(session_id, connection_id, '-'), ',') "
+			  "FROM (SELECT * FROM attempts ORDER BY id)",
+			  "sess-0,conn-1,-");
 
 	/* nothing left: a second replay is a no-op */
 	assert_int_equal(journal_replay(f->st, &count), 0);
@@ -322,7 +319,6 @@ static void test_journal__replay_keeps_history_of_a_row_that_moved_on(void **sta
 	struct fixture *f = *state;
 	struct store_outcome o[2];
 	int64_t count = -1, recovered = 0;
-	char buf[256];
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
 	o[1] = job_outcome(f, 1, OUTCOME_FAILED, 422, NULL);
@@ -333,16 +329,15 @@ static void test_journal__replay_keeps_history_of_a_row_that_moved_on(void **sta
 	assert_int_equal(journal_replay(f->st, &count), 0);
 	assert_int_equal(count, 2);
 	/* a session that exists is recorded: sending the row again would make a second */
-	query_text(f->path,
-		   "SELECT state || ' ' || session_id FROM customers WHERE customer_id = 'c0'", buf,
-		   sizeof(buf));
-	assert_string_equal(buf, "created sess-0");
+	assert_query_text(
+	    f->path, "SELECT state || ' ' || session_id FROM customers WHERE customer_id = 'c0'",
+	    "created sess-0");
 	/* a failure created nothing: the row stays as it is, the answer in its history */
-	query_text(f->path,
-		   "SELECT state || ' ' || (SELECT count(*) FROM attempts a WHERE a.customer = "
-		   "c.id AND a.http_status = 422) FROM customers c WHERE customer_id = 'c1'",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "pending 1");
+	assert_query_text(
+	    f->path,
+	    "SELECT state || ' ' || (SELECT count(*) FROM attempts a WHERE a.customer = "
+	    "c.id AND a.http_status = 422) FROM customers c WHERE customer_id = 'c1'",
+	    "pending 1");
 }
 
 /* A copy of the journal taken before the replay removed it, put back: a crash between them. */
@@ -350,7 +345,7 @@ static void test_journal__replay_twice_records_once(void **state)
 {
 	struct fixture *f = *state;
 	struct store_outcome o[2];
-	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	char *jpath = journal_path(store_filename(f->st));
 	struct strbuf copy = STRBUF_INIT;
 	int64_t count = -1;
 	FILE *in, *out;
@@ -373,10 +368,8 @@ static void test_journal__replay_twice_records_once(void **state)
 	assert_int_equal(journal_replay(f->st, &count), 0);
 	assert_int_equal(count, 0);
 	assert_int_equal(access(jpath, F_OK), -1);
-	query_text(f->path, "SELECT count(*) FROM attempts", buf, sizeof(buf));
-	assert_string_equal(buf, "2");
-	query_text(f->path, "SELECT count(*) FROM journal_applied", buf, sizeof(buf));
-	assert_string_equal(buf, "2");
+	assert_query_text(f->path, "SELECT count(*) FROM attempts", "2");
+	assert_query_text(f->path, "SELECT count(*) FROM journal_applied", "2");
 	strbuf_release(&copy);
 	free(jpath);
 }
@@ -396,7 +389,7 @@ static void put_journal(struct fixture *f, const char *line)
 static void test_journal__refuses_another_databases_journal(void **state)
 {
 	struct fixture *f = *state;
-	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	char *jpath = journal_path(store_filename(f->st));
 	int64_t count = -1;
 
 	put_journal(f, "{\"v\":2,\"db\":\"" DB_ID "\",\"schema\":14,\"line_id\":\"" LINE_ID
@@ -406,8 +399,7 @@ static void test_journal__refuses_another_databases_journal(void **state)
 	assert_int_equal(journal_replay(f->st, &count), -1);
 	assert_int_equal(count, 0);
 	assert_int_equal(access(jpath, F_OK), 0);
-	query_text(f->path, "SELECT count(*) FROM attempts", buf, sizeof(buf));
-	assert_string_equal(buf, "0");
+	assert_query_text(f->path, "SELECT count(*) FROM attempts", "0");
 	assert_false(store_in_transaction(f->st));
 	free(jpath);
 }
@@ -416,7 +408,7 @@ static void test_journal__refuses_a_journal_of_unknown_customers(void **state)
 {
 	struct fixture *f = *state;
 	struct store_outcome o[2];
-	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	char *jpath = journal_path(store_filename(f->st));
 	int64_t count = -1;
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
@@ -426,10 +418,8 @@ static void test_journal__refuses_a_journal_of_unknown_customers(void **state)
 	write_journal(f, o, 2, NULL);
 	assert_int_equal(journal_replay(f->st, &count), -1);
 	assert_int_equal(access(jpath, F_OK), 0);
-	query_text(f->path, "SELECT count(*) FROM attempts", buf, sizeof(buf));
-	assert_string_equal(buf, "0");
-	query_text(f->path, "SELECT count(*) FROM journal_applied", buf, sizeof(buf));
-	assert_string_equal(buf, "0");
+	assert_query_text(f->path, "SELECT count(*) FROM attempts", "0");
+	assert_query_text(f->path, "SELECT count(*) FROM journal_applied", "0");
 	free(jpath);
 }
 
@@ -438,23 +428,22 @@ static void test_journal__run_missing_from_a_restored_backup(void **state)
 	struct fixture *f = *state;
 	struct store_outcome o[1];
 	int64_t count = -1;
-	char buf[64];
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
 	o[0].run_id = f->run_id + 41; /* the backup was taken before that run began */
 	write_journal(f, o, 1, NULL);
 	assert_int_equal(journal_replay(f->st, &count), 0);
 	assert_int_equal(count, 1);
-	query_text(f->path, "SELECT coalesce(run_id, 'none') || ' ' || session_id FROM attempts",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "none sess-0");
+	assert_query_text(f->path,
+			  "SELECT coalesce(run_id, 'none') || ' ' || session_id FROM attempts",
+			  "none sess-0");
 }
 
 static void test_journal__bad_line_changes_nothing_and_stays(void **state)
 {
 	struct fixture *f = *state;
 	struct store_outcome o[2];
-	char *jpath = journal_path(store_filename(f->st)), buf[64];
+	char *jpath = journal_path(store_filename(f->st));
 	int64_t count = -1;
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
@@ -464,9 +453,7 @@ static void test_journal__bad_line_changes_nothing_and_stays(void **state)
 	assert_int_equal(journal_replay(f->st, &count), -1);
 	assert_int_equal(count, 0);
 	assert_int_equal(access(jpath, F_OK), 0);
-	query_text(f->path, "SELECT count(*) FROM customers WHERE state = 'in_flight'", buf,
-		   sizeof(buf));
-	assert_string_equal(buf, "4");
+	assert_query_text(f->path, "SELECT count(*) FROM customers WHERE state = 'in_flight'", "4");
 	assert_false(store_in_transaction(f->st));
 	free(jpath);
 }

@@ -21,11 +21,11 @@ static void test_store__opens_with_current_schema(void **state)
 {
 	struct testdb *f = *state;
 
-	assert_int_equal(query_int(f->path, "PRAGMA user_version"), store_schema_version());
+	assert_query_int(f->path, "PRAGMA user_version", store_schema_version());
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(store_open(f->path, &f->st), 0);
-	assert_int_equal(query_int(f->path, "PRAGMA journal_mode = WAL"), 0);
+	assert_query_int(f->path, "PRAGMA journal_mode = WAL", 0);
 }
 
 /* ":memory:" is SQLite's in-memory database, not a file to create 0600 (fuzz_csv_import). */
@@ -58,14 +58,10 @@ static void test_store__refuses_newer_schema_untouched(void **state)
 	sqlite3_close(db);
 	assert_int_equal(store_open(path, &st), -1);
 	assert_null(st);
-	assert_int_equal(query_int(path, "PRAGMA user_version"), 99);
+	assert_query_int(path, "PRAGMA user_version", 99);
 	/* still in rollback-journal mode: opening did not switch it to WAL */
-	char mode[16];
-
-	query_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
-	assert_string_equal(mode, "delete");
-	assert_int_equal(
-	    query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='customers'"), 0);
+	assert_query_text(path, "PRAGMA journal_mode", "delete");
+	assert_query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='customers'", 0);
 }
 
 static void test_store__upsert_new_unchanged_updated(void **state)
@@ -79,7 +75,7 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(testdb_upsert(f->st, "c1", "a@b.co"), UPSERT_NEW);
 	/* the same customer twice in one import: the later one changes nothing */
 	assert_int_equal(testdb_upsert(f->st, "c1", "other@b.co"), UPSERT_DUPLICATE);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 0); /* uncommitted */
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 0); /* uncommitted */
 	assert_int_equal(store_import_finish(f->st, import_id, &stats, 6), 0);
 	assert_int_equal(store_commit(f->st), 0);
 
@@ -88,10 +84,10 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	 * changed in them (reconcile_line()); with --resend-changed it goes back
 	 * to pending, still keeping its session until a new one comes
 	 */
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"),
-			 1);
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created', "
-					    "session_id='s1' RETURNING 1"),
+	assert_query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1", 1);
+	assert_query_int(f->path,
+			 "UPDATE customers SET state='created', "
+			 "session_id='s1' RETURNING 1",
 			 1);
 	assert_int_equal(store_begin(f->st), 0);
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 7, &import_id), 0);
@@ -99,23 +95,21 @@ static void test_store__upsert_new_unchanged_updated(void **state)
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 8, &import_id), 0);
 	assert_int_equal(testdb_upsert(f->st, "c1", "new@b.co"), UPSERT_CHANGED);
 	assert_int_equal(store_commit(f->st), 0);
-	char buf[64];
 
-	query_text(f->path,
-		   "SELECT state || ',' || session_id || ',' || changed_fields || ',' || "
-		   "customer_email FROM customers",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "created,s1,2,new@b.co");
+	assert_query_text(f->path,
+			  "SELECT state || ',' || session_id || ',' || changed_fields || ',' || "
+			  "customer_email FROM customers",
+			  "created,s1,2,new@b.co");
 	store_set_resend_changed(f->st, 1);
 	assert_int_equal(store_begin(f->st), 0);
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 9, &import_id), 0);
 	assert_int_equal(testdb_upsert(f->st, "c1", "newer@b.co"), UPSERT_UPDATED);
 	assert_int_equal(store_commit(f->st), 0);
-	query_text(f->path,
-		   "SELECT state || ',' || session_id || ',' || changed_fields || ',' || products "
-		   "FROM customers",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "pending,s1,0,company directory");
+	assert_query_text(
+	    f->path,
+	    "SELECT state || ',' || session_id || ',' || changed_fields || ',' || products "
+	    "FROM customers",
+	    "pending,s1,0,company directory");
 }
 
 /*
@@ -129,7 +123,6 @@ static void test_store__nfc_spellings_are_one_customer(void **state)
 	struct testdb *f = *state;
 	int64_t import_id;
 	enum row_state st;
-	char buf[64];
 
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ab", 5, &import_id), 0);
 	assert_int_equal(testdb_upsert(f->st, nfc, NULL), UPSERT_NEW);
@@ -138,15 +131,16 @@ static void test_store__nfc_spellings_are_one_customer(void **state)
 	assert_int_equal(testdb_upsert(f->st, nfd, NULL), UPSERT_UNCHANGED);
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "ef", 7, &import_id), 0);
 	assert_int_equal(testdb_upsert(f->st, nfd, "hr@m.example"), UPSERT_UPDATED);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
-	query_text(f->path, "SELECT hex(customer_id) FROM customers", buf, sizeof(buf));
-	assert_string_equal(buf, "6DC3BC6C6C65722D303031");
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 1);
+	assert_query_text(f->path, "SELECT hex(customer_id) FROM customers",
+			  "6DC3BC6C6C65722D303031");
 	/* an invalid line in the other spelling marks the stored row */
 	assert_int_equal(store_mark_invalid(f->st, nfd, nfd, "M", "in.csv:3: customer_email: bad",
 					    "in.csv", 3, 2000),
 			 0);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid' "
-					    "AND customer_key = customer_id"),
+	assert_query_int(f->path,
+			 "SELECT count(*) FROM customers WHERE state='invalid' "
+			 "AND customer_key = customer_id",
 			 1);
 	/* lookups by id (retry --customer, connections import) take either spelling */
 	assert_int_equal(store_customer_state(f->st, nfd, &st), 1);
@@ -161,7 +155,6 @@ static void test_store__migration_keys_colliding_ids(void **state)
 {
 	struct testdb *f = *state;
 	sqlite3 *db;
-	char buf[256];
 
 	store_close(f->st);
 	f->st = NULL;
@@ -184,12 +177,12 @@ static void test_store__migration_keys_colliding_ids(void **state)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->path, &f->st), 0);
-	query_text(f->path,
-		   "SELECT group_concat(id || ':' || (customer_key IS customer_id) || ':' || "
-		   "hex(customer_key), ' ') FROM (SELECT * FROM customers ORDER BY id)",
-		   buf, sizeof(buf));
-	assert_string_equal(buf, "1:1:6D75CC886C6C6572 2:1:6DC3BC6C6C6572 3:0:C385 4:1:E284AB "
-				 "5:1:706C61696E 6:0:");
+	assert_query_text(
+	    f->path,
+	    "SELECT group_concat(id || ':' || (customer_key IS customer_id) || ':' || "
+	    "hex(customer_key), ' ') FROM (SELECT * FROM customers ORDER BY id)",
+	    "1:1:6D75CC886C6C6572 2:1:6DC3BC6C6C6572 3:0:C385 4:1:E284AB "
+	    "5:1:706C61696E 6:0:");
 }
 
 static void test_store__invalid_rows(void **state)
@@ -206,21 +199,20 @@ static void test_store__invalid_rows(void **state)
 	assert_int_equal(store_mark_invalid(f->st, NULL, "", "Nameless",
 					    "in.csv:4: customer_id: is empty", "in.csv", 4, 2000),
 			 0);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid'"),
-			 2);
+	assert_query_int(f->path, "SELECT count(*) FROM customers WHERE state='invalid'", 2);
 	/* the keyed row kept its request fields */
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers WHERE customer_id='c1' "
-					    "AND products='company directory'"),
+	assert_query_int(f->path,
+			 "SELECT count(*) FROM customers WHERE customer_id='c1' "
+			 "AND products='company directory'",
 			 1);
 	assert_int_equal(store_forget_keyless(f->st, "other.csv"), 0);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 2);
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 2);
 	assert_int_equal(store_forget_keyless(f->st, "in.csv"), 0);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 1);
 	/* fixed by the next import: back to pending, counted as updated */
 	assert_int_equal(store_import_start(f->st, "in.csv", 10, "cd", 6, &import_id), 0);
 	assert_int_equal(testdb_upsert(f->st, "c1", NULL), UPSERT_UPDATED);
-	assert_int_equal(
-	    query_int(f->path, "SELECT state='pending' AND error IS NULL FROM customers"), 1);
+	assert_query_int(f->path, "SELECT state='pending' AND error IS NULL FROM customers", 1);
 }
 
 static void test_store__illegal_transition_is_refused(void **state)
@@ -228,9 +220,8 @@ static void test_store__illegal_transition_is_refused(void **state)
 	struct testdb *f = *state;
 
 	assert_int_equal(testdb_upsert(f->st, "c1", NULL), UPSERT_NEW);
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created' RETURNING 1"),
-			 -12345);
-	assert_int_equal(query_int(f->path, "SELECT state='pending' FROM customers"), 1);
+	assert_query_int(f->path, "UPDATE customers SET state='created' RETURNING 1", -12345);
+	assert_query_int(f->path, "SELECT state='pending' FROM customers", 1);
 }
 
 /* What a batch of rows is, and what storing it must report for each. */
@@ -289,8 +280,9 @@ static void test_store__full_batch_settles_like_single_rows(void **state)
 		first[i] = (struct batch_row){ids[i], "a@b.co", UPSERT_NEW, 0};
 	}
 	import_batch(f->st, first, STORE_UPSERT_BATCH);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers "
-					    "WHERE state = 'pending' AND keyless = 0"),
+	assert_query_int(f->path,
+			 "SELECT count(*) FROM customers "
+			 "WHERE state = 'pending' AND keyless = 0",
 			 STORE_UPSERT_BATCH);
 
 	/* the next file: the same customers at other lines, some changed, some twice */
@@ -307,14 +299,14 @@ static void test_store__full_batch_settles_like_single_rows(void **state)
 	second[30] = (struct batch_row){second[3].id, "a@b.co", UPSERT_DUPLICATE, 5};
 	second[31] = (struct batch_row){second[4].id, "z@b.co", UPSERT_DUPLICATE, 6};
 	import_batch(f->st, second, STORE_UPSERT_BATCH);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"),
-			 STORE_UPSERT_BATCH + 1);
+	assert_query_int(f->path, "SELECT count(*) FROM customers", STORE_UPSERT_BATCH + 1);
 	int64_t updated = 0;
 
 	for (size_t i = 0; i < STORE_UPSERT_BATCH; i++)
 		updated += second[i].res == UPSERT_UPDATED;
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers "
-					    "WHERE customer_email = 'new@b.co'"),
+	assert_query_int(f->path,
+			 "SELECT count(*) FROM customers "
+			 "WHERE customer_email = 'new@b.co'",
 			 updated);
 }
 
@@ -368,14 +360,14 @@ static void test_store__bulk_transaction_journal(void **state)
 	assert_int_equal(store_commit(f->st), 0);
 	journal_mode(f->path, mode);
 	assert_string_equal(mode, "wal");
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 1);
 
 	assert_int_equal(store_begin_bulk(f->st), 0);
 	assert_int_equal(testdb_upsert(f->st, "b", NULL), UPSERT_NEW);
 	store_rollback(f->st);
 	journal_mode(f->path, mode);
 	assert_string_equal(mode, "wal");
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 1);
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 1);
 
 	/* a reader's connection is open: the same transaction, in WAL */
 	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
@@ -387,7 +379,7 @@ static void test_store__bulk_transaction_journal(void **state)
 	assert_int_equal(testdb_upsert(f->st, "c", NULL), UPSERT_NEW);
 	assert_int_equal(store_commit(f->st), 0);
 	sqlite3_close(other);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM customers"), 2);
+	assert_query_int(f->path, "SELECT count(*) FROM customers", 2);
 }
 
 /*

@@ -132,7 +132,7 @@ static void check_kept(const char *path, const struct run_case *r, size_t nr,
 				 r[i].kept ? "deleted" : "kept", r[i].kept ? "kept" : "deleted",
 				 r[i].why);
 	}
-	assert_int_equal(query_int(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_query_int(path, "SELECT count(*) FROM pragma_foreign_key_check", 0);
 }
 
 /* Prunes at CUTOFF: the dry count first, then the delete; both as the marks say. */
@@ -172,6 +172,30 @@ static void prune_and_check(struct testdb *f, const struct run_case *r, size_t n
 	assert_int_equal(store_prune(f->st, CUTOFF, &p), 0);
 	assert_int_equal(p.attempts, 0);
 	assert_int_equal(p.runs, 0);
+}
+
+/* A history: its rows, its runs and their attempts, each marked kept or deleted. */
+struct history {
+	const struct customer_case *customers;
+	size_t ncustomers;
+	const struct run_case *runs;
+	size_t nruns;
+	const struct attempt_case *attempts;
+	size_t nattempts;
+};
+
+#define HISTORY(c, r, a)                                                                           \
+	{                                                                                          \
+		c, ARRAY_SIZE(c), r, ARRAY_SIZE(r), a, ARRAY_SIZE(a)                               \
+	}
+
+/* Loads history h into the fixture's store, then prunes and checks it (prune_and_check()). */
+static void prune_history(void **state, const struct history *h)
+{
+	struct testdb *f = *state;
+
+	load(f->path, h->customers, h->ncustomers, h->runs, h->nruns, h->attempts, h->nattempts);
+	prune_and_check(f, h->runs, h->nruns, h->attempts, h->nattempts);
 }
 
 static const struct customer_case customers[] = {
@@ -214,11 +238,9 @@ static const struct attempt_case attempts[] = {
 
 static void test_store_prune__keeps_what_rows_need(void **state)
 {
-	struct testdb *f = *state;
+	static const struct history h = HISTORY(customers, runs, attempts);
 
-	load(f->path, customers, ARRAY_SIZE(customers), runs, ARRAY_SIZE(runs), attempts,
-	     ARRAY_SIZE(attempts));
-	prune_and_check(f, runs, ARRAY_SIZE(runs), attempts, ARRAY_SIZE(attempts));
+	prune_history(state, &h);
 }
 
 /* The newest run keeps its attempts and itself, however old: status shows it. */
@@ -239,12 +261,9 @@ static const struct attempt_case quiet_attempts[] = {
 
 static void test_store_prune__newest_run_and_last_success_stay(void **state)
 {
-	struct testdb *f = *state;
+	static const struct history h = HISTORY(quiet_customers, quiet_runs, quiet_attempts);
 
-	load(f->path, quiet_customers, ARRAY_SIZE(quiet_customers), quiet_runs,
-	     ARRAY_SIZE(quiet_runs), quiet_attempts, ARRAY_SIZE(quiet_attempts));
-	prune_and_check(f, quiet_runs, ARRAY_SIZE(quiet_runs), quiet_attempts,
-			ARRAY_SIZE(quiet_attempts));
+	prune_history(state, &h);
 }
 
 /*
@@ -281,12 +300,10 @@ static const struct attempt_case unconfirmed_attempts[] = {
 
 static void test_store_prune__unconfirmed_answer_stays(void **state)
 {
-	struct testdb *f = *state;
+	static const struct history h =
+	    HISTORY(unconfirmed_customers, unconfirmed_runs, unconfirmed_attempts);
 
-	load(f->path, unconfirmed_customers, ARRAY_SIZE(unconfirmed_customers), unconfirmed_runs,
-	     ARRAY_SIZE(unconfirmed_runs), unconfirmed_attempts, ARRAY_SIZE(unconfirmed_attempts));
-	prune_and_check(f, unconfirmed_runs, ARRAY_SIZE(unconfirmed_runs), unconfirmed_attempts,
-			ARRAY_SIZE(unconfirmed_attempts));
+	prune_history(state, &h);
 }
 
 /* Loads the imports (started on days[i]) and webhook deliveries (received on hook_days[i]). */
@@ -330,7 +347,6 @@ static void test_store_prune__imports_and_webhook_deliveries(void **state)
 	static const int hook_days[] = {1, 9, 11};
 	struct testdb *f = *state;
 	struct prune_stats dry, p;
-	char left[64];
 
 	load_imports(
 	    f->path, import_days, ARRAY_SIZE(import_days), hook_days, ARRAY_SIZE(hook_days),
@@ -343,14 +359,12 @@ static void test_store_prune__imports_and_webhook_deliveries(void **state)
 	assert_int_equal(p.imports, 2);
 	assert_int_equal(dry.webhook_events, 1);
 	assert_int_equal(p.webhook_events, 1);
-	query_text(f->path, "SELECT group_concat(id) FROM (SELECT id FROM imports ORDER BY id)",
-		   left, sizeof(left));
-	assert_string_equal(left, "1,4,5");
-	query_text(f->path,
-		   "SELECT group_concat(event_id) FROM (SELECT event_id FROM webhook_events "
-		   "ORDER BY received_at)",
-		   left, sizeof(left));
-	assert_string_equal(left, "msg_2,msg_3");
+	assert_query_text(
+	    f->path, "SELECT group_concat(id) FROM (SELECT id FROM imports ORDER BY id)", "1,4,5");
+	assert_query_text(f->path,
+			  "SELECT group_concat(event_id) FROM (SELECT event_id FROM webhook_events "
+			  "ORDER BY received_at)",
+			  "msg_2,msg_3");
 	assert_int_equal(store_prune(f->st, CUTOFF, &p), 0);
 	assert_int_equal(p.imports + p.webhook_events, 0);
 }
@@ -367,7 +381,6 @@ static void test_store_prune__empty_database(void **state)
 	assert_int_equal(store_metrics(f->st, &m), 0);
 	assert_int_equal(m.runs + m.requests_unanswered + m.requests_by_class[1], 0);
 }
-
 
 int main(void)
 {

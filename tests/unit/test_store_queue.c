@@ -50,8 +50,7 @@ static void test_store_queue__claim_record_and_count(void **state)
 	assert_int_equal(n, 3);
 	assert_string_equal(jobs[0].req.customer_id, "c0");
 	assert_int_equal(jobs[0].req.products, PRODUCT_COMPANY | PRODUCT_DIRECTORY);
-	assert_int_equal(
-	    query_int(f->path, "SELECT count(*) FROM customers WHERE state='in_flight'"), 3);
+	assert_query_int(f->path, "SELECT count(*) FROM customers WHERE state='in_flight'", 3);
 
 	struct attempt_record a0 = attempt(&jobs[0], 201, 200);
 	struct attempt_record a1 = attempt(&jobs[1], 503, 200);
@@ -97,8 +96,9 @@ static void test_store_queue__claim_record_and_count(void **state)
 
 	assert_int_equal(store_recover_in_flight(f->st, 6000, &recovered), 0);
 	assert_int_equal(recovered, 1);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM attempts WHERE "
-					    "transport_error='outcome unknown'"),
+	assert_query_int(f->path,
+			 "SELECT count(*) FROM attempts WHERE "
+			 "transport_error='outcome unknown'",
 			 1);
 	assert_int_equal(store_count_states(f->st, 8000, &c), 0);
 	assert_int_equal(c.total, 4);
@@ -139,17 +139,18 @@ static void test_store_queue__requeue_export_and_queues(void **state)
 	testdb_upsert(f->st, "a", NULL);
 	testdb_upsert(f->st, "b", NULL);
 	testdb_upsert(f->st, "c", NULL);
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1"),
+	assert_query_int(f->path, "UPDATE customers SET state='in_flight' RETURNING 1", 1);
+	assert_query_int(f->path,
+			 "UPDATE customers SET state='failed', http_status=400, "
+			 "finch_code='invalid_request' WHERE customer_id='a' RETURNING 1",
 			 1);
-	assert_int_equal(
-	    query_int(f->path, "UPDATE customers SET state='failed', http_status=400, "
-			       "finch_code='invalid_request' WHERE customer_id='a' RETURNING 1"),
-	    1);
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='failed', http_status=503 "
-					    "WHERE customer_id='b' RETURNING 1"),
+	assert_query_int(f->path,
+			 "UPDATE customers SET state='failed', http_status=503 "
+			 "WHERE customer_id='b' RETURNING 1",
 			 1);
-	assert_int_equal(query_int(f->path, "UPDATE customers SET state='created', expires_at=100, "
-					    "connection_id=NULL WHERE customer_id='c' RETURNING 1"),
+	assert_query_int(f->path,
+			 "UPDATE customers SET state='created', expires_at=100, "
+			 "connection_id=NULL WHERE customer_id='c' RETURNING 1",
 			 1);
 
 	rf.finch_code = "invalid_request";
@@ -228,7 +229,7 @@ static void test_store_queue__reauth_targets_connections_that_need_it(void **sta
 				 rows[i].status ? "'" : "",
 				 rows[i].status ? rows[i].status : "NULL",
 				 rows[i].status ? "'" : "", rows[i].id);
-			assert_int_equal(query_int(f->path, sql), 1);
+			assert_query_int(f->path, sql, 1);
 		}
 		assert_int_equal(
 		    store_queue_reauth(f->st, 5000, cases[c].scope, cases[c].customer, &count), 0);

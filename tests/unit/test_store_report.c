@@ -33,7 +33,7 @@ static void funnel_row(const char *path, const char *id, const char *state, int 
 		 "UPDATE customers SET state = 'in_flight' WHERE customer_id = '%s' RETURNING 1",
 		 id);
 	if (strcmp(state, "pending"))
-		assert_int_equal(query_int(path, sql), 1);
+		assert_query_int(path, sql, 1);
 	snprintf(sql, sizeof(sql),
 		 "UPDATE customers SET state = '%s', session_id = %s, connection_id = %s, "
 		 "connection_status = %s, connected_at = %lld, expires_at = %lld "
@@ -41,10 +41,11 @@ static void funnel_row(const char *path, const char *id, const char *state, int 
 		 state, has_session ? "'s'" : "NULL", q[0], q[1],
 		 connected_day < 0 ? -1LL : (long long)(connected_day * DAY),
 		 (long long)(expires_day * DAY), id);
-	assert_int_equal(query_int(path, sql), 1);
+	assert_query_int(path, sql, 1);
 	if (connected_day < 0)
-		assert_int_equal(query_int(path, "UPDATE customers SET connected_at = NULL "
-						 "WHERE connected_at = -1 RETURNING 1"),
+		assert_query_int(path,
+				 "UPDATE customers SET connected_at = NULL "
+				 "WHERE connected_at = -1 RETURNING 1",
 				 1);
 	if (!kind)
 		return;
@@ -53,7 +54,7 @@ static void funnel_row(const char *path, const char *id, const char *state, int 
 		 "SELECT id, 1, '%s', %lld, 201 FROM customers WHERE customer_id = '%s' "
 		 "RETURNING 1",
 		 kind, (long long)(link_day * DAY), id);
-	assert_int_equal(query_int(path, sql), 1);
+	assert_query_int(path, sql, 1);
 }
 
 /*
@@ -116,8 +117,9 @@ static void test_store_report__funnel(void **state)
 	   less than STORE_CLOCK_SKEW_MS before its link is one at once (0 days), not left out */
 	testdb_upsert(f->st, "skew", NULL);
 	funnel_row(f->path, "skew", "exists", 1, "c-s", "connected", 2, 1, 2, "create");
-	assert_int_equal(query_int(f->path, "UPDATE customers SET connected_at = connected_at - "
-					    "900 WHERE customer_id = 'skew' RETURNING 1"),
+	assert_query_int(f->path,
+			 "UPDATE customers SET connected_at = connected_at - "
+			 "900 WHERE customer_id = 'skew' RETURNING 1",
 			 1);
 	assert_int_equal(store_funnel(f->st, 5 * DAY, &fu), 0);
 	assert_int_equal(fu.connected, 4);
@@ -179,7 +181,7 @@ static void test_store_report__export_state_parse(void **state)
 			 "UPDATE customers SET connection_status = '%s' WHERE customer_id = '%s' "
 			 "RETURNING 1",
 			 connection_statuses[i], connection_statuses[i]);
-		assert_int_equal(query_int(f->path, sql), 1);
+		assert_query_int(f->path, sql, 1);
 	}
 	testdb_upsert(f->st, "none", NULL);
 	for (int i = 0; i < CONNECTION_STATUS_COUNT; i++) {

@@ -113,6 +113,17 @@ static inline void dump(const struct fixture *f, struct strbuf *out)
 	sqlite3_close(db);
 }
 
+/* Replaces the fixture's database by an empty one: a fresh start for a table's next case. */
+static inline void fresh_db(struct fixture *f)
+{
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(unlink(f->db), 0);
+	unlink("t.db-wal");
+	unlink("t.db-shm");
+	assert_int_equal(store_open(f->db, &f->st), 0);
+}
+
 /* The bytes of a string literal, as import_bytes() takes them; a fatal error's message. */
 #define IN(s)	    s, sizeof(s) - 1
 #define FATAL(what) "finch-onboard: error: in.csv" what "; nothing was imported\n"

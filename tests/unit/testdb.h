@@ -109,6 +109,15 @@ static inline void testdb_exec(const char *path, const char *fmt, ...)
 		fail_msg("'%s' did not give 1", sql);
 }
 
+/* Fails unless the first column of sql's first row is want (query_int()). */
+static inline void assert_query_int(const char *path, const char *sql, int64_t want)
+{
+	int64_t got = query_int(path, sql);
+
+	if (got != want)
+		fail_msg("'%s' gave %lld, want %lld", sql, (long long)got, (long long)want);
+}
+
 /* Fails unless the first column of sql's first row is want ("": no row, or NULL). */
 static inline void assert_query_text(const char *path, const char *sql, const char *want)
 {
@@ -169,8 +178,7 @@ static inline void testdb_request(struct connect_request *r, const char *id, con
  * Upserts testdb_request(id, email) as the next line of in.csv (within an
  * import, a line is one record) at time 1000, and returns what storing did.
  */
-static inline enum upsert_result testdb_upsert(struct store *st, const char *id,
-					       const char *email)
+static inline enum upsert_result testdb_upsert(struct store *st, const char *id, const char *email)
 {
 	static int64_t line = 1;
 	struct connect_request r;
@@ -178,8 +186,7 @@ static inline enum upsert_result testdb_upsert(struct store *st, const char *id,
 	int64_t dup_line = 0;
 
 	testdb_request(&r, id, email);
-	assert_int_equal(store_upsert_customer(st, &r, "in.csv", ++line, 1000, &res, &dup_line),
-			 0);
+	assert_int_equal(store_upsert_customer(st, &r, "in.csv", ++line, 1000, &res, &dup_line), 0);
 	connect_request_release(&r);
 	return res;
 }
