@@ -72,7 +72,7 @@ struct run_summary {
 	int64_t cut_unknown;	/* of which: cut short after they went out, outcome unknown */
 	int64_t resent_unknown; /* requests for rows whose last request's outcome was unknown */
 	int64_t elapsed_ms;
-	struct state_counts counts; /* the whole store, at the end */
+	struct state_counts counts; /* the whole store at the end: by_state, withdrawn, total */
 	int64_t outages;	    /* times the API stopped answering mid-run (breaker.h) */
 	int64_t pauses;		    /* times a client-wide 429 paused every request */
 	const char *exit_reason;    /* "done", "rows_failed", "auth", "unreachable", ... */

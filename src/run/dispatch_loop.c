@@ -467,7 +467,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	}
 	if (dispatcher_init(&d, st, cfg, sum) < 0)
 		goto out;
-	if (store_count_states(st, clock_now_ms(), &start) < 0)
+	if (store_count_by_state(st, &start) < 0)
 		goto out;
 	sum->to_send = start.by_state[STATE_PENDING] + start.by_state[STATE_RETRY_WAIT];
 	if (journal_open(&d.journal, st, d.nxfers * JOURNAL_RESERVE_PER_SLOT) < 0)
@@ -495,7 +495,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 	log_set_before_write(NULL, NULL);
 	sum->elapsed_ms = clock_mono_ms() - started_mono;
 	sum->outages = d.brk.outages;
-	if (store_count_states(st, clock_now_ms(), &sum->counts) < 0)
+	if (store_count_by_state(st, &sum->counts) < 0)
 		d.fatal = 1;
 	code = dispatch_verdict(&d, sum);
 	if (!d.db_failed &&

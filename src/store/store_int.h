@@ -77,7 +77,8 @@ enum stmt_id {
 	S_RUN_FINISH,
 	S_RUN_OUTCOME,
 	/* store_report.c */
-	S_COUNT_STATES,
+	S_COUNT_BY_STATE,
+	S_COUNT_SUMS,
 	S_COUNT_EXPIRY,
 	S_COUNT_CARRY,
 	S_FAILURE_GROUPS,

@@ -32,6 +32,13 @@ struct state_counts {
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
 
+/*
+ * The rows per state (withdrawn ones apart, in withdrawn) and the total;
+ * every other field of *out 0. What a run needs at its start and end, read
+ * from two indexes without reading a row (schema/018).
+ */
+int store_count_by_state(struct store *st, struct state_counts *out);
+
 /* Calls fn once per (finch_code, http_status) of failed rows, most common first. */
 int store_each_failure_group(struct store *st,
 			     int (*fn)(const char *finch_code, long http_status, int64_t count,

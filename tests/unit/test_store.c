@@ -165,7 +165,7 @@ static void test_store__migration_keys_colliding_ids(void **state)
 		"DROP INDEX customers_by_customer_key; "
 		"ALTER TABLE customers DROP COLUMN customer_key; "
 		/* and what the migrations after 015 add */
-		"DROP TABLE identity; DROP TABLE journal_applied; "
+		"DROP TABLE identity; DROP TABLE journal_applied; DROP INDEX customers_withdrawn; "
 		"INSERT INTO customers(customer_id, customer_name, created_at, updated_at) "
 		"VALUES ('mu\xcc\x88ller', 'old NFD', 1, 1), ('m\xc3\xbcller', 'NFC', 2, 2), "
 		"('A\xcc\x8a', 'old NFD', 3, 3), ('\xe2\x84\xab', 'newer', 4, 4), "
