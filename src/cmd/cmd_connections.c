@@ -33,6 +33,7 @@
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
+#include "csv/csv_input.h"
 #include "finch/validate.h"
 #include "finch/webhook.h"
 #include "store/store.h"
@@ -232,8 +233,7 @@ static int read_input(const char *path, int64_t timeout_ms, const char *timeout_
 			goto out;
 		}
 		if (r == 0) {
-			error("'%s' sent nothing for %s (--read-timeout): nothing was imported",
-			      path, timeout_arg);
+			csv_input_timed_out(path, timeout_arg);
 			goto out;
 		}
 		if (r < 0)
@@ -389,8 +389,8 @@ static int own_option(void *ctx, int c, const char *arg)
 
 	if (c != 'T')
 		return 0;
-	if (parse_duration_ms(arg, &a->read_timeout_ms) < 0 || a->read_timeout_ms < 0)
-		return error("option '--read-timeout': '%s' is not a duration (30s, 5m, 0)", arg);
+	if (csv_read_timeout_option(arg, &a->read_timeout_ms) < 0)
+		return -1;
 	a->read_timeout = arg;
 	return 1;
 }

@@ -132,9 +132,8 @@ int import_option_apply(struct import_options *o, int c, const char *arg)
 			    "--skip-lines '%s': expects a number of lines from 0 to 1000000", arg);
 		return 1;
 	case IMPORT_OPT_READ_TIMEOUT:
-		if (parse_duration_ms(arg, &o->read_timeout_ms) < 0 || o->read_timeout_ms < 0)
-			return error("option '--read-timeout': '%s' is not a duration (30s, 5m, 0)",
-				     arg);
+		if (csv_read_timeout_option(arg, &o->read_timeout_ms) < 0)
+			return -1;
 		o->read_timeout = arg;
 		return 1;
 	}
@@ -594,7 +593,7 @@ static int parse_file(struct importer *im, const struct csv_input *in, char sha2
 			goto out;
 	}
 	if (n == READAHEAD_TIMEOUT)
-		csv_input_timed_out(in, im->o->read_timeout);
+		csv_input_timed_out(in->name, im->o->read_timeout);
 	if (n < 0)
 		goto out;
 	if (d.ncarry) {

@@ -14,10 +14,17 @@
 #include "base/signals.h"
 #include "base/util.h"
 
-int csv_input_timed_out(const struct csv_input *in, const char *timeout)
+int csv_input_timed_out(const char *name, const char *timeout)
 {
-	return error("'%s' sent nothing for %s (--read-timeout): nothing was imported", in->name,
+	return error("'%s' sent nothing for %s (--read-timeout): nothing was imported", name,
 		     timeout ? timeout : "too long");
+}
+
+int csv_read_timeout_option(const char *arg, int64_t *ms)
+{
+	if (parse_duration_ms(arg, ms) < 0 || *ms < 0)
+		return error("option '--read-timeout': '%s' is not a duration (30s, 5m, 0)", arg);
+	return 1;
 }
 
 /*
@@ -44,7 +51,7 @@ static int wait_first_bytes(const struct csv_input *in, int64_t ms, const char *
 			return -2;
 		}
 		if (r == 0)
-			return csv_input_timed_out(in, text);
+			return csv_input_timed_out(in->name, text);
 		return 0; /* POLLIN, or POLLHUP at its end: the read tells which */
 	}
 }

@@ -49,7 +49,18 @@ int csv_input_open(struct csv_input *in, const char *path, int64_t timeout_ms, c
 /* Closes in's descriptor unless it is standard input. Fine on a closed input. */
 void csv_input_close(struct csv_input *in);
 
-/* Reports that in sent nothing for --read-timeout (as given). Returns -1. */
-int csv_input_timed_out(const struct csv_input *in, const char *timeout);
+/*
+ * Reports that the input called name sent nothing for --read-timeout (as
+ * given; NULL says "too long"), nothing imported. Returns -1. The message of
+ * import, sync and connections import alike.
+ */
+int csv_input_timed_out(const char *name, const char *timeout);
+
+/*
+ * Parses --read-timeout's value D (a duration of base/util.h's
+ * parse_duration_ms(), 0 for none) into *ms: 1, or -1 after naming the
+ * option. For every command that reads a FIFO, pipe or terminal.
+ */
+int csv_read_timeout_option(const char *arg, int64_t *ms);
 
 #endif

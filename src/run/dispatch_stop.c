@@ -66,7 +66,6 @@ static void abort_in_flight(struct dispatcher *d, const char *why)
 	for (size_t i = 0; i < d->nxfers; i++) {
 		struct transfer *t = &d->xfers[i];
 		struct store_outcome so;
-		struct strbuf msg = STRBUF_INIT;
 
 		if (!t->busy)
 			continue;
@@ -75,6 +74,8 @@ static void abort_in_flight(struct dispatcher *d, const char *why)
 			so.transport_error = xstrdup("cut short");
 			so.message = xstrdup(why);
 		} else {
+			struct strbuf msg = STRBUF_INIT;
+
 			strbuf_addf(&msg,
 				    STORE_OUTCOME_UNKNOWN ": %s after the request went out; Finch "
 							  "may have created a session",
