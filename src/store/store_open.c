@@ -417,6 +417,49 @@ static int refuse_hard_links(const char *path)
 }
 
 /*
+ * SQLite trusts the files it finds beside the database: a "hot" -journal is
+ * rolled back into it by the first process that writes, a -wal's frames
+ * are read as the newest pages. In a shared folder (mode 1777) another user
+ * can plant either, and one page of zeros in a planted journal wiped a
+ * database whole. SQLite makes these files itself, owned by the database's
+ * owner (as root, it gives them to that owner). So each one must be a
+ * regular file, not a link, owned by the database's owner or by this
+ * process's user; anything else is refused before SQLite opens the
+ * database (issue 20: inputs in shared folders). name is the database's
+ * own path (db_name()).
+ */
+static int refuse_foreign_sidecars(const char *path, const char *name)
+{
+	static const char *const suffixes[] = {"-journal", "-wal", "-shm"};
+	struct stat db, sb;
+	uid_t owner = stat(name, &db) == 0 ? db.st_uid : geteuid();
+	struct strbuf side = STRBUF_INIT;
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes) && !ret; i++) {
+		strbuf_reset(&side);
+		strbuf_addf(&side, "%s%s", name, suffixes[i]);
+		if (lstat(side.buf, &sb) < 0)
+			continue;
+		if (!S_ISREG(sb.st_mode))
+			ret =
+			    error("database '%s': '%s' beside it is not a regular file (a link, a "
+				  "FIFO?); SQLite would read it as the database's own: refusing "
+				  "to open it",
+				  path, side.buf);
+		else if (sb.st_uid != owner && sb.st_uid != geteuid())
+			ret =
+			    error("database '%s': '%s' beside it belongs to uid %lu, not to the "
+				  "database's owner (uid %lu): another user may have put it there "
+				  "to change the database, which SQLite would do on opening it; "
+				  "refusing (look at it, then remove it)",
+				  path, side.buf, (unsigned long)sb.st_uid, (unsigned long)owner);
+	}
+	strbuf_release(&side);
+	return ret;
+}
+
+/*
  * finch_nfc(TEXT): TEXT in Unicode NFC (utf8_nfc()), the customer key of
  * schema/015; text that is not UTF-8 is returned as it is. Only the
  * migration calls it: the program binds keys it computed itself, so the
@@ -493,7 +536,7 @@ int store_open(const char *path, struct store **out)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
 	if (db_name(path, 1, &name) < 0 || refuse_hard_links(name.buf) < 0 ||
-	    create_private(name.buf) < 0 ||
+	    refuse_foreign_sidecars(path, name.buf) < 0 || create_private(name.buf) < 0 ||
 	    connect(st, name.buf, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0 ||
 	    store_setup(st, path) < 0) {
 		strbuf_release(&name);
@@ -619,7 +662,7 @@ int store_open_readonly(const char *path, struct store **out)
 		error_errno("cannot open database '%s'", path);
 		goto fail;
 	}
-	if (refuse_hard_links(name.buf) < 0)
+	if (refuse_hard_links(name.buf) < 0 || refuse_foreign_sidecars(path, name.buf) < 0)
 		goto fail;
 	if (connect(st, name.buf, SQLITE_OPEN_READONLY) < 0)
 		goto fail;

@@ -88,6 +88,30 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	done
 	expect_eq "the database through another user's link" "$(sha256sum o.db | cut -d' ' -f1)" "$before"
 	pass "another user's symlink at --db is exit 2 for writers and readers"
+
+	# a journal or log planted beside the database: SQLite would roll it
+	# back into the database (one page of zeros wiped it whole)
+	printf 'planted' >shared/p.db-journal # any content: the owner is what counts
+	cp o.db shared/p.db
+	before=$(sha256sum shared/p.db | cut -d' ' -f1)
+	for side in journal wal shm; do
+		mv shared/p.db-* shared/p.db-$side 2>/dev/null || true
+		chown nobody shared/p.db-$side
+		for cmd in "import more.csv" "run --base-url http://127.0.0.1:9" "status"; do
+			# shellcheck disable=SC2086
+			expect_exit 2 fo $cmd --db shared/p.db
+			grep -q "database 'shared/p.db': 'shared/p.db-$side' beside it belongs to uid $(id -u nobody), not to the database's owner (uid 0)" err.txt ||
+				fail "$cmd with another user's -$side: $(cat err.txt)"
+		done
+	done
+	rm -f shared/p.db-shm
+	ln -s ../o.db shared/p.db-wal
+	expect_exit 2 fo status --db shared/p.db
+	grep -q "'shared/p.db-wal' beside it is not a regular file" err.txt || fail "a link at -wal: $(cat err.txt)"
+	rm -f shared/p.db-wal
+	expect_eq "the database beside another user's journal" "$(sha256sum shared/p.db | cut -d' ' -f1)" "$before"
+	expect_exit 0 fo status --db shared/p.db
+	pass "a -journal, -wal or -shm of another user's, or a link, beside the database: exit 2, the database untouched"
 else
 	pass "skipped: the other-user link test needs root and the user nobody"
 fi
