@@ -43,14 +43,30 @@ struct option *cli_options_merge(const struct option *first, ...)
 	return all;
 }
 
+int cli_set_flag(int *flag)
+{
+	*flag = 1;
+	return 1;
+}
+
+int cli_log_format_parse(const char *arg, enum log_format *out)
+{
+	static const char *const names[] = {[LOG_FORMAT_TEXT] = "text", [LOG_FORMAT_JSON] = "json"};
+	int i = name_index(arg, names, (int)ARRAY_SIZE(names));
+
+	if (i < 0)
+		return error("option '--log-format' expects 'text' or 'json', not '%s'", arg);
+	*out = (enum log_format)i;
+	return 0;
+}
+
 int cli_log_format(const char *arg)
 {
-	if (!strcmp(arg, "text"))
-		log_setup(LOG_FORMAT_TEXT, LOG_INFO);
-	else if (!strcmp(arg, "json"))
-		log_setup(LOG_FORMAT_JSON, LOG_DEBUG);
-	else
-		return error("option '--log-format' expects 'text' or 'json', not '%s'", arg);
+	enum log_format f = LOG_FORMAT_TEXT;
+
+	if (cli_log_format_parse(arg, &f) < 0)
+		return -1;
+	log_setup(f, f == LOG_FORMAT_JSON ? LOG_DEBUG : LOG_INFO);
 	return 0;
 }
 

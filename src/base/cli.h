@@ -6,6 +6,8 @@
 
 #include <getopt.h>
 
+#include "base/log.h"
+
 /*
  * Option codes (struct option's val). A command's getopt_long() table is
  * its own fragment merged with shared ones (cli_options_merge()), so a code
@@ -38,6 +40,12 @@ struct option *cli_options_merge(const struct option *first, ...);
  */
 void cli_bad_option(int c, char **argv);
 
+/*
+ * An option that is a flag: sets *flag to 1, and returns 1, what a
+ * command's function for its own options returns for an option it took.
+ */
+int cli_set_flag(int *flag);
+
 /* After a usage error: the usage text on stderr, under text logs only (a JSON log stays JSON). */
 void cli_usage_error(const char *usage);
 
@@ -55,6 +63,12 @@ void cli_usage_error(const char *usage);
 #define CLI_LOG_FORMAT_HELP                                                                        \
 	"  --log-format FORMAT  text (default) or json: one JSON object per line on stderr\n"
 int cli_log_format(const char *arg);
+
+/*
+ * The value of --log-format, "text" or "json", into *out (run's options keep
+ * it until the log is set up). 0, or -1 after an error naming the option.
+ */
+int cli_log_format_parse(const char *arg, enum log_format *out);
 
 /*
  * Every command but config reads its settings from --config FILE (else

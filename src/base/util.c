@@ -187,7 +187,6 @@ int64_t clock_now_ms(void)
 	return now;
 }
 
-/* Howard Hinnant's algorithm: no table, no timegm(), no time zone. */
 int name_index(const char *name, const char *const *names, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -196,6 +195,7 @@ int name_index(const char *name, const char *const *names, int n)
 	return -1;
 }
 
+/* Howard Hinnant's algorithm: no table, no timegm(), no time zone. */
 int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
 	int64_t era, yoe, doy, doe;

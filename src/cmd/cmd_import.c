@@ -78,11 +78,9 @@ static int import_apply(void *ctx, int c, const char *arg)
 
 	switch (c) {
 	case 'c':
-		o->check = 1;
-		return 1;
+		return cli_set_flag(&o->check);
 	case 'q':
-		o->quiet = 1;
-		return 1;
+		return cli_set_flag(&o->quiet);
 	case 'W':
 		o->withdraw = &a->wl;
 		return 1;

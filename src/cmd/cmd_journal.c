@@ -151,10 +151,10 @@ int cmd_journal(int argc, char **argv)
 	struct journal_entries e = {0};
 	struct strbuf out = STRBUF_INIT;
 	char *path = NULL;
-	struct cmd_flag csv = {'C', 0};
+	int csv = 0;
 	int ret, r;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_journal_options, cmd_flag_apply, &csv);
+	ret = cmd_read_flag_options(&co, argc, argv, cmd_journal_options, 'C', &csv);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	ret = EXIT_USAGE;
@@ -172,7 +172,7 @@ int cmd_journal(int argc, char **argv)
 		warning("%s: an incomplete last line (an append cut short by a crash, never "
 			"acknowledged); left out",
 			path);
-	if (csv.set) {
+	if (csv) {
 		for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
 			strbuf_addf(&out, "%s%s", i ? "," : "", csv_header[i]);
 		strbuf_addstr(&out, "\r\n");
@@ -184,7 +184,7 @@ int cmd_journal(int argc, char **argv)
 		text_head(&out, path, &e);
 	}
 	for (size_t i = 0; i < e.n; i++) {
-		if (csv.set)
+		if (csv)
 			csv_row(&out, &e.v[i]);
 		else
 			text_row(&out, &e.v[i]);

@@ -121,8 +121,7 @@ static int prune_apply(void *ctx, int c, const char *arg)
 		a->given = 1;
 		return history_option("older-than", arg, 0, &a->w) < 0 ? -1 : 1;
 	case PRUNE_OPT_DRY_RUN:
-		a->dry_run = 1;
-		return 1;
+		return cli_set_flag(&a->dry_run);
 	default:
 		return 0;
 	}

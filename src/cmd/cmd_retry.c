@@ -187,11 +187,9 @@ static int retry_apply(void *ctx, int c, const char *arg)
 
 	switch (c) {
 	case 'C':
-		f->changed = 1;
-		return 1;
+		return cli_set_flag(&f->changed);
 	case 'u':
-		a->unconfirmed = 1;
-		return 1;
+		return cli_set_flag(&a->unconfirmed);
 	case 'r':
 		return cmd_reauth_scope(arg, &a->reauth) < 0 ? -1 : 1;
 	case 's':

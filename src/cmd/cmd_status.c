@@ -431,10 +431,10 @@ int cmd_status(int argc, char **argv)
 	struct cmd_common co = {DEFAULT_DB_PATH, usage, 0, NULL};
 	struct store *st = NULL;
 	struct report r = {0};
-	struct cmd_flag json = {'j', 0};
+	int json = 0;
 	int ret, got;
 
-	ret = cmd_read_options(&co, argc, argv, cmd_status_options, cmd_flag_apply, &json);
+	ret = cmd_read_flag_options(&co, argc, argv, cmd_status_options, 'j', &json);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
 	ret = EXIT_USAGE;
@@ -462,7 +462,7 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	if (r.journal_answers && journal_owner(st, r.journal, r.foreign) < 0)
 		goto out;
-	if ((json.set ? print_json(st, &r) : print_text(st, &r)) < 0)
+	if ((json ? print_json(st, &r) : print_text(st, &r)) < 0)
 		goto out;
 	ret = EXIT_OK;
 out:

@@ -72,15 +72,26 @@ int cmd_read_options_only(struct cmd_common *co, int argc, char **argv,
 	return EXIT_USAGE;
 }
 
-int cmd_flag_apply(void *ctx, int c, const char *arg)
+/* The one flag of cmd_read_flag_options(). */
+struct cmd_flag {
+	int code; /* the option's struct option val */
+	int *set;
+};
+
+static int cmd_flag_apply(void *ctx, int c, const char *arg)
 {
 	struct cmd_flag *f = ctx;
 
 	(void)arg;
-	if (c != f->code)
-		return 0;
-	f->set = 1;
-	return 1;
+	return c == f->code ? cli_set_flag(f->set) : 0;
+}
+
+int cmd_read_flag_options(struct cmd_common *co, int argc, char **argv,
+			  const struct option *longopts, int code, int *set)
+{
+	struct cmd_flag f = {code, set};
+
+	return cmd_read_options(co, argc, argv, longopts, cmd_flag_apply, &f);
 }
 
 int cmd_read_import_options(struct cmd_common *co, int argc, char **argv,
@@ -121,8 +132,7 @@ int cmd_export_option(struct export_options *o, int c, const char *arg)
 		export_columns_release(&o->columns);
 		return export_columns_parse(arg, &o->columns) < 0 ? -1 : 1;
 	case CMD_OPT_RAW:
-		o->raw = 1;
-		return 1;
+		return cli_set_flag(&o->raw);
 	case CMD_OPT_BOM:
 		o->bom = EXPORT_BOM_ALWAYS;
 		return 1;

@@ -78,15 +78,12 @@ int cmd_read_options(struct cmd_common *co, int argc, char **argv, const struct 
 		     int (*apply)(void *ctx, int c, const char *arg), void *ctx);
 
 /*
- * The apply() of a command whose one option of its own is a flag (status's
- * --json, journal's --csv): ctx is a struct cmd_flag, whose set becomes 1
- * when the option with code is given.
+ * cmd_read_options() for a command whose one option of its own is a flag
+ * (status's --json, journal's --csv): *set becomes 1 when the option whose
+ * struct option val is code is given.
  */
-struct cmd_flag {
-	int code; /* the option's struct option val */
-	int set;
-};
-int cmd_flag_apply(void *ctx, int c, const char *arg);
+int cmd_read_flag_options(struct cmd_common *co, int argc, char **argv,
+			  const struct option *longopts, int code, int *set);
 
 /*
  * import_options_finish(), and then: a --keep-column named like a column of

@@ -209,6 +209,12 @@ static int store_kept(struct importer *im, const struct record *rec)
 static int flush(struct importer *im)
 {
 	size_t n = im->nqueued;
+	int64_t *count[] = {
+	    [UPSERT_NEW] = &im->stats->accepted,
+	    [UPSERT_UNCHANGED] = &im->stats->unchanged,
+	    [UPSERT_UPDATED] = &im->stats->updated,
+	    [UPSERT_CHANGED] = &im->stats->changed,
+	};
 	char why[64];
 
 	im->nqueued = 0;
@@ -217,20 +223,7 @@ static int flush(struct importer *im)
 	if (store_upsert_customers(im->st, im->queue, n, im->path, im->now_ms) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		switch (im->queue[i].res) {
-		case UPSERT_NEW:
-			im->stats->accepted++;
-			break;
-		case UPSERT_UNCHANGED:
-			im->stats->unchanged++;
-			break;
-		case UPSERT_UPDATED:
-			im->stats->updated++;
-			break;
-		case UPSERT_CHANGED:
-			im->stats->changed++;
-			break;
-		case UPSERT_DUPLICATE:
+		if (im->queue[i].res == UPSERT_DUPLICATE) {
 			snprintf(why, sizeof(why), "duplicate of line %lld",
 				 (long long)im->queue[i].dup_line);
 			if (reject(im, &im->rec[i], NULL, csv_column_names[CSV_COL_CUSTOMER_ID],
@@ -238,6 +231,7 @@ static int flush(struct importer *im)
 				return -1;
 			continue;
 		}
+		(*count[im->queue[i].res])++;
 		if (im->hdr.nkeep && store_kept(im, &im->rec[i]) < 0)
 			return -1;
 	}

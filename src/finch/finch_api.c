@@ -33,6 +33,28 @@ static void add_string(cJSON *obj, const char *name, const char *value)
 	check_alloc(cJSON_AddStringToObject(obj, name, value));
 }
 
+/*
+ * The request's two objects of a required and an optional string: the
+ * object's name, then its members' as *field names them ("object.member").
+ */
+static const char *const integration_names[] = {"integration", "integration.provider",
+						"integration.auth_method"};
+static const char *const recordkeeping_names[] = {"recordkeeping", "recordkeeping.recordkeeper",
+						  "recordkeeping.plan_id"};
+
+/* Adds the object names[0] holding names[1]: req and, when given, names[2]: opt. */
+static void add_string_pair(cJSON *obj, const char *const names[3], const char *req,
+			    const char *opt)
+{
+	size_t prefix = strlen(names[0]) + 1;
+	cJSON *pair = cJSON_AddObjectToObject(obj, names[0]);
+
+	check_alloc(pair);
+	add_string(pair, names[1] + prefix, req);
+	if (opt)
+		add_string(pair, names[2] + prefix, opt);
+}
+
 static void add_products(cJSON *obj, unsigned mask)
 {
 	cJSON *arr = cJSON_AddArrayToObject(obj, "products");
@@ -71,23 +93,13 @@ char *finch_api_session_body(const struct connect_request *r)
 		add_string(obj, "sandbox", r->sandbox);
 	if (r->manual >= 0)
 		check_alloc(cJSON_AddBoolToObject(obj, "manual", r->manual));
-	if (r->integration_provider) {
-		cJSON *integ = cJSON_AddObjectToObject(obj, "integration");
-
-		check_alloc(integ);
-		add_string(integ, "provider", r->integration_provider);
-		if (r->integration_auth_method)
-			add_string(integ, "auth_method", r->integration_auth_method);
-	}
-	if (r->recordkeeper) {
-		/* finch-api-node 9.12.0: only with the recordkeeping product (validate.c) */
-		cJSON *rk = cJSON_AddObjectToObject(obj, "recordkeeping");
-
-		check_alloc(rk);
-		add_string(rk, "recordkeeper", r->recordkeeper);
-		if (r->recordkeeping_plan_id)
-			add_string(rk, "plan_id", r->recordkeeping_plan_id);
-	}
+	if (r->integration_provider)
+		add_string_pair(obj, integration_names, r->integration_provider,
+				r->integration_auth_method);
+	/* finch-api-node 9.12.0: only with the recordkeeping product (validate.c) */
+	if (r->recordkeeper)
+		add_string_pair(obj, recordkeeping_names, r->recordkeeper,
+				r->recordkeeping_plan_id);
 	return json_print_delete(obj);
 }
 
@@ -164,6 +176,40 @@ static int get_req_string(const cJSON *obj, const char *name, char **out, char *
 	return 0;
 }
 
+/* get_req_string() (required) or get_opt_string() of member name, which *field names. */
+static int get_member(const cJSON *obj, const char *name, int required, char **out,
+		      const char **field, char *why, size_t size)
+{
+	*field = name;
+	if (required)
+		return get_req_string(obj, name, out, why, size);
+	return get_opt_string(obj, name, out, why, size);
+}
+
+/*
+ * The nullable object names[0] of root, whose member names[1] is a required
+ * string and names[2] an optional one, each named "object.member" (the
+ * integration, the recordkeeping). 0, or -1 with *field and why set.
+ */
+static int get_string_pair(const cJSON *root, const char *const names[3], char **req, char **opt,
+			   const char **field, char *why, size_t size)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, names[0]);
+	size_t prefix = strlen(names[0]) + 1;
+
+	*field = names[0];
+	if (is_absent(item))
+		return 0;
+	if (!cJSON_IsObject(item))
+		return set_why(why, size, "must be an object");
+	if (get_req_string(item, names[1] + prefix, req, why, size) < 0) {
+		*field = names[1];
+		return -1;
+	}
+	*field = names[2];
+	return get_opt_string(item, names[2] + prefix, opt, why, size);
+}
+
 static int get_products(const cJSON *obj, int required, unsigned *mask, char *why, size_t size)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "products");
@@ -223,26 +269,19 @@ int finch_api_parse_session_body(const char *json, size_t len, struct connect_re
 		goto out;
 	}
 
-	*field = "customer_id";
-	if (get_req_string(root, "customer_id", &out->customer_id, why, size) < 0)
-		goto out;
-	*field = "customer_name";
-	if (get_req_string(root, "customer_name", &out->customer_name, why, size) < 0)
-		goto out;
-	*field = "customer_email";
-	if (get_opt_string(root, "customer_email", &out->customer_email, why, size) < 0)
+	if (get_member(root, "customer_id", 1, &out->customer_id, field, why, size) < 0 ||
+	    get_member(root, "customer_name", 1, &out->customer_name, field, why, size) < 0 ||
+	    get_member(root, "customer_email", 0, &out->customer_email, field, why, size) < 0)
 		goto out;
 	*field = "products";
 	if (get_products(root, 1, &out->products, why, size) < 0)
 		goto out;
-	*field = "redirect_uri";
-	if (get_opt_string(root, "redirect_uri", &out->redirect_uri, why, size) < 0)
+	if (get_member(root, "redirect_uri", 0, &out->redirect_uri, field, why, size) < 0)
 		goto out;
 	*field = "minutes_to_expire";
 	if (get_minutes(root, &out->minutes_to_expire, why, size) < 0)
 		goto out;
-	*field = "sandbox";
-	if (get_opt_string(root, "sandbox", &out->sandbox, why, size) < 0)
+	if (get_member(root, "sandbox", 0, &out->sandbox, field, why, size) < 0)
 		goto out;
 
 	*field = "manual";
@@ -255,36 +294,11 @@ int finch_api_parse_session_body(const char *json, size_t len, struct connect_re
 		out->manual = cJSON_IsTrue(item) ? 1 : 0;
 	}
 
-	*field = "integration";
-	item = cJSON_GetObjectItemCaseSensitive(root, "integration");
-	if (!is_absent(item)) {
-		if (!cJSON_IsObject(item)) {
-			set_why(why, size, "must be an object");
-			goto out;
-		}
-		*field = "integration.provider";
-		if (get_req_string(item, "provider", &out->integration_provider, why, size) < 0)
-			goto out;
-		*field = "integration.auth_method";
-		if (get_opt_string(item, "auth_method", &out->integration_auth_method, why, size) <
-		    0)
-			goto out;
-	}
-
-	*field = "recordkeeping";
-	item = cJSON_GetObjectItemCaseSensitive(root, "recordkeeping");
-	if (!is_absent(item)) {
-		if (!cJSON_IsObject(item)) {
-			set_why(why, size, "must be an object");
-			goto out;
-		}
-		*field = "recordkeeping.recordkeeper";
-		if (get_req_string(item, "recordkeeper", &out->recordkeeper, why, size) < 0)
-			goto out;
-		*field = "recordkeeping.plan_id";
-		if (get_opt_string(item, "plan_id", &out->recordkeeping_plan_id, why, size) < 0)
-			goto out;
-	}
+	if (get_string_pair(root, integration_names, &out->integration_provider,
+			    &out->integration_auth_method, field, why, size) < 0 ||
+	    get_string_pair(root, recordkeeping_names, &out->recordkeeper,
+			    &out->recordkeeping_plan_id, field, why, size) < 0)
+		goto out;
 
 	ret = validate_contract(out, field, why, size);
 out:
@@ -309,8 +323,7 @@ int finch_api_parse_reauth_body(const char *json, size_t len, char **connection_
 		set_why(why, size, "is not a JSON object");
 		goto out;
 	}
-	*field = "connection_id";
-	if (get_req_string(root, "connection_id", &id, why, size) < 0)
+	if (get_member(root, "connection_id", 1, &id, field, why, size) < 0)
 		goto out;
 	if (!*id) {
 		set_why(why, size, "is empty");
@@ -323,8 +336,7 @@ int finch_api_parse_reauth_body(const char *json, size_t len, char **connection_
 	*field = "products";
 	if (get_products(root, 0, &out->products, why, size) < 0)
 		goto out;
-	*field = "redirect_uri";
-	if (get_opt_string(root, "redirect_uri", &out->redirect_uri, why, size) < 0)
+	if (get_member(root, "redirect_uri", 0, &out->redirect_uri, field, why, size) < 0)
 		goto out;
 	if (out->redirect_uri && utf8_count(out->redirect_uri, strlen(out->redirect_uri)) < 0) {
 		set_why(why, size, "is not valid UTF-8");

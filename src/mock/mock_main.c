@@ -199,11 +199,14 @@ static int parse_count(const char *opt, const char *arg, int64_t min, int64_t *o
 	return 0;
 }
 
-static int parse_range(const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out)
+/* A limit of the server, from min to max. */
+static int parse_limit(const char *opt, const char *arg, unsigned min, unsigned max, unsigned *out)
 {
-	if (parse_int64(arg, min, max, out) < 0)
-		return error("--%s: '%s' is not from %lld to %lld", opt, arg, (long long)min,
-			     (long long)max);
+	int64_t v;
+
+	if (parse_int64(arg, min, max, &v) < 0)
+		return error("--%s: '%s' is not from %u to %u", opt, arg, min, max);
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -332,20 +335,11 @@ static int apply(struct mock_config *c, int opt, const char *arg)
 		c->idle_timeout_s = v / 1000;
 		return 0;
 	case OPT_MAX_PER_CLIENT:
-		if (parse_range("max-per-client", arg, 1, 1000000, &v) < 0)
-			return -1;
-		c->max_per_client = (unsigned)v;
-		return 0;
+		return parse_limit("max-per-client", arg, 1, 1000000, &c->max_per_client);
 	case OPT_MAX_CONNECTIONS:
-		if (parse_range("max-connections", arg, 1, 1000000, &v) < 0)
-			return -1;
-		c->max_connections = (unsigned)v;
-		return 0;
+		return parse_limit("max-connections", arg, 1, 1000000, &c->max_connections);
 	case OPT_THREADS:
-		if (parse_range("threads", arg, 1, 64, &v) < 0)
-			return -1;
-		c->threads = (unsigned)v;
-		return 0;
+		return parse_limit("threads", arg, 1, 64, &c->threads);
 	case OPT_SEED:
 		if (parse_count("seed", arg, 0, &v) < 0)
 			return -1;

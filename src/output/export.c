@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -299,6 +300,44 @@ static const char *kept_value(const cJSON *kept, const char *name)
 	return v;
 }
 
+/*
+ * The columns that are one field of struct export_row as stored: text, a
+ * time or a number (an int64_t) at offset. add_cell() writes the others
+ * (CELL_NONE here) case by case.
+ */
+enum cell_kind { CELL_NONE, CELL_TEXT, CELL_TIME, CELL_NUM };
+#define ROW_FIELD(kind, field)                                                                     \
+	{                                                                                          \
+		kind, offsetof(struct export_row, field)                                           \
+	}
+static const struct {
+	enum cell_kind kind;
+	size_t offset;
+} field_cells[EXPORT_COL_KEPT] = {
+    [EXPORT_COL_CUSTOMER_ID] = ROW_FIELD(CELL_TEXT, customer_id),
+    [EXPORT_COL_CUSTOMER_NAME] = ROW_FIELD(CELL_TEXT, customer_name),
+    [EXPORT_COL_CUSTOMER_EMAIL] = ROW_FIELD(CELL_TEXT, customer_email),
+    [EXPORT_COL_SESSION_ID] = ROW_FIELD(CELL_TEXT, session_id),
+    [EXPORT_COL_CONNECT_URL] = ROW_FIELD(CELL_TEXT, connect_url),
+    [EXPORT_COL_CONNECTION_ID] = ROW_FIELD(CELL_TEXT, connection_id),
+    [EXPORT_COL_EXPIRES_AT] = ROW_FIELD(CELL_TIME, expires_at_ms),
+    [EXPORT_COL_FINCH_CODE] = ROW_FIELD(CELL_TEXT, finch_code),
+    [EXPORT_COL_ERROR] = ROW_FIELD(CELL_TEXT, error),
+    [EXPORT_COL_UPDATED_AT] = ROW_FIELD(CELL_TIME, updated_at_ms),
+    [EXPORT_COL_NEXT_ATTEMPT_AT] = ROW_FIELD(CELL_TIME, next_attempt_at_ms),
+    [EXPORT_COL_RETRY_UNTIL] = ROW_FIELD(CELL_TIME, retry_until_ms),
+    [EXPORT_COL_PRODUCTS] = ROW_FIELD(CELL_TEXT, products),
+    [EXPORT_COL_REDIRECT_URI] = ROW_FIELD(CELL_TEXT, redirect_uri),
+    [EXPORT_COL_MINUTES_TO_EXPIRE] = ROW_FIELD(CELL_NUM, minutes_to_expire),
+    [EXPORT_COL_SANDBOX] = ROW_FIELD(CELL_TEXT, sandbox),
+    [EXPORT_COL_INTEGRATION_PROVIDER] = ROW_FIELD(CELL_TEXT, integration_provider),
+    [EXPORT_COL_INTEGRATION_AUTH_METHOD] = ROW_FIELD(CELL_TEXT, integration_auth_method),
+    [EXPORT_COL_RECORDKEEPING_RECORDKEEPER] = ROW_FIELD(CELL_TEXT, recordkeeper),
+    [EXPORT_COL_RECORDKEEPING_PLAN_ID] = ROW_FIELD(CELL_TEXT, recordkeeping_plan_id),
+    [EXPORT_COL_CONNECTION_STATUS] = ROW_FIELD(CELL_TEXT, connection_status),
+    [EXPORT_COL_CONNECTED_AT] = ROW_FIELD(CELL_TIME, connected_at_ms),
+};
+
 /* One cell of r: text (neutralised in CSV unless raw), a number, a time or a boolean. */
 static void add_cell(struct export_writer *w, const struct export_row *r,
 		     const struct export_column *c, const cJSON *kept)
@@ -307,35 +346,14 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 	int json = w->format == EXPORT_JSONL;
 	char changed[128];
 	const char *text = NULL;
+	const void *field;
 	int64_t num = 0, time = 0;
 	int is_num = 0, is_time = 0;
 
 	switch (c->id) {
-	case EXPORT_COL_CUSTOMER_ID:
-		text = r->customer_id;
-		break;
-	case EXPORT_COL_CUSTOMER_NAME:
-		text = r->customer_name;
-		break;
-	case EXPORT_COL_CUSTOMER_EMAIL:
-		text = r->customer_email;
-		break;
 	case EXPORT_COL_STATUS:
 		/* a failed row whose 2xx could not be read: flagged (schema 013) */
 		text = r->unconfirmed ? "unconfirmed" : state_name(r->state);
-		break;
-	case EXPORT_COL_SESSION_ID:
-		text = r->session_id;
-		break;
-	case EXPORT_COL_CONNECT_URL:
-		text = r->connect_url;
-		break;
-	case EXPORT_COL_CONNECTION_ID:
-		text = r->connection_id;
-		break;
-	case EXPORT_COL_EXPIRES_AT:
-		time = r->expires_at_ms;
-		is_time = 1;
 		break;
 	case EXPORT_COL_ATTEMPTS:
 		/* always a number, 0 included */
@@ -345,55 +363,12 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 		num = r->http_status;
 		is_num = 1;
 		break;
-	case EXPORT_COL_FINCH_CODE:
-		text = r->finch_code;
-		break;
-	case EXPORT_COL_ERROR:
-		text = r->error;
-		break;
-	case EXPORT_COL_UPDATED_AT:
-		time = r->updated_at_ms;
-		is_time = 1;
-		break;
-	case EXPORT_COL_NEXT_ATTEMPT_AT:
-		time = r->next_attempt_at_ms;
-		is_time = 1;
-		break;
-	case EXPORT_COL_RETRY_UNTIL:
-		time = r->retry_until_ms;
-		is_time = 1;
-		break;
-	case EXPORT_COL_PRODUCTS:
-		text = r->products;
-		break;
-	case EXPORT_COL_REDIRECT_URI:
-		text = r->redirect_uri;
-		break;
-	case EXPORT_COL_MINUTES_TO_EXPIRE:
-		num = r->minutes_to_expire;
-		is_num = 1;
-		break;
-	case EXPORT_COL_SANDBOX:
-		text = r->sandbox;
-		break;
 	case EXPORT_COL_MANUAL:
 		text = r->manual < 0 ? NULL : r->manual ? "true" : "false";
 		if (json) {
 			strbuf_addstr(sb, text ? text : "null");
 			return;
 		}
-		break;
-	case EXPORT_COL_INTEGRATION_PROVIDER:
-		text = r->integration_provider;
-		break;
-	case EXPORT_COL_INTEGRATION_AUTH_METHOD:
-		text = r->integration_auth_method;
-		break;
-	case EXPORT_COL_RECORDKEEPING_RECORDKEEPER:
-		text = r->recordkeeper;
-		break;
-	case EXPORT_COL_RECORDKEEPING_PLAN_ID:
-		text = r->recordkeeping_plan_id;
 		break;
 	case EXPORT_COL_CHANGED:
 		/* which fields changed since the link was made; none: empty, or null */
@@ -408,15 +383,20 @@ static void add_cell(struct export_writer *w, const struct export_row *r,
 		}
 		text = r->withdrawn ? "yes" : NULL;
 		break;
-	case EXPORT_COL_CONNECTION_STATUS:
-		text = r->connection_status;
-		break;
-	case EXPORT_COL_CONNECTED_AT:
-		time = r->connected_at_ms;
-		is_time = 1;
-		break;
 	case EXPORT_COL_KEPT:
 		text = kept_value(kept, c->name);
+		break;
+	default:
+		/* a field as stored */
+		field = (const char *)r + field_cells[c->id].offset;
+		is_time = field_cells[c->id].kind == CELL_TIME;
+		is_num = field_cells[c->id].kind == CELL_NUM;
+		if (field_cells[c->id].kind == CELL_TEXT)
+			text = *(const char *const *)field;
+		else if (is_time)
+			time = *(const int64_t *)field;
+		else if (is_num)
+			num = *(const int64_t *)field;
 		break;
 	}
 	if (is_time) {

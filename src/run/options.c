@@ -151,10 +151,12 @@ void run_config_release(struct run_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static void set_str(char **dst, const char *v)
+/* Sets *dst to a copy of v; 1: the option was taken. */
+static int set_str(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = xstrdup(v);
+	return 1;
 }
 
 #define DAY_MS (24 * 3600 * 1000LL)
@@ -198,14 +200,12 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 
 	switch (opt) {
 	case RUN_OPT_BASE_URL:
-		set_str(&c->base_url, arg);
-		return 1;
+		return set_str(&c->base_url, arg);
 	case RUN_OPT_CLIENT_ID:
 		if (!*arg)
 			return error("option '--client-id' expects the application's client id, "
 				     "not an empty value");
-		set_str(&c->client_id, arg);
-		return 1;
+		return set_str(&c->client_id, arg);
 	case RUN_OPT_CONCURRENCY:
 		if (parse_int64(arg, 1, RUN_CONCURRENCY_MAX, &v) < 0)
 			return error(
@@ -216,8 +216,7 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 	case RUN_OPT_RATE:
 		if (ratelimit_parse(arg, &c->rate_per_s, why, sizeof(why)) < 0)
 			return error("option '--rate': %s", why);
-		set_str(&c->rate, arg);
-		return 1;
+		return set_str(&c->rate, arg);
 	case RUN_OPT_MAX_ATTEMPTS:
 		if (parse_int64(arg, 1, 100, &v) < 0)
 			return error(
@@ -243,11 +242,9 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 	case RUN_OPT_METRICS_FILE:
 		if (!*arg)
 			return error("option '--metrics-file': empty file name");
-		set_str(&c->metrics_file, arg);
-		return 1;
+		return set_str(&c->metrics_file, arg);
 	case RUN_OPT_RESEND_CHANGED:
-		c->resend_changed = 1;
-		return 1;
+		return cli_set_flag(&c->resend_changed);
 	case RUN_OPT_LIMIT:
 		if (parse_int64(arg, 1, INT64_MAX, &v) < 0)
 			return error(
@@ -259,46 +256,31 @@ int run_option_apply(struct run_config *c, int opt, const char *arg)
 	case RUN_OPT_METRICS_JOB:
 		if (!*arg || strlen(arg) > 200)
 			return error("option '--metrics-job' expects a name of 1 to 200 bytes");
-		set_str(&c->metrics_job, arg);
-		return 1;
+		return set_str(&c->metrics_job, arg);
 	case RUN_OPT_CACERT:
-		set_str(&c->cacert, arg);
-		return 1;
+		return set_str(&c->cacert, arg);
 	case RUN_OPT_CONNECT_HOST:
 		if (!*arg || strpbrk(arg, "/:@?#[] \t"))
 			return error("option '--connect-host' expects a host name such as "
 				     "connect.tryfinch.com, not '%s'",
 				     arg);
-		set_str(&c->connect_host, arg);
-		return 1;
+		return set_str(&c->connect_host, arg);
 	case RUN_OPT_ALLOW_KEYLOG:
-		c->allow_keylog = 1;
-		return 1;
+		return cli_set_flag(&c->allow_keylog);
 	case RUN_OPT_SECRET_FILE:
-		set_str(&c->secret_file, arg);
-		return 1;
+		return set_str(&c->secret_file, arg);
 	case RUN_OPT_SECRET_ON_ARGV:
 		return error("the client secret is never taken on the command line (other users "
 			     "can read it there); set FINCH_CLIENT_SECRET or use "
 			     "--client-secret-file FILE");
 	case RUN_OPT_DRY_RUN:
-		c->dry_run = 1;
-		return 1;
+		return cli_set_flag(&c->dry_run);
 	case RUN_OPT_QUIET:
-		c->quiet = 1;
-		return 1;
+		return cli_set_flag(&c->quiet);
 	case RUN_OPT_VERBOSE:
-		c->verbose = 1;
-		return 1;
+		return cli_set_flag(&c->verbose);
 	case RUN_OPT_LOG_FORMAT:
-		if (!strcmp(arg, "text"))
-			c->log_format = LOG_FORMAT_TEXT;
-		else if (!strcmp(arg, "json"))
-			c->log_format = LOG_FORMAT_JSON;
-		else
-			return error("option '--log-format' expects 'text' or 'json', not '%s'",
-				     arg);
-		return 1;
+		return cli_log_format_parse(arg, &c->log_format) < 0 ? -1 : 1;
 	case RUN_OPT_SEED:
 		if (parse_int64(arg, 0, INT64_MAX, &v) < 0)
 			return error("option '--seed' expects a non-negative number, not '%s'",

@@ -239,4 +239,25 @@ int store_exec_script(struct store *st, const char *sql, const char *what);
 int store_set_journal_mode(struct store *st, const char *sql, const char *want);
 int store_enter_wal(struct store *st);
 
+/*
+ * Defines the two functions of an enum of the store and its names (store.h's
+ * state_name() and state_from_name(), store_outcome.h's outcome_kind_name()
+ * and outcome_kind_from_name()): names[] holds count names in the enum's
+ * order; a value past them is "unknown", a name not among them is -1.
+ */
+#define STORE_ENUM_NAMES(type, names, count, name_fn, from_name_fn)                                \
+	const char *name_fn(type v)                                                                \
+	{                                                                                          \
+		return (unsigned)v < (count) ? (names)[v] : "unknown";                             \
+	}                                                                                          \
+	int from_name_fn(const char *name, type *out)                                              \
+	{                                                                                          \
+		int i = name_index(name, names, count);                                            \
+                                                                                                   \
+		if (i < 0)                                                                         \
+			return -1;                                                                 \
+		*out = (type)i;                                                                    \
+		return 0;                                                                          \
+	}
+
 #endif

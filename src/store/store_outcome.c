@@ -229,20 +229,8 @@ static const char *const outcome_names[OUTCOME_KIND_COUNT] = {
     "created", "exists", "failed", "retry", "unsent", "unconfirmed",
 };
 
-const char *outcome_kind_name(enum outcome_kind k)
-{
-	return (unsigned)k < OUTCOME_KIND_COUNT ? outcome_names[k] : "unknown";
-}
-
-int outcome_kind_from_name(const char *name, enum outcome_kind *out)
-{
-	int i = name_index(name, outcome_names, OUTCOME_KIND_COUNT);
-
-	if (i < 0)
-		return -1;
-	*out = (enum outcome_kind)i;
-	return 0;
-}
+STORE_ENUM_NAMES(enum outcome_kind, outcome_names, OUTCOME_KIND_COUNT, outcome_kind_name,
+		 outcome_kind_from_name)
 
 void store_outcome_release(struct store_outcome *o)
 {

@@ -123,20 +123,7 @@ static const char *const state_names[STATE_COUNT] = {
     "pending", "in_flight", "retry_wait", "created", "exists", "failed", "invalid",
 };
 
-const char *state_name(enum row_state s)
-{
-	return (unsigned)s < STATE_COUNT ? state_names[s] : "unknown";
-}
-
-int state_from_name(const char *name, enum row_state *out)
-{
-	int i = name_index(name, state_names, STATE_COUNT);
-
-	if (i < 0)
-		return -1;
-	*out = (enum row_state)i;
-	return 0;
-}
+STORE_ENUM_NAMES(enum row_state, state_names, STATE_COUNT, state_name, state_from_name)
 
 /* Calls fn with each word of a comma-separated list, trimmed; stops at fn's -1. */
 static int each_word(const char *list, int (*fn)(const char *word, void *data), void *data)

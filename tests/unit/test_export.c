@@ -30,6 +30,27 @@ struct cell_case {
 	const char *want;
 };
 
+/* Encodes each case's cell with encode(sb, in, raw) and compares with what it wants. */
+static void check_cells(const struct cell_case *cases, size_t n,
+			void (*encode)(struct strbuf *sb, const char *s, int raw))
+{
+	for (size_t i = 0; i < n; i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		encode(&sb, cases[i].in, cases[i].raw);
+		if (strcmp(sb.buf, cases[i].want))
+			fail_msg("case %zu: got [%s], want [%s]", i, sb.buf, cases[i].want);
+		strbuf_release(&sb);
+	}
+}
+
+/* export_json_string() for check_cells(): JSON has no raw form. */
+static void json_string(struct strbuf *sb, const char *s, int raw)
+{
+	(void)raw;
+	export_json_string(sb, s);
+}
+
 static void test_export__csv_field(void **state)
 {
 	static const struct cell_case cases[] = {
@@ -76,17 +97,9 @@ static void test_export__csv_field(void **state)
 	    {"\rx", 1, "\"\rx\""},
 	    {"=HYPERLINK(\"http://x\")", 1, "\"=HYPERLINK(\"\"http://x\"\")\""},
 	};
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct strbuf sb = STRBUF_INIT;
-
-		export_csv_field(&sb, cases[i].in, cases[i].raw);
-		if (strcmp(sb.buf, cases[i].want))
-			fail_msg("case %zu: got [%s], want [%s]", i, sb.buf, cases[i].want);
-		strbuf_release(&sb);
-	}
+	check_cells(cases, ARRAY_SIZE(cases), export_csv_field);
 }
 
 static void test_export__json_string(void **state)
@@ -112,17 +125,9 @@ static void test_export__json_string(void **state)
 	    {"@x", 0, "\"@x\""},
 	    {"-001", 0, "\"-001\""},
 	};
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct strbuf sb = STRBUF_INIT;
-
-		export_json_string(&sb, cases[i].in);
-		if (strcmp(sb.buf, cases[i].want))
-			fail_msg("case %zu: got [%s], want [%s]", i, sb.buf, cases[i].want);
-		strbuf_release(&sb);
-	}
+	check_cells(cases, ARRAY_SIZE(cases), json_string);
 }
 
 /* One row per rule of export_is_formula(): blanks, signs, widths. */

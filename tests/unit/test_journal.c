@@ -386,41 +386,47 @@ static void put_journal(struct fixture *f, const char *line)
 	free(jpath);
 }
 
+/*
+ * Replays f's journal, which must be refused: the journal stays for a person
+ * to look at, no transaction is left open, and query still gives want.
+ * Returns what the replay counted.
+ */
+static int64_t replay_refused(struct fixture *f, const char *query, const char *want)
+{
+	char *jpath = journal_path(store_filename(f->st));
+	int64_t count = -1;
+
+	assert_int_equal(journal_replay(f->st, &count), -1);
+	assert_int_equal(access(jpath, F_OK), 0);
+	assert_query_text(f->path, query, want);
+	assert_false(store_in_transaction(f->st));
+	free(jpath);
+	return count;
+}
+
 static void test_journal__refuses_another_databases_journal(void **state)
 {
 	struct fixture *f = *state;
-	char *jpath = journal_path(store_filename(f->st));
-	int64_t count = -1;
 
 	put_journal(f, "{\"v\":2,\"db\":\"" DB_ID "\",\"schema\":14,\"line_id\":\"" LINE_ID
 		       "\",\"outcome\":\"created\",\"kind\":\"create\",\"customer_id\":\"c0\","
 		       "\"customer_row\":1,\"attempt_no\":1,\"started_at\":1764430000000,"
 		       "\"session_id\":\"s\",\"connect_url\":\"https://connect/x\"}");
-	assert_int_equal(journal_replay(f->st, &count), -1);
-	assert_int_equal(count, 0);
-	assert_int_equal(access(jpath, F_OK), 0);
-	assert_query_text(f->path, "SELECT count(*) FROM attempts", "0");
-	assert_false(store_in_transaction(f->st));
-	free(jpath);
+	assert_int_equal(replay_refused(f, "SELECT count(*) FROM attempts", "0"), 0);
 }
 
 static void test_journal__refuses_a_journal_of_unknown_customers(void **state)
 {
 	struct fixture *f = *state;
 	struct store_outcome o[2];
-	char *jpath = journal_path(store_filename(f->st));
-	int64_t count = -1;
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
 	o[1] = job_outcome(f, 1, OUTCOME_CREATED, 201, "sess-1");
 	free(o[1].customer_id);
 	o[1].customer_id = xstrdup("not-here");
 	write_journal(f, o, 2, NULL);
-	assert_int_equal(journal_replay(f->st, &count), -1);
-	assert_int_equal(access(jpath, F_OK), 0);
-	assert_query_text(f->path, "SELECT count(*) FROM attempts", "0");
+	replay_refused(f, "SELECT count(*) FROM attempts", "0");
 	assert_query_text(f->path, "SELECT count(*) FROM journal_applied", "0");
-	free(jpath);
 }
 
 static void test_journal__run_missing_from_a_restored_backup(void **state)
@@ -443,19 +449,13 @@ static void test_journal__bad_line_changes_nothing_and_stays(void **state)
 {
 	struct fixture *f = *state;
 	struct store_outcome o[2];
-	char *jpath = journal_path(store_filename(f->st));
-	int64_t count = -1;
 
 	o[0] = job_outcome(f, 0, OUTCOME_CREATED, 201, "sess-0");
 	write_journal(f, o, 1, "not json\n");
 	o[1] = job_outcome(f, 1, OUTCOME_FAILED, 422, NULL);
 	write_journal(f, o + 1, 1, NULL);
-	assert_int_equal(journal_replay(f->st, &count), -1);
-	assert_int_equal(count, 0);
-	assert_int_equal(access(jpath, F_OK), 0);
-	assert_query_text(f->path, "SELECT count(*) FROM customers WHERE state = 'in_flight'", "4");
-	assert_false(store_in_transaction(f->st));
-	free(jpath);
+	assert_int_equal(
+	    replay_refused(f, "SELECT count(*) FROM customers WHERE state = 'in_flight'", "4"), 0);
 }
 
 static void test_journal__unused_journal_is_removed(void **state)

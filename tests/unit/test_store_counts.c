@@ -63,7 +63,9 @@ static void load(const char *path)
 	sqlite3_close(db);
 }
 
-static void assert_by_state(const struct state_counts *c)
+/* The loaded rows by state, then the sums: retries, line_invalid, changed, unconfirmed. */
+static void assert_counts(const struct state_counts *c, int64_t retries, int64_t line_invalid,
+			  int64_t changed, int64_t unconfirmed)
 {
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (c->by_state[want[i].state] != want[i].rows)
@@ -71,6 +73,10 @@ static void assert_by_state(const struct state_counts *c)
 				 (long long)c->by_state[want[i].state], (long long)want[i].rows);
 	assert_int_equal(c->withdrawn, 3);
 	assert_int_equal(c->total, 11);
+	assert_int_equal(c->retries, retries);
+	assert_int_equal(c->line_invalid, line_invalid);
+	assert_int_equal(c->changed, changed);
+	assert_int_equal(c->unconfirmed, unconfirmed);
 }
 
 static void test_store_counts__by_state_withdrawn_apart(void **state)
@@ -81,12 +87,7 @@ static void test_store_counts__by_state_withdrawn_apart(void **state)
 	load(f->path);
 	memset(&c, 0x55, sizeof(c));
 	assert_int_equal(store_count_by_state(f->st, &c), 0);
-	assert_by_state(&c);
-	/* what it does not count stays 0 */
-	assert_int_equal(c.retries, 0);
-	assert_int_equal(c.line_invalid, 0);
-	assert_int_equal(c.changed, 0);
-	assert_int_equal(c.unconfirmed, 0);
+	assert_counts(&c, 0, 0, 0, 0); /* what it does not count stays 0 */
 }
 
 static void test_store_counts__states_and_sums(void **state)
@@ -96,12 +97,8 @@ static void test_store_counts__states_and_sums(void **state)
 
 	load(f->path);
 	assert_int_equal(store_count_states(f->st, 0, &c), 0);
-	assert_by_state(&c);
-	/* 1 + 2 + 3 + 1 of the rows, withdrawn ones included */
-	assert_int_equal(c.retries, 7);
-	assert_int_equal(c.line_invalid, 1);
-	assert_int_equal(c.changed, 2);
-	assert_int_equal(c.unconfirmed, 1);
+	/* retries 1 + 2 + 3 + 1 of the rows, withdrawn ones included */
+	assert_counts(&c, 7, 1, 2, 1);
 }
 
 static void test_store_counts__empty_database(void **state)
