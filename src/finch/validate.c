@@ -658,6 +658,23 @@ static int validate_text(const char *s, char *why, size_t size)
 }
 
 /*
+ * An optional member that needs another (auth_method its provider, plan_id
+ * its recordkeeper): absent, or valid by check and sent with needed, else
+ * "requires <what>".
+ */
+static int validate_dependent(const char *s, int (*check)(const char *s, char *why, size_t size),
+			      const char *needed, const char *what, char *why, size_t size)
+{
+	if (!s)
+		return 0;
+	if (check(s, why, size) < 0)
+		return -1;
+	if (!needed)
+		return set_why(why, size, "requires %s", what);
+	return 0;
+}
+
+/*
  * What the contract allows, decided field by field against the schema
  * (seed/connect-sessions.openapi.yaml) and shared/FINCH.md. The emulator
  * enforces exactly this, and tests/e2e/schema.sh compares its verdicts with
@@ -723,12 +740,9 @@ int validate_contract(const struct connect_request *r, const char **field, char 
 		return -1;
 
 	*field = "integration.auth_method";
-	if (r->integration_auth_method) {
-		if (validate_auth_method(r->integration_auth_method, why, size) < 0)
-			return -1;
-		if (!r->integration_provider)
-			return set_why(why, size, "requires an integration provider");
-	}
+	if (validate_dependent(r->integration_auth_method, validate_auth_method,
+			       r->integration_provider, "an integration provider", why, size) < 0)
+		return -1;
 
 	/*
 	 * finch-api-node 9.12.0: the recordkeeping object is sent "only when the
@@ -741,12 +755,9 @@ int validate_contract(const struct connect_request *r, const char **field, char 
 	if (r->recordkeeper && validate_recordkeeper(r->recordkeeper, why, size) < 0)
 		return -1;
 	*field = "recordkeeping.plan_id";
-	if (r->recordkeeping_plan_id) {
-		if (validate_text(r->recordkeeping_plan_id, why, size) < 0)
-			return -1;
-		if (!r->recordkeeper)
-			return set_why(why, size, "requires a recordkeeper");
-	}
+	if (validate_dependent(r->recordkeeping_plan_id, validate_text, r->recordkeeper,
+			       "a recordkeeper", why, size) < 0)
+		return -1;
 
 	*field = NULL;
 	return 0;

@@ -239,15 +239,14 @@ int export_parse_since(const char *arg, int64_t now_ms, int64_t *since_ms)
 void export_writer_init(struct export_writer *w, FILE *out, const char *name,
 			enum export_format format, int raw)
 {
-	w->out = out;
-	w->name = name;
-	w->cols = NULL;
-	w->format = format;
-	w->raw = raw;
-	w->bom = 0;
-	w->rows = 0;
-	/* a FILE of fmemopen(3) has no descriptor (-1): not a terminal */
-	w->terminal = fileno(out) >= 0 && isatty(fileno(out));
+	*w = (struct export_writer){
+	    .out = out,
+	    .name = name,
+	    .format = format,
+	    .raw = raw,
+	    /* a FILE of fmemopen(3) has no descriptor (-1): not a terminal */
+	    .terminal = fileno(out) >= 0 && isatty(fileno(out)),
+	};
 	strbuf_init(&w->line, 512);
 	strbuf_init(&w->shown, 0);
 }

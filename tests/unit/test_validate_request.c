@@ -13,11 +13,35 @@
 #include "base/util.h"
 #include "finch/validate.h"
 
-/* One field of a good request replaced, and what validate_request says. */
+/* The string fields a case may set. */
+enum text_field {
+	T_NONE,
+	T_ID,
+	T_NAME,
+	T_EMAIL,
+	T_REDIRECT_URI,
+	T_SANDBOX,
+	T_PROVIDER,
+	T_AUTH_METHOD,
+	T_RECORDKEEPER,
+	T_PLAN_ID,
+};
+
+/* The other fields a case may set. */
+enum num_field { N_NONE, N_PRODUCTS, N_ADD_PRODUCTS, N_MINUTES, N_MANUAL };
+
+/*
+ * A good request with one or two fields changed (or mutate() run), and what
+ * validate_request says.
+ */
 struct request_case {
 	const char *name;
-	void (*mutate)(struct connect_request *r);
-	const char *field; /* NULL: valid */
+	enum text_field text_field;
+	const char *text; /* the string text_field is set to; NULL: absent */
+	enum num_field num_field;
+	int64_t num; /* what num_field is set to (N_ADD_PRODUCTS: the products added) */
+	void (*mutate)(struct connect_request *r); /* NULL: none */
+	const char *field;			   /* NULL: valid */
 	const char *why;
 };
 
@@ -35,6 +59,35 @@ static void good_request(struct connect_request *r)
 	r->products = PRODUCT_COMPANY | PRODUCT_DIRECTORY;
 }
 
+/* Makes the changes of c to the good request r. */
+static void change(struct connect_request *r, const struct request_case *c)
+{
+	char **const text[] = {
+	    [T_ID] = &r->customer_id,
+	    [T_NAME] = &r->customer_name,
+	    [T_EMAIL] = &r->customer_email,
+	    [T_REDIRECT_URI] = &r->redirect_uri,
+	    [T_SANDBOX] = &r->sandbox,
+	    [T_PROVIDER] = &r->integration_provider,
+	    [T_AUTH_METHOD] = &r->integration_auth_method,
+	    [T_RECORDKEEPER] = &r->recordkeeper,
+	    [T_PLAN_ID] = &r->recordkeeping_plan_id,
+	};
+
+	if (c->text_field != T_NONE)
+		set(text[c->text_field], c->text);
+	if (c->num_field == N_PRODUCTS)
+		r->products = (unsigned)c->num;
+	else if (c->num_field == N_ADD_PRODUCTS)
+		r->products |= (unsigned)c->num;
+	else if (c->num_field == N_MINUTES)
+		r->minutes_to_expire = c->num;
+	else if (c->num_field == N_MANUAL)
+		r->manual = (int)c->num;
+	if (c->mutate)
+		c->mutate(r);
+}
+
 /*
  * Each case's request through validate_request(): accepted, or refused
  * naming its field and reason; released, it is empty again.
@@ -48,7 +101,7 @@ static void run_request_cases(const struct request_case *cases, size_t n)
 		int got;
 
 		good_request(&r);
-		cases[i].mutate(&r);
+		change(&r, &cases[i]);
 		got = validate_request(&r, &field, why, sizeof(why));
 		if (!cases[i].field && got)
 			fail_msg("%s: rejected: %s: %s", cases[i].name, field, why);
@@ -65,10 +118,6 @@ static void run_request_cases(const struct request_case *cases, size_t n)
 	}
 }
 
-static void m_nothing(struct connect_request *r)
-{
-	(void)r;
-}
 static void m_all_optional(struct connect_request *r)
 {
 	set(&r->customer_email, "hr@acme.com");
@@ -79,22 +128,7 @@ static void m_all_optional(struct connect_request *r)
 	set(&r->integration_provider, "gusto");
 	set(&r->integration_auth_method, "oauth");
 }
-static void m_manual_false(struct connect_request *r)
-{
-	r->manual = 0;
-}
-static void m_provider_only(struct connect_request *r)
-{
-	set(&r->integration_provider, "adp_run");
-}
-static void m_no_id(struct connect_request *r)
-{
-	set(&r->customer_id, NULL);
-}
-static void m_empty_id(struct connect_request *r)
-{
-	set(&r->customer_id, "");
-}
+
 static void m_long_name(struct connect_request *r)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -104,97 +138,29 @@ static void m_long_name(struct connect_request *r)
 	free(r->customer_name);
 	r->customer_name = strbuf_detach(&sb, NULL);
 }
-static void m_no_name(struct connect_request *r)
-{
-	set(&r->customer_name, NULL);
-}
-static void m_bad_utf8_name(struct connect_request *r)
-{
-	set(&r->customer_name, "Acme \xed\xa0\x80");
-}
-static void m_bad_email(struct connect_request *r)
-{
-	set(&r->customer_email, "hr@acme");
-}
-static void m_no_products(struct connect_request *r)
-{
-	r->products = 0;
-}
-static void m_deduction_benefits(struct connect_request *r)
-{
-	r->products = PRODUCT_DEDUCTION | PRODUCT_BENEFITS;
-}
-static void m_minutes_high(struct connect_request *r)
-{
-	r->minutes_to_expire = 129601;
-}
-static void m_minutes_negative(struct connect_request *r)
-{
-	r->minutes_to_expire = -1;
-}
-static void m_bad_sandbox(struct connect_request *r)
-{
-	set(&r->sandbox, "true");
-}
-static void m_bad_manual(struct connect_request *r)
-{
-	r->manual = 2;
-}
-static void m_auth_without_provider(struct connect_request *r)
-{
-	set(&r->integration_auth_method, "credential");
-}
-static void m_bad_auth(struct connect_request *r)
+
+static void m_gusto(struct connect_request *r)
 {
 	set(&r->integration_provider, "gusto");
-	set(&r->integration_auth_method, "magic");
-}
-static void m_empty_provider(struct connect_request *r)
-{
-	set(&r->integration_provider, "");
-}
-static void m_email_quoted(struct connect_request *r)
-{
-	set(&r->customer_email, "\"hr dept\"@[192.0.2.1]");
-}
-static void m_bad_utf8_redirect(struct connect_request *r)
-{
-	set(&r->redirect_uri, "https://x/\xc0\xaf");
 }
 
 static void m_recordkeeping(struct connect_request *r)
 {
-	r->products |= PRODUCT_RECORDKEEPING;
 	set(&r->recordkeeper, "fidelity");
 	set(&r->recordkeeping_plan_id, "plan-401k-7");
 }
-static void m_recordkeeper_only(struct connect_request *r)
-{
-	r->products |= PRODUCT_RECORDKEEPING;
-	set(&r->recordkeeper, "voya");
-}
-static void m_recordkeeping_without_product(struct connect_request *r)
-{
-	set(&r->recordkeeper, "voya");
-}
-static void m_plan_id_without_product(struct connect_request *r)
-{
-	set(&r->recordkeeping_plan_id, "p1");
-}
-static void m_bad_recordkeeper(struct connect_request *r)
-{
-	r->products |= PRODUCT_RECORDKEEPING;
-	set(&r->recordkeeper, "Vanguard");
-}
-static void m_plan_id_without_recordkeeper(struct connect_request *r)
-{
-	r->products |= PRODUCT_RECORDKEEPING;
-	set(&r->recordkeeping_plan_id, "p1");
-}
-static void m_recordkeeping_product_alone(struct connect_request *r)
-{
-	r->products = PRODUCT_RECORDKEEPING;
-}
+
+/* A case that sets string field f to v, and what validate_request says. */
+#define TEXT(name, f, v, field, why)                                                               \
+	{                                                                                          \
+		name, f, v, N_NONE, 0, NULL, field, why                                            \
+	}
+/* A case that sets num_field f to v. */
+#define NUM(name, f, v, field, why)                                                                \
+	{                                                                                          \
+		name, T_NONE, NULL, f, v, NULL, field, why                                         \
+	}
+#define RK PRODUCT_RECORDKEEPING
 
 /*
  * The recordkeeping object (finch-api-node 9.12.0): only with the product,
@@ -203,19 +169,19 @@ static void m_recordkeeping_product_alone(struct connect_request *r)
 static void test_validate_request__recordkeeping(void **state)
 {
 	static const struct request_case cases[] = {
-	    {"object with product", m_recordkeeping, NULL, NULL},
-	    {"recordkeeper alone", m_recordkeeper_only, NULL, NULL},
-	    {"no product", m_recordkeeping_without_product, "recordkeeping",
-	     "is sent only with the 'recordkeeping' product"},
-	    {"plan_id, no product", m_plan_id_without_product, "recordkeeping",
-	     "is sent only with the 'recordkeeping' product"},
-	    {"unknown recordkeeper", m_bad_recordkeeper, "recordkeeping.recordkeeper",
-	     "must be voya, empower, fidelity or transamerica"},
-	    {"plan_id alone", m_plan_id_without_recordkeeper, "recordkeeping.plan_id",
+	    {"object with product", T_NONE, NULL, N_ADD_PRODUCTS, RK, m_recordkeeping, NULL, NULL},
+	    {"recordkeeper alone", T_RECORDKEEPER, "voya", N_ADD_PRODUCTS, RK, NULL, NULL, NULL},
+	    TEXT("no product", T_RECORDKEEPER, "voya", "recordkeeping",
+		 "is sent only with the 'recordkeeping' product"),
+	    TEXT("plan_id, no product", T_PLAN_ID, "p1", "recordkeeping",
+		 "is sent only with the 'recordkeeping' product"),
+	    {"unknown recordkeeper", T_RECORDKEEPER, "Vanguard", N_ADD_PRODUCTS, RK, NULL,
+	     "recordkeeping.recordkeeper", "must be voya, empower, fidelity or transamerica"},
+	    {"plan_id alone", T_PLAN_ID, "p1", N_ADD_PRODUCTS, RK, NULL, "recordkeeping.plan_id",
 	     "requires a recordkeeper"},
-	    {"product without object", m_recordkeeping_product_alone, "recordkeeping.recordkeeper",
-	     "is required with the 'recordkeeping' product (voya, empower, fidelity or "
-	     "transamerica)"},
+	    NUM("product without object", N_PRODUCTS, RK, "recordkeeping.recordkeeper",
+		"is required with the 'recordkeeping' product (voya, empower, fidelity or "
+		"transamerica)"),
 	};
 
 	(void)state;
@@ -225,31 +191,36 @@ static void test_validate_request__recordkeeping(void **state)
 static void test_validate_request__request_rules(void **state)
 {
 	static const struct request_case cases[] = {
-	    {"minimal", m_nothing, NULL, NULL},
-	    {"every optional field", m_all_optional, NULL, NULL},
-	    {"manual false", m_manual_false, NULL, NULL},
-	    {"provider without auth_method", m_provider_only, NULL, NULL},
-	    {"no customer_id", m_no_id, "customer_id", "is required"},
-	    {"empty customer_id", m_empty_id, "customer_id", "is empty"},
-	    {"no customer_name", m_no_name, "customer_name", "is required"},
-	    {"256 x e-acute", m_long_name, "customer_name", "is longer than 255 characters (256)"},
-	    {"surrogate in name", m_bad_utf8_name, "customer_name", "is not valid UTF-8"},
-	    {"email", m_bad_email, "customer_email",
-	     "is not an email address (no dot in the domain)"},
-	    {"no products", m_no_products, "products", "is empty"},
-	    {"deduction with benefits", m_deduction_benefits, "products",
-	     "cannot combine 'deduction' with 'benefits'"},
-	    {"minutes 129601", m_minutes_high, "minutes_to_expire", "must be between 1 and 129600"},
-	    {"minutes -1", m_minutes_negative, "minutes_to_expire", "must be between 1 and 129600"},
-	    {"sandbox", m_bad_sandbox, "sandbox", "must be 'finch' or 'provider'"},
-	    {"manual 2", m_bad_manual, "manual", "must be true or false"},
-	    {"auth_method without provider", m_auth_without_provider, "integration.auth_method",
-	     "requires an integration provider"},
-	    {"unknown auth_method", m_bad_auth, "integration.auth_method",
-	     "must be assisted, credential, oauth or api_token"},
-	    {"empty provider (the schema has no minLength)", m_empty_provider, NULL, NULL},
-	    {"quoted local part, address literal", m_email_quoted, NULL, NULL},
-	    {"redirect_uri not UTF-8", m_bad_utf8_redirect, "redirect_uri", "is not valid UTF-8"},
+	    NUM("minimal", N_NONE, 0, NULL, NULL),
+	    {"every optional field", T_NONE, NULL, N_NONE, 0, m_all_optional, NULL, NULL},
+	    NUM("manual false", N_MANUAL, 0, NULL, NULL),
+	    TEXT("provider without auth_method", T_PROVIDER, "adp_run", NULL, NULL),
+	    TEXT("no customer_id", T_ID, NULL, "customer_id", "is required"),
+	    TEXT("empty customer_id", T_ID, "", "customer_id", "is empty"),
+	    TEXT("no customer_name", T_NAME, NULL, "customer_name", "is required"),
+	    {"256 x e-acute", T_NONE, NULL, N_NONE, 0, m_long_name, "customer_name",
+	     "is longer than 255 characters (256)"},
+	    TEXT("surrogate in name", T_NAME, "Acme \xed\xa0\x80", "customer_name",
+		 "is not valid UTF-8"),
+	    TEXT("email", T_EMAIL, "hr@acme", "customer_email",
+		 "is not an email address (no dot in the domain)"),
+	    NUM("no products", N_PRODUCTS, 0, "products", "is empty"),
+	    NUM("deduction with benefits", N_PRODUCTS, PRODUCT_DEDUCTION | PRODUCT_BENEFITS,
+		"products", "cannot combine 'deduction' with 'benefits'"),
+	    NUM("minutes 129601", N_MINUTES, 129601, "minutes_to_expire",
+		"must be between 1 and 129600"),
+	    NUM("minutes -1", N_MINUTES, -1, "minutes_to_expire", "must be between 1 and 129600"),
+	    TEXT("sandbox", T_SANDBOX, "true", "sandbox", "must be 'finch' or 'provider'"),
+	    NUM("manual 2", N_MANUAL, 2, "manual", "must be true or false"),
+	    TEXT("auth_method without provider", T_AUTH_METHOD, "credential",
+		 "integration.auth_method", "requires an integration provider"),
+	    {"unknown auth_method", T_AUTH_METHOD, "magic", N_NONE, 0, m_gusto,
+	     "integration.auth_method", "must be assisted, credential, oauth or api_token"},
+	    TEXT("empty provider (the schema has no minLength)", T_PROVIDER, "", NULL, NULL),
+	    TEXT("quoted local part, address literal", T_EMAIL, "\"hr dept\"@[192.0.2.1]", NULL,
+		 NULL),
+	    TEXT("redirect_uri not UTF-8", T_REDIRECT_URI, "https://x/\xc0\xaf", "redirect_uri",
+		 "is not valid UTF-8"),
 	};
 
 	(void)state;
