@@ -13,6 +13,7 @@
 #include "base/cli.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
+#include "finch/retry.h"
 #include "store/journal.h"
 #include "store/store.h"
 #include "store/store_import.h"
@@ -379,11 +380,13 @@ static int print_text(struct store *st, const struct report *r)
 		    "unconfirmed), then 'finch-onboard retry --unconfirmed'\n",
 		    (long long)r->counts.unconfirmed);
 	if (r->counts.outcome_unknown)
-		printf("outcome unknown: %lld pending, their last request cut short or lost in a "
-		       "crash after it went out: Finch may have created their sessions, and the "
-		       "next run or sync sends them again, naming each in its log "
-		       "(event resend_unknown); see their error in the export\n",
-		       (long long)r->counts.outcome_unknown);
+		printf("outcome unknown: %lld rows whose last request was cut short, lost in a "
+		       "crash, or timed out after it went out: Finch may have created their "
+		       "sessions, and a later run or sync sends them again (a timed-out one no "
+		       "sooner than %d minutes after), naming each in its log (event "
+		       "resend_unknown); see their error in the export\n",
+		       (long long)r->counts.outcome_unknown,
+		       (int)(RETRY_UNKNOWN_SETTLE_MS / 60000));
 	if (r->counts.by_state[STATE_FAILED]) {
 		printf("failures by finch_code and HTTP status:\n");
 		if (store_each_failure_group(st, print_failure, NULL) < 0)

@@ -98,4 +98,17 @@ int64_t retry_due_ms(int64_t now_ms, int64_t delay_ms, int64_t until_ms);
 
 #define RETRY_DUE_MAX_MS (7 * 86400 * (int64_t)1000)
 
+/*
+ * A request that went out whole and got no status line within --timeout
+ * has an unknown outcome: Finch may still be creating its session, since
+ * its server side gives up only at 6 minutes (Finch's "Timeouts and server
+ * errors": no idempotency key, a retried POST after a lost response can
+ * create a second session). Such a row is not sent again by the run that
+ * sent it (the store defers it, store_queue.h), and a later run sends it no
+ * sooner than retry_due_ms(now_ms, RETRY_UNKNOWN_SETTLE_MS, until_ms): once
+ * Finch has either answered it or given up on it. A reset or a refused
+ * resend is not this case: nothing says the server is still at work.
+ */
+#define RETRY_UNKNOWN_SETTLE_MS (6 * 60 * (int64_t)1000)
+
 #endif

@@ -69,8 +69,10 @@ struct run_summary {
 	int64_t deferred;		 /* of which: hint longer than --max-retry-after */
 	int64_t throttled;		 /* 429 answers */
 	int64_t unsent;			 /* rows put back to pending by a 401 or a signal */
-	int64_t cut_unknown;	/* of which: cut short after they went out, outcome unknown */
-	int64_t resent_unknown; /* requests for rows whose last request's outcome was unknown */
+	int64_t cut_unknown;	   /* of which: cut short after they went out, outcome unknown */
+	int64_t timed_out_unknown; /* no answer within --timeout after they went out: left for a
+				      later run (RETRY_UNKNOWN_SETTLE_MS) */
+	int64_t resent_unknown;	   /* requests for rows whose last request's outcome was unknown */
 	int64_t elapsed_ms;
 	struct state_counts counts; /* the whole store at the end: by_state, withdrawn, total */
 	int64_t outages;	    /* times the API stopped answering mid-run (breaker.h) */

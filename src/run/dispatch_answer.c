@@ -3,6 +3,7 @@
  * (dispatch_int.h): created, exists, rejected, a retry later, a run-wide
  * pause for a per-IP 429, a signal to the breaker, or a stop (401, TLS).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -148,6 +149,19 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 	carried = retry_carry_over(t->job.first_transient_ms, now_ms, d->cfg->give_up_after_ms,
 				   &so->first_transient_ms, &so->give_up_ms);
 	dec = retry_decide(&d->cfg->retry, t->job.attempts + 1, hint, dispatch_random(&d->rng));
+	if (dec.action != RETRY_GIVE_UP && so->transport_error &&
+	    !strcmp(so->transport_error, STORE_OUTCOME_UNKNOWN)) {
+		/* timed out after it went out (timed_out_after_send()): not in this run */
+		d->sum->retries++;
+		d->sum->timed_out_unknown++;
+		log_event(dispatch_row_level(d), "row_unknown", so->message,
+			  LOG_S("customer_id", t->job.req.customer_id),
+			  LOG_I("attempts", t->job.attempts + 1), LOG_END);
+		so->kind = OUTCOME_RETRY;
+		so->next_attempt_ms = retry_due_ms(now_ms, RETRY_UNKNOWN_SETTLE_MS, so->give_up_ms);
+		dispatch_keep(d, so);
+		return;
+	}
 	if (dec.action == RETRY_GIVE_UP) {
 		char until[32];
 
@@ -158,7 +172,7 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 			    : "row failed after its last attempt",
 		    LOG_S("customer_id", t->job.req.customer_id),
 		    LOG_I("attempts", t->job.attempts + 1), LOG_I("http_status", o->http_status),
-		    LOG_S("finch_code", o->finch_code), LOG_S("reason", o->message),
+		    LOG_S("finch_code", o->finch_code), LOG_S("reason", so->message),
 		    LOG_S("retry_until",
 			  carried ? format_iso8601_ms(so->give_up_ms, until, sizeof(until)) : NULL),
 		    LOG_END);
@@ -282,6 +296,17 @@ static int breaker_keeps_row(struct dispatcher *d, struct transfer *t, CURLcode 
 	return v == BREAKER_KEEP;
 }
 
+/*
+ * Whether t's request went out (libcurl began sending it) and no status
+ * line came back within --timeout: the server may still be at work on it,
+ * and its answer would come to nobody (RETRY_UNKNOWN_SETTLE_MS). A connect
+ * that timed out sent nothing; a reset says nothing of the kind.
+ */
+static int timed_out_after_send(const struct transfer *t, CURLcode rc, long status)
+{
+	return rc == CURLE_OPERATION_TIMEDOUT && status == 0 && !transfer_sent_nothing(t);
+}
+
 /* What went wrong with a transfer that did not end well, as one line. */
 static void transfer_failure(struct transfer *t, CURLcode rc, struct strbuf *what)
 {
@@ -342,6 +367,20 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 	so.transport_error = rc == CURLE_OK ? NULL : xstrdup(what.buf);
 	so.finch_code = dup_or_null(o.finch_code);
 	so.message = dup_or_null(o.message);
+	if (timed_out_after_send(t, rc, status)) {
+		struct strbuf msg = STRBUF_INIT;
+
+		strbuf_addf(&msg,
+			    STORE_OUTCOME_UNKNOWN
+			    ": no answer within --timeout after the request "
+			    "went out (%s); Finch may still create a session, so "
+			    "no request for this row goes out before %d minutes",
+			    what.buf, (int)(RETRY_UNKNOWN_SETTLE_MS / 60000));
+		free(so.transport_error);
+		free(so.message);
+		so.transport_error = xstrdup(STORE_OUTCOME_UNKNOWN);
+		so.message = strbuf_detach(&msg, NULL);
+	}
 	if (breaker_keeps_row(d, t, rc, &o)) {
 		d->sum->unsent++;
 		d->queue_empty = 0;

@@ -511,6 +511,7 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		  LOG_I("exists", sum->exists), LOG_I("failed", sum->failed),
 		  LOG_I("retries", sum->retries), LOG_I("throttled", sum->throttled),
 		  LOG_I("cut_unknown", sum->cut_unknown),
+		  LOG_I("timed_out_unknown", sum->timed_out_unknown),
 		  LOG_I("resent_unknown", sum->resent_unknown),
 		  LOG_I("pending", sum->counts.by_state[STATE_PENDING]),
 		  LOG_I("retry_wait", sum->counts.by_state[STATE_RETRY_WAIT]),

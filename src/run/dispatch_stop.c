@@ -243,6 +243,11 @@ void run_summary_print(FILE *f, const struct run_summary *s)
 		fprintf(f, ", put back to pending %" PRId64, s->unsent);
 	if (s->cut_unknown)
 		fprintf(f, " (outcome unknown %" PRId64 ")", s->cut_unknown);
+	if (s->timed_out_unknown)
+		fprintf(f,
+			", timed out after they went out (outcome unknown, left for a later run) "
+			"%" PRId64,
+			s->timed_out_unknown);
 	if (s->resent_unknown)
 		fprintf(f, ", sent again after an unknown outcome %" PRId64, s->resent_unknown);
 	fputc('\n', f);

@@ -23,13 +23,17 @@
 	"coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0)"
 
 /*
- * A retry_wait row this run deferred (store_defer_long_hints()): its last
- * answer, at or after SINCE, asked for a wait longer than the cap, plus a
- * second for the time between the answer and its recording. Such a row
- * waits for a later run, however long this one lasts.
+ * A retry_wait row this run leaves to a later one, however long it lasts:
+ * - deferred by this run (store_defer_long_hints()): its last answer, at
+ *   or after SINCE, asked for a wait longer than the cap, plus a second for
+ *   the time between the answer and its recording;
+ * - its last request timed out after it went out (an outcome unknown,
+ *   RETRY_UNKNOWN_SETTLE_MS in finch/retry.h) and it was not due yet when
+ *   this run began: a run neither sends it again nor waits for it.
  */
 #define NOT_DEFERRED(SINCE, CAP)                                                                   \
-	"NOT (updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000)"
+	"NOT ((updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000) "    \
+	"OR (next_attempt_at > ?" #SINCE " AND error LIKE '" STORE_OUTCOME_UNKNOWN "%'))"
 
 const char *const store_queue_sql[S_STMT_COUNT] = {
     /* One row read at the most: no count of the table. */

@@ -7,8 +7,10 @@
 # spent its budget and ended failed (exit 1), 20,000 rows in about 17 h.
 #
 # The contrast: a server that accepts the connection but never reads nor
-# answers got the request. Its timeouts stay the retry policy's: each row
-# spends its attempts and fails, since Finch may have seen them.
+# answers got the request. Its timeouts are attempts of unknown outcome
+# (finch/retry.h, RETRY_UNKNOWN_SETTLE_MS): Finch may still be creating the
+# session, so the run does not send the row again, and no run does before 6
+# minutes; then each later run sends it once, within its budget.
 #
 # Mid-run, the API answers K requests and then drops every packet (a
 # firewall rule that lands during the night): as for a refused port
@@ -153,14 +155,30 @@ cmp -s posts.txt remaining.txt || fail "mid-run: the next run's POSTs are not on
 $(diff posts.txt remaining.txt)"
 pass "a black hole mid-run: $k created, then pause and probe ($n timed-out connects), exit 6; $((12 - k)) rows pending with their budget, each sent once the next run"
 
-# ---- the contrast: sent, never answered: the rows spend and fail -----------------
+# ---- the contrast: sent, never answered: an outcome unknown, once per run ----------
 py_server silent hole.py silent "$here"
 new_db s.db 3 s
 expect_exit 8 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 1s
-[ "$(count_state s.db failed)" = 3 ] || fail "sent, no answer: $(count_state s.db failed) failed, want 3"
-[ "$(q s.db "SELECT count(*) FROM attempts")" = 6 ] ||
-	fail "sent, no answer: $(q s.db "SELECT count(*) FROM attempts") attempts, want 6"
-pass "a request sent and never answered is the row's: each spends its 2 attempts and fails"
+[ "$(count_state s.db retry_wait)" = 3 ] ||
+	fail "sent, no answer: $(count_state s.db retry_wait) rows waiting, want 3: $(cat err.txt)"
+[ "$(q s.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'")" = 3 ] ||
+	fail "sent, no answer: $(q s.db "SELECT count(*) FROM attempts") attempts, want 3, each of unknown outcome"
+[ "$(q s.db "SELECT count(*) FROM customers WHERE error LIKE 'outcome unknown: no answer within --timeout%'
+	AND next_attempt_at >= updated_at + 350000")" = 3 ] ||
+	fail "sent, no answer: the rows do not say why, or are due before 6 minutes: $(q s.db "SELECT error, next_attempt_at - updated_at FROM customers")"
+expect_exit 0 fo status --db s.db
+grep -q "^outcome unknown: 3 rows" out.txt || fail "status does not count them: $(cat out.txt)"
+expect_exit 1 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
+	--connect-timeout 1s --timeout 1s
+[ "$(q s.db "SELECT count(*) FROM attempts")" = 3 ] ||
+	fail "a run at once sent again what Finch may still be creating: $(q s.db "SELECT count(*) FROM attempts") attempts"
+FINCH_ONBOARD_NOW=$(($(date +%s) + 420)) expect_exit 8 fo run --db s.db --base-url "$PY_URL" \
+	--rate 0 --max-attempts 2 --connect-timeout 1s --timeout 1s --log-format json
+[ "$(jq -r 'select(.event == "resend_unknown") | .customer_id' err.txt | sort -u | wc -l)" = 3 ] ||
+	fail "7 minutes later: the rows are not each sent again once, naming it: $(cat err.txt)"
+[ "$(count_state s.db failed)" = 3 ] && [ "$(q s.db "SELECT count(*) FROM attempts")" = 6 ] ||
+	fail "7 minutes later: $(count_state s.db failed) failed, $(q s.db "SELECT count(*) FROM attempts") attempts, want 3 and 6"
+pass "a request sent and never answered has an unknown outcome: never sent again in its run, nor by a run before 6 minutes; then once per run, within the budget"
 
 finish

@@ -82,7 +82,7 @@ grep -q "cut short with their outcome unknown" u.err || fail "cut short: the log
 expect_exit 0 fo status --db u.db --json
 [ "$(jq .outcome_unknown out.txt)" = 4 ] || fail "status --json outcome_unknown: $(jq .outcome_unknown out.txt)"
 expect_exit 0 fo status --db u.db
-grep -q "^outcome unknown: 4 pending" out.txt || fail "status does not count them: $(cat out.txt)"
+grep -q "^outcome unknown: 4 rows" out.txt || fail "status does not count them: $(cat out.txt)"
 expect_exit 0 fo export --db u.db --out u.csv
 [ "$(csv_col u.csv error | grep -c "^outcome unknown: ")" = 4 ] ||
 	fail "the export's error column does not show them: $(csv_col u.csv error | sort | uniq -c)"

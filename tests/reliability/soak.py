@@ -15,8 +15,9 @@ with the same CSV). Each step aims at one server:
   127.0.0.1, stopped by pid), for what the emulator cannot do: 201s gzip'd
   though nobody asked, 201s cut inside their body or closed short of their
   Content-Length, a load balancer whose other backend answers bare 404s, a
-  server that takes the request and never answers, and a black hole (a
-  listener whose full accept queue drops every SYN).
+  server that takes the request and never answers, one that creates the
+  session but answers after the client's --timeout (half of its answers),
+  and a black hole (a listener whose full accept queue drops every SYN).
 and may be disturbed by: SIGHUP, SIGTERM or SIGINT at a random moment (once,
 or twice 5 ms apart, or twice over a second apart: the second stops at
 once), kill -9, another process holding the database's flock (the writer
@@ -29,15 +30,18 @@ apply any answers journal, and the invariants are checked:
 - every POST a server logged is an attempt row (and no attempt claims an
   answer no server gave);
 - no customer got two 201s, except where an attempt says its outcome is
-  unknown (a kill -9 between a request and its commit, or a request cut
-  short by a second signal or the end of --grace);
+  unknown (a kill -9 between a request and its commit, a request cut short
+  by a second signal or the end of --grace, or one that got no answer within
+  --timeout after it went out: no run sends it again before Finch's own
+  6-minute timeout, and the soak's clock steps can pass that);
 - every 201 a server sent is recorded: its session_id is in the database,
   or the attempt is a 201 whose body could not be read, or its outcome is
   unknown;
-- an attempt says "outcome unknown" only in a schedule where a writer died
-  or cut requests short (a second signal, the end of --grace: its log says
-  so); a full disk, a lock or a stop must keep every answer: committed, or
-  in the journal the next writer applies;
+- an attempt says "outcome unknown" only when it timed out after it went
+  out, or in a schedule where a writer died or cut requests short (a second
+  signal, the end of --grace: its log says so); a full disk, a lock or a
+  stop must keep every answer: committed, or in the journal the next writer
+  applies;
 - every session_id and connection_id in the database is one a server gave
   that customer;
 - nothing is left in_flight, no answers journal is left, PRAGMA
@@ -148,6 +152,8 @@ class Server:
                 await self.send(writer, 404, b"<html>not found</html>", ctype="text/html")
                 return True
             await asyncio.sleep(0.3)
+        elif mode == "late" and r < 0.5:  # created, answered after the client gave up
+            await asyncio.sleep(2.0)
         else:
             await asyncio.sleep(r * 0.03)
         if mode == "gzip" and r < 0.15:
@@ -198,7 +204,7 @@ def serve(log_path):
 
     async def main():
         ports = {"blackhole": hole_port}
-        for mode in ("gzip", "cut", "short", "flip404", "silent"):
+        for mode in ("gzip", "cut", "short", "flip404", "silent", "late"):
             s = await asyncio.start_server(
                 lambda r, w, m=mode: srv.handle(r, w, m), "127.0.0.1", 0)
             ports[mode] = s.sockets[0].getsockname()[1]
@@ -360,8 +366,8 @@ def mock_faults(rng):
 
 def plan_step(rng):
     """One writer step: what it aims at, how it runs and what disturbs it."""
-    target = rng.choices(["mock", "gzip", "cut", "short", "flip404", "silent", "blackhole"],
-                         [64, 9, 7, 6, 7, 3, 4])[0]
+    target = rng.choices(["mock", "gzip", "cut", "short", "flip404", "silent", "blackhole", "late"],
+                         [64, 9, 7, 6, 7, 3, 4, 5])[0]
     mock_args, faults = mock_faults(rng) if target == "mock" else ([], [target])
     trouble = rng.choices(["none", "signal", "signal2-5ms", "signal2-late", "kill9", "disk",
                            "flock", "sqlite-lock"], [30, 22, 6, 3, 18, 8, 4, 9])[0]
@@ -614,9 +620,13 @@ class Schedule:
                     "FROM attempts a JOIN customers c ON c.id = a.customer "
                     "WHERE a.kind = 'create' GROUP BY 1", UNKNOWN):
                 att[c] = (n, answered, unknown, unreadable)
+            # a request that timed out after it went out is always of unknown outcome
+            # (finch/retry.h, RETRY_UNKNOWN_SETTLE_MS); any other needs a death or a cut
             lost = [c for (c,) in con.execute(
                 "SELECT DISTINCT c.customer_id FROM attempts a JOIN customers c "
-                "ON c.id = a.customer WHERE a.transport_error = 'outcome unknown' ORDER BY 1")]
+                "ON c.id = a.customer WHERE a.transport_error = 'outcome unknown' "
+                "AND a.message NOT LIKE 'outcome unknown: no answer within --timeout %' "
+                "ORDER BY 1")]
             ids = collections.defaultdict(set)
             for c, v in con.execute(
                     "SELECT customer_id, session_id FROM customers WHERE session_id IS NOT NULL "

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define TESTDB_NAME "test_store_queue"
+#include "finch/retry.h"
 #include "store/store.h"
 #include "store/store_outcome.h"
 #include "store/store_queue.h"
@@ -246,6 +247,78 @@ static void test_store_queue__reauth_targets_connections_that_need_it(void **sta
 	}
 }
 
+/* The customer ids store_claim_due() claims at now_ms, comma-separated; puts them back. */
+static void claim_ids(struct testdb *f, int64_t now_ms, char *out, size_t len)
+{
+	struct store_job jobs[8];
+	size_t n;
+
+	out[0] = '\0';
+	assert_int_equal(store_claim_due(f->st, now_ms, 8, jobs, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out + strlen(out), len - strlen(out), "%s%s%s", i ? "," : "",
+			 jobs[i].req.customer_id, jobs[i].outcome_unknown ? "?" : "");
+		assert_int_equal(store_record_unsent(f->st, jobs[i].id, NULL), 0);
+		store_job_release(&jobs[i]);
+	}
+}
+
+/*
+ * A request that timed out after it went out (an outcome unknown,
+ * RETRY_UNKNOWN_SETTLE_MS): its row is never claimed again by the run that
+ * sent it, nor by a run that began before it was due; a run that begins
+ * after that claims it, flagged. A plain retry of the same run comes back.
+ */
+static void test_store_queue__timed_out_row_waits_for_a_later_run(void **state)
+{
+	struct testdb *f = *state;
+	struct store_job jobs[3];
+	struct state_counts c;
+	char got[64];
+	size_t n;
+	int64_t run, when;
+
+	testdb_upsert(f->st, "u", NULL);
+	testdb_upsert(f->st, "r", NULL);
+	assert_int_equal(store_run_start(f->st, 100, &run), 0);
+	store_defer_long_hints(f->st, 100, 600000);
+	assert_int_equal(store_claim_due(f->st, 100, 2, jobs, &n), 0);
+	assert_int_equal(n, 2);
+
+	struct attempt_record au = attempt(&jobs[0], 0, 200);
+	struct attempt_record ar = attempt(&jobs[1], 0, 200);
+
+	au.run_id = ar.run_id = run;
+	au.transport_error = STORE_OUTCOME_UNKNOWN;
+	au.message =
+	    STORE_OUTCOME_UNKNOWN ": no answer within --timeout after the request went out";
+	ar.transport_error = "Connection reset by peer";
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_record_retry(f->st, &au, 210 + RETRY_UNKNOWN_SETTLE_MS), 0);
+	assert_int_equal(store_record_retry(f->st, &ar, 5000), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	store_job_release(&jobs[0]);
+	store_job_release(&jobs[1]);
+	assert_int_equal(store_count_states(f->st, 1000, &c), 0);
+	assert_int_equal(c.outcome_unknown, 1);
+
+	/* the same run, long after both are due: only the plain retry */
+	assert_int_equal(store_next_retry_at(f->st, INT64_MAX, &when), 1);
+	assert_int_equal(when, 5000);
+	claim_ids(f, 2 * RETRY_UNKNOWN_SETTLE_MS, got, sizeof(got));
+	assert_string_equal(got, "r");
+	/* a run that began before it was due: not even once it is */
+	store_defer_long_hints(f->st, 1000, 600000);
+	claim_ids(f, 2 * RETRY_UNKNOWN_SETTLE_MS, got, sizeof(got));
+	assert_string_equal(got, "r");
+	assert_int_equal(store_next_retry_at(f->st, INT64_MAX, &when), 0);
+	/* a run that begins once it is due: sent again, flagged */
+	store_defer_long_hints(f->st, 210 + RETRY_UNKNOWN_SETTLE_MS, 600000);
+	claim_ids(f, 210 + RETRY_UNKNOWN_SETTLE_MS, got, sizeof(got));
+	assert_string_equal(got, "u?,r");
+}
+
 UNIT_TEST_MAIN(WITH_DB(test_store_queue__claim_record_and_count),
 	       WITH_DB(test_store_queue__requeue_export_and_queues),
-	       WITH_DB(test_store_queue__reauth_targets_connections_that_need_it))
+	       WITH_DB(test_store_queue__reauth_targets_connections_that_need_it),
+	       WITH_DB(test_store_queue__timed_out_row_waits_for_a_later_run))
