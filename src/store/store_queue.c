@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finch/retry.h"
 #include "store/store_int.h"
 #include "store/store_outcome.h"
 
@@ -34,6 +35,8 @@
 #define NOT_DEFERRED(SINCE, CAP)                                                                   \
 	"NOT ((updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000) "    \
 	"OR (next_attempt_at > ?" #SINCE " AND error LIKE '" STORE_OUTCOME_UNKNOWN "%'))"
+
+_Static_assert(RETRY_UNKNOWN_SETTLE_MS == 360000, "S_REQUEUE_TRANSIENT's settling time");
 
 const char *const store_queue_sql[S_STMT_COUNT] = {
     /* One row read at the most: no count of the table. */
@@ -84,11 +87,17 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		      "first_transient_at IS NOT NULL AND give_up_at <= ?1 AND withdrawn = 0 AND "
 		      "(given_up_at IS NULL OR given_up_at < first_transient_at) "
 		      "RETURNING customer_id, coalesce(error, ''), first_transient_at",
-    /* Transient failures of earlier runs, still within --give-up-after: a fresh budget. */
+    /*
+     * Transient failures of earlier runs, still within --give-up-after: a
+     * fresh budget; but not, until RETRY_UNKNOWN_SETTLE_MS (360000) after it,
+     * one whose last attempt timed out after it went out (Finch may still
+     * create that session).
+     */
     [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
 			    "next_attempt_at = NULL, updated_at = ?1 "
 			    "WHERE state = 'failed' AND give_up_at > ?1 AND withdrawn = 0 "
-			    "AND unconfirmed = 0",
+			    "AND unconfirmed = 0 AND NOT (updated_at > ?1 - 360000 AND "
+			    "error LIKE '" STORE_OUTCOME_UNKNOWN "%')",
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
 		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND withdrawn = 0 "
 		     "AND " NOT_DEFERRED(2, 3),

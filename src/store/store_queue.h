@@ -141,7 +141,9 @@ int store_give_up(struct store *st, int64_t now_ms, int64_t give_up_after_ms,
 /*
  * failed rows whose transient streak is not over (give_up_at > now_ms) go
  * back to pending with a fresh attempt budget: the carry-over of transient
- * failures to the next run. Commits.
+ * failures to the next run; a row whose last request timed out after it
+ * went out only once RETRY_UNKNOWN_SETTLE_MS (finch/retry.h) have passed
+ * since. Commits.
  */
 int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count);
 

@@ -316,6 +316,28 @@ static void test_store_queue__timed_out_row_waits_for_a_later_run(void **state)
 	store_defer_long_hints(f->st, 210 + RETRY_UNKNOWN_SETTLE_MS, 600000);
 	claim_ids(f, 210 + RETRY_UNKNOWN_SETTLE_MS, got, sizeof(got));
 	assert_string_equal(got, "u?,r");
+
+	/* its last attempt spent, it fails; a sync gives it a fresh budget only once it settled */
+	int64_t requeued, t = 1000000;
+
+	assert_int_equal(store_claim_due(f->st, t, 1, jobs, &n), 0);
+	assert_int_equal(n, 1);
+	au = attempt(&jobs[0], 0, t);
+	au.run_id = run;
+	au.transport_error = STORE_OUTCOME_UNKNOWN;
+	au.message =
+	    STORE_OUTCOME_UNKNOWN ": no answer within --timeout after the request went out";
+	au.first_transient_ms = t;
+	au.give_up_ms = t + 86400000;
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_record_failed(f->st, &au), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	store_job_release(&jobs[0]);
+	assert_int_equal(store_requeue_transient(f->st, t + 60000, &requeued), 0);
+	assert_int_equal(requeued, 0);
+	assert_int_equal(
+	    store_requeue_transient(f->st, t + 10 + RETRY_UNKNOWN_SETTLE_MS, &requeued), 0);
+	assert_int_equal(requeued, 1);
 }
 
 UNIT_TEST_MAIN(WITH_DB(test_store_queue__claim_record_and_count),
