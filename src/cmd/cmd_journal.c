@@ -42,9 +42,7 @@ static void usage(FILE *f)
 const struct option cmd_journal_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"csv", no_argument, NULL, 'C'},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 static const char *const csv_header[] = {

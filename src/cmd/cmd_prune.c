@@ -132,9 +132,7 @@ const struct option cmd_prune_options[] = {
     {"db", required_argument, NULL, 'd'},
     {"older-than", required_argument, NULL, PRUNE_OPT_OLDER_THAN},
     {"dry-run", no_argument, NULL, PRUNE_OPT_DRY_RUN},
-    CLI_LOG_FORMAT_OPTION,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CMD_OPTIONS_END,
 };
 
 /*

@@ -440,7 +440,6 @@ int cmd_status(int argc, char **argv)
 	ret = cmd_read_flag_options(&co, argc, argv, cmd_status_options, 'j', &json);
 	if (ret != CMD_OPTIONS_READ)
 		return ret;
-	ret = EXIT_USAGE;
 	if (optind != argc) {
 		error("status takes no arguments; see 'finch-onboard status --help'");
 		return EXIT_USAGE;
@@ -448,6 +447,7 @@ int cmd_status(int argc, char **argv)
 	/* status only reads: never create a database by looking at one (store.h) */
 	if (cmd_db_exists(co.db) < 0)
 		return EXIT_USAGE;
+	ret = EXIT_USAGE;
 	if (store_open_readonly(co.db, &st) < 0 ||
 	    store_count_states(st, clock_now_ms(), &r.counts) < 0 ||
 	    store_funnel(st, clock_now_ms(), &r.funnel) < 0)
