@@ -10,6 +10,7 @@
 #include "base/cli.h"
 #include "cmd/cmd.h"
 #include "cmd/common.h"
+#include "finch/retry.h"
 #include "output/export.h"
 #include "store/store.h"
 #include "store/store_queue.h"
@@ -97,6 +98,33 @@ static int check_customers(struct store *st, const char *db, const char *const *
 }
 
 /*
+ * Says how many rows (of customer_id, or all) the re-queue left alone
+ * because their last request timed out after it went out, too recently
+ * (RETRY_UNKNOWN_SETTLE_MS), and when they may go. Returns how many.
+ */
+static int64_t settling(struct store *st, const char *customer_id)
+{
+	int64_t n = 0, until = 0;
+	char when[32];
+
+	if (store_settling(st, clock_now_ms(), customer_id, &n, &until) < 0 || !n)
+		return 0;
+	format_iso8601_ms(until, when, sizeof(when));
+	if (customer_id)
+		warning("customer '%s' left alone: its last request timed out after it went out, "
+			"and Finch may still create its session; retry it after %s",
+			customer_id, when);
+	else
+		notice("settling_left",
+		       "%lld row%s left alone: the last request timed out after it went out, "
+		       "less than %d minutes ago, and Finch may still create the session; retry "
+		       "after %s",
+		       (long long)n, n == 1 ? "" : "s", (int)(RETRY_UNKNOWN_SETTLE_MS / 60000),
+		       when);
+	return n;
+}
+
+/*
  * After the re-queue, says of every --customer that did not move why: the
  * store's answer, not a guess made before, so the warning and the count
  * always agree.
@@ -121,7 +149,7 @@ static int report_left_alone(struct store *st, const struct requeue_filter *f,
 		else if (state != STATE_PENDING && !(f->state_mask & STATE_MASK(state)))
 			warning("customer '%s' is %s, not %s: left alone (see --state)",
 				f->customers[i], state_name(state), states);
-		else if (state != STATE_PENDING)
+		else if (state != STATE_PENDING && !settling(st, f->customers[i]))
 			warning("customer '%s' is %s but its last answer does not match "
 				"--finch-code/--http-status: left alone",
 				f->customers[i], state_name(state));
@@ -335,6 +363,8 @@ int cmd_retry(int argc, char **argv)
 		goto out;
 	report_left_alone(w.st, &f, was_pending);
 	printf("re-queued %lld row%s\n", (long long)count, count == 1 ? "" : "s");
+	if (!f.ncustomers)
+		settling(w.st, NULL);
 	if (f.unconfirmed == REQUEUE_UNCONFIRMED_SKIP &&
 	    (f.state_mask & STATE_MASK(STATE_FAILED)) && report_unconfirmed(w.st) < 0)
 		goto out;

@@ -119,7 +119,8 @@ static int dispatch_start_transfer(struct dispatcher *d, struct store_job *job)
 		d->sum->resent_unknown++;
 		log_event(dispatch_row_level(d), "resend_unknown",
 			  "sending again a row whose last request's outcome is unknown (cut "
-			  "short or lost in a crash): Finch may already have a session for it",
+			  "short, lost in a crash, or timed out after it went out): Finch may "
+			  "already have a session for it",
 			  LOG_S("customer_id", t->job.req.customer_id), LOG_END);
 	}
 	return 0;

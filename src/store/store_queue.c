@@ -28,15 +28,27 @@
  * - deferred by this run (store_defer_long_hints()): its last answer, at
  *   or after SINCE, asked for a wait longer than the cap, plus a second for
  *   the time between the answer and its recording;
- * - its last request timed out after it went out (an outcome unknown,
- *   RETRY_UNKNOWN_SETTLE_MS in finch/retry.h) and it was not due yet when
- *   this run began: a run neither sends it again nor waits for it.
+ * - its last request's outcome is unknown (it timed out, or was cut short,
+ *   after it went out: RETRY_UNKNOWN_SETTLE_MS in finch/retry.h) and it was
+ *   not due yet when this run began: a run neither sends it again nor
+ *   waits for it.
  */
 #define NOT_DEFERRED(SINCE, CAP)                                                                   \
 	"NOT ((updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000) "    \
-	"OR (next_attempt_at > ?" #SINCE " AND error LIKE '" STORE_OUTCOME_UNKNOWN "%'))"
+	"OR (next_attempt_at > ?" #SINCE " AND coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN        \
+	"%', 0)))"
 
-_Static_assert(RETRY_UNKNOWN_SETTLE_MS == 360000, "S_REQUEUE_TRANSIENT's settling time");
+/*
+ * A row whose last request's outcome is unknown (it timed out, or was cut
+ * short, after it went out), less than RETRY_UNKNOWN_SETTLE_MS ago (Finch
+ * may still create its session): a waiting one until its due time, a
+ * failed one until 6 minutes after its attempt. No re-queue sends it earlier: not a sync's carry-over, not retry.
+ */
+#define SETTLING(NOW)                                                                              \
+	"(coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0) AND "                               \
+	"state IN ('retry_wait', 'failed') AND "                                                   \
+	"coalesce(next_attempt_at, updated_at + " STORE_SETTLE_SQL ") > " NOW ")"
+_Static_assert(RETRY_UNKNOWN_SETTLE_MS == 360000, "STORE_SETTLE_SQL");
 
 const char *const store_queue_sql[S_STMT_COUNT] = {
     /* One row read at the most: no count of the table. */
@@ -89,15 +101,12 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		      "RETURNING customer_id, coalesce(error, ''), first_transient_at",
     /*
      * Transient failures of earlier runs, still within --give-up-after: a
-     * fresh budget; but not, until RETRY_UNKNOWN_SETTLE_MS (360000) after it,
-     * one whose last attempt timed out after it went out (Finch may still
-     * create that session).
+     * fresh budget; not yet for one SETTLING.
      */
     [S_REQUEUE_TRANSIENT] = "UPDATE customers SET state = 'pending', attempts = 0, "
 			    "next_attempt_at = NULL, updated_at = ?1 "
 			    "WHERE state = 'failed' AND give_up_at > ?1 AND withdrawn = 0 "
-			    "AND unconfirmed = 0 AND NOT (updated_at > ?1 - 360000 AND "
-			    "error LIKE '" STORE_OUTCOME_UNKNOWN "%')",
+			    "AND unconfirmed = 0 AND NOT " SETTLING("?1"),
     [S_NEXT_RETRY] = "SELECT min(next_attempt_at) FROM customers "
 		     "WHERE state = 'retry_wait' AND next_attempt_at <= ?1 AND withdrawn = 0 "
 		     "AND " NOT_DEFERRED(2, 3),
@@ -115,7 +124,12 @@ const char *const store_queue_sql[S_STMT_COUNT] = {
 		  "AND (?2 IS NULL OR finch_code = ?2) AND (?3 = 0 OR http_status = ?3) "
 		  "AND (?4 IS NULL OR customer_key = ?4) AND (?6 = 0 OR changed_fields != 0) "
 		  /* ?7: requeue_filter's unconfirmed (0 skip, 1 also, 2 only) */
-		  "AND (?7 != 0 OR unconfirmed = 0) AND (?7 != 2 OR unconfirmed = 1)",
+		  "AND (?7 != 0 OR unconfirmed = 0) AND (?7 != 2 OR unconfirmed = 1) "
+		  "AND NOT " SETTLING("?5"),
+    /* The rows SETTLING holds back at ?1 (of customer ?2, or all), and until when. */
+    [S_SETTLING] = "SELECT count(*), coalesce(max(coalesce(next_attempt_at, "
+		   "updated_at + " STORE_SETTLE_SQL ")), 0) FROM customers WHERE withdrawn = 0 AND "
+		   "(?2 IS NULL OR customer_key = ?2) AND " SETTLING("?1"),
     [S_QUEUE_EXPIRED] = "UPDATE customers SET state = 'pending', request_kind = 'create', "
 			"attempts = 0, next_attempt_at = NULL, updated_at = ?1 "
 			"WHERE state = 'created' AND expires_at < ?1 AND withdrawn = 0",
@@ -445,6 +459,17 @@ out:
 int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count)
 {
 	return queue_rows(st, S_REQUEUE_TRANSIENT, now_ms, count);
+}
+
+int store_settling(struct store *st, int64_t now_ms, const char *customer_id, int64_t *count,
+		   int64_t *until_ms)
+{
+	sqlite3_stmt *s = st->stmt[S_SETTLING];
+	int64_t *const out[] = {count, until_ms};
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	bind_key(s, 2, customer_id);
+	return store_one_row(st, S_SETTLING, out, 2, "cannot count the rows of unknown outcome");
 }
 
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count)

@@ -121,7 +121,8 @@ enum {
 
 /*
  * Re-queues matching rows to pending with a fresh attempt budget, keeping
- * their history. Commits. *count tells how many rows moved.
+ * their history, but never one still settling (store_settling()). Commits.
+ * *count tells how many rows moved.
  */
 int store_requeue(struct store *st, const struct requeue_filter *f, int64_t now_ms, int64_t *count);
 
@@ -146,6 +147,16 @@ int store_give_up(struct store *st, int64_t now_ms, int64_t give_up_after_ms,
  * since. Commits.
  */
 int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count);
+
+/*
+ * The rows whose last request timed out after it went out, less than
+ * RETRY_UNKNOWN_SETTLE_MS (finch/retry.h) before they may be sent again:
+ * neither store_requeue_transient() nor store_requeue() moves them. Stores
+ * how many there are at now_ms (of customer_id, or all when NULL) and the
+ * latest time one of them may go. Returns 0, or -1 on error.
+ */
+int store_settling(struct store *st, int64_t now_ms, const char *customer_id, int64_t *count,
+		   int64_t *until_ms);
 
 /* created rows whose expires_at < now_ms go back to pending for a new session. Commits. */
 int store_queue_expired(struct store *st, int64_t now_ms, int64_t *count);
