@@ -460,6 +460,47 @@ static int refuse_foreign_sidecars(const char *path, const char *name)
 }
 
 /*
+ * The database holds every connect link the export hands out, so its
+ * contents must be as trusted as the links: a database every user can
+ * write (mode o+w) is refused, and so is one owned by neither this
+ * process's user nor root in a folder every user can write (a shared /tmp:
+ * another user may have put it there, with links of their choosing, for
+ * this user's credentials and export). ssh's rule for authorized_keys,
+ * with the folder test of the trusted-link rule (safepath.h). name is the
+ * database's own path (db_name()); a missing file is for create_private().
+ */
+static int refuse_untrusted_db(const char *path, const char *name)
+{
+	struct stat sb, dir;
+	struct strbuf folder = STRBUF_INIT;
+	const char *slash = strrchr(name, '/');
+	int ret = 0;
+
+	if (!*name || !strcmp(name, ":memory:") || lstat(name, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	if (sb.st_mode & S_IWOTH)
+		return error(
+		    "database '%s' can be written by every user (mode %04o): anyone could "
+		    "change the links it exports; refusing (if it is yours: chmod 600 '%s')",
+		    path, (unsigned)(sb.st_mode & 07777), path);
+	if (sb.st_uid == geteuid() || sb.st_uid == 0)
+		return 0;
+	if (!slash)
+		strbuf_addstr(&folder, ".");
+	else if (slash == name)
+		strbuf_addstr(&folder, "/");
+	else
+		strbuf_add(&folder, name, (size_t)(slash - name));
+	if (stat(folder.buf, &dir) == 0 && (dir.st_mode & S_IWOTH))
+		ret = error("database '%s' belongs to uid %lu, and its folder '%s' can be written "
+			    "by every user: another user may have put it there; refusing (keep "
+			    "the database in a folder of yours)",
+			    path, (unsigned long)sb.st_uid, folder.buf);
+	strbuf_release(&folder);
+	return ret;
+}
+
+/*
  * finch_nfc(TEXT): TEXT in Unicode NFC (utf8_nfc()), the customer key of
  * schema/015; text that is not UTF-8 is returned as it is. Only the
  * migration calls it: the program binds keys it computed itself, so the
@@ -536,6 +577,7 @@ int store_open(const char *path, struct store **out)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
 	if (db_name(path, 1, &name) < 0 || refuse_hard_links(name.buf) < 0 ||
+	    refuse_untrusted_db(path, name.buf) < 0 ||
 	    refuse_foreign_sidecars(path, name.buf) < 0 || create_private(name.buf) < 0 ||
 	    connect(st, name.buf, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0 ||
 	    store_setup(st, path) < 0) {
@@ -662,7 +704,8 @@ int store_open_readonly(const char *path, struct store **out)
 		error_errno("cannot open database '%s'", path);
 		goto fail;
 	}
-	if (refuse_hard_links(name.buf) < 0 || refuse_foreign_sidecars(path, name.buf) < 0)
+	if (refuse_hard_links(name.buf) < 0 || refuse_untrusted_db(path, name.buf) < 0 ||
+	    refuse_foreign_sidecars(path, name.buf) < 0)
 		goto fail;
 	if (connect(st, name.buf, SQLITE_OPEN_READONLY) < 0)
 		goto fail;

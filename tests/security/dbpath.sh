@@ -112,7 +112,34 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	expect_eq "the database beside another user's journal" "$(sha256sum shared/p.db | cut -d' ' -f1)" "$before"
 	expect_exit 0 fo status --db shared/p.db
 	pass "a -journal, -wal or -shm of another user's, or a link, beside the database: exit 2, the database untouched"
+
+	# a database planted in the shared folder: another user's links, for our export
+	cp o.db shared/q.db
+	chown nobody shared/q.db
+	for cmd in "import more.csv" "run --base-url http://127.0.0.1:9" "status" "export --out q.csv"; do
+		# shellcheck disable=SC2086
+		expect_exit 2 fo $cmd --db shared/q.db
+		grep -q "database 'shared/q.db' belongs to uid $(id -u nobody), and its folder 'shared' can be written by every user" err.txt ||
+			fail "$cmd with another user's database in a shared folder: $(cat err.txt)"
+	done
+	[ ! -e q.csv ] || fail "an export from another user's database was written"
+	cp o.db r.db
+	chown nobody r.db
+	expect_exit 0 fo status --db r.db # a folder of ours: its owner put it there
+	pass "another user's database in a folder every user can write: exit 2 for writers and readers; in a folder of ours it opens"
 else
 	pass "skipped: the other-user link test needs root and the user nobody"
 fi
+# a database every user can write: anyone could change its links
+cp o.db w.db
+chmod 666 w.db
+for cmd in "import more.csv" "status"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 fo $cmd --db w.db
+	grep -q "database 'w.db' can be written by every user (mode 0666)" err.txt ||
+		fail "$cmd with a database every user can write: $(cat err.txt)"
+done
+chmod 600 w.db
+expect_exit 0 fo status --db w.db
+pass "a database every user can write is exit 2 for writers and readers, until chmod 600"
 finish
