@@ -99,8 +99,9 @@ static int check_customers(struct store *st, const char *db, const char *const *
 
 /*
  * Says how many rows (of customer_id, or all) the re-queue left alone
- * because their last request timed out after it went out, too recently
- * (RETRY_UNKNOWN_SETTLE_MS), and when they may go. Returns how many.
+ * because their last request went out and its answer was lost (timed out
+ * or cut short) too recently (RETRY_UNKNOWN_SETTLE_MS), and when they may
+ * go. Returns how many.
  */
 static int64_t settling(struct store *st, const char *customer_id)
 {
@@ -111,14 +112,15 @@ static int64_t settling(struct store *st, const char *customer_id)
 		return 0;
 	format_iso8601_ms(until, when, sizeof(when));
 	if (customer_id)
-		warning("customer '%s' left alone: its last request timed out after it went out, "
-			"and Finch may still create its session; retry it after %s",
+		warning("customer '%s' left alone: its last request went out and its answer was "
+			"lost (timed out or cut short), and Finch may still create its session; "
+			"retry it after %s",
 			customer_id, when);
 	else
 		notice("settling_left",
-		       "%lld row%s left alone: the last request timed out after it went out, "
-		       "less than %d minutes ago, and Finch may still create the session; retry "
-		       "after %s",
+		       "%lld row%s left alone: the last request went out and its answer was lost "
+		       "(timed out or cut short) less than %d minutes ago, and Finch may still "
+		       "create the session; retry after %s",
 		       (long long)n, n == 1 ? "" : "s", (int)(RETRY_UNKNOWN_SETTLE_MS / 60000),
 		       when);
 	return n;

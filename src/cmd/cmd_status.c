@@ -382,8 +382,8 @@ static int print_text(struct store *st, const struct report *r)
 	if (r->counts.outcome_unknown)
 		printf("outcome unknown: %lld rows whose last request was cut short, lost in a "
 		       "crash, or timed out after it went out: Finch may have created their "
-		       "sessions, and a later run or sync sends them again (a timed-out one no "
-		       "sooner than %d minutes after), naming each in its log (event "
+		       "sessions, and a later run or sync sends them again (one timed out or cut "
+		       "short no sooner than %d minutes after), naming each in its log (event "
 		       "resend_unknown); see their error in the export\n",
 		       (long long)r->counts.outcome_unknown,
 		       (int)(RETRY_UNKNOWN_SETTLE_MS / 60000));

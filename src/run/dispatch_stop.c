@@ -53,11 +53,11 @@ void dispatch_stop_sending(struct dispatcher *d, enum run_mode mode)
 }
 
 /*
- * Stops every transfer in flight; their rows go back to pending, their
- * budget untouched. A request that never went out (no connection yet) is
- * "cut short"; one that did may have created a session whose answer is now
- * lost, as a crash loses one: its attempt is "outcome unknown", and its row
- * says so (store_record_unsent()) until an answer replaces it.
+ * Stops every transfer in flight; their rows keep their budget. A request
+ * that never went out (no connection yet) is "cut short", its row pending;
+ * one that did may have created a session whose answer is now lost, as a
+ * crash loses one: its attempt is "outcome unknown", and its row says so
+ * and waits RETRY_UNKNOWN_SETTLE_MS (store_record_unsent()).
  */
 static void abort_in_flight(struct dispatcher *d, const char *why)
 {
@@ -91,8 +91,9 @@ static void abort_in_flight(struct dispatcher *d, const char *why)
 	if (unknown) {
 		d->sum->cut_unknown += unknown;
 		log_event(LOG_WARN, "cut_unknown",
-			  "requests in flight cut short with their outcome unknown: their rows go "
-			  "back to pending, and the next run sends them again (status counts them)",
+			  "requests in flight cut short with their outcome unknown: Finch may still "
+			  "create their sessions, so their rows wait 6 minutes before a later run "
+			  "sends them again (status counts them)",
 			  LOG_I("rows", unknown), LOG_END);
 	}
 }

@@ -114,6 +114,13 @@ enum stmt_id {
 };
 
 /* The statements of each file, indexed by id; NULL: another file's. */
+/*
+ * RETRY_UNKNOWN_SETTLE_MS (finch/retry.h), 6 minutes, as SQL text: how long
+ * a row whose request's outcome is unknown waits (store_queue.c checks that
+ * the two agree).
+ */
+#define STORE_SETTLE_SQL "360000"
+
 extern const char *const store_core_sql[S_STMT_COUNT];
 extern const char *const store_import_sql[S_STMT_COUNT];
 extern const char *const store_queue_sql[S_STMT_COUNT];

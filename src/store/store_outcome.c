@@ -49,9 +49,15 @@ const char *const store_outcome_sql[S_STMT_COUNT] = {
 		    "finch_code = ?3, error = ?4, attempts = attempts + 1, "
 		    "attempt_total = attempt_total + 1, first_transient_at = ?6, give_up_at = ?7, "
 		    "next_attempt_at = ?8, updated_at = ?5 WHERE id = ?1",
-    [S_SET_UNSENT] = "UPDATE customers SET state = 'pending', attempt_total = attempt_total + ?2, "
-		     "next_attempt_at = NULL, updated_at = ?3, error = coalesce(?4, error) "
-		     "WHERE id = ?1",
+    /*
+     * ?4, an outcome unknown's message: the request went out, and Finch may
+     * still create its session: the row waits STORE_SETTLE_SQL (SETTLING in
+     * store_queue.c), its budget untouched; else it is pending again.
+     */
+    [S_SET_UNSENT] = "UPDATE customers SET state = CASE WHEN ?4 IS NULL THEN 'pending' "
+		     "ELSE 'retry_wait' END, attempt_total = attempt_total + ?2, "
+		     "next_attempt_at = CASE WHEN ?4 IS NULL THEN NULL ELSE ?3 + " STORE_SETTLE_SQL
+		     " END, updated_at = ?3, error = coalesce(?4, error) WHERE id = ?1",
     [S_ROW_BY_CUSTOMER] = "SELECT id, state FROM customers WHERE customer_id = ?1 AND keyless = 0",
     [S_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1)",
     /* a restored backup: the row was not claimed yet when it was taken */

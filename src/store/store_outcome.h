@@ -78,7 +78,9 @@ int store_record_retry(struct store *st, const struct attempt_record *a, int64_t
  * The attempt was cut short with no answer that counts (401 elsewhere in the
  * run, or a forced stop): the row goes back to pending, its budget untouched.
  * a may be NULL when the request never went out. When a's transport_error
- * is STORE_OUTCOME_UNKNOWN, its message becomes the row's error.
+ * is STORE_OUTCOME_UNKNOWN (it went out), its message becomes the row's
+ * error and the row waits in retry_wait for RETRY_UNKNOWN_SETTLE_MS
+ * (finch/retry.h) instead: Finch may still create its session.
  */
 int store_record_unsent(struct store *st, int64_t customer_row, const struct attempt_record *a);
 

@@ -149,8 +149,9 @@ int store_give_up(struct store *st, int64_t now_ms, int64_t give_up_after_ms,
 int store_requeue_transient(struct store *st, int64_t now_ms, int64_t *count);
 
 /*
- * The rows whose last request timed out after it went out, less than
- * RETRY_UNKNOWN_SETTLE_MS (finch/retry.h) before they may be sent again:
+ * The rows whose last request's outcome is unknown (it timed out, or was
+ * cut short, after it went out), less than RETRY_UNKNOWN_SETTLE_MS
+ * (finch/retry.h) before they may be sent again:
  * neither store_requeue_transient() nor store_requeue() moves them. Stores
  * how many there are at now_ms (of customer_id, or all when NULL) and the
  * latest time one of them may go. Returns 0, or -1 on error.

@@ -362,13 +362,15 @@ t0=$(date +%s%3N)
 bg_signal TERM
 [ "$BG_RC" = 5 ] || fail "two signals: run exited $BG_RC, want 5"
 [ $(($(date +%s%3N) - t0)) -lt 3000 ] || fail "a second signal did not stop the run at once"
-[ "$(count_state g.db in_flight)" = 0 ] && [ "$(count_state g.db pending)" = 10 ] ||
-	fail "a second signal left rows in flight or changed their state"
+[ "$(count_state g.db in_flight)" = 0 ] && [ "$(count_state g.db pending)" = 6 ] &&
+	[ "$(q g.db "SELECT count(*) FROM customers WHERE state = 'retry_wait' AND attempts = 0
+		AND error LIKE 'outcome unknown%'")" = 4 ] ||
+	fail "a second signal left rows in flight, or the 4 cut short do not wait with their budget"
 [ "$(q g.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'")" = 4 ] ||
 	fail "the cut-short attempts are not recorded as outcome unknown"
 [ "$(q g.db 'PRAGMA integrity_check')" = ok ] || fail "integrity_check failed after two signals"
 stop_mock
-pass "a second signal stops at once: rows in flight back to pending, attempts recorded as outcome unknown"
+pass "a second signal stops at once: the rows in flight wait with their budget, attempts recorded as outcome unknown"
 
 # ---- dry run, logs, progress, secrets --------------------------------------------------
 start_mock --log "$work/m-dry.log"

@@ -171,10 +171,10 @@ expect_exit 0 fo status --db s.db
 grep -q "^outcome unknown: 3 rows" out.txt || fail "status does not count them: $(cat out.txt)"
 # retry, bare or naming a row, leaves them alone too, and says until when
 expect_exit 0 fo retry --db s.db --state failed,retry_wait
-grep -q "^re-queued 0 rows" out.txt && grep -q "3 rows left alone: the last request timed out" err.txt ||
+grep -q "^re-queued 0 rows" out.txt && grep -q "3 rows left alone: the last request went out and its answer was lost" err.txt ||
 	fail "a bare retry re-queued rows of unknown outcome: $(cat out.txt err.txt)"
 expect_exit 0 fo retry --db s.db --state retry_wait --customer s-1
-grep -q "customer 's-1' left alone: its last request timed out" err.txt ||
+grep -q "customer 's-1' left alone: its last request went out and its answer was lost" err.txt ||
 	fail "retry --customer re-queued a row of unknown outcome: $(cat out.txt err.txt)"
 expect_exit 1 fo run --db s.db --base-url "$PY_URL" --rate 0 --quiet --max-attempts 2 \
 	--connect-timeout 1s --timeout 1s
