@@ -78,6 +78,7 @@ struct run_summary {
 	int64_t outages;	    /* times the API stopped answering mid-run (breaker.h) */
 	int64_t pauses;		    /* times a client-wide 429 paused every request */
 	const char *exit_reason;    /* "done", "rows_failed", "auth", "unreachable", ... */
+	int finished;		    /* the run reached its verdict: run_end_log() tells it */
 };
 
 /*
@@ -101,6 +102,14 @@ int dispatch_dry_run(struct store *st, const struct run_config *cfg, FILE *f, in
 
 /* Prints the end-of-run summary (counts per state, retries, elapsed) to f. */
 void run_summary_print(FILE *f, const struct run_summary *s);
+
+/*
+ * The run_end event: what the run did and the exit code the process ends
+ * with. dispatch_run() does not log it: night_exit() (night.h) does, once
+ * it has the night's final code, so a JSON log never says exit 1 for a
+ * process that exits 8.
+ */
+void run_end_log(const struct run_summary *sum, int code);
 
 /* The exit code a finished run gets from the store's counts (EXIT_OK or EXIT_ROWS). */
 int run_exit_code_for_counts(const struct state_counts *c);

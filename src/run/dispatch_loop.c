@@ -506,6 +506,17 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		sum->exit_reason = "error";
 		code = EXIT_USAGE;
 	}
+	sum->finished = 1;
+out:
+	if (signals_set)
+		signals_restore();
+	dispatcher_release(&d);
+	curl_global_cleanup();
+	return code;
+}
+
+void run_end_log(const struct run_summary *sum, int code)
+{
 	log_event(LOG_INFO, "run_end", "run finished", LOG_S("exit_reason", sum->exit_reason),
 		  LOG_I("exit_code", code), LOG_I("elapsed_ms", sum->elapsed_ms),
 		  LOG_I("sent", sum->sent), LOG_I("created", sum->created),
@@ -520,12 +531,6 @@ int dispatch_run(struct store *st, const struct run_config *cfg, struct run_summ
 		  LOG_I("exists_total", sum->counts.by_state[STATE_EXISTS]),
 		  LOG_I("failed_total", sum->counts.by_state[STATE_FAILED]),
 		  LOG_I("invalid_total", sum->counts.by_state[STATE_INVALID]), LOG_END);
-out:
-	if (signals_set)
-		signals_restore();
-	dispatcher_release(&d);
-	curl_global_cleanup();
-	return code;
 }
 
 struct dry_run {

@@ -19,7 +19,8 @@
  * (db_rows). Then the run is recorded with that code and the reason
  * "no_success" (so the last-success time of the metrics stays where it
  * was), an error names why, and sum->exit_reason says it. Any other ret
- * comes back as it was.
+ * comes back as it was. Logs the run_end event (run_end_log()) with the
+ * code it returns, when the run got that far.
  */
 int night_exit(struct store *st, struct run_summary *sum, int ret, int64_t csv_valid,
 	       int64_t db_rows);

@@ -184,6 +184,8 @@ FINCH_ONBOARD_NOW=$(($(date +%s) + 420)) expect_exit 8 fo run --db s.db --base-u
 	--rate 0 --max-attempts 2 --connect-timeout 1s --timeout 1s --log-format json
 [ "$(jq -r 'select(.event == "resend_unknown") | .customer_id' err.txt | sort -u | wc -l)" = 3 ] ||
 	fail "7 minutes later: the rows are not each sent again once, naming it: $(cat err.txt)"
+[ "$(jq -r 'select(.event == "run_end") | "\(.exit_code) \(.exit_reason)"' err.txt)" = "8 no_success" ] ||
+	fail "the run_end event does not give the exit code and reason of the process (8, no_success): $(grep run_end err.txt)"
 [ "$(count_state s.db failed)" = 3 ] && [ "$(q s.db "SELECT count(*) FROM attempts")" = 6 ] ||
 	fail "7 minutes later: $(count_state s.db failed) failed, $(q s.db "SELECT count(*) FROM attempts") attempts, want 3 and 6"
 pass "a request sent and never answered has an unknown outcome: never sent again in its run, nor by a run before 6 minutes; then once per run, within the budget"
