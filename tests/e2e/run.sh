@@ -89,8 +89,9 @@ stop_mock
 pass "201 -> created (UUID, connect_url, expires_at), 400 exists -> exists with connection_id, 400 invalid_request -> failed"
 
 # ---- transient faults are retried, then fail with the last reason ------------------
-# fault_case NAME MOCK-ARGS...: every request faulted; 2 attempts; the row fails.
-fault_case() {
+# bad_night NAME MOCK-ARGS...: 2 rows (f-NAME.db) sent with 2 attempts each to a mock started
+# with MOCK-ARGS (its log m-NAME.log) that answers none of them well.
+bad_night() {
 	local name=$1
 	shift
 	start_mock "$@" --log "$work/m-$name.log"
@@ -98,30 +99,26 @@ fault_case() {
 	# no request succeeded: a bad night (exit 8), not "some rows failed"
 	expect_exit 8 fo run --db "f-$name.db" --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
 		"${run_opts[@]}"
-	[ "$(count_state "f-$name.db" failed)" = 2 ] || fail "$name: rows did not fail after 2 attempts"
-	[ "$(requests "m-$name.log")" -le 4 ] || fail "$name: more than 2 attempts per row"
-	[ "$(q "f-$name.db" "SELECT count(*) FROM attempts")" = 4 ] || fail "$name: want 4 attempts recorded"
 	stop_mock
+}
+# fault_case NAME MOCK-ARGS...: every request faulted; 2 attempts; the row fails.
+fault_case() {
+	bad_night "$@"
+	[ "$(count_state "f-$1.db" failed)" = 2 ] || fail "$1: rows did not fail after 2 attempts"
+	[ "$(requests "m-$1.log")" -le 4 ] || fail "$1: more than 2 attempts per row"
+	[ "$(q "f-$1.db" "SELECT count(*) FROM attempts")" = 4 ] || fail "$1: want 4 attempts recorded"
 }
 fault_case e503 --error-rate 1 --error-status 503
 q f-e503.db "SELECT DISTINCT http_status FROM customers" | grep -qx 503 || fail "503 not recorded"
 # A 2xx is never retried: the session may exist. A malformed 201 fails its row at once.
-start_mock --malformed-rate 1 --log "$work/m-malformed.log"
-new_db f-malformed.db 2 fmalformed
-expect_exit 8 fo run --db f-malformed.db --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
-	"${run_opts[@]}"
-stop_mock
+bad_night malformed --malformed-rate 1
 [ "$(count_state f-malformed.db failed)" = 2 ] || fail "malformed 201: rows did not fail"
 [ "$(requests m-malformed.log)" = 2 ] || fail "malformed 201: $(requests m-malformed.log) requests for 2 rows"
 q f-malformed.db "SELECT error FROM customers" | grep -qi "malformed" || fail "malformed 201 reason missing"
 # A request that went out and timed out may still create its session (Finch gives up after 6
 # minutes): an attempt of unknown outcome, never sent again by its run (tests/reliability/blackhole.sh
 # follows such rows over later runs).
-start_mock --hang-rate 1 --log "$work/m-hang.log"
-new_db f-hang.db 2 fhang
-expect_exit 8 fo run --db f-hang.db --base-url "$MOCK_URL" --max-attempts 2 --timeout 1 \
-	"${run_opts[@]}"
-stop_mock
+bad_night hang --hang-rate 1
 [ "$(requests m-hang.log)" = 2 ] || fail "hang: $(requests m-hang.log) requests for 2 rows, want 1 each"
 [ "$(count_state f-hang.db retry_wait)" = 2 ] || fail "hang: $(count_state f-hang.db retry_wait) rows waiting, want 2"
 [ "$(q f-hang.db "SELECT count(*) FROM attempts WHERE transport_error = 'outcome unknown'
