@@ -132,7 +132,7 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 {
 	int64_t hint = retry_hint_ms(t->retry_after_ms, t->retry_after, now_ms);
 	struct retry_decision dec;
-	int carried;
+	int carried, unknown;
 
 	if (o->http_status == 429) {
 		d->sum->throttled++;
@@ -149,11 +149,11 @@ static void record_transient(struct dispatcher *d, struct transfer *t, struct st
 	carried = retry_carry_over(t->job.first_transient_ms, now_ms, d->cfg->give_up_after_ms,
 				   &so->first_transient_ms, &so->give_up_ms);
 	dec = retry_decide(&d->cfg->retry, t->job.attempts + 1, hint, dispatch_random(&d->rng));
-	if (dec.action != RETRY_GIVE_UP && so->transport_error &&
-	    !strcmp(so->transport_error, STORE_OUTCOME_UNKNOWN)) {
+	unknown = so->transport_error && !strcmp(so->transport_error, STORE_OUTCOME_UNKNOWN);
+	d->sum->timed_out_unknown += unknown;
+	if (dec.action != RETRY_GIVE_UP && unknown) {
 		/* timed out after it went out (timed_out_after_send()): not in this run */
 		d->sum->retries++;
-		d->sum->timed_out_unknown++;
 		log_event(dispatch_row_level(d), "row_unknown", so->message,
 			  LOG_S("customer_id", t->job.req.customer_id),
 			  LOG_I("attempts", t->job.attempts + 1), LOG_END);
@@ -370,12 +370,14 @@ static void record_outcome(struct dispatcher *d, struct transfer *t, CURLcode rc
 	if (timed_out_after_send(t, rc, status)) {
 		struct strbuf msg = STRBUF_INIT;
 
-		strbuf_addf(&msg,
-			    STORE_OUTCOME_UNKNOWN
-			    ": no answer within --timeout after the request "
-			    "went out (%s); Finch may still create a session, so "
-			    "no request for this row goes out before %d minutes",
-			    what.buf, (int)(RETRY_UNKNOWN_SETTLE_MS / 60000));
+		strbuf_addf(
+		    &msg,
+		    STORE_OUTCOME_UNKNOWN
+		    ": no answer within --timeout after the request "
+		    "went out (%s); Finch may still create a session, so "
+		    "no request for this row goes out before %d minutes (if the API is this "
+		    "slow, raise --timeout)",
+		    what.buf, (int)(RETRY_UNKNOWN_SETTLE_MS / 60000));
 		free(so.transport_error);
 		free(so.message);
 		so.transport_error = xstrdup(STORE_OUTCOME_UNKNOWN);

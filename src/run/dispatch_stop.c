@@ -1,7 +1,8 @@
 /*
  * dispatch_stop.c: how a run stops and ends (dispatch_int.h): the first
  * signal drains, the second stops at once; --grace bounds every drain; the
- * rows cut short go back to pending; the exit code and the summary.
+ * rows cut short keep their budget (pending, or waiting when their request
+ * had gone out); the exit code and the summary.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static void check_signals(struct dispatcher *d)
 		if (d->mode != MODE_RUNNING)
 			log_event(LOG_WARN, "interrupted",
 				  "a second signal, over a second after the first: stopping now; "
-				  "rows in flight go back to pending",
+				  "the rows in flight keep their budget",
 				  LOG_I("in_flight", d->inflight), LOG_END);
 		if (d->mode == MODE_RUNNING || d->mode == MODE_DRAIN)
 			d->mode = MODE_ABORT;
@@ -90,11 +91,12 @@ static void abort_in_flight(struct dispatcher *d, const char *why)
 	}
 	if (unknown) {
 		d->sum->cut_unknown += unknown;
-		log_event(LOG_WARN, "cut_unknown",
-			  "requests in flight cut short with their outcome unknown: Finch may still "
-			  "create their sessions, so their rows wait 6 minutes before a later run "
-			  "sends them again (status counts them)",
-			  LOG_I("rows", unknown), LOG_END);
+		log_event(
+		    LOG_WARN, "cut_unknown",
+		    "requests in flight cut short with their outcome unknown: Finch may still "
+		    "create their sessions, so their rows wait 6 minutes before a later run "
+		    "sends them again (status counts them)",
+		    LOG_I("rows", unknown), LOG_END);
 	}
 }
 
@@ -128,7 +130,7 @@ int dispatch_stop_due(struct dispatcher *d, int64_t now_mono)
 	}
 	if (d->mode != MODE_RUNNING && d->inflight && now_mono >= d->grace_end_mono) {
 		log_event(LOG_WARN, "grace_over",
-			  "grace period over: rows still in flight go back to pending",
+			  "grace period over: the rows still in flight keep their budget",
 			  LOG_I("in_flight", d->inflight), LOG_END);
 		abort_in_flight(d, stop_reason(d->mode));
 		return 1;
@@ -241,7 +243,7 @@ void run_summary_print(FILE *f, const struct run_summary *s)
 	if (s->outages)
 		fprintf(f, ", outages %" PRId64, s->outages);
 	if (s->unsent)
-		fprintf(f, ", put back to pending %" PRId64, s->unsent);
+		fprintf(f, ", put back unsent or unanswered %" PRId64, s->unsent);
 	if (s->cut_unknown)
 		fprintf(f, " (outcome unknown %" PRId64 ")", s->cut_unknown);
 	if (s->timed_out_unknown)
