@@ -176,6 +176,15 @@ int store_exec(struct store *st, enum stmt_id id);
  * *out[0] .. *out[n - 1] (its first n columns), then resets it and clears its
  * bindings. 0, or -1 after reporting what (store_report.c).
  */
+/*
+ * Refuses, with an error naming it, a database at path (name: the file
+ * SQLite will open, db_name()'s) that SQLite must not open: one with a second
+ * hard link, one that is not a regular file, one another user could have
+ * planted or changed, or one beside which another user's -journal, -wal or
+ * -shm waits (store_trust.c). 0 when none of that holds, else -1.
+ */
+int store_refuse_untrusted(const char *path, const char *name);
+
 int store_one_row(struct store *st, enum stmt_id id, int64_t *const out[], int n, const char *what);
 /*
  * Ends a loop of sqlite3_step() over s, a store_each_*() walk, that stopped

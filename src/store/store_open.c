@@ -398,109 +398,6 @@ static void newer_schema_error(struct store *st, int64_t version)
 }
 
 /*
- * SQLite names its write-ahead log, shared memory and journal after the
- * path it was given, not after the file: through a second hard link a
- * process sees neither the other's log nor its journal, re-sends answered
- * rows and corrupts the file (sqlite.org/howtocorrupt.html, "Multiple
- * links to the same file"). A symlink is fine: SQLite resolves it.
- */
-static int refuse_hard_links(const char *path)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink > 1)
-		return error("database '%s' has %lu hard links; SQLite keeps its log beside the "
-			     "name it is opened by, so two names for one database lose answers "
-			     "and corrupt it: keep one name (a symlink is fine)",
-			     path, (unsigned long)sb.st_nlink);
-	return 0;
-}
-
-/*
- * SQLite trusts the files it finds beside the database: a "hot" -journal is
- * rolled back into it by the first process that writes, a -wal's frames
- * are read as the newest pages. In a shared folder (mode 1777) another user
- * can plant either, and one page of zeros in a planted journal wiped a
- * database whole. SQLite makes these files itself, owned by the database's
- * owner (as root, it gives them to that owner). So each one must be a
- * regular file, not a link, owned by the database's owner or by this
- * process's user; anything else is refused before SQLite opens the
- * database (issue 20: inputs in shared folders). name is the database's
- * own path (db_name()).
- */
-static int refuse_foreign_sidecars(const char *path, const char *name)
-{
-	static const char *const suffixes[] = {"-journal", "-wal", "-shm"};
-	struct stat db, sb;
-	uid_t owner = stat(name, &db) == 0 ? db.st_uid : geteuid();
-	struct strbuf side = STRBUF_INIT;
-	int ret = 0;
-
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes) && !ret; i++) {
-		strbuf_reset(&side);
-		strbuf_addf(&side, "%s%s", name, suffixes[i]);
-		if (lstat(side.buf, &sb) < 0)
-			continue;
-		if (!S_ISREG(sb.st_mode))
-			ret =
-			    error("database '%s': '%s' beside it is not a regular file (a link, a "
-				  "FIFO?); SQLite would read it as the database's own: refusing "
-				  "to open it",
-				  path, side.buf);
-		else if (sb.st_uid != owner && sb.st_uid != geteuid())
-			ret =
-			    error("database '%s': '%s' beside it belongs to uid %lu, not to the "
-				  "database's owner (uid %lu): another user may have put it there "
-				  "to change the database, which SQLite would do on opening it; "
-				  "refusing (look at it, then remove it)",
-				  path, side.buf, (unsigned long)sb.st_uid, (unsigned long)owner);
-	}
-	strbuf_release(&side);
-	return ret;
-}
-
-/*
- * The database holds every connect link the export hands out, so its
- * contents must be as trusted as the links: a database every user can
- * write (mode o+w) is refused, and so is one owned by neither this
- * process's user nor root in a folder every user can write (a shared /tmp:
- * another user may have put it there, with links of their choosing, for
- * this user's credentials and export). ssh's rule for authorized_keys,
- * with the folder test of the trusted-link rule (safepath.h). name is the
- * database's own path (db_name()); a missing file is for create_private().
- */
-static int refuse_untrusted_db(const char *path, const char *name)
-{
-	struct stat sb, dir;
-	struct strbuf folder = STRBUF_INIT;
-	const char *slash = strrchr(name, '/');
-	int ret = 0;
-
-	if (!*name || !strcmp(name, ":memory:") || lstat(name, &sb) < 0 || !S_ISREG(sb.st_mode))
-		return 0;
-	if (sb.st_mode & S_IWOTH)
-		return error(
-		    "database '%s' can be written by every user (mode %04o): anyone could "
-		    "change the links it exports; refusing (if it is yours: chmod 600 '%s')",
-		    path, (unsigned)(sb.st_mode & 07777), path);
-	if (sb.st_uid == geteuid() || sb.st_uid == 0)
-		return 0;
-	if (!slash)
-		strbuf_addstr(&folder, ".");
-	else if (slash == name)
-		strbuf_addstr(&folder, "/");
-	else
-		strbuf_add(&folder, name, (size_t)(slash - name));
-	if (stat(folder.buf, &dir) == 0 && (dir.st_mode & S_IWOTH))
-		ret = error("database '%s' belongs to uid %lu, and its folder '%s' can be written "
-			    "by every user: another user may have put it there; refusing (keep "
-			    "the database in a folder of yours)",
-			    path, (unsigned long)sb.st_uid, folder.buf);
-	strbuf_release(&folder);
-	return ret;
-}
-
-/*
  * finch_nfc(TEXT): TEXT in Unicode NFC (utf8_nfc()), the customer key of
  * schema/015; text that is not UTF-8 is returned as it is. Only the
  * migration calls it: the program binds keys it computed itself, so the
@@ -576,9 +473,8 @@ int store_open(const char *path, struct store **out)
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st->path = xstrdup(path);
-	if (db_name(path, 1, &name) < 0 || refuse_hard_links(name.buf) < 0 ||
-	    refuse_untrusted_db(path, name.buf) < 0 ||
-	    refuse_foreign_sidecars(path, name.buf) < 0 || create_private(name.buf) < 0 ||
+	if (db_name(path, 1, &name) < 0 || store_refuse_untrusted(path, name.buf) < 0 ||
+	    create_private(name.buf) < 0 ||
 	    connect(st, name.buf, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0 ||
 	    store_setup(st, path) < 0) {
 		strbuf_release(&name);
@@ -704,8 +600,7 @@ int store_open_readonly(const char *path, struct store **out)
 		error_errno("cannot open database '%s'", path);
 		goto fail;
 	}
-	if (refuse_hard_links(name.buf) < 0 || refuse_untrusted_db(path, name.buf) < 0 ||
-	    refuse_foreign_sidecars(path, name.buf) < 0)
+	if (store_refuse_untrusted(path, name.buf) < 0)
 		goto fail;
 	if (connect(st, name.buf, SQLITE_OPEN_READONLY) < 0)
 		goto fail;

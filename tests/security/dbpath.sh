@@ -119,14 +119,24 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	for cmd in "import more.csv" "run --base-url http://127.0.0.1:9" "status" "export --out q.csv"; do
 		# shellcheck disable=SC2086
 		expect_exit 2 fo $cmd --db shared/q.db
-		grep -q "database 'shared/q.db' belongs to uid $(id -u nobody), and its folder 'shared' can be written by every user" err.txt ||
+		grep -q "database 'shared/q.db' belongs to uid $(id -u nobody), and the folder '[^']*/shared' on its path can be written by every user" err.txt ||
 			fail "$cmd with another user's database in a shared folder: $(cat err.txt)"
 	done
 	[ ! -e q.csv ] || fail "an export from another user's database was written"
+	# one folder down: a folder the other user made in the shared one
+	mkdir shared/theirs
+	cp o.db shared/theirs/t.db
+	chown -R nobody shared/theirs
+	for cmd in "status" "export --out t.csv"; do
+		# shellcheck disable=SC2086
+		expect_exit 2 fo $cmd --db shared/theirs/t.db
+		grep -q "database 'shared/theirs/t.db' belongs to uid $(id -u nobody), and the folder '[^']*/shared' on its path" err.txt ||
+			fail "$cmd with another user's database one folder below a shared one: $(cat err.txt)"
+	done
 	cp o.db r.db
 	chown nobody r.db
 	expect_exit 0 fo status --db r.db # a folder of ours: its owner put it there
-	pass "another user's database in a folder every user can write: exit 2 for writers and readers; in a folder of ours it opens"
+	pass "another user's database below a folder every user can write: exit 2 for writers and readers; in a folder of ours it opens"
 else
 	pass "skipped: the other-user link test needs root and the user nobody"
 fi
@@ -142,4 +152,12 @@ done
 chmod 600 w.db
 expect_exit 0 fo status --db w.db
 pass "a database every user can write is exit 2 for writers and readers, until chmod 600"
+# a FIFO at --db: refused at once by readers too (it blocked them in open(2))
+mkfifo f.db
+for cmd in "status" "status --json" "export --out f.csv" "run --dry-run"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 timeout 20 "$FINCH_ONBOARD" $cmd --db f.db
+	grep -q "database 'f.db' is not a regular file" err.txt || fail "$cmd with a FIFO at --db: $(cat err.txt)"
+done
+pass "a FIFO at --db is exit 2 for readers, without blocking"
 finish
