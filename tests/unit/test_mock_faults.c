@@ -382,23 +382,27 @@ static void test_mock_faults__frequencies(void **state)
 {
 	struct mock_faults f;
 	int count[FAULT_COUNT] = {0}, n = 40000;
-	static const struct {
+	/* each fault's probability, where f takes it, and the share it must get */
+	struct {
 		enum fault f;
+		double *p_field;
 		double p;
 	} want[] = {
-	    {FAULT_RESET, 0.1}, {FAULT_HANG, 0.05},	 {FAULT_429, 0.2},
-	    {FAULT_ERROR, 0.3}, {FAULT_MALFORMED, 0.15}, {FAULT_NONE, 0.2},
+	    {FAULT_RESET, &f.p_reset, 0.1},
+	    {FAULT_HANG, &f.p_hang, 0.05},
+	    {FAULT_429, &f.p_429, 0.2},
+	    {FAULT_ERROR, &f.p_error, 0.3},
+	    {FAULT_MALFORMED, &f.p_malformed, 0.15},
+	    {FAULT_NONE, NULL, 0.2},
 	};
 	char buf[32];
 
 	(void)state;
 	mock_faults_init(&f);
 	f.seed = 1234;
-	f.p_reset = 0.1;
-	f.p_hang = 0.05;
-	f.p_429 = 0.2;
-	f.p_error = 0.3;
-	f.p_malformed = 0.15;
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (want[i].p_field)
+			*want[i].p_field = want[i].p;
 	for (int r = 0; r < n; r++)
 		count[mock_faults_decide(&f, r + 1, cust(r / 4, buf), r % 4 + 1, 0).fault]++;
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
