@@ -68,7 +68,7 @@ struct run_summary {
 	int64_t retries;		 /* transient failures scheduled for another attempt */
 	int64_t deferred;		 /* of which: hint longer than --max-retry-after */
 	int64_t throttled;		 /* 429 answers */
-	int64_t unsent;			 /* rows put back to pending by a 401 or a signal */
+	int64_t unsent; /* rows a 401 or a signal left unsent or unanswered, their budget kept */
 	int64_t cut_unknown;	   /* of which: cut short after they went out, outcome unknown */
 	int64_t timed_out_unknown; /* no answer within --timeout after they went out: left for a
 				      later run (RETRY_UNKNOWN_SETTLE_MS) */

@@ -42,7 +42,8 @@
  * A row whose last request's outcome is unknown (it timed out, or was cut
  * short, after it went out), less than RETRY_UNKNOWN_SETTLE_MS ago (Finch
  * may still create its session): a waiting one until its due time, a
- * failed one until 6 minutes after its attempt. No re-queue sends it earlier: not a sync's carry-over, not retry.
+ * failed one until 6 minutes after its attempt. No re-queue sends it
+ * earlier: not a sync's carry-over, not retry.
  */
 #define SETTLING(NOW)                                                                              \
 	"(coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0) AND "                               \
