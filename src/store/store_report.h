@@ -27,7 +27,8 @@ struct state_counts {
 	int64_t withdrawn;	  /* rows missing from the last CSV: in no by_state, in total */
 	int64_t given_up;	  /* failed rows whose transient streak outlived --give-up-after */
 	int64_t unconfirmed;	  /* failed rows whose 2xx could not be read (schema 013) */
-	int64_t outcome_unknown;  /* rows whose last request's outcome is unknown: pending, waiting or failed */
+	int64_t outcome_unknown;  /* rows whose last request's outcome is unknown: pending, waiting
+				     or failed */
 };
 
 int store_count_states(struct store *st, int64_t now_ms, struct state_counts *out);
