@@ -121,6 +121,12 @@ enum stmt_id {
  */
 #define STORE_SETTLE_SQL "360000"
 
+/*
+ * SQL: 1 when the row's last request's outcome is unknown (its error
+ * starts with store_outcome.h's STORE_OUTCOME_UNKNOWN), else 0.
+ */
+#define STORE_UNKNOWN_SQL "coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0)"
+
 extern const char *const store_core_sql[S_STMT_COUNT];
 extern const char *const store_import_sql[S_STMT_COUNT];
 extern const char *const store_queue_sql[S_STMT_COUNT];

@@ -20,8 +20,7 @@
 	"redirect_uri, minutes_to_expire, sandbox, manual, integration_provider, "                 \
 	"integration_auth_method, connection_id, attempts, attempt_total, "                        \
 	"coalesce(first_transient_at, 0), next_attempt_at IS NOT NULL, "                           \
-	"recordkeeping_recordkeeper, recordkeeping_plan_id, "                                      \
-	"coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0)"
+	"recordkeeping_recordkeeper, recordkeeping_plan_id, " STORE_UNKNOWN_SQL
 
 /*
  * A retry_wait row this run leaves to a later one, however long it lasts:
@@ -35,8 +34,7 @@
  */
 #define NOT_DEFERRED(SINCE, CAP)                                                                   \
 	"NOT ((updated_at >= ?" #SINCE " AND next_attempt_at - updated_at > ?" #CAP " + 1000) "    \
-	"OR (next_attempt_at > ?" #SINCE " AND coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN        \
-	"%', 0)))"
+	"OR (next_attempt_at > ?" #SINCE " AND " STORE_UNKNOWN_SQL "))"
 
 /*
  * A row whose last request's outcome is unknown (it timed out, or was cut
@@ -46,7 +44,7 @@
  * earlier: not a sync's carry-over, not retry.
  */
 #define SETTLING(NOW)                                                                              \
-	"(coalesce(error LIKE '" STORE_OUTCOME_UNKNOWN "%', 0) AND "                               \
+	"(" STORE_UNKNOWN_SQL " AND "                                                              \
 	"state IN ('retry_wait', 'failed') AND "                                                   \
 	"coalesce(next_attempt_at, updated_at + " STORE_SETTLE_SQL ") > " NOW ")"
 _Static_assert(RETRY_UNKNOWN_SETTLE_MS == 360000, "STORE_SETTLE_SQL");

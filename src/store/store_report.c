@@ -39,13 +39,13 @@ const char *const store_report_sql[S_STMT_COUNT] = {
 			 "UNION ALL SELECT state, 1, count(*) FROM customers WHERE withdrawn = 1 "
 			 "GROUP BY state",
     /* no GROUP BY: one pass over the rows, without a sorter */
-    [S_COUNT_SUMS] = "SELECT coalesce(sum(CASE WHEN attempt_total > 1 "
-		     "THEN attempt_total - 1 ELSE 0 END), 0), "
-		     "coalesce(sum(line_invalid), 0), coalesce(sum(changed_fields != 0), 0), "
-		     "coalesce(sum(unconfirmed), 0), "
-		     "coalesce(sum(state IN ('pending', 'retry_wait', 'failed') AND "
-		     "error LIKE '" STORE_OUTCOME_UNKNOWN "%'), 0) "
-		     "FROM customers",
+    [S_COUNT_SUMS] =
+	"SELECT coalesce(sum(CASE WHEN attempt_total > 1 "
+	"THEN attempt_total - 1 ELSE 0 END), 0), "
+	"coalesce(sum(line_invalid), 0), coalesce(sum(changed_fields != 0), 0), "
+	"coalesce(sum(unconfirmed), 0), "
+	"coalesce(sum(state IN ('pending', 'retry_wait', 'failed') AND " STORE_UNKNOWN_SQL "), 0) "
+	"FROM customers",
     [S_COUNT_EXPIRY] = "SELECT coalesce(sum(expires_at < ?1), 0), "
 		       "coalesce(sum(expires_at >= ?1 AND expires_at < ?2), 0) "
 		       "FROM customers WHERE state = 'created'",
